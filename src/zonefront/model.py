@@ -1,0 +1,255 @@
+"""Zone data as plain Python values: the common language of the zone-file
+reader, the API store, the reference resolver and the snapshot compiler.
+
+Names are absolute wire-format `bytes` (length-prefixed labels ending in the
+root label b"\\x00").  Owner names and zone origins are kept lower-cased so
+that they can be used as dictionary keys (DNS names compare case-insensitively,
+RFC 4343); names inside rdata keep the case they were written with.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ROOT = b"\x00"
+MAX_NAME_WIRE = 255
+MAX_LABEL = 63
+
+CLASS_IN = 1
+
+TYPE_A = 1
+TYPE_NS = 2
+TYPE_CNAME = 5
+TYPE_SOA = 6
+TYPE_PTR = 12
+TYPE_HINFO = 13
+TYPE_MX = 15
+TYPE_TXT = 16
+TYPE_AAAA = 28
+TYPE_SRV = 33
+TYPE_NAPTR = 35
+TYPE_DNAME = 39
+TYPE_OPT = 41
+TYPE_DS = 43
+TYPE_RRSIG = 46
+TYPE_NSEC = 47
+TYPE_DNSKEY = 48
+TYPE_IXFR = 251
+TYPE_AXFR = 252
+TYPE_MAILB = 253
+TYPE_MAILA = 254
+TYPE_ANY = 255
+
+
+class NameError_(ValueError):
+    """A domain name that cannot exist on the wire (too long, bad label)."""
+
+
+def labels_of(name: bytes) -> list[bytes]:
+    """Split an absolute wire name into its labels, root label excluded."""
+    out = []
+    i = 0
+    while True:
+        n = name[i]
+        if n == 0:
+            return out
+        out.append(name[i + 1 : i + 1 + n])
+        i += 1 + n
+
+
+def name_from_labels(labels: list[bytes]) -> bytes:
+    out = bytearray()
+    for lab in labels:
+        if not lab or len(lab) > MAX_LABEL:
+            raise NameError_(f"label length {len(lab)} out of range 1..63")
+        out.append(len(lab))
+        out += lab
+    out.append(0)
+    if len(out) > MAX_NAME_WIRE:
+        raise NameError_(f"name is {len(out)} octets long, more than 255")
+    return bytes(out)
+
+
+def name_lower(name: bytes) -> bytes:
+    """ASCII-only lower-casing (RFC 4343): label length octets are < 0x40
+    so translating A-Z in the whole buffer never touches them."""
+    return name.translate(_LOWER)
+
+
+_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
+
+
+def parent_of(name: bytes) -> bytes:
+    """The name with its first label removed; the root is its own parent."""
+    if name == ROOT:
+        return ROOT
+    return name[1 + name[0] :]
+
+
+def is_subdomain(name: bytes, ancestor: bytes) -> bool:
+    """True when `name` is `ancestor` or below it (both lower-cased)."""
+    if ancestor == ROOT:
+        return True
+    if not name.endswith(ancestor):
+        return False
+    # the match must start on a label boundary
+    i = 0
+    cut = len(name) - len(ancestor)
+    while i < cut:
+        i += 1 + name[i]
+    return i == cut
+
+
+def label_count(name: bytes) -> int:
+    return len(labels_of(name))
+
+
+_TEXT_SAFE = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_*/+=")
+
+
+def label_to_text(label: bytes) -> str:
+    out = []
+    for b in label:
+        if b in _TEXT_SAFE:
+            out.append(chr(b))
+        elif 0x21 <= b <= 0x7E:
+            out.append("\\" + chr(b))
+        else:
+            out.append("\\%03d" % b)
+    return "".join(out)
+
+
+def name_to_text(name: bytes) -> str:
+    """Presentation form with a trailing dot; escapes per RFC 1035 §5.1."""
+    labs = labels_of(name)
+    if not labs:
+        return "."
+    return ".".join(label_to_text(lab) for lab in labs) + "."
+
+
+def name_from_text(text: str, origin: bytes | None = ROOT) -> bytes:
+    """Parse a presentation-form name (escapes `\\.` and `\\DDD` honoured).
+
+    A name without a trailing dot is relative to `origin`; `@` is the origin.
+    Case is preserved; lower-case it with `name_lower` for use as a key.
+    """
+    if text == "@":
+        if origin is None:
+            raise NameError_("'@' used with no origin")
+        return origin
+    if text == ".":
+        return ROOT
+    labels: list[bytes] = []
+    cur = bytearray()
+    i = 0
+    n = len(text)
+    absolute = False
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            if len(text[i + 1 : i + 4]) == 3 and text[i + 1 : i + 4].isdigit():
+                v = int(text[i + 1 : i + 4])
+                if v > 255:
+                    raise NameError_(f"escape \\{text[i + 1 : i + 4]} is over 255 in {text!r}")
+                cur.append(v)
+                i += 4
+                continue
+            if i + 1 >= n:
+                raise NameError_(f"dangling backslash in {text!r}")
+            cur += text[i + 1].encode("utf-8")
+            i += 2
+            continue
+        if c == ".":
+            if not cur:
+                raise NameError_(f"empty label in {text!r}")
+            labels.append(bytes(cur))
+            cur = bytearray()
+            if i == n - 1:
+                absolute = True
+            i += 1
+            continue
+        cur += c.encode("utf-8")
+        i += 1
+    if cur:
+        labels.append(bytes(cur))
+    rel = name_from_labels(labels)
+    if absolute:
+        return rel
+    if origin is None:
+        raise NameError_(f"relative name {text!r} with no origin")
+    joined = rel[:-1] + origin
+    if len(joined) > MAX_NAME_WIRE:
+        raise NameError_(f"name {text!r} is longer than 255 octets with its origin")
+    return joined
+
+
+@dataclass
+class RRset:
+    """All records of one owner and type.  `rdatas` are uncompressed wire
+    rdata in the order they were given (duplicates already removed)."""
+
+    owner: bytes  # lower-cased absolute wire name
+    rtype: int
+    ttl: int
+    rdatas: list[bytes] = field(default_factory=list)
+
+
+@dataclass
+class Zone:
+    """One zone: its origin and every RRset in it, keyed by (owner, rtype).
+
+    `source` names where it came from (a file path, a hosted zone id) so that
+    errors can say which zone they are about.
+    """
+
+    origin: bytes  # lower-cased absolute wire name
+    rrsets: dict[tuple[bytes, int], RRset] = field(default_factory=dict)
+    source: str = ""
+
+    def add(self, owner: bytes, rtype: int, ttl: int, rdata: bytes) -> None:
+        """Add one record; the first TTL given for an RRset is kept (as Knot
+        and NSD do) and exact duplicate rdata is dropped (RFC 2181 §5)."""
+        key = (name_lower(owner), rtype)
+        rrset = self.rrsets.get(key)
+        if rrset is None:
+            self.rrsets[key] = RRset(key[0], rtype, ttl, [rdata])
+        elif rdata not in rrset.rdatas:
+            rrset.rdatas.append(rdata)
+
+    def get(self, owner: bytes, rtype: int) -> RRset | None:
+        return self.rrsets.get((owner, rtype))
+
+    @property
+    def soa(self) -> RRset | None:
+        return self.rrsets.get((self.origin, TYPE_SOA))
+
+    @property
+    def serial(self) -> int:
+        soa = self.soa
+        if soa is None:
+            return 0
+        return int.from_bytes(soa_fixed(soa.rdatas[0])[0:4], "big")
+
+
+def read_name(buf: bytes, off: int) -> tuple[bytes, int]:
+    """Read an uncompressed wire name from rdata; returns (name, next offset)."""
+    start = off
+    while True:
+        if off >= len(buf):
+            raise NameError_("name runs past the end of rdata")
+        n = buf[off]
+        if n == 0:
+            return buf[start : off + 1], off + 1
+        if n > MAX_LABEL:
+            raise NameError_("compressed or invalid label in rdata")
+        off += 1 + n
+
+
+def soa_fixed(rdata: bytes) -> bytes:
+    """The 20 octets after SOA's two names: serial, refresh, retry, expire, minimum."""
+    _, off = read_name(rdata, 0)
+    _, off = read_name(rdata, off)
+    return rdata[off : off + 20]
+
+
+def soa_minimum(rdata: bytes) -> int:
+    return int.from_bytes(soa_fixed(rdata)[16:20], "big")
