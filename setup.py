@@ -1,5 +1,7 @@
 """Extension list and build switches; metadata lives in pyproject.toml.
 
+Development builds in place: `PYTHONPATH=src python setup.py build_ext --inplace`.
+
 ZONEFRONT_DEBUG=1 builds with invariant asserts (-DZONEFRONT_DEBUG) and no
 optimisation; ZONEFRONT_ANNOTATE=1 writes Cython's HTML annotation.
 """
@@ -22,10 +24,17 @@ C_SOURCES = {
 }
 
 
+# ZONEFRONT_ONLY=mod1,mod2 builds just those modules (for work on one module
+# while another is mid-edit); unset builds everything.
+ONLY = [m for m in os.environ.get("ZONEFRONT_ONLY", "").split(",") if m]
+
+
 def extensions():
     exts = []
     for pyx in sorted(glob.glob("src/zonefront/**/_*.pyx", recursive=True)):
         mod = pyx[len("src/"):-len(".pyx")].replace("/", ".")
+        if ONLY and mod not in ONLY:
+            continue
         extra = [c for c in C_SOURCES.get(mod, []) if os.path.exists(c)]
         exts.append(
             Extension(
