@@ -1,0 +1,155 @@
+"""Response sections pre-encoded once, relocated per query.
+
+A block is the answer, authority and additional sections of one response,
+encoded with name compression as if they followed a question whose qname we
+do not know yet.  Every compression pointer is recorded as a fixup:
+
+- kind Q (qname suffix): points into the question at 12 + qlen - s, where
+  the qname is known to end with the s-octet suffix (s = 0: the whole qname);
+- kind B (block offset): points at an earlier name in the block itself,
+  at 12 + qlen + 4 + offset.
+
+So one block serves every qname that shares those suffixes: all names under
+a wildcard, every NXDOMAIN of a zone, every name below a cut.  The compiled
+core copies the block and patches the fixups, one 16-bit store each.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from ..model import (
+    TYPE_CNAME,
+    TYPE_MX,
+    TYPE_NS,
+    TYPE_PTR,
+    TYPE_SOA,
+    read_name,
+)
+from ..zoneset import QNAME, RR, Resolution
+
+FIX_BLOCK = 0x8000  # in a fixup's value: set for kind B
+MAX_POINTER_BASE = 12 + 255 + 4  # the largest question a block may follow
+MAX_BLOCK_TARGET = 0x3FFF - MAX_POINTER_BASE  # a pointer holds 14 bits
+MAX_BLOCK = 65535 - MAX_POINTER_BASE - 64
+
+_HDR = struct.Struct(">HHIH")
+
+
+@dataclass(frozen=True)
+class Block:
+    data: bytes
+    fixups: tuple[int, ...]  # pos | value << 16
+    an: int
+    ns: int
+    ar: int
+    ar_start: int  # offset where the additional section starts
+    ar_ends: tuple[int, ...]  # end offset of each additional RR
+    ar_required: int
+    rcode: int
+    aa: bool
+
+
+def suffixes_of(name: bytes) -> dict[bytes, int]:
+    """Every suffix of `name` (itself included), mapped to its length."""
+    out = {}
+    i = 0
+    while name[i] != 0:
+        out[name[i:]] = len(name) - i
+        i += 1 + name[i]
+    return out
+
+
+class _Writer:
+    def __init__(self, qname_suffixes: dict[bytes, int]):
+        self.buf = bytearray()
+        self.fixups: list[int] = []
+        self.targets: dict[bytes, int] = {}  # lower-cased suffix -> fixup value
+        for suffix, s in qname_suffixes.items():
+            self.targets[suffix] = s
+
+    def pointer(self, value: int) -> None:
+        self.fixups.append(len(self.buf) | (value << 16))
+        self.buf += b"\xc0\x00"
+
+    def name(self, name: bytes, compress: bool = True) -> None:
+        if name == QNAME:
+            self.pointer(0)
+            return
+        lower = name.lower()
+        i = 0
+        while name[i] != 0:
+            if compress:
+                hit = self.targets.get(lower[i:])
+                if hit is not None:
+                    self._emit_labels(name, 0, i)
+                    self.pointer(hit)
+                    return
+            i += 1 + name[i]
+        # no suffix known: write the name out, remembering where each suffix starts
+        self._emit_labels(name, 0, len(name) - 1)
+        self.buf.append(0)
+
+    def _emit_labels(self, name: bytes, start: int, end: int) -> None:
+        lower = name.lower()
+        i = start
+        while i < end:
+            off = len(self.buf)
+            if off <= MAX_BLOCK_TARGET and lower[i:] not in self.targets:
+                self.targets[lower[i:]] = FIX_BLOCK | off
+            n = name[i]
+            self.buf += name[i : i + 1 + n]
+            i += 1 + n
+
+    def rr(self, rr: RR) -> None:
+        self.name(rr.owner)
+        start = len(self.buf)
+        self.buf += _HDR.pack(rr.rtype, 1, rr.ttl, 0)
+        rd_start = len(self.buf)
+        self.rdata(rr.rtype, rr.rdata)
+        struct.pack_into(">H", self.buf, start + 8, len(self.buf) - rd_start)
+
+    def rdata(self, rtype: int, rdata: bytes) -> None:
+        # RFC 3597 §4: only the RFC 1035 types may be compressed
+        if rtype in (TYPE_NS, TYPE_CNAME, TYPE_PTR):
+            self.name(rdata)
+        elif rtype == TYPE_MX:
+            self.buf += rdata[:2]
+            self.name(rdata[2:])
+        elif rtype == TYPE_SOA:
+            mname, off = read_name(rdata, 0)
+            rname, off2 = read_name(rdata, off)
+            self.name(mname)
+            self.name(rname)
+            self.buf += rdata[off2:]
+        else:
+            self.buf += rdata
+
+
+def encode_block(res: Resolution, qname_suffixes: dict[bytes, int]) -> Block:
+    """Encode the sections of `res` for a qname known to end with each of
+    `qname_suffixes` (lower-cased suffix -> its length)."""
+    w = _Writer(qname_suffixes)
+    for rr in res.answer:
+        w.rr(rr)
+    for rr in res.authority:
+        w.rr(rr)
+    ar_start = len(w.buf)
+    ar_ends = []
+    for rr in res.additional:
+        w.rr(rr)
+        ar_ends.append(len(w.buf))
+    if len(w.buf) > MAX_BLOCK:
+        raise ValueError("response sections larger than a DNS message can hold")
+    return Block(
+        data=bytes(w.buf),
+        fixups=tuple(w.fixups),
+        an=len(res.answer),
+        ns=len(res.authority),
+        ar=len(res.additional),
+        ar_start=ar_start,
+        ar_ends=tuple(ar_ends),
+        ar_required=res.additional_required,
+        rcode=res.rcode,
+        aa=res.aa,
+    )

@@ -1,0 +1,263 @@
+"""Zones -> the flat arrays the compiled core answers from.
+
+All answer logic runs here, once, through zoneset.ZoneSet; the core only
+finds a node and copies a block (see blocks.py).  Layout (little-endian,
+mirrored by the structs in core/_engine.pyx and by ref/engine.py):
+
+  names   lower-cased wire names, concatenated
+  nodes   node_t (32 octets): name_off u32, name_len u8, flags u8,
+          ntypes u16, types_off u32, default_block u32, any_block u32,
+          redirect u32, wild u32, nx_block u32
+  types   (qtype u16, pad u16, block u32), sorted by qtype within a node
+  blocks  block_t (32 octets): data_off u32, fix_off u32, ar_off u32,
+          len u16, nfix u16, an u16, ns u16, ar u16, ar_start u16,
+          ar_required u16, rcode u8, flags u8, pad u32
+  data    block bytes
+  fixups  u32: pos | value << 16 (blocks.py)
+  ar_ends u16: end offset of each additional RR of a block
+  dnames  dname_t (16 octets): block u32, owner_len u16, target_pos u16,
+          target_len u16, pad u16, ttl u32
+
+A node's `redirect` is a referral block (F_CUT, F_OCCLUDED) or a dnames
+index (F_HAS_DNAME, F_BELOW_DNAME).
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from ..model import TYPE_ANY, TYPE_CNAME, TYPE_DNAME, TYPE_DS, Zone, parent_of, read_name
+from ..zoneset import Node, Resolution, ZoneSet, rdata_cname
+from .blocks import Block, encode_block, suffixes_of
+
+NONE = 0xFFFFFFFF
+
+F_CUT = 1
+F_OCCLUDED = 2
+F_BELOW_DNAME = 4
+F_HAS_DNAME = 8
+F_APEX = 16
+
+NODE = struct.Struct("<IBBHIIIIII")
+TYPE_ENTRY = struct.Struct("<HHI")
+BLOCK = struct.Struct("<IIIHHHHHHHBBI")
+DNAME = struct.Struct("<IHHHHI")
+
+# a qtype that no chain ends in: stands for "any type the node lacks"
+_ABSENT_QTYPE = 65534
+
+
+@dataclass
+class Image:
+    """The compiled arrays; `zones` describes what they hold."""
+
+    names: bytes
+    nodes: bytes
+    types: bytes
+    blocks: bytes
+    data: bytes
+    fixups: bytes
+    ar_ends: bytes
+    dnames: bytes
+    zones: list[dict]
+
+    def arrays(self) -> dict[str, bytes]:
+        return {k: getattr(self, k) for k in ARRAY_NAMES}
+
+
+ARRAY_NAMES = ("names", "nodes", "types", "blocks", "data", "fixups", "ar_ends", "dnames")
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.blocks = bytearray()
+        self.data = bytearray()
+        self.fixups = bytearray()
+        self.ar_ends = bytearray()
+        self.nblocks = 0
+        self.by_content: dict[Block, int] = {}
+        self.by_key: dict[tuple, int] = {}
+
+    def add(self, blk: Block) -> int:
+        idx = self.by_content.get(blk)
+        if idx is not None:
+            return idx
+        idx = self.nblocks
+        self.nblocks += 1
+        self.by_content[blk] = idx
+        self.blocks += BLOCK.pack(
+            len(self.data),
+            len(self.fixups) // 4,
+            len(self.ar_ends) // 2,
+            len(blk.data),
+            len(blk.fixups),
+            blk.an,
+            blk.ns,
+            blk.ar,
+            blk.ar_start,
+            blk.ar_required,
+            blk.rcode,
+            1 if blk.aa else 0,
+            0,
+        )
+        self.data += blk.data
+        if blk.fixups:
+            self.fixups += struct.pack(f"<{len(blk.fixups)}I", *blk.fixups)
+        if blk.ar_ends:
+            self.ar_ends += struct.pack(f"<{len(blk.ar_ends)}H", *blk.ar_ends)
+        return idx
+
+    def encode(self, res: Resolution, context: bytes, wildcard: bool) -> int:
+        """Block index for `res` answered to qnames under `context`.
+
+        Most answers (an address RRset owned by the qname) encode the same
+        whatever the context, so the cache key drops it when no other name
+        appears; that keeps compiling a million names in seconds.
+        """
+        rrs = tuple(res.answer) + tuple(res.authority) + tuple(res.additional)
+        contextual = any(rr.rtype in _NAMED or rr.owner != _QNAME for rr in rrs)
+        key = (rrs, len(res.answer), len(res.authority), res.additional_required,
+               res.rcode, res.aa, (context, wildcard) if contextual else None)
+        idx = self.by_key.get(key)
+        if idx is None:
+            suffixes = suffixes_of(parent_of(context) if wildcard else context)
+            idx = self.by_key[key] = self.add(encode_block(res, suffixes))
+        return idx
+
+
+from ..model import TYPE_MX, TYPE_NS, TYPE_PTR, TYPE_SOA  # noqa: E402
+from ..zoneset import QNAME as _QNAME  # noqa: E402
+
+_NAMED = {TYPE_NS, TYPE_CNAME, TYPE_PTR, TYPE_MX, TYPE_SOA}
+
+
+def compile_zones(zones: list[Zone]) -> Image:
+    zs = ZoneSet(zones)
+    b = _Builder()
+    names = bytearray()
+    node_list = sorted(zs.nodes.values(), key=lambda n: n.name)
+    index = {n.name: i for i, n in enumerate(node_list)}
+    types = bytearray()
+    nodes = bytearray()
+    dnames = bytearray()
+    dname_index: dict[bytes, int] = {}
+    zone_blocks: dict[bytes, tuple[int, int]] = {}
+    referral_blocks: dict[bytes, int] = {}
+
+    def zone_negative(zone: Zone) -> tuple[int, int]:
+        got = zone_blocks.get(zone.origin)
+        if got is None:
+            nx, nodata = Resolution(), Resolution()
+            zs.negative(zone, nx, 3)
+            zs.negative(zone, nodata, 0)
+            got = (b.encode(nx, zone.origin, False), b.encode(nodata, zone.origin, False))
+            zone_blocks[zone.origin] = got
+        return got
+
+    def referral(cut: Node) -> int:
+        got = referral_blocks.get(cut.name)
+        if got is None:
+            res = Resolution()
+            zs.referral(cut, res)
+            got = referral_blocks[cut.name] = b.encode(res, cut.name, False)
+        return got
+
+    def dname(owner: Node) -> int:
+        got = dname_index.get(owner.name)
+        if got is None:
+            res = Resolution()
+            zs.dname(owner, res)
+            blk = encode_block(res, suffixes_of(owner.name))
+            # the DNAME RR is the block's only record, its target written last
+            target = read_name(owner.rrsets[TYPE_DNAME].rdatas[0], 0)[0]
+            got = dname_index[owner.name] = len(dnames) // DNAME.size
+            dnames.extend(
+                DNAME.pack(b.add(blk), len(owner.name), len(blk.data) - len(target),
+                           len(target), 0, res.dname[2])
+            )
+        return got
+
+    for node in node_list:
+        wildcard = node.name.startswith(b"\x01*")
+        nx_block, nodata_block = zone_negative(node.zone)
+        flags = F_APEX if node.is_apex else 0
+        redirect = NONE
+        entries: list[tuple[int, int]] = []
+        default_block = nodata_block
+        any_block = nodata_block
+        if node.cut_above is not None:
+            flags |= F_OCCLUDED
+            redirect = referral(node.cut_above)
+        elif node.dname_above is not None:
+            flags |= F_BELOW_DNAME
+            redirect = dname(node.dname_above)
+        else:
+            if node.is_cut:
+                flags |= F_CUT
+                redirect = referral(node)
+                if TYPE_DS in node.rrsets:
+                    entries.append((TYPE_DS, b.encode(zs_resolve_node(zs, node, TYPE_DS), node.name, wildcard)))
+            else:
+                if TYPE_DNAME in node.rrsets:
+                    flags |= F_HAS_DNAME
+                    redirect = dname(node)
+                qtypes = set(node.rrsets)
+                if TYPE_CNAME in node.rrsets:
+                    qtypes |= chain_qtypes(zs, node)
+                    default_block = b.encode(zs_resolve_node(zs, node, _ABSENT_QTYPE), node.name, wildcard)
+                for qtype in sorted(qtypes):
+                    entries.append((qtype, b.encode(zs_resolve_node(zs, node, qtype), node.name, wildcard)))
+                if node.rrsets:
+                    any_block = b.encode(zs_resolve_node(zs, node, TYPE_ANY), node.name, wildcard)
+        wild = index[node.wildcard.name] if node.wildcard is not None else NONE
+        nodes += NODE.pack(len(names), len(node.name), flags, len(entries), len(types) // 8,
+                           default_block, any_block, redirect, wild, nx_block)
+        names += node.name
+        for qtype, blk in entries:
+            types += TYPE_ENTRY.pack(qtype, 0, blk)
+
+    zone_info = [
+        {"origin": z.origin, "serial": z.serial, "rrsets": len(z.rrsets),
+         "records": sum(len(r.rdatas) for r in z.rrsets.values())}
+        for z in zs.zones
+    ]
+    return Image(bytes(names), bytes(nodes), bytes(types), bytes(b.blocks), bytes(b.data),
+                 bytes(b.fixups), bytes(b.ar_ends), bytes(dnames), zone_info)
+
+
+def zs_resolve_node(zs: ZoneSet, node: Node, qtype: int) -> Resolution:
+    """The resolution for a query that lands exactly on `node`."""
+    from ..zoneset import QNAME
+
+    res = Resolution()
+    if node.is_cut:  # only DS reaches here
+        ds = node.rrsets.get(TYPE_DS)
+        from ..zoneset import rrset_rrs
+
+        res.answer += rrset_rrs(ds, QNAME)
+        return res
+    zs.answer_node(node, QNAME, qtype, res, {node.name})
+    zs.add_additional(res)
+    return res
+
+
+def chain_qtypes(zs: ZoneSet, node: Node) -> set[int]:
+    """Every qtype present along the CNAME chain from `node`: the ones whose
+    answers differ from the generic 'chain + NODATA' block."""
+    out: set[int] = set()
+    seen = {node.name}
+    target = rdata_cname(node.rrsets[TYPE_CNAME])
+    while target not in seen and len(seen) <= 8:
+        seen.add(target)
+        kind, tnode = zs.lookup(target)
+        if kind not in ("exact", "wildcard"):
+            break
+        out |= set(tnode.rrsets)
+        cname = tnode.rrsets.get(TYPE_CNAME)
+        if cname is None:
+            break
+        target = rdata_cname(cname)
+    out.discard(TYPE_CNAME)
+    if _ABSENT_QTYPE in out:
+        raise ValueError("type 65534 is reserved by zonefront's compiler")
+    return out

@@ -1,0 +1,341 @@
+"""The answer logic of RFC 1034 §4.3.2 over a set of zones, in plain Python.
+
+This is the executable specification: the reference engine (ref/) calls it
+per query, and the snapshot compiler calls it once per (node, qtype) to
+precompute the response sections that the compiled core then only copies.
+Keeping one implementation of the rules is what makes the two agree.
+
+Rules implemented (and mirrored by core/_engine.pyx's lookup):
+- the deepest zone wins; a parent's data at or below a child apex we also
+  serve is dropped;
+- a name strictly below a delegation cut, or the cut itself for any qtype
+  but DS, gets a referral (NS in authority, glue in additional, no AA);
+- a name strictly below a DNAME owner gets the DNAME and a synthesized
+  CNAME (RFC 6672), or YXDOMAIN when the new name would exceed 255 octets;
+  the synthesized target is not chased;
+- an existing node answers its RRset, or follows its CNAME (chains across
+  the zones we serve, at most MAX_CHAIN links, loops stop), or is NODATA;
+- otherwise the closest encloser's wildcard child answers (RFC 4592), else
+  NXDOMAIN; a name in no zone is REFUSED;
+- negative answers carry the SOA with TTL min(SOA TTL, MINIMUM) (RFC 2308);
+- qtype ANY returns one RRset, the lowest type present (RFC 8482);
+- NS/MX/SRV targets we hold get their A/AAAA in the additional section;
+  in-domain glue under a referral's cut is required (RFC 9471).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .model import (
+    ROOT,
+    TYPE_A,
+    TYPE_AAAA,
+    TYPE_ANY,
+    TYPE_CNAME,
+    TYPE_DNAME,
+    TYPE_DS,
+    TYPE_MX,
+    TYPE_NS,
+    TYPE_SOA,
+    TYPE_SRV,
+    MAX_NAME_WIRE,
+    RRset,
+    Zone,
+    is_subdomain,
+    parent_of,
+    read_name,
+    soa_minimum,
+)
+
+RCODE_NOERROR = 0
+RCODE_FORMERR = 1
+RCODE_SERVFAIL = 2
+RCODE_NXDOMAIN = 3
+RCODE_NOTIMP = 4
+RCODE_REFUSED = 5
+RCODE_YXDOMAIN = 6
+RCODE_BADVERS = 16
+
+MAX_CHAIN = 8
+
+# Stands for "the qname as the client sent it" in answer owners, so that the
+# compiler can emit a pointer to the question instead of a fixed name.
+QNAME = b"\xffqname"
+
+
+@dataclass(frozen=True)
+class RR:
+    owner: bytes  # lower-cased wire name, or QNAME
+    rtype: int
+    ttl: int
+    rdata: bytes
+
+
+@dataclass
+class Resolution:
+    """The sections of one response, before encoding."""
+
+    rcode: int = RCODE_NOERROR
+    aa: bool = True
+    answer: list[RR] = field(default_factory=list)
+    authority: list[RR] = field(default_factory=list)
+    additional: list[RR] = field(default_factory=list)
+    additional_required: int = 0  # the first N additional RRs must fit or TC
+    # DNAME synthesis happens per query: (dname owner, DNAME rdata target, ttl)
+    dname: tuple[bytes, bytes, int] | None = None
+
+
+@dataclass
+class Node:
+    name: bytes
+    zone: Zone
+    rrsets: dict[int, RRset] = field(default_factory=dict)
+    is_apex: bool = False
+    is_cut: bool = False  # NS here and not the apex
+    cut_above: Node | None = None  # topmost cut strictly above, same zone
+    dname_above: Node | None = None  # topmost DNAME owner strictly above
+    wildcard: Node | None = None  # the "*" child, if any
+
+
+def rrset_rrs(rrset: RRset, owner: bytes | None = None, ttl: int | None = None) -> list[RR]:
+    o = rrset.owner if owner is None else owner
+    t = rrset.ttl if ttl is None else ttl
+    return [RR(o, rrset.rtype, t, rd) for rd in rrset.rdatas]
+
+
+def rdata_target(rtype: int, rdata: bytes) -> bytes | None:
+    """The name that additional-section processing follows, lower-cased."""
+    from .model import name_lower
+
+    if rtype == TYPE_NS:
+        return name_lower(read_name(rdata, 0)[0])
+    if rtype == TYPE_MX:
+        return name_lower(read_name(rdata, 2)[0])
+    if rtype == TYPE_SRV:
+        return name_lower(read_name(rdata, 6)[0])
+    return None
+
+
+class ZoneSet:
+    """Zones indexed by name: one node per owner and empty non-terminal."""
+
+    def __init__(self, zones: list[Zone]):
+        self.zones = sorted(zones, key=lambda z: len(z.origin))
+        self.nodes: dict[bytes, Node] = {}
+        origins = {z.origin for z in self.zones}
+        if len(origins) != len(self.zones):
+            raise ValueError("two zones with the same origin")
+        for zone in self.zones:
+            # the child zone replaces whatever the parent held at/below its apex
+            if self.nodes:
+                for name in [n for n in self.nodes if is_subdomain(n, zone.origin)]:
+                    del self.nodes[name]
+            for name, node in self._zone_nodes(zone).items():
+                self.nodes[name] = node
+
+    @staticmethod
+    def _zone_nodes(zone: Zone) -> dict[bytes, Node]:
+        nodes: dict[bytes, Node] = {}
+        origin = zone.origin
+        for (owner, rtype), rrset in zone.rrsets.items():
+            node = nodes.get(owner)
+            if node is None:
+                node = nodes[owner] = Node(owner, zone)
+            node.rrsets[rtype] = rrset
+            # empty non-terminals up to the apex
+            name = owner
+            while name != origin and name != ROOT:
+                name = parent_of(name)
+                if name not in nodes:
+                    nodes[name] = Node(name, zone)
+        if origin not in nodes:
+            nodes[origin] = Node(origin, zone)
+        nodes[origin].is_apex = True
+        # top-down: parents before children, so inherited marks are final
+        for name in sorted(nodes, key=len):
+            node = nodes[name]
+            if name.startswith(b"\x01*"):
+                parent = nodes.get(parent_of(name))
+                if parent is not None:
+                    parent.wildcard = node
+            if node.is_apex:
+                node.is_cut = False
+            else:
+                node.is_cut = TYPE_NS in node.rrsets
+                parent = nodes.get(parent_of(name))
+                if parent is not None:
+                    node.cut_above = parent.cut_above or (parent if parent.is_cut else None)
+                    if node.cut_above is None:
+                        node.dname_above = parent.dname_above or (
+                            parent if TYPE_DNAME in parent.rrsets else None
+                        )
+        # a parent's data exactly at a child apex never answers; the ENTs stay
+        return nodes
+
+    # ---- lookup -----------------------------------------------------------
+
+    def lookup(self, qname: bytes) -> tuple[str, Node | None]:
+        """Classify a lower-cased qname: 'exact', 'cut', 'referral', 'dname',
+        'wildcard', 'nxdomain' or 'refused', with the node that decides it."""
+        node = self.nodes.get(qname)
+        if node is not None:
+            if node.cut_above is not None:
+                return "referral", node.cut_above
+            if node.dname_above is not None:
+                return "dname", node.dname_above
+            if node.is_cut:
+                return "cut", node
+            return "exact", node
+        name = qname
+        while name != ROOT:
+            name = parent_of(name)
+            enc = self.nodes.get(name)
+            if enc is None:
+                continue
+            if enc.cut_above is not None:
+                return "referral", enc.cut_above
+            if enc.is_cut:
+                return "referral", enc
+            if enc.dname_above is not None:
+                return "dname", enc.dname_above
+            if TYPE_DNAME in enc.rrsets:
+                return "dname", enc
+            if enc.wildcard is not None:
+                return "wildcard", enc.wildcard
+            return "nxdomain", enc
+        return "refused", None
+
+    # ---- resolution -------------------------------------------------------
+
+    def resolve(self, qname: bytes, qtype: int) -> Resolution:
+        """Answer sections for a lower-cased qname; owners equal to the qname
+        are given as QNAME."""
+        kind, node = self.lookup(qname)
+        res = Resolution()
+        if kind == "refused":
+            res.rcode, res.aa = RCODE_REFUSED, False
+            return res
+        if kind == "referral" or (kind == "cut" and qtype != TYPE_DS):
+            self.referral(node, res)
+            return res
+        if kind == "dname":
+            self.dname(node, res)
+            return res
+        if kind == "nxdomain":
+            self.negative(node.zone, res, RCODE_NXDOMAIN)
+            return res
+        if kind == "cut":  # DS at the cut: the parent answers (RFC 4035 §3.1.4.1)
+            ds = node.rrsets.get(TYPE_DS)
+            if ds is not None:
+                res.answer += rrset_rrs(ds, QNAME)
+            else:
+                self.negative(node.zone, res, RCODE_NOERROR)
+            return res
+        self.answer_node(node, QNAME, qtype, res, {qname})
+        self.add_additional(res)
+        return res
+
+    def referral(self, cut: Node, res: Resolution) -> None:
+        res.aa = False
+        ns = cut.rrsets[TYPE_NS]
+        res.authority += rrset_rrs(ns)
+        required, optional = [], []
+        for rd in ns.rdatas:
+            target = rdata_target(TYPE_NS, rd)
+            tnode = self.nodes.get(target)
+            if tnode is None:
+                continue
+            glue = is_subdomain(target, cut.name)
+            for t in (TYPE_A, TYPE_AAAA):
+                rrset = tnode.rrsets.get(t)
+                if rrset is not None:
+                    (required if glue else optional).extend(rrset_rrs(rrset))
+        res.additional = _dedupe(required + optional)
+        res.additional_required = len(_dedupe(required))
+
+    def dname(self, owner: Node, res: Resolution) -> None:
+        rrset = owner.rrsets[TYPE_DNAME]
+        res.answer += rrset_rrs(rrset)
+        target = read_name(rrset.rdatas[0], 0)[0]
+        res.dname = (owner.name, target, rrset.ttl)
+
+    def negative(self, zone: Zone, res: Resolution, rcode: int) -> None:
+        res.rcode = rcode
+        soa = zone.soa
+        if soa is not None:
+            ttl = min(soa.ttl, soa_minimum(soa.rdatas[0]))
+            res.authority += rrset_rrs(soa, zone.origin, ttl)
+
+    def answer_node(self, node: Node, owner: bytes, qtype: int, res: Resolution, seen: set) -> None:
+        if qtype == TYPE_ANY:
+            if node.rrsets:
+                res.answer += rrset_rrs(node.rrsets[min(node.rrsets)], owner)
+            else:
+                self.negative(node.zone, res, RCODE_NOERROR)
+            return
+        rrset = node.rrsets.get(qtype)
+        if rrset is not None:
+            res.answer += rrset_rrs(rrset, owner)
+            return
+        cname = node.rrsets.get(TYPE_CNAME)
+        if cname is None:
+            self.negative(node.zone, res, RCODE_NOERROR)
+            return
+        res.answer += rrset_rrs(cname, owner)
+        self.chase(rdata_cname(cname), qtype, res, seen)
+
+    def chase(self, target: bytes, qtype: int, res: Resolution, seen: set) -> None:
+        """Follow a CNAME to `target` (RFC 1034 §4.3.2 step 3.a): the rcode is
+        the last link's (RFC 6604); referrals and names we do not serve end
+        the chain with what we have."""
+        if target in seen or len(seen) > MAX_CHAIN:
+            return
+        seen.add(target)
+        kind, node = self.lookup(target)
+        if kind in ("refused", "referral", "cut"):
+            return
+        if kind == "nxdomain":
+            self.negative(node.zone, res, RCODE_NXDOMAIN)
+        elif kind == "dname":
+            rrset = node.rrsets[TYPE_DNAME]
+            res.answer += rrset_rrs(rrset)
+            dtarget = read_name(rrset.rdatas[0], 0)[0]
+            new = target[: len(target) - len(node.name)] + dtarget
+            if len(new) <= MAX_NAME_WIRE:
+                res.answer.append(RR(target, TYPE_CNAME, rrset.ttl, new))
+            else:
+                res.rcode = RCODE_YXDOMAIN
+        else:  # exact or wildcard
+            self.answer_node(node, target, qtype, res, seen)
+
+    def add_additional(self, res: Resolution) -> None:
+        present = {(rr.owner, rr.rtype) for rr in res.answer}
+        extra: list[RR] = []
+        for rr in res.answer + res.authority:
+            target = rdata_target(rr.rtype, rr.rdata)
+            if target is None:
+                continue
+            tnode = self.nodes.get(target)
+            if tnode is None or tnode.dname_above is not None:
+                continue
+            for t in (TYPE_A, TYPE_AAAA):
+                rrset = tnode.rrsets.get(t)
+                if rrset is not None and (target, t) not in present:
+                    extra.extend(rrset_rrs(rrset))
+        res.additional = _dedupe(extra)
+
+
+def rdata_cname(rrset: RRset) -> bytes:
+    from .model import name_lower
+
+    return name_lower(read_name(rrset.rdatas[0], 0)[0])
+
+
+def _dedupe(rrs: list[RR]) -> list[RR]:
+    seen = set()
+    out = []
+    for rr in rrs:
+        if rr not in seen:
+            seen.add(rr)
+            out.append(rr)
+    return out
