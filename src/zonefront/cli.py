@@ -1,0 +1,299 @@
+"""The `zonefront` command: compile zones, serve them, manage the API store."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from importlib import resources
+
+from . import __version__
+
+DEFAULT_DNS_LISTEN = "127.0.0.1:5300"
+
+
+def parse_hostport(text: str, default_port: int | None = None) -> tuple[str, int]:
+    """HOST:PORT, [V6]:PORT or a bare V6 literal with a trailing :PORT."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.lstrip(":")
+    else:
+        host, sep, port = text.rpartition(":")
+        if not sep:
+            host, port = text, ""
+    if not port:
+        if default_port is None:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected HOST:PORT")
+        return host, default_port
+    try:
+        p = int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: port {port!r} is not a number") from None
+    if not 0 <= p <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: port out of range")
+    return host, p
+
+
+def demo_zone_path() -> str:
+    return str(resources.files("zonefront").joinpath("data/demo.zone"))
+
+
+def load_zone_files(paths: list[str]):
+    from .zonefile import parse_zone_file
+
+    return [parse_zone_file(p) for p in paths]
+
+
+def cmd_compile(args) -> int:
+    from .snapshot import format as snapshot_format
+    from .snapshot.compiler import compile_zones
+    from .zonefile import ZoneFileError
+
+    t0 = time.monotonic()
+    try:
+        zones = load_zone_files(args.zone_files)
+    except (ZoneFileError, OSError) as e:
+        print(f"zonefront: {e}", file=sys.stderr)
+        return 1
+    t1 = time.monotonic()
+    try:
+        image = compile_zones(zones)
+    except ValueError as e:
+        print(f"zonefront: {e}", file=sys.stderr)
+        return 1
+    t2 = time.monotonic()
+    snapshot_format.write(args.output, image, args.serial)
+    records = sum(z["records"] for z in image.zones)
+    print(
+        f"compiled {len(zones)} zone(s), {records} records, {len(image.nodes) // 32} names "
+        f"into {args.output} ({os.path.getsize(args.output)} octets; "
+        f"parse {t1 - t0:.2f}s, compile {t2 - t1:.2f}s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+class ZoneSource:
+    """Where the served zones come from: zone files, a snapshot and/or the
+    API's store.  `build()` makes a new Engine or raises, leaving the old one
+    serving."""
+
+    def __init__(self, zone_files: list[str], snapshot: str | None):
+        self.zone_files = zone_files
+        self.snapshot = snapshot
+        self.api_zones: list = []
+        self.lock = threading.Lock()
+
+    def build(self):
+        from .core.engine import Engine
+        from .snapshot.compiler import compile_zones
+
+        if self.snapshot and not self.api_zones and not self.zone_files:
+            return Engine.from_snapshot(self.snapshot)
+        # a hosted zone in the API store replaces a file zone of the same name
+        api_origins = {z.origin for z in self.api_zones}
+        files = [z for z in load_zone_files(self.zone_files) if z.origin not in api_origins]
+        zones = files + list(self.api_zones)
+        if self.snapshot:
+            # a snapshot holds compiled arrays only; it cannot be merged
+            raise ValueError("--snapshot cannot be combined with --zone-file or API zones")
+        image = compile_zones(zones)
+        return Engine(image.arrays(), image.zones)
+
+
+def describe(engine) -> str:
+    zones = ", ".join(
+        f"{_origin_text(z['origin'])} (serial {z['serial']})" for z in engine.zones[:5]
+    )
+    more = f" and {len(engine.zones) - 5} more" if len(engine.zones) > 5 else ""
+    return f"{len(engine.zones)} zone(s): {zones}{more}"
+
+
+def _origin_text(origin) -> str:
+    from .model import name_to_text
+
+    return name_to_text(origin) if isinstance(origin, bytes) else str(origin)
+
+
+def cmd_serve(args) -> int:
+    from .dataplane.server import DnsServer
+    from .snapshot.format import SnapshotError
+    from .zonefile import ZoneFileError
+
+    zone_files = list(args.zone_file or [])
+    if not zone_files and not args.snapshot and not args.no_demo:
+        zone_files = [demo_zone_path()]
+    source = ZoneSource(zone_files, args.snapshot)
+    t0 = time.monotonic()
+    try:
+        engine = source.build()
+    except (ZoneFileError, SnapshotError, OSError, ValueError) as e:
+        print(f"zonefront: {e}", file=sys.stderr)
+        return 1
+    load_s = time.monotonic() - t0
+    listen = args.dns_listen or [parse_hostport(DEFAULT_DNS_LISTEN)]
+    workers = args.workers or os.cpu_count() or 1
+    server = DnsServer(listen, workers=workers, image=engine.image,
+                       tcp_idle_timeout=args.tcp_idle_timeout,
+                       tcp_max_connections=args.tcp_max_connections)
+    try:
+        server.start()
+    except OSError as e:
+        print(f"zonefront: cannot listen: {e}", file=sys.stderr)
+        return 1
+    state = {"engine": engine}
+    reload_lock = threading.Lock()
+
+    def publish(zones=None) -> None:
+        """Compile and swap in; raises (old zones keep serving) on failure."""
+        with reload_lock:
+            if zones is not None:
+                source.api_zones = list(zones)
+            new = source.build()
+            server.reload(new.image)
+            state["engine"] = new
+
+    control = None
+    if args.api:
+        try:
+            control = start_control_plane(args, publish)
+        except Exception as e:  # configuration errors, port in use
+            server.stop()
+            print(f"zonefront: API: {e}", file=sys.stderr)
+            return 1
+
+    stop = threading.Event()
+    hup = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: hup.set())
+
+    addrs = " ".join(f"{_hp(h, p)}" for h, p in server.addresses)
+    api = f" api http://{_hp(*control.api_address)}" if control else ""
+    print(
+        f"ready: dns udp+tcp {addrs} workers={workers}{api}; {describe(engine)}; "
+        f"loaded in {load_s:.3f}s, image {engine.memory() / 1e6:.1f} MB",
+        file=sys.stderr,
+        flush=True,
+    )
+    while not stop.is_set():
+        stop.wait(0.2)
+        if hup.is_set():
+            hup.clear()
+            t0 = time.monotonic()
+            try:
+                publish()
+                print(f"reloaded: {describe(state['engine'])} in {time.monotonic() - t0:.3f}s",
+                      file=sys.stderr, flush=True)
+            except (ZoneFileError, SnapshotError, OSError, ValueError) as e:
+                print(f"reload failed, still serving the previous zones: {e}",
+                      file=sys.stderr, flush=True)
+    if control is not None:
+        control.stop()
+    server.stop()
+    print("stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def _hp(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def start_control_plane(args, publish):
+    from .api.control import ControlPlane
+    from .config import load_config
+
+    overrides = {}
+    if args.api_listen:
+        overrides["api_listen"] = args.api_listen
+    if args.data_dir:
+        overrides["data_dir"] = args.data_dir
+    if args.no_auth:
+        overrides["auth"] = False
+    if args.nameserver:
+        overrides["nameservers"] = args.nameserver
+    config = load_config(args.config, overrides)
+    control = ControlPlane(config, publish)
+    control.start()
+    return control
+
+
+def cmd_zone(args) -> int:
+    from .api import zoneio
+
+    data_dir = args.data_dir or "./zonefront-data"
+    try:
+        if args.zone_cmd == "import":
+            print(zoneio.import_zone(data_dir, args.zone, args.file), file=sys.stderr)
+        else:
+            sys.stdout.write(zoneio.export_zone(data_dir, args.zone))
+    except Exception as e:  # zoneio raises with line and reason
+        print(f"zonefront: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zonefront", description=__doc__)
+    p.add_argument("--version", action="version", version=f"zonefront {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    c = sub.add_parser("compile", help="compile zone files into a snapshot")
+    c.add_argument("zone_files", nargs="+", metavar="ZONEFILE")
+    c.add_argument("-o", "--output", required=True, metavar="OUT.snap")
+    c.add_argument("--serial", type=int, default=None, help="snapshot serial (default: now)")
+    c.set_defaults(func=cmd_compile)
+
+    s = sub.add_parser("serve", help="serve DNS (and the Route 53 API)")
+    s.add_argument("--zone-file", action="append", metavar="FILE")
+    s.add_argument("--snapshot", metavar="FILE")
+    s.add_argument("--dns-listen", action="append", type=parse_hostport, metavar="HOST:PORT",
+                   help=f"repeatable; default {DEFAULT_DNS_LISTEN}")
+    s.add_argument("--workers", type=int, default=0, help="UDP worker threads (default: cores)")
+    s.add_argument("--tcp-idle-timeout", type=float, default=10.0)
+    s.add_argument("--tcp-max-connections", type=int, default=1000)
+    s.add_argument("--api", dest="api", action="store_true", default=None,
+                   help="run the Route 53 API (default when no zone file/snapshot is given)")
+    s.add_argument("--no-api", dest="api", action="store_false")
+    s.add_argument("--no-demo", action="store_true",
+                   help="do not serve the built-in demo zone when no zone file is given")
+    s.add_argument("--api-listen", type=lambda t: parse_hostport(t, 8053), metavar="HOST:PORT")
+    s.add_argument("--data-dir", metavar="DIR")
+    s.add_argument("--config", metavar="FILE")
+    s.add_argument("--no-auth", action="store_true", help="accept unsigned API requests")
+    s.add_argument("--nameserver", action="append", metavar="NAME",
+                   help="name server handed out in delegation sets (repeatable)")
+    s.set_defaults(func=cmd_serve)
+
+    z = sub.add_parser("zone", help="import/export hosted zones in the API store")
+    z.add_argument("--data-dir", metavar="DIR")
+    zsub = z.add_subparsers(dest="zone_cmd", required=True)
+    zi = zsub.add_parser("import")
+    zi.add_argument("zone")
+    zi.add_argument("file")
+    ze = zsub.add_parser("export")
+    ze.add_argument("zone")
+    z.set_defaults(func=cmd_zone)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.cmd == "serve" and args.api is None:
+        args.api = _api_available() and not (args.zone_file or args.snapshot)
+    return args.func(args)
+
+
+def _api_available() -> bool:
+    try:
+        from .api import control  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""Pure-Python twin of core/_engine.pyx: the same lookup and relocation over
+the same compiled arrays, written to be read rather than to be fast.
+
+tests/differential feed both the same images and packets and require the
+same bytes; ZONEFRONT_PUREPYTHON=1 serves from this twin.
+"""
+from __future__ import annotations
+
+import struct
+
+from ..model import TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DS, TYPE_IXFR, TYPE_OPT
+from ..snapshot.compiler import (
+    ARRAY_NAMES,
+    BLOCK,
+    DNAME,
+    F_CUT,
+    F_BELOW_DNAME,
+    F_HAS_DNAME,
+    F_OCCLUDED,
+    NODE,
+    NONE,
+    TYPE_ENTRY,
+)
+from .wire import DROP, FORMERR, NOTIMP, OUR_UDP_PAYLOAD, parse_query
+
+RCODE_SERVFAIL = 2
+RCODE_NOTIMP = 4
+RCODE_FORMERR = 1
+RCODE_REFUSED = 5
+RCODE_YXDOMAIN = 6
+RCODE_BADVERS = 16
+FIX_BLOCK = 0x8000
+
+
+class RefImage:
+    def __init__(self, arrays: dict, zones=None):
+        for k in ARRAY_NAMES:
+            if not isinstance(arrays.get(k), bytes):
+                raise ValueError(f"image array {k!r} missing or not bytes")
+        self.arrays = arrays
+        self.zones = zones or []
+        self.nodes = [NODE.unpack_from(arrays["nodes"], i) for i in range(0, len(arrays["nodes"]), NODE.size)]
+        self.types = [TYPE_ENTRY.unpack_from(arrays["types"], i) for i in range(0, len(arrays["types"]), TYPE_ENTRY.size)]
+        self.blocks = [BLOCK.unpack_from(arrays["blocks"], i) for i in range(0, len(arrays["blocks"]), BLOCK.size)]
+        self.dnames = [DNAME.unpack_from(arrays["dnames"], i) for i in range(0, len(arrays["dnames"]), DNAME.size)]
+        f = arrays["fixups"]
+        self.fixups = struct.unpack(f"<{len(f) // 4}I", f)
+        a = arrays["ar_ends"]
+        self.ar_ends = struct.unpack(f"<{len(a) // 2}H", a)
+        names = arrays["names"]
+        self.index = {names[n[0] : n[0] + n[1]]: i for i, n in enumerate(self.nodes)}
+
+    @property
+    def node_count(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def block_count(self) -> int:
+        return len(self.blocks)
+
+    def memory(self) -> int:
+        return sum(len(v) for v in self.arrays.values())
+
+    # ---- lookup: the same decisions as engine_answer ---------------------
+
+    def type_block(self, node, qtype: int) -> int:
+        _, _, _, ntypes, types_off, default_block, any_block, _, _, _ = node
+        if qtype == TYPE_ANY:
+            return any_block
+        for qt, _, blk in self.types[types_off : types_off + ntypes]:
+            if qt == qtype:
+                return blk
+        return default_block
+
+    def decide(self, key: bytes, qtype: int) -> tuple[int, int, int]:
+        """(rcode, block index or NONE, dname index or NONE)."""
+        idx = self.index.get(key)
+        if idx is not None:
+            node = self.nodes[idx]
+            flags, redirect = node[2], node[7]
+            if flags & F_OCCLUDED:
+                return 0, redirect, NONE
+            if flags & F_BELOW_DNAME:
+                return 0, NONE, redirect
+            if flags & F_CUT and qtype != TYPE_DS:
+                return 0, redirect, NONE
+            return 0, self.type_block(node, qtype), NONE
+        i = 0
+        while key[i] != 0:
+            i += 1 + key[i]
+            idx = self.index.get(key[i:])
+            if idx is None:
+                continue
+            node = self.nodes[idx]
+            flags, redirect, wild, nx_block = node[2], node[7], node[8], node[9]
+            if flags & (F_OCCLUDED | F_CUT):
+                return 0, redirect, NONE
+            if flags & (F_BELOW_DNAME | F_HAS_DNAME):
+                return 0, NONE, redirect
+            if wild != NONE:
+                wnode = self.nodes[wild]
+                if wnode[2] & F_CUT:
+                    return 0, wnode[7], NONE
+                return 0, self.type_block(wnode, qtype), NONE
+            return 0, nx_block, NONE
+        return RCODE_REFUSED, NONE, NONE
+
+    # ---- encode ------------------------------------------------------------
+
+    def put_block(self, bidx: int, room: int, qname_len: int):
+        """(bytes, an, ns, ar) or None when the required part does not fit."""
+        (data_off, fix_off, ar_off, length, nfix, an, ns, ar, ar_start, ar_required, _, _, _) = self.blocks[bidx]
+        n = length
+        if n > room:
+            ends = self.ar_ends[ar_off : ar_off + ar]
+            while ar > ar_required:
+                ar -= 1
+                n = ends[ar - 1] if ar > 0 else ar_start
+                if n <= room:
+                    break
+            if n > room:
+                return None
+        out = bytearray(self.arrays["data"][data_off : data_off + n])
+        for fx in self.fixups[fix_off : fix_off + nfix]:
+            pos, val = fx & 0xFFFF, fx >> 16
+            if pos >= n:
+                continue
+            if val & FIX_BLOCK:
+                target = 12 + qname_len + 4 + (val & 0x7FFF)
+            elif val == 0:
+                target = 12
+            else:
+                target = 12 + qname_len - val
+            struct.pack_into(">H", out, pos, 0xC000 | target)
+        return bytes(out), an, ns, ar
+
+    def answer(self, query: bytes, tcp: bool = False, cap: int = 65535) -> bytes:
+        q = parse_query(bytes(query))
+        if q == DROP:
+            return b""
+        if q in (FORMERR, NOTIMP):
+            rcode = RCODE_FORMERR if q == FORMERR else RCODE_NOTIMP
+            return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | rcode]) + bytes(8)
+        qname_len = len(q.qname)
+        if tcp:
+            limit = 65535
+        elif q.edns:
+            limit = min(q.edns_size, OUR_UDP_PAYLOAD)
+        else:
+            limit = 512
+        limit = min(limit, cap)
+        opt = self.opt_record(q, 0) if q.edns else b""
+        qsec = 12 + qname_len + 4
+        if limit < qsec + len(opt):
+            return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | RCODE_SERVFAIL]) + bytes(8)
+        rcode, aa, tc = 0, 0, 0
+        body = b""
+        counts = (0, 0, 0)
+        bidx = didx = NONE
+        if q.edns and q.edns_version > 0:
+            rcode = RCODE_BADVERS
+        elif q.qclass not in (1, 255) or q.qtype in (TYPE_AXFR, TYPE_IXFR):
+            rcode = RCODE_REFUSED
+        else:
+            rcode, bidx, didx = self.decide(q.qname.lower(), q.qtype)
+        room = limit - qsec - len(opt)
+        if didx != NONE:
+            dblock, owner_len, target_pos, target_len, _, ttl = self.dnames[didx]
+            aa = 1
+            got = self.put_block(dblock, room, qname_len)
+            prefix = qname_len - owner_len
+            if got is None:
+                tc = 1
+            elif prefix + target_len > 255:
+                rcode = RCODE_YXDOMAIN
+                body, counts = got[0], got[1:]
+            elif len(got[0]) + 12 + prefix + 2 > room:
+                tc = 1
+            else:
+                cname = struct.pack(">HHHIH", 0xC00C, TYPE_CNAME, 1, ttl, prefix + 2)
+                cname += q.qname[:prefix] + struct.pack(">H", 0xC000 | (qsec + target_pos))
+                body = got[0] + cname
+                counts = (2, got[2], got[3])
+        elif bidx != NONE:
+            blk = self.blocks[bidx]
+            rcode, aa = blk[10], blk[11] & 1
+            got = self.put_block(bidx, room, qname_len)
+            if got is None:
+                tc = 1
+            else:
+                body, counts = got[0], got[1:]
+        if q.edns:
+            opt = self.opt_record(q, rcode)
+        header = query[0:2] + bytes(
+            [0x80 | (query[2] & 0x01) | (0x04 if aa else 0) | (0x02 if tc else 0), (query[3] & 0x10) | (rcode & 0xF)]
+        ) + struct.pack(">HHHH", 1, counts[0], counts[1], counts[2] + (1 if q.edns else 0))
+        question = query[12:qsec]
+        return bytes(header + question + body + opt)
+
+    @staticmethod
+    def opt_record(q, rcode: int) -> bytes:
+        options = b""
+        if q.ecs is not None:
+            e = q.ecs
+            options = struct.pack(">HHHBB", 8, 4 + len(e.address), e.family, e.source_prefix, 0) + e.address
+        ttl = ((rcode >> 4) & 0xFF) << 24 | (0x8000 if q.edns_do else 0)
+        return b"\x00" + struct.pack(">HHIH", TYPE_OPT, OUR_UDP_PAYLOAD, ttl, len(options)) + options
