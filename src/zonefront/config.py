@@ -1,0 +1,216 @@
+"""Operator configuration: a TOML file plus command-line overrides, validated
+into one plain dataclass that the rest of the control plane reads.
+
+Example file (every key optional)::
+
+    [api]
+    listen = "127.0.0.1:8053"
+    auth = true
+    access_key_id = "AKIAEXAMPLE"          # one key, or a table of them:
+    secret_access_key = "..."
+    readonly_keys = ["AKIAREADONLY"]       # may read, gets AccessDenied on writes
+    tls_cert = "/etc/zonefront/api.crt"
+    tls_key = "/etc/zonefront/api.key"
+    max_body = 2097152
+
+    [api.credentials]
+    AKIAOTHER = "other-secret"
+
+    [store]
+    data_dir = "/var/lib/zonefront"
+
+    [zones]
+    nameservers = ["ns1.example.net.", "ns2.example.net."]
+    soa_rname = "hostmaster.example.net."   # default: hostmaster.<zone>
+    max_rrsets_per_zone = 10000
+    max_hosted_zones = 500
+
+Unknown keys are an error that names the key (a typo must not silently fall
+back to a default).  `ZONEFRONT_ACCESS_KEY_ID` / `ZONEFRONT_SECRET_ACCESS_KEY`
+add one more key pair from the environment.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+
+DEFAULT_NAMESERVERS = [
+    "ns1.zonefront.local.",
+    "ns2.zonefront.local.",
+    "ns3.zonefront.local.",
+    "ns4.zonefront.local.",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration file or flag that cannot be used; the message says which key."""
+
+
+@dataclass
+class Config:
+    api_listen: tuple[str, int] = ("127.0.0.1", 8053)  # where the Route 53 API listens
+    data_dir: str = "./zonefront-data"  # holds zonefront.db (SQLite, WAL)
+    auth: bool = True  # False only with --no-auth: requests are not signature-checked
+    credentials: dict[str, str] = field(default_factory=dict)  # access key id -> secret
+    readonly_keys: list[str] = field(default_factory=list)  # keys refused on writes
+    nameservers: list[str] = field(default_factory=lambda: list(DEFAULT_NAMESERVERS))
+    soa_rname: str | None = None  # SOA RNAME for new zones; None: hostmaster.<zone>
+    tls_cert: str | None = None  # PEM certificate; with tls_key the API speaks HTTPS
+    tls_key: str | None = None
+    max_body: int = 2 * 1024 * 1024  # request bodies above this are refused unread
+    max_rrsets_per_zone: int = 10000  # Route 53's default MAX_RRSETS_BY_ZONE
+    max_hosted_zones: int = 500  # Route 53's default MAX_HOSTED_ZONES_BY_OWNER
+    max_vpcs_per_zone: int = 300  # MAX_VPCS_ASSOCIATED_BY_ZONE
+    max_zones_per_delegation_set: int = 100  # MAX_ZONES_BY_REUSABLE_DELEGATION_SET
+    max_reusable_delegation_sets: int = 100  # MAX_REUSABLE_DELEGATION_SETS_BY_OWNER
+    max_health_checks: int = 200  # MAX_HEALTH_CHECKS_BY_OWNER
+    account_id: str = "000000000000"  # shown in ARNs of AccessDenied messages
+
+
+def parse_hostport(text: str, what: str = "api.listen") -> tuple[str, int]:
+    """'HOST:PORT' or '[v6]:PORT' -> (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ConfigError(f"{what}: expected HOST:PORT, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    p = int(port)
+    if not 0 <= p <= 65535:
+        raise ConfigError(f"{what}: port {p} out of range 0..65535")
+    return host, p
+
+
+def _absolute_ns(name: str, what: str) -> str:
+    if not isinstance(name, str) or not name.strip(".") or " " in name:
+        raise ConfigError(f"{what}: {name!r} is not a domain name")
+    return name if name.endswith(".") else name + "."
+
+
+_SCHEMA = {
+    "api": {"listen", "auth", "access_key_id", "secret_access_key", "credentials",
+            "readonly_keys", "tls_cert", "tls_key", "max_body", "account_id"},
+    "store": {"data_dir"},
+    "zones": {"nameservers", "soa_rname", "max_rrsets_per_zone", "max_hosted_zones",
+              "max_vpcs_per_zone", "max_zones_per_delegation_set",
+              "max_reusable_delegation_sets", "max_health_checks"},
+}
+
+
+def _check_keys(doc: dict, path: str) -> None:
+    for section, value in doc.items():
+        if section not in _SCHEMA:
+            # sections owned by other parts of zonefront (dns, health...) are
+            # theirs to validate; only ours are checked strictly
+            continue
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table")
+        for key in value:
+            if key not in _SCHEMA[section]:
+                known = ", ".join(sorted(_SCHEMA[section]))
+                raise ConfigError(f"{path}: unknown key {section}.{key} (known: {known})")
+
+
+def _typed(value, kind, what):
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{what}: expected an integer, got {value!r}")
+    if kind is bool and not isinstance(value, bool):
+        raise ConfigError(f"{what}: expected true or false, got {value!r}")
+    if kind is str and not isinstance(value, str):
+        raise ConfigError(f"{what}: expected a string, got {value!r}")
+    return value
+
+
+def load_config(path: str | None, overrides: dict | None = None,
+                environ: dict | None = None) -> Config:
+    """Read `path` (TOML; None for defaults), then apply `overrides`.
+
+    `overrides` keys are Config field names (e.g. from flags: api_listen as
+    'HOST:PORT' or a tuple, data_dir, auth, nameservers, credentials); a value
+    of None means "flag not given" and is ignored.
+    """
+    cfg = Config()
+    env = os.environ if environ is None else environ
+    doc: dict = {}
+    where = path or "<defaults>"
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                doc = tomllib.load(f)
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    _check_keys(doc, where)
+    api = doc.get("api", {})
+    store = doc.get("store", {})
+    zones = doc.get("zones", {})
+    if "listen" in api:
+        cfg.api_listen = parse_hostport(_typed(api["listen"], str, "api.listen"))
+    if "auth" in api:
+        cfg.auth = _typed(api["auth"], bool, "api.auth")
+    if ("access_key_id" in api) != ("secret_access_key" in api):
+        raise ConfigError(f"{where}: api.access_key_id and api.secret_access_key go together")
+    if "access_key_id" in api:
+        cfg.credentials[_typed(api["access_key_id"], str, "api.access_key_id")] = _typed(
+            api["secret_access_key"], str, "api.secret_access_key")
+    creds = api.get("credentials", {})
+    if not isinstance(creds, dict):
+        raise ConfigError(f"{where}: [api.credentials] must be a table of key id = secret")
+    for k, v in creds.items():
+        cfg.credentials[k] = _typed(v, str, f"api.credentials.{k}")
+    if "readonly_keys" in api:
+        ro = api["readonly_keys"]
+        if not isinstance(ro, list):
+            raise ConfigError(f"{where}: api.readonly_keys must be a list of key ids")
+        cfg.readonly_keys = [_typed(k, str, "api.readonly_keys") for k in ro]
+    for key in ("tls_cert", "tls_key", "account_id"):
+        if key in api:
+            setattr(cfg, key, _typed(api[key], str, f"api.{key}"))
+    if "max_body" in api:
+        cfg.max_body = _typed(api["max_body"], int, "api.max_body")
+    if "data_dir" in store:
+        cfg.data_dir = _typed(store["data_dir"], str, "store.data_dir")
+    if "nameservers" in zones:
+        ns = zones["nameservers"]
+        if not isinstance(ns, list) or not ns:
+            raise ConfigError(f"{where}: zones.nameservers must be a non-empty list")
+        cfg.nameservers = [_absolute_ns(n, "zones.nameservers") for n in ns]
+    if "soa_rname" in zones:
+        cfg.soa_rname = _absolute_ns(_typed(zones["soa_rname"], str, "zones.soa_rname"),
+                                     "zones.soa_rname")
+    for key in ("max_rrsets_per_zone", "max_hosted_zones", "max_vpcs_per_zone",
+                "max_zones_per_delegation_set", "max_reusable_delegation_sets",
+                "max_health_checks"):
+        if key in zones:
+            setattr(cfg, key, _typed(zones[key], int, f"zones.{key}"))
+
+    akid = env.get("ZONEFRONT_ACCESS_KEY_ID")
+    secret = env.get("ZONEFRONT_SECRET_ACCESS_KEY")
+    if bool(akid) != bool(secret):
+        raise ConfigError("ZONEFRONT_ACCESS_KEY_ID and ZONEFRONT_SECRET_ACCESS_KEY go together")
+    if akid:
+        cfg.credentials[akid] = secret
+
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if not hasattr(cfg, key):
+            raise ConfigError(f"unknown setting {key!r}")
+        if key == "api_listen" and isinstance(value, str):
+            value = parse_hostport(value, "--api-listen")
+        elif key == "nameservers":
+            if isinstance(value, str):
+                value = [v for v in value.split(",") if v]
+            value = [_absolute_ns(n, "--nameservers") for n in value]
+            if not value:
+                raise ConfigError("--nameservers: at least one name server is needed")
+        elif key == "credentials":
+            value = {**cfg.credentials, **value}
+        setattr(cfg, key, value)
+
+    if (cfg.tls_cert is None) != (cfg.tls_key is None):
+        raise ConfigError("api.tls_cert and api.tls_key go together")
+    if cfg.max_body < 1024:
+        raise ConfigError("api.max_body must be at least 1024 bytes")
+    return cfg
