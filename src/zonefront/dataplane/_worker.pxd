@@ -1,0 +1,106 @@
+# C declarations for the socket loops (csrc/udpio.h, csrc/tcpio.h) and the
+# classes that own them; only what _worker.pyx uses.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+
+cdef extern from "zfapi.h":
+    ctypedef struct zf_qctx_t:
+        const void* src
+        uint32_t seed
+        uint8_t tcp
+    ctypedef size_t (*zf_answer_fn)(const void* image, const uint8_t* query, size_t qlen,
+                                    uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
+
+cdef extern from "udpio.h" nogil:
+    ctypedef struct zf_slot_t:
+        pass
+    zf_slot_t* zf_slot_new(zf_answer_fn answer, const void* image)
+    void zf_slot_free(zf_slot_t* s)
+    int zf_slot_swap(zf_slot_t* s, const void* image, int timeout_ms)
+    int zf_slot_quiesced(zf_slot_t* s, uint64_t gen)
+    uint64_t zf_slot_generation(zf_slot_t* s)
+    void zf_slot_stop(zf_slot_t* s)
+    int zf_slot_stopped(zf_slot_t* s)
+    int zf_socket_port(int fd)
+
+    int ZF_UDP_RX_SIZE
+    int ZF_UDP_TX_SIZE
+    int ZF_UDP_NO_MMSG
+    ctypedef struct zf_udp_stats_t:
+        uint64_t queries
+        uint64_t responses
+        uint64_t dropped
+        uint64_t batches
+        uint64_t errors
+    ctypedef struct zf_udp_worker_t:
+        pass
+    int udpio_open(const char* host, uint16_t port, int bufsize, int rcvtimeo_ms)
+    zf_udp_worker_t* udpio_worker_new(int fd, zf_slot_t* slot, unsigned batch, int flags)
+    void udpio_worker_free(zf_udp_worker_t* w)
+    int udpio_worker_run(zf_udp_worker_t* w)
+    void udpio_worker_stop(zf_udp_worker_t* w)
+    void udpio_wake(int fd)
+    void udpio_worker_stats(const zf_udp_worker_t* w, zf_udp_stats_t* out)
+    int udpio_have_mmsg()
+
+cdef extern from "tcpio.h" nogil:
+    ctypedef struct zf_tcp_opts_t:
+        int idle_timeout_ms
+        int max_connections
+        size_t max_pending
+    ctypedef struct zf_tcp_stats_t:
+        uint64_t accepted
+        uint64_t active
+        uint64_t queries
+        uint64_t responses
+        uint64_t dropped
+        uint64_t closed_idle
+        uint64_t evicted
+        uint64_t errors
+    ctypedef struct zf_tcp_server_t:
+        pass
+    int tcpio_listen(const char* host, uint16_t port, int backlog)
+    zf_tcp_server_t* tcpio_server_new(const int* listen_fds, int nfds, zf_slot_t* slot,
+                                      const zf_tcp_opts_t* opts)
+    void tcpio_server_free(zf_tcp_server_t* s)
+    int tcpio_server_run(zf_tcp_server_t* s)
+    void tcpio_server_stop(zf_tcp_server_t* s)
+    void tcpio_server_stats(const zf_tcp_server_t* s, zf_tcp_stats_t* out)
+
+
+# Test image for echo_answer: a tag byte appended to every reply, and an
+# optional per-query delay that keeps a batch "online" for swap tests.
+cdef struct echo_image_t:
+    uint8_t tag
+    uint32_t delay_us
+
+cdef size_t echo_answer(const void* image, const uint8_t* query, size_t qlen,
+                        uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
+
+
+cdef class EchoImage:
+    cdef echo_image_t data
+    cdef void* ptr                 # &data; the same shape as core._engine.Image
+
+
+cdef class Slot:
+    cdef zf_slot_t* slot
+    cdef readonly str answer       # "echo" or "engine"
+    cdef object _image             # keeps the current image's C data alive
+    cdef list _retired             # [(generation, image)] not yet quiescent
+    cdef object _lock              # one swap at a time
+    cdef const void* _pointer(self, object image) except? NULL
+
+
+cdef class UdpWorker:
+    cdef zf_udp_worker_t* w
+    cdef readonly Slot slot
+    cdef readonly int fd
+    cdef readonly unsigned batch
+    cdef bint _running
+
+
+cdef class TcpServer:
+    cdef zf_tcp_server_t* s
+    cdef readonly Slot slot
+    cdef readonly tuple listen_fds
+    cdef bint _running

@@ -1,0 +1,314 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""Runs the C socket loops (csrc/udpio.c, csrc/tcpio.c) with the GIL released.
+
+A Slot holds the current compiled image for a set of loops and swaps it
+RCU-style; UdpWorker and TcpServer each block in C in `run()` until
+`stop()` (theirs or the slot's).  Python is touched only to start, stop,
+swap and read counters.
+"""
+from cpython.exc cimport PyErr_SetFromErrno
+from libc.errno cimport errno
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy, strerror
+from posix.unistd cimport usleep
+
+import os
+import threading
+
+# Switch on once src/zonefront/core/_engine.pyx builds: the engine is then
+# cimported (its module must be importable at run time) and is the default.
+DEF ZF_WITH_ENGINE = False
+
+IF ZF_WITH_ENGINE:
+    from zonefront.core._engine cimport engine_answer, Image
+
+HAVE_ENGINE = ZF_WITH_ENGINE
+RX_SIZE = ZF_UDP_RX_SIZE
+TX_SIZE = ZF_UDP_TX_SIZE
+
+
+# ---------------------------------------------------------------------------
+# test-only answer function
+
+cdef size_t echo_answer(const void* image, const uint8_t* query, size_t qlen,
+                        uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil:
+    """The query back with QR set (plus the image's tag byte); nothing for a
+    header-less packet or one whose first qname label is "drop"."""
+    cdef const echo_image_t* img = <const echo_image_t*>image
+    cdef size_t n = qlen
+    if qlen < 12 or qlen + 1 > cap:
+        return 0
+    if (qlen >= 17 and query[12] == 4 and query[13] == b'd' and query[14] == b'r'
+            and query[15] == b'o' and query[16] == b'p'):
+        return 0
+    if img != NULL and img.delay_us:
+        usleep(img.delay_us)
+    memcpy(resp, query, qlen)
+    resp[2] |= 0x80
+    if img != NULL:
+        resp[n] = img.tag
+        n += 1
+    return n
+
+
+cdef class EchoImage:
+    """A stand-in for core._engine.Image when the slot answers with echo."""
+
+    def __cinit__(self, int tag=0, unsigned delay_us=0):
+        self.data.tag = <uint8_t>tag
+        self.data.delay_us = delay_us
+        self.ptr = &self.data
+
+    @property
+    def tag(self):
+        return self.data.tag
+
+    def __repr__(self):
+        return f"EchoImage(tag={self.data.tag}, delay_us={self.data.delay_us})"
+
+
+# ---------------------------------------------------------------------------
+# RCU slot
+
+cdef class Slot:
+    """The image the loops answer from, swapped without stopping them.
+
+    answer is "echo" (test answer function, image None or EchoImage) or
+    "engine" (core._engine.engine_answer, image a core._engine.Image); the
+    default is "engine" when this module was built with the engine.
+    """
+
+    def __cinit__(self, image=None, answer=None):
+        cdef zf_answer_fn fn
+        if answer is None:
+            answer = "engine" if ZF_WITH_ENGINE else "echo"
+        if answer == "echo":
+            fn = echo_answer
+        elif answer == "engine":
+            IF ZF_WITH_ENGINE:
+                fn = engine_answer
+            ELSE:
+                raise ValueError("this build has no engine (ZF_WITH_ENGINE is off in _worker.pyx)")
+        else:
+            raise ValueError(f"unknown answer function {answer!r}")
+        self.answer = answer
+        self._retired = []
+        self._lock = threading.Lock()
+        self.slot = zf_slot_new(fn, self._pointer(image))
+        if self.slot == NULL:
+            raise MemoryError()
+        self._image = image
+
+    def __dealloc__(self):
+        # Every loop holds a reference to its Slot, so none is running here.
+        if self.slot != NULL:
+            zf_slot_free(self.slot)
+            self.slot = NULL
+
+    cdef const void* _pointer(self, object image) except? NULL:
+        if self.answer == "echo":
+            if image is None:
+                return NULL
+            if isinstance(image, EchoImage):
+                return (<EchoImage>image).ptr
+            raise TypeError(f"echo slot takes EchoImage or None, not {type(image).__name__}")
+        IF ZF_WITH_ENGINE:
+            if isinstance(image, Image):
+                return (<Image>image).ptr
+        raise TypeError(f"engine slot takes core._engine.Image, not {type(image).__name__}")
+
+    def swap(self, image, double timeout=5.0):
+        """Publish image; return True once no loop can still read the old one.
+
+        On False (a loop stayed inside one batch past timeout) the old image
+        is kept alive until a later swap or collect() finds it quiescent.
+        """
+        cdef const void* ptr = self._pointer(image)
+        cdef int ms = <int>(timeout * 1000)
+        cdef int rc
+        with self._lock:
+            old = self._image
+            with nogil:
+                rc = zf_slot_swap(self.slot, ptr, ms)
+            self._image = image
+            if rc != 0:
+                self._retired.append((zf_slot_generation(self.slot), old))
+            old = None
+            self.collect()
+            return rc == 0
+
+    def collect(self):
+        """Drop retired images that no loop can hold any more; returns how many are left."""
+        self._retired = [(g, im) for g, im in self._retired
+                         if not zf_slot_quiesced(self.slot, g)]
+        return len(self._retired)
+
+    def stop(self):
+        """Make every loop on this slot return (within its 100 ms receive timeout)."""
+        zf_slot_stop(self.slot)
+
+    @property
+    def stopped(self):
+        return bool(zf_slot_stopped(self.slot))
+
+    @property
+    def image(self):
+        return self._image
+
+    @property
+    def generation(self):
+        return zf_slot_generation(self.slot)
+
+
+# ---------------------------------------------------------------------------
+# loops
+
+cdef _raise_errno(int neg, what):
+    raise OSError(-neg, f"{what}: {strerror(-neg).decode()}")
+
+
+cdef class UdpWorker:
+    """One recvmmsg/sendmmsg loop on one UDP socket (fd stays the caller's)."""
+
+    def __cinit__(self, int fd, Slot slot not None, unsigned batch=64, bint mmsg=True):
+        self.w = udpio_worker_new(fd, slot.slot, batch, 0 if mmsg else ZF_UDP_NO_MMSG)
+        if self.w == NULL:
+            raise MemoryError()
+        self.slot = slot
+        self.fd = fd
+        self.batch = batch
+
+    def __dealloc__(self):
+        if self.w != NULL:
+            udpio_worker_free(self.w)
+            self.w = NULL
+
+    def run(self):
+        """Serve until stop() or slot.stop(); the GIL is released throughout."""
+        cdef int rc
+        if self._running:
+            raise RuntimeError("worker is already running")
+        self._running = True
+        try:
+            with nogil:
+                rc = udpio_worker_run(self.w)
+        finally:
+            self._running = False
+        if rc < 0:
+            _raise_errno(rc, "udp worker")
+
+    def stop(self):
+        udpio_worker_stop(self.w)
+
+    def stats(self):
+        cdef zf_udp_stats_t st
+        udpio_worker_stats(self.w, &st)
+        return {"queries": st.queries, "responses": st.responses, "dropped": st.dropped,
+                "batches": st.batches, "errors": st.errors}
+
+
+cdef class TcpServer:
+    """One epoll thread serving RFC 7766 TCP on the given listening sockets."""
+
+    def __cinit__(self, listen_fds, Slot slot not None, double idle_timeout=10.0,
+                  int max_connections=1000, size_t max_pending=256 * 1024):
+        cdef zf_tcp_opts_t opts
+        cdef int fds[64]
+        fd_list = [int(f) for f in listen_fds]
+        if not 0 < len(fd_list) <= 64:
+            raise ValueError("between 1 and 64 listening sockets")
+        for i, f in enumerate(fd_list):
+            fds[i] = f
+        opts.idle_timeout_ms = max(1, <int>(idle_timeout * 1000))
+        opts.max_connections = max_connections
+        opts.max_pending = max_pending
+        self.s = tcpio_server_new(fds, len(fd_list), slot.slot, &opts)
+        if self.s == NULL:
+            raise MemoryError()
+        self.slot = slot
+        self.listen_fds = tuple(fd_list)
+
+    def __dealloc__(self):
+        if self.s != NULL:
+            tcpio_server_free(self.s)
+            self.s = NULL
+
+    def run(self):
+        """Serve until stop() or slot.stop(); the GIL is released throughout."""
+        cdef int rc
+        if self._running:
+            raise RuntimeError("server is already running")
+        self._running = True
+        try:
+            with nogil:
+                rc = tcpio_server_run(self.s)
+        finally:
+            self._running = False
+        if rc < 0:
+            _raise_errno(rc, "tcp server")
+
+    def stop(self):
+        tcpio_server_stop(self.s)
+
+    def stats(self):
+        cdef zf_tcp_stats_t st
+        tcpio_server_stats(self.s, &st)
+        return {"accepted": st.accepted, "active": st.active, "queries": st.queries,
+                "responses": st.responses, "dropped": st.dropped,
+                "closed_idle": st.closed_idle, "evicted": st.evicted, "errors": st.errors}
+
+
+# ---------------------------------------------------------------------------
+# sockets and one-call entry points
+
+def open_udp(str host, int port, int bufsize=0, double recv_timeout=0.1):
+    """A bound SO_REUSEPORT UDP socket fd (IPv4 or IPv6 literal host)."""
+    cdef bytes h = host.encode()
+    cdef int fd = udpio_open(h, <uint16_t>port, bufsize, <int>(recv_timeout * 1000))
+    if fd < 0:
+        _raise_errno(fd, f"udp {host} port {port}")
+    return fd
+
+
+def open_tcp(str host, int port, int backlog=1024):
+    """A listening, non-blocking TCP socket fd."""
+    cdef bytes h = host.encode()
+    cdef int fd = tcpio_listen(h, <uint16_t>port, backlog)
+    if fd < 0:
+        _raise_errno(fd, f"tcp {host} port {port}")
+    return fd
+
+
+def socket_port(int fd):
+    return zf_socket_port(fd)
+
+
+def wake_udp(int fd):
+    """Wake loops blocked on fd now instead of at their receive timeout (shutdown only)."""
+    udpio_wake(fd)
+
+
+def have_mmsg():
+    return bool(udpio_have_mmsg())
+
+
+def run_udp(int fd, Slot slot not None, unsigned batch=64):
+    """Serve UDP on fd until slot.stop(); returns the worker's counters."""
+    w = UdpWorker(fd, slot, batch)
+    w.run()
+    return w.stats()
+
+
+def run_tcp(listen_fds, Slot slot not None, double idle_timeout=10.0, int max_connections=1000):
+    """Serve TCP on the listening fd(s) until slot.stop(); returns the counters."""
+    if isinstance(listen_fds, int):
+        listen_fds = (listen_fds,)
+    s = TcpServer(listen_fds, slot, idle_timeout, max_connections)
+    s.run()
+    return s.stats()
+
+
+def stop(Slot slot not None):
+    """Stop every loop serving from slot."""
+    slot.stop()

@@ -1,0 +1,196 @@
+"""The DNS data plane: UDP worker threads and a TCP thread answering from one image.
+
+Every thread blocks in C (csrc/udpio.c, csrc/tcpio.c) with the GIL released;
+Python only starts them, swaps the image and reads counters.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import threading
+
+from zonefront.dataplane import _worker
+
+log = logging.getLogger(__name__)
+
+UDP_STATS = ("queries", "responses", "dropped", "batches", "errors")
+TCP_STATS = ("accepted", "active", "queries", "responses", "dropped",
+             "closed_idle", "evicted", "errors")
+
+
+class DnsServer:
+    """Authoritative DNS over UDP and TCP on the given addresses.
+
+    listen: (host, port) pairs; host is an IPv4 or IPv6 literal ("" is
+    0.0.0.0), port 0 picks a free port, the same for UDP and TCP (see
+    `ports` after start()).  workers: UDP threads per address, each with its
+    own SO_REUSEPORT socket.  image: what the answer function reads (a
+    core._engine.Image, or for answer="echo" an EchoImage or None).
+    """
+
+    def __init__(self, listen: list[tuple[str, int]], workers: int = 1, image=None,
+                 tcp: bool = True, batch: int = 64, tcp_idle_timeout: float = 10.0,
+                 tcp_max_connections: int = 1000, *, answer: str | None = None,
+                 tcp_threads: int = 1, recv_timeout: float = 0.1, bufsize: int = 0,
+                 mmsg: bool = True, reload_timeout: float = 5.0):
+        if not listen:
+            raise ValueError("nothing to listen on")
+        if workers < 1 or tcp_threads < 1:
+            raise ValueError("need at least one worker and one TCP thread")
+        self.listen = [(h, int(p)) for h, p in listen]
+        self.workers = workers
+        self.tcp = tcp
+        self.batch = batch
+        self.tcp_idle_timeout = tcp_idle_timeout
+        self.tcp_max_connections = tcp_max_connections
+        self.tcp_threads = tcp_threads
+        self.recv_timeout = recv_timeout
+        self.bufsize = bufsize
+        self.mmsg = mmsg
+        self.reload_timeout = reload_timeout
+        self.slot = _worker.Slot(image, answer)
+        self.ports: list[int] = []
+        self._udp_fds: list[int] = []
+        self._tcp_fds: list[int] = []
+        self._udp: list[_worker.UdpWorker] = []
+        self._tcps: list[_worker.TcpServer] = []
+        self._threads: list[threading.Thread] = []
+        self._errors: list[BaseException] = []
+        self._started = False
+        self._stopped = False
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """The listen addresses with their bound ports."""
+        return [(h, p) for (h, _), p in zip(self.listen, self.ports)]
+
+    @property
+    def image(self):
+        return self.slot.image
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> "DnsServer":
+        if self._started:
+            raise RuntimeError("already started")
+        self._started = True
+        try:
+            for host, port in self.listen:
+                self.ports.append(self._bind(host, port))
+            for fd in self._udp_fds:
+                self._udp.append(_worker.UdpWorker(fd, self.slot, self.batch, self.mmsg))
+            if self.tcp:
+                for _ in range(self.tcp_threads):
+                    self._tcps.append(_worker.TcpServer(
+                        self._tcp_fds, self.slot, self.tcp_idle_timeout,
+                        self.tcp_max_connections))
+        except BaseException:
+            self._close_fds()
+            raise
+        for i, w in enumerate(self._udp):
+            self._spawn(w.run, f"zf-udp-{i}")
+        for i, t in enumerate(self._tcps):
+            self._spawn(t.run, f"zf-tcp-{i}")
+        return self
+
+    def _bind(self, host: str, port: int) -> int:
+        """Opens this address's sockets and returns the port they share."""
+        for _attempt in range(20):
+            udp: list[int] = []
+            tcp_fd = -1
+            try:
+                udp.append(_worker.open_udp(host, port, self.bufsize, self.recv_timeout))
+                bound = _worker.socket_port(udp[0])
+                for _ in range(self.workers - 1):
+                    udp.append(_worker.open_udp(host, bound, self.bufsize, self.recv_timeout))
+                if self.tcp:
+                    tcp_fd = _worker.open_tcp(host, bound)
+            except OSError as e:
+                for fd in udp:
+                    os.close(fd)
+                # Port 0 gave a UDP port whose TCP twin is taken: pick another.
+                if port == 0 and e.errno == errno.EADDRINUSE:
+                    continue
+                raise
+            self._udp_fds.extend(udp)
+            if tcp_fd >= 0:
+                self._tcp_fds.append(tcp_fd)
+            return bound
+        raise OSError(errno.EADDRINUSE, f"no port free for both UDP and TCP on {host}")
+
+    def _spawn(self, target, name: str) -> None:
+        def run():
+            try:
+                target()
+            except BaseException as e:  # surfaced by stop()
+                log.exception("%s failed", name)
+                self._errors.append(e)
+
+        t = threading.Thread(target=run, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def reload(self, image, timeout: float | None = None) -> bool:
+        """Swap in image atomically; returns once no thread can read the old one.
+
+        A batch is answered wholly from one image.  Returns False if some
+        thread stayed inside one batch past timeout; the old image is then
+        kept alive until it is quiescent.
+        """
+        ok = self.slot.swap(image, self.reload_timeout if timeout is None else timeout)
+        if not ok:
+            log.warning("image swap: old image still in use after %.1fs", timeout or 0)
+        return ok
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop every thread, close the sockets; re-raises a thread's failure."""
+        if not self._started or self._stopped:
+            return
+        self._stopped = True
+        self.slot.stop()
+        for t in self._tcps:
+            t.stop()
+        for w in self._udp:
+            w.stop()
+        for fd in self._udp_fds:
+            _worker.wake_udp(fd)
+        for t in self._threads:
+            t.join(timeout)
+        alive = [t.name for t in self._threads if t.is_alive()]
+        if alive:
+            raise RuntimeError(f"threads did not stop: {alive}")
+        self._close_fds()
+        if self._errors:
+            raise self._errors[0]
+
+    def _close_fds(self) -> None:
+        for fd in self._udp_fds + self._tcp_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._udp_fds.clear()
+        self._tcp_fds.clear()
+
+    def __enter__(self) -> "DnsServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- counters ----------------------------------------------------------
+
+    def stats(self) -> dict:
+        """Counters summed over threads: {"udp": {...}, "tcp": {...}, "generation": n}."""
+        udp = dict.fromkeys(UDP_STATS, 0)
+        for w in self._udp:
+            for k, v in w.stats().items():
+                udp[k] += v
+        tcp = dict.fromkeys(TCP_STATS, 0)
+        for t in self._tcps:
+            for k, v in t.stats().items():
+                tcp[k] += v
+        return {"udp": udp, "tcp": tcp, "generation": self.slot.generation,
+                "queries": udp["queries"] + tcp["queries"],
+                "responses": udp["responses"] + tcp["responses"]}

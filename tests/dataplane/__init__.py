@@ -1,0 +1,1 @@
+"""Tests of the socket data plane (dataplane/): real sockets, echo answers."""
