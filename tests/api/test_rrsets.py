@@ -1,0 +1,359 @@
+"""ChangeResourceRecordSets, ListResourceRecordSets, GetChange and what
+publish() receives, through boto3."""
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+from r53util import change, new_zone, rrset, wait_insync
+
+from zonefront import model, rdata
+
+
+def err(excinfo):
+    e = excinfo.value.response["Error"]
+    return e["Code"], e["Message"]
+
+
+@pytest.fixture()
+def zone(r53):
+    return new_zone(r53, "rr.example")
+
+
+def served(server, zid, name, rtype):
+    z = server.last_zones()[zid]
+    rr = z.get(model.name_from_text(name), rdata.rrtype_from_text(rtype))
+    return None if rr is None else (rr.ttl, sorted(rdata.to_text(rr.rtype, w)
+                                                   for w in rr.rdatas))
+
+
+def test_create_list_publish_delete(r53, server, zone):
+    r = change(r53, zone, ("CREATE", rrset("www.rr.example", "A", ["192.0.2.1", "192.0.2.2"],
+                                           ttl=60)),
+               ("CREATE", rrset("rr.example", "MX", ["10 mail.rr.example."])),
+               ("CREATE", rrset("txt.rr.example.", "TXT", ['"v=spf1 -all"', '"two" "parts"'])),
+               comment="first batch")
+    info = r["ChangeInfo"]
+    assert info["Status"] == "PENDING" and info["Comment"] == "first batch"
+    assert wait_insync(r53, info["Id"])
+    assert served(server, zone, "www.rr.example.", "A") == (60, ["192.0.2.1", "192.0.2.2"])
+    assert served(server, zone, "rr.example.", "MX") == (300, ["10 mail.rr.example."])
+    listed = r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    assert [(x["Name"], x["Type"]) for x in listed] == [
+        ("rr.example.", "MX"), ("rr.example.", "NS"), ("rr.example.", "SOA"),
+        ("txt.rr.example.", "TXT"), ("www.rr.example.", "A")]
+    assert listed[4] == rrset("www.rr.example.", "A", ["192.0.2.1", "192.0.2.2"], ttl=60)
+    assert r53.get_hosted_zone(Id=zone)["HostedZone"]["ResourceRecordSetCount"] == 5
+    r = change(r53, zone, ("DELETE", rrset("www.rr.example", "A", ["192.0.2.2", "192.0.2.1"],
+                                           ttl=60)))
+    assert wait_insync(r53, r["ChangeInfo"]["Id"])
+    assert served(server, zone, "www.rr.example.", "A") is None
+
+
+def test_upsert_replaces(r53, server, zone):
+    change(r53, zone, ("UPSERT", rrset("u.rr.example", "AAAA", ["2001:db8::1"])))
+    r = change(r53, zone, ("UPSERT", rrset("u.rr.example", "AAAA", ["2001:db8::2"], ttl=30)))
+    assert wait_insync(r53, r["ChangeInfo"]["Id"])
+    assert served(server, zone, "u.rr.example.", "AAAA") == (30, ["2001:db8::2"])
+
+
+def test_delete_then_create_in_one_batch(r53, zone):
+    change(r53, zone, ("CREATE", rrset("dc.rr.example", "A", ["192.0.2.1"])))
+    change(r53, zone, ("DELETE", rrset("dc.rr.example", "A", ["192.0.2.1"])),
+           ("CREATE", rrset("dc.rr.example", "A", ["192.0.2.9"])))
+    got = r53.list_resource_record_sets(HostedZoneId=zone, StartRecordName="dc.rr.example",
+                                        StartRecordType="A", MaxItems="1")
+    assert got["ResourceRecordSets"][0]["ResourceRecords"] == [{"Value": "192.0.2.9"}]
+
+
+def test_batch_is_atomic(r53, server, zone):
+    with pytest.raises(ClientError) as e:
+        change(r53, zone, ("CREATE", rrset("ok.rr.example", "A", ["192.0.2.1"])),
+               ("CREATE", rrset("bad.rr.example", "A", ["300.1.1.1"])))
+    code, msg = err(e)
+    assert code == "InvalidChangeBatch"
+    assert msg == ("[Invalid Resource Record: 'FATAL problem: ARRDATAIllegalIPv4Address "
+                   "(Value is not a valid IPv4 address) encountered with '300.1.1.1'']")
+    names = [x["Name"] for x in r53.list_resource_record_sets(HostedZoneId=zone)
+             ["ResourceRecordSets"]]
+    assert "ok.rr.example." not in names
+
+
+@pytest.mark.parametrize("changes, message", [
+    ([("CREATE", rrset("e.rr.example", "A", ["192.0.2.1"]))],
+     "Tried to create resource record set [name='e.rr.example.', type='A'] but it already "
+     "exists"),
+    ([("DELETE", rrset("nope.rr.example", "A", ["192.0.2.1"]))],
+     "Tried to delete resource record set [name='nope.rr.example.', type='A'] but it was not "
+     "found"),
+    ([("DELETE", rrset("e.rr.example", "A", ["192.0.2.99"]))],
+     "Tried to delete resource record set [name='e.rr.example.', type='A'] but the values "
+     "provided do not match the current values"),
+    ([("DELETE", rrset("e.rr.example", "A", ["192.0.2.1"], ttl=301))],
+     "Tried to delete resource record set [name='e.rr.example.', type='A'] but the values "
+     "provided do not match the current values"),
+    ([("CREATE", rrset("e.rr.example", "CNAME", ["x.example."]))],
+     "RRSet of type CNAME with DNS name e.rr.example. is not permitted as it conflicts with "
+     "other records with the same DNS name in zone rr.example."),
+    ([("CREATE", rrset("c.rr.example", "TXT", ['"x"']))],
+     "RRSet of type TXT with DNS name c.rr.example. is not permitted because a conflicting "
+     "RRSet of type  CNAME with the same DNS name already exists in zone rr.example."),
+    ([("CREATE", rrset("rr.example", "CNAME", ["x.example."]))],
+     "RRSet of type CNAME with DNS name rr.example. is not permitted at apex in zone "
+     "rr.example."),
+    ([("CREATE", rrset("www.other.example", "A", ["192.0.2.1"]))],
+     "RRSet with DNS name www.other.example. is not permitted in zone rr.example."),
+    ([("CREATE", rrset("d.rr.example", "A", ["192.0.2.1"])),
+      ("CREATE", rrset("d.rr.example", "A", ["192.0.2.2"]))],
+     "The request contains an invalid set of changes for a resource record set "
+     "'A d.rr.example.'"),
+    ([("CREATE", rrset("dup.rr.example", "A", ["192.0.2.1", "192.0.2.1"]))],
+     "Duplicate Resource Record: '192.0.2.1'"),
+    ([("CREATE", rrset("v6.rr.example", "AAAA", ["192.0.2.1"]))],
+     "Invalid Resource Record: 'FATAL problem: AAAARRDATAIllegalIPv6Address (Value is not a "
+     "valid IPv6 address) encountered with '192.0.2.1''"),
+    ([("DELETE", rrset("rr.example", "NS", ["ns1.zonefront.local.", "ns2.zonefront.local.",
+                                            "ns3.zonefront.local.", "ns4.zonefront.local."],
+                       ttl=172800))],
+     "A HostedZone must contain at least one NS record for the zone itself."),
+])
+def test_invalid_change_batch_messages(r53, zone, changes, message):
+    change(r53, zone, ("CREATE", rrset("e.rr.example", "A", ["192.0.2.1"])),
+           ("CREATE", rrset("c.rr.example", "CNAME", ["target.example."])))
+    with pytest.raises(ClientError) as e:
+        change(r53, zone, *changes)
+    assert err(e) == ("InvalidChangeBatch", f"[{message}]")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_every_message_is_reported(r53, zone):
+    with pytest.raises(ClientError) as e:
+        change(r53, zone, ("DELETE", rrset("n1.rr.example", "A", ["192.0.2.1"])),
+               ("DELETE", rrset("n2.rr.example", "A", ["192.0.2.1"])))
+    assert err(e)[1].count("but it was not found") == 2
+
+
+def test_soa_rules(r53, zone):
+    soa = r53.list_resource_record_sets(HostedZoneId=zone, StartRecordName="rr.example",
+                                        StartRecordType="SOA", MaxItems="1")
+    soa = soa["ResourceRecordSets"][0]
+    with pytest.raises(ClientError) as e:
+        change(r53, zone, ("DELETE", soa))
+    assert err(e) == ("InvalidChangeBatch",
+                      "[A HostedZone must contain exactly one SOA record.]")
+    new = dict(soa, ResourceRecords=[{"Value": soa["ResourceRecords"][0]["Value"]
+                                      .replace(" 1 7200", " 2024010101 7200")}])
+    change(r53, zone, ("UPSERT", new))
+
+
+@pytest.mark.parametrize("rr, fragment", [
+    ({"Name": "m.rr.example", "Type": "A"},
+     "Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or "
+     "TrafficPolicyInstanceId], but found none in Change with [Action=CREATE, "
+     "Name=m.rr.example., Type=A, SetIdentifier=null]"),
+    ({"Name": "m.rr.example", "Type": "A", "TTL": 60},
+     "Missing field 'ResourceRecords'"),
+    (rrset("m.rr.example", "A", ["192.0.2.1"], Weight=10),
+     "Missing field 'SetIdentifier'"),
+    (rrset("m.rr.example", "A", ["192.0.2.1"], SetIdentifier="x"),
+     "but found none in Change"),
+    (rrset("m.rr.example", "A", ["192.0.2.1"], SetIdentifier="x", Weight=1,
+           Failover="PRIMARY"), "but found more than one"),
+    (rrset("m.rr.example", "A", ["192.0.2.1"], SetIdentifier="x",
+           GeoLocation={"ContinentCode": "EU", "CountryCode": "FR"}), "ContinentCode"),
+    (rrset("m.rr.example", "A", ["192.0.2.1"], SetIdentifier="x",
+           GeoLocation={"ContinentCode": "XX"}), "continent"),
+    (rrset("m.rr.example", "A", ["192.0.2.1"], SetIdentifier="x",
+           GeoProximityLocation={"AWSRegion": "us-east-1", "Bias": 10,
+                                 "Coordinates": {"Latitude": "1", "Longitude": "2"}}),
+     "exactly one of"),
+])
+def test_invalid_input(r53, zone, rr, fragment):
+    with pytest.raises(ClientError) as e:
+        change(r53, zone, ("CREATE", rr))
+    code, msg = err(e)
+    assert code == "InvalidInput" and fragment in msg
+
+
+def test_model_constraints_checked_server_side(server, zone):
+    # botocore validates client-side; turn that off to see the server's answer
+    import boto3
+    import botocore.config
+    from r53util import AKID, SECRET
+    raw = boto3.client("route53", endpoint_url=server.url, region_name="us-east-1",
+                       aws_access_key_id=AKID, aws_secret_access_key=SECRET,
+                       config=botocore.config.Config(parameter_validation=False,
+                                                     retries={"max_attempts": 1}))
+    for bad, text in (({"TTL": -1}, "greater than or equal to 0"),
+                      ({"TTL": 2147483648}, "less than or equal to 2147483647"),
+                      ({"Weight": 256, "SetIdentifier": "w"}, "less than or equal to 255"),
+                      ({"Region": "mars-1", "SetIdentifier": "r"}, "enum value set"),
+                      ({"Failover": "TERTIARY", "SetIdentifier": "f"}, "enum value set"),
+                      ({"Type": "BOGUS"}, "enum value set")):
+        rr = rrset("m.rr.example", "A", ["192.0.2.1"])
+        rr.update(bad)
+        with pytest.raises(ClientError) as e:
+            change(raw, zone, ("CREATE", rr))
+        code, msg = err(e)
+        assert code == "InvalidInput" and text in msg, msg
+
+
+def test_routing_policies_stored_and_merged_for_serving(r53, server, zone):
+    r = change(
+        r53, zone,
+        ("CREATE", rrset("w.rr.example", "A", ["192.0.2.1"], SetIdentifier="one", Weight=10,
+                         HealthCheckId="abcdef01-2345-6789-abcd-ef0123456789")),
+        ("CREATE", rrset("w.rr.example", "A", ["192.0.2.2"], SetIdentifier="two", Weight=0)),
+        ("CREATE", rrset("lat.rr.example", "A", ["192.0.2.3"], SetIdentifier="use1",
+                         Region="us-east-1")),
+        ("CREATE", rrset("geo.rr.example", "A", ["192.0.2.4"], SetIdentifier="fr",
+                         GeoLocation={"CountryCode": "FR"})),
+        ("CREATE", rrset("geo.rr.example", "A", ["192.0.2.5"], SetIdentifier="default",
+                         GeoLocation={"CountryCode": "*"})),
+        ("CREATE", rrset("geo.rr.example", "A", ["192.0.2.6"], SetIdentifier="us-ca",
+                         GeoLocation={"CountryCode": "US", "SubdivisionCode": "CA"})),
+        ("CREATE", rrset("fo.rr.example", "A", ["192.0.2.7"], SetIdentifier="p",
+                         Failover="PRIMARY")),
+        ("CREATE", rrset("mv.rr.example", "A", ["192.0.2.8"], SetIdentifier="m1",
+                         MultiValueAnswer=True)),
+        ("CREATE", rrset("gp.rr.example", "A", ["192.0.2.9"], SetIdentifier="g1",
+                         GeoProximityLocation={"Coordinates": {"Latitude": "48.85",
+                                                               "Longitude": "2.35"},
+                                               "Bias": -20})),
+        ("CREATE", rrset("cidr.rr.example", "A", ["192.0.2.10"], SetIdentifier="c1",
+                         CidrRoutingConfig={"CollectionId":
+                                            "0c6dd5d3-0000-4000-8000-000000000000",
+                                            "LocationName": "*"})),
+    )
+    assert wait_insync(r53, r["ChangeInfo"]["Id"])
+    got = r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    by = {(x["Name"], x.get("SetIdentifier")): x for x in got}
+    assert by[("w.rr.example.", "one")]["Weight"] == 10
+    assert by[("w.rr.example.", "one")]["HealthCheckId"] == "abcdef01-2345-6789-abcd-ef0123456789"
+    assert by[("geo.rr.example.", "us-ca")]["GeoLocation"] == {"CountryCode": "US",
+                                                               "SubdivisionCode": "CA"}
+    assert by[("gp.rr.example.", "g1")]["GeoProximityLocation"] == {
+        "Coordinates": {"Latitude": "48.85", "Longitude": "2.35"}, "Bias": -20}
+    assert by[("mv.rr.example.", "m1")]["MultiValueAnswer"] is True
+    assert by[("cidr.rr.example.", "c1")]["CidrRoutingConfig"]["LocationName"] == "*"
+    # order: name, type, then SetIdentifier
+    geo = [x["SetIdentifier"] for x in got if x["Name"] == "geo.rr.example."]
+    assert geo == sorted(geo)
+    # until the routing issue: every candidate's records are served together
+    assert served(server, zone, "w.rr.example.", "A") == (300, ["192.0.2.1", "192.0.2.2"])
+    assert served(server, zone, "geo.rr.example.", "A")[1] == ["192.0.2.4", "192.0.2.5",
+                                                               "192.0.2.6"]
+    # mixing simple and routed record sets, or two policies, is refused
+    with pytest.raises(ClientError) as e:
+        change(r53, zone, ("CREATE", rrset("w.rr.example", "A", ["192.0.2.1"])))
+    assert "cannot be created as other RRSets exist" in err(e)[1]
+    with pytest.raises(ClientError) as e:
+        change(r53, zone, ("CREATE", rrset("w.rr.example", "A", ["192.0.2.3"],
+                                           SetIdentifier="three", Region="eu-west-1")))
+    assert "weighted set exists" in err(e)[1]
+    # DELETE must repeat the routing fields exactly
+    with pytest.raises(ClientError) as e:
+        change(r53, zone, ("DELETE", rrset("w.rr.example", "A", ["192.0.2.2"],
+                                           SetIdentifier="two", Weight=5)))
+    assert "do not match the current values" in err(e)[1]
+    change(r53, zone, ("DELETE", rrset("w.rr.example", "A", ["192.0.2.2"],
+                                       SetIdentifier="two", Weight=0)))
+
+
+def test_alias_targets(r53, server, zone):
+    zid = zone.split("/")[-1]
+    change(r53, zone, ("CREATE", rrset("target.rr.example", "A", ["192.0.2.50"], ttl=42)))
+    r = change(r53, zone, ("CREATE", {"Name": "rr.example", "Type": "A", "AliasTarget": {
+        "HostedZoneId": zid, "DNSName": "target.rr.example", "EvaluateTargetHealth": False}}),
+        ("CREATE", {"Name": "cdn.rr.example", "Type": "A", "AliasTarget": {
+            "HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": "d111111abcdef8.cloudfront.net",
+            "EvaluateTargetHealth": False}}))
+    assert wait_insync(r53, r["ChangeInfo"]["Id"])
+    assert served(server, zone, "rr.example.", "A") == (42, ["192.0.2.50"])
+    assert served(server, zone, "cdn.rr.example.", "A") is None
+    got = r53.list_resource_record_sets(HostedZoneId=zone, StartRecordName="rr.example",
+                                        StartRecordType="A", MaxItems="1")
+    assert got["ResourceRecordSets"][0]["AliasTarget"] == {
+        "HostedZoneId": zid, "DNSName": "target.rr.example.", "EvaluateTargetHealth": False}
+    with pytest.raises(ClientError) as e:
+        change(r53, zone, ("CREATE", {"Name": "a2.rr.example", "Type": "A", "AliasTarget": {
+            "HostedZoneId": zid, "DNSName": "missing.rr.example",
+            "EvaluateTargetHealth": False}}))
+    assert "but that target was not found" in err(e)[1]
+    with pytest.raises(ClientError) as e:
+        change(r53, zone, ("CREATE", {"Name": "a3.rr.example", "Type": "A", "TTL": 5,
+                                      "AliasTarget": {"HostedZoneId": zid,
+                                                      "DNSName": "target.rr.example",
+                                                      "EvaluateTargetHealth": False}}))
+    assert err(e)[0] == "InvalidInput"
+
+
+def test_list_order_and_paging(r53):
+    zid = new_zone(r53, "order.example")
+    names = ["a.order.example", "b.a.order.example", "z.order.example", "*.order.example",
+             "order.example", "0.order.example", "a-b.order.example"]
+    change(r53, zid, *[("CREATE", rrset(n, "TXT", ['"x"'])) for n in names],
+           ("CREATE", rrset("a.order.example", "AAAA", ["2001:db8::1"])),
+           ("CREATE", rrset("a.order.example", "A", ["192.0.2.1"])))
+    full = r53.list_resource_record_sets(HostedZoneId=zid)["ResourceRecordSets"]
+    order = [(x["Name"], x["Type"]) for x in full]
+    assert order == [
+        ("order.example.", "NS"), ("order.example.", "SOA"), ("order.example.", "TXT"),
+        ("\\052.order.example.", "TXT"), ("0.order.example.", "TXT"),
+        ("a.order.example.", "A"), ("a.order.example.", "AAAA"), ("a.order.example.", "TXT"),
+        ("b.a.order.example.", "TXT"), ("a-b.order.example.", "TXT"),
+        ("z.order.example.", "TXT")]
+    # manual paging with NextRecordName/Type
+    got, kw = [], {}
+    while True:
+        r = r53.list_resource_record_sets(HostedZoneId=zid, MaxItems="4", **kw)
+        got += [(x["Name"], x["Type"]) for x in r["ResourceRecordSets"]]
+        if not r["IsTruncated"]:
+            break
+        kw = {"StartRecordName": r["NextRecordName"], "StartRecordType": r["NextRecordType"]}
+    assert got == order
+    pages = r53.get_paginator("list_resource_record_sets").paginate(
+        HostedZoneId=zid, PaginationConfig={"PageSize": 3})
+    assert [(x["Name"], x["Type"]) for p in pages for x in p["ResourceRecordSets"]] == order
+    # a start name that does not exist begins at the next one
+    r = r53.list_resource_record_sets(HostedZoneId=zid, StartRecordName="b.order.example",
+                                      MaxItems="1")
+    assert r["ResourceRecordSets"][0]["Name"] == "z.order.example."
+
+
+def test_paging_with_set_identifiers(r53):
+    zid = new_zone(r53, "sid.example")
+    change(r53, zid, *[("CREATE", rrset("w.sid.example", "A", [f"192.0.2.{i}"],
+                                        SetIdentifier=f"s{i}", Weight=i)) for i in range(5)])
+    r = r53.list_resource_record_sets(HostedZoneId=zid, StartRecordName="w.sid.example",
+                                      StartRecordType="A", MaxItems="2")
+    assert [x["SetIdentifier"] for x in r["ResourceRecordSets"]] == ["s0", "s1"]
+    assert r["NextRecordIdentifier"] == "s2"
+    r = r53.list_resource_record_sets(HostedZoneId=zid, StartRecordName=r["NextRecordName"],
+                                      StartRecordType=r["NextRecordType"],
+                                      StartRecordIdentifier=r["NextRecordIdentifier"],
+                                      MaxItems="2")
+    assert [x["SetIdentifier"] for x in r["ResourceRecordSets"]] == ["s2", "s3"]
+
+
+def test_get_change_pending_until_published(r53, server, zone):
+    server.gate.clear()  # publish() now blocks: the data plane "has not caught up"
+    try:
+        r = change(r53, zone, ("CREATE", rrset("slow.rr.example", "A", ["192.0.2.1"])))
+        cid = r["ChangeInfo"]["Id"]
+        assert r53.get_change(Id=cid)["ChangeInfo"]["Status"] == "PENDING"
+        assert r53.get_change(Id=cid.split("/")[-1])["ChangeInfo"]["Status"] == "PENDING"
+    finally:
+        server.gate.set()
+    assert wait_insync(r53, cid)
+    assert served(server, zone, "slow.rr.example.", "A") == (300, ["192.0.2.1"])
+
+
+def test_publish_gets_all_zones(r53, server):
+    r = change(r53, new_zone(r53, "all.example"),
+               ("CREATE", rrset("x.all.example", "A", ["192.0.2.1"])))
+    assert wait_insync(r53, r["ChangeInfo"]["Id"])
+    listed = {z["Id"] for p in r53.get_paginator("list_hosted_zones").paginate()
+              for z in p["HostedZones"]}
+    assert set(server.last_zones()) == listed
+    for z in server.published[-1]:
+        assert isinstance(z, model.Zone) and z.soa is not None
