@@ -284,6 +284,56 @@ cdef inline ssize_t put_block(const image_t* img, const block_t* blk, uint8_t* r
     return n
 
 
+cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t* blk_out,
+                                 uint32_t* dname_out) noexcept nogil:
+    """Pick what answers: a block, a DNAME to synthesize from, or only an
+    rcode.  The same decisions as ref/engine.py's decide()."""
+    cdef uint32_t idx, i, rcode = 0
+    cdef uint32_t blk_idx = NONE, dname_idx = NONE
+    cdef const node_t* node
+    if qr[0].edns and qr[0].edns_version > 0:
+        rcode = 16  # BADVERS, RFC 6891 §6.1.3
+    elif (qr[0].qclass != 1 and qr[0].qclass != 255) or qr[0].qtype == TYPE_AXFR or qr[0].qtype == TYPE_IXFR:
+        rcode = RCODE_REFUSED
+    else:
+        idx = find_node(img, qr[0].key, qr[0].qname_len)
+        if idx != NONE:
+            node = &img.nodes[idx]
+            if node.flags & F_OCCLUDED:
+                blk_idx = node.redirect
+            elif node.flags & F_BELOW_DNAME:
+                dname_idx = node.redirect
+            elif (node.flags & F_CUT) and qr[0].qtype != TYPE_DS:
+                blk_idx = node.redirect
+            else:
+                blk_idx = type_block(img, node, qr[0].qtype)
+        else:
+            rcode = RCODE_REFUSED
+            for i in range(1, qr[0].nlabels):
+                idx = find_node(img, qr[0].key + qr[0].label_off[i], qr[0].qname_len - qr[0].label_off[i])
+                if idx == NONE:
+                    continue
+                rcode = 0
+                node = &img.nodes[idx]
+                if node.flags & (F_OCCLUDED | F_CUT):
+                    blk_idx = node.redirect
+                elif node.flags & (F_BELOW_DNAME | F_HAS_DNAME):
+                    dname_idx = node.redirect
+                elif node.wild != NONE:
+                    node = &img.nodes[node.wild]
+                    if node.flags & F_CUT:
+                        blk_idx = node.redirect
+                    else:
+                        blk_idx = type_block(img, node, qr[0].qtype)
+                else:
+                    blk_idx = node.nx_block
+                break
+
+    blk_out[0] = blk_idx
+    dname_out[0] = dname_idx
+    return rcode
+
+
 cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
                           uint8_t* r, size_t cap, const zf_qctx_t* ctx) noexcept nogil:
     cdef const image_t* img = <const image_t*>image
@@ -317,43 +367,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
         return write_header_only(q, r, 2)
     counts[0] = counts[1] = counts[2] = 0
 
-    if qr.edns and qr.edns_version > 0:
-        rcode = 16  # BADVERS, RFC 6891 §6.1.3
-    elif (qr.qclass != 1 and qr.qclass != 255) or qr.qtype == TYPE_AXFR or qr.qtype == TYPE_IXFR:
-        rcode = RCODE_REFUSED
-    else:
-        idx = find_node(img, qr.key, qr.qname_len)
-        if idx != NONE:
-            node = &img.nodes[idx]
-            if node.flags & F_OCCLUDED:
-                blk_idx = node.redirect
-            elif node.flags & F_BELOW_DNAME:
-                dname_idx = node.redirect
-            elif (node.flags & F_CUT) and qr.qtype != TYPE_DS:
-                blk_idx = node.redirect
-            else:
-                blk_idx = type_block(img, node, qr.qtype)
-        else:
-            rcode = RCODE_REFUSED
-            for i in range(1, qr.nlabels):
-                idx = find_node(img, qr.key + qr.label_off[i], qr.qname_len - qr.label_off[i])
-                if idx == NONE:
-                    continue
-                rcode = 0
-                node = &img.nodes[idx]
-                if node.flags & (F_OCCLUDED | F_CUT):
-                    blk_idx = node.redirect
-                elif node.flags & (F_BELOW_DNAME | F_HAS_DNAME):
-                    dname_idx = node.redirect
-                elif node.wild != NONE:
-                    node = &img.nodes[node.wild]
-                    if node.flags & F_CUT:
-                        blk_idx = node.redirect
-                    else:
-                        blk_idx = type_block(img, node, qr.qtype)
-                else:
-                    blk_idx = node.nx_block
-                break
+    rcode = find_answer(img, &qr, &blk_idx, &dname_idx)
 
     # header and question; the qname keeps the client's case (0x20)
     r[0] = q[0]
@@ -550,14 +564,22 @@ cdef class Image:
             n = engine_answer(&self.img, qp, qlen, out, 65535, &ctx)
         return bytes(buf[:n])
 
-    def answer_many(self, list queries, int rounds=1):
-        """Answer each query `rounds` times in one nogil loop (benchmarks)."""
+    def answer_many(self, list queries, int rounds=1, int stage=2):
+        """Run `rounds` passes over the queries in one nogil loop, for the
+        micro-benchmarks: stage 0 parses only, 1 parses and looks up,
+        2 answers in full.  Returns a checksum so nothing is optimised out."""
         cdef uint8_t* out
         cdef zf_qctx_t ctx
+        cdef query_t qr
+        cdef uint32_t blk, dn
         cdef size_t total = 0
         cdef int r, i, nq = len(queries)
         cdef const uint8_t** qp = <const uint8_t**>calloc(nq + 1, sizeof(void*))
         cdef size_t* ql = <size_t*>calloc(nq + 1, sizeof(size_t))
+        if qp == NULL or ql == NULL:
+            free(qp)
+            free(ql)
+            raise MemoryError()
         ctx.src = NULL
         ctx.seed = 0
         ctx.tcp = 0
@@ -565,12 +587,19 @@ cdef class Image:
         out = buf
         try:
             for i in range(nq):
+                if len(queries[i]) < 12:
+                    raise ValueError("benchmark queries must be well-formed")
                 qp[i] = <const uint8_t*>(<bytes>queries[i])
                 ql[i] = len(queries[i])
             with nogil:
                 for r in range(rounds):
                     for i in range(nq):
-                        total += engine_answer(&self.img, qp[i], ql[i], out, 65535, &ctx)
+                        if stage == 2:
+                            total += engine_answer(&self.img, qp[i], ql[i], out, 65535, &ctx)
+                        elif parse_query(qp[i], ql[i], &qr) == 0:
+                            total += qr.qname_len
+                            if stage == 1:
+                                total += find_answer(&self.img, &qr, &blk, &dn) + blk
         finally:
             free(qp)
             free(ql)

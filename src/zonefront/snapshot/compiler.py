@@ -26,8 +26,21 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from ..model import TYPE_ANY, TYPE_CNAME, TYPE_DNAME, TYPE_DS, Zone, parent_of, read_name
-from ..zoneset import Node, Resolution, ZoneSet, rdata_cname
+from ..model import (
+    TYPE_ANY,
+    TYPE_CNAME,
+    TYPE_DNAME,
+    TYPE_DS,
+    TYPE_MX,
+    TYPE_NS,
+    TYPE_PTR,
+    TYPE_SOA,
+    TYPE_SRV,
+    Zone,
+    parent_of,
+    read_name,
+)
+from ..zoneset import QNAME, Node, Resolution, ZoneSet, rdata_cname, rrset_rrs
 from .blocks import Block, encode_block, suffixes_of
 
 NONE = 0xFFFFFFFF
@@ -107,6 +120,23 @@ class _Builder:
             self.ar_ends += struct.pack(f"<{len(blk.ar_ends)}H", *blk.ar_ends)
         return idx
 
+    def add_rrset_answer(self, qtype: int, ttl: int, rdatas: tuple) -> int:
+        """A block that is just one RRset owned by the qname: each owner is a
+        pointer to the question (fixup value 0).  The fast path of compiling:
+        most names hold only such RRsets."""
+        data = bytearray()
+        fixups = []
+        for rd in rdatas:
+            fixups.append(len(data))
+            data += b"\xc0\x00" + struct.pack(">HHIH", qtype, 1, ttl, len(rd)) + rd
+        idx = self.nblocks
+        self.nblocks += 1
+        self.blocks += BLOCK.pack(len(self.data), len(self.fixups) // 4, len(self.ar_ends) // 2,
+                                  len(data), len(fixups), len(rdatas), 0, 0, len(data), 0, 0, 1, 0)
+        self.data += data
+        self.fixups += struct.pack(f"<{len(fixups)}I", *fixups)
+        return idx
+
     def encode(self, res: Resolution, context: bytes, wildcard: bool) -> int:
         """Block index for `res` answered to qnames under `context`.
 
@@ -115,7 +145,7 @@ class _Builder:
         appears; that keeps compiling a million names in seconds.
         """
         rrs = tuple(res.answer) + tuple(res.authority) + tuple(res.additional)
-        contextual = any(rr.rtype in _NAMED or rr.owner != _QNAME for rr in rrs)
+        contextual = any(rr.rtype in _NAMED or rr.owner != QNAME for rr in rrs)
         key = (rrs, len(res.answer), len(res.authority), res.additional_required,
                res.rcode, res.aa, (context, wildcard) if contextual else None)
         idx = self.by_key.get(key)
@@ -125,10 +155,10 @@ class _Builder:
         return idx
 
 
-from ..model import TYPE_MX, TYPE_NS, TYPE_PTR, TYPE_SOA  # noqa: E402
-from ..zoneset import QNAME as _QNAME  # noqa: E402
-
 _NAMED = {TYPE_NS, TYPE_CNAME, TYPE_PTR, TYPE_MX, TYPE_SOA}
+# qtypes whose answer is just the RRset: no names to compress, no additional
+# section, so the block depends on (type, TTL, rdatas) alone
+_SELF_CONTAINED_EXCLUDED = _NAMED | {TYPE_SRV, TYPE_DNAME, TYPE_DS}
 
 
 def compile_zones(zones: list[Zone]) -> Image:
@@ -142,6 +172,7 @@ def compile_zones(zones: list[Zone]) -> Image:
     dnames = bytearray()
     dname_index: dict[bytes, int] = {}
     zone_blocks: dict[bytes, tuple[int, int]] = {}
+    self_contained: dict[tuple, int] = {}
     referral_blocks: dict[bytes, int] = {}
 
     def zone_negative(zone: Zone) -> tuple[int, int]:
@@ -205,10 +236,23 @@ def compile_zones(zones: list[Zone]) -> Image:
                 if TYPE_CNAME in node.rrsets:
                     qtypes |= chain_qtypes(zs, node)
                     default_block = b.encode(zs_resolve_node(zs, node, _ABSENT_QTYPE), node.name, wildcard)
+                plain = TYPE_CNAME not in node.rrsets
                 for qtype in sorted(qtypes):
-                    entries.append((qtype, b.encode(zs_resolve_node(zs, node, qtype), node.name, wildcard)))
+                    rrset = node.rrsets.get(qtype)
+                    if plain and qtype not in _SELF_CONTAINED_EXCLUDED:
+                        key = (qtype, rrset.ttl, tuple(rrset.rdatas))
+                        blk = self_contained.get(key)
+                        if blk is None:
+                            blk = self_contained[key] = b.add_rrset_answer(qtype, rrset.ttl, key[2])
+                    else:
+                        blk = b.encode(zs_resolve_node(zs, node, qtype), node.name, wildcard)
+                    entries.append((qtype, blk))
                 if node.rrsets:
-                    any_block = b.encode(zs_resolve_node(zs, node, TYPE_ANY), node.name, wildcard)
+                    lowest = min(node.rrsets)
+                    if plain and entries and entries[0][0] == lowest:
+                        any_block = entries[0][1]  # RFC 8482: the lowest type's RRset
+                    else:
+                        any_block = b.encode(zs_resolve_node(zs, node, TYPE_ANY), node.name, wildcard)
         wild = index[node.wildcard.name] if node.wildcard is not None else NONE
         nodes += NODE.pack(len(names), len(node.name), flags, len(entries), len(types) // 8,
                            default_block, any_block, redirect, wild, nx_block)
@@ -227,13 +271,9 @@ def compile_zones(zones: list[Zone]) -> Image:
 
 def zs_resolve_node(zs: ZoneSet, node: Node, qtype: int) -> Resolution:
     """The resolution for a query that lands exactly on `node`."""
-    from ..zoneset import QNAME
-
     res = Resolution()
     if node.is_cut:  # only DS reaches here
         ds = node.rrsets.get(TYPE_DS)
-        from ..zoneset import rrset_rrs
-
         res.answer += rrset_rrs(ds, QNAME)
         return res
     zs.answer_node(node, QNAME, qtype, res, {node.name})
