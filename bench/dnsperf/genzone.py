@@ -1,0 +1,292 @@
+"""Deterministic benchmark zone and dnsperf query file for `bench.test.` (stdlib only).
+
+The same seed and name count always give byte-identical files, so runs on
+different days and machines answer the same questions.  The mix is meant to
+look like an authoritative server's real traffic: mostly address hits, some
+CNAMEs, NXDOMAIN from typos and scanners, wildcard matches, MX/TXT lookups,
+NODATA (AAAA for v4-only hosts, empty non-terminals) and referrals into a
+delegated child.
+
+Usage as a script:
+    python3 bench/dnsperf/genzone.py --names 100000 --queries 200000 -o DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import random
+import sys
+
+ORIGIN = "bench.test."
+
+# Label vocabulary: service words real zones are full of, so name lengths and
+# label counts resemble production rather than h000001.
+WORDS = (
+    "www mail api cdn app db shop blog static img vpn git m dev staging auth "
+    "login portal status docs smtp imap pop ns edge cache proxy lb web admin "
+    "files media video search assets beta test my store pay billing support "
+    "help forum wiki chat news mx relay gw router fw backup monitor metrics "
+    "grafana kibana jenkins ci build repo registry s3 origin ws rtc push"
+).split()
+ENVS = "prod stage dev qa int ops corp lab".split()
+REGIONS = (
+    "us-east-1 us-east-2 us-west-1 us-west-2 eu-west-1 eu-central-1 "
+    "ap-south-1 ap-northeast-1 sa-east-1 ca-central-1"
+).split()
+ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+# Share of owner names by record kind (must sum to 1.0).
+KIND_SHARES = (
+    ("a", 0.55),       # one or two A
+    ("a_aaaa", 0.20),  # A + AAAA (dual stack)
+    ("aaaa", 0.05),    # AAAA only
+    ("cname", 0.10),   # CNAME to an in-zone host (or out of zone)
+    ("mx", 0.04),      # A + MX
+    ("txt", 0.05),     # A + TXT (SPF, site verification)
+    ("srv", 0.01),     # SRV
+)
+
+# Query mix (must sum to 1.0).  Each entry: category, share.
+QUERY_SHARES = (
+    ("a_hit", 0.55),
+    ("aaaa_hit", 0.15),
+    ("cname", 0.08),
+    ("mx", 0.03),
+    ("txt", 0.03),
+    ("wildcard", 0.04),
+    ("nxdomain", 0.06),
+    ("nodata", 0.04),
+    ("referral", 0.02),
+)
+
+
+def _token(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice(ALNUM) for _ in range(n))
+
+
+def _make_label(rng: random.Random) -> str:
+    """One relative owner name (1 to 3 labels) in the style of real zones."""
+    r = rng.random()
+    w = rng.choice(WORDS)
+    if r < 0.30:
+        return f"{w}{rng.randrange(1, 1000)}"
+    if r < 0.50:
+        return f"{w}-{_token(rng, 4)}"
+    if r < 0.70:
+        return f"{w}{rng.randrange(1, 100)}.{rng.choice(ENVS)}"
+    if r < 0.85:
+        return f"{w}-{_token(rng, 3)}.{rng.choice(REGIONS)}"
+    if r < 0.95:
+        return f"host-{_token(rng, 6)}.{rng.choice(ENVS)}.{rng.choice(REGIONS)}"
+    return f"{_token(rng, rng.randrange(8, 20))}"
+
+
+def _ipv4(rng: random.Random) -> str:
+    return str(ipaddress.IPv4Address(rng.randrange(0x0B000000, 0xDF000000)))
+
+
+def _ipv6(rng: random.Random) -> str:
+    return str(ipaddress.IPv6Address((0x2001_0DB8 << 96) | rng.getrandbits(64)))
+
+
+def _pick_kind(rng: random.Random) -> str:
+    r = rng.random()
+    acc = 0.0
+    for kind, share in KIND_SHARES:
+        acc += share
+        if r < acc:
+            return kind
+    return KIND_SHARES[-1][0]
+
+
+class ZoneInfo:
+    """Names grouped by what a query for them should produce."""
+
+    def __init__(self) -> None:
+        self.a_names: list[str] = []       # have A (exact-match NOERROR)
+        self.aaaa_names: list[str] = []    # have AAAA
+        self.a_only: list[str] = []        # A and no AAAA (AAAA -> NODATA)
+        self.cname_names: list[str] = []
+        self.mx_names: list[str] = []
+        self.txt_names: list[str] = []
+        self.srv_names: list[str] = []
+        self.ents: list[str] = []          # empty non-terminals
+        self.all_owners: set[str] = set()  # relative, lower case
+
+
+def write_zone(path: str, names: int, seed: int) -> ZoneInfo:
+    """Write an RFC 1035 master file for bench.test. with `names` owners."""
+    rng = random.Random(seed)
+    info = ZoneInfo()
+    owners: list[str] = []
+    seen: set[str] = {"@", "ns1", "ns2", "mail1", "wild", "sub", "ns1.sub", "ns2.sub"}
+    while len(owners) < names:
+        label = _make_label(rng)
+        if label in seen or label.split(".")[-1] in ("sub", "wild"):
+            continue
+        seen.add(label)
+        owners.append(label)
+    # Empty non-terminals: parents of multi-label names that own nothing.
+    ents: set[str] = set()
+    for o in owners:
+        parts = o.split(".")
+        for i in range(1, len(parts)):
+            p = ".".join(parts[i:])
+            if p not in seen:
+                ents.add(p)
+    info.ents = sorted(ents)
+    info.all_owners = seen | ents
+
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="ascii", newline="\n") as f:
+        w = f.write
+        w(f"; generated by bench/dnsperf/genzone.py names={names} seed={seed}\n")
+        w(f"$ORIGIN {ORIGIN}\n$TTL 3600\n")
+        w("@ 3600 IN SOA ns1.bench.test. hostmaster.bench.test. "
+          "2024010101 7200 3600 1209600 300\n")
+        w("@ IN NS ns1.bench.test.\n@ IN NS ns2.bench.test.\n")
+        w("@ IN A 192.0.2.1\n@ IN AAAA 2001:db8::1\n")
+        w("@ IN MX 10 mail1.bench.test.\n")
+        w('@ IN TXT "v=spf1 ip4:192.0.2.0/24 include:_spf.example.net -all"\n')
+        w("ns1 IN A 192.0.2.53\nns1 IN AAAA 2001:db8::53\n")
+        w("ns2 IN A 198.51.100.53\nns2 IN AAAA 2001:db8:1::53\n")
+        w("mail1 IN A 192.0.2.25\n")
+        # Wildcard (RFC 4592): anything under wild.bench.test. matches.
+        w("*.wild IN A 192.0.2.80\n*.wild IN AAAA 2001:db8::80\n")
+        w('*.wild IN TXT "wildcard"\n')
+        # Delegation with in-bailiwick glue.
+        w("sub IN NS ns1.sub.bench.test.\nsub IN NS ns2.sub.bench.test.\n")
+        w("ns1.sub IN A 203.0.113.1\nns1.sub IN AAAA 2001:db8:2::1\n")
+        w("ns2.sub IN A 203.0.113.2\nns2.sub IN AAAA 2001:db8:2::2\n")
+        info.a_names.append("")  # apex
+        info.aaaa_names.append("")
+
+        # Kinds first, so CNAME targets can point at address names.
+        kinds = [_pick_kind(rng) for _ in owners]
+        addr_owners = [o for o, k in zip(owners, kinds) if k in ("a", "a_aaaa", "mx", "txt")]
+        for o, k in zip(owners, kinds):
+            if k in ("a", "a_aaaa", "mx", "txt"):
+                w(f"{o} IN A {_ipv4(rng)}\n")
+                if rng.random() < 0.15:
+                    w(f"{o} IN A {_ipv4(rng)}\n")
+                info.a_names.append(o)
+                if k == "a_aaaa":
+                    w(f"{o} IN AAAA {_ipv6(rng)}\n")
+                    info.aaaa_names.append(o)
+                else:
+                    info.a_only.append(o)
+                if k == "mx":
+                    t1, t2 = rng.choice(addr_owners), rng.choice(addr_owners)
+                    w(f"{o} IN MX 10 {t1}\n{o} IN MX 20 {t2}\n")
+                    info.mx_names.append(o)
+                elif k == "txt":
+                    if rng.random() < 0.5:
+                        w(f'{o} IN TXT "v=spf1 ip4:{_ipv4(rng)} -all"\n')
+                    else:
+                        w(f'{o} IN TXT "site-verification={_token(rng, 43)}"\n')
+                    info.txt_names.append(o)
+            elif k == "aaaa":
+                w(f"{o} IN AAAA {_ipv6(rng)}\n")
+                info.aaaa_names.append(o)
+            elif k == "cname":
+                if rng.random() < 0.9:
+                    w(f"{o} IN CNAME {rng.choice(addr_owners)}\n")
+                else:
+                    w(f"{o} IN CNAME {o.split('.')[0]}.cdn-{_token(rng, 5)}.example.net.\n")
+                info.cname_names.append(o)
+            else:  # srv
+                w(f"{o} IN SRV 10 60 443 {rng.choice(addr_owners)}\n")
+                info.srv_names.append(o)
+    os.replace(tmp, path)
+    return info
+
+
+def _abs(rel: str) -> str:
+    return f"{rel}.{ORIGIN}" if rel else ORIGIN
+
+
+def write_queries(path: str, info: ZoneInfo, count: int, seed: int) -> dict[str, int]:
+    """Write `count` dnsperf lines ("name type"), shuffled; return the mix."""
+    rng = random.Random(seed + 1)
+    lines: list[str] = []
+    mix: dict[str, int] = {}
+    for cat, share in QUERY_SHARES:
+        n = round(count * share)
+        mix[cat] = n
+        for _ in range(n):
+            if cat == "a_hit":
+                lines.append(f"{_abs(rng.choice(info.a_names))} A")
+            elif cat == "aaaa_hit":
+                lines.append(f"{_abs(rng.choice(info.aaaa_names))} AAAA")
+            elif cat == "cname":
+                lines.append(f"{_abs(rng.choice(info.cname_names))} A")
+            elif cat == "mx":
+                lines.append(f"{_abs(rng.choice(info.mx_names))} MX")
+            elif cat == "txt":
+                lines.append(f"{_abs(rng.choice(info.txt_names))} TXT")
+            elif cat == "wildcard":
+                qt = rng.choice(("A", "A", "AAAA", "TXT"))
+                lines.append(f"{_token(rng, rng.randrange(3, 12))}.wild.{ORIGIN} {qt}")
+            elif cat == "nxdomain":
+                while True:
+                    r = rng.random()
+                    if r < 0.5:  # typo of an existing name
+                        base = rng.choice(info.a_names) or "www"
+                        cand = f"{_token(rng, 2)}{base}"
+                    elif r < 0.8:  # scanner guess
+                        cand = f"{rng.choice(WORDS)}{rng.randrange(1000, 99999)}"
+                    else:  # random subdomain attack style
+                        cand = _token(rng, rng.randrange(10, 30))
+                    if cand not in info.all_owners and not cand.endswith(("wild", "sub")):
+                        break
+                lines.append(f"{_abs(cand)} {rng.choice(('A', 'A', 'AAAA'))}")
+            elif cat == "nodata":
+                r = rng.random()
+                if r < 0.6 and info.a_only:
+                    lines.append(f"{_abs(rng.choice(info.a_only))} AAAA")
+                elif r < 0.85 or not info.ents:
+                    lines.append(f"{_abs(rng.choice(info.a_names))} MX")
+                else:
+                    lines.append(f"{_abs(rng.choice(info.ents))} A")
+            elif cat == "referral":
+                lines.append(f"{rng.choice(WORDS)}{rng.randrange(1, 500)}.sub.{ORIGIN} "
+                             f"{rng.choice(('A', 'AAAA'))}")
+    del lines[count:]
+    rng.shuffle(lines)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="ascii", newline="\n") as f:
+        f.write("\n".join(lines))
+        f.write("\n")
+    os.replace(tmp, path)
+    return mix
+
+
+def ensure(outdir: str, names: int, queries: int, seed: int) -> tuple[str, str]:
+    """Generate (or reuse cached) zone + query files; return their paths."""
+    os.makedirs(outdir, exist_ok=True)
+    tag = f"n{names}-q{queries}-s{seed}"
+    zone = os.path.join(outdir, f"bench.test.{tag}.zone")
+    qfile = os.path.join(outdir, f"queries.{tag}.txt")
+    if not (os.path.exists(zone) and os.path.exists(qfile)):
+        info = write_zone(zone, names, seed)
+        write_queries(qfile, info, queries, seed)
+    return zone, qfile
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--names", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=200_000)
+    ap.add_argument("--seed", type=int, default=53)
+    ap.add_argument("-o", "--outdir", default=".")
+    a = ap.parse_args(argv)
+    zone, qfile = ensure(a.outdir, a.names, a.queries, a.seed)
+    print(zone)
+    print(qfile)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
