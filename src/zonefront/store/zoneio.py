@@ -3,8 +3,8 @@ the store, usable with or without a running server.
 
 Import replaces every record set of the hosted zone with the file's, in one
 transaction (a file that fails to parse, or holds a type Route 53 cannot
-store, changes nothing).  The file's SOA and apex NS replace the zone's; when
-the file has none, the zone keeps its own.  A running server sees the commit
+store, changes nothing).  The file's SOA (the parser requires one) and apex
+NS replace the zone's; a file without apex NS keeps the zone's NS.  A running server sees the commit
 through SQLite's data_version and publishes it within half a second; the
 import also records a change (GetChange works for it like for any other).
 """
