@@ -150,4 +150,13 @@ def test_slot_rejects_wrong_images():
 
 def test_bad_address():
     with pytest.raises(OSError):
-        DnsServer([("not-an-ip", 0)], answer="echo").start()
+        DnsServer([("not-an-ip.invalid", 0)], answer="echo").start()
+
+
+def test_hostname_listen_resolves(serve):
+    srv = serve(listen=[("localhost", 0)], tcp=False)
+    host, port = srv.addresses[0]
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    c = udp_client(fam)
+    c.sendto(make_query("a.example", 8), (host, port))
+    assert c.recv(4096)[:2] == b"\x00\x08"

@@ -16,9 +16,10 @@ from posix.unistd cimport usleep
 import os
 import threading
 
-# Switch on once src/zonefront/core/_engine.pyx builds: the engine is then
-# cimported (its module must be importable at run time) and is the default.
-DEF ZF_WITH_ENGINE = False
+# On: the engine is cimported (zonefront.core._engine must then be built and
+# importable) and is the default answer function.  Off: echo only, for work
+# on the loops while the engine does not build.
+DEF ZF_WITH_ENGINE = True
 
 IF ZF_WITH_ENGINE:
     from zonefront.core._engine cimport engine_answer, Image
@@ -116,7 +117,10 @@ cdef class Slot:
         IF ZF_WITH_ENGINE:
             if isinstance(image, Image):
                 return (<Image>image).ptr
-        raise TypeError(f"engine slot takes core._engine.Image, not {type(image).__name__}")
+            inner = getattr(image, "image", None)  # core.engine.Engine; we keep it, it keeps this
+            if isinstance(inner, Image):
+                return (<Image>inner).ptr
+        raise TypeError(f"engine slot takes core._engine.Image or an Engine, not {type(image).__name__}")
 
     def swap(self, image, double timeout=5.0):
         """Publish image; return True once no loop can still read the old one.

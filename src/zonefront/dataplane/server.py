@@ -6,8 +6,10 @@ Python only starts them, swaps the image and reads counters.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 import os
+import socket
 import threading
 
 from zonefront.dataplane import _worker
@@ -17,6 +19,22 @@ log = logging.getLogger(__name__)
 UDP_STATS = ("queries", "responses", "dropped", "batches", "errors")
 TCP_STATS = ("accepted", "active", "queries", "responses", "dropped",
              "closed_idle", "evicted", "errors")
+
+
+def _literal(host: str) -> str:
+    """The address literal for host ("" stays the IPv4 wildcard); names resolve once."""
+    host = host.strip("[]")
+    if not host:
+        return host
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+    except socket.gaierror as e:
+        raise OSError(errno.EADDRNOTAVAIL, f"cannot resolve {host!r}: {e}") from None
+    return infos[0][4][0]
 
 
 class DnsServer:
@@ -38,7 +56,7 @@ class DnsServer:
             raise ValueError("nothing to listen on")
         if workers < 1 or tcp_threads < 1:
             raise ValueError("need at least one worker and one TCP thread")
-        self.listen = [(h, int(p)) for h, p in listen]
+        self.listen = [(_literal(h), int(p)) for h, p in listen]
         self.workers = workers
         self.tcp = tcp
         self.batch = batch
