@@ -82,14 +82,15 @@ def tree_pids(root: int) -> list[int]:
     return out
 
 
-def cpu_ticks(pids: list[int]) -> int:
-    """utime + stime summed over processes; each process's figure covers all its threads."""
-    total = 0
+def cpu_ticks(pids: list[int]) -> tuple[int, int]:
+    """(utime, stime) summed over processes; each process's figure covers all its threads."""
+    user = system = 0
     for p in pids:
         st = _proc_stat(p)
         if st is not None:
-            total += int(st[11]) + int(st[12])  # fields 14, 15 of stat(5)
-    return total
+            user += int(st[11])    # field 14 of stat(5)
+            system += int(st[12])  # field 15
+    return user, system
 
 
 def mem_kb(pids: list[int]) -> tuple[int, int]:
@@ -630,6 +631,7 @@ def run_client(opts, srv: Server, qfile: str, seconds: float, loadgen: str | Non
         _STARTED.remove(proc)
     wall = time.monotonic() - w0
     c1 = cpu_ticks(list(set(pids0) | set(srv.pids())))
+    res_sys = (c1[1] - c0[1]) / max(1, (c1[0] + c1[1]) - (c0[0] + c0[1]))
     busy1 = cpu_busy()
     with open(outpath, "rb") as f:
         text = f.read().decode("utf-8", "replace")
@@ -640,7 +642,8 @@ def run_client(opts, srv: Server, qfile: str, seconds: float, loadgen: str | Non
         if verbose:
             res["p99_s"], res["lat_n"] = verbose_p99(outpath)
     res["rc"] = proc.returncode
-    res["server_cpu_s"] = (c1 - c0) / CLK_TCK
+    res["server_cpu_s"] = ((c1[0] + c1[1]) - (c0[0] + c0[1])) / CLK_TCK
+    res["server_sys_share"] = res_sys
     res["client_cpu_s"] = client_cpu_s
     res["wall"] = wall
     res["core_busy"] = {c: (busy1[c][0] - busy0[c][0]) / max(1, busy1[c][1] - busy0[c][1])
@@ -697,25 +700,25 @@ def render_table(rows: list[list[str]], headers: list[str], markdown: bool) -> s
 
 def perf_table(results: dict, markdown: bool) -> str:
     zf = results.get("zonefront")
-    headers = ["server", "QPS", "CPU us/q", "srv CPU%", "client CPU%", "other CPU%", "avg ms", "p99 ms",
+    headers = ["server", "QPS", "CPU us/q", "kernel%", "srv CPU%", "client CPU%", "other CPU%", "avg ms", "p99 ms",
                "lost", "sanity"]
     if zf and zf.get("qps"):
         headers += ["zf QPS ratio", "zf CPU ratio"]
     rows = []
     for name, r in results.items():
         if not r.get("ok"):
-            rows.append([name, "FAILED", "", "", "", "", "", "", "", r.get("why", "")[:40]] +
-                        (["", ""] if len(headers) > 10 else []))
+            rows.append([name, "FAILED", "", "", "", "", "", "", "", "", r.get("why", "")[:40]] +
+                        (["", ""] if len(headers) > 11 else []))
             continue
         done = r["completed"] or 0
         cpu_us = r["server_cpu_s"] * 1e6 / done if done else float("nan")
         r["cpu_us_q"] = cpu_us
-        row = [name, f"{r['qps']:,.0f}", f"{cpu_us:.2f}",
+        row = [name, f"{r['qps']:,.0f}", f"{cpu_us:.2f}", f"{100 * r['server_sys_share']:.0f}",
                f"{100 * r['server_cpu_s'] / r['wall']:.0f}", f"{100 * r['client_cpu_s'] / r['wall']:.0f}",
                f"{100 * r['other_cpu_s'] / r['wall']:.0f}",
                fmt_ms(r.get("avg_s")), fmt_ms(r.get("p99_s")), f"{r['lost']}",
                "ok" if not r["sanity"] else f"{len(r['sanity'])} FAIL"]
-        if len(headers) > 10:
+        if len(headers) > 11:
             if name == "zonefront":
                 row += ["1.00", "1.00"]
             else:
@@ -757,6 +760,34 @@ def machine_info() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------
+
+
+def profile_pass(opts, srv: Server, qfile: str, loadgen: str | None, cpus: str | None) -> str:
+    """Run the load once more under `perf record` (cpu-clock, call graphs) on the
+    server's processes; write NAME.perf.txt (flat symbol profile) into opts.perf."""
+    os.makedirs(opts.perf, exist_ok=True)
+    data = os.path.join(srv.dir, "perf.data")
+    pids = ",".join(str(p) for p in srv.pids())
+    perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "4999", "-g", "-p", pids, "-o", data],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    _STARTED.append(perf)
+    time.sleep(0.5)
+    res = run_client(opts, srv, qfile, min(opts.seconds, 5), loadgen, False, cpus, "perf")
+    os.killpg(perf.pid, signal.SIGINT)
+    try:
+        perf.wait(30)
+    finally:
+        stop_proc(perf)
+    out = os.path.join(opts.perf, f"{srv.name}.perf.txt")
+    with open(out, "w") as f:
+        f.write(f"# {srv.name}: perf record -e cpu-clock -F 4999 -g during {min(opts.seconds, 5):g}s of "
+                f"{'loadgen' if loadgen else 'dnsperf'} at {res.get('qps', 0):,.0f} qps\n")
+        f.flush()
+        for sort in ("comm,dso", "dso,symbol"):
+            subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", sort,
+                            "--percent-limit", "0.7", "-g", "none"],
+                           stdout=f, stderr=subprocess.DEVNULL)
+    return out
 
 
 def pick_median(runs: list[dict]) -> dict:
@@ -801,6 +832,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temp dir with configs and logs")
     ap.add_argument("--markdown", action="store_true", help="emit a bench/RESULTS.md-ready section")
     ap.add_argument("--json", default=None, help="also write all raw figures to this file")
+    ap.add_argument("--perf", default=None, metavar="DIR",
+                    help="after measuring, profile each server under the same load with perf; reports to DIR")
     ap.add_argument("--base-port", type=int, default=15350)
     opts = ap.parse_args(argv)
 
@@ -902,6 +935,8 @@ def main(argv: list[str] | None = None) -> int:
                 lat = run_client(opts, srv, qfile, opts.p99_seconds, None, True, client_cpus, "p99")
                 r["p99_s"], r["p99_qps"] = lat.get("p99_s"), lat.get("qps")
                 log(f"{srv.name} p99 pass: {fmt_ms(lat.get('p99_s'))} ms at {lat.get('qps', 0):,.0f} qps")
+            if r["ok"] and opts.perf:
+                log(f"{srv.name} profile: {profile_pass(opts, srv, qfile, loadgen, client_cpus)}")
     except KeyboardInterrupt as e:
         log(f"interrupted ({e}); stopping everything")
         return 130
