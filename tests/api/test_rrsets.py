@@ -357,3 +357,18 @@ def test_publish_gets_all_zones(r53, server):
     assert set(server.last_zones()) == listed
     for z in server.published[-1]:
         assert isinstance(z, model.Zone) and z.soa is not None
+
+
+def test_incremental_publish_matches_rebuild(r53, server):
+    from zonefront.store.zones import ZoneCache
+    zid = new_zone(r53, "inc.example")
+    change(r53, zid, *[("CREATE", rrset(f"h{i}.inc.example", "A", [f"192.0.2.{i}"]))
+                       for i in range(10)])
+    change(r53, zid, ("DELETE", rrset("h3.inc.example", "A", ["192.0.2.3"])),
+           ("UPSERT", rrset("h4.inc.example", "A", ["192.0.2.44"], ttl=5)),
+           ("CREATE", rrset("h4.inc.example", "TXT", ['"t"'])))
+    r = change(r53, zid, ("DELETE", rrset("h5.inc.example", "A", ["192.0.2.5"])))
+    assert wait_insync(r53, r["ChangeInfo"]["Id"])
+    assert server.cp._cache.patches > 0
+    fresh = {z.source: z for z in ZoneCache().zones(server.cp.store)}
+    assert server.last_zones()[zid].rrsets == fresh[zid].rrsets

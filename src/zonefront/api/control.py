@@ -49,7 +49,8 @@ class ControlPlane:
                                "secret_access_key, or ZONEFRONT_ACCESS_KEY_ID and "
                                "ZONEFRONT_SECRET_ACCESS_KEY, or run with --no-auth")
         self.store = Store(self.config.data_dir)
-        self.service = Route53Service(self.store, self.config, on_commit=self._wake.set)
+        self.service = Route53Service(self.store, self.config, on_commit=self._wake.set,
+                                      on_records=self._cache.note)
         self._publish_once()  # serve the committed state before accepting API calls
         self._server = APIServer(self.config, self.service)
         self._thread = threading.Thread(target=self._run, name="zonefront-publisher",

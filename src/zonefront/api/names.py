@@ -74,3 +74,4 @@ def sort_key(wire: bytes) -> bytes:
     """Route 53's ListResourceRecordSets order: labels reversed
     (com.example.www), compared label by label."""
     return b"".join(lab + b"\x00" for lab in reversed(model.labels_of(model.name_lower(wire))))
+

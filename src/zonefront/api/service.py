@@ -65,10 +65,12 @@ class Context:
 
 
 class Route53Service:
-    def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None):
+    def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
+                 on_records: Callable[[str, int, set], None] = lambda *a: None):
         self.store = store
         self.config = config
-        self.on_commit = on_commit
+        self.on_commit = on_commit  # wake the publisher
+        self.on_records = on_records  # (zone id, new version, owner names touched)
 
     # -- helpers -----------------------------------------------------------
 
@@ -396,7 +398,12 @@ class Route53Service:
             for row in writes:
                 self.store.put_rrset(z.id, row)
             self.store.bump_zone(z.id)
+            version = self.store.zone_version(z.id)
             change = self._change(batch.get("Comment"))
+        # every owner a write or delete touched is named in the batch
+        owners = {names.name_from_text(c["ResourceRecordSet"]["Name"])
+                  for c in batch["Changes"]}
+        self.on_records(z.id, version, owners)
         self._committed()
         return {"ChangeInfo": change}
 

@@ -255,6 +255,11 @@ class Store:
     def bump_zone(self, zone_id: str) -> None:
         self.db.execute("UPDATE zones SET version = version + 1 WHERE id=?", (zone_id,))
 
+    def zone_version(self, zone_id: str) -> int:
+        with self.lock:
+            return self.db.execute("SELECT version FROM zones WHERE id=?",
+                                   (zone_id,)).fetchone()[0]
+
     def delete_zone(self, zone_id: str) -> None:
         self.db.execute("DELETE FROM rrsets WHERE zone_id=?", (zone_id,))
         self.db.execute("DELETE FROM tags WHERE rtype='hostedzone' AND rid=?", (zone_id,))

@@ -10,17 +10,35 @@ resource (CloudFront, ELB, S3...) is stored but not served.
 """
 from __future__ import annotations
 
+import threading
+
 from .. import model, rdata
 from ..api import names
 from .sqlite import Store, ZoneRow
 
 
 class ZoneCache:
-    """model.Zone per hosted zone, rebuilt only when its version moved."""
+    """model.Zone per hosted zone, kept in step with the store.
+
+    A zone whose version moved is patched when every version in between came
+    with the owner names it touched (`note()`, from the API after commit):
+    only those names are re-read.  Otherwise (first load, another process
+    wrote) the zone is rebuilt whole.  Zones handed to publish() are never
+    mutated afterwards: a patch works on a copy.
+    """
 
     def __init__(self) -> None:
         # zone id -> (version, zone without aliases, alias rows)
         self._by_id: dict[str, tuple[int, model.Zone, list]] = {}
+        # zone id -> version -> owner names (wire) that version touched
+        self._touched: dict[str, dict[int, set[bytes]]] = {}
+        self._lock = threading.Lock()
+        self.rebuilds = 0  # whole-zone rebuilds (stats, tests)
+        self.patches = 0
+
+    def note(self, zone_id: str, version: int, owners: set[bytes]) -> None:
+        with self._lock:
+            self._touched.setdefault(zone_id, {})[version] = set(owners)
 
     def zones(self, store: Store) -> list[model.Zone]:
         with store.lock:
@@ -30,18 +48,33 @@ class ZoneCache:
                     del self._by_id[zid]
             for zid, ver in versions.items():
                 hit = self._by_id.get(zid)
-                if hit is None or hit[0] != ver:
-                    z = store.get_zone(zid)
-                    zone, aliases = build_zone(store, z)
-                    self._by_id[zid] = (ver, zone, aliases)
+                if hit is not None and hit[0] == ver:
+                    continue
+                with self._lock:
+                    log = self._touched.get(zid, {})
+                    owners: set[bytes] | None = set()
+                    if hit is None:
+                        owners = None
+                    else:
+                        for v in range(hit[0] + 1, ver + 1):
+                            if v not in log:
+                                owners = None
+                                break
+                            owners |= log[v]
+                    for v in [v for v in log if v <= ver]:
+                        del log[v]
+                if owners is None:
+                    zone, aliases = build_zone(store, store.get_zone(zid))
+                    self.rebuilds += 1
+                else:
+                    zone, aliases = patch_zone(store, zid, hit[1], hit[2], owners)
+                    self.patches += 1
+                self._by_id[zid] = (ver, zone, aliases)
         return resolve_aliases({zid: (z, a) for zid, (_v, z, a) in self._by_id.items()})
 
 
-def build_zone(store: Store, z: ZoneRow) -> tuple[model.Zone, list]:
-    origin = names.name_from_text(z.name)
-    zone = model.Zone(origin=origin, source=f"/hostedzone/{z.id}")
-    aliases = []
-    for r in store.list_rrsets(z.id):
+def _add_rows(zone: model.Zone, aliases: list, rows) -> None:
+    for r in rows:
         owner = names.name_from_text(r.rrset["Name"])
         if "AliasTarget" in r.rrset:
             aliases.append((owner, r.rtype, r.rrset["AliasTarget"]))
@@ -49,6 +82,22 @@ def build_zone(store: Store, z: ZoneRow) -> tuple[model.Zone, list]:
         rtype = rdata.rrtype_from_text(r.rtype)
         for w in r.wire:
             zone.add(owner, rtype, r.rrset["TTL"], w)
+
+
+def patch_zone(store: Store, zone_id: str, zone: model.Zone, aliases: list,
+               owners: set[bytes]) -> tuple[model.Zone, list]:
+    new = model.Zone(origin=zone.origin, source=zone.source,
+                     rrsets={k: v for k, v in zone.rrsets.items() if k[0] not in owners})
+    new_aliases = [a for a in aliases if a[0] not in owners]
+    for owner in owners:
+        _add_rows(new, new_aliases, store.rrsets_at(zone_id, names.sort_key(owner)))
+    return new, new_aliases
+
+
+def build_zone(store: Store, z: ZoneRow) -> tuple[model.Zone, list]:
+    zone = model.Zone(origin=names.name_from_text(z.name), source=f"/hostedzone/{z.id}")
+    aliases: list = []
+    _add_rows(zone, aliases, store.list_rrsets(z.id))
     return zone, aliases
 
 
