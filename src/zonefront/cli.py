@@ -81,7 +81,8 @@ class ZoneSource:
     API's store.  `build()` makes a new Engine or raises, leaving the old one
     serving."""
 
-    def __init__(self, zone_files: list[str], snapshot: str | None):
+    def __init__(self, zone_files: list[str], snapshot: str | None, udp_max: int = 1232):
+        self.udp_max = udp_max
         self.zone_files = zone_files
         self.snapshot = snapshot
         self.api_zones: list = []
@@ -92,7 +93,7 @@ class ZoneSource:
         from .snapshot.compiler import compile_zones
 
         if self.snapshot and not self.api_zones and not self.zone_files:
-            return Engine.from_snapshot(self.snapshot)
+            return Engine.from_snapshot(self.snapshot, self.udp_max)
         # a hosted zone in the API store replaces a file zone of the same name
         api_origins = {z.origin for z in self.api_zones}
         files = [z for z in load_zone_files(self.zone_files) if z.origin not in api_origins]
@@ -101,7 +102,7 @@ class ZoneSource:
             # a snapshot holds compiled arrays only; it cannot be merged
             raise ValueError("--snapshot cannot be combined with --zone-file or API zones")
         image = compile_zones(zones)
-        return Engine(image.arrays(), image.zones)
+        return Engine(image.arrays(), image.zones, udp_max=self.udp_max)
 
 
 def describe(engine) -> str:
@@ -126,7 +127,7 @@ def cmd_serve(args) -> int:
     zone_files = list(args.zone_file or [])
     if not zone_files and not args.snapshot and not args.no_demo:
         zone_files = [demo_zone_path()]
-    source = ZoneSource(zone_files, args.snapshot)
+    source = ZoneSource(zone_files, args.snapshot, args.edns_udp_size)
     t0 = time.monotonic()
     try:
         engine = source.build()
@@ -236,6 +237,13 @@ def cmd_zone(args) -> int:
     return 0
 
 
+def _udp_size(text: str) -> int:
+    v = int(text)
+    if not 512 <= v <= 4096:
+        raise argparse.ArgumentTypeError("must be within 512..4096")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zonefront", description=__doc__)
     p.add_argument("--version", action="version", version=f"zonefront {__version__}")
@@ -253,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dns-listen", action="append", type=parse_hostport, metavar="HOST:PORT",
                    help=f"repeatable; default {DEFAULT_DNS_LISTEN}")
     s.add_argument("--workers", type=int, default=0, help="UDP worker threads (default: cores)")
+    s.add_argument("--edns-udp-size", type=_udp_size, default=1232, metavar="OCTETS",
+                   help="largest UDP response, advertised in EDNS (512..4096, default 1232)")
     s.add_argument("--tcp-idle-timeout", type=float, default=10.0)
     s.add_argument("--tcp-max-connections", type=int, default=1000)
     s.add_argument("--api", dest="api", action="store_true", default=None,

@@ -43,6 +43,7 @@ from .model import (
     Zone,
     is_subdomain,
     parent_of,
+    name_lower,
     read_name,
     soa_minimum,
 )
@@ -81,8 +82,6 @@ class Resolution:
     authority: list[RR] = field(default_factory=list)
     additional: list[RR] = field(default_factory=list)
     additional_required: int = 0  # the first N additional RRs must fit or TC
-    # DNAME synthesis happens per query: (dname owner, DNAME rdata target, ttl)
-    dname: tuple[bytes, bytes, int] | None = None
 
 
 @dataclass
@@ -207,9 +206,10 @@ class ZoneSet:
 
     # ---- resolution -------------------------------------------------------
 
-    def resolve(self, qname: bytes, qtype: int) -> Resolution:
+    def resolve(self, qname: bytes, qtype: int, seen: set | None = None) -> Resolution:
         """Answer sections for a lower-cased qname; owners equal to the qname
-        are given as QNAME."""
+        are given as QNAME.  `seen` carries the names a chain has visited."""
+        seen = {qname} if seen is None else seen | {qname}
         kind, node = self.lookup(qname)
         res = Resolution()
         if kind == "refused":
@@ -219,7 +219,7 @@ class ZoneSet:
             self.referral(node, res)
             return res
         if kind == "dname":
-            self.dname(node, res)
+            self.synthesize(node, qname, QNAME, qtype, res, seen)
             return res
         if kind == "nxdomain":
             self.negative(node.zone, res, RCODE_NXDOMAIN)
@@ -231,7 +231,7 @@ class ZoneSet:
             else:
                 self.negative(node.zone, res, RCODE_NOERROR)
             return res
-        self.answer_node(node, QNAME, qtype, res, {qname})
+        self.answer_node(node, QNAME, qtype, res, seen)
         self.add_additional(res)
         return res
 
@@ -254,10 +254,34 @@ class ZoneSet:
         res.additional_required = len(_dedupe(required))
 
     def dname(self, owner: Node, res: Resolution) -> None:
+        """The DNAME RR alone: what the compiler stores for per-query synthesis."""
+        res.answer += rrset_rrs(owner.rrsets[TYPE_DNAME])
+
+    def synthesize(self, owner: Node, qname: bytes, qname_owner: bytes, qtype: int,
+                   res: Resolution, seen: set) -> None:
+        """DNAME substitution (RFC 6672 §3.2): the DNAME, a CNAME to the new
+        name, then the lookup restarts there once; a referral, another DNAME
+        or a name we do not serve ends it with what we have."""
         rrset = owner.rrsets[TYPE_DNAME]
         res.answer += rrset_rrs(rrset)
         target = read_name(rrset.rdatas[0], 0)[0]
-        res.dname = (owner.name, target, rrset.ttl)
+        new = qname[: len(qname) - len(owner.name)] + target
+        if len(new) > MAX_NAME_WIRE:
+            res.rcode = RCODE_YXDOMAIN
+            return
+        res.answer.append(RR(qname_owner, TYPE_CNAME, rrset.ttl, new))
+        new = name_lower(new)
+        kind, node = self.lookup(new)
+        if kind in ("refused", "referral", "dname") or (kind == "cut" and qtype != TYPE_DS):
+            return
+        if new in seen or len(seen) > MAX_CHAIN:
+            return
+        sub = self.resolve(new, qtype, seen)
+        res.rcode = sub.rcode
+        res.answer += [RR(new if rr.owner == QNAME else rr.owner, rr.rtype, rr.ttl, rr.rdata)
+                       for rr in sub.answer]
+        res.authority += sub.authority
+        res.additional += sub.additional
 
     def negative(self, zone: Zone, res: Resolution, rcode: int) -> None:
         res.rcode = rcode
@@ -297,14 +321,7 @@ class ZoneSet:
         if kind == "nxdomain":
             self.negative(node.zone, res, RCODE_NXDOMAIN)
         elif kind == "dname":
-            rrset = node.rrsets[TYPE_DNAME]
-            res.answer += rrset_rrs(rrset)
-            dtarget = read_name(rrset.rdatas[0], 0)[0]
-            new = target[: len(target) - len(node.name)] + dtarget
-            if len(new) <= MAX_NAME_WIRE:
-                res.answer.append(RR(target, TYPE_CNAME, rrset.ttl, new))
-            else:
-                res.rcode = RCODE_YXDOMAIN
+            self.synthesize(node, target, target, qtype, res, seen)
         else:  # exact or wildcard
             self.answer_node(node, target, qtype, res, seen)
 

@@ -73,7 +73,8 @@ def build_zone(records) -> Zone:
         elif rtype == TYPE_NS:
             z.add(owner, rtype, 300, target)
         elif rtype == TYPE_DNAME and z.get(owner, TYPE_DNAME) is None:
-            z.add(owner, rtype, 300, name_from_text("target.example.net."))
+            # half the DNAMEs point back into the zone, so their answers are chased
+            z.add(owner, rtype, 300, target if v % 2 else name_from_text("target.example.net."))
     return z
 
 
@@ -118,15 +119,7 @@ def expected_sections(zs, qname_wire, qname_text, res):
         rdata = dns.rdata.from_wire(1, rr.rtype, rr.rdata, 0, len(rr.rdata))
         return (owner, rr.rtype, rr.ttl, rdata.to_text().lower())
     answer = [conv(rr) for rr in res.answer]
-    rcode = res.rcode
-    if res.dname is not None:
-        owner, target, ttl = res.dname
-        new = qname_wire[: len(qname_wire) - len(owner)] + target
-        if len(new) > 255:
-            rcode = 6
-        else:
-            answer.append((qname_text.lower(), TYPE_CNAME, ttl, dns.name.from_wire(new, 0)[0].to_text().lower()))
-    return rcode, sorted(answer), sorted(conv(rr) for rr in res.authority), sorted(conv(rr) for rr in res.additional)
+    return res.rcode, sorted(answer), sorted(conv(rr) for rr in res.authority), sorted(conv(rr) for rr in res.additional)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

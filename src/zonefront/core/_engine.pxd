@@ -96,6 +96,7 @@ ctypedef struct image_t:
     const dname_t* dnames
     slot_t* table
     uint32_t mask
+    uint16_t udp_max        # largest UDP response we send and advertise (EDNS)
 
 ctypedef struct query_t:
     uint32_t qname_len      # wire length of the qname

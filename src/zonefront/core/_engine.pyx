@@ -222,11 +222,11 @@ cdef inline size_t opt_len(const query_t* qr) noexcept nogil:
     return 11
 
 
-cdef inline size_t write_opt(const query_t* qr, uint8_t* p, uint32_t rcode) noexcept nogil:
+cdef inline size_t write_opt(const query_t* qr, uint8_t* p, uint32_t rcode, uint16_t udp_max) noexcept nogil:
     cdef size_t n = 11
     p[0] = 0
     st16(p + 1, TYPE_OPT)
-    st16(p + 3, OUR_UDP_PAYLOAD)
+    st16(p + 3, udp_max)
     p[5] = (rcode >> 4) & 0xFF
     p[6] = 0
     p[7] = 0x80 if qr.edns_do else 0
@@ -246,7 +246,8 @@ cdef inline size_t write_opt(const query_t* qr, uint8_t* p, uint32_t rcode) noex
 
 
 cdef inline ssize_t put_block(const image_t* img, const block_t* blk, uint8_t* r, size_t pos,
-                              size_t room, uint32_t qname_len, uint16_t* counts) noexcept nogil:
+                              size_t room, uint32_t qname_off, uint32_t qname_len,
+                              uint16_t* counts) noexcept nogil:
     """Copy a block after the question and relocate its pointers; drops
     optional additional RRs that do not fit.  Returns the octets written,
     or -1 when the required part does not fit (the caller sets TC)."""
@@ -272,16 +273,33 @@ cdef inline ssize_t put_block(const image_t* img, const block_t* blk, uint8_t* r
             continue
         val = fx >> 16
         if val & FIX_BLOCK:
-            val = 12 + qname_len + 4 + (val & 0x7FFF)
+            val = pos + (val & 0x7FFF)
         elif val == 0:
-            val = 12
+            val = qname_off
         else:
-            val = 12 + qname_len - val
+            val = qname_off + qname_len - val
         st16(r + pos + fpos, 0xC000 | val)
     counts[0] = blk.an
     counts[1] = blk.ns
     counts[2] = ar
     return n
+
+
+cdef inline void set_key(query_t* nq, const uint8_t* name, uint32_t n) noexcept nogil:
+    """Lower-cased key and label offsets of an uncompressed wire name that
+    the engine itself wrote (so known to be well-formed)."""
+    cdef uint32_t off = 0, i
+    nq.nlabels = 0
+    nq.qname_len = n
+    while off < n:
+        nq.label_off[nq.nlabels] = off
+        nq.nlabels += 1
+        nq.key[off] = name[off]
+        for i in range(name[off]):
+            nq.key[off + 1 + i] = LOWER[name[off + 1 + i]]
+        if name[off] == 0:
+            break
+        off += 1 + name[off]
 
 
 cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t* blk_out,
@@ -345,7 +363,9 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     cdef const dname_t* dn
     cdef uint16_t counts[3]
     cdef ssize_t w
-    cdef uint32_t prefix, newlen, ptr
+    cdef uint32_t prefix, newlen, newpos, crcode
+    cdef query_t nq
+    cdef uint16_t chased[3]
     if qlen < 12 or (q[2] & 0x80):
         return 0
     if (q[2] >> 3) & 0xF:
@@ -356,7 +376,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     if ctx.tcp:
         limit = 65535
     elif qr.edns:
-        limit = qr.edns_size if qr.edns_size < OUR_UDP_PAYLOAD else OUR_UDP_PAYLOAD
+        limit = qr.edns_size if qr.edns_size < img.udp_max else img.udp_max
     else:
         limit = 512
     if limit > cap:
@@ -376,7 +396,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     pos = qsec
     if dname_idx != NONE:
         dn = &img.dnames[dname_idx]
-        w = put_block(img, &img.blocks[dn.block], r, pos, limit - pos - olen, qr.qname_len, counts)
+        w = put_block(img, &img.blocks[dn.block], r, pos, limit - pos - olen, 12, qr.qname_len, counts)
         aa = 1
         prefix = qr.qname_len - dn.owner_len
         newlen = prefix + dn.target_len
@@ -385,24 +405,45 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
         elif newlen > 255:
             rcode = RCODE_YXDOMAIN
             pos += w
-        elif pos + w + 12 + prefix + 2 + olen > limit:
+        elif pos + w + 12 + newlen + olen > limit:
             tc = 1
             counts[0] = 0
         else:
             pos += w
-            # the synthesized CNAME (RFC 6672 §3.1): qname's prefix + the DNAME target
+            # the synthesized CNAME (RFC 6672 §3.1): qname's prefix + the DNAME
+            # target, written out whole so the chased answer can point into it
             st16(r + pos, 0xC00C)
             st16(r + pos + 2, TYPE_CNAME)
             st16(r + pos + 4, 1)
             st32(r + pos + 6, dn.ttl)
-            st16(r + pos + 10, prefix + 2)
+            st16(r + pos + 10, newlen)
             memcpy(r + pos + 12, q + 12, prefix)
-            ptr = 12 + qr.qname_len + 4 + dn.target_pos
-            st16(r + pos + 12 + prefix, 0xC000 | ptr)
-            pos += 12 + prefix + 2
+            memcpy(r + pos + 12 + prefix, img.data + img.blocks[dn.block].data_off + dn.target_pos,
+                   dn.target_len)
+            newpos = pos + 12
+            pos += 12 + newlen
             counts[0] = 2
+            # RFC 6672 §3.2: restart the lookup at the new name, once
+            set_key(&nq, r + newpos, newlen)
+            nq.qtype = qr.qtype
+            nq.qclass = qr.qclass
+            nq.edns = 0
+            crcode = find_answer(img, &nq, &blk_idx, &dname_idx)
+            if crcode == 0 and blk_idx != NONE and (img.blocks[blk_idx].flags & 1):
+                w = put_block(img, &img.blocks[blk_idx], r, pos, limit - pos - olen,
+                              newpos, newlen, chased)
+                if w < 0:
+                    tc = 1
+                    pos = qsec
+                    counts[0] = 0
+                else:
+                    pos += w
+                    rcode = img.blocks[blk_idx].rcode
+                    counts[0] = 2 + chased[0]
+                    counts[1] = chased[1]
+                    counts[2] = chased[2]
     elif blk_idx != NONE:
-        w = put_block(img, &img.blocks[blk_idx], r, pos, limit - pos - olen, qr.qname_len, counts)
+        w = put_block(img, &img.blocks[blk_idx], r, pos, limit - pos - olen, 12, qr.qname_len, counts)
         rcode = img.blocks[blk_idx].rcode
         aa = img.blocks[blk_idx].flags & 1
         if w < 0:
@@ -417,7 +458,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     st16(r + 8, counts[1])
     st16(r + 10, counts[2] + (1 if qr.edns else 0))
     if qr.edns:
-        pos += write_opt(&qr, r + pos, rcode)
+        pos += write_opt(&qr, r + pos, rcode, img.udp_max)
     return pos
 
 
@@ -434,7 +475,7 @@ cdef class Image:
         self.ptr = NULL
         self.img.table = NULL
 
-    def __init__(self, dict arrays, zones=None):
+    def __init__(self, dict arrays, zones=None, int udp_max=OUR_UDP_PAYLOAD):
         cdef const uint8_t[::1] mv
         cdef uint32_t n, size, i, h, j
         cdef const node_t* node
@@ -443,6 +484,9 @@ cdef class Image:
                 raise ValueError(f"image array {k!r} missing or not bytes")
         if len(arrays["nodes"]) % sizeof(node_t) or len(arrays["blocks"]) % sizeof(block_t):
             raise ValueError("image arrays have a partial record")
+        if not 512 <= udp_max <= 65535:
+            raise ValueError("udp_max must be within 512..65535")
+        self.img.udp_max = udp_max
         self._keep = {k: arrays[k] for k in ARRAYS}
         self.zones = zones or []
         self.img.names = self._addr("names")

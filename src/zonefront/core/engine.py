@@ -28,29 +28,32 @@ def _image_class():
 
 
 class Engine:
-    """One immutable compiled zone set.  Reloading means building a new
+    """One immutable compiled zone set.  `udp_max` is the largest UDP
+    response sent and the EDNS size advertised (1232 by default, DNS Flag
+    Day 2020: no IP fragmentation on common paths).  Reloading means building a new
     Engine and swapping it in (dataplane.server.DnsServer.reload)."""
 
-    def __init__(self, arrays: dict, zones: list[dict] | None = None, serial: int = 0):
-        self.image = _image_class()(arrays, zones or [])
+    def __init__(self, arrays: dict, zones: list[dict] | None = None, serial: int = 0,
+                 udp_max: int = 1232):
+        self.image = _image_class()(arrays, zones or [], udp_max)
         self.serial = serial
         self.zones = zones or []
 
     @classmethod
-    def from_zones(cls, zones: list[Zone], serial: int = 0) -> "Engine":
+    def from_zones(cls, zones: list[Zone], serial: int = 0, udp_max: int = 1232) -> "Engine":
         image = compile_zones(zones)
-        return cls(image.arrays(), image.zones, serial)
+        return cls(image.arrays(), image.zones, serial, udp_max)
 
     @classmethod
-    def from_zone_files(cls, paths: list[str]) -> "Engine":
+    def from_zone_files(cls, paths: list[str], udp_max: int = 1232) -> "Engine":
         from ..zonefile import parse_zone_file
 
-        return cls.from_zones([parse_zone_file(p) for p in paths])
+        return cls.from_zones([parse_zone_file(p) for p in paths], udp_max=udp_max)
 
     @classmethod
-    def from_snapshot(cls, path: str) -> "Engine":
+    def from_snapshot(cls, path: str, udp_max: int = 1232) -> "Engine":
         arrays, meta = snapshot_format.read(path)
-        return cls(arrays, meta["zones"], meta["serial"])
+        return cls(arrays, meta["zones"], meta["serial"], udp_max)
 
     def answer(self, query: bytes, client: str | None = None, tcp: bool = False) -> bytes:
         """The response to one query, or b"" when it gets no reply.

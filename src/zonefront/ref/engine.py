@@ -33,7 +33,10 @@ FIX_BLOCK = 0x8000
 
 
 class RefImage:
-    def __init__(self, arrays: dict, zones=None):
+    def __init__(self, arrays: dict, zones=None, udp_max: int = OUR_UDP_PAYLOAD):
+        if not 512 <= udp_max <= 65535:
+            raise ValueError("udp_max must be within 512..65535")
+        self.udp_max = udp_max
         for k in ARRAY_NAMES:
             if not isinstance(arrays.get(k), bytes):
                 raise ValueError(f"image array {k!r} missing or not bytes")
@@ -107,7 +110,7 @@ class RefImage:
 
     # ---- encode ------------------------------------------------------------
 
-    def put_block(self, bidx: int, room: int, qname_len: int):
+    def put_block(self, bidx: int, room: int, qname_off: int, qname_len: int, base: int):
         """(bytes, an, ns, ar) or None when the required part does not fit."""
         (data_off, fix_off, ar_off, length, nfix, an, ns, ar, ar_start, ar_required, _, _, _) = self.blocks[bidx]
         n = length
@@ -126,11 +129,11 @@ class RefImage:
             if pos >= n:
                 continue
             if val & FIX_BLOCK:
-                target = 12 + qname_len + 4 + (val & 0x7FFF)
+                target = base + (val & 0x7FFF)
             elif val == 0:
-                target = 12
+                target = qname_off
             else:
-                target = 12 + qname_len - val
+                target = qname_off + qname_len - val
             struct.pack_into(">H", out, pos, 0xC000 | target)
         return bytes(out), an, ns, ar
 
@@ -145,11 +148,11 @@ class RefImage:
         if tcp:
             limit = 65535
         elif q.edns:
-            limit = min(q.edns_size, OUR_UDP_PAYLOAD)
+            limit = min(q.edns_size, self.udp_max)
         else:
             limit = 512
         limit = min(limit, cap)
-        opt = self.opt_record(q, 0) if q.edns else b""
+        opt = self.opt_record(q, 0, self.udp_max) if q.edns else b""
         qsec = 12 + qname_len + 4
         if limit < qsec + len(opt):
             return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | RCODE_SERVFAIL]) + bytes(8)
@@ -167,30 +170,43 @@ class RefImage:
         if didx != NONE:
             dblock, owner_len, target_pos, target_len, _, ttl = self.dnames[didx]
             aa = 1
-            got = self.put_block(dblock, room, qname_len)
+            got = self.put_block(dblock, room, 12, qname_len, qsec)
             prefix = qname_len - owner_len
+            newlen = prefix + target_len
             if got is None:
                 tc = 1
-            elif prefix + target_len > 255:
+            elif newlen > 255:
                 rcode = RCODE_YXDOMAIN
                 body, counts = got[0], got[1:]
-            elif len(got[0]) + 12 + prefix + 2 > room:
+            elif len(got[0]) + 12 + newlen > room:
                 tc = 1
             else:
-                cname = struct.pack(">HHHIH", 0xC00C, TYPE_CNAME, 1, ttl, prefix + 2)
-                cname += q.qname[:prefix] + struct.pack(">H", 0xC000 | (qsec + target_pos))
+                data_off = self.blocks[dblock][0]
+                new_name = q.qname[:prefix] + self.arrays["data"][data_off + target_pos : data_off + target_pos + target_len]
+                cname = struct.pack(">HHHIH", 0xC00C, TYPE_CNAME, 1, ttl, newlen) + new_name
                 body = got[0] + cname
                 counts = (2, got[2], got[3])
+                # RFC 6672 §3.2: restart at the new name, once
+                newpos = qsec + len(got[0]) + 12
+                crcode, cb, _ = self.decide(new_name.lower(), q.qtype)
+                if crcode == 0 and cb != NONE and self.blocks[cb][11] & 1:
+                    chased = self.put_block(cb, room - len(body), newpos, newlen, qsec + len(body))
+                    if chased is None:
+                        tc, body, counts = 1, b"", (0, 0, 0)
+                    else:
+                        rcode = self.blocks[cb][10]
+                        body += chased[0]
+                        counts = (2 + chased[1], chased[2], chased[3])
         elif bidx != NONE:
             blk = self.blocks[bidx]
             rcode, aa = blk[10], blk[11] & 1
-            got = self.put_block(bidx, room, qname_len)
+            got = self.put_block(bidx, room, 12, qname_len, qsec)
             if got is None:
                 tc = 1
             else:
                 body, counts = got[0], got[1:]
         if q.edns:
-            opt = self.opt_record(q, rcode)
+            opt = self.opt_record(q, rcode, self.udp_max)
         header = query[0:2] + bytes(
             [0x80 | (query[2] & 0x01) | (0x04 if aa else 0) | (0x02 if tc else 0), (query[3] & 0x10) | (rcode & 0xF)]
         ) + struct.pack(">HHHH", 1, counts[0], counts[1], counts[2] + (1 if q.edns else 0))
@@ -198,10 +214,10 @@ class RefImage:
         return bytes(header + question + body + opt)
 
     @staticmethod
-    def opt_record(q, rcode: int) -> bytes:
+    def opt_record(q, rcode: int, udp_max: int) -> bytes:
         options = b""
         if q.ecs is not None:
             e = q.ecs
             options = struct.pack(">HHHBB", 8, 4 + len(e.address), e.family, e.source_prefix, 0) + e.address
         ttl = ((rcode >> 4) & 0xFF) << 24 | (0x8000 if q.edns_do else 0)
-        return b"\x00" + struct.pack(">HHIH", TYPE_OPT, OUR_UDP_PAYLOAD, ttl, len(options)) + options
+        return b"\x00" + struct.pack(">HHIH", TYPE_OPT, udp_max, ttl, len(options)) + options

@@ -7,7 +7,7 @@ do not know yet.  Every compression pointer is recorded as a fixup:
 - kind Q (qname suffix): points into the question at 12 + qlen - s, where
   the qname is known to end with the s-octet suffix (s = 0: the whole qname);
 - kind B (block offset): points at an earlier name in the block itself,
-  at 12 + qlen + 4 + offset.
+  at (where the block starts) + offset.
 
 So one block serves every qname that shares those suffixes: all names under
 a wildcard, every NXDOMAIN of a zone, every name below a cut.  The compiled
@@ -29,7 +29,9 @@ from ..model import (
 from ..zoneset import QNAME, RR, Resolution
 
 FIX_BLOCK = 0x8000  # in a fixup's value: set for kind B
-MAX_POINTER_BASE = 12 + 255 + 4  # the largest question a block may follow
+# the furthest a block may start: after the largest question, a DNAME RR and
+# a synthesized CNAME (a chased DNAME answer)
+MAX_POINTER_BASE = 12 + 255 + 4 + 2 * (255 + 10 + 255)
 MAX_BLOCK_TARGET = 0x3FFF - MAX_POINTER_BASE  # a pointer holds 14 bits
 MAX_BLOCK = 65535 - MAX_POINTER_BASE - 64
 

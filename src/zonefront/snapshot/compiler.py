@@ -204,7 +204,7 @@ def compile_zones(zones: list[Zone]) -> Image:
             got = dname_index[owner.name] = len(dnames) // DNAME.size
             dnames.extend(
                 DNAME.pack(b.add(blk), len(owner.name), len(blk.data) - len(target),
-                           len(target), 0, res.dname[2])
+                           len(target), 0, owner.rrsets[TYPE_DNAME].ttl)
             )
         return got
 
