@@ -400,28 +400,38 @@ def canonical_key(name: bytes) -> tuple[bytes, ...]:
     return tuple(reversed(model.labels_of(name)))
 
 
-def _owner_text(owner: bytes, origin: bytes) -> str:
-    if owner == origin:
-        return "@"
-    if origin != model.ROOT and model.is_subdomain(owner, origin):
-        rel = model.labels_of(owner[: len(owner) - len(origin)] + model.ROOT)
-        return ".".join(model.label_to_text(lab) for lab in rel)
-    return model.name_to_text(owner)
-
-
 def zone_to_text(zone: Zone) -> str:
     """BIND-style text: `$ORIGIN`, the SOA, then owners in canonical order and
-    types by number; `parse_zone_text` of the result gives an equal Zone."""
+    types by number; `parse_zone_text` of the result gives an equal Zone.
+
+    Owners under the origin are written relative to it (`@` for the apex);
+    names inside rdata are always absolute.
+    """
     origin = zone.origin
-    out = [f"$ORIGIN {model.name_to_text(origin)}\n"]
+    origin_labels = model.labels_of(origin)
+    k = len(origin_labels)
+    origin_rev = origin_labels[::-1]
     soa_key = (origin, TYPE_SOA)
-    keys = sorted((k for k in zone.rrsets if k != soa_key),
-                  key=lambda k: (canonical_key(k[0]), k[1]))
-    if soa_key in zone.rrsets:
-        keys.insert(0, soa_key)
-    for key in keys:
+    order = []
+    for key in zone.rrsets:
+        labels = model.labels_of(key[0])
+        labels.reverse()
+        order.append((key != soa_key, labels, key[1], key))
+    order.sort()
+    out = [f"$ORIGIN {model.name_to_text(origin)}\n"]
+    rtext = rdata.to_text
+    last_owner = None
+    for _, rev, rtype, key in order:
         rs = zone.rrsets[key]
-        head = f"{_owner_text(rs.owner, origin)} {rs.ttl} IN {rdata.rrtype_to_text(rs.rtype)} "
+        if rs.owner != last_owner:
+            last_owner = rs.owner
+            if len(rev) == k:
+                owner = "@" if rs.owner == origin else rdata.fast_name_to_text(rs.owner)
+            elif rev[:k] == origin_rev:
+                owner = rdata.labels_to_text(rev[:k - 1:-1] if k else rev[::-1])
+            else:
+                owner = rdata.fast_name_to_text(rs.owner)
+        head = f"{owner} {rs.ttl} IN {rdata.rrtype_to_text(rtype)} "
         for wire in rs.rdatas:
-            out.append(head + rdata.to_text(rs.rtype, wire) + "\n")
+            out.append(head + rtext(rtype, wire) + "\n")
     return "".join(out)
