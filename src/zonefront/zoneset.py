@@ -94,6 +94,10 @@ class Node:
     cut_above: Node | None = None  # topmost cut strictly above, same zone
     dname_above: Node | None = None  # topmost DNAME owner strictly above
     wildcard: Node | None = None  # the "*" child, if any
+    # at a child apex whose parent we also serve: DS is the parent's data
+    # (RFC 4035 §3.1.4.1), answered from the parent's RRset or its NODATA
+    parent_zone: Zone | None = None
+    parent_ds: RRset | None = None
 
 
 def rrset_rrs(rrset: RRset, owner: bytes | None = None, ttl: int | None = None) -> list[RR]:
@@ -125,12 +129,27 @@ class ZoneSet:
         if len(origins) != len(self.zones):
             raise ValueError("two zones with the same origin")
         for zone in self.zones:
+            parent = self._enclosing_zone(zone.origin)
+            pnode = self.nodes.get(zone.origin)
             # the child zone replaces whatever the parent held at/below its apex
             if self.nodes:
                 for name in [n for n in self.nodes if is_subdomain(n, zone.origin)]:
                     del self.nodes[name]
             for name, node in self._zone_nodes(zone).items():
                 self.nodes[name] = node
+            if parent is not None:
+                apex = self.nodes[zone.origin]
+                apex.parent_zone = parent
+                apex.parent_ds = pnode.rrsets.get(TYPE_DS) if pnode is not None else None
+
+    def _enclosing_zone(self, origin: bytes) -> Zone | None:
+        name = origin
+        while name != ROOT:
+            name = parent_of(name)
+            node = self.nodes.get(name)
+            if node is not None and node.is_apex:
+                return node.zone
+        return None
 
     @staticmethod
     def _zone_nodes(zone: Zone) -> dict[bytes, Node]:
@@ -291,6 +310,12 @@ class ZoneSet:
             res.authority += rrset_rrs(soa, zone.origin, ttl)
 
     def answer_node(self, node: Node, owner: bytes, qtype: int, res: Resolution, seen: set) -> None:
+        if qtype == TYPE_DS and node.parent_zone is not None:
+            if node.parent_ds is not None:
+                res.answer += rrset_rrs(node.parent_ds, owner)
+            else:
+                self.negative(node.parent_zone, res, RCODE_NOERROR)
+            return
         if qtype == TYPE_ANY:
             if node.rrsets:
                 res.answer += rrset_rrs(node.rrsets[min(node.rrsets)], owner)

@@ -297,3 +297,18 @@ def test_dropped(image, packet):
 def test_axfr_refused(image):
     m = ask(image, "example.com", "AXFR", tcp=True)
     assert m.rcode() == dns.rcode.REFUSED
+
+
+def test_ds_at_child_apex_answered_by_parent(make_image):
+    parent = parse_zone_text("$TTL 60\n@ SOA ns h 1 1 1 1 5\n@ NS ns\nns A 192.0.2.1\n"
+                             "kid NS ns.kid\nkid DS 1 8 2 " + "AB" * 32 + "\nns.kid A 192.0.2.2\n", "example.com.")
+    kid = parse_zone_text("$TTL 60\n@ SOA ns h 9 1 1 1 5\n@ NS ns\nns A 192.0.2.2\n", "kid.example.com.")
+    other = parse_zone_text("$TTL 60\n@ SOA ns h 9 1 1 1 5\n@ NS ns\n", "nods.example.com.")
+    img = make_image([parent, kid, other])
+    m = ask(img, "kid.example.com", "DS")
+    assert m.flags & dns.flags.AA and [r[1] for r in rrs(m.answer)] == ["DS"]
+    m = ask(img, "nods.example.com", "DS")
+    assert not m.answer
+    soa_only(m, "example.com.", 5)
+    m = ask(img, "kid.example.com", "SOA")
+    assert rrs(m.answer)[0][0] == "kid.example.com."

@@ -233,10 +233,12 @@ def compile_zones(zones: list[Zone]) -> Image:
                     flags |= F_HAS_DNAME
                     redirect = dname(node)
                 qtypes = set(node.rrsets)
+                if node.parent_zone is not None:
+                    qtypes.add(TYPE_DS)
                 if TYPE_CNAME in node.rrsets:
                     qtypes |= chain_qtypes(zs, node)
                     default_block = b.encode(zs_resolve_node(zs, node, _ABSENT_QTYPE), node.name, wildcard)
-                plain = TYPE_CNAME not in node.rrsets
+                plain = TYPE_CNAME not in node.rrsets and node.parent_zone is None
                 for qtype in sorted(qtypes):
                     rrset = node.rrsets.get(qtype)
                     if plain and qtype not in _SELF_CONTAINED_EXCLUDED:
