@@ -95,9 +95,16 @@ class ZoneSource:
         if self.snapshot and not self.api_zones and not self.zone_files:
             return Engine.from_snapshot(self.snapshot, self.udp_max)
         # a hosted zone in the API store replaces a file zone of the same name
-        api_origins = {z.origin for z in self.api_zones}
+        api_zones = []
+        api_origins = set()
+        for z in self.api_zones:
+            # Route 53 allows a private and a public zone of one name; until
+            # private views exist only the first (public) one is served
+            if z.origin not in api_origins and not getattr(z, "private", False):
+                api_origins.add(z.origin)
+                api_zones.append(z)
         files = [z for z in load_zone_files(self.zone_files) if z.origin not in api_origins]
-        zones = files + list(self.api_zones)
+        zones = files + api_zones
         if self.snapshot:
             # a snapshot holds compiled arrays only; it cannot be merged
             raise ValueError("--snapshot cannot be combined with --zone-file or API zones")
@@ -217,18 +224,47 @@ def start_control_plane(args, publish):
     if args.nameserver:
         overrides["nameservers"] = args.nameserver
     config = load_config(args.config, overrides)
+    if config.auth and not config.credentials:
+        key_id, secret, path = local_credentials(config.data_dir)
+        config.credentials[key_id] = secret
+        print(f"api: no credentials configured; using access key {key_id} "
+              f"(secret in {path})", file=sys.stderr, flush=True)
     control = ControlPlane(config, publish)
     control.start()
     return control
 
 
+def local_credentials(data_dir: str) -> tuple[str, str, str]:
+    """The data directory's own API key pair, made on first use (mode 0600),
+    so `zonefront serve` is signed-only from its first start without any
+    configuration: the operator reads the secret from the file."""
+    import secrets
+
+    os.makedirs(data_dir, exist_ok=True)
+    path = os.path.join(data_dir, "api-credentials")
+    try:
+        with open(path) as f:
+            key_id, secret = f.read().split()[:2]
+            return key_id, secret, path
+    except FileNotFoundError:
+        pass
+    key_id = "AKZF" + secrets.token_hex(8).upper()
+    secret = secrets.token_urlsafe(30)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"{key_id} {secret}\n")
+    return key_id, secret, path
+
+
 def cmd_zone(args) -> int:
     from .api import zoneio
+    from .config import load_config
 
-    data_dir = args.data_dir or "./zonefront-data"
     try:
+        config = load_config(args.config, {"data_dir": args.data_dir})
+        data_dir = config.data_dir
         if args.zone_cmd == "import":
-            print(zoneio.import_zone(data_dir, args.zone, args.file), file=sys.stderr)
+            print(zoneio.import_zone(data_dir, args.zone, args.file, config), file=sys.stderr)
         else:
             sys.stdout.write(zoneio.export_zone(data_dir, args.zone))
     except Exception as e:  # zoneio raises with line and reason
@@ -280,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     z = sub.add_parser("zone", help="import/export hosted zones in the API store")
     z.add_argument("--data-dir", metavar="DIR")
+    z.add_argument("--config", metavar="FILE")
     zsub = z.add_subparsers(dest="zone_cmd", required=True)
     zi = zsub.add_parser("import")
     zi.add_argument("zone")

@@ -204,6 +204,7 @@ class Zone:
     origin: bytes  # lower-cased absolute wire name
     rrsets: dict[tuple[bytes, int], RRset] = field(default_factory=dict)
     source: str = ""
+    private: bool = False  # a private hosted zone: never in the public view
 
     def add(self, owner: bytes, rtype: int, ttl: int, rdata: bytes) -> None:
         """Add one record; the first TTL given for an RRset is kept (as Knot

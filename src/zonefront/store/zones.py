@@ -86,7 +86,7 @@ def _add_rows(zone: model.Zone, aliases: list, rows) -> None:
 
 def patch_zone(store: Store, zone_id: str, zone: model.Zone, aliases: list,
                owners: set[bytes]) -> tuple[model.Zone, list]:
-    new = model.Zone(origin=zone.origin, source=zone.source,
+    new = model.Zone(origin=zone.origin, source=zone.source, private=zone.private,
                      rrsets={k: v for k, v in zone.rrsets.items() if k[0] not in owners})
     new_aliases = [a for a in aliases if a[0] not in owners]
     for owner in owners:
@@ -95,7 +95,8 @@ def patch_zone(store: Store, zone_id: str, zone: model.Zone, aliases: list,
 
 
 def build_zone(store: Store, z: ZoneRow) -> tuple[model.Zone, list]:
-    zone = model.Zone(origin=names.name_from_text(z.name), source=f"/hostedzone/{z.id}")
+    zone = model.Zone(origin=names.name_from_text(z.name), source=f"/hostedzone/{z.id}",
+                      private=bool(z.private))
     aliases: list = []
     _add_rows(zone, aliases, store.list_rrsets(z.id))
     return zone, aliases
@@ -107,7 +108,8 @@ def resolve_aliases(by_id: dict[str, tuple[model.Zone, list]]) -> list[model.Zon
         if not aliases:
             out.append(zone)
             continue
-        copy = model.Zone(origin=zone.origin, rrsets=dict(zone.rrsets), source=zone.source)
+        copy = model.Zone(origin=zone.origin, rrsets=dict(zone.rrsets), source=zone.source,
+                          private=zone.private)
         for owner, rtype_text, target in aliases:
             tz = by_id.get(target["HostedZoneId"])
             if tz is None:
