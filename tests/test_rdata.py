@@ -97,6 +97,13 @@ CASES = [
     ("OPENPGPKEY", KEY_B64[:64]),
     ("DHCID", "AAIBY2/AuCccgoJbsaxcQc9TUapptP69lOjxfNuVAA2kjEA="),
     ("ZONEMD", "2018031900 1 1 " + "AB" * 48),
+    ("LOC", "42 21 54 N 71 06 18 W -24m 30m"),
+    ("LOC", "42 21 43.952 N 71 5 6.344 W -24m 1m 200m 10m"),
+    ("LOC", "52 14 05 N 00 08 50 E 10m"),
+    ("LOC", "32 7 19 S 116 2 25 E 10m"),
+    ("LOC", "42 N 71 W 0"),
+    ("LOC", "90 S 180 E 42849672.95m 90000000m 1500m 0.5m"),
+    ("LOC", "0 0 0.001 N 0 0 0 W -100000m"),
 ]
 
 
@@ -132,7 +139,7 @@ def test_all_listed_types_are_covered():
     covered = {t for t, _ in CASES}
     wanted = set(
         "SOA NS A AAAA CNAME DNAME MX TXT SRV CAA PTR NAPTR HINFO DS DNSKEY TLSA SSHFP "
-        "SVCB HTTPS SPF RRSIG NSEC CDS CDNSKEY CERT".split()
+        "SVCB HTTPS SPF RRSIG NSEC CDS CDNSKEY CERT LOC".split()
     )
     assert wanted <= covered
 
@@ -299,6 +306,12 @@ ERRORS = [
     ("SVCB", "0 . port=443", "AliasMode (priority 0) takes no SvcParams"),
     ("SVCB", "1 . ipv4hint=1.2.3", "bad IPv4 address '1.2.3'"),
     ("SVCB", "1", "needs SvcPriority and TargetName"),
+    ("LOC", "91 N 0 E 0m", "LOC latitude out of range"),
+    ("LOC", "42 60 N 0 E 0m", "LOC latitude out of range"),
+    ("LOC", "42 N 0 X 0m", "expected degrees [minutes [seconds]] then E/W"),
+    ("LOC", "42 N 0 E", "LOC: missing altitude"),
+    ("LOC", "42 N 0 E 1.234m", "bad LOC altitude '1.234m'"),
+    ("LOC", "42 N 0 E 0 1 2 3 4", "unexpected '4'"),
     ("TYPE1", "(", "'(' without matching ')'"),
     ("TYPE1", ")", "')' without matching '('"),
 ]
@@ -363,7 +376,7 @@ def test_txt_round_trip(strings):
     assert _theirs("TXT", text) == wire
 
 
-FUZZ_TYPES = [1, 2, 5, 6, 13, 15, 16, 28, 33, 35, 37, 39, 43, 44, 46, 47, 48, 50, 51, 52, 64,
+FUZZ_TYPES = [1, 2, 5, 6, 13, 15, 16, 28, 29, 33, 35, 37, 39, 43, 44, 46, 47, 48, 50, 51, 52, 64,
               65, 256, 257, 65280]
 FUZZ_ALPHABET = st.sampled_from(list('0123456789abcdefAZ .,=:;()"\\#-+/*@_') + ["alpn", "port"])
 

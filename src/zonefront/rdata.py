@@ -865,6 +865,99 @@ def _svc_to_text(rtype: int, wire: bytes) -> str:
     return " ".join(out)
 
 
+# --- LOC (RFC 1876) --------------------------------------------------------
+
+_LOC_EQUATOR = 1 << 31  # latitude/longitude 0 on the wire (§2)
+_LOC_ALT_BASE = 10_000_000  # altitude 0 m on the wire, in cm (100 km below WGS 84)
+_LOC_NUM = re.compile(r"(-?)([0-9]+)(?:\.([0-9]{1,2}))?[mM]?\Z")
+_LOC_SEC = re.compile(r"([0-9]+)(?:\.([0-9]{1,3}))?\Z")
+
+
+def _loc_cm(tok: str, what: str, low: int, high: int) -> int:
+    """Metres with up to two decimals and an optional `m`, as centimetres."""
+    m = _LOC_NUM.match(tok)
+    if not m:
+        raise RdataError(f"bad LOC {what} {tok!r}")
+    cm = int(m.group(2)) * 100 + int((m.group(3) or "0").ljust(2, "0"))
+    if m.group(1):
+        cm = -cm
+    if not low <= cm <= high:
+        raise RdataError(f"LOC {what} {tok} out of range")
+    return cm
+
+
+def _loc_size(tok: str, what: str) -> int:
+    """Size and precisions are mantissa * 10**exponent cm in one octet;
+    truncating like BIND and dnspython."""
+    cm = _loc_cm(tok, what, 0, 9_000_000_000)
+    exp = len(str(cm)) - 1 if cm else 0
+    return (cm // 10**exp) << 4 | exp
+
+
+def _loc_angle(toks: list[str], i: int, hemis: str, limit: int, what: str) -> tuple[int, int]:
+    """`d [m [s.sss]] H` -> (wire value, next token index)."""
+    parts = []
+    while i < len(toks) and toks[i].upper() not in hemis and len(parts) < 3:
+        parts.append(toks[i])
+        i += 1
+    if not parts or i >= len(toks) or toks[i].upper() not in hemis:
+        raise RdataError(f"LOC {what}: expected degrees [minutes [seconds]] then {hemis[0]}/{hemis[1]}")
+    deg = _int(parts[0], 8, f"LOC {what} degrees")
+    mins = _int(parts[1], 8, f"LOC {what} minutes") if len(parts) > 1 else 0
+    ms = 0
+    if len(parts) > 2:
+        m = _LOC_SEC.match(parts[2])
+        if not m:
+            raise RdataError(f"bad LOC {what} seconds {parts[2]!r}")
+        ms = int(m.group(1)) * 1000 + int((m.group(2) or "0").ljust(3, "0"))
+    if deg > limit or mins > 59 or ms >= 60_000 or (deg == limit and (mins or ms)):
+        raise RdataError(f"LOC {what} out of range")
+    v = (deg * 3600 + mins * 60) * 1000 + ms
+    if toks[i].upper() == hemis[1]:
+        v = -v
+    return _LOC_EQUATOR + v, i + 1
+
+
+def _loc_from_tokens(toks: list[str]) -> bytes:
+    lat, i = _loc_angle(toks, 0, "NS", 90, "latitude")
+    lon, i = _loc_angle(toks, i, "EW", 180, "longitude")
+    if i >= len(toks):
+        raise RdataError("LOC: missing altitude")
+    alt = _loc_cm(toks[i], "altitude", -_LOC_ALT_BASE, 0xFFFFFFFF - _LOC_ALT_BASE)
+    sizes = [0x12, 0x16, 0x13]  # defaults 1 m, 10 km, 10 m (§3)
+    extra = toks[i + 1 :]
+    if len(extra) > 3:
+        raise RdataError(f"LOC: unexpected {extra[3]!r} after vertical precision")
+    for j, tok in enumerate(extra):
+        sizes[j] = _loc_size(tok, ("size", "horizontal precision", "vertical precision")[j])
+    return (bytes((0, *sizes)) + lat.to_bytes(4, "big") + lon.to_bytes(4, "big")
+            + (alt + _LOC_ALT_BASE).to_bytes(4, "big"))
+
+
+def _loc_to_text(wire: bytes) -> str:
+    if len(wire) != 16 or wire[0] != 0:
+        raise RdataError("LOC rdata must be 16 octets of version 0")
+    sizes = []
+    for b in wire[1:4]:
+        if b >> 4 > 9 or b & 15 > 9:
+            raise RdataError("LOC size or precision out of range")
+        cm = (b >> 4) * 10 ** (b & 15)
+        sizes.append(f"{cm // 100}.{cm % 100:02d}m")
+    out = []
+    for raw, hemis in ((wire[4:8], "NS"), (wire[8:12], "EW")):
+        v = int.from_bytes(raw, "big") - _LOC_EQUATOR
+        limit = 90 if hemis == "NS" else 180
+        if abs(v) > limit * 3_600_000:
+            raise RdataError("LOC latitude or longitude out of range")
+        a = abs(v)
+        out.append(f"{a // 3_600_000} {a // 60_000 % 60} {a // 1000 % 60}.{a % 1000:03d} "
+                   f"{hemis[v < 0]}")
+    alt = int.from_bytes(wire[12:16], "big") - _LOC_ALT_BASE
+    sign = "-" if alt < 0 else ""
+    out.append(f"{sign}{abs(alt) // 100}.{abs(alt) % 100:02d}m")
+    return " ".join(out + sizes)
+
+
 # --- public entry points -------------------------------------------------
 
 def _generic_from_tokens(rtype: int, toks: list[str]) -> bytes:
@@ -875,7 +968,7 @@ def _generic_from_tokens(rtype: int, toks: list[str]) -> bytes:
     data = _hex("".join(toks[2:]), "generic rdata")
     if len(data) != n:
         raise RdataError(f"generic rdata length {n} does not match {len(data)} octets of hex")
-    if rtype in _SCHEMAS or rtype in (64, 65):
+    if rtype in _SCHEMAS or rtype in (29, 64, 65):
         to_text(rtype, data)  # RFC 3597 §5: must be valid rdata of the known type
     return data
 
@@ -955,6 +1048,8 @@ def from_tokens(rtype: int, tokens: list[str], origin: bytes | None = model.ROOT
         return _schema_from_tokens(rtype, schema, tokens, origin)
     if rtype in (64, 65):
         return _svc_from_tokens(rtype, tokens, origin)
+    if rtype == 29:
+        return _loc_from_tokens(tokens)
     if is_meta_type(rtype):
         raise RdataError(f"{rrtype_to_text(rtype)} is a meta-type and has no rdata")
     raise RdataError(
@@ -1002,4 +1097,6 @@ def to_text(rtype: int, wire: bytes) -> str:
         return _schema_to_text(rtype, schema, wire)
     if rtype in (64, 65):
         return _svc_to_text(rtype, wire)
+    if rtype == 29:
+        return _loc_to_text(wire)
     return generic_to_text(wire)

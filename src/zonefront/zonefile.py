@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import os
 import re
+import socket
 
 from . import model, rdata
 from .model import (
@@ -30,6 +31,7 @@ _NEEDS_SCANNER = re.compile(r'["();\\]').search
 
 _PLAIN_LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}").fullmatch
 _LEN = [bytes((i,)) for i in range(64)]
+_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 _CLASS_WORDS = {"IN": 1, "CH": 3, "CS": 2, "HS": 4}
 _SINGLETONS = {TYPE_SOA: "SOA", TYPE_CNAME: "CNAME", TYPE_DNAME: "DNAME"}
 # May share an owner with a CNAME (RFC 4035 §2.5; NSEC3 lives at hashed owners).
@@ -96,6 +98,9 @@ class _Reader:
         lens = _LEN
         digits = "0123456789"
         Quoted = rdata.Quoted
+        lower = _LOWER
+        inet_pton = socket.inet_pton
+        AF_INET = socket.AF_INET
 
         owner: bytes | None = None  # previous owner (RFC 1035 §5.1 blank owner)
         owner_text = None  # its text, while `origin` is unchanged
@@ -132,7 +137,7 @@ class _Reader:
                     if t != owner_text:
                         if origin_in_zone and plain_label(t):
                             b = t.encode()
-                            owner = name_lower(lens[len(b)] + b + origin)
+                            owner = (lens[len(b)] + b + origin).translate(lower)
                             if len(owner) > 255:
                                 owner = fast_name(t, origin)  # raises the model's error
                         elif t[0] == "$" and not isinstance(t, Quoted):
@@ -160,9 +165,19 @@ class _Reader:
                 ttl = None
                 t = toks[pos]
                 if t[0] in digits:
-                    ttl = ttl_from_text(t)
+                    if t.isdigit() and len(t) < 10:
+                        ttl = int(t)
+                    else:
+                        ttl = ttl_from_text(t)
                     pos += 1
                     t = toks[pos]
+                if t == "IN":
+                    pos += 1
+                    t = toks[pos]
+                    if ttl is None and t[0] in digits:
+                        ttl = ttl_from_text(t)
+                        pos += 1
+                        t = toks[pos]
                 up = t.upper()
                 rtype = types.get(up)
                 if rtype is None:
@@ -182,7 +197,13 @@ class _Reader:
                         rtype = types.get(up)
                     if rtype is None:
                         rtype = rdata.rrtype_from_text(t)
-                wire = from_tokens(rtype, toks[pos + 1 :], origin)
+                if rtype == 1 and len(toks) == pos + 2:
+                    try:
+                        wire = inet_pton(AF_INET, toks[-1])
+                    except OSError:
+                        wire = from_tokens(rtype, toks[pos + 1 :], origin)  # for its error
+                else:
+                    wire = from_tokens(rtype, toks[pos + 1 :], origin)
 
                 if ttl is None:
                     ttl = dollar_ttl
