@@ -194,6 +194,40 @@ class RRset:
 
 
 @dataclass
+class RoutedRRset:
+    """One Route 53 record set that is chosen per query: it has a routing
+    policy (SetIdentifier) and/or is an alias.  Several of them with one
+    owner and type compete; the compiled core picks among them (issue 5).
+
+    Exactly one policy field group is set for a SetIdentifier'd record set,
+    as Route 53 requires; an alias has alias_name (and no rdatas).
+    """
+
+    owner: bytes  # lower-cased wire name
+    rtype: int
+    ttl: int
+    rdatas: list[bytes] = field(default_factory=list)
+    set_id: str | None = None
+    weight: int | None = None  # weighted: 0..255
+    region: str | None = None  # latency: an AWS region name such as "eu-west-1"
+    geo_continent: str | None = None  # geolocation: AF AN AS EU OC NA SA
+    geo_country: str | None = None  # ISO 3166 alpha-2, or "*" for the default
+    geo_subdivision: str | None = None  # e.g. US state "WA"
+    geoprox_region: str | None = None  # geoproximity: AWS region ...
+    geoprox_lat: float | None = None  # ... or coordinates
+    geoprox_lon: float | None = None
+    geoprox_bias: int = 0  # -99..99
+    failover: str | None = None  # "PRIMARY" or "SECONDARY"
+    multivalue: bool = False
+    cidr_collection: str | None = None  # IP-based: collection id ...
+    cidr_location: str | None = None  # ... and location name, or "*"
+    health_check: str | None = None  # HealthCheckId
+    alias_name: bytes | None = None  # alias target (lower-cased wire name)
+    alias_zone: str | None = None  # target hosted zone id
+    alias_evaluate_health: bool = False
+
+
+@dataclass
 class Zone:
     """One zone: its origin and every RRset in it, keyed by (owner, rtype).
 
@@ -205,6 +239,8 @@ class Zone:
     rrsets: dict[tuple[bytes, int], RRset] = field(default_factory=dict)
     source: str = ""
     private: bool = False  # a private hosted zone: never in the public view
+    # record sets chosen per query (routing policies, aliases); see RoutedRRset
+    routed: list[RoutedRRset] = field(default_factory=list)
 
     def add(self, owner: bytes, rtype: int, ttl: int, rdata: bytes) -> None:
         """Add one record; the first TTL given for an RRset is kept (as Knot

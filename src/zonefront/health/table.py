@@ -1,0 +1,68 @@
+"""Health bits shared between the checker threads and the compiled data plane.
+
+The checkers (health/) write one octet per health check; the routing code in
+core/ reads it with no lock, accepting a value up to one batch old (STYLE.md).
+The buffer is allocated once and never resized, so the C side can keep its
+address for the life of the process.  1 = healthy, 0 = unhealthy.  A check
+that has no slot (deleted, or unknown to this process) counts as healthy,
+as Route 53 treats a record whose health check was deleted.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+SLOTS = 65536
+NO_SLOT = 0xFFFF  # what the compiler stores for "no health check": healthy
+
+
+class HealthTable:
+    def __init__(self, slots: int = SLOTS):
+        self.buffer = bytearray(b"\x01" * slots)
+        self._slots: dict[str, int] = {}
+        self._free: list[int] = list(range(slots - 1, -1, -1))
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[str, bool], None]] = []
+
+    def slot(self, check_id: str) -> int:
+        """The slot of a check, assigned on first use (compiler and checkers
+        both call this; the answer is the same for the life of the check)."""
+        with self._lock:
+            got = self._slots.get(check_id)
+            if got is None:
+                if not self._free:
+                    raise RuntimeError("health table full")
+                got = self._slots[check_id] = self._free.pop()
+                self.buffer[got] = 1
+            return got
+
+    def set(self, check_id: str, healthy: bool) -> bool:
+        """Record a state; returns True when it changed."""
+        i = self.slot(check_id)
+        new = 1 if healthy else 0
+        if self.buffer[i] == new:
+            return False
+        self.buffer[i] = new
+        for cb in list(self._listeners):
+            cb(check_id, healthy)
+        return True
+
+    def get(self, check_id: str) -> bool:
+        with self._lock:
+            i = self._slots.get(check_id)
+        return True if i is None else bool(self.buffer[i])
+
+    def release(self, check_id: str) -> None:
+        """A deleted check: its records are served as healthy from now on."""
+        with self._lock:
+            i = self._slots.pop(check_id, None)
+            if i is not None:
+                self.buffer[i] = 1
+                self._free.append(i)
+
+    def states(self) -> dict[str, bool]:
+        with self._lock:
+            return {k: bool(self.buffer[i]) for k, i in self._slots.items()}
+
+    def on_change(self, callback: Callable[[str, bool], None]) -> None:
+        self._listeners.append(callback)
