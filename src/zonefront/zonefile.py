@@ -165,7 +165,7 @@ class _Reader:
                 ttl = None
                 t = toks[pos]
                 if t[0] in digits:
-                    if t.isdigit() and len(t) < 10:
+                    if t.isdigit() and t.isascii() and len(t) < 10:
                         ttl = int(t)
                     else:
                         ttl = ttl_from_text(t)
