@@ -142,7 +142,9 @@ def test_parentheses_comments_and_quotes():
         "   ; an indented comment line\n"
         "esc TXT \"\\\"q\\\" \\\\ \\065\"\n"
     )
-    assert records(z, "txt.example.com.", 16) == ['"one ; not a comment" "two ( not a paren" "three"']
+    assert records(z, "txt.example.com.", 16) == [
+        '"one ; not a comment" "two ( not a paren" "three"'
+    ]
     assert records(z, "mx.example.com.", 15) == ["10 mail.example.net."]
     assert z.get(n("esc.example.com."), 16).rdatas == [b'\x07"q" \\ A']
 
@@ -236,7 +238,8 @@ def test_include_refused_without_base():
 
 def test_include_with_base_and_origin(tmp_path):
     (tmp_path / "part.db").write_text("@ A 192.0.2.7\nx A 192.0.2.8\n")
-    z = parse_zone_text("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n$INCLUDE \"part.db\" part\nafter A 192.0.2.9\n",
+    z = parse_zone_text("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n"
+                        "$INCLUDE \"part.db\" part\nafter A 192.0.2.9\n",
                         "example.com.", include_base=str(tmp_path))
     assert records(z, "part.example.com.", 1) == ["192.0.2.7"]
     assert records(z, "x.part.example.com.", 1) == ["192.0.2.8"]
@@ -272,14 +275,17 @@ ERRORS = [
     (HEAD + "a ANY 192.0.2.1\n", 3, "ANY is a meta-type"),
     (HEAD + "www.example.net. A 192.0.2.1\n", 3, "www.example.net. is out of zone example.com."),
     (HEAD + "$ORIGIN example.org.\nwww A 192.0.2.1\n", 4, "www.example.org. is out of zone"),
-    (HEAD + "\n@ SOA ns hm 2 2 3 4 5\n", 4, "more than one SOA record at example.com. (first at line 2)"),
+    (HEAD + "\n@ SOA ns hm 2 2 3 4 5\n", 4,
+     "more than one SOA record at example.com. (first at line 2)"),
     (HEAD + "sub SOA ns hm 1 2 3 4 5\n", 3, "SOA is at sub.example.com., not at the zone origin"),
     ("$TTL 60\na A 192.0.2.1\n", 2, "no SOA record"),
-    (HEAD + "c CNAME x.\nc CNAME y.\n", 4, "more than one CNAME record at c.example.com. (first at line 3)"),
+    (HEAD + "c CNAME x.\nc CNAME y.\n", 4,
+     "more than one CNAME record at c.example.com. (first at line 3)"),
     (HEAD + "c CNAME x.\n\nc A 192.0.2.1\n", 5, "CNAME and other data at c.example.com."),
     (HEAD + "c A 192.0.2.1\nc CNAME x.\n", 4, "CNAME and other data at c.example.com."),
     (HEAD + "d DNAME x.\nd DNAME y.\n", 4, "more than one DNAME record at d.example.com."),
-    (HEAD + "d DNAME x.\nsub.d DNAME y.\n", 4, "sub.d.example.com. is below the DNAME at d.example.com."),
+    (HEAD + "d DNAME x.\nsub.d DNAME y.\n", 4,
+     "sub.d.example.com. is below the DNAME at d.example.com."),
     (HEAD + "a.d A 192.0.2.1\nd DNAME x.\n", 4, "a.d.example.com. is below the DNAME"),
     ("$TTL 60\n A 192.0.2.1\n", 2, "no owner name"),
     ("a A 192.0.2.1\n", 1, "no TTL given, and no $TTL or earlier TTL"),
@@ -344,13 +350,17 @@ def test_export_round_trip_fixture():
 
 
 def test_export_canonical_order():
-    z = parse("z A 192.0.2.1\na.z A 192.0.2.1\nZA A 192.0.2.1\n*.z A 192.0.2.1\nyljkjljk A 192.0.2.1\n"
+    z = parse("z A 192.0.2.1\na.z A 192.0.2.1\nZA A 192.0.2.1\n*.z A 192.0.2.1\n"
+              "yljkjljk A 192.0.2.1\n"
               "\\001.z A 192.0.2.1\nz.a A 192.0.2.1\n@ MX 1 a\n@ A 192.0.2.1\n")
     owners = [line.split()[0] for line in zone_to_text(z).splitlines()[1:]]
     # RFC 4034 §6.1's own example order, restricted to these names
     assert owners == ["@", "@", "@", "z.a", "yljkjljk", "z", "\\001.z", "*.z", "a.z", "za"]
     types = [line.split()[3] for line in zone_to_text(z).splitlines()[1:4]]
     assert types == ["SOA", "A", "MX"]
+    keys = sorted([n("z.example.com."), n("a.z.example.com."), APEX, b"\x01\x01z" + APEX],
+                  key=zonefile.canonical_key)
+    assert keys == [APEX, n("z.example.com."), b"\x01\x01z" + APEX, n("a.z.example.com.")]
 
 
 def test_export_out_of_origin_names_and_odd_labels():

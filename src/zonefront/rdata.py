@@ -605,7 +605,8 @@ def _check_sshfp(tname: str, wire: bytes) -> None:
     want = {1: 20, 2: 32}.get(wire[1])  # SHA-1, SHA-256 (RFC 6594)
     if want is not None and len(wire) - 2 != want:
         raise RdataError(
-            f"{tname} fingerprint is {len(wire) - 2} octets, fingerprint type {wire[1]} needs {want}"
+            f"{tname} fingerprint is {len(wire) - 2} octets, "
+            f"fingerprint type {wire[1]} needs {want}"
         )
 
 
@@ -901,7 +902,9 @@ def _loc_angle(toks: list[str], i: int, hemis: str, limit: int, what: str) -> tu
         parts.append(toks[i])
         i += 1
     if not parts or i >= len(toks) or toks[i].upper() not in hemis:
-        raise RdataError(f"LOC {what}: expected degrees [minutes [seconds]] then {hemis[0]}/{hemis[1]}")
+        raise RdataError(
+            f"LOC {what}: expected degrees [minutes [seconds]] then {hemis[0]}/{hemis[1]}"
+        )
     deg = _int(parts[0], 8, f"LOC {what} degrees")
     mins = _int(parts[1], 8, f"LOC {what} minutes") if len(parts) > 1 else 0
     ms = 0

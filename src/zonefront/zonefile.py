@@ -330,7 +330,8 @@ class _Reader:
             for key in self.rrsets:
                 if key[0] in self.cname_owners and key[1] not in _BESIDE_CNAME:
                     later = max(where[key], where[(key[0], TYPE_CNAME)])
-                    problems.append((later, f"CNAME and other data at {model.name_to_text(key[0])}"))
+                    reason = f"CNAME and other data at {model.name_to_text(key[0])}"
+                    problems.append((later, reason))
         if self.dname_owners:
             dnames = self.dname_owners
             for key in self.rrsets:
