@@ -358,9 +358,9 @@ def test_export_canonical_order():
     assert owners == ["@", "@", "@", "z.a", "yljkjljk", "z", "\\001.z", "*.z", "a.z", "za"]
     types = [line.split()[3] for line in zone_to_text(z).splitlines()[1:4]]
     assert types == ["SOA", "A", "MX"]
-    keys = sorted([n("z.example.com."), n("a.z.example.com."), APEX, b"\x01\x01z" + APEX],
+    keys = sorted([n("z.example.com."), n("a.z.example.com."), APEX, b"\x01\x01\x01z" + APEX],
                   key=zonefile.canonical_key)
-    assert keys == [APEX, n("z.example.com."), b"\x01\x01z" + APEX, n("a.z.example.com.")]
+    assert keys == [APEX, n("z.example.com."), b"\x01\x01\x01z" + APEX, n("a.z.example.com.")]
 
 
 def test_export_out_of_origin_names_and_odd_labels():
