@@ -356,7 +356,7 @@ def test_scan_line_tokens():
 labels = st.lists(st.binary(min_size=1, max_size=63), min_size=0, max_size=4)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(labels)
 def test_name_escapes_round_trip(labs):
     wire = model.name_from_labels(labs)
@@ -367,7 +367,7 @@ def test_name_escapes_round_trip(labs):
     assert dns.name.from_text(text).to_wire() == wire
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(st.binary(max_size=255), min_size=1, max_size=4))
 def test_txt_round_trip(strings):
     wire = b"".join(bytes((len(s),)) + s for s in strings)
