@@ -287,7 +287,7 @@ class _Reader:
         if word == "$ORIGIN":
             if len(args) != 1:
                 raise RdataError("$ORIGIN takes exactly one name")
-            return fast_name(args[0], origin), owner, None
+            return _dollar_name(args[0], origin), owner, None
         if word == "$TTL":
             if len(args) != 1:
                 raise RdataError("$TTL takes exactly one TTL")
@@ -301,7 +301,7 @@ class _Reader:
             if depth >= MAX_INCLUDE_DEPTH:
                 raise RdataError(f"$INCLUDE nested deeper than {MAX_INCLUDE_DEPTH} files")
             path = os.path.join(base_dir, rdata.unescape(args[0]).decode())
-            sub_origin = fast_name(args[1], origin) if len(args) == 2 else origin
+            sub_origin = _dollar_name(args[1], origin) if len(args) == 2 else origin
             real = os.path.realpath(path)
             if real in self.stack:
                 raise RdataError(f"$INCLUDE loop: {args[0]} is already being read")
@@ -351,7 +351,7 @@ class _Reader:
         return Zone(self.apex, self.rrsets, filename)
 
 
-def fast_name(text: str, origin: bytes | None) -> bytes:
+def _dollar_name(text: str, origin: bytes | None) -> bytes:
     return rdata.fast_name_from_text(text, origin)
 
 
