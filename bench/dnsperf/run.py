@@ -82,15 +82,54 @@ def tree_pids(root: int) -> list[int]:
     return out
 
 
-def cpu_ticks(pids: list[int]) -> tuple[int, int]:
-    """(utime, stime) summed over processes; each process's figure covers all its threads."""
-    user = system = 0
+def cpu_ticks(pids: list[int]) -> tuple[int, int, int]:
+    """(total, thread utime, thread stime) in clock ticks over the processes.
+
+    total is each process's utime+stime, which the kernel derives from the
+    precise runtime of all its threads, live and exited.  The user/kernel
+    split is summed per thread instead: a process's own split is rescaled
+    over its whole life (so a zone load spent in user space skews a later
+    delta), a serving thread's is not."""
+    total = user = system = 0
     for p in pids:
         st = _proc_stat(p)
-        if st is not None:
-            user += int(st[11])    # field 14 of stat(5)
-            system += int(st[12])  # field 15
-    return user, system
+        if st is None:
+            continue
+        total += int(st[11]) + int(st[12])  # fields 14, 15 of stat(5)
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tids:
+            try:
+                with open(f"/proc/{p}/task/{t}/stat", "rb") as f:
+                    raw = f.read().decode("ascii", "replace")
+            except OSError:
+                continue
+            f2 = raw[raw.rindex(")") + 2:].split()
+            user += int(f2[11])
+            system += int(f2[12])
+    return total, user, system
+
+
+def ctx_switches(pids: list[int]) -> int:
+    """Voluntary + involuntary context switches over every thread of the processes:
+    a server that sleeps and wakes per packet pays a scheduler round trip each time."""
+    total = 0
+    for p in pids:
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tids:
+            try:
+                with open(f"/proc/{p}/task/{t}/status") as f:
+                    for line in f:
+                        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+    return total
 
 
 def mem_kb(pids: list[int]) -> tuple[int, int]:
@@ -256,6 +295,7 @@ class Server:
         self.proc: subprocess.Popen | None = None
         self.logpath = os.path.join(self.dir, "server.log")
         self.pre_s = 0.0  # compile step timed outside the server (zonefront snapshots)
+        self.profile: dict = {}  # --perf: syscalls and context switches per query
 
     def available(self) -> str | None:
         """None when runnable, else the reason it is skipped."""
@@ -619,6 +659,7 @@ def run_client(opts, srv: Server, qfile: str, seconds: float, loadgen: str | Non
     pids0 = srv.pids()
     busy0 = cpu_busy()
     c0 = cpu_ticks(pids0)
+    x0 = ctx_switches(pids0)
     w0 = time.monotonic()
     with open(outpath, "wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -630,8 +671,10 @@ def run_client(opts, srv: Server, qfile: str, seconds: float, loadgen: str | Non
         client_cpu_s = ru.ru_utime + ru.ru_stime
         _STARTED.remove(proc)
     wall = time.monotonic() - w0
-    c1 = cpu_ticks(list(set(pids0) | set(srv.pids())))
-    res_sys = (c1[1] - c0[1]) / max(1, (c1[0] + c1[1]) - (c0[0] + c0[1]))
+    pids1 = list(set(pids0) | set(srv.pids()))
+    c1 = cpu_ticks(pids1)
+    res_ctx = ctx_switches(pids1) - x0
+    res_sys = (c1[2] - c0[2]) / max(1, (c1[1] + c1[2]) - (c0[1] + c0[2]))
     busy1 = cpu_busy()
     with open(outpath, "rb") as f:
         text = f.read().decode("utf-8", "replace")
@@ -642,8 +685,9 @@ def run_client(opts, srv: Server, qfile: str, seconds: float, loadgen: str | Non
         if verbose:
             res["p99_s"], res["lat_n"] = verbose_p99(outpath)
     res["rc"] = proc.returncode
-    res["server_cpu_s"] = ((c1[0] + c1[1]) - (c0[0] + c0[1])) / CLK_TCK
+    res["server_cpu_s"] = (c1[0] - c0[0]) / CLK_TCK
     res["server_sys_share"] = res_sys
+    res["ctxsw"] = res_ctx
     res["client_cpu_s"] = client_cpu_s
     res["wall"] = wall
     res["core_busy"] = {c: (busy1[c][0] - busy0[c][0]) / max(1, busy1[c][1] - busy0[c][1])
@@ -700,25 +744,25 @@ def render_table(rows: list[list[str]], headers: list[str], markdown: bool) -> s
 
 def perf_table(results: dict, markdown: bool) -> str:
     zf = results.get("zonefront")
-    headers = ["server", "QPS", "CPU us/q", "kernel%", "srv CPU%", "client CPU%", "other CPU%", "avg ms", "p99 ms",
+    headers = ["server", "QPS", "CPU us/q", "kernel%", "srv CPU%", "client CPU%", "other CPU%", "ctxsw/kq", "avg ms", "p99 ms",
                "lost", "sanity"]
     if zf and zf.get("qps"):
         headers += ["zf QPS ratio", "zf CPU ratio"]
     rows = []
     for name, r in results.items():
         if not r.get("ok"):
-            rows.append([name, "FAILED", "", "", "", "", "", "", "", "", r.get("why", "")[:40]] +
-                        (["", ""] if len(headers) > 11 else []))
+            rows.append([name, "FAILED"] + [""] * 9 + [r.get("why", "")[:40]] +
+                        (["", ""] if len(headers) > 12 else []))
             continue
         done = r["completed"] or 0
         cpu_us = r["server_cpu_s"] * 1e6 / done if done else float("nan")
         r["cpu_us_q"] = cpu_us
         row = [name, f"{r['qps']:,.0f}", f"{cpu_us:.2f}", f"{100 * r['server_sys_share']:.0f}",
                f"{100 * r['server_cpu_s'] / r['wall']:.0f}", f"{100 * r['client_cpu_s'] / r['wall']:.0f}",
-               f"{100 * r['other_cpu_s'] / r['wall']:.0f}",
+               f"{100 * r['other_cpu_s'] / r['wall']:.0f}", f"{1000 * r['ctxsw'] / done:.0f}",
                fmt_ms(r.get("avg_s")), fmt_ms(r.get("p99_s")), f"{r['lost']}",
                "ok" if not r["sanity"] else f"{len(r['sanity'])} FAIL"]
-        if len(headers) > 11:
+        if len(headers) > 12:
             if name == "zonefront":
                 row += ["1.00", "1.00"]
             else:
@@ -771,17 +815,36 @@ def profile_pass(opts, srv: Server, qfile: str, loadgen: str | None, cpus: str |
     perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "4999", "-g", "-p", pids, "-o", data],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     _STARTED.append(perf)
+    statpath = os.path.join(srv.dir, "perf-stat.txt")
+    stat = subprocess.Popen(["perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter,context-switches,task-clock",
+                             "-p", pids, "-o", statpath], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    _STARTED.append(stat)
     time.sleep(0.5)
     res = run_client(opts, srv, qfile, min(opts.seconds, 5), loadgen, False, cpus, "perf")
-    os.killpg(perf.pid, signal.SIGINT)
+    for p in (perf, stat):
+        os.killpg(p.pid, signal.SIGINT)
+        try:
+            p.wait(30)
+        finally:
+            stop_proc(p)
+    counts = {}
     try:
-        perf.wait(30)
-    finally:
-        stop_proc(perf)
+        with open(statpath) as f:
+            for line in f:
+                parts = line.strip().split(",")
+                if len(parts) > 2 and parts[0].replace(".", "").isdigit():
+                    counts[parts[2]] = float(parts[0])
+    except OSError:
+        pass
+    done = max(1, res.get("completed") or 0)
+    srv.profile = {"qps": res.get("qps"), "syscalls_q": counts.get("raw_syscalls:sys_enter", 0) / done,
+                   "ctxsw_q": counts.get("context-switches", 0) / done}
     out = os.path.join(opts.perf, f"{srv.name}.perf.txt")
     with open(out, "w") as f:
         f.write(f"# {srv.name}: perf record -e cpu-clock -F 4999 -g during {min(opts.seconds, 5):g}s of "
-                f"{'loadgen' if loadgen else 'dnsperf'} at {res.get('qps', 0):,.0f} qps\n")
+                f"{'loadgen' if loadgen else 'dnsperf'} at {res.get('qps', 0):,.0f} qps; "
+                f"syscalls/query {srv.profile['syscalls_q']:.3f}, context switches/query {srv.profile['ctxsw_q']:.3f}\n")
         f.flush()
         for sort in ("comm,dso", "dso,symbol"):
             subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", sort,
@@ -937,6 +1000,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"{srv.name} p99 pass: {fmt_ms(lat.get('p99_s'))} ms at {lat.get('qps', 0):,.0f} qps")
             if r["ok"] and opts.perf:
                 log(f"{srv.name} profile: {profile_pass(opts, srv, qfile, loadgen, client_cpus)}")
+                r["profile"] = srv.profile
     except KeyboardInterrupt as e:
         log(f"interrupted ({e}); stopping everything")
         return 130
@@ -984,6 +1048,12 @@ def main(argv: list[str] | None = None) -> int:
             out.append(f"   client: {client_line}")
     if not opts.load_only:
         out.append(perf_table(results, md))
+        out.append("")
+    profiled = {n: r["profile"] for n, r in results.items() if r.get("profile")}
+    if profiled:
+        rows = [[n, f"{p['qps']:,.0f}", f"{p['syscalls_q']:.3f}", f"{p['ctxsw_q']:.3f}",
+                 os.path.join(opts.perf, f"{n}.perf.txt")] for n, p in profiled.items()]
+        out.append(render_table(rows, ["profiled", "QPS (under perf)", "syscalls/q", "ctxsw/q", "report"], md))
         out.append("")
     out.append(load_table(results, opts.names, md))
     if md:
