@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import dns.flags
@@ -214,3 +215,64 @@ def test_signal_stops_cleanly(tmp_path, sig, codes):
     finally:
         srv.kill()
     assert rc in codes, f"exit status {rc} after {sig.name}:\n{srv.stderr_text()}"
+
+
+def test_reload_under_load_never_mixes(tmp_path):
+    """Queries racing several SIGHUP reloads are each answered whole from the old or the
+    new zones, never a mix of both, and none is dropped."""
+    head = ("$ORIGIN swap.test.\n$TTL 60\n"
+            "@ IN SOA ns.swap.test. admin.swap.test. {serial} 7200 3600 1209600 60\n"
+            "@ IN NS ns\nns IN A 192.0.2.1\n")
+    versions = {
+        1: head.format(serial=1) + "x IN CNAME t1\nt1 IN A 192.0.2.11\n",
+        2: head.format(serial=2) + "x IN CNAME t2\nt2 IN A 192.0.2.22\n",
+    }
+    answers = {
+        1: sorted(dnsutil.rr(r) for r in ["x.swap.test. 60 IN CNAME t1.swap.test.",
+                                          "t1.swap.test. 60 IN A 192.0.2.11"]),
+        2: sorted(dnsutil.rr(r) for r in ["x.swap.test. 60 IN CNAME t2.swap.test.",
+                                          "t2.swap.test. 60 IN A 192.0.2.22"]),
+    }
+    zone = tmp_path / "swap.zone"
+    zone.write_text(versions[1])
+    srv = start_zonefront(zone_file_args([zone]), workers=2)
+    seen = set()
+    stop = threading.Event()
+    errors: list[str] = []
+
+    def hammer():  # a second client racing the reloads, over TCP
+        while not stop.is_set():
+            try:
+                r = dnsutil.tcp(srv.addr, query("x.swap.test.", "A"), timeout=2.0)
+            except (dnsutil.NoResponse, OSError) as e:
+                errors.append(f"query lost during reload: {e}")
+                return
+            if sorted(dnsutil.rrs_of(r.answer)) not in (answers[1], answers[2]):
+                errors.append(f"mixed answer during reload:\n{r}")
+                return
+
+    racer = threading.Thread(target=hammer, daemon=True)
+    racer.start()
+    try:
+        for flip in range(6):
+            version = 2 if flip % 2 == 0 else 1
+            zone.write_text(versions[version])
+            srv.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while True:
+                resp = dnsutil.udp(srv.addr, query("x.swap.test.", "A"), timeout=2.0)
+                assert resp.rcode() == dns.rcode.NOERROR, resp
+                got = sorted(dnsutil.rrs_of(resp.answer))
+                assert got in (answers[1], answers[2]), f"mixed answer during reload:\n{resp}"
+                seen.add(got == answers[2])
+                if got == answers[version]:
+                    break
+                assert time.monotonic() < deadline, f"reload {flip} not picked up"
+        assert seen == {True, False}
+        assert srv.alive()
+    finally:
+        stop.set()
+        racer.join(5)
+        rc = srv.stop()
+    assert not errors, errors[0]
+    assert rc == 0, srv.stderr_text()
