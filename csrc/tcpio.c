@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 #define MAX_EVENTS 256
 #define MAX_LISTEN 64
 #define EV_WAKE UINT64_MAX
+#define EV_XFR (UINT64_MAX - 1)  /* xfrfd: slow-path replies are ready */
 #define EV_LISTEN (UINT64_MAX - 1 - MAX_LISTEN) /* + listener index */
 
 typedef struct conn {
@@ -31,6 +34,8 @@ typedef struct conn {
     uint32_t events;      /* interest currently registered with epoll */
     uint8_t eof;          /* peer shut down its sending side */
     uint8_t paused;       /* too much queued output: not reading */
+    uint8_t xfr_wait;     /* a query is with the slow path: not reading, not answering */
+    uint32_t gen;         /* bumped per accept: tells a slow-path reply its connection */
     struct conn *prev;    /* LRU list, head = least recently active */
     struct conn *next;    /* LRU list, or the free list */
     uint64_t last_ms;     /* last read or write progress */
@@ -61,8 +66,23 @@ struct zf_tcp_server {
     uint8_t *scratch;     /* one reply: 2-byte prefix + 65535 */
     const void *image;    /* valid between zf_slot_enter and zf_slot_leave */
     uint32_t seed;
+    uint32_t next_gen;    /* source of conn_t.gen */
+    zf_xfr_fn xfr;        /* slow path for AXFR/IXFR, or NULL */
+    void *xfr_ctx;
+    int xfrfd;            /* eventfd: tcpio_xfr_done() queued replies */
+    pthread_mutex_t xfr_lock; /* guards xfr_head/xfr_tail (producers: any thread) */
+    struct xfr_reply *xfr_head;
+    struct xfr_reply *xfr_tail;
     _Alignas(64) zf_tcp_stats_t stats;
 };
+
+typedef struct xfr_reply {
+    struct xfr_reply *next;
+    uint32_t conn;        /* index into conns */
+    uint32_t gen;         /* conn_t.gen when the query was handed over */
+    uint8_t *buf;         /* framed replies; owned */
+    size_t len;
+} xfr_reply_t;
 
 static uint64_t now_ms(void)
 {
@@ -125,9 +145,11 @@ zf_tcp_server_t *tcpio_server_new(const int *listen_fds, int nfds, zf_slot_t *sl
     atomic_init(&s->stop, 0);
     s->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)(uintptr_t)s ^ 0x9E3779B97F4A7C15ull;
     s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s->xfrfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init(&s->xfr_lock, NULL);
     s->conns = calloc((size_t)s->opts.max_connections, sizeof(conn_t));
     s->scratch = malloc(2 + ZF_TCP_MAX_MSG);
-    if (s->wakefd < 0 || !s->conns || !s->scratch) {
+    if (s->wakefd < 0 || s->xfrfd < 0 || !s->conns || !s->scratch) {
         tcpio_server_free(s);
         return NULL;
     }
@@ -145,6 +167,15 @@ void tcpio_server_free(zf_tcp_server_t *s)
         return;
     if (s->wakefd >= 0)
         close(s->wakefd);
+    if (s->xfrfd >= 0)
+        close(s->xfrfd);
+    while (s->xfr_head) {
+        xfr_reply_t *r = s->xfr_head;
+        s->xfr_head = r->next;
+        free(r->buf);
+        free(r);
+    }
+    pthread_mutex_destroy(&s->xfr_lock);
     free(s->conns);
     free(s->scratch);
     free(s);
@@ -168,6 +199,102 @@ void tcpio_server_stats(const zf_tcp_server_t *s, zf_tcp_stats_t *out)
     out->closed_idle = __atomic_load_n(&s->stats.closed_idle, __ATOMIC_RELAXED);
     out->evicted = __atomic_load_n(&s->stats.evicted, __ATOMIC_RELAXED);
     out->errors = __atomic_load_n(&s->stats.errors, __ATOMIC_RELAXED);
+    out->xfr = __atomic_load_n(&s->stats.xfr, __ATOMIC_RELAXED);
+}
+
+void tcpio_server_set_xfr(zf_tcp_server_t *s, zf_xfr_fn fn, void *ctx)
+{
+    s->xfr = fn;
+    s->xfr_ctx = ctx;
+}
+
+void tcpio_xfr_done(zf_tcp_server_t *s, uint32_t conn, uint32_t gen, uint8_t *buf, size_t len)
+{
+    xfr_reply_t *r = malloc(sizeof(*r));
+    if (!r) {
+        free(buf); /* the connection then waits for its idle timeout */
+        return;
+    }
+    r->next = NULL;
+    r->conn = conn;
+    r->gen = gen;
+    r->buf = buf;
+    r->len = buf ? len : 0;
+    pthread_mutex_lock(&s->xfr_lock);
+    if (s->xfr_tail)
+        s->xfr_tail->next = r;
+    else
+        s->xfr_head = r;
+    s->xfr_tail = r;
+    pthread_mutex_unlock(&s->xfr_lock);
+    uint64_t one = 1;
+    ssize_t w = write(s->xfrfd, &one, sizeof(one));
+    (void)w;
+}
+
+/* Skips one RR (or, with question set, one question) at *p; 0 past the end. */
+static int skip_entry(const uint8_t *m, size_t len, size_t *p, int question)
+{
+    size_t i = *p;
+    while (i < len && m[i]) {
+        if (m[i] >= 0xC0) { /* compression pointer ends the name */
+            i += 1;
+            break;
+        }
+        if (m[i] > 63)
+            return 0;
+        i += 1 + (size_t)m[i];
+    }
+    i += 1;
+    if (question) {
+        i += 4;
+    } else {
+        if (i + 10 > len)
+            return 0;
+        i += 10 + (((size_t)m[i + 8] << 8) | m[i + 9]);
+    }
+    if (i > len)
+        return 0;
+    *p = i;
+    return 1;
+}
+
+/* The slow path's share: QUERY for AXFR (252) / IXFR (251), or a SOA query
+ * whose last additional record is a TSIG (250), which the engine would answer
+ * unsigned and a secondary with a key would reject.  Every other query costs
+ * a header test and one walk over the qname. */
+int tcpio_is_xfr(const uint8_t *m, size_t len)
+{
+    if (len < 17 || (m[2] & 0xF8) != 0 || m[4] != 0 || m[5] != 1)
+        return 0; /* a response, an opcode other than QUERY, or not one question */
+    size_t p = 12;
+    while (p < len && m[p]) {
+        if (m[p] > 63)
+            return 0;
+        p += 1 + (size_t)m[p];
+    }
+    if (p + 5 > len)
+        return 0;
+    unsigned qtype = ((unsigned)m[p + 1] << 8) | m[p + 2];
+    if (qtype == 251 || qtype == 252)
+        return 1;
+    if (qtype != 6 || (m[10] == 0 && m[11] == 0))
+        return 0;
+    unsigned rrs = (((unsigned)m[6] << 8) | m[7]) + (((unsigned)m[8] << 8) | m[9]) +
+                   (((unsigned)m[10] << 8) | m[11]);
+    p += 5;
+    size_t last = 0;
+    for (unsigned k = 0; k < rrs; k++) {
+        last = p;
+        if (!skip_entry(m, len, &p, 0))
+            return 0;
+    }
+    /* the TSIG's owner is a key name; find its type after the name */
+    size_t i = last;
+    while (i < len && m[i] && m[i] < 0xC0)
+        i += 1 + (size_t)m[i];
+    i += (i < len && m[i] >= 0xC0) ? 2 : 1;
+    return i + 2 <= len && m[i] == 0 && m[i + 1] == 250;
 }
 
 /* ------------------------------------------------------------------------
@@ -225,7 +352,7 @@ static void conn_close(zf_tcp_server_t *s, conn_t *c)
 static int set_interest(zf_tcp_server_t *s, conn_t *c)
 {
     uint32_t ev = 0;
-    if (!c->paused && !c->eof)
+    if (!c->paused && !c->eof && !c->xfr_wait)
         ev |= EPOLLIN;
     if (c->out_len > c->out_off)
         ev |= EPOLLOUT;
@@ -271,12 +398,32 @@ static int process(zf_tcp_server_t *s, conn_t *c)
     ctx.src = (const struct sockaddr *)&c->peer;
     ctx.seed = s->seed;
     ctx.tcp = 1;
-    while (c->in_len - off >= 2) {
+    while (c->in_len - off >= 2 && !c->xfr_wait) {
         size_t mlen = ((size_t)c->in[off] << 8) | c->in[off + 1];
         if (c->in_len - off - 2 < mlen)
             break;
         if (c->out_len - c->out_off >= s->opts.max_pending) {
             c->paused = 1; /* resume once the client reads its replies */
+            break;
+        }
+        if (s->xfr && tcpio_is_xfr(c->in + off + 2, mlen)) {
+            char host[INET6_ADDRSTRLEN] = "";
+            uint16_t port = 0;
+            if (c->peer.ss_family == AF_INET) {
+                const struct sockaddr_in *a = (const struct sockaddr_in *)&c->peer;
+                inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+                port = ntohs(a->sin_port);
+            } else if (c->peer.ss_family == AF_INET6) {
+                const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&c->peer;
+                inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+                port = ntohs(a->sin6_port);
+            }
+            c->xfr_wait = 1;
+            STAT_ADD(s->stats.queries, 1);
+            STAT_ADD(s->stats.xfr, 1);
+            s->xfr(s->xfr_ctx, (uint32_t)(c - s->conns), c->gen, c->in + off + 2, mlen, host,
+                   port);
+            off += 2 + mlen;
             break;
         }
         size_t rlen = s->slot->answer(s->image, c->in + off + 2, mlen, s->scratch + 2,
@@ -336,7 +483,9 @@ static int flush(zf_tcp_server_t *s, conn_t *c, uint64_t now)
 /* Reads, answers, writes; closes the connection when it is finished. */
 static void serve(zf_tcp_server_t *s, conn_t *c, uint32_t events, uint64_t now)
 {
-    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->paused && !c->eof) {
+    if ((events & (EPOLLHUP | EPOLLERR)) && c->xfr_wait)
+        goto close; /* the transfer would go nowhere; its reply is dropped by gen */
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->paused && !c->eof && !c->xfr_wait) {
         if (!c->in) {
             c->in = malloc(IN_INITIAL);
             if (!c->in)
@@ -367,7 +516,7 @@ static void serve(zf_tcp_server_t *s, conn_t *c, uint32_t events, uint64_t now)
         if (process(s, c) != 0)
             goto close;
     }
-    if (c->eof && c->out_len == c->out_off && !c->paused)
+    if (c->eof && c->out_len == c->out_off && !c->paused && !c->xfr_wait)
         goto close; /* a partial message after EOF can never complete */
     if (set_interest(s, c) != 0)
         goto close;
@@ -399,6 +548,7 @@ static void accept_all(zf_tcp_server_t *s, int lfd, uint64_t now)
         s->free_list = c->next;
         memset(c, 0, sizeof(*c));
         c->fd = fd;
+        c->gen = ++s->next_gen;
         c->peer = peer;
         c->events = EPOLLIN;
         int one = 1;
@@ -415,8 +565,56 @@ static void accept_all(zf_tcp_server_t *s, int lfd, uint64_t now)
     }
 }
 
+/* Queues the slow path's replies on their connections and resumes them. */
+static void xfr_collect(zf_tcp_server_t *s, uint64_t now)
+{
+    uint64_t v;
+    ssize_t rd = read(s->xfrfd, &v, sizeof(v));
+    (void)rd;
+    pthread_mutex_lock(&s->xfr_lock);
+    xfr_reply_t *r = s->xfr_head;
+    s->xfr_head = s->xfr_tail = NULL;
+    pthread_mutex_unlock(&s->xfr_lock);
+    while (r) {
+        xfr_reply_t *next = r->next;
+        conn_t *c = r->conn < (uint32_t)s->opts.max_connections ? &s->conns[r->conn] : NULL;
+        if (c && c->fd >= 0 && c->gen == r->gen && c->xfr_wait) {
+            c->xfr_wait = 0;
+            touch(s, c, now);
+            if (r->len == 0) {
+                conn_close(s, c);
+            } else if (c->out_len == c->out_off && c->out_cap < r->len) {
+                free(c->out); /* the common case: hand the buffer over, no copy */
+                c->out = r->buf;
+                c->out_cap = c->out_len = r->len;
+                c->out_off = 0;
+                r->buf = NULL;
+            } else if (out_reserve(c, r->len) == 0) {
+                memcpy(c->out + c->out_len, r->buf, r->len);
+                c->out_len += r->len;
+            } else {
+                conn_close(s, c);
+            }
+            if (c->fd >= 0) {
+                STAT_ADD(s->stats.responses, 1);
+                if (process(s, c) != 0) /* queries that arrived behind the transfer */
+                    conn_close(s, c);
+                else
+                    serve(s, c, 0, now);
+            }
+        }
+        free(r->buf);
+        free(r);
+        r = next;
+    }
+}
+
 static void expire_idle(zf_tcp_server_t *s, uint64_t now)
 {
+    /* a connection waiting for the slow path is busy, not idle */
+    for (uint64_t k = __atomic_load_n(&s->stats.active, __ATOMIC_RELAXED);
+         k > 0 && s->lru_head && s->lru_head->xfr_wait; k--)
+        touch(s, s->lru_head, now);
     while (s->lru_head && now - s->lru_head->last_ms >= (uint64_t)s->opts.idle_timeout_ms) {
         STAT_ADD(s->stats.closed_idle, 1);
         conn_close(s, s->lru_head);
@@ -436,6 +634,12 @@ int tcpio_server_run(zf_tcp_server_t *s)
     int rc = 0;
     struct epoll_event e = {.events = EPOLLIN, .data.u64 = EV_WAKE};
     if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->wakefd, &e) != 0) {
+        rc = -errno;
+        goto out;
+    }
+    e.events = EPOLLIN;
+    e.data.u64 = EV_XFR;
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->xfrfd, &e) != 0) {
         rc = -errno;
         goto out;
     }
@@ -487,6 +691,8 @@ int tcpio_server_run(zf_tcp_server_t *s)
                     uint64_t v;
                     ssize_t r = read(s->wakefd, &v, sizeof(v));
                     (void)r;
+                } else if (tag == EV_XFR) {
+                    xfr_collect(s, now);
                 } else if (tag >= EV_LISTEN) {
                     accept_all(s, s->listen_fds[tag - EV_LISTEN], now);
                 } else {

@@ -26,6 +26,7 @@ typedef struct zf_tcp_stats {
     uint64_t closed_idle; /* closed by the idle timeout */
     uint64_t evicted;     /* closed to make room under the connection cap */
     uint64_t errors;      /* accept/read/write failures */
+    uint64_t xfr;         /* messages handed to the zone-transfer slow path */
 } zf_tcp_stats_t;
 
 typedef struct zf_tcp_server zf_tcp_server_t;
@@ -45,5 +46,23 @@ int tcpio_server_run(zf_tcp_server_t *s);
 /* Async-signal-safe; wakes the loop at once. */
 void tcpio_server_stop(zf_tcp_server_t *s);
 void tcpio_server_stats(const zf_tcp_server_t *s, zf_tcp_stats_t *out);
+
+/* Zone transfers are a slow path outside the engine.  With a callback set,
+ * a framed QUERY for AXFR or IXFR, or a TSIG-signed SOA query (a secondary's
+ * refresh check), is not answered by the engine: the loop calls xfr() (on the
+ * TCP thread, inside its RCU read section: it must only queue the work and
+ * return), stops reading that connection and answers nothing more on it until
+ * tcpio_xfr_done() hands back the replies, so pipelined answers stay in order.
+ * host is the peer's address literal. */
+typedef void (*zf_xfr_fn)(void *ctx, uint32_t conn, uint32_t gen, const uint8_t *query,
+                          size_t qlen, const char *host, uint16_t port);
+/* Before tcpio_server_run(); fn NULL turns the slow path off. */
+void tcpio_server_set_xfr(zf_tcp_server_t *s, zf_xfr_fn fn, void *ctx);
+/* From any thread.  Takes ownership of buf (malloc'd, framed replies back to
+ * back, len octets); buf NULL or len 0 closes the connection.  A reply for a
+ * connection closed meanwhile (gen moved on) is freed unsent. */
+void tcpio_xfr_done(zf_tcp_server_t *s, uint32_t conn, uint32_t gen, uint8_t *buf, size_t len);
+/* 1 when the framed message (without its length prefix) goes to the slow path. */
+int tcpio_is_xfr(const uint8_t *m, size_t len);
 
 #endif

@@ -56,6 +56,7 @@ cdef extern from "tcpio.h" nogil:
         uint64_t closed_idle
         uint64_t evicted
         uint64_t errors
+        uint64_t xfr
     ctypedef struct zf_tcp_server_t:
         pass
     int tcpio_listen(const char* host, uint16_t port, int backlog)
@@ -65,6 +66,12 @@ cdef extern from "tcpio.h" nogil:
     int tcpio_server_run(zf_tcp_server_t* s)
     void tcpio_server_stop(zf_tcp_server_t* s)
     void tcpio_server_stats(const zf_tcp_server_t* s, zf_tcp_stats_t* out)
+    ctypedef void (*zf_xfr_fn)(void* ctx, uint32_t conn, uint32_t gen, const uint8_t* query,
+                               size_t qlen, const char* host, uint16_t port) noexcept nogil
+    void tcpio_server_set_xfr(zf_tcp_server_t* s, zf_xfr_fn fn, void* ctx)
+    void tcpio_xfr_done(zf_tcp_server_t* s, uint32_t conn, uint32_t gen, uint8_t* buf,
+                        size_t len)
+    int tcpio_is_xfr(const uint8_t* m, size_t len)
 
 
 # Test image for echo_answer: a tag byte appended to every reply, and an
@@ -104,3 +111,5 @@ cdef class TcpServer:
     cdef readonly Slot slot
     cdef readonly tuple listen_fds
     cdef bint _running
+    cdef readonly object xfr       # xfr(query, (host, port)) -> list[bytes] | None, or None
+    cdef object _xfr_queue         # (conn, gen, query, client) for the slow-path thread

@@ -13,8 +13,12 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, strerror
 from posix.unistd cimport usleep
 
+import logging
 import os
+import queue
 import threading
+
+log = logging.getLogger("zonefront.dataplane")
 
 # On: the engine is cimported (zonefront.core._engine must then be built and
 # importable) and is the default answer function.  Off: echo only, for work
@@ -212,11 +216,28 @@ cdef class UdpWorker:
                 "batches": st.batches, "errors": st.errors}
 
 
+cdef void _xfr_submit(void* ctx, uint32_t conn, uint32_t gen, const uint8_t* query,
+                      size_t qlen, const char* host, uint16_t port) noexcept nogil:
+    """Called by the TCP loop (inside its RCU read section): queue and return."""
+    with gil:
+        try:
+            (<TcpServer>ctx)._xfr_queue.put(
+                (conn, gen, query[:qlen], (host.decode(), port)))
+        except BaseException:  # never leave the connection waiting
+            tcpio_xfr_done((<TcpServer>ctx).s, conn, gen, NULL, 0)
+
+
 cdef class TcpServer:
-    """One epoll thread serving RFC 7766 TCP on the given listening sockets."""
+    """One epoll thread serving RFC 7766 TCP on the given listening sockets.
+
+    xfr: the zone-transfer slow path, `xfr(query, (host, port)) -> list[bytes]
+    | None`.  AXFR/IXFR queries (and TSIG-signed SOA queries) go to it on a
+    thread of its own while the loop keeps serving; its messages are sent in
+    order, None or [] closes the connection.
+    """
 
     def __cinit__(self, listen_fds, Slot slot not None, double idle_timeout=10.0,
-                  int max_connections=1000, size_t max_pending=256 * 1024):
+                  int max_connections=1000, size_t max_pending=256 * 1024, xfr=None):
         cdef zf_tcp_opts_t opts
         cdef int fds[64]
         fd_list = [int(f) for f in listen_fds]
@@ -232,6 +253,49 @@ cdef class TcpServer:
             raise MemoryError()
         self.slot = slot
         self.listen_fds = tuple(fd_list)
+        self.xfr = xfr
+        if xfr is not None:
+            self._xfr_queue = queue.SimpleQueue()
+            tcpio_server_set_xfr(self.s, _xfr_submit, <void*>self)
+
+    def _xfr_loop(self):
+        """The slow-path thread: one transfer at a time, in arrival order."""
+        cdef uint8_t* buf
+        cdef size_t total, pos, n
+        cdef uint32_t conn, gen
+        while True:
+            item = self._xfr_queue.get()
+            if item is None:
+                return
+            conn, gen, query, client = item
+            try:
+                msgs = self.xfr(query, client) or []
+            except Exception:
+                log.exception("zone transfer slow path failed for %s", client)
+                msgs = []
+            total = 0
+            for m in msgs:
+                n = len(m)
+                if n > 65535:
+                    log.error("slow path returned a %d-octet message; closing", n)
+                    msgs = []
+                    total = 0
+                    break
+                total += 2 + n
+            buf = NULL
+            if total:
+                buf = <uint8_t*>malloc(total)
+                if buf == NULL:
+                    total = 0
+            if buf != NULL:
+                pos = 0
+                for m in msgs:
+                    n = len(m)
+                    buf[pos] = <uint8_t>(n >> 8)
+                    buf[pos + 1] = <uint8_t>n
+                    memcpy(buf + pos + 2, <const uint8_t*><bytes>m, n)
+                    pos += 2 + n
+            tcpio_xfr_done(self.s, conn, gen, buf, total)
 
     def __dealloc__(self):
         if self.s != NULL:
@@ -244,11 +308,19 @@ cdef class TcpServer:
         if self._running:
             raise RuntimeError("server is already running")
         self._running = True
+        worker = None
+        if self.xfr is not None:
+            worker = threading.Thread(target=self._xfr_loop, name="zf-xfr", daemon=True)
+            worker.start()
         try:
             with nogil:
                 rc = tcpio_server_run(self.s)
         finally:
             self._running = False
+            if worker is not None:
+                # the loop is gone; replies still coming are freed with the server
+                self._xfr_queue.put(None)
+                worker.join()
         if rc < 0:
             _raise_errno(rc, "tcp server")
 
@@ -260,7 +332,13 @@ cdef class TcpServer:
         tcpio_server_stats(self.s, &st)
         return {"accepted": st.accepted, "active": st.active, "queries": st.queries,
                 "responses": st.responses, "dropped": st.dropped,
-                "closed_idle": st.closed_idle, "evicted": st.evicted, "errors": st.errors}
+                "closed_idle": st.closed_idle, "evicted": st.evicted, "errors": st.errors,
+                "xfr": st.xfr}
+
+
+def is_xfr(const uint8_t[::1] message):
+    """The TCP loop's test for the slow path (tests, benchmarks)."""
+    return bool(tcpio_is_xfr(&message[0], message.shape[0])) if message.shape[0] else False
 
 
 # ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 UDP_STATS = ("queries", "responses", "dropped", "batches", "errors")
 TCP_STATS = ("accepted", "active", "queries", "responses", "dropped",
-             "closed_idle", "evicted", "errors")
+             "closed_idle", "evicted", "errors", "xfr")
 
 
 def _literal(host: str) -> str:
@@ -45,13 +45,16 @@ class DnsServer:
     `ports` after start()).  workers: UDP threads per address, each with its
     own SO_REUSEPORT socket.  image: what the answer function reads (a
     core._engine.Image, or for answer="echo" an EchoImage or None).
+    xfr: the zone-transfer slow path over TCP, `xfr(query, (host, port)) ->
+    list[bytes] | None` (an xfr.service.XfrService); without it AXFR/IXFR
+    get the engine's REFUSED.
     """
 
     def __init__(self, listen: list[tuple[str, int]], workers: int = 1, image=None,
                  tcp: bool = True, batch: int = 64, tcp_idle_timeout: float = 10.0,
                  tcp_max_connections: int = 1000, *, answer: str | None = None,
                  tcp_threads: int = 1, recv_timeout: float = 0.1, bufsize: int = 0,
-                 mmsg: bool = True, reload_timeout: float = 5.0):
+                 mmsg: bool = True, reload_timeout: float = 5.0, xfr=None):
         if not listen:
             raise ValueError("nothing to listen on")
         if workers < 1 or tcp_threads < 1:
@@ -67,6 +70,7 @@ class DnsServer:
         self.bufsize = bufsize
         self.mmsg = mmsg
         self.reload_timeout = reload_timeout
+        self.xfr = xfr
         self.slot = _worker.Slot(image, answer)
         self.ports: list[int] = []
         self._udp_fds: list[int] = []
@@ -102,7 +106,7 @@ class DnsServer:
                 for _ in range(self.tcp_threads):
                     self._tcps.append(_worker.TcpServer(
                         self._tcp_fds, self.slot, self.tcp_idle_timeout,
-                        self.tcp_max_connections))
+                        self.tcp_max_connections, xfr=self.xfr))
         except BaseException:
             self._close_fds()
             raise

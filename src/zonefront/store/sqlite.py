@@ -25,6 +25,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from . import serials
+
 DB_FILE = "zonefront.db"
 SCHEMA_VERSION = 1
 
@@ -152,6 +154,7 @@ class Store:
         self.db.execute("PRAGMA foreign_keys=ON")
         with self.lock:
             self.db.executescript(_SCHEMA)  # CREATE ... IF NOT EXISTS: idempotent
+            self.db.executescript(serials.SCHEMA)
         with self.transaction():
             row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if row is None:
@@ -190,6 +193,7 @@ class Store:
             "deleg_id, nameservers, version, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (z.id, z.name, z.name_key, z.caller_ref, z.comment, int(z.private),
              json.dumps(z.vpcs), z.deleg_id, json.dumps(z.nameservers), z.version, z.created))
+        serials.created(self.db, z.id)
 
     def get_zone(self, zone_id: str) -> ZoneRow | None:
         with self.lock:
@@ -253,7 +257,10 @@ class Store:
         self.db.execute("UPDATE zones SET deleg_id=? WHERE id=?", (deleg_id, zone_id))
 
     def bump_zone(self, zone_id: str) -> None:
+        """Once per committed change batch, inside its transaction: a new
+        version, and a higher SOA serial so secondaries follow (store/serials.py)."""
         self.db.execute("UPDATE zones SET version = version + 1 WHERE id=?", (zone_id,))
+        serials.bump(self.db, zone_id)
 
     def zone_version(self, zone_id: str) -> int:
         with self.lock:
@@ -263,6 +270,7 @@ class Store:
     def delete_zone(self, zone_id: str) -> None:
         self.db.execute("DELETE FROM rrsets WHERE zone_id=?", (zone_id,))
         self.db.execute("DELETE FROM tags WHERE rtype='hostedzone' AND rid=?", (zone_id,))
+        serials.deleted(self.db, zone_id)
         self.db.execute("DELETE FROM zones WHERE id=?", (zone_id,))
 
     def zone_versions(self) -> dict[str, int]:

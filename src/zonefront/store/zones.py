@@ -63,6 +63,8 @@ class ZoneCache:
                             owners |= log[v]
                     for v in [v for v in log if v <= ver]:
                         del log[v]
+                    if owners is not None:
+                        owners.add(hit[1].origin)  # bump_zone raised the SOA serial
                 if owners is None:
                     zone, aliases = build_zone(store, store.get_zone(zid))
                     self.rebuilds += 1
