@@ -25,6 +25,25 @@ Example file (every key optional)::
     max_rrsets_per_zone = 10000
     max_hosted_zones = 500
 
+    [registry]                              # zonefront as registry of its own TLDs
+    tlds = ["corp", "lab"]                  # also: serve --registry-tld TLD (repeatable)
+    nameservers = ["ns1.nic.corp."]         # NS of the TLD zones; default zones.nameservers
+    reserved = ["nic", "www.corp"]          # a label (in every TLD) or a full name: RESERVED
+    premium = ["shop.corp"]                 # UNAVAILABLE_PREMIUM
+    currency = "USD"
+    grace_days = 30                         # after expiry the delegation stays this long
+    redemption_days = 30                    # then RenewDomain restores it (RESTORE_DOMAIN)
+    max_domains = 100                       # per account: DomainLimitExceeded
+    max_operations = 20                     # in flight per account: OperationLimitExceeded
+    accounts = { AKIAOTHER = "111122223333" }  # access key -> account; default api.account_id
+
+    [registry.prices.default]               # a TLD's own table overrides: [registry.prices.corp]
+    registration = 12.0
+    renewal = 12.0
+    transfer = 12.0
+    change_ownership = 0.0
+    restoration = 80.0
+
 Unknown keys are an error that names the key (a typo must not silently fall
 back to a default).  `ZONEFRONT_ACCESS_KEY_ID` / `ZONEFRONT_SECRET_ACCESS_KEY`
 add one more key pair from the environment.
@@ -66,6 +85,48 @@ class Config:
     max_reusable_delegation_sets: int = 100  # MAX_REUSABLE_DELEGATION_SETS_BY_OWNER
     max_health_checks: int = 200  # MAX_HEALTH_CHECKS_BY_OWNER
     account_id: str = "000000000000"  # shown in ARNs of AccessDenied messages
+    registry: "RegistryConfig" = field(default_factory=lambda: RegistryConfig())
+
+
+PRICE_KINDS = ("registration", "renewal", "transfer", "change_ownership", "restoration")
+
+
+@dataclass
+class RegistryConfig:
+    """The [registry] section: the TLDs zonefront runs as registry (domains/)."""
+
+    tlds: list[str] = field(default_factory=list)  # lower-case A-labels, no trailing dot
+    nameservers: list[str] = field(default_factory=list)  # TLD zone NS; [] = zones.nameservers
+    reserved: list[str] = field(default_factory=list)  # labels (any TLD) or full names
+    premium: list[str] = field(default_factory=list)  # full names offered at a premium
+    currency: str = "USD"
+    # TLD name (or "default") -> price kind -> price per year
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    grace_days: float = 30.0  # expired, still delegated (auto-renew grace period)
+    redemption_days: float = 30.0  # delegation removed; RenewDomain restores
+    max_domains: int = 100  # per account (DomainLimitExceeded)
+    max_operations: int = 20  # operations in flight per account (OperationLimitExceeded)
+    max_years: int = 10  # registration may not reach further into the future
+    max_ds: int = 8  # DS records per domain (DnssecLimitExceeded)
+    max_tags: int = 50  # tags per domain
+    idn: bool = True  # internationalized labels (xn--) accepted
+    delegation_ttl: int = 172800  # TTL of NS/glue in the TLD zones
+    ds_ttl: int = 86400
+    operation_delay: float = 0.0  # seconds an operation stays SUBMITTED (tests, throttling)
+    sweep_interval: float = 60.0  # seconds between expiry sweeps
+    accounts: dict[str, str] = field(default_factory=dict)  # access key id -> account id
+    registrar_name: str = "zonefront"
+    registrar_url: str = "http://127.0.0.1/"
+    whois_server: str = "whois.zonefront.local"
+    abuse_email: str = "abuse@zonefront.local"
+    abuse_phone: str = "+1.5555550100"
+
+    def price(self, tld: str, kind: str) -> float:
+        for key in (tld, "default"):
+            table = self.prices.get(key)
+            if table and kind in table:
+                return float(table[kind])
+        return 0.0
 
 
 def parse_hostport(text: str, what: str = "api.listen") -> tuple[str, int]:
@@ -94,6 +155,11 @@ _SCHEMA = {
     "zones": {"nameservers", "soa_rname", "max_rrsets_per_zone", "max_hosted_zones",
               "max_vpcs_per_zone", "max_zones_per_delegation_set",
               "max_reusable_delegation_sets", "max_health_checks"},
+    "registry": {"tlds", "nameservers", "reserved", "premium", "currency", "prices",
+                 "grace_days", "redemption_days", "max_domains", "max_operations",
+                 "max_years", "max_ds", "max_tags", "idn", "delegation_ttl", "ds_ttl",
+                 "operation_delay", "sweep_interval", "accounts", "registrar_name",
+                 "registrar_url", "whois_server", "abuse_email", "abuse_phone"},
 }
 
 
@@ -185,6 +251,9 @@ def load_config(path: str | None, overrides: dict | None = None,
         if key in zones:
             setattr(cfg, key, _typed(zones[key], int, f"zones.{key}"))
 
+    if "registry" in doc:
+        _load_registry(cfg.registry, doc["registry"], where)
+
     akid = env.get("ZONEFRONT_ACCESS_KEY_ID")
     secret = env.get("ZONEFRONT_SECRET_ACCESS_KEY")
     if bool(akid) != bool(secret):
@@ -195,7 +264,7 @@ def load_config(path: str | None, overrides: dict | None = None,
     for key, value in (overrides or {}).items():
         if value is None:
             continue
-        if not hasattr(cfg, key):
+        if not hasattr(cfg, key) and key != "registry_tlds":
             raise ConfigError(f"unknown setting {key!r}")
         if key == "api_listen" and isinstance(value, str):
             value = parse_hostport(value, "--api-listen")
@@ -207,6 +276,13 @@ def load_config(path: str | None, overrides: dict | None = None,
                 raise ConfigError("--nameservers: at least one name server is needed")
         elif key == "credentials":
             value = {**cfg.credentials, **value}
+        elif key == "registry_tlds":
+            # --registry-tld adds to the file's list
+            for t in value:
+                t = _tld(t, "--registry-tld")
+                if t not in cfg.registry.tlds:
+                    cfg.registry.tlds.append(t)
+            continue
         setattr(cfg, key, value)
 
     if (cfg.tls_cert is None) != (cfg.tls_key is None):
@@ -214,3 +290,90 @@ def load_config(path: str | None, overrides: dict | None = None,
     if cfg.max_body < 1024:
         raise ConfigError("api.max_body must be at least 1024 bytes")
     return cfg
+
+
+def _tld(text, what: str) -> str:
+    if not isinstance(text, str):
+        raise ConfigError(f"{what}: expected a TLD name, got {text!r}")
+    t = text.strip().rstrip(".").lower()
+    try:
+        t = t.encode("idna").decode("ascii") if not t.isascii() else t
+    except UnicodeError:
+        raise ConfigError(f"{what}: {text!r} is not a valid TLD name") from None
+    labels = t.split(".")
+    for lab in labels:
+        if not (1 <= len(lab) <= 63) or lab.startswith("-") or lab.endswith("-") or \
+                not all(c.isalnum() or c == "-" for c in lab) or not lab.isascii():
+            raise ConfigError(f"{what}: {text!r} is not a valid TLD name")
+    return t
+
+
+def _load_registry(reg: RegistryConfig, sec: dict, where: str) -> None:
+    def str_list(key: str) -> list[str]:
+        v = sec[key]
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise ConfigError(f"{where}: registry.{key} must be a list of strings")
+        return v
+
+    if "tlds" in sec:
+        reg.tlds = []
+        for t in str_list("tlds"):
+            t = _tld(t, "registry.tlds")
+            if t not in reg.tlds:
+                reg.tlds.append(t)
+    if "nameservers" in sec:
+        reg.nameservers = [_absolute_ns(n, "registry.nameservers")
+                           for n in str_list("nameservers")]
+    for key in ("reserved", "premium"):
+        if key in sec:
+            setattr(reg, key, [x.strip().rstrip(".").lower() for x in str_list(key)])
+    for key in ("currency", "registrar_name", "registrar_url", "whois_server",
+                "abuse_email", "abuse_phone"):
+        if key in sec:
+            setattr(reg, key, _typed(sec[key], str, f"registry.{key}"))
+    if len(reg.currency) != 3:
+        raise ConfigError(f"{where}: registry.currency must be a 3-letter code")
+    for key in ("max_domains", "max_operations", "max_years", "max_ds", "max_tags",
+                "delegation_ttl", "ds_ttl"):
+        if key in sec:
+            v = _typed(sec[key], int, f"registry.{key}")
+            if v < 0:
+                raise ConfigError(f"{where}: registry.{key} must not be negative")
+            setattr(reg, key, v)
+    if not 1 <= reg.max_years <= 10:
+        raise ConfigError(f"{where}: registry.max_years must be within 1..10")
+    for key in ("grace_days", "redemption_days", "operation_delay", "sweep_interval"):
+        if key in sec:
+            v = sec[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                raise ConfigError(f"{where}: registry.{key} must be a non-negative number")
+            setattr(reg, key, float(v))
+    if "idn" in sec:
+        reg.idn = _typed(sec["idn"], bool, "registry.idn")
+    if "accounts" in sec:
+        acc = sec["accounts"]
+        if not isinstance(acc, dict):
+            raise ConfigError(f"{where}: registry.accounts must be a table of key id = account")
+        for k, v in acc.items():
+            v = _typed(v, str, f"registry.accounts.{k}")
+            if not (len(v) == 12 and v.isdigit()):
+                raise ConfigError(f"{where}: registry.accounts.{k}: an account id is 12 digits")
+            reg.accounts[k] = v
+    if "prices" in sec:
+        prices = sec["prices"]
+        if not isinstance(prices, dict):
+            raise ConfigError(f"{where}: [registry.prices] must be a table")
+        for tld, table in prices.items():
+            what = f"registry.prices.{tld}"
+            if not isinstance(table, dict):
+                raise ConfigError(f"{where}: [{what}] must be a table")
+            key = tld if tld == "default" else _tld(tld, what)
+            out = {}
+            for kind, v in table.items():
+                if kind not in PRICE_KINDS:
+                    raise ConfigError(f"{where}: unknown key {what}.{kind} "
+                                      f"(known: {', '.join(PRICE_KINDS)})")
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                    raise ConfigError(f"{where}: {what}.{kind} must be a non-negative number")
+                out[kind] = float(v)
+            reg.prices[key] = out

@@ -7,6 +7,11 @@ change, builds every hosted zone (unchanged ones come from a cache),
 publishes, and only then marks the changes up to that point INSYNC.  A burst
 of commits is covered by one publish.  Commits by other processes (`zonefront
 zone import` while serving) are noticed through SQLite's data_version.
+
+The registry (domains/) rides on the same path: its TLD zones are added to
+every publish, hosted zones below its TLDs are published only while
+delegated, and its worker thread learns after each publish which of its
+operations are now served.
 """
 from __future__ import annotations
 
@@ -17,6 +22,9 @@ from typing import Callable
 
 from .. import model
 from ..config import Config
+from ..domains.service import Registry
+from ..domains.worker import Worker
+from ..domains.zones import RegistryZones
 from ..store.sqlite import Store
 from ..store.zones import ZoneCache
 from .server import APIServer
@@ -34,6 +42,9 @@ class ControlPlane:
         self._publish = publish
         self.store: Store | None = None
         self.service: Route53Service | None = None
+        self.registry: Registry | None = None
+        self.registry_worker: Worker | None = None
+        self._registry_zones: RegistryZones | None = None
         self._server: APIServer | None = None
         self._cache = ZoneCache()
         self._wake = threading.Event()
@@ -51,8 +62,13 @@ class ControlPlane:
         self.store = Store(self.config.data_dir)
         self.service = Route53Service(self.store, self.config, on_commit=self._wake.set,
                                       on_records=self._cache.note)
+        self.registry = Registry(self.store, self.config)
+        self.registry_worker = Worker(self.registry, on_commit=self._wake.set)
+        self.registry.on_submit = self.registry_worker.wake.set
+        self._registry_zones = RegistryZones(self.registry.rs, self.config)
         self._publish_once()  # serve the committed state before accepting API calls
-        self._server = APIServer(self.config, self.service)
+        self.registry_worker.start()
+        self._server = APIServer(self.config, self.service, self.registry)
         self._thread = threading.Thread(target=self._run, name="zonefront-publisher",
                                         daemon=True)
         self._thread.start()
@@ -62,6 +78,8 @@ class ControlPlane:
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
+        if self.registry_worker is not None:
+            self.registry_worker.stop()
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
@@ -89,10 +107,14 @@ class ControlPlane:
         seq = self.store.last_change_seq()
         self._seen_version = self.store.data_version()
         zones = self._cache.zones(self.store)
+        if self._registry_zones is not None:
+            zones = self._registry_zones.served(zones)
         self._publish(zones)
         self.publish_count += 1
         self.store.mark_insync(seq)
         self._published_seq = seq
+        if self.registry_worker is not None:
+            self.registry_worker.wake.set()  # operations waiting for this publish finish
 
     def _run(self) -> None:
         while not self._stopping.is_set():

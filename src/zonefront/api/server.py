@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote
 
 from ..config import Config
+from ..domains import http as domains_http
 from . import sigv4, xmlio
 from ._r53model import OPERATIONS, SHAPES
 from .errors import Route53Error, invalid_input
@@ -103,6 +104,7 @@ class Handler(BaseHTTPRequestHandler):
     service: Route53Service
     config: Config
     scheme: str = "http"
+    registry = None  # domains.service.Registry: Route 53 Domains and RDAP on this port
 
     def setup(self):
         super().setup()
@@ -124,6 +126,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self):
         self._handle("PUT")
+
+    def do_HEAD(self):  # RDAP clients may ask HEAD (RFC 7480 §4)
+        self._handle("HEAD")
 
     def _send(self, status: int, body: bytes, request_id: str, headers: dict | None = None):
         self.send_response(status)
@@ -165,6 +170,11 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str):
         request_id = str(uuid.uuid4())
         raw_path, _, raw_query = self.path.partition("?")
+        if self.registry is not None:
+            kind = domains_http.classify(method, raw_path, self.headers)
+            if kind is not None:
+                domains_http.serve(self, kind, method, raw_path, raw_query, request_id)
+                return
         try:
             body = self._read_body()
         except Route53Error as e:
@@ -219,10 +229,10 @@ class Handler(BaseHTTPRequestHandler):
 class APIServer:
     """The API's listening socket and its serving thread."""
 
-    def __init__(self, config: Config, service: Route53Service):
+    def __init__(self, config: Config, service: Route53Service, registry=None):
         scheme = "https" if config.tls_cert else "http"
         handler = type("BoundHandler", (Handler,), {"service": service, "config": config,
-                                                     "scheme": scheme})
+                                                     "scheme": scheme, "registry": registry})
         host, port = config.api_listen
         ThreadingHTTPServer.allow_reuse_address = True
         self.httpd = ThreadingHTTPServer((host, port), handler)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import secrets
 import string
 import time
+import uuid
 from typing import Callable
 
 from .. import model, rdata
 from ..config import Config
+from ..health import spec as hspec
 from ..store.sqlite import RRsetRow, Store, ZoneRow
 from . import changes as changes_mod
 from . import names
@@ -28,6 +30,7 @@ NS_TTL = 172800
 # limits Route 53 enforces on list calls
 MAX_LIST_ZONES = 100
 MAX_LIST_RRSETS = 300
+MAX_LIST_HEALTH_CHECKS = 1000
 
 
 def new_id(prefix: str) -> str:
@@ -66,11 +69,13 @@ class Context:
 
 class Route53Service:
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
-                 on_records: Callable[[str, int, set], None] = lambda *a: None):
+                 on_records: Callable[[str, int, set], None] = lambda *a: None,
+                 health=None):
         self.store = store
         self.config = config
         self.on_commit = on_commit  # wake the publisher
         self.on_records = on_records  # (zone id, new version, owner names touched)
+        self.health = health  # health.manager.HealthManager, or None (no checking)
 
     # -- helpers -----------------------------------------------------------
 
@@ -465,6 +470,11 @@ class Route53Service:
         for t in add:
             if t.get("Key") is None:
                 raise invalid_input("Tag keys must be given.")
+        for t in add:
+            if (rtype == "healthcheck" and t["Key"] == hspec.STATE_TAG
+                    and (t.get("Value") or "").strip().lower() not in hspec.STATE_VALUES):
+                raise invalid_input(f"The {hspec.STATE_TAG} tag must be 'healthy' or "
+                                    "'unhealthy' (remove the tag to return to probing).")
         with self.store.transaction():
             rid = self._tag_resource(rtype, inp["ResourceId"])
             for k in remove:
@@ -473,6 +483,8 @@ class Route53Service:
                 self.store.set_tag(rtype, rid, t["Key"], t.get("Value") or "")
             if len(self.store.tags_of(rtype, rid)) > 10:
                 raise invalid_input("A resource can have at most 10 tags.")
+        if rtype == "healthcheck":
+            self._health_changed(rid)
         return {}
 
     def _tag_set(self, rtype: str, rid: str) -> dict:
@@ -489,13 +501,174 @@ class Route53Service:
         rids = [self._tag_resource(rtype, r) for r in inp["ResourceIds"]]
         return {"ResourceTagSets": [self._tag_set(rtype, r) for r in rids]}
 
-    # -- small read-only operations ---------------------------------------
+    # -- health checks -----------------------------------------------------
+
+    def _hc(self, hc_id: str) -> dict:
+        hid = bare_id(hc_id or "", "healthcheck")
+        row = self.store.get_health_check(hid)
+        if row is None:
+            raise Route53Error("NoSuchHealthCheck", f"No health check exists with the "
+                               f"specified ID {hid}.")
+        return row
+
+    @staticmethod
+    def _health_check_out(row: dict) -> dict:
+        return {"Id": row["id"], "CallerReference": row["caller_ref"],
+                "HealthCheckConfig": row["config"], "HealthCheckVersion": row["version"]}
+
+    def _health_changed(self, hc_id: str) -> None:
+        if self.health is not None:
+            self.health.reload(hc_id)
+
+    def _normalize_hc(self, make) -> dict:
+        try:
+            return make()
+        except hspec.SpecError as e:
+            raise invalid_input(str(e)) from None
+
+    def _check_children(self, hc_id: str | None, cfg: dict) -> None:
+        children = cfg.get("ChildHealthChecks") or []
+        for child in children:
+            if child == hc_id:
+                raise invalid_input("Invalid parameter: a calculated health check cannot be "
+                                    "its own child.")
+            if self.store.get_health_check(child) is None:
+                raise invalid_input(f"Invalid parameter: child health check {child} does "
+                                    "not exist.")
+        if cfg.get("HealthThreshold", 0) > len(children):
+            raise invalid_input("Invalid parameter: HealthThreshold is greater than the "
+                                "number of child health checks.")
+        if hc_id is not None and self.health is not None and \
+                self.health.state.creates_cycle(hc_id, children):
+            raise invalid_input("Invalid parameter: ChildHealthChecks would make a cycle of "
+                                "calculated health checks.")
+
+    def CreateHealthCheck(self, inp: dict, ctx: Context) -> dict:
+        ref = inp["CallerReference"]
+        cfg = self._normalize_hc(lambda: hspec.normalize(
+            inp["HealthCheckConfig"], self.config.health.min_interval))
+        with self.store.transaction():
+            existing = self.store.health_check_by_caller_ref(ref)
+            if existing is not None:
+                if existing["config"] != cfg:
+                    raise Route53Error("HealthCheckAlreadyExists", "A health check with this "
+                                       "caller reference already exists with different "
+                                       "settings.", 409)
+                row = existing  # the same request again: Route 53 answers with the check
+            else:
+                if self.store.health_check_ref_used(ref):
+                    raise Route53Error("HealthCheckAlreadyExists", "A health check with this "
+                                       "caller reference was created and deleted; caller "
+                                       "references cannot be reused.", 409)
+                if self.store.count_health_checks() >= self.config.max_health_checks:
+                    raise Route53Error("TooManyHealthChecks", "This health check can't be "
+                                       "created because the current account has reached the "
+                                       "limit on the number of active health checks.")
+                if cfg["Type"] == "CALCULATED":
+                    self._check_children(None, cfg)
+                hid = str(uuid.uuid4())
+                self.store.insert_health_check(hid, ref, cfg)
+                row = self.store.get_health_check(hid)
+        self._health_changed(row["id"])
+        return {"HealthCheck": self._health_check_out(row),
+                "Location": f"{ctx.base_url}/2013-04-01/healthcheck/{row['id']}"}
+
+    def GetHealthCheck(self, inp: dict, ctx: Context) -> dict:
+        return {"HealthCheck": self._health_check_out(self._hc(inp["HealthCheckId"]))}
+
+    def ListHealthChecks(self, inp: dict, ctx: Context) -> dict:
+        limit = _max_items(inp.get("MaxItems"), 100, MAX_LIST_HEALTH_CHECKS)
+        marker = inp.get("Marker")
+        start = None
+        if marker:
+            start = bare_id(marker, "healthcheck")
+            if self.store.get_health_check(start) is None:
+                raise invalid_input(f"Invalid marker: {marker}")
+        rows = self.store.list_health_checks(start, limit + 1)
+        out = {"HealthChecks": [self._health_check_out(r) for r in rows[:limit]],
+               "Marker": marker or "", "IsTruncated": len(rows) > limit,
+               "MaxItems": str(limit)}
+        if len(rows) > limit:
+            out["NextMarker"] = rows[limit]["id"]
+        return out
+
+    def UpdateHealthCheck(self, inp: dict, ctx: Context) -> dict:
+        with self.store.transaction():
+            row = self._hc(inp["HealthCheckId"])
+            want = inp.get("HealthCheckVersion")
+            if want is not None and want != row["version"]:
+                raise Route53Error("HealthCheckVersionMismatch", "The value of "
+                                   "HealthCheckVersion in the request doesn't match the value "
+                                   "of HealthCheckVersion in the health check.", 409)
+            cfg = self._normalize_hc(lambda: hspec.apply_update(
+                row["config"], inp, self.config.health.min_interval))
+            if cfg["Type"] == "CALCULATED":
+                self._check_children(row["id"], cfg)
+            if cfg != row["config"]:
+                self.store.update_health_check(row["id"], cfg)
+            row = self.store.get_health_check(row["id"])
+        self._health_changed(row["id"])
+        return {"HealthCheck": self._health_check_out(row)}
+
+    def DeleteHealthCheck(self, inp: dict, ctx: Context) -> dict:
+        # Route 53 deletes a check even while record sets name it; those
+        # records are then answered as healthy (the health table's rule)
+        with self.store.transaction():
+            row = self._hc(inp["HealthCheckId"])
+            self.store.delete_health_check(row["id"])
+        self._health_changed(row["id"])
+        return {}
+
+    def _observations(self, rows) -> list[dict]:
+        out = []
+        for loc, status, when, ip in rows:
+            o = {"Region": loc, "StatusReport": {"Status": status, "CheckedTime": when}}
+            if ip:
+                o["IPAddress"] = ip
+            out.append(o)
+        return out
+
+    def GetHealthCheckStatus(self, inp: dict, ctx: Context) -> dict:
+        row = self._hc(inp["HealthCheckId"])
+        if self.health is None:
+            return {"HealthCheckObservations": []}
+        spec = row["config"]
+        now = time.time()
+        healthy = self.health.healthy(row["id"])
+        word = "Success" if healthy else "Failure"
+        notes = []
+        forced = hspec.forced_from_tags(self.store.tags_of("healthcheck", row["id"]))
+        if forced is not None:
+            notes.append(f"{word}: the state is set by the {hspec.STATE_TAG} tag "
+                         f"({'healthy' if forced else 'unhealthy'}).")
+        elif spec.get("Disabled"):
+            notes.append("Success: the health check is disabled and considered healthy.")
+        if spec["Type"] == "CALCULATED":
+            up, n = self.health.children_summary(row["id"])
+            notes.append(f"{word}: {up} of {n} child health checks are healthy "
+                         f"(HealthThreshold {spec.get('HealthThreshold', 0)}"
+                         f"{', inverted' if spec.get('Inverted') else ''}).")
+        elif spec["Type"] in ("CLOUDWATCH_METRIC", "RECOVERY_CONTROL") and not notes:
+            source = ("InsufficientDataHealthStatus" if spec["Type"] == "CLOUDWATCH_METRIC"
+                      else f"the {hspec.STATE_TAG} tag")
+            notes.append(f"{word}: nothing to probe here; the state follows {source}.")
+        obs = [{"StatusReport": {"Status": t, "CheckedTime": now}} for t in notes]
+        obs += self._observations((o.location, o.status, o.checked, o.ip)
+                                  for o in self.health.observations(row["id"]))
+        return {"HealthCheckObservations": obs}
+
+    def GetHealthCheckLastFailureReason(self, inp: dict, ctx: Context) -> dict:
+        row = self._hc(inp["HealthCheckId"])
+        fails = self.health.failures(row["id"]) if self.health is not None else []
+        return {"HealthCheckObservations": self._observations(fails)}
 
     def GetHealthCheckCount(self, inp: dict, ctx: Context) -> dict:
         return {"HealthCheckCount": self.store.count_health_checks()}
 
     def GetCheckerIpRanges(self, inp: dict, ctx: Context) -> dict:
-        return {"CheckerIpRanges": []}
+        if self.health is not None:
+            return {"CheckerIpRanges": self.health.checker_ip_ranges()}
+        return {"CheckerIpRanges": list(self.config.health.checker_ip_ranges)}
 
 
 SUPPORTED = sorted(n for n in OPERATIONS if callable(getattr(Route53Service, n, None)))

@@ -188,6 +188,11 @@ def error_xml(code: str, message: str, request_id: str, sender: bool = True,
     ).encode("utf-8")
 
 
+# zonefront extensions that widen a limit of botocore's model; the service
+# applies the real bound (RequestInterval: [health] min_interval)
+_RELAXED_MIN = {"RequestInterval": 1}
+
+
 def _lower_first(s: str) -> str:
     return s[:1].lower() + s[1:]
 
@@ -226,9 +231,10 @@ def validate(shape_name: str, value, path: str = "") -> list[str]:
             errs += validate(shape["member"]["shape"], v, f"{path}.{i}.member")
         return errs
     if kind in ("integer", "long"):
-        if "min" in shape and value < shape["min"]:
+        lo = _RELAXED_MIN.get(shape_name, shape.get("min"))
+        if lo is not None and value < lo:
             errs.append(f"Value '{value}' at '{path}' failed to satisfy constraint: Member "
-                        f"must have value greater than or equal to {shape['min']}")
+                        f"must have value greater than or equal to {lo}")
         if "max" in shape and value > shape["max"]:
             errs.append(f"Value '{value}' at '{path}' failed to satisfy constraint: Member "
                         f"must have value less than or equal to {shape['max']}")

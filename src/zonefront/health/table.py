@@ -6,10 +6,20 @@ The buffer is allocated once and never resized, so the C side can keep its
 address for the life of the process.  1 = healthy, 0 = unhealthy.  A check
 that has no slot (deleted, or unknown to this process) counts as healthy,
 as Route 53 treats a record whose health check was deleted.
+
+A deleted check is *retired* rather than released: its slot reads healthy
+but stays reserved until a publish has replaced every compiled zone that
+could still hold the slot number (`collect()`, called by the control plane
+after each publish).  Releasing at once would let a new check reuse the
+slot while a served zone still points at it.
+
+`latency` holds the last measured connect time per slot in milliseconds
+(0 = not measured), for checks with MeasureLatency.
 """
 from __future__ import annotations
 
 import threading
+from array import array
 from typing import Callable
 
 SLOTS = 65536
@@ -23,6 +33,8 @@ class HealthTable:
         self._free: list[int] = list(range(slots - 1, -1, -1))
         self._lock = threading.Lock()
         self._listeners: list[Callable[[str, bool], None]] = []
+        self._retired: set[str] = set()  # deleted checks whose slot is still reserved
+        self.latency = array("H", bytes(2 * slots))  # ms, saturating at 65535
 
     def slot(self, check_id: str) -> int:
         """The slot of a check, assigned on first use (compiler and checkers
@@ -56,9 +68,47 @@ class HealthTable:
         """A deleted check: its records are served as healthy from now on."""
         with self._lock:
             i = self._slots.pop(check_id, None)
+            self._retired.discard(check_id)
             if i is not None:
                 self.buffer[i] = 1
+                self.latency[i] = 0
                 self._free.append(i)
+
+    def retire(self, check_id: str) -> None:
+        """A deleted check: healthy from now on; the slot is freed by collect()."""
+        with self._lock:
+            if check_id not in self._slots:
+                return
+            self._retired.add(check_id)
+        self.set(check_id, True)
+
+    def collect(self, keep: set[str] | frozenset = frozenset(),
+                live: set[str] | None = None) -> int:
+        """Free the slots of retired checks (and, given `live`, of ids that are
+        not live checks) that no served record refers to (`keep`).  Call only
+        after a publish has made `keep` the complete set of referenced ids.
+        Returns the number of slots freed."""
+        with self._lock:
+            drop = [c for c in self._retired if c not in keep]
+            if live is not None:
+                drop += [c for c in self._slots
+                         if c not in live and c not in keep and c not in self._retired]
+            for c in drop:
+                self._retired.discard(c)
+                i = self._slots.pop(c, None)
+                if i is not None:
+                    self.buffer[i] = 1
+                    self.latency[i] = 0
+                    self._free.append(i)
+            return len(drop)
+
+    def set_latency(self, check_id: str, ms: float) -> None:
+        self.latency[self.slot(check_id)] = max(0, min(65535, int(round(ms))))
+
+    def get_latency(self, check_id: str) -> int:
+        with self._lock:
+            i = self._slots.get(check_id)
+        return 0 if i is None else self.latency[i]
 
     def states(self) -> dict[str, bool]:
         with self._lock:

@@ -80,14 +80,33 @@ CREATE TABLE IF NOT EXISTS tags (
     value     TEXT NOT NULL,
     PRIMARY KEY (rtype, rid, key)
 );
--- health checks belong to the health issue; the table exists so that tags
--- and HealthCheckId references have something to look at
+-- rowid order is creation order (ListHealthChecks)
 CREATE TABLE IF NOT EXISTS health_checks (
-    id         TEXT PRIMARY KEY,
+    id         TEXT PRIMARY KEY,           -- a UUID, as Route 53's
     caller_ref TEXT NOT NULL UNIQUE,
-    config     TEXT NOT NULL,
-    version    INTEGER NOT NULL DEFAULT 1,
+    config     TEXT NOT NULL,              -- JSON HealthCheckConfig with defaults filled in
+    version    INTEGER NOT NULL DEFAULT 1, -- HealthCheckVersion
     created    REAL NOT NULL
+);
+-- CallerReferences of deleted checks: Route 53 refuses to reuse them
+CREATE TABLE IF NOT EXISTS health_check_refs_used (
+    caller_ref TEXT PRIMARY KEY
+);
+-- what `zonefront checker` processes (remote locations) saw; one row per
+-- (check, location), replaced on every probe so seq only grows
+CREATE TABLE IF NOT EXISTS health_observations (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    check_id  TEXT NOT NULL,
+    location  TEXT NOT NULL,
+    state     INTEGER NOT NULL,            -- the location's verdict after FailureThreshold
+    ok        INTEGER NOT NULL,            -- the last probe's own result
+    status    TEXT NOT NULL,               -- Route 53 style "Success: ..." / "Failure: ..."
+    checked   REAL NOT NULL,               -- wall time of the probe
+    ip        TEXT,                        -- the checker's source address
+    latency   REAL,                        -- ms to connect, when measured
+    fail_status TEXT,                      -- last failure seen from this location
+    fail_time REAL,
+    UNIQUE (check_id, location)
 );
 """
 
@@ -133,6 +152,11 @@ _ZONE_COLS = ("id, name, name_key, caller_ref, comment, private, vpcs, deleg_id,
 def _zone(row) -> ZoneRow:
     return ZoneRow(row[0], row[1], bytes(row[2]), row[3], row[4], bool(row[5]),
                    json.loads(row[6]), row[7], json.loads(row[8]), row[9], row[10], row[11])
+
+
+def _health_check(row) -> dict:
+    return {"id": row[0], "caller_ref": row[1], "config": json.loads(row[2]),
+            "version": row[3]}
 
 
 def _rrset(row) -> RRsetRow:
@@ -401,6 +425,74 @@ class Store:
 
     def remove_tag(self, rtype: str, rid: str, key: str) -> None:
         self.db.execute("DELETE FROM tags WHERE rtype=? AND rid=? AND key=?", (rtype, rid, key))
+
+    def insert_health_check(self, hc_id: str, caller_ref: str, config: dict) -> None:
+        self.db.execute("INSERT INTO health_checks (id, caller_ref, config, version, created) "
+                        "VALUES (?,?,?,1,?)", (hc_id, caller_ref, json.dumps(config),
+                                               time.time()))
+
+    def get_health_check(self, hc_id: str) -> dict | None:
+        """{id, caller_ref, config, version} or None."""
+        with self.lock:
+            row = self.db.execute("SELECT id, caller_ref, config, version FROM health_checks "
+                                  "WHERE id=?", (hc_id,)).fetchone()
+        return _health_check(row) if row else None
+
+    def health_check_by_caller_ref(self, ref: str) -> dict | None:
+        with self.lock:
+            row = self.db.execute("SELECT id, caller_ref, config, version FROM health_checks "
+                                  "WHERE caller_ref=?", (ref,)).fetchone()
+        return _health_check(row) if row else None
+
+    def health_check_ref_used(self, ref: str) -> bool:
+        """A deleted check had this CallerReference."""
+        with self.lock:
+            return self.db.execute("SELECT 1 FROM health_check_refs_used WHERE caller_ref=?",
+                                   (ref,)).fetchone() is not None
+
+    def list_health_checks(self, start_id: str | None = None, limit: int = -1) -> list[dict]:
+        """In creation order, from `start_id` inclusive."""
+        sql = "SELECT id, caller_ref, config, version FROM health_checks"
+        args: list = []
+        if start_id is not None:
+            sql += " WHERE rowid >= (SELECT rowid FROM health_checks WHERE id=?)"
+            args.append(start_id)
+        sql += " ORDER BY rowid LIMIT ?"
+        args.append(limit)
+        with self.lock:
+            return [_health_check(r) for r in self.db.execute(sql, args).fetchall()]
+
+    def update_health_check(self, hc_id: str, config: dict) -> int:
+        """Store a new config; returns the new HealthCheckVersion."""
+        self.db.execute("UPDATE health_checks SET config=?, version=version+1 WHERE id=?",
+                        (json.dumps(config), hc_id))
+        return self.db.execute("SELECT version FROM health_checks WHERE id=?",
+                               (hc_id,)).fetchone()[0]
+
+    def delete_health_check(self, hc_id: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO health_check_refs_used SELECT caller_ref "
+                        "FROM health_checks WHERE id=?", (hc_id,))
+        self.db.execute("DELETE FROM health_checks WHERE id=?", (hc_id,))
+        self.db.execute("DELETE FROM tags WHERE rtype='healthcheck' AND rid=?", (hc_id,))
+        self.db.execute("DELETE FROM health_observations WHERE check_id=?", (hc_id,))
+
+    def put_observations(self, rows: list[tuple]) -> None:
+        """Rows of (check_id, location, state, ok, status, checked, ip, latency,
+        fail_status, fail_time), one transaction (a remote checker's flush)."""
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO health_observations (check_id, location, state, ok, "
+                "status, checked, ip, latency, fail_status, fail_time) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def observations_since(self, seq: int, limit: int = 10000) -> list[tuple]:
+        """(seq, check_id, location, state, ok, status, checked, ip, latency,
+        fail_status, fail_time) written after `seq`, oldest first."""
+        with self.lock:
+            return self.db.execute(
+                "SELECT seq, check_id, location, state, ok, status, checked, ip, latency, "
+                "fail_status, fail_time FROM health_observations WHERE seq > ? ORDER BY seq "
+                "LIMIT ?", (seq, limit)).fetchall()
 
     def health_check_exists(self, hc_id: str) -> bool:
         with self.lock:

@@ -1,0 +1,73 @@
+"""The `zonefront checker` subcommand, kept here so cli.py only wires it:
+
+    from .health.cli_glue import add_checker_parser
+    add_checker_parser(sub)
+
+`python -m zonefront.health.cli_glue --location NAME ...` runs the same.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+
+def cmd_checker(args) -> int:
+    from ..config import ConfigError, load_config
+    from .remote import RemoteChecker
+
+    try:
+        config = load_config(args.config, {"data_dir": args.data_dir})
+    except ConfigError as e:
+        print(f"zonefront: {e}", file=sys.stderr)
+        return 1
+    settings = config.health
+    if args.threads:
+        settings.threads = args.threads
+    if args.location in settings.locations:
+        print(f"zonefront: location {args.location!r} is an in-process location of the "
+              "server ([health] locations); a separate checker must use a name listed in "
+              "[health] remote_locations", file=sys.stderr)
+        return 1
+    if args.location not in settings.remote_locations:
+        print(f"zonefront: warning: {args.location!r} is not in [health] remote_locations; "
+              "the server ignores its reports until it is", file=sys.stderr)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    checker = RemoteChecker(settings, config.data_dir, args.location)
+    signal.signal(signal.SIGTERM, lambda *_: checker.stop_event.set())
+    signal.signal(signal.SIGINT, lambda *_: checker.stop_event.set())
+    print(f"checker ready: location {args.location}, data {config.data_dir}", file=sys.stderr,
+          flush=True)
+    checker.run()
+    print("checker stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--location", required=True, metavar="NAME",
+                   help="the checker location this process runs (a [health] remote_locations "
+                        "name)")
+    p.add_argument("--data-dir", metavar="DIR", help="the control plane's data directory")
+    p.add_argument("--config", metavar="FILE")
+    p.add_argument("--threads", type=int, default=0, help="probe loop threads")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_checker)
+
+
+def add_checker_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("checker", help="run one health checker location as its own "
+                                              "process")
+    _configure(p)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="zonefront checker")
+    _configure(p)
+    args = p.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
