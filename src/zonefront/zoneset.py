@@ -39,6 +39,7 @@ from .model import (
     TYPE_SOA,
     TYPE_SRV,
     MAX_NAME_WIRE,
+    RoutedRRset,
     RRset,
     Zone,
     is_subdomain,
@@ -83,6 +84,10 @@ class Resolution:
     additional: list[RR] = field(default_factory=list)
     additional_required: int = 0  # the first N additional RRs must fit or TC
 
+    def copy(self) -> "Resolution":
+        return Resolution(self.rcode, self.aa, list(self.answer), list(self.authority),
+                          list(self.additional), self.additional_required)
+
 
 @dataclass
 class Node:
@@ -98,6 +103,7 @@ class Node:
     # (RFC 4035 §3.1.4.1), answered from the parent's RRset or its NODATA
     parent_zone: Zone | None = None
     parent_ds: RRset | None = None
+    routed: dict[int, list[RoutedRRset]] = field(default_factory=dict)  # chosen per query
 
 
 def rrset_rrs(rrset: RRset, owner: bytes | None = None, ttl: int | None = None) -> list[RR]:
@@ -155,11 +161,17 @@ class ZoneSet:
     def _zone_nodes(zone: Zone) -> dict[bytes, Node]:
         nodes: dict[bytes, Node] = {}
         origin = zone.origin
-        for (owner, rtype), rrset in zone.rrsets.items():
+        owners = [(owner, rtype, rrset) for (owner, rtype), rrset in zone.rrsets.items()]
+        owners += [(r.owner, r.rtype, r) for r in zone.routed]
+        for owner, rtype, rrset in owners:
             node = nodes.get(owner)
             if node is None:
                 node = nodes[owner] = Node(owner, zone)
-            node.rrsets[rtype] = rrset
+            if isinstance(rrset, RoutedRRset):
+                node.routed.setdefault(rtype, []).append(rrset)
+                node.rrsets.pop(rtype, None)  # a type is either simple or routed
+            elif rtype not in node.routed:
+                node.rrsets[rtype] = rrset
             # empty non-terminals up to the apex
             name = owner
             while name != origin and name != ROOT:
@@ -179,7 +191,9 @@ class ZoneSet:
             if node.is_apex:
                 node.is_cut = False
             else:
-                node.is_cut = TYPE_NS in node.rrsets
+                # NS at a wildcard is ordinary data: a referral cannot be
+                # synthesized for names that do not exist (RFC 4592 §4.2)
+                node.is_cut = TYPE_NS in node.rrsets and not name.startswith(b"\x01*")
                 parent = nodes.get(parent_of(name))
                 if parent is not None:
                     node.cut_above = parent.cut_above or (parent if parent.is_cut else None)
@@ -225,9 +239,14 @@ class ZoneSet:
 
     # ---- resolution -------------------------------------------------------
 
-    def resolve(self, qname: bytes, qtype: int, seen: set | None = None) -> Resolution:
+    def resolve(self, qname: bytes, qtype: int, seen: set | None = None) -> Tree:
         """Answer sections for a lower-cased qname; owners equal to the qname
-        are given as QNAME.  `seen` carries the names a chain has visited."""
+        are given as QNAME.  `seen` carries the names a chain has visited.
+        Where routed record sets compete the result is a Choice tree."""
+        tree = self._resolve(qname, qtype, seen)
+        return finish(tree, self.add_additional)
+
+    def _resolve(self, qname: bytes, qtype: int, seen: set | None) -> Tree:
         seen = {qname} if seen is None else seen | {qname}
         kind, node = self.lookup(qname)
         res = Resolution()
@@ -238,8 +257,7 @@ class ZoneSet:
             self.referral(node, res)
             return res
         if kind == "dname":
-            self.synthesize(node, qname, QNAME, qtype, res, seen)
-            return res
+            return self.synthesize(node, qname, QNAME, qtype, res, seen)
         if kind == "nxdomain":
             self.negative(node.zone, res, RCODE_NXDOMAIN)
             return res
@@ -250,9 +268,7 @@ class ZoneSet:
             else:
                 self.negative(node.zone, res, RCODE_NOERROR)
             return res
-        self.answer_node(node, QNAME, qtype, res, seen)
-        self.add_additional(res)
-        return res
+        return self.answer_node(node, QNAME, qtype, res, seen)
 
     def referral(self, cut: Node, res: Resolution) -> None:
         res.aa = False
@@ -277,7 +293,7 @@ class ZoneSet:
         res.answer += rrset_rrs(owner.rrsets[TYPE_DNAME])
 
     def synthesize(self, owner: Node, qname: bytes, qname_owner: bytes, qtype: int,
-                   res: Resolution, seen: set) -> None:
+                   res: Resolution, seen: set) -> Tree:
         """DNAME substitution (RFC 6672 §3.2): the DNAME, a CNAME to the new
         name, then the lookup restarts there once; a referral, another DNAME
         or a name we do not serve ends it with what we have."""
@@ -287,20 +303,16 @@ class ZoneSet:
         new = qname[: len(qname) - len(owner.name)] + target
         if len(new) > MAX_NAME_WIRE:
             res.rcode = RCODE_YXDOMAIN
-            return
+            return res
         res.answer.append(RR(qname_owner, TYPE_CNAME, rrset.ttl, new))
         new = name_lower(new)
         kind, node = self.lookup(new)
         if kind in ("refused", "referral", "dname") or (kind == "cut" and qtype != TYPE_DS):
-            return
+            return res
         if new in seen or len(seen) > MAX_CHAIN:
-            return
-        sub = self.resolve(new, qtype, seen)
-        res.rcode = sub.rcode
-        res.answer += [RR(new if rr.owner == QNAME else rr.owner, rr.rtype, rr.ttl, rr.rdata)
-                       for rr in sub.answer]
-        res.authority += sub.authority
-        res.additional += sub.additional
+            return res
+        sub = self._resolve(new, qtype, seen)
+        return graft(res, sub, new)
 
     def negative(self, zone: Zone, res: Resolution, rcode: int) -> None:
         res.rcode = rcode
@@ -309,46 +321,88 @@ class ZoneSet:
             ttl = min(soa.ttl, soa_minimum(soa.rdatas[0]))
             res.authority += rrset_rrs(soa, zone.origin, ttl)
 
-    def answer_node(self, node: Node, owner: bytes, qtype: int, res: Resolution, seen: set) -> None:
+    def answer_node(self, node: Node, owner: bytes, qtype: int, res: Resolution, seen: set) -> Tree:
         if qtype == TYPE_DS and node.parent_zone is not None:
             if node.parent_ds is not None:
                 res.answer += rrset_rrs(node.parent_ds, owner)
             else:
                 self.negative(node.parent_zone, res, RCODE_NOERROR)
-            return
+            return res
         if qtype == TYPE_ANY:
-            if node.rrsets:
-                res.answer += rrset_rrs(node.rrsets[min(node.rrsets)], owner)
-            else:
+            present = set(node.rrsets) | set(node.routed)
+            if not present:
                 self.negative(node.zone, res, RCODE_NOERROR)
-            return
+                return res
+            qtype = min(present)  # RFC 8482: one RRset, the lowest type
+            if qtype == TYPE_CNAME and qtype in node.routed:
+                return self.routed(node, TYPE_CNAME, owner, res, seen, None)
+        if qtype in node.routed:
+            return self.routed(node, qtype, owner, res, seen, None)
         rrset = node.rrsets.get(qtype)
         if rrset is not None:
             res.answer += rrset_rrs(rrset, owner)
-            return
+            return res
+        if TYPE_CNAME in node.routed:
+            return self.routed(node, TYPE_CNAME, owner, res, seen, qtype)
         cname = node.rrsets.get(TYPE_CNAME)
         if cname is None:
             self.negative(node.zone, res, RCODE_NOERROR)
-            return
+            return res
         res.answer += rrset_rrs(cname, owner)
-        self.chase(rdata_cname(cname), qtype, res, seen)
+        return self.chase(rdata_cname(cname), qtype, res, seen)
 
-    def chase(self, target: bytes, qtype: int, res: Resolution, seen: set) -> None:
+    def routed(self, node: Node, rtype: int, owner: bytes, res: Resolution, seen: set,
+               chase_qtype: int | None) -> Tree:
+        """The record sets of one owner and type that compete per query: one
+        option per record set, each continuing as the plain answer would."""
+        records = node.routed[rtype]
+        options: list[Tree] = []
+        for rec in records:
+            sub = res.copy()
+            if rec.alias_name is not None:
+                options.append(self.alias(node, rec, owner, rtype, sub, seen | {node.name}))
+                continue
+            sub.answer += [RR(owner, rtype, rec.ttl, rd) for rd in rec.rdatas]
+            if chase_qtype is not None and rec.rdatas:  # a routed CNAME, followed
+                options.append(self.chase(name_lower(read_name(rec.rdatas[0], 0)[0]),
+                                          chase_qtype, sub, set(seen)))
+            else:
+                options.append(sub)
+        nomatch = res.copy()
+        self.negative(node.zone, nomatch, RCODE_NOERROR)
+        kind = policy_kind(records[0])
+        return Choice(kind, list(records), options, nomatch, res.copy() if kind == "multivalue" else None)
+
+    def alias(self, node: Node, rec: RoutedRRset, owner: bytes, rtype: int, res: Resolution,
+              seen: set) -> Tree:
+        """An alias answers with its target's record set of the same type, in
+        the alias's name and with the target's TTL; a missing target is NODATA."""
+        target = self.nodes.get(rec.alias_name)
+        if (target is None or rec.alias_name in seen or len(seen) > MAX_CHAIN
+                or (rtype not in target.rrsets and rtype not in target.routed)):
+            self.negative(node.zone, res, RCODE_NOERROR)
+            return res
+        if rtype in target.routed:
+            return self.routed(target, rtype, owner, res, seen | {rec.alias_name}, None)
+        res.answer += rrset_rrs(target.rrsets[rtype], owner)
+        return res
+
+    def chase(self, target: bytes, qtype: int, res: Resolution, seen: set) -> Tree:
         """Follow a CNAME to `target` (RFC 1034 §4.3.2 step 3.a): the rcode is
         the last link's (RFC 6604); referrals and names we do not serve end
         the chain with what we have."""
         if target in seen or len(seen) > MAX_CHAIN:
-            return
+            return res
         seen.add(target)
         kind, node = self.lookup(target)
         if kind in ("refused", "referral", "cut"):
-            return
+            return res
         if kind == "nxdomain":
             self.negative(node.zone, res, RCODE_NXDOMAIN)
-        elif kind == "dname":
-            self.synthesize(node, target, target, qtype, res, seen)
-        else:  # exact or wildcard
-            self.answer_node(node, target, qtype, res, seen)
+            return res
+        if kind == "dname":
+            return self.synthesize(node, target, target, qtype, res, seen)
+        return self.answer_node(node, target, qtype, res, seen)  # exact or wildcard
 
     def add_additional(self, res: Resolution) -> None:
         present = {(rr.owner, rr.rtype) for rr in res.answer}
@@ -364,7 +418,81 @@ class ZoneSet:
                 rrset = tnode.rrsets.get(t)
                 if rrset is not None and (target, t) not in present:
                     extra.extend(rrset_rrs(rrset))
-        res.additional = _dedupe(extra)
+        res.additional = _dedupe(res.additional + extra)
+
+
+@dataclass
+class Choice:
+    """Record sets that compete per query (a routing policy, or an alias).
+
+    `options[i]` is the answer when `records[i]` is chosen; `nomatch` when
+    none applies (geolocation or IP-based routing without a default);
+    `prefix` (multivalue only) is what precedes the chosen values, since up
+    to eight of them are returned together.
+    """
+
+    kind: str
+    records: list[RoutedRRset]
+    options: list
+    nomatch: Resolution
+    prefix: Resolution | None = None
+
+
+Tree = Resolution | Choice
+
+
+def policy_kind(rec: RoutedRRset) -> str:
+    """Route 53 allows one routing policy per record set; which one is set."""
+    if rec.weight is not None:
+        return "weighted"
+    if rec.failover is not None:
+        return "failover"
+    if rec.multivalue:
+        return "multivalue"
+    if rec.region is not None:
+        return "latency"
+    if rec.geo_continent or rec.geo_country or rec.geo_subdivision:
+        return "geo"
+    if rec.geoprox_region is not None or rec.geoprox_lat is not None:
+        return "geoproximity"
+    if rec.cidr_collection is not None:
+        return "cidr"
+    return "alias"
+
+
+def finish(tree: Tree, leaf_fn) -> Tree:
+    """Apply `leaf_fn` to every Resolution at the leaves (in place)."""
+    if isinstance(tree, Resolution):
+        leaf_fn(tree)
+    else:
+        for opt in tree.options:
+            finish(opt, leaf_fn)
+        leaf_fn(tree.nomatch)
+    return tree
+
+
+def leaves(tree: Tree) -> list[Resolution]:
+    if isinstance(tree, Resolution):
+        return [tree]
+    out = [tree.nomatch]
+    for opt in tree.options:
+        out += leaves(opt)
+    return out
+
+
+def graft(res: Resolution, tree: Tree, rename: bytes) -> Tree:
+    """Prefix `res` to every leaf of a tree resolved for `rename`."""
+    if isinstance(tree, Choice):
+        return Choice(tree.kind, tree.records, [graft(res, o, rename) for o in tree.options],
+                      graft(res, tree.nomatch, rename),
+                      graft(res, tree.prefix, rename) if tree.prefix is not None else None)
+    out = res.copy()
+    out.rcode = tree.rcode
+    out.answer += [RR(rename if rr.owner == QNAME else rr.owner, rr.rtype, rr.ttl, rr.rdata)
+                   for rr in tree.answer]
+    out.authority += tree.authority
+    out.additional += tree.additional
+    return out
 
 
 def rdata_cname(rrset: RRset) -> bytes:

@@ -1,5 +1,5 @@
 # The compiled engine's C-level interface, cimported by the socket workers.
-from libc.stdint cimport uint8_t, uint16_t, uint32_t
+from libc.stdint cimport int32_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 cdef extern from "zfapi.h":
     ctypedef struct zf_qctx_t:
@@ -30,14 +30,32 @@ cdef enum:
     RCODE_REFUSED = 5
     RCODE_YXDOMAIN = 6
     OUR_UDP_PAYLOAD = 1232
+    K_WEIGHTED = 1
+    K_FAILOVER = 2
+    K_MULTIVALUE = 3
+    K_LATENCY = 4
+    K_GEO = 5
+    K_GEOPROX = 6
+    K_CIDR = 7
+    K_ALIAS = 8
+    C_EVAL_TARGET = 1
+    C_DEFAULT = 2
+    C_PRIMARY = 4
+    C_SECONDARY = 8
+    C_CONTINENT = 16
+    C_COUNTRY = 32
+    C_SUBDIVISION = 64
+    MAX_MULTIVALUE = 8
     FIX_BLOCK = 0x8000
     MAX_LABELS = 128
 
 cdef extern from *:
     """
     #define ZF_NONE 0xFFFFFFFFu
+    #define ZF_PSET_BIT 0x80000000u
     """
     const uint32_t NONE "ZF_NONE"
+    const uint32_t PSET_BIT "ZF_PSET_BIT"
 
 ctypedef struct node_t:
     uint32_t name_off       # into names
@@ -79,6 +97,73 @@ ctypedef struct dname_t:
     uint16_t pad
     uint32_t ttl
 
+ctypedef struct pset_t:
+    uint8_t kind            # K_* (snapshot/policy.py KIND)
+    uint8_t flags
+    uint16_t ncand
+    uint32_t cand_off       # first candidate in cands
+    uint32_t prefix         # multivalue: block before the values, or NONE
+    uint32_t nomatch        # ref answered when no candidate applies
+    uint32_t coll           # CIDR collection index, or NONE
+
+ctypedef struct cand_t:
+    uint32_t ref            # block, or pset | PSET_BIT
+    uint16_t health         # health slot, 0xFFFF = always healthy
+    uint8_t flags           # C_*
+    uint8_t pad
+    uint32_t key            # weight, region index, geo code or CIDR location id
+    uint32_t key2           # geo subdivision code
+    float lat               # geoproximity coordinates
+    float lon
+    int32_t bias            # geoproximity bias, -99..99
+    uint32_t pad2
+
+ctypedef struct coll_t:
+    uint32_t v4_off
+    uint32_t v4_n
+    uint32_t v6_off
+    uint32_t v6_n
+
+ctypedef struct range4_t:
+    uint32_t start
+    uint32_t end            # inclusive
+    uint32_t loc            # geolocs index, or CIDR location id
+    uint8_t prefix          # the prefix length of the network this came from
+    uint8_t pad[3]
+
+ctypedef struct range6_t:
+    uint64_t start_hi
+    uint64_t start_lo
+    uint64_t end_hi
+    uint64_t end_lo
+    uint32_t loc
+    uint8_t prefix
+    uint8_t pad[3]
+
+ctypedef struct geoloc_t:
+    uint16_t continent      # two ASCII letters, big-endian
+    uint16_t country
+    uint32_t subdivision    # up to three ASCII letters, big-endian
+    float lat               # NaN when unknown
+    float lon
+
+ctypedef struct region_t:
+    float lat
+    float lon
+
+ctypedef struct client_t:
+    uint8_t family          # 0 unknown, 4, 6
+    uint8_t bits            # significant bits: ECS source prefix, else 32/128
+    uint8_t scope           # ECS scope: the longest prefix a decision used
+    uint8_t geo_done        # geoloc looked up already
+    uint32_t v4
+    uint64_t hi
+    uint64_t lo
+    uint32_t geoloc         # geolocs index, or NONE
+    uint8_t geoprefix
+    uint8_t rnd_init
+    uint64_t rnd            # per-query random state (splitmix64)
+
 ctypedef struct slot_t:
     uint32_t hash
     uint32_t node
@@ -97,6 +182,22 @@ ctypedef struct image_t:
     slot_t* table
     uint32_t mask
     uint16_t udp_max        # largest UDP response we send and advertise (EDNS)
+    const pset_t* psets
+    uint32_t npsets
+    const cand_t* cands
+    const coll_t* colls
+    const range4_t* cidr4
+    const range6_t* cidr6
+    const region_t* regions
+    uint32_t nregions
+    const range4_t* geo4    # GeoIP, attached after load (geo.py arrays)
+    uint32_t ngeo4
+    const range6_t* geo6
+    uint32_t ngeo6
+    const geoloc_t* geolocs
+    uint32_t ngeolocs
+    const uint8_t* health   # HealthTable.buffer, attached after load
+    uint32_t nhealth
 
 ctypedef struct query_t:
     uint32_t qname_len      # wire length of the qname
@@ -122,5 +223,8 @@ cdef class Image:
     cdef void* ptr
     cdef image_t img
     cdef object _keep
+    cdef object _geo
+    cdef object _health
     cdef public object zones
     cdef const uint8_t* _addr(self, str key)
+    cdef int _ref_ok(self, uint32_t ref)

@@ -7,10 +7,9 @@ compile time (snapshot/compiler.py); here a query costs one parse, one to a
 few hash probes and one memcpy.  ref/engine.py is the readable twin and
 tests/differential compare the two byte for byte.
 """
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdint cimport uint8_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcmp, memcpy, memset
 
 cdef extern from "zfhash.h":
     uint32_t zf_hash(const uint8_t* p, size_t n) nogil
@@ -203,6 +202,347 @@ cdef inline uint32_t type_block(const image_t* img, const node_t* node, uint16_t
     return node.default_block
 
 
+
+# ---- routing policies (snapshot/policy.py) -----------------------------------
+
+cdef extern from "<math.h>" nogil:
+    double sin(double x)
+    double cos(double x)
+    double asin(double x)
+    double sqrt(double x)
+    int isnan(double x)
+
+cdef extern from "<netinet/in.h>" nogil:
+    ctypedef unsigned short sa_family_t
+    cdef int AF_INET
+    cdef int AF_INET6
+
+DEF MAX_CANDS = 256
+
+
+cdef inline uint64_t splitmix64(uint64_t* state) noexcept nogil:
+    cdef uint64_t z
+    state[0] += 0x9E3779B97F4A7C15ULL
+    z = state[0]
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
+    return z ^ (z >> 31)
+
+
+cdef inline uint64_t next_rand(client_t* cl) noexcept nogil:
+    return splitmix64(&cl.rnd)
+
+
+cdef inline uint64_t load64(const uint8_t* p) noexcept nogil:
+    cdef uint64_t v = 0
+    cdef int i
+    for i in range(8):
+        v = (v << 8) | p[i]
+    return v
+
+
+cdef void set_client(client_t* cl, const query_t* qr, const zf_qctx_t* ctx,
+                     uint16_t qid) noexcept nogil:
+    """The address routing decides on: the Client Subnet option when the
+    query has one (RFC 7871), else the source address."""
+    cdef const uint8_t* sa
+    cdef uint8_t buf[16]
+    cdef uint16_t fam
+    cl.family = 0
+    cl.scope = 0
+    cl.geo_done = 0
+    cl.geoloc = NONE
+    cl.geoprefix = 0
+    cl.v4 = 0
+    cl.hi = cl.lo = 0
+    cl.rnd = (<uint64_t>ctx.seed << 32) ^ (<uint64_t>qid << 16) ^ zf_hash(qr.key, qr.qname_len)
+    memset(buf, 0, 16)
+    if qr.has_ecs:
+        memcpy(buf, qr.ecs_addr, qr.ecs_addr_len)
+        cl.bits = qr.ecs_source
+        if qr.ecs_family == 1:
+            cl.family = 4
+            cl.v4 = (buf[0] << 24) | (buf[1] << 16) | (buf[2] << 8) | buf[3]
+        else:
+            cl.family = 6
+            cl.hi = load64(buf)
+            cl.lo = load64(buf + 8)
+        return
+    if ctx.src == NULL:
+        return
+    sa = <const uint8_t*>ctx.src
+    fam = (<const sa_family_t*>sa)[0]
+    if fam == AF_INET:
+        cl.family = 4
+        cl.bits = 32
+        cl.v4 = (sa[4] << 24) | (sa[5] << 16) | (sa[6] << 8) | sa[7]
+    elif fam == AF_INET6:
+        cl.hi = load64(sa + 8)
+        cl.lo = load64(sa + 16)
+        if cl.hi == 0 and (cl.lo >> 32) == 0xFFFF:  # IPv4-mapped
+            cl.family = 4
+            cl.bits = 32
+            cl.v4 = <uint32_t>(cl.lo & 0xFFFFFFFFULL)
+        else:
+            cl.family = 6
+            cl.bits = 128
+
+
+cdef inline int find4(const range4_t* r, uint32_t n, uint32_t a) noexcept nogil:
+    """Index of the range holding `a`, or -1 (ranges sorted, disjoint)."""
+    cdef int64_t lo = 0, hi = <int64_t>n - 1, mid
+    while lo <= hi:
+        mid = (lo + hi) >> 1
+        if a < r[mid].start:
+            hi = mid - 1
+        elif a > r[mid].end:
+            lo = mid + 1
+        else:
+            return <int>mid
+    return -1
+
+
+cdef inline int lt128(uint64_t ah, uint64_t al, uint64_t bh, uint64_t bl) noexcept nogil:
+    return ah < bh or (ah == bh and al < bl)
+
+
+cdef inline int find6(const range6_t* r, uint32_t n, uint64_t h, uint64_t l) noexcept nogil:
+    cdef int64_t lo = 0, hi = <int64_t>n - 1, mid
+    while lo <= hi:
+        mid = (lo + hi) >> 1
+        if lt128(h, l, r[mid].start_hi, r[mid].start_lo):
+            hi = mid - 1
+        elif lt128(r[mid].end_hi, r[mid].end_lo, h, l):
+            lo = mid + 1
+        else:
+            return <int>mid
+    return -1
+
+
+cdef inline void use_scope(client_t* cl, uint8_t prefix) noexcept nogil:
+    if prefix > cl.scope:
+        cl.scope = prefix
+
+
+cdef const geoloc_t* client_geo(const image_t* img, client_t* cl) noexcept nogil:
+    """The client's GeoIP location (looked up once per query), or NULL."""
+    cdef int i
+    if not cl.geo_done:
+        cl.geo_done = 1
+        if cl.family == 4 and img.ngeo4:
+            i = find4(img.geo4, img.ngeo4, cl.v4)
+            if i >= 0 and img.geo4[i].loc < img.ngeolocs:
+                cl.geoloc = img.geo4[i].loc
+                cl.geoprefix = img.geo4[i].prefix
+        elif cl.family == 6 and img.ngeo6:
+            i = find6(img.geo6, img.ngeo6, cl.hi, cl.lo)
+            if i >= 0 and img.geo6[i].loc < img.ngeolocs:
+                cl.geoloc = img.geo6[i].loc
+                cl.geoprefix = img.geo6[i].prefix
+    if cl.geoloc == NONE:
+        return NULL
+    use_scope(cl, cl.geoprefix)
+    return &img.geolocs[cl.geoloc]
+
+
+cdef inline double distance_km(double lat1, double lon1, double lat2, double lon2) noexcept nogil:
+    """Great-circle distance (haversine, mean Earth radius 6371 km)."""
+    cdef double r = 0.017453292519943295
+    cdef double dlat = (lat2 - lat1) * r, dlon = (lon2 - lon1) * r
+    cdef double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * r) * cos(lat2 * r) * sin(dlon / 2) * sin(dlon / 2)
+    if a > 1.0:
+        a = 1.0
+    return 2 * 6371.0 * asin(sqrt(a))
+
+
+cdef inline int health_ok(const image_t* img, uint16_t slot) noexcept nogil:
+    if slot == 0xFFFF or img.health == NULL or slot >= img.nhealth:
+        return 1
+    return img.health[slot] != 0
+
+
+cdef int ref_healthy(const image_t* img, uint32_t ref, int depth) noexcept nogil:
+    """A target is healthy when any record it could answer with is."""
+    cdef const pset_t* ps
+    cdef uint32_t i
+    if ref == NONE or not (ref & PSET_BIT) or depth > 8:
+        return 1
+    ps = &img.psets[ref & ~PSET_BIT]
+    for i in range(ps.ncand):
+        if cand_healthy(img, &img.cands[ps.cand_off + i], depth + 1):
+            return 1
+    return 0
+
+
+cdef inline int cand_healthy(const image_t* img, const cand_t* c, int depth) noexcept nogil:
+    if not health_ok(img, c.health):
+        return 0
+    if c.flags & C_EVAL_TARGET:
+        return ref_healthy(img, c.ref, depth)
+    return 1
+
+
+cdef uint32_t choose(const image_t* img, const pset_t* ps, client_t* cl, int depth) noexcept nogil:
+    """The ref a pset answers with for this client (Route 53's rules per
+    policy; README "Routing policies" writes them down)."""
+    cdef const cand_t* c = img.cands + ps.cand_off
+    cdef uint32_t n = ps.ncand if ps.ncand < MAX_CANDS else MAX_CANDS
+    cdef uint8_t ok[MAX_CANDS]
+    cdef uint32_t i, healthy = 0, best = NONE, level
+    cdef uint64_t total, r
+    cdef const geoloc_t* g
+    cdef double d, bestd = 0
+    cdef int j, pass_
+    cdef const coll_t* co
+    cdef uint32_t loc = NONE
+    cdef uint8_t prefix = 0
+    if n == 0:
+        return ps.nomatch
+    for i in range(n):
+        ok[i] = cand_healthy(img, &c[i], depth)
+        healthy += ok[i]
+    if healthy == 0 and ps.kind != K_GEO and ps.kind != K_CIDR:
+        # Route 53 answers as if all were healthy when none is
+        for i in range(n):
+            ok[i] = 1
+    if ps.kind == K_ALIAS:
+        return c[0].ref
+    if ps.kind == K_WEIGHTED:
+        total = 0
+        for i in range(n):
+            if ok[i]:
+                total += c[i].key
+        r = next_rand(cl)
+        if total > 0:
+            r = r % total
+            for i in range(n):
+                if ok[i] and c[i].key:
+                    if r < c[i].key:
+                        return c[i].ref
+                    r -= c[i].key
+        total = 0  # every usable record has weight 0: equal chances
+        for i in range(n):
+            total += ok[i]
+        r = r % total
+        for i in range(n):
+            if ok[i]:
+                if r == 0:
+                    return c[i].ref
+                r -= 1
+        return ps.nomatch
+    if ps.kind == K_FAILOVER:
+        for pass_ in range(2):
+            for i in range(n):
+                if (c[i].flags & (C_PRIMARY if pass_ == 0 else C_SECONDARY)) and ok[i]:
+                    return c[i].ref
+        return ps.nomatch
+    if ps.kind == K_MULTIVALUE:  # one value, where only one fits (nested)
+        r = next_rand(cl) % healthy if healthy else next_rand(cl) % n
+        for i in range(n):
+            if ok[i]:
+                if r == 0:
+                    return c[i].ref
+                r -= 1
+        return ps.nomatch
+    if ps.kind == K_LATENCY or ps.kind == K_GEOPROX:
+        g = client_geo(img, cl)
+        for i in range(n):
+            if not ok[i]:
+                continue
+            if g == NULL or isnan(g.lat):
+                return c[i].ref  # no location: the first usable record
+            if ps.kind == K_LATENCY:
+                if c[i].key >= img.nregions:
+                    continue
+                d = distance_km(g.lat, g.lon, img.regions[c[i].key].lat, img.regions[c[i].key].lon)
+            else:
+                # Route 53: biased distance = distance * (1 - bias / 100)
+                d = distance_km(g.lat, g.lon, c[i].lat, c[i].lon) * (1.0 - c[i].bias / 100.0)
+            if best == NONE or d < bestd:
+                best, bestd = i, d
+        return c[best].ref if best != NONE else ps.nomatch
+    if ps.kind == K_GEO:
+        g = client_geo(img, cl)
+        # most specific first; an unhealthy match falls back to a larger area
+        for pass_ in range(2):
+            for level in range(4):
+                for i in range(n):
+                    if pass_ == 0 and not ok[i]:
+                        continue
+                    if level == 0 and g != NULL and (c[i].flags & C_SUBDIVISION):
+                        if c[i].key == g.country and c[i].key2 == g.subdivision:
+                            return c[i].ref
+                    elif level == 1 and g != NULL and (c[i].flags & C_COUNTRY):
+                        if c[i].key == g.country:
+                            return c[i].ref
+                    elif level == 2 and g != NULL and (c[i].flags & C_CONTINENT):
+                        if c[i].key == g.continent:
+                            return c[i].ref
+                    elif level == 3 and (c[i].flags & C_DEFAULT):
+                        return c[i].ref
+        return ps.nomatch
+    if ps.kind == K_CIDR:
+        if ps.coll != NONE:
+            co = &img.colls[ps.coll]
+            if cl.family == 4:
+                j = find4(img.cidr4 + co.v4_off, co.v4_n, cl.v4)
+                if j >= 0:
+                    loc = img.cidr4[co.v4_off + j].loc
+                    prefix = img.cidr4[co.v4_off + j].prefix
+            elif cl.family == 6:
+                j = find6(img.cidr6 + co.v6_off, co.v6_n, cl.hi, cl.lo)
+                if j >= 0:
+                    loc = img.cidr6[co.v6_off + j].loc
+                    prefix = img.cidr6[co.v6_off + j].prefix
+        use_scope(cl, prefix if loc != NONE else cl.bits)
+        for pass_ in range(2):
+            for i in range(n):
+                if (pass_ == 0 and not ok[i]) or (c[i].flags & C_DEFAULT):
+                    continue
+                if loc != NONE and c[i].key == loc:
+                    return c[i].ref
+            for i in range(n):
+                if (pass_ == 1 or ok[i]) and (c[i].flags & C_DEFAULT):
+                    return c[i].ref
+        return ps.nomatch
+    return ps.nomatch
+
+
+cdef uint32_t select_ref(const image_t* img, uint32_t ref, client_t* cl) noexcept nogil:
+    """Walk psets (aliases, policies) down to the block that answers."""
+    cdef int depth = 0
+    while ref != NONE and (ref & PSET_BIT):
+        depth += 1
+        if depth > 8 or (ref & ~PSET_BIT) >= img.npsets:
+            return NONE
+        ref = choose(img, &img.psets[ref & ~PSET_BIT], cl, depth)
+    return ref
+
+
+cdef uint32_t pick_values(const image_t* img, const pset_t* ps, client_t* cl,
+                          uint32_t* out) noexcept nogil:
+    """Multivalue answer: up to eight healthy values in random order (all
+    of them as candidates when none is healthy, as Route 53 does)."""
+    cdef uint32_t idx[MAX_CANDS]
+    cdef uint32_t n = ps.ncand if ps.ncand < MAX_CANDS else MAX_CANDS
+    cdef uint32_t i, k = 0, j, t
+    for i in range(n):
+        if cand_healthy(img, &img.cands[ps.cand_off + i], 1):
+            idx[k] = i
+            k += 1
+    if k == 0:
+        for i in range(n):
+            idx[i] = i
+        k = n
+    for i in range(k if k < MAX_MULTIVALUE else MAX_MULTIVALUE):  # partial Fisher-Yates
+        j = i + <uint32_t>(next_rand(cl) % (k - i))
+        t = idx[i]
+        idx[i] = idx[j]
+        idx[j] = t
+        out[i] = img.cands[ps.cand_off + idx[i]].ref
+    return k if k < MAX_MULTIVALUE else MAX_MULTIVALUE
+
+
 # ---- encode ----------------------------------------------------------------
 
 cdef inline size_t write_header_only(const uint8_t* q, uint8_t* r, uint8_t rcode) noexcept nogil:
@@ -222,7 +562,8 @@ cdef inline size_t opt_len(const query_t* qr) noexcept nogil:
     return 11
 
 
-cdef inline size_t write_opt(const query_t* qr, uint8_t* p, uint32_t rcode, uint16_t udp_max) noexcept nogil:
+cdef inline size_t write_opt(const query_t* qr, uint8_t* p, uint32_t rcode, uint16_t udp_max,
+                             uint8_t scope) noexcept nogil:
     cdef size_t n = 11
     p[0] = 0
     st16(p + 1, TYPE_OPT)
@@ -237,7 +578,7 @@ cdef inline size_t write_opt(const query_t* qr, uint8_t* p, uint32_t rcode, uint
         st16(p + 13, 4 + qr.ecs_addr_len)
         st16(p + 15, qr.ecs_family)
         p[17] = qr.ecs_source
-        p[18] = 0  # scope: static answers do not depend on the client
+        p[18] = scope  # the prefix our answer depended on; 0 for static answers
         memcpy(p + 19, qr.ecs_addr, qr.ecs_addr_len)
         n += 8 + qr.ecs_addr_len
     else:
@@ -246,7 +587,7 @@ cdef inline size_t write_opt(const query_t* qr, uint8_t* p, uint32_t rcode, uint
 
 
 cdef inline ssize_t put_block(const image_t* img, const block_t* blk, uint8_t* r, size_t pos,
-                              size_t room, uint32_t qname_off, uint32_t qname_len,
+                              size_t room, size_t base, uint32_t qname_off, uint32_t qname_len,
                               uint16_t* counts) noexcept nogil:
     """Copy a block after the question and relocate its pointers; drops
     optional additional RRs that do not fit.  Returns the octets written,
@@ -273,7 +614,7 @@ cdef inline ssize_t put_block(const image_t* img, const block_t* blk, uint8_t* r
             continue
         val = fx >> 16
         if val & FIX_BLOCK:
-            val = pos + (val & 0x7FFF)
+            val = base + (val & 0x7FFF)
         elif val == 0:
             val = qname_off
         else:
@@ -366,6 +707,11 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     cdef uint32_t prefix, newlen, newpos, crcode
     cdef query_t nq
     cdef uint16_t chased[3]
+    cdef client_t cl
+    cdef const pset_t* ps
+    cdef uint32_t values[MAX_MULTIVALUE]
+    cdef uint32_t nvals
+    cdef size_t base
     if qlen < 12 or (q[2] & 0x80):
         return 0
     if (q[2] >> 3) & 0xF:
@@ -388,6 +734,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     counts[0] = counts[1] = counts[2] = 0
 
     rcode = find_answer(img, &qr, &blk_idx, &dname_idx)
+    set_client(&cl, &qr, ctx, (q[0] << 8) | q[1])
 
     # header and question; the qname keeps the client's case (0x20)
     r[0] = q[0]
@@ -396,7 +743,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     pos = qsec
     if dname_idx != NONE:
         dn = &img.dnames[dname_idx]
-        w = put_block(img, &img.blocks[dn.block], r, pos, limit - pos - olen, 12, qr.qname_len, counts)
+        w = put_block(img, &img.blocks[dn.block], r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
         aa = 1
         prefix = qr.qname_len - dn.owner_len
         newlen = prefix + dn.target_len
@@ -429,8 +776,9 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             nq.qclass = qr.qclass
             nq.edns = 0
             crcode = find_answer(img, &nq, &blk_idx, &dname_idx)
+            blk_idx = select_ref(img, blk_idx, &cl)
             if crcode == 0 and blk_idx != NONE and (img.blocks[blk_idx].flags & 1):
-                w = put_block(img, &img.blocks[blk_idx], r, pos, limit - pos - olen,
+                w = put_block(img, &img.blocks[blk_idx], r, pos, limit - pos - olen, pos,
                               newpos, newlen, chased)
                 if w < 0:
                     tc = 1
@@ -442,8 +790,33 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
                     counts[0] = 2 + chased[0]
                     counts[1] = chased[1]
                     counts[2] = chased[2]
+    elif blk_idx != NONE and (blk_idx & PSET_BIT) and img.psets[blk_idx & ~PSET_BIT].kind == K_MULTIVALUE \
+            and img.psets[blk_idx & ~PSET_BIT].prefix != NONE:
+        ps = &img.psets[blk_idx & ~PSET_BIT]
+        rcode = img.blocks[ps.prefix].rcode
+        aa = img.blocks[ps.prefix].flags & 1
+        w = put_block(img, &img.blocks[ps.prefix], r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
+        if w < 0:
+            tc = 1
+        else:
+            base = pos
+            pos += w
+            nvals = pick_values(img, ps, &cl, values)
+            for i in range(nvals):
+                w = put_block(img, &img.blocks[values[i]], r, pos, limit - pos - olen, base, 12,
+                              qr.qname_len, chased)
+                if w < 0:
+                    break
+                pos += w
+                counts[0] += chased[0]
+            if counts[0] == 0 and nvals:
+                tc = 1
+                pos = qsec
     elif blk_idx != NONE:
-        w = put_block(img, &img.blocks[blk_idx], r, pos, limit - pos - olen, 12, qr.qname_len, counts)
+        blk_idx = select_ref(img, blk_idx, &cl)
+        if blk_idx == NONE:
+            return write_header_only(q, r, 2)
+        w = put_block(img, &img.blocks[blk_idx], r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
         rcode = img.blocks[blk_idx].rcode
         aa = img.blocks[blk_idx].flags & 1
         if w < 0:
@@ -458,13 +831,15 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     st16(r + 8, counts[1])
     st16(r + 10, counts[2] + (1 if qr.edns else 0))
     if qr.edns:
-        pos += write_opt(&qr, r + pos, rcode, img.udp_max)
+        pos += write_opt(&qr, r + pos, rcode, img.udp_max, cl.scope)
     return pos
 
 
 # ---- loading -----------------------------------------------------------------
 
-ARRAYS = ("names", "nodes", "types", "blocks", "data", "fixups", "ar_ends", "dnames")
+ARRAYS = ("names", "nodes", "types", "blocks", "data", "fixups", "ar_ends", "dnames",
+          "psets", "cands", "colls", "cidr4", "cidr6", "regions")
+GEO_ARRAYS = ("geo4", "geo6", "geolocs")
 
 
 cdef class Image:
@@ -499,6 +874,16 @@ cdef class Image:
         self.img.dnames = <const dname_t*>self._addr("dnames")
         self.img.nnodes = len(arrays["nodes"]) // sizeof(node_t)
         self.img.nblocks = len(arrays["blocks"]) // sizeof(block_t)
+        self.img.psets = <const pset_t*>self._addr("psets")
+        self.img.npsets = len(arrays["psets"]) // sizeof(pset_t)
+        self.img.cands = <const cand_t*>self._addr("cands")
+        self.img.colls = <const coll_t*>self._addr("colls")
+        self.img.cidr4 = <const range4_t*>self._addr("cidr4")
+        self.img.cidr6 = <const range6_t*>self._addr("cidr6")
+        self.img.regions = <const region_t*>self._addr("regions")
+        self.img.nregions = len(arrays["regions"]) // sizeof(region_t)
+        self.img.ngeo4 = self.img.ngeo6 = self.img.ngeolocs = self.img.nhealth = 0
+        self.img.health = NULL
         self._validate(arrays)
         n = self.img.nnodes
         size = 16
@@ -551,6 +936,7 @@ cdef class Image:
                     self.img.dnames[i].target_pos + <size_t>self.img.dnames[i].target_len
                     > self.img.blocks[self.img.dnames[i].block].len):
                 raise ValueError(f"dname {i} out of range")
+        self._validate_policy(arrays)
         for i in range(self.img.nnodes):
             nd = &self.img.nodes[i]
             if nd.name_off + <size_t>nd.name_len > nnames or nd.name_len == 0:
@@ -558,9 +944,9 @@ cdef class Image:
             if nd.types_off + <size_t>nd.ntypes > ntypes:
                 raise ValueError(f"node {i} types out of range")
             for j in range(nd.ntypes):
-                if self.img.types[nd.types_off + j].block >= self.img.nblocks:
+                if not self._ref_ok(self.img.types[nd.types_off + j].block):
                     raise ValueError(f"node {i} type block out of range")
-            if (nd.default_block >= self.img.nblocks or nd.any_block >= self.img.nblocks
+            if (not self._ref_ok(nd.default_block) or not self._ref_ok(nd.any_block)
                     or nd.nx_block >= self.img.nblocks):
                 raise ValueError(f"node {i} block out of range")
             if nd.wild != NONE and nd.wild >= self.img.nnodes:
@@ -571,6 +957,60 @@ cdef class Image:
             elif nd.flags & (F_CUT | F_OCCLUDED):
                 if nd.redirect >= self.img.nblocks:
                     raise ValueError(f"node {i} referral out of range")
+
+    def _validate_policy(self, arrays):
+        cdef uint32_t i, j
+        cdef const pset_t* ps
+        cdef size_t ncands = len(arrays["cands"]) // sizeof(cand_t)
+        cdef size_t ncolls = len(arrays["colls"]) // sizeof(coll_t)
+        cdef size_t n4 = len(arrays["cidr4"]) // sizeof(range4_t)
+        cdef size_t n6 = len(arrays["cidr6"]) // sizeof(range6_t)
+        for i in range(self.img.npsets):
+            ps = &self.img.psets[i]
+            if (ps.cand_off + <size_t>ps.ncand > ncands or not self._ref_ok(ps.nomatch)
+                    or (ps.prefix != NONE and ps.prefix >= self.img.nblocks)
+                    or (ps.coll != NONE and ps.coll >= ncolls)):
+                raise ValueError(f"pset {i} out of range")
+            for j in range(ps.ncand):
+                if not self._ref_ok(self.img.cands[ps.cand_off + j].ref):
+                    raise ValueError(f"pset {i} candidate out of range")
+                if ps.prefix != NONE and self.img.cands[ps.cand_off + j].ref & PSET_BIT:
+                    raise ValueError(f"pset {i}: multivalue parts must be blocks")
+        for i in range(ncolls):
+            if (self.img.colls[i].v4_off + <size_t>self.img.colls[i].v4_n > n4 or
+                    self.img.colls[i].v6_off + <size_t>self.img.colls[i].v6_n > n6):
+                raise ValueError(f"CIDR collection {i} out of range")
+
+    cdef int _ref_ok(self, uint32_t ref):
+        if ref & PSET_BIT:
+            return (ref & ~PSET_BIT) < self.img.npsets
+        return ref < self.img.nblocks
+
+    def attach(self, geo=None, health=None):
+        """Give routing its inputs: GeoIP arrays (geo.GeoDB.arrays()) and the
+        health table's buffer (health.table.HealthTable.buffer, never
+        resized, read without locks).  Call before serving the image."""
+        if geo is not None:
+            arrays = geo if isinstance(geo, dict) else geo.arrays()
+            for k in GEO_ARRAYS:
+                if not isinstance(arrays.get(k), bytes):
+                    raise ValueError(f"geo array {k!r} missing")
+            nlocs = len(arrays["geolocs"]) // sizeof(geoloc_t)
+            self._geo = {k: arrays[k] for k in GEO_ARRAYS}
+            self.img.geo4 = <const range4_t*><const uint8_t*>self._geo["geo4"]
+            self.img.geo6 = <const range6_t*><const uint8_t*>self._geo["geo6"]
+            self.img.geolocs = <const geoloc_t*><const uint8_t*>self._geo["geolocs"]
+            self.img.ngeolocs = nlocs
+            self.img.ngeo4 = len(arrays["geo4"]) // sizeof(range4_t)
+            self.img.ngeo6 = len(arrays["geo6"]) // sizeof(range6_t)
+        if health is not None:
+            buf = health.buffer if hasattr(health, "buffer") else health
+            if not isinstance(buf, bytearray):
+                raise TypeError("health must be a HealthTable or its bytearray")
+            self._health = buf
+            self.img.health = <const uint8_t*><char*>buf
+            self.img.nhealth = len(buf)
+        return self
 
     def __dealloc__(self):
         if self.img.table != NULL:
@@ -590,17 +1030,25 @@ cdef class Image:
         """Octets held: the arrays plus the hash table."""
         return sum(len(v) for v in self._keep.values()) + (self.img.mask + 1) * sizeof(slot_t)
 
-    def answer(self, const uint8_t[::1] query, bint tcp=False):
-        """Answer one query (for embedding and tests); b"" means no reply."""
+    def answer(self, const uint8_t[::1] query, bint tcp=False, client=None, uint32_t seed=0):
+        """Answer one query (for embedding and tests); b"" means no reply.
+        `client` is the source address ("192.0.2.1", "2001:db8::1") that
+        routing decides on when the query carries no Client Subnet option;
+        `seed` stands for the socket loop's per-batch randomness."""
         cdef uint8_t* out
         cdef size_t n
         cdef zf_qctx_t ctx
         cdef size_t qlen = query.shape[0]
         cdef const uint8_t* qp = <const uint8_t*>b"\0"
+        cdef const uint8_t* sp
         if qlen:
             qp = &query[0]
+        sa = sockaddr_bytes(client)
         ctx.src = NULL
-        ctx.seed = 0
+        if sa is not None:
+            sp = sa
+            ctx.src = sp
+        ctx.seed = seed
         ctx.tcp = 1 if tcp else 0
         buf = bytearray(65535)
         out = buf
@@ -648,3 +1096,18 @@ cdef class Image:
             free(qp)
             free(ql)
         return total
+
+
+def sockaddr_bytes(client):
+    """A sockaddr_in/sockaddr_in6 for an address string (None: no source)."""
+    import socket
+    import struct as _struct
+    import sys as _sys
+
+    if client is None:
+        return None
+    fam = _struct.pack("=H", socket.AF_INET)
+    if ":" in client:
+        fam = _struct.pack("=H", socket.AF_INET6)
+        return fam + b"\x00\x35" + bytes(4) + socket.inet_pton(socket.AF_INET6, client) + bytes(4)
+    return fam + b"\x00\x35" + socket.inet_pton(socket.AF_INET, client) + bytes(8)

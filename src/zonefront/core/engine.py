@@ -40,9 +40,11 @@ class Engine:
         self.zones = zones or []
 
     @classmethod
-    def from_zones(cls, zones: list[Zone], serial: int = 0, udp_max: int = 1232) -> "Engine":
-        image = compile_zones(zones)
-        return cls(image.arrays(), image.zones, serial, udp_max)
+    def from_zones(cls, zones: list[Zone], serial: int = 0, udp_max: int = 1232, health=None,
+                   cidr_collections: dict | None = None, geo=None) -> "Engine":
+        image = compile_zones(zones, health, cidr_collections)
+        engine = cls(image.arrays(), image.zones, serial, udp_max)
+        return engine.attach(geo=geo, health=health)
 
     @classmethod
     def from_zone_files(cls, paths: list[str], udp_max: int = 1232) -> "Engine":
@@ -55,10 +57,18 @@ class Engine:
         arrays, meta = snapshot_format.read(path)
         return cls(arrays, meta["zones"], meta["serial"], udp_max)
 
-    def answer(self, query: bytes, client: str | None = None, tcp: bool = False) -> bytes:
+    def answer(self, query: bytes, client: str | None = None, tcp: bool = False,
+               seed: int = 0) -> bytes:
         """The response to one query, or b"" when it gets no reply.
-        `client` is the source address that routing policies will use."""
-        return self.image.answer(query, tcp)
+        `client` is the source address routing policies decide on (an EDNS
+        Client Subnet option in the query takes precedence); `seed` varies
+        the weighted and multivalue choices."""
+        return self.image.answer(query, tcp, client, seed)
+
+    def attach(self, geo=None, health=None) -> "Engine":
+        """GeoIP data (geo.GeoDB) and the health table for routing."""
+        self.image.attach(geo=geo, health=health)
+        return self
 
     def memory(self) -> int:
         return self.image.memory()

@@ -21,6 +21,8 @@ from ..snapshot.compiler import (
     NONE,
     TYPE_ENTRY,
 )
+from ..snapshot.policy import PSET_BIT
+from .policy import Policy, make_client
 from .wire import DROP, FORMERR, NOTIMP, OUR_UDP_PAYLOAD, parse_query
 
 RCODE_SERVFAIL = 2
@@ -52,6 +54,11 @@ class RefImage:
         self.ar_ends = struct.unpack(f"<{len(a) // 2}H", a)
         names = arrays["names"]
         self.index = {names[n[0] : n[0] + n[1]]: i for i, n in enumerate(self.nodes)}
+        self.policy = Policy(arrays)
+
+    def attach(self, geo=None, health=None) -> "RefImage":
+        self.policy.attach(geo, health)
+        return self
 
     @property
     def node_count(self) -> int:
@@ -137,7 +144,8 @@ class RefImage:
             struct.pack_into(">H", out, pos, 0xC000 | target)
         return bytes(out), an, ns, ar
 
-    def answer(self, query: bytes, tcp: bool = False, cap: int = 65535) -> bytes:
+    def answer(self, query: bytes, tcp: bool = False, client: str | None = None, seed: int = 0,
+               cap: int = 65535) -> bytes:
         q = parse_query(bytes(query))
         if q == DROP:
             return b""
@@ -157,6 +165,7 @@ class RefImage:
         if limit < qsec + len(opt):
             return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | RCODE_SERVFAIL]) + bytes(8)
         rcode, aa, tc = 0, 0, 0
+        cl = None
         body = b""
         counts = (0, 0, 0)
         bidx = didx = NONE
@@ -166,6 +175,7 @@ class RefImage:
             rcode = RCODE_REFUSED
         else:
             rcode, bidx, didx = self.decide(q.qname.lower(), q.qtype)
+        cl = make_client(q, q.qname.lower(), client, seed)
         room = limit - qsec - len(opt)
         if didx != NONE:
             dblock, owner_len, target_pos, target_len, _, ttl = self.dnames[didx]
@@ -189,6 +199,7 @@ class RefImage:
                 # RFC 6672 §3.2: restart at the new name, once
                 newpos = qsec + len(got[0]) + 12
                 crcode, cb, _ = self.decide(new_name.lower(), q.qtype)
+                cb = self.policy.select_ref(cb, cl)
                 if crcode == 0 and cb != NONE and self.blocks[cb][11] & 1:
                     chased = self.put_block(cb, room - len(body), newpos, newlen, qsec + len(body))
                     if chased is None:
@@ -197,7 +208,29 @@ class RefImage:
                         rcode = self.blocks[cb][10]
                         body += chased[0]
                         counts = (2 + chased[1], chased[2], chased[3])
+        elif bidx != NONE and bidx & PSET_BIT and self.policy.psets[bidx & ~PSET_BIT][4] != NONE \
+                and self.policy.psets[bidx & ~PSET_BIT][0] == 3:
+            ps = self.policy.psets[bidx & ~PSET_BIT]
+            head = self.blocks[ps[4]]
+            rcode, aa = head[10], head[11] & 1
+            got = self.put_block(ps[4], room, 12, qname_len, qsec)
+            if got is None:
+                tc = 1
+            else:
+                body, counts = got[0], list(got[1:])
+                values = self.policy.pick_values(ps, cl)
+                for v in values:
+                    part = self.put_block(v, room - len(body), 12, qname_len, qsec)
+                    if part is None:
+                        break
+                    body += part[0]
+                    counts[0] += part[1]
+                if counts[0] == 0 and values:
+                    tc, body, counts = 1, b"", (0, 0, 0)
         elif bidx != NONE:
+            bidx = self.policy.select_ref(bidx, cl)
+            if bidx == NONE:
+                return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | RCODE_SERVFAIL]) + bytes(8)
             blk = self.blocks[bidx]
             rcode, aa = blk[10], blk[11] & 1
             got = self.put_block(bidx, room, 12, qname_len, qsec)
@@ -206,7 +239,7 @@ class RefImage:
             else:
                 body, counts = got[0], got[1:]
         if q.edns:
-            opt = self.opt_record(q, rcode, self.udp_max)
+            opt = self.opt_record(q, rcode, self.udp_max, cl.scope if cl is not None else 0)
         header = query[0:2] + bytes(
             [0x80 | (query[2] & 0x01) | (0x04 if aa else 0) | (0x02 if tc else 0), (query[3] & 0x10) | (rcode & 0xF)]
         ) + struct.pack(">HHHH", 1, counts[0], counts[1], counts[2] + (1 if q.edns else 0))
@@ -214,10 +247,10 @@ class RefImage:
         return bytes(header + question + body + opt)
 
     @staticmethod
-    def opt_record(q, rcode: int, udp_max: int) -> bytes:
+    def opt_record(q, rcode: int, udp_max: int, scope: int = 0) -> bytes:
         options = b""
         if q.ecs is not None:
             e = q.ecs
-            options = struct.pack(">HHHBB", 8, 4 + len(e.address), e.family, e.source_prefix, 0) + e.address
+            options = struct.pack(">HHHBB", 8, 4 + len(e.address), e.family, e.source_prefix, scope) + e.address
         ttl = ((rcode >> 4) & 0xFF) << 24 | (0x8000 if q.edns_do else 0)
         return b"\x00" + struct.pack(">HHIH", TYPE_OPT, udp_max, ttl, len(options)) + options

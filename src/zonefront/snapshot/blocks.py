@@ -65,6 +65,7 @@ def suffixes_of(name: bytes) -> dict[bytes, int]:
 class _Writer:
     def __init__(self, qname_suffixes: dict[bytes, int]):
         self.buf = bytearray()
+        self.register = True  # off: names written are not compression targets
         self.fixups: list[int] = []
         self.targets: dict[bytes, int] = {}  # lower-cased suffix -> fixup value
         for suffix, s in qname_suffixes.items():
@@ -97,7 +98,7 @@ class _Writer:
         i = start
         while i < end:
             off = len(self.buf)
-            if off <= MAX_BLOCK_TARGET and lower[i:] not in self.targets:
+            if self.register and off <= MAX_BLOCK_TARGET and lower[i:] not in self.targets:
                 self.targets[lower[i:]] = FIX_BLOCK | off
             n = name[i]
             self.buf += name[i : i + 1 + n]
@@ -155,3 +156,29 @@ def encode_block(res: Resolution, qname_suffixes: dict[bytes, int]) -> Block:
         rcode=res.rcode,
         aa=res.aa,
     )
+
+
+def encode_multivalue(prefix: Resolution, parts: list[list[RR]],
+                      qname_suffixes: dict[bytes, int]) -> tuple[Block, list[Block]]:
+    """A multivalue answer: the records before the values (a CNAME chain,
+    usually empty) and one part per value.  Parts may point into the question
+    and into the prefix but never into themselves, so the core can append any
+    subset of them, in any order, right after the prefix: their kind-B fixups
+    are relative to where the prefix starts."""
+    w = _Writer(qname_suffixes)
+    for rr in prefix.answer:
+        w.rr(rr)
+    head = Block(bytes(w.buf), tuple(w.fixups), len(prefix.answer), 0, 0, len(w.buf), (), 0,
+                 prefix.rcode, prefix.aa)
+    w.register = False
+    out = []
+    for rrs in parts:
+        start, nfix = len(w.buf), len(w.fixups)
+        for rr in rrs:
+            w.rr(rr)
+        data = bytes(w.buf[start:])
+        fixups = tuple((fx - start) for fx in w.fixups[nfix:])  # pos lives in the low 16 bits
+        out.append(Block(data, fixups, len(rrs), 0, 0, len(data), (), 0, 0, True))
+        del w.buf[start:]
+        del w.fixups[nfix:]
+    return head, out

@@ -40,8 +40,9 @@ from ..model import (
     parent_of,
     read_name,
 )
-from ..zoneset import QNAME, Node, Resolution, ZoneSet, rdata_cname, rrset_rrs
-from .blocks import Block, encode_block, suffixes_of
+from ..zoneset import QNAME, Choice, Node, Resolution, ZoneSet, finish, rdata_cname, rrset_rrs
+from .blocks import Block, encode_block, encode_multivalue, suffixes_of
+from .policy import NONE as _NONE, PolicyTables
 
 NONE = 0xFFFFFFFF
 
@@ -73,16 +74,21 @@ class Image:
     ar_ends: bytes
     dnames: bytes
     zones: list[dict]
+    policy: dict  # psets, cands, colls, cidr4, cidr6, regions (policy.py)
 
     def arrays(self) -> dict[str, bytes]:
-        return {k: getattr(self, k) for k in ARRAY_NAMES}
+        out = {k: getattr(self, k) for k in ARRAY_NAMES[:8]}
+        out.update(self.policy)
+        return out
 
 
-ARRAY_NAMES = ("names", "nodes", "types", "blocks", "data", "fixups", "ar_ends", "dnames")
+ARRAY_NAMES = ("names", "nodes", "types", "blocks", "data", "fixups", "ar_ends", "dnames",
+               "psets", "cands", "colls", "cidr4", "cidr6", "regions")
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, policy: PolicyTables) -> None:
+        self.policy = policy
         self.blocks = bytearray()
         self.data = bytearray()
         self.fixups = bytearray()
@@ -137,7 +143,29 @@ class _Builder:
         self.fixups += struct.pack(f"<{len(fixups)}I", *fixups)
         return idx
 
-    def encode(self, res: Resolution, context: bytes, wildcard: bool) -> int:
+    def encode(self, res, context: bytes, wildcard: bool) -> int:
+        """Ref (block index, or pset with PSET_BIT) for a resolution tree
+        answered to qnames under `context`."""
+        if isinstance(res, Choice):
+            return self.encode_choice(res, context, wildcard)
+        return self.encode_leaf(res, context, wildcard)
+
+    def encode_choice(self, choice: Choice, context: bytes, wildcard: bool) -> int:
+        nomatch = self.encode_leaf(choice.nomatch, context, wildcard)
+        prefix = _NONE
+        if choice.prefix is not None and all(isinstance(o, Resolution) for o in choice.options):
+            # multivalue: the prefix, then any subset of the parts after it
+            suffixes = suffixes_of(parent_of(context) if wildcard else context)
+            n = len(choice.prefix.answer)
+            head, parts = encode_multivalue(choice.prefix, [o.answer[n:] for o in choice.options],
+                                            suffixes)
+            prefix = self.add(head)
+            refs = [self.add(p) for p in parts]
+        else:
+            refs = [self.encode(o, context, wildcard) for o in choice.options]
+        return self.policy.add(choice, refs, nomatch, prefix)
+
+    def encode_leaf(self, res: Resolution, context: bytes, wildcard: bool) -> int:
         """Block index for `res` answered to qnames under `context`.
 
         Most answers (an address RRset owned by the qname) encode the same
@@ -161,9 +189,11 @@ _NAMED = {TYPE_NS, TYPE_CNAME, TYPE_PTR, TYPE_MX, TYPE_SOA}
 _SELF_CONTAINED_EXCLUDED = _NAMED | {TYPE_SRV, TYPE_DNAME, TYPE_DS}
 
 
-def compile_zones(zones: list[Zone]) -> Image:
+def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None = None) -> Image:
+    """`health`: a health.table.HealthTable giving each HealthCheckId its
+    slot; `cidr_collections`: collection id -> location -> CIDR blocks."""
     zs = ZoneSet(zones)
-    b = _Builder()
+    b = _Builder(PolicyTables(health, cidr_collections))
     names = bytearray()
     node_list = sorted(zs.nodes.values(), key=lambda n: n.name)
     index = {n.name: i for i, n in enumerate(node_list)}
@@ -232,16 +262,16 @@ def compile_zones(zones: list[Zone]) -> Image:
                 if TYPE_DNAME in node.rrsets:
                     flags |= F_HAS_DNAME
                     redirect = dname(node)
-                qtypes = set(node.rrsets)
+                qtypes = set(node.rrsets) | set(node.routed)
                 if node.parent_zone is not None:
                     qtypes.add(TYPE_DS)
-                if TYPE_CNAME in node.rrsets:
+                if TYPE_CNAME in qtypes:
                     qtypes |= chain_qtypes(zs, node)
                     default_block = b.encode(zs_resolve_node(zs, node, _ABSENT_QTYPE), node.name, wildcard)
-                plain = TYPE_CNAME not in node.rrsets and node.parent_zone is None
+                plain = TYPE_CNAME not in qtypes and node.parent_zone is None
                 for qtype in sorted(qtypes):
                     rrset = node.rrsets.get(qtype)
-                    if plain and qtype not in _SELF_CONTAINED_EXCLUDED:
+                    if plain and qtype not in _SELF_CONTAINED_EXCLUDED and rrset is not None:
                         key = (qtype, rrset.ttl, tuple(rrset.rdatas))
                         blk = self_contained.get(key)
                         if blk is None:
@@ -249,9 +279,9 @@ def compile_zones(zones: list[Zone]) -> Image:
                     else:
                         blk = b.encode(zs_resolve_node(zs, node, qtype), node.name, wildcard)
                     entries.append((qtype, blk))
-                if node.rrsets:
-                    lowest = min(node.rrsets)
-                    if plain and entries and entries[0][0] == lowest:
+                if node.rrsets or node.routed:
+                    lowest = min(set(node.rrsets) | set(node.routed))
+                    if plain and entries and entries[0][0] == lowest and lowest in node.rrsets:
                         any_block = entries[0][1]  # RFC 8482: the lowest type's RRset
                     else:
                         any_block = b.encode(zs_resolve_node(zs, node, TYPE_ANY), node.name, wildcard)
@@ -268,7 +298,7 @@ def compile_zones(zones: list[Zone]) -> Image:
         for z in zs.zones
     ]
     return Image(bytes(names), bytes(nodes), bytes(types), bytes(b.blocks), bytes(b.data),
-                 bytes(b.fixups), bytes(b.ar_ends), bytes(dnames), zone_info)
+                 bytes(b.fixups), bytes(b.ar_ends), bytes(dnames), zone_info, b.policy.arrays())
 
 
 def zs_resolve_node(zs: ZoneSet, node: Node, qtype: int) -> Resolution:
@@ -278,28 +308,38 @@ def zs_resolve_node(zs: ZoneSet, node: Node, qtype: int) -> Resolution:
         ds = node.rrsets.get(TYPE_DS)
         res.answer += rrset_rrs(ds, QNAME)
         return res
-    zs.answer_node(node, QNAME, qtype, res, {node.name})
-    zs.add_additional(res)
-    return res
+    tree = zs.answer_node(node, QNAME, qtype, res, {node.name})
+    return finish(tree, zs.add_additional)
 
 
 def chain_qtypes(zs: ZoneSet, node: Node) -> set[int]:
-    """Every qtype present along the CNAME chain from `node`: the ones whose
-    answers differ from the generic 'chain + NODATA' block."""
+    """Every qtype present along the CNAME chains from `node` (all routed
+    CNAME candidates included): the ones whose answers differ from the
+    generic 'chain + NODATA' block."""
     out: set[int] = set()
     seen = {node.name}
-    target = rdata_cname(node.rrsets[TYPE_CNAME])
-    while target not in seen and len(seen) <= 8:
+    todo = cname_targets(node)
+    while todo and len(seen) <= 32:
+        target = todo.pop()
+        if target in seen:
+            continue
         seen.add(target)
         kind, tnode = zs.lookup(target)
         if kind not in ("exact", "wildcard"):
-            break
-        out |= set(tnode.rrsets)
-        cname = tnode.rrsets.get(TYPE_CNAME)
-        if cname is None:
-            break
-        target = rdata_cname(cname)
+            continue
+        out |= set(tnode.rrsets) | set(tnode.routed)
+        todo += cname_targets(tnode)
     out.discard(TYPE_CNAME)
     if _ABSENT_QTYPE in out:
         raise ValueError("type 65534 is reserved by zonefront's compiler")
+    return out
+
+
+def cname_targets(node: Node) -> list[bytes]:
+    out = []
+    if TYPE_CNAME in node.rrsets:
+        out.append(rdata_cname(node.rrsets[TYPE_CNAME]))
+    for rec in node.routed.get(TYPE_CNAME, []):
+        if rec.rdatas:
+            out.append(read_name(rec.rdatas[0], 0)[0].lower())
     return out

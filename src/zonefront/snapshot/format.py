@@ -15,7 +15,7 @@ import msgpack
 from .compiler import ARRAY_NAMES, Image
 
 MAGIC = "zonefront-snapshot"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: routing policy tables
 
 
 class SnapshotError(ValueError):
