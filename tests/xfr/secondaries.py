@@ -10,7 +10,8 @@ from .harness import free_port, need, stop_pid, wait_for, query
 class Secondary:
     name = ""
 
-    def __init__(self, workdir: str, zone: str, primary_port: int, key=None, key_text=None):
+    def __init__(self, workdir: str, zone: str, primary_port: int, key=None, key_text=None,
+                 source: str = "127.0.0.1"):
         self.dir = os.path.join(workdir, self.name)
         os.makedirs(self.dir, exist_ok=True)
         self.zone = zone.rstrip(".")
@@ -20,6 +21,7 @@ class Secondary:
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.log = os.path.join(self.dir, f"{self.name}.log")
+        self.source = source  # the address it transfers from: tells the secondaries apart
 
     @property
     def addr(self):
@@ -94,6 +96,7 @@ server:
     zonelistfile: "{d}/zone.list"
     verbosity: 2
     hide-version: yes
+    xfrd-reload-timeout: 0
 remote-control:
     control-enable: no
 {key}
@@ -102,6 +105,7 @@ zone:
     zonefile: "{d}/{self.zone}.zone"
     allow-notify: 127.0.0.1 {kn}
     request-xfr: 127.0.0.1@{self.primary_port} {kn}
+    outgoing-interface: {self.source}
 """
 
 
@@ -135,7 +139,8 @@ database:
 {key}
 remote:
   - id: primary
-    address: 127.0.0.1@{self.primary_port}{keyref}
+    address: 127.0.0.1@{self.primary_port}
+    via: {self.source}{keyref}
 acl:
   - id: from_primary
     address: 127.0.0.1
