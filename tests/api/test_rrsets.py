@@ -26,6 +26,12 @@ def served(server, zid, name, rtype):
                                                    for w in rr.rdatas))
 
 
+def routed(server, zid):
+    """(owner text, rtype, set id) -> RoutedRRset as last published."""
+    z = server.last_zones()[zid]
+    return {(model.name_to_text(r.owner), r.rtype, r.set_id): r for r in z.routed}
+
+
 def test_create_list_publish_delete(r53, server, zone):
     r = change(r53, zone, ("CREATE", rrset("www.rr.example", "A", ["192.0.2.1", "192.0.2.2"],
                                            ttl=60)),
@@ -197,7 +203,11 @@ def test_model_constraints_checked_server_side(server, zone):
         assert code == "InvalidInput" and text in msg, msg
 
 
-def test_routing_policies_stored_and_merged_for_serving(r53, server, zone):
+def test_routing_policies_stored_and_published_as_routed(r53, server, zone):
+    coll = r53.create_cidr_collection(Name="rr-policies", CallerReference="rr-policies")
+    coll_id = coll["Collection"]["Id"]
+    r53.change_cidr_collection(Id=coll_id, Changes=[
+        {"LocationName": "office", "Action": "PUT", "CidrList": ["198.51.100.0/24"]}])
     r = change(
         r53, zone,
         ("CREATE", rrset("w.rr.example", "A", ["192.0.2.1"], SetIdentifier="one", Weight=10,
@@ -220,9 +230,11 @@ def test_routing_policies_stored_and_merged_for_serving(r53, server, zone):
                                                                "Longitude": "2.35"},
                                                "Bias": -20})),
         ("CREATE", rrset("cidr.rr.example", "A", ["192.0.2.10"], SetIdentifier="c1",
-                         CidrRoutingConfig={"CollectionId":
-                                            "0c6dd5d3-0000-4000-8000-000000000000",
+                         CidrRoutingConfig={"CollectionId": coll_id,
                                             "LocationName": "*"})),
+        ("CREATE", rrset("cidr.rr.example", "A", ["192.0.2.11"], SetIdentifier="c2",
+                         CidrRoutingConfig={"CollectionId": coll_id,
+                                            "LocationName": "office"})),
     )
     assert wait_insync(r53, r["ChangeInfo"]["Id"])
     got = r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
@@ -238,10 +250,31 @@ def test_routing_policies_stored_and_merged_for_serving(r53, server, zone):
     # order: name, type, then SetIdentifier
     geo = [x["SetIdentifier"] for x in got if x["Name"] == "geo.rr.example."]
     assert geo == sorted(geo)
-    # until the routing issue: every candidate's records are served together
-    assert served(server, zone, "w.rr.example.", "A") == (300, ["192.0.2.1", "192.0.2.2"])
-    assert served(server, zone, "geo.rr.example.", "A")[1] == ["192.0.2.4", "192.0.2.5",
-                                                               "192.0.2.6"]
+    # every record set with a SetIdentifier is published as a RoutedRRset, none as plain
+    for name in ("w", "lat", "geo", "fo", "mv", "gp", "cidr"):
+        assert served(server, zone, f"{name}.rr.example.", "A") is None
+    pub = routed(server, zone)
+    a = model.TYPE_A
+    assert pub[("w.rr.example.", a, "one")] == model.RoutedRRset(
+        model.name_from_text("w.rr.example."), a, 300, [bytes([192, 0, 2, 1])], set_id="one",
+        weight=10, health_check="abcdef01-2345-6789-abcd-ef0123456789")
+    assert pub[("w.rr.example.", a, "two")].weight == 0
+    assert pub[("lat.rr.example.", a, "use1")].region == "us-east-1"
+    fr = pub[("geo.rr.example.", a, "fr")]
+    assert (fr.geo_continent, fr.geo_country, fr.geo_subdivision) == (None, "FR", None)
+    assert pub[("geo.rr.example.", a, "default")].geo_country == "*"
+    ca = pub[("geo.rr.example.", a, "us-ca")]
+    assert (ca.geo_country, ca.geo_subdivision) == ("US", "CA")
+    assert pub[("fo.rr.example.", a, "p")].failover == "PRIMARY"
+    assert pub[("mv.rr.example.", a, "m1")].multivalue is True
+    g1 = pub[("gp.rr.example.", a, "g1")]
+    assert (g1.geoprox_lat, g1.geoprox_lon, g1.geoprox_bias, g1.geoprox_region) == \
+        (48.85, 2.35, -20, None)
+    c1, c2 = pub[("cidr.rr.example.", a, "c1")], pub[("cidr.rr.example.", a, "c2")]
+    assert (c1.cidr_collection, c1.cidr_location) == (coll_id, "*")
+    assert (c2.cidr_collection, c2.cidr_location, c2.rdatas) == (coll_id, "office",
+                                                                 [bytes([192, 0, 2, 11])])
+    assert all(x.alias_name is None for x in pub.values())
     # mixing simple and routed record sets, or two policies, is refused
     with pytest.raises(ClientError) as e:
         change(r53, zone, ("CREATE", rrset("w.rr.example", "A", ["192.0.2.1"])))
@@ -268,8 +301,26 @@ def test_alias_targets(r53, server, zone):
             "HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": "d111111abcdef8.cloudfront.net",
             "EvaluateTargetHealth": False}}))
     assert wait_insync(r53, r["ChangeInfo"]["Id"])
-    assert served(server, zone, "rr.example.", "A") == (42, ["192.0.2.50"])
+    # aliases are published as RoutedRRsets for the core to resolve per query
+    assert served(server, zone, "rr.example.", "A") is None
     assert served(server, zone, "cdn.rr.example.", "A") is None
+    assert served(server, zone, "target.rr.example.", "A") == (42, ["192.0.2.50"])
+    pub = routed(server, zone)
+    apex = pub[("rr.example.", model.TYPE_A, None)]
+    assert (apex.alias_name, apex.alias_zone, apex.alias_evaluate_health, apex.rdatas) == \
+        (model.name_from_text("target.rr.example."), zid, False, [])
+    cdn = pub[("cdn.rr.example.", model.TYPE_A, None)]
+    assert (cdn.alias_name, cdn.alias_zone) == (
+        model.name_from_text("d111111abcdef8.cloudfront.net."), "Z2FDTNDATAQYW2")
+    # an alias with a routing policy and EvaluateTargetHealth, to a mixed-case name
+    r = change(r53, zone, ("CREATE", {"Name": "w2.rr.example", "Type": "A",
+                                      "SetIdentifier": "a", "Weight": 3, "AliasTarget": {
+                                          "HostedZoneId": zid, "DNSName": "TARGET.rr.example",
+                                          "EvaluateTargetHealth": True}}))
+    assert wait_insync(r53, r["ChangeInfo"]["Id"])
+    w2 = routed(server, zone)[("w2.rr.example.", model.TYPE_A, "a")]
+    assert (w2.weight, w2.alias_name, w2.alias_evaluate_health) == (
+        3, model.name_from_text("target.rr.example."), True)
     got = r53.list_resource_record_sets(HostedZoneId=zone, StartRecordName="rr.example",
                                         StartRecordType="A", MaxItems="1")
     assert got["ResourceRecordSets"][0]["AliasTarget"] == {
@@ -372,3 +423,22 @@ def test_incremental_publish_matches_rebuild(r53, server):
     assert server.cp._cache.patches > 0
     fresh = {z.source: z for z in ZoneCache().zones(server.cp.store)}
     assert server.last_zones()[zid].rrsets == fresh[zid].rrsets
+    # routed record sets and aliases are patched too
+    change(r53, zid, ("CREATE", rrset("r6.inc.example", "A", ["192.0.2.61"],
+                                      SetIdentifier="x", Weight=1)),
+           ("CREATE", rrset("r6.inc.example", "A", ["192.0.2.62"], SetIdentifier="y",
+                            Weight=2)),
+           ("CREATE", {"Name": "r7.inc.example", "Type": "A", "AliasTarget": {
+               "HostedZoneId": zid.split("/")[-1], "DNSName": "r6.inc.example",
+               "EvaluateTargetHealth": False}}))
+    r = change(r53, zid, ("DELETE", rrset("r6.inc.example", "A", ["192.0.2.61"],
+                                          SetIdentifier="x", Weight=1)),
+               ("UPSERT", rrset("r6.inc.example", "A", ["192.0.2.63"], SetIdentifier="y",
+                                Weight=5)))
+    assert wait_insync(r53, r["ChangeInfo"]["Id"])
+    fresh = {z.source: z for z in ZoneCache().zones(server.cp.store)}
+    got = server.last_zones()[zid]
+    assert got.routed == fresh[zid].routed and got.rrsets == fresh[zid].rrsets
+    assert [(r.set_id, r.weight, r.rdatas) for r in got.routed
+            if r.owner == model.name_from_text("r6.inc.example.")] == [
+        ("y", 5, [bytes([192, 0, 2, 63])])]

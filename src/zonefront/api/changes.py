@@ -16,10 +16,11 @@ the same record set (the pre-UPSERT way to replace one) works.
 from __future__ import annotations
 
 from .. import model, rdata
+from ..store import cidrstore
 from ..store.sqlite import RRsetRow, Store
 from . import names
 from ._r53model import SHAPES
-from .errors import invalid_change_batch, invalid_input
+from .errors import Route53Error, invalid_change_batch, invalid_input
 
 POLICY_FIELDS = ("Weight", "Region", "Failover", "GeoLocation", "MultiValueAnswer",
                  "GeoProximityLocation", "CidrRoutingConfig")
@@ -349,6 +350,16 @@ def plan_batch(store: Store, zone_id: str, zone_origin: bytes, zone_name: str,
                                 f"{r.set_id} cannot be created because a {_POLICY_WORD[theirs]}"
                                 " set exists with the same name and type.")
                 continue
+        routing = r.rrset.get("CidrRoutingConfig")
+        if routing is not None:
+            _check_cidr_routing(store, routing)
+            others = [x.rrset["CidrRoutingConfig"]["CollectionId"] for x in same_type
+                      if x.rrset.get("CidrRoutingConfig")]
+            if any(o != routing["CollectionId"] for o in others):
+                messages.append(f"RRSet with DNS name {name}, type {r.rtype}, SetIdentifier "
+                                f"{r.set_id} cannot be created because the IP-based record "
+                                "sets of one name and type must all use one CIDR collection.")
+                continue
         alias = r.rrset.get("AliasTarget")
         if alias is not None:
             found = alias_lookup(alias["HostedZoneId"], names.name_from_text(alias["DNSName"]),
@@ -389,6 +400,20 @@ def plan_batch(store: Store, zone_id: str, zone_origin: bytes, zone_name: str,
             if before.get(k) is not r:
                 writes.append(r)
     return writes, deletes, count
+
+
+def _check_cidr_routing(store: Store, routing: dict) -> None:
+    """The collection and location must exist ('*' is every collection's
+    default), or Route 53 refuses the whole request with its own error."""
+    c = cidrstore.get_collection(store, routing["CollectionId"])
+    if c is None:
+        raise Route53Error("NoSuchCidrCollectionException",
+                           "The CIDR collection you specified, doesn't exist.")
+    loc = routing["LocationName"]
+    if loc != "*" and loc not in cidrstore.locations(store, c["id"]):
+        raise Route53Error("NoSuchCidrLocationException",
+                           "The CIDR collection location doesn't match any location in your "
+                           "account.")
 
 
 def _policy_of(rrset: dict) -> str:

@@ -26,6 +26,7 @@ from ..domains.service import Registry
 from ..domains.worker import Worker
 from ..domains.zones import RegistryZones
 from ..store.sqlite import Store
+from ..store import cidrstore
 from ..store.zones import ZoneCache
 from .server import APIServer
 from .service import Route53Service
@@ -86,6 +87,12 @@ class ControlPlane:
             self._thread.join(timeout=10)
         if self.store is not None:
             self.store.close()
+
+    def cidr_collections(self) -> dict[str, dict[str, list[str]]]:
+        """CIDR collection id -> location name -> CIDR blocks, as committed.
+        publish() reads it; a ChangeCidrCollection wakes the publisher like
+        a record change does (the zones handed over may then be unchanged)."""
+        return cidrstore.all_collections(self.store)
 
     @property
     def api_address(self) -> tuple[str, int]:

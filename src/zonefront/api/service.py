@@ -18,6 +18,7 @@ from ..config import Config
 from ..health import spec as hspec
 from ..store.sqlite import RRsetRow, Store, ZoneRow
 from . import changes as changes_mod
+from .cidrapi import CidrOperations
 from . import names
 from ._r53model import OPERATIONS
 from .errors import Route53Error, invalid_input
@@ -67,7 +68,7 @@ class Context:
         self.access_key = access_key
 
 
-class Route53Service:
+class Route53Service(CidrOperations):
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
                  on_records: Callable[[str, int, set], None] = lambda *a: None,
                  health=None):

@@ -120,16 +120,21 @@ def export_zone(data_dir: str, zone: str) -> str:
         z = find_zone(store, zone)
         if z is None:
             raise ZoneIOError(f"no hosted zone {zone!r}")
-        mz, aliases = build_zone(store, z)
+        mz = build_zone(store, z)
         head = [f"; hosted zone /hostedzone/{z.id} ({z.name}) exported by zonefront "
                 f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"]
-        for r in store.list_rrsets(z.id):
-            if r.set_id:
-                head.append(f"; {r.rrset['Name']} {r.rtype} set-identifier={r.set_id!r}: "
-                            "routing policy not representable, records merged below")
-        for owner, rtype, target in aliases:
-            head.append(f"; alias {names.name_to_text(owner)} {rtype} -> {target['DNSName']} "
-                        f"(zone {target['HostedZoneId']}): not representable, omitted")
+        for r in mz.routed:
+            owner_text = names.name_to_text(r.owner)
+            rtype_text = rdata.rrtype_to_text(r.rtype)
+            if r.alias_name is not None:
+                head.append(f"; alias {owner_text} {rtype_text} -> "
+                            f"{names.name_to_text(r.alias_name)} (zone {r.alias_zone}): "
+                            "not representable, omitted")
+                continue
+            head.append(f"; {owner_text} {rtype_text} set-identifier={r.set_id!r}: "
+                        "routing policy not representable, records merged below")
+            for w in r.rdatas:
+                mz.add(r.owner, r.rtype, r.ttl, w)
         return "\n".join(head) + "\n" + zonefile.zone_to_text(mz)
     finally:
         store.close()

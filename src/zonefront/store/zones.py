@@ -1,20 +1,25 @@
 """Hosted zones from the store as model.Zone values for the data plane.
 
-Until the routing issue gives the engine candidate tables, a record set with
-a SetIdentifier (weighted, latency, geo, failover, multivalue, CIDR) adds its
-records to the plain RRset of its name and type, so every candidate is
-served together; the routing fields are kept in the store untouched.  An
-alias whose target is a record set in one of our zones is served as a copy
-of that record set's records (with the target's TTL); an alias to an AWS
-resource (CloudFront, ELB, S3...) is stored but not served.
+A record set with a SetIdentifier (weighted, latency, geolocation,
+geoproximity, failover, multivalue, IP-based) and every alias record set
+(with or without a SetIdentifier) becomes a model.RoutedRRset in
+`zone.routed`, carrying every Route 53 field the compiled core chooses on;
+simple record sets stay in `zone.rrsets`.  Alias targets are not resolved
+here: the core answers an alias from its target per query (the target may
+itself be routed), and an alias to an AWS resource (CloudFront, ELB, S3...)
+is handed on like any other, for the core to answer NODATA.
 """
 from __future__ import annotations
 
+import re
 import threading
 
 from .. import model, rdata
 from ..api import names
 from .sqlite import Store, ZoneRow
+
+# Local Zone groups are named after their parent region ("us-west-2-lax-1")
+_LOCAL_ZONE_GROUP = re.compile(r"^([a-z]+(?:-[a-z]+)+-\d+)-[a-z]+-\d+[a-z]?$")
 
 
 class ZoneCache:
@@ -28,8 +33,8 @@ class ZoneCache:
     """
 
     def __init__(self) -> None:
-        # zone id -> (version, zone without aliases, alias rows)
-        self._by_id: dict[str, tuple[int, model.Zone, list]] = {}
+        # zone id -> (version, zone)
+        self._by_id: dict[str, tuple[int, model.Zone]] = {}
         # zone id -> version -> owner names (wire) that version touched
         self._touched: dict[str, dict[int, set[bytes]]] = {}
         self._lock = threading.Lock()
@@ -66,69 +71,84 @@ class ZoneCache:
                     if owners is not None:
                         owners.add(hit[1].origin)  # bump_zone raised the SOA serial
                 if owners is None:
-                    zone, aliases = build_zone(store, store.get_zone(zid))
+                    zone = build_zone(store, store.get_zone(zid))
                     self.rebuilds += 1
                 else:
-                    zone, aliases = patch_zone(store, zid, hit[1], hit[2], owners)
+                    zone = patch_zone(store, zid, hit[1], owners)
                     self.patches += 1
-                self._by_id[zid] = (ver, zone, aliases)
-        return resolve_aliases({zid: (z, a) for zid, (_v, z, a) in self._by_id.items()})
+                self._by_id[zid] = (ver, zone)
+        return [z for (_v, z) in self._by_id.values()]
 
 
-def _add_rows(zone: model.Zone, aliases: list, rows) -> None:
+def routed_from_rrset(owner: bytes, rtype: int, rrs: dict, wire: list[bytes]) -> model.RoutedRRset:
+    """A stored Route 53 ResourceRecordSet (already validated) as the core's model."""
+    r = model.RoutedRRset(owner=owner, rtype=rtype, ttl=int(rrs.get("TTL") or 0),
+                          rdatas=list(wire), set_id=rrs.get("SetIdentifier"))
+    if rrs.get("Weight") is not None:
+        r.weight = int(rrs["Weight"])
+    r.region = rrs.get("Region")
+    geo = rrs.get("GeoLocation")
+    if geo is not None:
+        r.geo_continent = geo.get("ContinentCode")
+        r.geo_country = geo.get("CountryCode")
+        r.geo_subdivision = geo.get("SubdivisionCode")
+    prox = rrs.get("GeoProximityLocation")
+    if prox is not None:
+        r.geoprox_bias = int(prox.get("Bias") or 0)
+        if prox.get("AWSRegion"):
+            r.geoprox_region = prox["AWSRegion"]
+        elif prox.get("Coordinates"):
+            r.geoprox_lat = float(prox["Coordinates"]["Latitude"])
+            r.geoprox_lon = float(prox["Coordinates"]["Longitude"])
+        elif prox.get("LocalZoneGroup"):
+            # served from its parent region's coordinates (no Local Zone table here)
+            m = _LOCAL_ZONE_GROUP.match(prox["LocalZoneGroup"])
+            r.geoprox_region = m.group(1) if m else None
+    r.failover = rrs.get("Failover")
+    r.multivalue = bool(rrs.get("MultiValueAnswer"))
+    cfg = rrs.get("CidrRoutingConfig")
+    if cfg is not None:
+        r.cidr_collection = cfg["CollectionId"]
+        r.cidr_location = cfg["LocationName"]
+    r.health_check = rrs.get("HealthCheckId")
+    alias = rrs.get("AliasTarget")
+    if alias is not None:
+        r.alias_name = names.name_from_text(alias["DNSName"])  # lower-cased wire
+        r.alias_zone = alias["HostedZoneId"]
+        r.alias_evaluate_health = bool(alias.get("EvaluateTargetHealth"))
+        r.rdatas = []
+    return r
+
+
+def _add_rows(zone: model.Zone, rows) -> None:
     for r in rows:
         owner = names.name_from_text(r.rrset["Name"])
-        if "AliasTarget" in r.rrset:
-            aliases.append((owner, r.rtype, r.rrset["AliasTarget"]))
-            continue
         rtype = rdata.rrtype_from_text(r.rtype)
+        if r.set_id or "AliasTarget" in r.rrset:
+            zone.routed.append(routed_from_rrset(owner, rtype, r.rrset, r.wire))
+            continue
         for w in r.wire:
             zone.add(owner, rtype, r.rrset["TTL"], w)
 
 
-def patch_zone(store: Store, zone_id: str, zone: model.Zone, aliases: list,
-               owners: set[bytes]) -> tuple[model.Zone, list]:
+def patch_zone(store: Store, zone_id: str, zone: model.Zone,
+               owners: set[bytes]) -> model.Zone:
     new = model.Zone(origin=zone.origin, source=zone.source, private=zone.private,
-                     rrsets={k: v for k, v in zone.rrsets.items() if k[0] not in owners})
-    new_aliases = [a for a in aliases if a[0] not in owners]
-    for owner in owners:
-        _add_rows(new, new_aliases, store.rrsets_at(zone_id, names.sort_key(owner)))
-    return new, new_aliases
+                     rrsets={k: v for k, v in zone.rrsets.items() if k[0] not in owners},
+                     routed=[r for r in zone.routed if r.owner not in owners])
+    for owner in sorted(owners, key=names.sort_key):
+        _add_rows(new, store.rrsets_at(zone_id, names.sort_key(owner)))
+    new.routed.sort(key=_routed_order)
+    return new
 
 
-def build_zone(store: Store, z: ZoneRow) -> tuple[model.Zone, list]:
+def _routed_order(r: model.RoutedRRset):
+    return (names.sort_key(r.owner), r.rtype, r.set_id or "")
+
+
+def build_zone(store: Store, z: ZoneRow) -> model.Zone:
     zone = model.Zone(origin=names.name_from_text(z.name), source=f"/hostedzone/{z.id}",
                       private=bool(z.private))
-    aliases: list = []
-    _add_rows(zone, aliases, store.list_rrsets(z.id))
-    return zone, aliases
-
-
-def resolve_aliases(by_id: dict[str, tuple[model.Zone, list]]) -> list[model.Zone]:
-    out = []
-    for zid, (zone, aliases) in by_id.items():
-        if not aliases:
-            out.append(zone)
-            continue
-        copy = model.Zone(origin=zone.origin, rrsets=dict(zone.rrsets), source=zone.source,
-                          private=zone.private)
-        for owner, rtype_text, target in aliases:
-            tz = by_id.get(target["HostedZoneId"])
-            if tz is None:
-                continue
-            rtype = rdata.rrtype_from_text(rtype_text)
-            src = tz[0].get(names.name_from_text(target["DNSName"]), rtype)
-            if src is None:
-                continue
-            key = (owner, rtype)
-            if key in copy.rrsets:
-                merged = model.RRset(owner, rtype, copy.rrsets[key].ttl,
-                                     list(copy.rrsets[key].rdatas))
-                for w in src.rdatas:
-                    if w not in merged.rdatas:
-                        merged.rdatas.append(w)
-                copy.rrsets[key] = merged
-            else:
-                copy.rrsets[key] = model.RRset(owner, rtype, src.ttl, list(src.rdatas))
-        out.append(copy)
-    return out
+    _add_rows(zone, store.list_rrsets(z.id))
+    zone.routed.sort(key=_routed_order)
+    return zone
