@@ -150,3 +150,19 @@ def test_registry_config(tmp_path):
         f.write_text(bad)
         with pytest.raises(ConfigError):
             load_config(str(f))
+
+
+def test_cli_glue_adds_registry_tlds(tmp_path):
+    import argparse
+
+    from zonefront.domains import cli_glue
+
+    p = argparse.ArgumentParser()
+    cli_glue.add_arguments(p)
+    f = tmp_path / "c.toml"
+    f.write_text('[registry]\ntlds = ["corp"]\n')
+    args = p.parse_args(["--registry-tld", "lab", "--registry-tld", "Test."])
+    assert load_config(str(f), cli_glue.config_overrides(args)).registry.tlds == \
+        ["corp", "lab", "test"]
+    none = cli_glue.config_overrides(p.parse_args([]))
+    assert load_config(str(f), none).registry.tlds == ["corp"]
