@@ -25,6 +25,16 @@ Example file (every key optional)::
     max_rrsets_per_zone = 10000
     max_hosted_zones = 500
 
+    [health]
+    locations = ["us-east-1", "us-west-2", "eu-west-1"]  # checker locations run in-process
+    remote_locations = []          # run by `zonefront checker --location NAME` processes
+    threads = 1                    # event-loop threads probing (checks are sharded)
+    max_sockets = 512              # probes in flight at once, per process
+    connect_timeout = 4.0          # Route 53: TCP (and TLS) connection within 4 s
+    read_timeout = 2.0             # Route 53: status line within 2 s of connecting
+    min_interval = 1               # shortest RequestInterval accepted (Route 53: 10)
+    checker_ip_ranges = ["192.0.2.0/24"]  # added to GetCheckerIpRanges
+
     [registry]                              # zonefront as registry of its own TLDs
     tlds = ["corp", "lab"]                  # also: serve --registry-tld TLD (repeatable)
     nameservers = ["ns1.nic.corp."]         # NS of the TLD zones; default zones.nameservers
@@ -62,8 +72,26 @@ DEFAULT_NAMESERVERS = [
 ]
 
 
+DEFAULT_CHECKER_LOCATIONS = ["us-east-1", "us-west-2", "eu-west-1"]
+
+
 class ConfigError(ValueError):
     """A configuration file or flag that cannot be used; the message says which key."""
+
+
+@dataclass
+class HealthSettings:
+    """[health]: where and how health checks are probed."""
+
+    locations: list[str] = field(default_factory=lambda: list(DEFAULT_CHECKER_LOCATIONS))
+    remote_locations: list[str] = field(default_factory=list)  # separate checker processes
+    threads: int = 1  # asyncio loop threads in a process; each probes a shard of the checks
+    max_sockets: int = 512  # probes in flight per process (one socket each)
+    connect_timeout: float = 4.0  # seconds for TCP connect (+ TLS handshake)
+    read_timeout: float = 2.0  # seconds from connected to status line (and body for STR_MATCH)
+    min_interval: int = 1  # shortest RequestInterval accepted; Route 53 allows only 10 and 30
+    checker_ip_ranges: list[str] = field(default_factory=list)  # CIDRs for GetCheckerIpRanges
+    enabled: bool = True  # False: no in-process probing (checks are still stored and served)
 
 
 @dataclass
@@ -85,6 +113,7 @@ class Config:
     max_reusable_delegation_sets: int = 100  # MAX_REUSABLE_DELEGATION_SETS_BY_OWNER
     max_health_checks: int = 200  # MAX_HEALTH_CHECKS_BY_OWNER
     account_id: str = "000000000000"  # shown in ARNs of AccessDenied messages
+    health: HealthSettings = field(default_factory=HealthSettings)
     registry: "RegistryConfig" = field(default_factory=lambda: RegistryConfig())
 
 
@@ -155,6 +184,8 @@ _SCHEMA = {
     "zones": {"nameservers", "soa_rname", "max_rrsets_per_zone", "max_hosted_zones",
               "max_vpcs_per_zone", "max_zones_per_delegation_set",
               "max_reusable_delegation_sets", "max_health_checks"},
+    "health": {"locations", "remote_locations", "threads", "max_sockets", "connect_timeout",
+               "read_timeout", "min_interval", "checker_ip_ranges", "enabled"},
     "registry": {"tlds", "nameservers", "reserved", "premium", "currency", "prices",
                  "grace_days", "redemption_days", "max_domains", "max_operations",
                  "max_years", "max_ds", "max_tags", "idn", "delegation_ttl", "ds_ttl",
@@ -185,6 +216,57 @@ def _typed(value, kind, what):
     if kind is str and not isinstance(value, str):
         raise ConfigError(f"{what}: expected a string, got {value!r}")
     return value
+
+
+def _names(value, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{what}: expected a list of names")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{what}: names must be unique")
+    return list(value)
+
+
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{what}: expected a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _health_settings(sec: dict) -> HealthSettings:
+    h = HealthSettings()
+    if "locations" in sec:
+        h.locations = _names(sec["locations"], "health.locations")
+    if "remote_locations" in sec:
+        h.remote_locations = _names(sec["remote_locations"], "health.remote_locations")
+    clash = set(h.locations) & set(h.remote_locations)
+    if clash:
+        raise ConfigError(f"health: location {sorted(clash)[0]!r} is both in-process and remote")
+    for key in ("threads", "max_sockets", "min_interval"):
+        if key in sec:
+            v = _typed(sec[key], int, f"health.{key}")
+            if v < 1:
+                raise ConfigError(f"health.{key}: must be at least 1")
+            setattr(h, key, v)
+    if h.min_interval > 10:
+        raise ConfigError("health.min_interval: must be 10 or less (Route 53 allows 10)")
+    for key in ("connect_timeout", "read_timeout"):
+        if key in sec:
+            setattr(h, key, _number(sec[key], f"health.{key}"))
+    if "checker_ip_ranges" in sec:
+        import ipaddress
+
+        ranges = sec["checker_ip_ranges"]
+        if not isinstance(ranges, list):
+            raise ConfigError("health.checker_ip_ranges: expected a list of CIDR blocks")
+        for r in ranges:
+            try:
+                ipaddress.ip_network(_typed(r, str, "health.checker_ip_ranges"), strict=False)
+            except ValueError:
+                raise ConfigError(f"health.checker_ip_ranges: {r!r} is not a CIDR block") from None
+        h.checker_ip_ranges = list(ranges)
+    if "enabled" in sec:
+        h.enabled = _typed(sec["enabled"], bool, "health.enabled")
+    return h
 
 
 def load_config(path: str | None, overrides: dict | None = None,
@@ -253,6 +335,9 @@ def load_config(path: str | None, overrides: dict | None = None,
 
     if "registry" in doc:
         _load_registry(cfg.registry, doc["registry"], where)
+
+    if "health" in doc:
+        cfg.health = _health_settings(doc["health"])
 
     akid = env.get("ZONEFRONT_ACCESS_KEY_ID")
     secret = env.get("ZONEFRONT_SECRET_ACCESS_KEY")

@@ -12,6 +12,13 @@ The registry (domains/) rides on the same path: its TLD zones are added to
 every publish, hosted zones below its TLDs are published only while
 delegated, and its worker thread learns after each publish which of its
 operations are now served.
+
+Health: the control plane owns one HealthTable (`self.health`, made here
+or passed as `health_table=`) for the life of the process; the data plane
+compiles record sets with `health.slot(check_id)` and reads
+`health.buffer`.  `start()` starts the checkers (`self.health_checks`, a
+HealthManager) and `stop()` stops them.  After each publish, table slots
+that no served record and no live check refers to are freed.
 """
 from __future__ import annotations
 
@@ -22,6 +29,8 @@ from typing import Callable
 
 from .. import model
 from ..config import Config
+from ..health.manager import HealthManager
+from ..health.table import HealthTable
 from ..domains.service import Registry
 from ..domains.worker import Worker
 from ..domains.zones import RegistryZones
@@ -38,9 +47,12 @@ RETRY_DELAY = 1.0  # seconds before retrying a publish that raised
 
 
 class ControlPlane:
-    def __init__(self, config: Config, publish: Callable[[list[model.Zone]], None]):
+    def __init__(self, config: Config, publish: Callable[[list[model.Zone]], None],
+                 health_table: HealthTable | None = None):
         self.config = config
         self._publish = publish
+        self.health = health_table if health_table is not None else HealthTable()
+        self.health_checks: HealthManager | None = None
         self.store: Store | None = None
         self.service: Route53Service | None = None
         self.registry: Registry | None = None
@@ -61,8 +73,10 @@ class ControlPlane:
                                "secret_access_key, or ZONEFRONT_ACCESS_KEY_ID and "
                                "ZONEFRONT_SECRET_ACCESS_KEY, or run with --no-auth")
         self.store = Store(self.config.data_dir)
+        self.health_checks = HealthManager(self.config.health, self.health, self.store)
+        self.health_checks.start()
         self.service = Route53Service(self.store, self.config, on_commit=self._wake.set,
-                                      on_records=self._cache.note)
+                                      on_records=self._cache.note, health=self.health_checks)
         self.registry = Registry(self.store, self.config)
         self.registry_worker = Worker(self.registry, on_commit=self._wake.set)
         self.registry.on_submit = self.registry_worker.wake.set
@@ -85,6 +99,8 @@ class ControlPlane:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self.health_checks is not None:
+            self.health_checks.stop()
         if self.store is not None:
             self.store.close()
 
@@ -118,6 +134,9 @@ class ControlPlane:
             zones = self._registry_zones.served(zones)
         self._publish(zones)
         self.publish_count += 1
+        if self.health_checks is not None:
+            self.health_checks.collect({r.health_check for z in zones
+                                        for r in getattr(z, "routed", ()) if r.health_check})
         self.store.mark_insync(seq)
         self._published_seq = seq
         if self.registry_worker is not None:
