@@ -10,6 +10,8 @@ import time
 from importlib import resources
 
 from . import __version__
+from .domains import cli_glue as domains_glue
+from .xfr import cli_glue as xfr_glue
 
 DEFAULT_DNS_LISTEN = "127.0.0.1:5300"
 
@@ -81,11 +83,16 @@ class ZoneSource:
     API's store.  `build()` makes a new Engine or raises, leaving the old one
     serving."""
 
-    def __init__(self, zone_files: list[str], snapshot: str | None, udp_max: int = 1232):
+    def __init__(self, zone_files: list[str], snapshot: str | None, udp_max: int = 1232,
+                 geo=None):
         self.udp_max = udp_max
         self.zone_files = zone_files
         self.snapshot = snapshot
         self.api_zones: list = []
+        self.geo = geo  # geo.GeoDB for latency/geolocation/geoproximity routing
+        self.health = None  # health.table.HealthTable, from the control plane
+        self.cidr_collections = lambda: {}
+        self.current: list = []  # the zones last compiled (zone transfers read them)
         self.lock = threading.Lock()
 
     def build(self):
@@ -93,7 +100,7 @@ class ZoneSource:
         from .snapshot.compiler import compile_zones
 
         if self.snapshot and not self.api_zones and not self.zone_files:
-            return Engine.from_snapshot(self.snapshot, self.udp_max)
+            return Engine.from_snapshot(self.snapshot, self.udp_max).attach(self.geo, self.health)
         # a hosted zone in the API store replaces a file zone of the same name
         api_zones = []
         api_origins = set()
@@ -108,8 +115,10 @@ class ZoneSource:
         if self.snapshot:
             # a snapshot holds compiled arrays only; it cannot be merged
             raise ValueError("--snapshot cannot be combined with --zone-file or API zones")
-        image = compile_zones(zones)
-        return Engine(image.arrays(), image.zones, udp_max=self.udp_max)
+        image = compile_zones(zones, self.health, self.cidr_collections())
+        engine = Engine(image.arrays(), image.zones, udp_max=self.udp_max)
+        self.current = zones
+        return engine.attach(self.geo, self.health)
 
 
 def describe(engine) -> str:
@@ -134,7 +143,16 @@ def cmd_serve(args) -> int:
     zone_files = list(args.zone_file or [])
     if not zone_files and not args.snapshot and not args.no_demo:
         zone_files = [demo_zone_path()]
-    source = ZoneSource(zone_files, args.snapshot, args.edns_udp_size)
+    geo = None
+    if args.geoip:
+        from .geo import GeoDB
+
+        try:
+            geo = GeoDB.from_mmdb(args.geoip)
+        except Exception as e:  # maxminddb raises several types for a bad file
+            print(f"zonefront: {args.geoip}: cannot read GeoIP data: {e}", file=sys.stderr)
+            return 1
+    source = ZoneSource(zone_files, args.snapshot, args.edns_udp_size, geo)
     t0 = time.monotonic()
     try:
         engine = source.build()
@@ -144,12 +162,20 @@ def cmd_serve(args) -> int:
     load_s = time.monotonic() - t0
     listen = args.dns_listen or [parse_hostport(DEFAULT_DNS_LISTEN)]
     workers = args.workers or os.cpu_count() or 1
+    server_kwargs: dict = {}
+    try:
+        xfr = xfr_glue.start(args, server_kwargs, lambda: source.current)
+    except ValueError as e:
+        print(f"zonefront: {e}", file=sys.stderr)
+        return 1
     server = DnsServer(listen, workers=workers, image=engine.image,
                        tcp_idle_timeout=args.tcp_idle_timeout,
-                       tcp_max_connections=args.tcp_max_connections)
+                       tcp_max_connections=args.tcp_max_connections, **server_kwargs)
     try:
         server.start()
     except OSError as e:
+        if xfr is not None:
+            xfr.stop()
         print(f"zonefront: cannot listen: {e}", file=sys.stderr)
         return 1
     state = {"engine": engine}
@@ -163,11 +189,13 @@ def cmd_serve(args) -> int:
             new = source.build()
             server.reload(new.image)
             state["engine"] = new
+            if xfr is not None:
+                xfr.update()  # history for IXFR, NOTIFY to secondaries
 
     control = None
     if args.api:
         try:
-            control = start_control_plane(args, publish)
+            control = start_control_plane(args, publish, source)
         except Exception as e:  # configuration errors, port in use
             server.stop()
             print(f"zonefront: API: {e}", file=sys.stderr)
@@ -201,6 +229,8 @@ def cmd_serve(args) -> int:
                       file=sys.stderr, flush=True)
     if control is not None:
         control.stop()
+    if xfr is not None:
+        xfr.stop()
     server.stop()
     print("stopped", file=sys.stderr, flush=True)
     return 0
@@ -210,7 +240,7 @@ def _hp(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def start_control_plane(args, publish):
+def start_control_plane(args, publish, source=None):
     from .api.control import ControlPlane
     from .config import load_config
 
@@ -223,6 +253,7 @@ def start_control_plane(args, publish):
         overrides["auth"] = False
     if args.nameserver:
         overrides["nameservers"] = args.nameserver
+    overrides.update(domains_glue.config_overrides(args))
     config = load_config(args.config, overrides)
     if config.auth and not config.credentials:
         key_id, secret, path = local_credentials(config.data_dir)
@@ -230,6 +261,11 @@ def start_control_plane(args, publish):
         print(f"api: no credentials configured; using access key {key_id} "
               f"(secret in {path})", file=sys.stderr, flush=True)
     control = ControlPlane(config, publish)
+    if source is not None:
+        # routing reads the checkers' health table and the CIDR collections
+        source.health = getattr(control, "health", None)
+        if hasattr(control, "cidr_collections"):
+            source.cidr_collections = control.cidr_collections
     control.start()
     return control
 
@@ -297,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dns-listen", action="append", type=parse_hostport, metavar="HOST:PORT",
                    help=f"repeatable; default {DEFAULT_DNS_LISTEN}")
     s.add_argument("--workers", type=int, default=0, help="UDP worker threads (default: cores)")
+    s.add_argument("--geoip", metavar="FILE.mmdb",
+                   help="MaxMind GeoIP2/GeoLite2 City or Country database for routing")
     s.add_argument("--edns-udp-size", type=_udp_size, default=1232, metavar="OCTETS",
                    help="largest UDP response, advertised in EDNS (512..4096, default 1232)")
     s.add_argument("--tcp-idle-timeout", type=float, default=10.0)
@@ -312,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-auth", action="store_true", help="accept unsigned API requests")
     s.add_argument("--nameserver", action="append", metavar="NAME",
                    help="name server handed out in delegation sets (repeatable)")
+    domains_glue.add_arguments(s)
+    xfr_glue.add_arguments(s)
     s.set_defaults(func=cmd_serve)
 
     z = sub.add_parser("zone", help="import/export hosted zones in the API store")
