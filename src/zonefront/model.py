@@ -239,6 +239,9 @@ class Zone:
     rrsets: dict[tuple[bytes, int], RRset] = field(default_factory=dict)
     source: str = ""
     private: bool = False  # a private hosted zone: never in the public view
+    # (region, vpc id) pairs a private zone is associated with: it answers
+    # only queries whose source address is in one of these VPCs' networks
+    vpcs: list[tuple[str, str]] = field(default_factory=list)
     # record sets chosen per query (routing policies, aliases); see RoutedRRset
     routed: list[RoutedRRset] = field(default_factory=list)
 
