@@ -168,6 +168,8 @@ ctypedef struct slot_t:
     uint32_t hash
     uint32_t node
 
+ctypedef struct image_t  # forward: views point to other images
+
 ctypedef struct image_t:
     const uint8_t* names
     const node_t* nodes
@@ -198,6 +200,12 @@ ctypedef struct image_t:
     uint32_t ngeolocs
     const uint8_t* health   # HealthTable.buffer, attached after load
     uint32_t nhealth
+    const image_t** views   # private views (issue 7), chosen by source address
+    uint32_t nviews
+    const range4_t* view4   # source networks -> view index (sorted, disjoint)
+    uint32_t nview4
+    const range6_t* view6
+    uint32_t nview6
 
 ctypedef struct query_t:
     uint32_t qname_len      # wire length of the qname
@@ -225,6 +233,7 @@ cdef class Image:
     cdef object _keep
     cdef object _geo
     cdef object _health
+    cdef object _views
     cdef public object zones
     cdef const uint8_t* _addr(self, str key)
     cdef int _ref_ok(self, uint32_t ref)

@@ -693,6 +693,47 @@ cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t
     return rcode
 
 
+cdef const image_t* choose_view(const image_t* img, const query_t* qr, const zf_qctx_t* ctx,
+                               uint32_t* rcode, uint32_t* blk, uint32_t* dn) noexcept nogil:
+    """Private zones (issue 7): a source address inside a VPC's networks is
+    answered from that VPC's view when the view holds a zone for the qname;
+    otherwise, and for every other source, from the public zones.  Only the
+    packet's source decides, never the Client Subnet option, which the
+    client controls."""
+    cdef const uint8_t* sa
+    cdef uint16_t fam
+    cdef uint32_t v4
+    cdef uint64_t hi, lo
+    cdef int i = -1
+    cdef const image_t* view
+    if ctx.src != NULL:
+        sa = <const uint8_t*>ctx.src
+        fam = (<const sa_family_t*>sa)[0]
+        if fam == AF_INET:
+            v4 = (sa[4] << 24) | (sa[5] << 16) | (sa[6] << 8) | sa[7]
+            i = find4(img.view4, img.nview4, v4)
+            if i >= 0:
+                i = img.view4[i].loc
+        elif fam == AF_INET6:
+            hi = load64(sa + 8)
+            lo = load64(sa + 16)
+            if hi == 0 and (lo >> 32) == 0xFFFF:
+                i = find4(img.view4, img.nview4, <uint32_t>(lo & 0xFFFFFFFFULL))
+                if i >= 0:
+                    i = img.view4[i].loc
+            else:
+                i = find6(img.view6, img.nview6, hi, lo)
+                if i >= 0:
+                    i = img.view6[i].loc
+    if i >= 0 and <uint32_t>i < img.nviews:
+        view = img.views[i]
+        rcode[0] = find_answer(view, qr, blk, dn)
+        if rcode[0] != RCODE_REFUSED:
+            return view
+    rcode[0] = find_answer(img, qr, blk, dn)
+    return img
+
+
 cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
                           uint8_t* r, size_t cap, const zf_qctx_t* ctx) noexcept nogil:
     cdef const image_t* img = <const image_t*>image
@@ -733,7 +774,10 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
         return write_header_only(q, r, 2)
     counts[0] = counts[1] = counts[2] = 0
 
-    rcode = find_answer(img, &qr, &blk_idx, &dname_idx)
+    if img.nviews:
+        img = choose_view(img, &qr, ctx, &rcode, &blk_idx, &dname_idx)
+    else:
+        rcode = find_answer(img, &qr, &blk_idx, &dname_idx)
     set_client(&cl, &qr, ctx, (q[0] << 8) | q[1])
 
     # header and question; the qname keeps the client's case (0x20)
@@ -849,6 +893,8 @@ cdef class Image:
     def __cinit__(self):
         self.ptr = NULL
         self.img.table = NULL
+        self.img.views = NULL
+        self.img.nviews = 0
 
     def __init__(self, dict arrays, zones=None, int udp_max=OUR_UDP_PAYLOAD):
         cdef const uint8_t[::1] mv
@@ -884,6 +930,8 @@ cdef class Image:
         self.img.nregions = len(arrays["regions"]) // sizeof(region_t)
         self.img.ngeo4 = self.img.ngeo6 = self.img.ngeolocs = self.img.nhealth = 0
         self.img.health = NULL
+        self.img.views = NULL
+        self.img.nviews = self.img.nview4 = self.img.nview6 = 0
         self._validate(arrays)
         n = self.img.nnodes
         size = 16
@@ -1012,7 +1060,42 @@ cdef class Image:
             self.img.nhealth = len(buf)
         return self
 
+    def set_views(self, list views):
+        """Attach private views: [(Image, [cidr, ...]), ...]; a source in a
+        view's networks is answered from it first (longest prefix wins).
+        Call before the image is served; views are not themselves viewed."""
+        from ..cidr import flatten
+
+        cdef const image_t** arr
+        cdef Image v
+        cdef uint32_t i
+        blocks = []
+        for i, (view, cidrs) in enumerate(views):
+            if not isinstance(view, Image):
+                raise TypeError("views must be core._engine.Image objects")
+            blocks += [(c, i) for c in cidrs]
+        flat = flatten(blocks) if blocks else {"v4": b"", "v6": b""}
+        arr = <const image_t**>calloc(len(views) + 1, sizeof(void*))
+        if arr == NULL:
+            raise MemoryError()
+        for i in range(len(views)):
+            v = views[i][0]
+            arr[i] = &v.img
+        if self.img.views != NULL:
+            free(<void*>self.img.views)
+        self._views = ([v for v, _ in views], flat)
+        self.img.views = arr
+        self.img.nviews = len(views)
+        self.img.view4 = <const range4_t*><const uint8_t*>flat["v4"]
+        self.img.nview4 = len(flat["v4"]) // sizeof(range4_t)
+        self.img.view6 = <const range6_t*><const uint8_t*>flat["v6"]
+        self.img.nview6 = len(flat["v6"]) // sizeof(range6_t)
+        return self
+
     def __dealloc__(self):
+        if self.img.views != NULL:
+            free(<void*>self.img.views)
+            self.img.views = NULL
         if self.img.table != NULL:
             free(self.img.table)
             self.img.table = NULL

@@ -56,6 +56,30 @@ class RefImage:
         self.index = {names[n[0] : n[0] + n[1]]: i for i, n in enumerate(self.nodes)}
         self.policy = Policy(arrays)
 
+    def set_views(self, views: list) -> "RefImage":
+        """Private views: [(RefImage, [cidr, ...]), ...], chosen by the
+        source address (`client`), never by Client Subnet."""
+        from ..cidr import flatten
+
+        blocks = [(c, i) for i, (_, cidrs) in enumerate(views) for c in cidrs]
+        self.views = [v for v, _ in views]
+        self.view_ranges = flatten(blocks) if blocks else {"v4": b"", "v6": b""}
+        return self
+
+    def view_for(self, query: bytes, client: str | None):
+        from ..cidr import lookup
+
+        if not getattr(self, "views", None) or client is None:
+            return None
+        hit = lookup(self.view_ranges, client)
+        if hit is None:
+            return None
+        view = self.views[hit[0]]
+        q = parse_query(bytes(query))
+        if isinstance(q, str):
+            return None
+        return view if view.decide(q.qname.lower(), q.qtype)[0] != RCODE_REFUSED else None
+
     def attach(self, geo=None, health=None) -> "RefImage":
         self.policy.attach(geo, health)
         return self
@@ -146,6 +170,9 @@ class RefImage:
 
     def answer(self, query: bytes, tcp: bool = False, client: str | None = None, seed: int = 0,
                cap: int = 65535) -> bytes:
+        view = self.view_for(query, client)
+        if view is not None:
+            return view.answer(query, tcp, client, seed, cap)
         q = parse_query(bytes(query))
         if q == DROP:
             return b""
