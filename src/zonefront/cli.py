@@ -92,6 +92,7 @@ class ZoneSource:
         self.geo = geo  # geo.GeoDB for latency/geolocation/geoproximity routing
         self.health = None  # health.table.HealthTable, from the control plane
         self.cidr_collections = lambda: {}
+        self.vpcs = lambda: {}  # vpc id -> {"region", "cidrs"}: private views
         self.current: list = []  # the zones last compiled (zone transfers read them)
         self.lock = threading.Lock()
 
@@ -105,9 +106,8 @@ class ZoneSource:
         api_zones = []
         api_origins = set()
         for z in self.api_zones:
-            # Route 53 allows a private and a public zone of one name; until
-            # private views exist only the first (public) one is served
-            if z.origin not in api_origins and not getattr(z, "private", False):
+            # a private zone never answers the public; it is a view (below)
+            if z.origin not in api_origins and not z.private:
                 api_origins.add(z.origin)
                 api_zones.append(z)
         files = [z for z in load_zone_files(self.zone_files) if z.origin not in api_origins]
@@ -115,10 +115,45 @@ class ZoneSource:
         if self.snapshot:
             # a snapshot holds compiled arrays only; it cannot be merged
             raise ValueError("--snapshot cannot be combined with --zone-file or API zones")
-        image = compile_zones(zones, self.health, self.cidr_collections())
+        cidr = self.cidr_collections()
+        image = compile_zones(zones, self.health, cidr)
         engine = Engine(image.arrays(), image.zones, udp_max=self.udp_max)
+        engine.attach(self.geo, self.health)
+        views = self.build_views(cidr)
+        if views:
+            engine.image.set_views(views)
         self.current = zones
-        return engine.attach(self.geo, self.health)
+        return engine
+
+    def build_views(self, cidr: dict) -> list:
+        """One compiled view per set of VPCs sharing a network: the private
+        zones associated with any of them (issue 7)."""
+        from .core.engine import Engine
+        from .snapshot.compiler import compile_zones
+
+        private = [z for z in self.api_zones if z.private]
+        if not private:
+            return []
+        by_cidr: dict[str, set] = {}
+        for vpc_id, vpc in self.vpcs().items():
+            for block in vpc.get("cidrs", []):
+                by_cidr.setdefault(block, set()).add(vpc_id)
+        groups: dict[frozenset, list[str]] = {}
+        for block, ids in by_cidr.items():
+            groups.setdefault(frozenset(ids), []).append(block)
+        views = []
+        for ids, blocks in sorted(groups.items(), key=lambda kv: sorted(kv[1])):
+            zones, seen = [], set()
+            for z in private:
+                if z.origin not in seen and any(vpc in ids for _region, vpc in z.vpcs):
+                    seen.add(z.origin)
+                    zones.append(z)
+            if zones:
+                image = compile_zones(zones, self.health, cidr)
+                view = Engine(image.arrays(), image.zones, udp_max=self.udp_max)
+                view.attach(self.geo, self.health)
+                views.append((view.image, blocks))
+        return views
 
 
 def describe(engine) -> str:
@@ -266,6 +301,8 @@ def start_control_plane(args, publish, source=None):
         source.health = getattr(control, "health", None)
         if hasattr(control, "cidr_collections"):
             source.cidr_collections = control.cidr_collections
+        if hasattr(control, "vpcs"):
+            source.vpcs = control.vpcs
     control.start()
     return control
 

@@ -18,12 +18,19 @@ Example file (every key optional)::
 
     [store]
     data_dir = "/var/lib/zonefront"
+    backend = "sqlite"                     # or "postgresql": several API processes, one database
+    dsn = "postgresql://zonefront@db.example.net/zonefront"   # libpq URI; backend = "postgresql"
 
     [zones]
     nameservers = ["ns1.example.net.", "ns2.example.net."]
     soa_rname = "hostmaster.example.net."   # default: hostmaster.<zone>
     max_rrsets_per_zone = 10000
     max_hosted_zones = 500
+
+    [vpcs.vpc-0a1b2c3d]                     # private hosted zones answer sources in these
+    region = "us-east-1"                    # one of Route 53's VPCRegion values
+    cidrs = ["10.0.0.0/16", "fd00::/48"]    # networks of all VPCs must not overlap
+    account = "111122223333"                # owner (cross-account); default api.account_id
 
     [health]
     locations = ["us-east-1", "us-west-2", "eu-west-1"]  # checker locations run in-process
@@ -64,6 +71,8 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 
+from . import vpcdef
+
 DEFAULT_NAMESERVERS = [
     "ns1.zonefront.local.",
     "ns2.zonefront.local.",
@@ -98,6 +107,8 @@ class HealthSettings:
 class Config:
     api_listen: tuple[str, int] = ("127.0.0.1", 8053)  # where the Route 53 API listens
     data_dir: str = "./zonefront-data"  # holds zonefront.db (SQLite, WAL)
+    store_backend: str = "sqlite"  # "sqlite" (data_dir) or "postgresql" (store_dsn)
+    store_dsn: str | None = None  # libpq connection string for the PostgreSQL store
     auth: bool = True  # False only with --no-auth: requests are not signature-checked
     credentials: dict[str, str] = field(default_factory=dict)  # access key id -> secret
     readonly_keys: list[str] = field(default_factory=list)  # keys refused on writes
@@ -112,9 +123,19 @@ class Config:
     max_zones_per_delegation_set: int = 100  # MAX_ZONES_BY_REUSABLE_DELEGATION_SET
     max_reusable_delegation_sets: int = 100  # MAX_REUSABLE_DELEGATION_SETS_BY_OWNER
     max_health_checks: int = 200  # MAX_HEALTH_CHECKS_BY_OWNER
+    max_vpc_authorizations_per_zone: int = 100  # TooManyVPCAssociationAuthorizations
     account_id: str = "000000000000"  # shown in ARNs of AccessDenied messages
     health: HealthSettings = field(default_factory=HealthSettings)
     registry: "RegistryConfig" = field(default_factory=lambda: RegistryConfig())
+    # [vpcs.<id>]: VPCs defined by the operator (read-only through the API)
+    vpcs: dict[str, vpcdef.VPCDef] = field(default_factory=dict)
+
+    def account_of(self, access_key: str | None) -> str:
+        """The account an access key acts for: [registry] accounts maps keys
+        to accounts; any other key (and no key, with --no-auth) is api.account_id."""
+        if access_key is None:
+            return self.account_id
+        return self.registry.accounts.get(access_key, self.account_id)
 
 
 PRICE_KINDS = ("registration", "renewal", "transfer", "change_ownership", "restoration")
@@ -180,10 +201,11 @@ def _absolute_ns(name: str, what: str) -> str:
 _SCHEMA = {
     "api": {"listen", "auth", "access_key_id", "secret_access_key", "credentials",
             "readonly_keys", "tls_cert", "tls_key", "max_body", "account_id"},
-    "store": {"data_dir"},
+    "store": {"data_dir", "backend", "dsn"},
     "zones": {"nameservers", "soa_rname", "max_rrsets_per_zone", "max_hosted_zones",
               "max_vpcs_per_zone", "max_zones_per_delegation_set",
-              "max_reusable_delegation_sets", "max_health_checks"},
+              "max_reusable_delegation_sets", "max_health_checks",
+              "max_vpc_authorizations_per_zone"},
     "health": {"locations", "remote_locations", "threads", "max_sockets", "connect_timeout",
                "read_timeout", "min_interval", "checker_ip_ranges", "enabled"},
     "registry": {"tlds", "nameservers", "reserved", "premium", "currency", "prices",
@@ -319,6 +341,16 @@ def load_config(path: str | None, overrides: dict | None = None,
         cfg.max_body = _typed(api["max_body"], int, "api.max_body")
     if "data_dir" in store:
         cfg.data_dir = _typed(store["data_dir"], str, "store.data_dir")
+    if "backend" in store:
+        cfg.store_backend = _typed(store["backend"], str, "store.backend")
+        if cfg.store_backend not in ("sqlite", "postgresql"):
+            raise ConfigError(f"{where}: store.backend must be \"sqlite\" or \"postgresql\", "
+                              f"not {cfg.store_backend!r}")
+    if "dsn" in store:
+        cfg.store_dsn = _typed(store["dsn"], str, "store.dsn")
+    if cfg.store_backend == "postgresql" and not cfg.store_dsn:
+        raise ConfigError(f"{where}: store.backend = \"postgresql\" needs store.dsn "
+                          "(e.g. \"postgresql://zonefront@/zonefront?host=/run/postgresql\")")
     if "nameservers" in zones:
         ns = zones["nameservers"]
         if not isinstance(ns, list) or not ns:
@@ -329,7 +361,7 @@ def load_config(path: str | None, overrides: dict | None = None,
                                      "zones.soa_rname")
     for key in ("max_rrsets_per_zone", "max_hosted_zones", "max_vpcs_per_zone",
                 "max_zones_per_delegation_set", "max_reusable_delegation_sets",
-                "max_health_checks"):
+                "max_health_checks", "max_vpc_authorizations_per_zone"):
         if key in zones:
             setattr(cfg, key, _typed(zones[key], int, f"zones.{key}"))
 
@@ -338,6 +370,9 @@ def load_config(path: str | None, overrides: dict | None = None,
 
     if "health" in doc:
         cfg.health = _health_settings(doc["health"])
+
+    if "vpcs" in doc:
+        cfg.vpcs = _load_vpcs(doc["vpcs"], where, cfg.account_id)
 
     akid = env.get("ZONEFRONT_ACCESS_KEY_ID")
     secret = env.get("ZONEFRONT_SECRET_ACCESS_KEY")
@@ -375,6 +410,41 @@ def load_config(path: str | None, overrides: dict | None = None,
     if cfg.max_body < 1024:
         raise ConfigError("api.max_body must be at least 1024 bytes")
     return cfg
+
+
+_VPC_KEYS = {"region", "cidrs", "account"}
+
+
+def _load_vpcs(sec, where: str, default_account: str) -> dict[str, vpcdef.VPCDef]:
+    if not isinstance(sec, dict):
+        raise ConfigError(f"{where}: [vpcs] must be a table of [vpcs.<vpc-id>] tables")
+    out: dict[str, vpcdef.VPCDef] = {}
+    for vpc_id, table in sec.items():
+        what = f"vpcs.{vpc_id}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [{what}] must be a table with region and cidrs")
+        for key in table:
+            if key not in _VPC_KEYS:
+                raise ConfigError(f"{where}: unknown key {what}.{key} "
+                                  f"(known: {', '.join(sorted(_VPC_KEYS))})")
+        for key in ("region", "cidrs"):
+            if key not in table:
+                raise ConfigError(f"{where}: {what}.{key} is required")
+        account = default_account
+        if "account" in table:
+            account = _typed(table["account"], str, f"{what}.account")
+            if not (len(account) == 12 and account.isdigit()):
+                raise ConfigError(f"{where}: {what}.account: an account id is 12 digits")
+        try:
+            out[vpc_id] = vpcdef.make(vpc_id, table["region"], table["cidrs"], account,
+                                      "config")
+        except vpcdef.VPCDefError as e:
+            raise ConfigError(f"{where}: {what}: {e}") from None
+    try:
+        vpcdef.check_disjoint(out.values())
+    except vpcdef.VPCDefError as e:
+        raise ConfigError(f"{where}: [vpcs]: {e}") from None
+    return out
 
 
 def _tld(text, what: str) -> str:
