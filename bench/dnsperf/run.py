@@ -1026,6 +1026,8 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("dnsperf"):
         versions["dnsperf"] = _first_line(["dnsperf", "-h"])
     client_line = " ".join(any_client["argv"]).replace(qfile, "QUERIES") if any_client else ""
+    if loadgen:
+        client_line = client_line.replace(loadgen, "loadgen")
     if md:
         out.append(f"### {mode}, {opts.workers} worker(s), {gen}, {opts.names:,} names — "
                    f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}")
