@@ -6,7 +6,10 @@ overlap: after each commit the API wakes it; it notes the last committed
 change, builds every hosted zone (unchanged ones come from a cache),
 publishes, and only then marks the changes up to that point INSYNC.  A burst
 of commits is covered by one publish.  Commits by other processes (`zonefront
-zone import` while serving) are noticed through SQLite's data_version.
+zone import` while serving) are noticed through SQLite's data_version;
+with the PostgreSQL store ([store] backend = "postgresql", several API
+processes on one database) through its version counter, and at once
+through its NOTIFY (store/postgres.py).
 
 The registry (domains/) rides on the same path: its TLD zones are added to
 every publish, hosted zones below its TLDs are published only while
@@ -34,6 +37,7 @@ from ..health.table import HealthTable
 from ..domains.service import Registry
 from ..domains.worker import Worker
 from ..domains.zones import RegistryZones
+from ..store.backend import open_store
 from ..store.sqlite import Store
 from ..store import cidrstore
 from ..store.zones import ZoneCache
@@ -72,7 +76,9 @@ class ControlPlane:
             raise RuntimeError("the API requires credentials: set [api] access_key_id and "
                                "secret_access_key, or ZONEFRONT_ACCESS_KEY_ID and "
                                "ZONEFRONT_SECRET_ACCESS_KEY, or run with --no-auth")
-        self.store = Store(self.config.data_dir)
+        self.store = open_store(self.config)
+        if hasattr(self.store, "subscribe"):
+            self.store.subscribe(self._wake.set)  # other processes' commits
         self.health_checks = HealthManager(self.config.health, self.health, self.store)
         self.health_checks.start()
         self.service = Route53Service(self.store, self.config, on_commit=self._wake.set,
