@@ -41,7 +41,6 @@ import genzone  # noqa: E402
 
 ZONE = "bench.test"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 ALL_SERVERS = ("zonefront", "nsd", "knot", "gdnsd")
 PEERS = ("nsd", "knot", "gdnsd")
 
