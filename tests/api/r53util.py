@@ -87,3 +87,35 @@ def change(client, zone_id, *changes, comment=None):
     if comment:
         batch["Comment"] = comment
     return client.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch=batch)
+
+
+def zf_request(run, method, path, body=b"", headers=None, akid=AKID, secret=SECRET):
+    """A SigV4-signed raw request (the zonefront extension has no boto3 model);
+    returns (status, headers, body bytes)."""
+    import http.client
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    req = AWSRequest(method=method, url=run.url + path, data=body, headers=dict(headers or {}))
+    SigV4Auth(Credentials(akid, secret), "route53", "us-east-1").add_auth(req)
+    host, port = run.cp.api_address
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.request(method, path, body=body, headers=dict(req.prepare().headers))
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, dict(resp.getheaders()), data
+
+
+def define_vpc(run, vpc_id, region, cidrs, akid=AKID, secret=SECRET):
+    """POST /2013-04-01/zonefront/vpc with a JSON body; returns the parsed answer."""
+    import json
+
+    status, _h, data = zf_request(
+        run, "POST", "/2013-04-01/zonefront/vpc",
+        json.dumps({"VPCId": vpc_id, "VPCRegion": region, "Cidrs": cidrs}).encode(),
+        {"Content-Type": "application/json"}, akid=akid, secret=secret)
+    assert status == 201, data
+    return json.loads(data)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from r53util import change, new_zone, rrset, wait_insync
+from r53util import change, define_vpc, new_zone, rrset, wait_insync
 
 
 def code(excinfo):
@@ -53,7 +53,8 @@ def test_invalid_domain_name(r53):
     assert code(e) == "InvalidDomainName"
 
 
-def test_private_zone_needs_vpc_and_reports_vpcs(r53):
+def test_private_zone_needs_vpc_and_reports_vpcs(r53, server):
+    define_vpc(server, "vpc-1", "us-east-1", ["10.1.0.0/16"])
     with pytest.raises(ClientError) as e:
         r53.create_hosted_zone(Name="priv.example", CallerReference="p0",
                                HostedZoneConfig={"PrivateZone": True})

@@ -43,6 +43,7 @@ from ..store import cidrstore
 from ..store.zones import ZoneCache
 from .server import APIServer
 from .service import Route53Service
+from .vpcapi import startup_problems
 
 log = logging.getLogger("zonefront.control")
 
@@ -83,6 +84,13 @@ class ControlPlane:
         self.health_checks.start()
         self.service = Route53Service(self.store, self.config, on_commit=self._wake.set,
                                       on_records=self._cache.note, health=self.health_checks)
+        errors, warnings = startup_problems(self.service)
+        for w in warnings:
+            log.warning("%s", w)
+        if errors:
+            self.health_checks.stop()
+            self.store.close()
+            raise RuntimeError("; ".join(errors))
         self.registry = Registry(self.store, self.config)
         self.registry_worker = Worker(self.registry, on_commit=self._wake.set)
         self.registry.on_submit = self.registry_worker.wake.set
@@ -115,6 +123,19 @@ class ControlPlane:
         publish() reads it; a ChangeCidrCollection wakes the publisher like
         a record change does (the zones handed over may then be unchanged)."""
         return cidrstore.all_collections(self.store)
+
+    def vpcs(self) -> dict[str, dict]:
+        """VPC id -> {"region": str, "cidrs": [str]} for every defined VPC
+        ([vpcs] in the configuration, then those defined through the API),
+        as committed.  publish() reads it to map source addresses to VPCs;
+        the networks of different VPCs never overlap.  A VPC definition
+        change is a Change and wakes the publisher like a record change."""
+        if self.service is not None:
+            defs = self.service.vpc_defs()
+        else:
+            defs = self.config.vpcs
+        return {vid: {"region": d.region, "cidrs": list(d.cidrs)}
+                for vid, d in sorted(defs.items())}
 
     @property
     def api_address(self) -> tuple[str, int]:

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, unquote
 
 from ..config import Config
 from ..domains import http as domains_http
-from . import sigv4, xmlio
+from . import sigv4, vpcext, xmlio
 from ._r53model import OPERATIONS, SHAPES
 from .errors import Route53Error, invalid_input
 from .service import Context, Route53Service
@@ -130,9 +130,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):  # RDAP clients may ask HEAD (RFC 7480 §4)
         self._handle("HEAD")
 
-    def _send(self, status: int, body: bytes, request_id: str, headers: dict | None = None):
+    def _send(self, status: int, body: bytes, request_id: str, headers: dict | None = None,
+              content_type: str = "text/xml"):
         self.send_response(status)
-        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("x-amzn-RequestId", request_id)
         for k, v in (headers or {}).items():
@@ -185,6 +186,13 @@ class Handler(BaseHTTPRequestHandler):
             if self.config.auth:
                 access_key = sigv4.verify(method, raw_path, raw_query, self.headers, body,
                                           self.config.credentials)
+            if raw_path.startswith(vpcext.PREFIX):  # zonefront's own calls (VPCs)
+                host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
+                status, out, ctype, hdrs = vpcext.serve(
+                    self.service, self.config, method, raw_path, self.headers, body,
+                    access_key, f"{self.scheme}://{host}", request_id)
+                self._send(status, out, request_id, hdrs, content_type=ctype)
+                return
             # the template match runs on the raw path so that an encoded '/'
             # (%2F) stays inside its segment; parameters are unquoted after
             op_name, params, other = match_route(method, raw_path)

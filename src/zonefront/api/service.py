@@ -16,9 +16,11 @@ from typing import Callable
 from .. import model, rdata
 from ..config import Config
 from ..health import spec as hspec
+from ..store import vpcstore
 from ..store.sqlite import RRsetRow, Store, ZoneRow
 from . import changes as changes_mod
 from .cidrapi import CidrOperations
+from .vpcapi import VPCOperations
 from . import names
 from ._r53model import OPERATIONS
 from .errors import Route53Error, invalid_input
@@ -68,7 +70,7 @@ class Context:
         self.access_key = access_key
 
 
-class Route53Service(CidrOperations):
+class Route53Service(CidrOperations, VPCOperations):
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
                  on_records: Callable[[str, int, set], None] = lambda *a: None,
                  health=None):
@@ -137,6 +139,9 @@ class Route53Service(CidrOperations):
                                 "VPCId and VPCRegion.")
         if vpc is not None and (not vpc.get("VPCId") or not vpc.get("VPCRegion")):
             raise Route53Error("InvalidVPCId", "The VPC ID and region must both be given.")
+        if vpc is not None:
+            vpc = {"VPCRegion": vpc["VPCRegion"], "VPCId": vpc["VPCId"]}
+        account = self.config.account_of(ctx.access_key)
         deleg_id = inp.get("DelegationSetId")
         if deleg_id is not None and private:
             raise invalid_input("A private hosted zone cannot use a reusable delegation set.")
@@ -149,6 +154,8 @@ class Route53Service(CidrOperations):
                 raise Route53Error("TooManyHostedZones", "This operation can't be completed "
                                    "because the current account has reached the limit on the "
                                    "number of hosted zones.")
+            if private:
+                self.check_private_create(name, vpc, account)
             nameservers = list(self.config.nameservers)
             if deleg_id is not None:
                 deleg_id = bare_id(deleg_id, "delegationset")
@@ -164,6 +171,7 @@ class Route53Service(CidrOperations):
                         cfg.get("Comment"), private, [vpc] if vpc else [], deleg_id,
                         nameservers, 0, time.time(), 0)
             self.store.insert_zone(z)
+            vpcstore.set_zone_account(self.store, z.id, account)
             rname = self.config.soa_rname or ("hostmaster." + name)
             soa_value = f"{nameservers[0]} {rname} {DEFAULT_SOA_TIMERS}"
             soa = {"Name": name, "Type": "SOA", "TTL": SOA_TTL,
@@ -263,6 +271,7 @@ class Route53Service(CidrOperations):
                                        "contains non-required resource record sets and so "
                                        "cannot be deleted.")
             self.store.delete_zone(z.id)
+            vpcstore.forget_zone(self.store, z.id)
             change = self._change()
         self._committed()
         return {"ChangeInfo": change}

@@ -11,6 +11,8 @@ is handed on like any other, for the core to answer NODATA.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 import threading
 
@@ -30,6 +32,11 @@ class ZoneCache:
     only those names are re-read.  Otherwise (first load, another process
     wrote) the zone is rebuilt whole.  Zones handed to publish() are never
     mutated afterwards: a patch works on a copy.
+
+    Every zone carries its `private` flag and `vpcs` as committed.  A VPC
+    association change leaves the version alone (no record changes), so
+    they are compared on every call and a zone whose VPCs moved is handed
+    over as a new Zone sharing the unchanged record sets.
     """
 
     def __init__(self) -> None:
@@ -48,12 +55,17 @@ class ZoneCache:
     def zones(self, store: Store) -> list[model.Zone]:
         with store.lock:
             versions = store.zone_versions()
+            views = zone_views(store)
             for zid in list(self._by_id):
                 if zid not in versions:
                     del self._by_id[zid]
             for zid, ver in versions.items():
                 hit = self._by_id.get(zid)
                 if hit is not None and hit[0] == ver:
+                    private, vpcs = views.get(zid, (False, []))
+                    if hit[1].private != private or hit[1].vpcs != vpcs:
+                        self._by_id[zid] = (ver, dataclasses.replace(
+                            hit[1], private=private, vpcs=vpcs))
                     continue
                 with self._lock:
                     log = self._touched.get(zid, {})
@@ -74,10 +86,21 @@ class ZoneCache:
                     zone = build_zone(store, store.get_zone(zid))
                     self.rebuilds += 1
                 else:
-                    zone = patch_zone(store, zid, hit[1], owners)
+                    zone = patch_zone(store, zid, hit[1], owners, views.get(zid))
                     self.patches += 1
                 self._by_id[zid] = (ver, zone)
         return [z for (_v, z) in self._by_id.values()]
+
+
+def zone_views(store: Store) -> dict[str, tuple[bool, list[tuple[str, str]]]]:
+    """zone id -> (private, [(region, vpc id)]) for every hosted zone."""
+    with store.lock:
+        rows = store.db.execute("SELECT id, private, vpcs FROM zones").fetchall()
+    return {r[0]: (bool(r[1]), _vpc_pairs(json.loads(r[2]))) for r in rows}
+
+
+def _vpc_pairs(vpcs: list) -> list[tuple[str, str]]:
+    return [(v["VPCRegion"], v["VPCId"]) for v in vpcs]
 
 
 def routed_from_rrset(owner: bytes, rtype: int, rrs: dict, wire: list[bytes]) -> model.RoutedRRset:
@@ -131,9 +154,11 @@ def _add_rows(zone: model.Zone, rows) -> None:
             zone.add(owner, rtype, r.rrset["TTL"], w)
 
 
-def patch_zone(store: Store, zone_id: str, zone: model.Zone,
-               owners: set[bytes]) -> model.Zone:
-    new = model.Zone(origin=zone.origin, source=zone.source, private=zone.private,
+def patch_zone(store: Store, zone_id: str, zone: model.Zone, owners: set[bytes],
+               view: tuple[bool, list[tuple[str, str]]] | None = None) -> model.Zone:
+    """`view`: the zone's current (private, vpcs); None keeps the old zone's."""
+    private, vpcs = view if view is not None else (zone.private, list(zone.vpcs))
+    new = model.Zone(origin=zone.origin, source=zone.source, private=private, vpcs=vpcs,
                      rrsets={k: v for k, v in zone.rrsets.items() if k[0] not in owners},
                      routed=[r for r in zone.routed if r.owner not in owners])
     for owner in sorted(owners, key=names.sort_key):
@@ -148,7 +173,7 @@ def _routed_order(r: model.RoutedRRset):
 
 def build_zone(store: Store, z: ZoneRow) -> model.Zone:
     zone = model.Zone(origin=names.name_from_text(z.name), source=f"/hostedzone/{z.id}",
-                      private=bool(z.private))
+                      private=bool(z.private), vpcs=_vpc_pairs(z.vpcs))
     _add_rows(zone, store.list_rrsets(z.id))
     zone.routed.sort(key=_routed_order)
     return zone

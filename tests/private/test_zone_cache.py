@@ -1,0 +1,85 @@
+"""store/zones.py: every model.Zone handed to publish carries `private` and
+`vpcs`, through whole builds, incremental patches and association changes
+(which leave a zone's version alone)."""
+from __future__ import annotations
+
+import time
+
+from zonefront import model
+from zonefront.api import names
+from zonefront.store import vpcstore
+from zonefront.store.sqlite import RRsetRow, Store, ZoneRow
+from zonefront.store.zones import ZoneCache
+
+
+def add_zone(store, zid, name, private, vpcs):
+    with store.transaction():
+        store.insert_zone(ZoneRow(zid, name, names.sort_key(names.name_from_text(name)),
+                                  f"ref-{zid}", None, private, vpcs, None, ["ns1.example."],
+                                  0, time.time(), 0))
+
+
+def put_a(store, zid, owner, addr):
+    with store.transaction():
+        store.put_rrset(zid, RRsetRow(names.sort_key(names.name_from_text(owner)), "A", "",
+                                      {"Name": owner, "Type": "A", "TTL": 60,
+                                       "ResourceRecords": [{"Value": addr}]},
+                                      [bytes(int(x) for x in addr.split("."))]))
+        store.bump_zone(zid)
+        return store.zone_version(zid)
+
+
+def test_private_and_vpcs_on_every_path(tmp_path):
+    store = Store(str(tmp_path))
+    try:
+        add_zone(store, "ZPRIV", "in.example.", True,
+                 [{"VPCRegion": "us-east-1", "VPCId": "vpc-a"}])
+        add_zone(store, "ZPUB", "in.example.", False, [])
+        cache = ZoneCache()
+        first = {z.source: z for z in cache.zones(store)}
+        assert cache.rebuilds == 2
+        assert first["/hostedzone/ZPRIV"].private is True
+        assert first["/hostedzone/ZPRIV"].vpcs == [("us-east-1", "vpc-a")]
+        assert first["/hostedzone/ZPUB"].private is False
+        assert first["/hostedzone/ZPUB"].vpcs == []
+
+        # an association change: a new Zone object; the one handed out is untouched
+        with store.transaction():
+            vpcstore.set_zone_vpcs(store, "ZPRIV", [
+                {"VPCRegion": "us-east-1", "VPCId": "vpc-a"},
+                {"VPCRegion": "eu-west-1", "VPCId": "vpc-b"}])
+        second = {z.source: z for z in cache.zones(store)}
+        priv = second["/hostedzone/ZPRIV"]
+        assert priv is not first["/hostedzone/ZPRIV"]
+        assert priv.vpcs == [("us-east-1", "vpc-a"), ("eu-west-1", "vpc-b")]
+        assert first["/hostedzone/ZPRIV"].vpcs == [("us-east-1", "vpc-a")]
+        assert second["/hostedzone/ZPUB"] is first["/hostedzone/ZPUB"]
+        assert cache.rebuilds == 2 and cache.patches == 0
+
+        # a record change noted by the API: an incremental patch keeps private/vpcs
+        ver = put_a(store, "ZPRIV", "www.in.example.", "10.0.0.1")
+        cache.note("ZPRIV", ver, {names.name_from_text("www.in.example.")})
+        third = {z.source: z for z in cache.zones(store)}
+        assert cache.patches == 1
+        priv = third["/hostedzone/ZPRIV"]
+        assert priv.private and priv.vpcs == [("us-east-1", "vpc-a"), ("eu-west-1", "vpc-b")]
+        assert priv.get(names.name_from_text("www.in.example."), model.TYPE_A) is not None
+
+        # a record change and an association change at once, patched
+        ver = put_a(store, "ZPRIV", "db.in.example.", "10.0.0.2")
+        with store.transaction():
+            vpcstore.set_zone_vpcs(store, "ZPRIV", [{"VPCRegion": "eu-west-1",
+                                                     "VPCId": "vpc-b"}])
+        cache.note("ZPRIV", ver, {names.name_from_text("db.in.example.")})
+        fourth = {z.source: z for z in cache.zones(store)}
+        assert cache.patches == 2
+        assert fourth["/hostedzone/ZPRIV"].vpcs == [("eu-west-1", "vpc-b")]
+
+        # another process wrote (no note): a whole rebuild, still private
+        put_a(store, "ZPRIV", "mail.in.example.", "10.0.0.3")
+        fifth = {z.source: z for z in cache.zones(store)}
+        assert cache.rebuilds == 3
+        assert fifth["/hostedzone/ZPRIV"].private
+        assert fifth["/hostedzone/ZPRIV"].vpcs == [("eu-west-1", "vpc-b")]
+    finally:
+        store.close()
