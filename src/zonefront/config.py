@@ -42,6 +42,12 @@ Example file (every key optional)::
     min_interval = 1               # shortest RequestInterval accepted (Route 53: 10)
     checker_ip_ranges = ["192.0.2.0/24"]  # added to GetCheckerIpRanges
 
+    [edges]                        # `zonefront edge` processes pulling from this API
+    stale_after = 10.0             # seconds without a heartbeat before an edge is stale
+    history = 1000                 # publishes kept for deltas (older edges get a full copy)
+    access_key_id = "AKIAEDGE"     # optional key that may call only the edge endpoints
+    secret_access_key = "..."
+
     [registry]                              # zonefront as registry of its own TLDs
     tlds = ["corp", "lab"]                  # also: serve --registry-tld TLD (repeatable)
     nameservers = ["ns1.nic.corp."]         # NS of the TLD zones; default zones.nameservers
@@ -104,6 +110,15 @@ class HealthSettings:
 
 
 @dataclass
+class EdgeSettings:
+    """[edges]: how the control plane treats `zonefront edge` processes."""
+
+    stale_after: float = 10.0  # seconds without a heartbeat: stale, no longer holds changes
+    history: int = 1000  # publishes remembered for deltas; an edge further behind gets a full copy
+    credentials: dict[str, str] = field(default_factory=dict)  # keys valid only for edge calls
+
+
+@dataclass
 class Config:
     api_listen: tuple[str, int] = ("127.0.0.1", 8053)  # where the Route 53 API listens
     data_dir: str = "./zonefront-data"  # holds zonefront.db (SQLite, WAL)
@@ -127,6 +142,7 @@ class Config:
     account_id: str = "000000000000"  # shown in ARNs of AccessDenied messages
     health: HealthSettings = field(default_factory=HealthSettings)
     registry: "RegistryConfig" = field(default_factory=lambda: RegistryConfig())
+    edges: EdgeSettings = field(default_factory=EdgeSettings)
     # [vpcs.<id>]: VPCs defined by the operator (read-only through the API)
     vpcs: dict[str, vpcdef.VPCDef] = field(default_factory=dict)
 
@@ -213,6 +229,7 @@ _SCHEMA = {
                  "max_years", "max_ds", "max_tags", "idn", "delegation_ttl", "ds_ttl",
                  "operation_delay", "sweep_interval", "accounts", "registrar_name",
                  "registrar_url", "whois_server", "abuse_email", "abuse_phone"},
+    "edges": {"stale_after", "history", "access_key_id", "secret_access_key"},
 }
 
 
@@ -289,6 +306,22 @@ def _health_settings(sec: dict) -> HealthSettings:
     if "enabled" in sec:
         h.enabled = _typed(sec["enabled"], bool, "health.enabled")
     return h
+
+
+def _edge_settings(sec: dict, where: str) -> EdgeSettings:
+    e = EdgeSettings()
+    if "stale_after" in sec:
+        e.stale_after = _number(sec["stale_after"], "edges.stale_after")
+    if "history" in sec:
+        e.history = _typed(sec["history"], int, "edges.history")
+        if e.history < 1:
+            raise ConfigError("edges.history: must be at least 1")
+    if ("access_key_id" in sec) != ("secret_access_key" in sec):
+        raise ConfigError(f"{where}: edges.access_key_id and edges.secret_access_key go together")
+    if "access_key_id" in sec:
+        e.credentials[_typed(sec["access_key_id"], str, "edges.access_key_id")] = _typed(
+            sec["secret_access_key"], str, "edges.secret_access_key")
+    return e
 
 
 def load_config(path: str | None, overrides: dict | None = None,
@@ -370,6 +403,9 @@ def load_config(path: str | None, overrides: dict | None = None,
 
     if "health" in doc:
         cfg.health = _health_settings(doc["health"])
+
+    if "edges" in doc:
+        cfg.edges = _edge_settings(doc["edges"], where)
 
     if "vpcs" in doc:
         cfg.vpcs = _load_vpcs(doc["vpcs"], where, cfg.account_id)

@@ -4,8 +4,9 @@
 returns once they are served.  One publisher thread calls it, so calls never
 overlap: after each commit the API wakes it; it notes the last committed
 change, builds every hosted zone (unchanged ones come from a cache),
-publishes, and only then marks the changes up to that point INSYNC.  A burst
-of commits is covered by one publish.  Commits by other processes (`zonefront
+publishes, and only then marks the changes up to that point INSYNC (or,
+with `zonefront edge` processes registered, once every live edge serves the
+publish: edge/hub.py).  A burst of commits is covered by one publish.  Commits by other processes (`zonefront
 zone import` while serving) are noticed through SQLite's data_version;
 with the PostgreSQL store ([store] backend = "postgresql", several API
 processes on one database) through its version counter, and at once
@@ -37,6 +38,7 @@ from ..health.table import HealthTable
 from ..domains.service import Registry
 from ..domains.worker import Worker
 from ..domains.zones import RegistryZones
+from ..edge.hub import EdgeHub
 from ..store.backend import open_store
 from ..store.sqlite import Store
 from ..store import cidrstore
@@ -64,6 +66,7 @@ class ControlPlane:
         self.registry_worker: Worker | None = None
         self._registry_zones: RegistryZones | None = None
         self._server: APIServer | None = None
+        self.edges: EdgeHub | None = None  # `zonefront edge` processes (edge/hub.py)
         self._cache = ZoneCache()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -95,9 +98,14 @@ class ControlPlane:
         self.registry_worker = Worker(self.registry, on_commit=self._wake.set)
         self.registry.on_submit = self.registry_worker.wake.set
         self._registry_zones = RegistryZones(self.registry.rs, self.config)
+        # changes turn INSYNC when every live edge serves them (edge/hub.py)
+        self.edges = EdgeHub(self.config.edges, self.health, self.config.data_dir,
+                             on_insync=self.store.mark_insync, cidr=self.cidr_collections,
+                             vpcs=getattr(self, "vpcs", None))
+        self.edges.start()
         self._publish_once()  # serve the committed state before accepting API calls
         self.registry_worker.start()
-        self._server = APIServer(self.config, self.service, self.registry)
+        self._server = APIServer(self.config, self.service, self.registry, edges=self.edges)
         self._thread = threading.Thread(target=self._run, name="zonefront-publisher",
                                         daemon=True)
         self._thread.start()
@@ -113,6 +121,8 @@ class ControlPlane:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self.edges is not None:
+            self.edges.stop()
         if self.health_checks is not None:
             self.health_checks.stop()
         if self.store is not None:
@@ -164,7 +174,7 @@ class ControlPlane:
         if self.health_checks is not None:
             self.health_checks.collect({r.health_check for z in zones
                                         for r in getattr(z, "routed", ()) if r.health_check})
-        self.store.mark_insync(seq)
+        self.edges.published(zones, seq)  # INSYNC now, or once the live edges serve it
         self._published_seq = seq
         if self.registry_worker is not None:
             self.registry_worker.wake.set()  # operations waiting for this publish finish

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, unquote
 
 from ..config import Config
 from ..domains import http as domains_http
+from ..edge import http as edge_http
 from . import sigv4, vpcext, xmlio
 from ._r53model import OPERATIONS, SHAPES
 from .errors import Route53Error, invalid_input
@@ -105,6 +106,7 @@ class Handler(BaseHTTPRequestHandler):
     config: Config
     scheme: str = "http"
     registry = None  # domains.service.Registry: Route 53 Domains and RDAP on this port
+    edges = None  # edge.hub.EdgeHub: snapshots, deltas and heartbeats for `zonefront edge`
 
     def setup(self):
         super().setup()
@@ -183,9 +185,19 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             access_key = None
+            edge_keys = self.config.edges.credentials
             if self.config.auth:
                 access_key = sigv4.verify(method, raw_path, raw_query, self.headers, body,
-                                          self.config.credentials)
+                                          {**self.config.credentials, **edge_keys}
+                                          if edge_keys else self.config.credentials)
+            if self.edges is not None and edge_http.is_edge_path(raw_path):
+                edge_http.serve(self, self.edges, method, raw_path, raw_query, body, request_id,
+                                readonly=access_key in self.config.readonly_keys)
+                return
+            if access_key is not None and access_key in edge_keys:
+                raise Route53Error("AccessDenied", f"User: arn:aws:iam::{self.config.account_id}"
+                                   f":user/{access_key} is an edge key: it may call only "
+                                   f"{edge_http.PREFIX}{{{','.join(edge_http.ROUTES)}}}", 403)
             if raw_path.startswith(vpcext.PREFIX):  # zonefront's own calls (VPCs)
                 host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
                 status, out, ctype, hdrs = vpcext.serve(
@@ -237,10 +249,11 @@ class Handler(BaseHTTPRequestHandler):
 class APIServer:
     """The API's listening socket and its serving thread."""
 
-    def __init__(self, config: Config, service: Route53Service, registry=None):
+    def __init__(self, config: Config, service: Route53Service, registry=None, edges=None):
         scheme = "https" if config.tls_cert else "http"
         handler = type("BoundHandler", (Handler,), {"service": service, "config": config,
-                                                     "scheme": scheme, "registry": registry})
+                                                     "scheme": scheme, "registry": registry,
+                                                     "edges": edges})
         host, port = config.api_listen
         ThreadingHTTPServer.allow_reuse_address = True
         self.httpd = ThreadingHTTPServer((host, port), handler)

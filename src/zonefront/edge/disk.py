@@ -1,0 +1,82 @@
+"""An edge's last good state on local disk, so that it restarts and answers
+without the control plane:
+
+  snapshot.zfs   the public image, as snapshot/format.py writes it
+  zones.zfz      the source zones (edge/format.py), to apply deltas to
+  health.bin     the control plane's health buffer
+  state.json     {"epoch", "serial", "health"}: written last, names the
+                 pair above; a snapshot whose serial it does not name is
+                 served but never extended by a delta
+
+Every file is written to a temporary name, fsynced and renamed over the old
+one, so a crash leaves the previous file whole.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+SNAPSHOT = "snapshot.zfs"
+ZONES = "zones.zfz"
+HEALTH = "health.bin"
+STATE = "state.json"
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class EdgeDisk:
+    def __init__(self, data_dir: str):
+        self.dir = data_dir
+        os.makedirs(data_dir, exist_ok=True)
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.dir, name)
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            with open(self.path(name), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def state(self) -> dict:
+        raw = self.read(STATE)
+        try:
+            doc = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    def save(self, epoch: str, serial: int, snapshot: bytes | None, zones: bytes | None) -> None:
+        """Zones, then the snapshot, then the state naming them."""
+        if zones is not None:
+            write_atomic(self.path(ZONES), zones)
+        if snapshot is not None:
+            write_atomic(self.path(SNAPSHOT), snapshot)
+        st = self.state()
+        st.update(epoch=epoch, serial=serial)
+        write_atomic(self.path(STATE), json.dumps(st).encode())
+        self._fsync_dir()
+
+    def save_health(self, etag: str, buffer: bytes) -> None:
+        write_atomic(self.path(HEALTH), bytes(buffer))
+        st = self.state()
+        st["health"] = etag
+        write_atomic(self.path(STATE), json.dumps(st).encode())
+
+    def _fsync_dir(self) -> None:
+        try:
+            fd = os.open(self.dir, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

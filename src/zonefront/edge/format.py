@@ -1,0 +1,271 @@
+"""The documents the control plane ships to edges: source zones, deltas and
+the health table, each one msgpack map with a magic, a format version and
+the serial (and epoch) of the publish it describes.
+
+Edges apply deltas to their own copy of the source zones (model.Zone) and
+recompile, so a one-record change in a million-record zone set travels as
+one record, not as a compiled image.  The compiled image itself travels as
+snapshot/format.py writes it (`GET .../zonefront/snapshot`).
+
+zones (ZONES_MAGIC, version 1)::
+
+    {"magic": "zonefront-zones", "version": 1, "epoch": str, "serial": int,
+     "order": [key, ...],                  # zone keys in publish order
+     "zones": [ZONE, ...],
+     "slots": {check_id: slot},            # health-table slots the zones refer to
+     "cidr": {collection_id: {location: [cidr, ...]}},
+     "vpcs": {vpc_id: {"region": str, "cidrs": [cidr, ...]}},
+     "routed_fields": [name, ...]}         # the order of a ROUTED list's values
+
+    ZONE   = {"key": str, "origin": bin, "source": str, "private": bool,
+              "vpcs": [[region, vpc_id], ...],
+              "rrsets": [RRSET, ...], "routed": [ROUTED, ...]}
+    RRSET  = [owner: bin, rtype: int, ttl: int, [rdata: bin, ...]]
+    ROUTED = [value, ...]                  # model.RoutedRRset fields, routed_fields order
+
+delta (DELTA_MAGIC, version 1): the state at `serial` given the state at
+`from`; "cidr" and "vpcs" appear only when they changed::
+
+    {"magic": "zonefront-delta", "version": 1, "epoch": str, "from": int,
+     "serial": int, "order": [key, ...], "slots": {...}, "routed_fields": [...],
+     "zones": [{"key": k, "op": "put", "zone": ZONE}
+               | {"key": k, "op": "delete"}
+               | {"key": k, "op": "patch", "put": [RRSET, ...],
+                  "remove": [[owner, rtype], ...],
+                  "routed": [ROUTED, ...] or nil}],   # nil: routed unchanged
+     "cidr": {...}, "vpcs": {...}}
+
+health (HEALTH_MAGIC, version 1)::
+
+    {"magic": "zonefront-health", "version": 1, "etag": str,
+     "buffer": bin,                        # zlib of HealthTable.buffer (1 = healthy)
+     "slots": {check_id: slot}, "states": {check_id: bool}}
+
+A reader refuses a document whose magic or version it does not know.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gc
+import zlib
+from contextlib import contextmanager
+
+import msgpack
+
+from .. import model
+
+ZONES_MAGIC = "zonefront-zones"
+DELTA_MAGIC = "zonefront-delta"
+HEALTH_MAGIC = "zonefront-health"
+FORMAT_VERSION = 1
+
+ROUTED_FIELDS = tuple(f.name for f in dataclasses.fields(model.RoutedRRset))
+
+
+class FormatError(ValueError):
+    """A document an edge cannot apply: foreign, of another version, or corrupt."""
+
+
+@contextmanager
+def no_gc():
+    """Millions of small objects are made at once: the cyclic collector
+    would walk them all several times over (measured: 3x slower decoding)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def zone_key(zone: model.Zone) -> str:
+    """What names a zone across publishes: its hosted zone id (source), or
+    its origin for a zone without one."""
+    return zone.source or "origin:" + model.name_to_text(zone.origin)
+
+
+def keyed(zones: list[model.Zone]) -> list[tuple[str, model.Zone]]:
+    out, seen = [], set()
+    for z in zones:
+        k = base = zone_key(z)
+        n = 1
+        while k in seen:  # two zones of one source: keep both, in order
+            n += 1
+            k = f"{base}#{n}"
+        seen.add(k)
+        out.append((k, z))
+    return out
+
+
+def rrset_doc(r: model.RRset) -> list:
+    return [r.owner, r.rtype, r.ttl, r.rdatas]
+
+
+def routed_doc(r: model.RoutedRRset) -> list:
+    return [getattr(r, f) for f in ROUTED_FIELDS]
+
+
+def zone_doc(key: str, z: model.Zone) -> dict:
+    return {"key": key, "origin": z.origin, "source": z.source, "private": z.private,
+            "vpcs": [list(v) for v in z.vpcs],
+            "rrsets": [rrset_doc(r) for r in z.rrsets.values()],
+            "routed": [routed_doc(r) for r in z.routed]}
+
+
+def routed_from_doc(values: list, fields: list[str]) -> model.RoutedRRset:
+    kw = {f: v for f, v in zip(fields, values) if f in _ROUTED_SET}
+    r = model.RoutedRRset(**kw)
+    r.rdatas = list(r.rdatas)
+    return r
+
+
+_ROUTED_SET = frozenset(ROUTED_FIELDS)
+
+
+def zone_from_doc(d: dict, fields: list[str]) -> model.Zone:
+    RRset = model.RRset
+    z = model.Zone(origin=d["origin"], source=d.get("source", ""),
+                   private=bool(d.get("private")),
+                   vpcs=[tuple(v) for v in d.get("vpcs", [])])
+    z.rrsets = {(o, t): RRset(o, t, ttl, rd) for o, t, ttl, rd in d["rrsets"]}
+    z.routed = [routed_from_doc(v, fields) for v in d.get("routed", [])]
+    return z
+
+
+def _check(doc, magic: str, what: str) -> dict:
+    if not isinstance(doc, dict) or doc.get("magic") != magic:
+        raise FormatError(f"{what}: not a {magic} document")
+    if doc.get("version") != FORMAT_VERSION:
+        raise FormatError(f"{what}: {magic} version {doc.get('version')!r}, this zonefront "
+                          f"reads {FORMAT_VERSION}")
+    return doc
+
+
+def unpack(blob: bytes, magic: str, what: str = "document") -> dict:
+    try:
+        with no_gc():
+            doc = msgpack.unpackb(blob, raw=False, strict_map_key=False)
+    except Exception as e:  # msgpack raises several unrelated types
+        raise FormatError(f"{what}: not msgpack ({e})") from None
+    return _check(doc, magic, what)
+
+
+def pack(doc: dict) -> bytes:
+    return msgpack.packb(doc, use_bin_type=True)
+
+
+# -- zones ----------------------------------------------------------------
+
+def dumps_zones(epoch: str, serial: int, zones: list[model.Zone], slots: dict,
+                cidr: dict, vpcs: dict) -> bytes:
+    kz = keyed(zones)
+    return pack({"magic": ZONES_MAGIC, "version": FORMAT_VERSION, "epoch": epoch,
+                 "serial": serial, "order": [k for k, _ in kz],
+                 "zones": [zone_doc(k, z) for k, z in kz], "slots": slots, "cidr": cidr,
+                 "vpcs": vpcs, "routed_fields": list(ROUTED_FIELDS)})
+
+
+@dataclasses.dataclass
+class ZoneSet:
+    """An edge's copy of the published source zones at one serial.  Zones
+    are never mutated once built: a delta makes new Zone objects for the
+    zones it touches, so a list handed out stays consistent."""
+
+    epoch: str
+    serial: int
+    order: list[str]
+    zones: dict[str, model.Zone]
+    slots: dict[str, int]
+    cidr: dict
+    vpcs: dict
+
+    def zone_list(self) -> list[model.Zone]:
+        return [self.zones[k] for k in self.order]
+
+    def dumps(self) -> bytes:
+        return dumps_zones(self.epoch, self.serial, self.zone_list(), self.slots, self.cidr,
+                           self.vpcs)
+
+
+def loads_zones(blob: bytes, what: str = "zones") -> ZoneSet:
+    doc = unpack(blob, ZONES_MAGIC, what)
+    fields = doc.get("routed_fields") or list(ROUTED_FIELDS)
+    try:
+        with no_gc():
+            zones = {d["key"]: zone_from_doc(d, fields) for d in doc["zones"]}
+        order = list(doc["order"])
+        if set(order) != set(zones):
+            raise FormatError(f"{what}: order and zones disagree")
+        return ZoneSet(doc["epoch"], int(doc["serial"]), order, zones, dict(doc["slots"]),
+                       doc.get("cidr") or {}, doc.get("vpcs") or {})
+    except (KeyError, TypeError, ValueError) as e:
+        if isinstance(e, FormatError):
+            raise
+        raise FormatError(f"{what}: malformed ({e!r})") from None
+
+
+# -- deltas -----------------------------------------------------------------
+
+def apply_delta(zs: ZoneSet, blob: bytes, what: str = "delta") -> ZoneSet:
+    """A new ZoneSet: `zs` with the delta applied.  `zs` is left unchanged.
+    Raises FormatError when the delta does not start at zs's serial."""
+    doc = unpack(blob, DELTA_MAGIC, what)
+    if doc.get("epoch") != zs.epoch or doc.get("from") != zs.serial:
+        raise FormatError(f"{what}: starts at {doc.get('epoch')}/{doc.get('from')}, "
+                          f"this copy is {zs.epoch}/{zs.serial}")
+    fields = doc.get("routed_fields") or list(ROUTED_FIELDS)
+    zones = dict(zs.zones)
+    RRset = model.RRset
+    try:
+        with no_gc():
+            for ch in doc["zones"]:
+                key, op = ch["key"], ch["op"]
+                if op == "delete":
+                    zones.pop(key, None)
+                elif op == "put":
+                    zones[key] = zone_from_doc(ch["zone"], fields)
+                elif op == "patch":
+                    old = zones[key]
+                    rrsets = dict(old.rrsets)  # copy on write: old stays as served
+                    for owner, rtype in ch.get("remove", ()):
+                        rrsets.pop((owner, rtype), None)
+                    for o, t, ttl, rd in ch.get("put", ()):
+                        rrsets[(o, t)] = RRset(o, t, ttl, rd)
+                    routed = ch.get("routed")
+                    zones[key] = model.Zone(
+                        origin=old.origin, source=old.source, private=old.private,
+                        vpcs=list(old.vpcs), rrsets=rrsets,
+                        routed=old.routed if routed is None
+                        else [routed_from_doc(v, fields) for v in routed])
+                else:
+                    raise FormatError(f"{what}: unknown zone operation {op!r}")
+        order = list(doc["order"])
+        if set(order) != set(zones):
+            raise FormatError(f"{what}: the zones after the delta are not the ones listed")
+        slots = dict(zs.slots)
+        slots.update(doc.get("slots") or {})
+        return ZoneSet(zs.epoch, int(doc["serial"]), order, zones, slots,
+                       doc["cidr"] if "cidr" in doc else zs.cidr,
+                       doc["vpcs"] if "vpcs" in doc else zs.vpcs)
+    except (KeyError, TypeError, ValueError) as e:
+        if isinstance(e, FormatError):
+            raise
+        raise FormatError(f"{what}: malformed ({e!r})") from None
+
+
+# -- health -----------------------------------------------------------------
+
+def dumps_health(etag: str, buffer: bytes, slots: dict[str, int]) -> bytes:
+    states = {cid: bool(buffer[i]) for cid, i in slots.items() if i < len(buffer)}
+    return pack({"magic": HEALTH_MAGIC, "version": FORMAT_VERSION, "etag": etag,
+                 "buffer": zlib.compress(bytes(buffer), 1), "slots": slots, "states": states})
+
+
+def loads_health(blob: bytes, what: str = "health") -> dict:
+    doc = unpack(blob, HEALTH_MAGIC, what)
+    try:
+        doc["buffer"] = zlib.decompress(doc["buffer"])
+    except (KeyError, TypeError, zlib.error) as e:
+        raise FormatError(f"{what}: bad buffer ({e})") from None
+    return doc

@@ -1,0 +1,421 @@
+"""The control plane's side of the edges: what was published (serial, zones,
+a bounded history of what each publish touched), who the edges are and
+which serial each serves, and when a change is therefore INSYNC.
+
+Serials: one per publish, max(previous + 1, milliseconds since the epoch),
+so they keep increasing across control-plane restarts.  The `epoch` (random
+per process) names the history a serial belongs to: a delta is only ever
+computed for an edge of the same epoch; any other edge gets a full copy.
+
+INSYNC: `published(zones, seq)` queues (serial, seq); a change up to seq is
+marked INSYNC (`on_insync(seq)`) once every live edge serves that serial or
+a later one of this epoch.  With no live edge that is at once, as before
+(the control plane's own workers serve the zones when publish() returns).
+An edge is live while its heartbeats are younger than `stale_after`.  The
+registered edges are kept in <data_dir>/edges.json so that a restarted
+control plane holds changes for them until they report (or go stale).
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import logging
+import os
+import re
+import secrets
+import threading
+import time
+import zlib
+from typing import Callable
+
+from .. import model
+from ..config import EdgeSettings
+from . import format as fmt
+
+log = logging.getLogger("zonefront.edges")
+
+TICK = 0.05  # seconds between looks at the health table and at edge staleness
+EDGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+
+@dataclasses.dataclass
+class EdgeInfo:
+    id: str
+    address: str = ""  # where it answers DNS (as it reports it)
+    serial: int = 0  # the serial it serves
+    epoch: str = ""  # ... of this epoch
+    health: str = ""  # the health etag it applied
+    last_seen: float = 0.0  # monotonic time of the last heartbeat
+    last_seen_wall: float = 0.0  # time.time() of the same
+    version: str = ""
+    heartbeats: int = 0
+
+
+@dataclasses.dataclass
+class _Publish:
+    serial: int
+    # zone key -> "put" | "delete" | (rrset keys touched, routed touched)
+    changes: dict
+    meta: bool  # cidr collections or VPCs changed
+
+
+def plain_vpcs(vpcs: dict) -> dict:
+    out = {}
+    for vid, v in (vpcs or {}).items():
+        if isinstance(v, dict):
+            out[vid] = {"region": v.get("region"), "cidrs": list(v.get("cidrs", []))}
+        else:
+            out[vid] = {"region": getattr(v, "region", None),
+                        "cidrs": list(getattr(v, "cidrs", []))}
+    return out
+
+
+def diff_zone(old: model.Zone, new: model.Zone):
+    """(rrset keys that differ, routed differs), or "put" when the zone's
+    identity fields changed.  Unchanged RRsets are usually the very same
+    objects (store.zones.ZoneCache patches a copy), so `is` settles most."""
+    if (old.origin != new.origin or old.private != new.private
+            or list(old.vpcs) != list(new.vpcs)):
+        return "put"
+    keys = set()
+    o_rr, n_rr = old.rrsets, new.rrsets
+    if o_rr is not n_rr:
+        added = 0
+        for k, v in n_rr.items():
+            ov = o_rr.get(k)
+            if ov is not v and ov != v:
+                keys.add(k)
+                added += ov is None
+        if len(o_rr) + added != len(n_rr):  # some were removed
+            keys.update(k for k in o_rr if k not in n_rr)
+    routed = old.routed is not new.routed and (
+        len(old.routed) != len(new.routed)
+        or any(a is not b and a != b for a, b in zip(old.routed, new.routed)))
+    return keys, routed
+
+
+class EdgeHub:
+    def __init__(self, settings: EdgeSettings, health=None, data_dir: str | None = None,
+                 on_insync: Callable[[int], None] | None = None,
+                 cidr: Callable[[], dict] | None = None,
+                 vpcs: Callable[[], dict] | None = None):
+        self.settings = settings
+        self.health = health  # health.table.HealthTable
+        self.on_insync = on_insync
+        self._cidr_fn = cidr or (lambda: {})
+        self._vpcs_fn = vpcs or (lambda: {})
+        self.epoch = secrets.token_hex(8)
+        self.serial = 0
+        self._keyed: list[tuple[str, model.Zone]] = []
+        self._by_key: dict[str, model.Zone] = {}
+        self._slots: dict[str, int] = {}
+        self._cidr: dict = {}
+        self._vpcs: dict = {}
+        self._history: collections.deque[_Publish] = collections.deque(maxlen=settings.history)
+        self._pending: collections.deque[tuple[int, int]] = collections.deque()
+        self._insync_seq = 0
+        self.edges: dict[str, EdgeInfo] = {}
+        self._cond = threading.Condition()
+        self._insync_lock = threading.Lock()  # on_insync calls in order
+        self._cache: dict[str, tuple[int, bytes]] = {}  # "zones"/"snapshot" -> (serial, doc)
+        self._build_lock = threading.Lock()
+        self._health_etag = ""
+        self._health_crc = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._path = os.path.join(data_dir, "edges.json") if data_dir else None
+        self._load_edges()
+
+    # -- life ----------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="zonefront-edges", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(TICK):
+            try:
+                self._tick_health()
+                self._evaluate()
+            except Exception:
+                log.exception("edge bookkeeping failed")
+
+    # -- publishing ----------------------------------------------------------
+
+    def published(self, zones: list[model.Zone], seq: int | None = None) -> int:
+        """Record a publish (after the control plane's own workers serve it);
+        returns its serial.  Changes up to `seq` turn INSYNC when the edges
+        serve it."""
+        cidr = self._cidr_fn() or {}
+        vpcs = plain_vpcs(self._vpcs_fn())
+        keyed = fmt.keyed(zones)
+        by_key = dict(keyed)
+        changes: dict = {}
+        for k, z in keyed:
+            old = self._by_key.get(k)
+            if old is None:
+                changes[k] = "put"
+            elif old is not z:
+                d = diff_zone(old, z)
+                if d == "put" or d[0] or d[1]:
+                    changes[k] = d
+        for k in self._by_key:
+            if k not in by_key:
+                changes[k] = "delete"
+        slots = {}
+        if self.health is not None:
+            for z in zones:
+                for r in z.routed:
+                    if r.health_check and r.health_check not in slots:
+                        slots[r.health_check] = self.health.slot(r.health_check)
+        with self._cond:
+            meta = cidr != self._cidr or vpcs != self._vpcs
+            self.serial = max(self.serial + 1, int(time.time() * 1000))
+            self._keyed, self._by_key = keyed, by_key
+            self._slots, self._cidr, self._vpcs = slots, cidr, vpcs
+            self._history.append(_Publish(self.serial, changes, meta))
+            if seq is not None:
+                self._pending.append((self.serial, seq))
+            serial = self.serial
+            self._cond.notify_all()
+        self._evaluate()
+        return serial
+
+    def zones_doc(self) -> tuple[int, bytes]:
+        with self._build_lock:
+            with self._cond:
+                serial, keyed = self.serial, self._keyed
+                slots, cidr, vpcs = self._slots, self._cidr, self._vpcs
+            hit = self._cache.get("zones")
+            if hit is None or hit[0] != serial:
+                blob = fmt.dumps_zones(self.epoch, serial, [z for _k, z in keyed], slots,
+                                       cidr, vpcs)
+                self._cache["zones"] = hit = (serial, blob)
+            return hit
+
+    def snapshot_doc(self) -> tuple[int, bytes]:
+        """The public image compiled as `zonefront serve` compiles it (with
+        this process's health slots), in snapshot/format.py's document;
+        compiled on first request for a serial."""
+        from ..snapshot import format as snapshot_format
+        from .build import compile_public
+
+        with self._build_lock:
+            with self._cond:
+                serial, keyed, cidr = self.serial, self._keyed, self._cidr
+            hit = self._cache.get("snapshot")
+            if hit is None or hit[0] != serial:
+                image = compile_public([z for _k, z in keyed], self.health, cidr)
+                self._cache["snapshot"] = hit = (serial, snapshot_format.dumps(image, serial))
+            return hit
+
+    def delta_doc(self, since: int, epoch: str) -> bytes | None:
+        """The changes from `since` to the current serial, or None when the
+        history does not reach back that far (the edge takes a full copy)."""
+        with self._cond:
+            if epoch != self.epoch:
+                return None
+            if since == self.serial:
+                entries = []
+            else:
+                idx = next((i for i, p in enumerate(self._history) if p.serial == since), None)
+                if idx is None:
+                    return None
+                entries = list(self._history)[idx + 1:]
+            by_key, order = self._by_key, [k for k, _z in self._keyed]
+            doc = {"magic": fmt.DELTA_MAGIC, "version": fmt.FORMAT_VERSION,
+                   "epoch": self.epoch, "from": since, "serial": self.serial,
+                   "order": order, "slots": self._slots,
+                   "routed_fields": list(fmt.ROUTED_FIELDS)}
+            if any(p.meta for p in entries):
+                doc["cidr"], doc["vpcs"] = self._cidr, self._vpcs
+        merged: dict = {}
+        for p in entries:
+            for k, ch in p.changes.items():
+                prev = merged.get(k)
+                if ch in ("put", "delete") or prev in ("put", "delete"):
+                    merged[k] = "put"  # settled by what exists now
+                elif prev is None:
+                    merged[k] = (set(ch[0]), ch[1])
+                else:
+                    prev[0].update(ch[0])
+                    merged[k] = (prev[0], prev[1] or ch[1])
+        out = []
+        for k, ch in merged.items():
+            z = by_key.get(k)
+            if z is None:
+                out.append({"key": k, "op": "delete"})
+            elif ch == "put":
+                out.append({"key": k, "op": "put", "zone": fmt.zone_doc(k, z)})
+            else:
+                keys, routed = ch
+                put, remove = [], []
+                for key in keys:
+                    r = z.rrsets.get(key)
+                    if r is None:
+                        remove.append(list(key))
+                    else:
+                        put.append(fmt.rrset_doc(r))
+                out.append({"key": k, "op": "patch", "put": put, "remove": remove,
+                            "routed": [fmt.routed_doc(r) for r in z.routed] if routed else None})
+        doc["zones"] = out
+        return fmt.pack(doc)
+
+    # -- health ----------------------------------------------------------------
+
+    def _tick_health(self) -> None:
+        if self.health is None:
+            return
+        crc = zlib.crc32(self.health.buffer)
+        slots = self._health_slots()
+        crc = zlib.crc32(json.dumps(slots, sort_keys=True).encode(), crc)
+        if crc != self._health_crc:
+            with self._cond:
+                self._health_crc = crc
+                self._health_etag = f"{crc:08x}"
+                self._cond.notify_all()
+
+    def _health_slots(self) -> dict[str, int]:
+        h = self.health
+        lock, slots = getattr(h, "_lock", None), getattr(h, "_slots", None)
+        if lock is None or slots is None:  # another table: the slots we compiled with
+            return dict(self._slots)
+        with lock:
+            return dict(slots)
+
+    def health_doc(self) -> tuple[str, bytes]:
+        if self.health is None:
+            return "", fmt.dumps_health("", b"", {})
+        self._tick_health()
+        buf = bytes(self.health.buffer)
+        return self._health_etag, fmt.dumps_health(self._health_etag, buf,
+                                                   self._health_slots())
+
+    # -- edges -------------------------------------------------------------------
+
+    def state(self) -> dict:
+        with self._cond:
+            return {"epoch": self.epoch, "serial": self.serial, "health": self._health_etag,
+                    "stale_after": self.settings.stale_after}
+
+    def heartbeat(self, edge_id: str, report: dict) -> dict:
+        now = time.monotonic()
+        with self._cond:
+            e = self.edges.get(edge_id)
+            new = e is None
+            if new:
+                e = self.edges[edge_id] = EdgeInfo(edge_id)
+            moved = e.address != str(report.get("address", ""))
+            e.address = str(report.get("address", ""))
+            e.serial = int(report.get("serial") or 0)
+            e.epoch = str(report.get("epoch") or "")
+            e.health = str(report.get("health") or "")
+            e.version = str(report.get("version") or "")
+            e.last_seen, e.last_seen_wall = now, time.time()
+            e.heartbeats += 1
+        if new:
+            log.info("edge %s registered (%s)", edge_id, e.address)
+        if new or moved:
+            self._save_edges()
+        self._evaluate()
+        return self.state()
+
+    def remove(self, edge_id: str) -> bool:
+        with self._cond:
+            gone = self.edges.pop(edge_id, None) is not None
+        if gone:
+            self._save_edges()
+            self._evaluate()
+        return gone
+
+    def wait(self, epoch: str, serial: int, health: str, timeout: float) -> dict:
+        """Block until the published state differs from what the caller has
+        (a long poll), or `timeout` seconds pass."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while (self.epoch == epoch and self.serial == serial
+                   and self._health_etag == health and not self._stop.is_set()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+        return self.state()
+
+    def live(self, e: EdgeInfo, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        return now - e.last_seen <= self.settings.stale_after
+
+    def list(self) -> list[dict]:
+        now, wall = time.monotonic(), time.time()
+        with self._cond:
+            return [{"Id": e.id, "Address": e.address, "Serial": e.serial,
+                     "Current": e.epoch == self.epoch and e.serial >= self.serial,
+                     "Epoch": e.epoch, "Health": e.health,
+                     "State": "LIVE" if self.live(e, now) else "STALE",
+                     "LastSeen": round(wall - (now - e.last_seen), 3) if e.heartbeats else None,
+                     "Heartbeats": e.heartbeats, "Version": e.version}
+                    for e in sorted(self.edges.values(), key=lambda e: e.id)]
+
+    def _evaluate(self) -> None:
+        """Mark INSYNC what every live edge serves."""
+        now = time.monotonic()
+        with self._cond:
+            if not self._pending:
+                return
+            served = None
+            for e in self.edges.values():
+                if self.live(e, now):
+                    s = e.serial if e.epoch == self.epoch else 0
+                    served = s if served is None else min(served, s)
+            upto = None
+            while self._pending and (served is None or self._pending[0][0] <= served):
+                upto = self._pending.popleft()[1]
+        if upto is not None and self.on_insync is not None:
+            with self._insync_lock:
+                if upto > self._insync_seq:
+                    self._insync_seq = upto
+                    try:
+                        self.on_insync(upto)
+                    except Exception:
+                        log.exception("marking changes up to %d INSYNC failed", upto)
+
+    # -- edges.json -------------------------------------------------------------
+
+    def _load_edges(self) -> None:
+        if self._path is None:
+            return
+        try:
+            with open(self._path) as f:
+                saved = json.load(f).get("edges", [])
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as e:
+            log.warning("%s: ignored (%s)", self._path, e)
+            return
+        now = time.monotonic()  # known edges get stale_after to report again
+        for d in saved:
+            if isinstance(d, dict) and EDGE_ID.match(str(d.get("id", ""))):
+                self.edges[d["id"]] = EdgeInfo(d["id"], str(d.get("address", "")),
+                                               last_seen=now, last_seen_wall=time.time())
+
+    def _save_edges(self) -> None:
+        if self._path is None:
+            return
+        with self._cond:
+            doc = {"edges": [{"id": e.id, "address": e.address}
+                             for e in sorted(self.edges.values(), key=lambda e: e.id)]}
+        tmp = f"{self._path}.tmp.{os.getpid()}.{threading.get_ident()}"
+        try:
+            with open(tmp, "w") as f:
+                json.dump(doc, f)
+            os.replace(tmp, self._path)
+        except OSError as e:
+            log.warning("cannot save %s: %s", self._path, e)

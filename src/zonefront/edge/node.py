@@ -1,0 +1,286 @@
+"""One edge: the data plane (DnsServer) fed from a control plane over HTTP.
+
+Two threads talk to the control plane and never to the DNS workers'
+sockets, so nothing they wait for can stop the edge from answering:
+
+- sync: long-polls GET .../zonefront/state; on a new serial applies a
+  delta to its copy of the source zones (or takes a full copy when the
+  control plane's history does not reach back, or on another epoch),
+  compiles, swaps the image in (DnsServer.reload) and saves it to disk;
+  on a new health etag copies the health buffer in place.  Failures back
+  off (0.2 s doubling to 5 s) and the last image keeps serving.
+- heartbeat: PUT .../zonefront/edges/{id} every second and at once after
+  a swap, reporting the (epoch, serial) served; the control plane turns
+  changes INSYNC from these reports.
+
+At start the last good image on disk (disk.py) is served before the
+control plane is asked anything.
+"""
+from __future__ import annotations
+
+import http.client
+import logging
+import threading
+import time
+
+from .. import __version__
+from ..snapshot import format as snapshot_format
+from . import disk as edisk
+from . import format as fmt
+from .build import MirrorHealth, build_engine
+from .client import Client, ControlPlaneError
+
+log = logging.getLogger("zonefront.edge")
+
+API = "/2013-04-01/zonefront"
+BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0  # seconds between attempts while unreachable
+NET_ERRORS = (OSError, http.client.HTTPException, ControlPlaneError)
+
+
+class Edge:
+    def __init__(self, control_plane: str, access_key: str | None, secret: str | None,
+                 listen: list[tuple[str, int]], workers: int, data_dir: str, edge_id: str,
+                 address: str | None = None, geo=None, udp_max: int = 1232,
+                 wait: float = 10.0, heartbeat: float = 1.0, tcp_idle_timeout: float = 10.0,
+                 tcp_max_connections: int = 1000, emit=None):
+        self.url = control_plane
+        self.client = Client(control_plane, access_key, secret, timeout=300.0)
+        self.hb_client = Client(control_plane, access_key, secret, timeout=5.0)
+        self.listen, self.workers = listen, workers
+        self.disk = edisk.EdgeDisk(data_dir)
+        self.edge_id = edge_id
+        self.address = address
+        self.geo, self.udp_max = geo, udp_max
+        self.wait, self.heartbeat_every = wait, heartbeat
+        self.tcp_idle_timeout, self.tcp_max_connections = tcp_idle_timeout, tcp_max_connections
+        self.emit = emit or (lambda text: None)  # one-line progress reports (stderr)
+        self.health = MirrorHealth()
+        self.health_etag = ""
+        self.zs: fmt.ZoneSet | None = None  # source zones of the served image
+        self.served = ("", 0)  # (epoch, serial) of the image the workers answer from
+        self.describe = "nothing yet"
+        self.server = None
+        self.ready = threading.Event()
+        self.connected = threading.Event()  # the control plane answered at least once
+        self._stop = threading.Event()
+        self._hb_wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.stats = {"deltas": 0, "full": 0, "health": 0, "failures": 0}
+
+    # -- life ------------------------------------------------------------------
+
+    def start(self) -> None:
+        from ..core.engine import Engine
+        from ..dataplane.server import DnsServer
+        from ..snapshot.compiler import compile_zones
+
+        t0 = time.monotonic()
+        engine = None
+        state = self.disk.state()
+        raw = self.disk.read(edisk.HEALTH)
+        if raw:
+            self.health.update(raw)
+            self.health_etag = str(state.get("health", ""))
+        snap = self.disk.read(edisk.SNAPSHOT)
+        if snap is not None:
+            try:
+                arrays, meta = snapshot_format.loads(snap, self.disk.path(edisk.SNAPSHOT))
+                engine = Engine(arrays, meta["zones"], meta["serial"], self.udp_max)
+                engine.attach(self.geo, self.health)
+                epoch = str(state.get("epoch", "")) if state.get("serial") == meta["serial"] \
+                    else ""
+                self.served = (epoch, int(meta["serial"]))
+                self.describe = f"{len(meta['zones'])} zone(s) from disk"
+            except (snapshot_format.SnapshotError, ValueError) as e:
+                self.emit(f"edge: disk snapshot unusable, waiting for the control plane: {e}")
+                engine = None
+        if engine is None:
+            image = compile_zones([])
+            engine = Engine(image.arrays(), image.zones, udp_max=self.udp_max)
+            engine.attach(self.geo, self.health)
+        self.server = DnsServer(self.listen, workers=self.workers, image=engine.image,
+                                tcp_idle_timeout=self.tcp_idle_timeout,
+                                tcp_max_connections=self.tcp_max_connections)
+        self.server.start()
+        if self.address is None:
+            self.address = " ".join(f"{h}:{p}" for h, p in self.server.addresses)
+        self.load_s = time.monotonic() - t0
+        if snap is not None and self.served[1]:
+            self.ready.set()
+        for target, name in ((self._sync_loop, "zonefront-edge-sync"),
+                             (self._heartbeat_loop, "zonefront-edge-heartbeat")):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._hb_wake.set()
+        # the sync thread may sit in a long poll; it is a daemon and holds no lock
+        for t in self._threads:
+            t.join(timeout=0.5)
+        if self.server is not None:
+            self.server.stop()
+        self.client.close()
+        self.hb_client.close()
+
+    # -- sync -------------------------------------------------------------------
+
+    def _sync_loop(self) -> None:
+        failures = 0
+        try:
+            self._load_disk_zones()
+        except Exception as e:  # a bad file must not stop the edge
+            self.emit(f"edge: disk zones unusable ({e}); taking a full copy")
+            self.zs = None
+        while not self._stop.is_set():
+            try:
+                self._sync_once()
+                if failures:
+                    self.emit(f"edge: control plane {self.url} reachable again")
+                failures = 0
+            except (*NET_ERRORS, fmt.FormatError, snapshot_format.SnapshotError,
+                    ValueError) as e:
+                failures += 1
+                self.stats["failures"] += 1
+                if failures == 1 or failures % 20 == 0:
+                    self.emit(f"edge: control plane {self.url}: {e}; serving serial "
+                              f"{self.served[1]}, retrying")
+                if isinstance(e, (ValueError, fmt.FormatError)) and not isinstance(
+                        e, ControlPlaneError):
+                    self.zs = None  # take a full copy next
+                self._stop.wait(min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1)))
+            except Exception as e:  # keep serving whatever happens here
+                failures += 1
+                log.exception("edge sync failed")
+                self.emit(f"edge: sync failed: {e!r}")
+                self.zs = None
+                self._stop.wait(BACKOFF_MAX)
+
+    def _sync_once(self) -> None:
+        if self.zs is None:
+            self._fetch_health()
+            self._full()
+            return
+        st = self.client.json("GET", API + "/state",
+                              {"epoch": self.zs.epoch, "serial": self.zs.serial,
+                               "health": self.health_etag, "wait": self.wait},
+                              timeout=self.wait + 30)
+        self.connected.set()
+        if st["health"] != self.health_etag:
+            self._fetch_health()
+        if (st["epoch"], st["serial"]) != (self.zs.epoch, self.zs.serial):
+            self._update(st)
+
+    def _load_disk_zones(self) -> None:
+        """The source zones that go with the disk snapshot, so the first
+        change after a restart is a delta, not a full copy."""
+        epoch, serial = self.served
+        blob = self.disk.read(edisk.ZONES) if epoch else None
+        if blob is None:
+            return
+        zs = fmt.loads_zones(blob, self.disk.path(edisk.ZONES))
+        if (zs.epoch, zs.serial) != (epoch, serial):
+            return
+        self.health.slots = dict(zs.slots)
+        self.zs = zs
+        if any(z.private for z in zs.zones.values()):
+            self._install(zs, save=False)  # the disk image lacks the private views
+
+    def _update(self, st: dict) -> None:
+        if st["epoch"] != self.zs.epoch:
+            self._full()
+            return
+        status, _h, blob = self.client.call("GET", API + "/delta",
+                                            {"since": self.zs.serial, "epoch": self.zs.epoch},
+                                            ok=(200, 410))
+        if status == 410:
+            self._full()
+            return
+        self._install(fmt.apply_delta(self.zs, blob))
+        self.stats["deltas"] += 1
+
+    def _full(self) -> None:
+        """The compiled image first (served at once), then the source zones."""
+        _s, hdrs, snap = self.client.call("GET", API + "/snapshot")
+        self.connected.set()
+        arrays, meta = snapshot_format.loads(snap, "control plane snapshot")
+        epoch = hdrs.get("x-zonefront-epoch", "")
+        serial = int(meta["serial"])
+        _s, _h, blob = self.client.call("GET", API + "/zones")
+        zs = fmt.loads_zones(blob, "control plane zones")
+        self.health.slots = dict(zs.slots)
+        self.stats["full"] += 1
+        if (zs.epoch, zs.serial) == (epoch, serial) and not any(
+                z.private for z in zs.zones.values()):
+            from ..core.engine import Engine
+
+            engine = Engine(arrays, meta["zones"], serial, self.udp_max)
+            engine.attach(self.geo, self.health)
+            self._swap(engine, zs, f"{len(meta['zones'])} zone(s)")
+            self._save(zs, snap, blob)
+        else:  # a publish in between, or private views: compile the zones here
+            self._install(zs, zones_blob=blob)
+
+    def _install(self, zs: fmt.ZoneSet, save: bool = True, zones_blob: bytes | None = None):
+        self.health.slots = dict(zs.slots)
+        engine, image = build_engine(zs.zone_list(), self.health, zs.cidr, zs.vpcs, self.geo,
+                                     self.udp_max)
+        self._swap(engine, zs, f"{len(image.zones)} zone(s)")
+        if save:
+            self._save(zs, snapshot_format.dumps(image, zs.serial), zones_blob)
+
+    def _swap(self, engine, zs: fmt.ZoneSet, describe: str) -> None:
+        self.server.reload(engine.image)
+        self.zs = zs
+        self.served = (zs.epoch, zs.serial)
+        self.describe = describe
+        self._hb_wake.set()
+        if not self.ready.is_set():
+            self.ready.set()
+        else:
+            self.emit(f"edge: serving serial {zs.serial}: {describe}")
+
+    def _save(self, zs: fmt.ZoneSet, snapshot: bytes, zones_blob: bytes | None) -> None:
+        try:
+            self.disk.save(zs.epoch, zs.serial, snapshot,
+                           zones_blob if zones_blob is not None else zs.dumps())
+        except OSError as e:  # a full disk must not stop the edge from answering
+            self.emit(f"edge: cannot save serial {zs.serial} to {self.disk.dir}: {e}")
+
+    def _fetch_health(self) -> None:
+        hdrs = {"If-None-Match": f'"{self.health_etag}"'} if self.health_etag else None
+        status, _h, blob = self.client.call("GET", API + "/health", headers=hdrs,
+                                            ok=(200, 304))
+        if status == 304:
+            return
+        doc = fmt.loads_health(blob)
+        self.health.update(doc["buffer"])
+        self.health_etag = str(doc.get("etag", ""))
+        self.stats["health"] += 1
+        self._hb_wake.set()
+        try:
+            self.disk.save_health(self.health_etag, doc["buffer"])
+        except OSError as e:
+            self.emit(f"edge: cannot save the health table: {e}")
+
+    # -- heartbeat ----------------------------------------------------------------
+
+    def _heartbeat_loop(self) -> None:
+        down = False
+        every = self.heartbeat_every
+        while not self._stop.is_set():
+            epoch, serial = self.served
+            try:
+                st = self.hb_client.json(
+                    "PUT", f"{API}/edges/{self.edge_id}",
+                    doc={"address": self.address, "epoch": epoch, "serial": serial,
+                         "health": self.health_etag, "version": __version__}, timeout=5.0)
+                every = min(self.heartbeat_every, float(st.get("stale_after", 10.0)) / 4)
+                down = False
+            except NET_ERRORS + (ValueError,) as e:
+                if not down:
+                    log.info("heartbeat failed: %s", e)
+                down = True
+            self._hb_wake.wait(every)
+            self._hb_wake.clear()

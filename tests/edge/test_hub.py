@@ -1,0 +1,207 @@
+"""The control plane's edge bookkeeping in process: deltas that rebuild the
+published zones exactly (and stay small), the history bound, document
+versions, and when changes turn INSYNC."""
+from __future__ import annotations
+
+import copy
+import random
+import time
+
+import dns.message
+import pytest
+
+from zonefront import model
+from zonefront.config import EdgeSettings
+from zonefront.edge import format as fmt
+from zonefront.edge.build import MirrorHealth, build_engine
+from zonefront.edge.hub import EdgeHub
+from zonefront.health.table import HealthTable
+
+
+def name(text: str) -> bytes:
+    return model.name_from_text(text)
+
+
+def soa(serial: int) -> bytes:
+    return name("ns1.example.net.") + name("h.example.net.") + serial.to_bytes(4, "big") \
+        + bytes(16)
+
+
+def make_zone(origin: str, n: int, zid: str, private: bool = False) -> model.Zone:
+    o = name(origin)
+    z = model.Zone(origin=o, source=f"/hostedzone/{zid}", private=private)
+    z.add(o, model.TYPE_SOA, 300, soa(1))
+    z.add(o, model.TYPE_NS, 300, name("ns1.example.net."))
+    for i in range(n):
+        owner = name(f"h{i}.{origin}")
+        z.rrsets[(owner, 1)] = model.RRset(owner, 1, 300, [bytes([10, 0, i >> 8 & 255, i & 255])])
+    return z
+
+
+def patched(z: model.Zone, put=(), remove=(), routed=None) -> model.Zone:
+    """A new Zone as store.zones.patch_zone makes it: untouched RRsets shared."""
+    rr = {k: v for k, v in z.rrsets.items() if k not in set(remove)}
+    for r in put:
+        rr[(r.owner, r.rtype)] = r
+    return model.Zone(origin=z.origin, source=z.source, private=z.private, vpcs=list(z.vpcs),
+                      rrsets=rr, routed=z.routed if routed is None else routed)
+
+
+def same(zs: fmt.ZoneSet, zones: list[model.Zone]) -> None:
+    got = zs.zone_list()
+    assert [z.source for z in got] == [z.source for z in zones]
+    for a, b in zip(got, zones):
+        assert (a.origin, a.private, list(a.vpcs)) == (b.origin, b.private, list(b.vpcs))
+        assert a.rrsets == b.rrsets
+        assert a.routed == b.routed
+
+
+def hub(**kw) -> EdgeHub:
+    return EdgeHub(EdgeSettings(**kw), HealthTable())
+
+
+def test_deltas_rebuild_the_published_zones():
+    rnd = random.Random(7)
+    h = hub()
+    zones = [make_zone("a.test.", 50, "A"), make_zone("b.test.", 20, "B")]
+    h.published(zones)
+    _s, blob = h.zones_doc()
+    first = fmt.loads_zones(blob)
+    same(first, zones)
+    edge = first
+    copies = {first.serial: first}
+    for step in range(30):
+        zones = list(zones)
+        i = rnd.randrange(len(zones))
+        z = zones[i]
+        keys = list(z.rrsets)
+        what = rnd.choice(["put", "remove", "routed", "newzone", "dropzone", "private"])
+        if what == "put":
+            owner = name(f"n{step}.{model.name_to_text(z.origin)}")
+            zones[i] = patched(z, put=[model.RRset(owner, 16, 60, [b"\x03abc"])])
+        elif what == "remove" and len(keys) > 3:
+            zones[i] = patched(z, remove=[keys[-1]])
+        elif what == "routed":
+            r = model.RoutedRRset(owner=name(f"w.{model.name_to_text(z.origin)}"), rtype=1,
+                                  ttl=60, rdatas=[bytes([192, 0, 2, step])],
+                                  set_id=f"s{step}", weight=step)
+            zones[i] = patched(z, routed=[*z.routed, r])
+        elif what == "newzone":
+            zones.append(make_zone(f"z{step}.test.", 5, f"Z{step}"))
+        elif what == "dropzone" and len(zones) > 1:
+            del zones[i]
+        elif what == "private":
+            c = copy.copy(z)
+            c.private = not z.private
+            c.vpcs = [("us-east-1", "vpc-1")] if c.private else []
+            zones[i] = c
+        h.published(zones)
+        # one step at a time ...
+        edge = fmt.apply_delta(edge, h.delta_doc(edge.serial, edge.epoch))
+        same(edge, zones)
+        copies[edge.serial] = edge
+    # ... or many at once, from any serial still in the history
+    for since in sorted(copies)[::7]:
+        same(fmt.apply_delta(copies[since], h.delta_doc(since, h.epoch)), zones)
+    assert fmt.unpack(h.delta_doc(h.serial, h.epoch), fmt.DELTA_MAGIC)["zones"] == []
+
+
+def test_one_record_change_in_a_big_zone_is_a_small_delta():
+    h = hub()
+    z = make_zone("big.test.", 100_000, "BIG")
+    h.published([z])
+    since = h.serial
+    owner = name("h5.big.test.")
+    h.published([patched(z, put=[model.RRset(owner, 1, 300, [b"\xc0\x00\x02\x05"])])])
+    blob = h.delta_doc(since, h.epoch)
+    assert len(blob) < 1024, len(blob)
+    doc = fmt.unpack(blob, fmt.DELTA_MAGIC)
+    assert doc["zones"][0]["op"] == "patch" and len(doc["zones"][0]["put"]) == 1
+
+
+def test_history_is_bounded_and_epochs_do_not_mix():
+    h = hub(history=3)
+    z = make_zone("a.test.", 3, "A")
+    serials = [h.published([z])]
+    for i in range(5):
+        z = patched(z, put=[model.RRset(name(f"x{i}.a.test."), 1, 60, [b"\x01\x02\x03\x04"])])
+        serials.append(h.published([z]))
+    assert h.delta_doc(serials[0], h.epoch) is None  # fell out of the history
+    assert h.delta_doc(serials[-3], h.epoch) is not None
+    assert h.delta_doc(serials[-3], "another-epoch") is None
+    assert serials == sorted(set(serials))
+
+
+def test_documents_carry_a_version():
+    h = hub()
+    h.published([make_zone("a.test.", 1, "A")])
+    _s, blob = h.zones_doc()
+    doc = fmt.unpack(blob, fmt.ZONES_MAGIC)
+    doc["version"] = 99
+    with pytest.raises(fmt.FormatError, match="version 99"):
+        fmt.loads_zones(fmt.pack(doc))
+    with pytest.raises(fmt.FormatError):
+        fmt.loads_zones(b"\x93\x01\x02\x03")
+    with pytest.raises(fmt.FormatError):
+        fmt.apply_delta(fmt.loads_zones(blob), fmt.pack({"magic": fmt.DELTA_MAGIC,
+                                                         "version": 1, "epoch": h.epoch,
+                                                         "from": 1, "serial": 2}))
+
+
+def test_insync_waits_for_live_edges_only():
+    done = []
+    h = EdgeHub(EdgeSettings(stale_after=0.3), HealthTable(), on_insync=done.append)
+    z = make_zone("a.test.", 1, "A")
+    h.published([z], seq=1)
+    assert done == [1]  # no edges: INSYNC when the control plane serves it
+    h.heartbeat("e1", {"epoch": h.epoch, "serial": h.serial})
+    h.heartbeat("e2", {"epoch": h.epoch, "serial": h.serial})
+    s2 = h.published([patched(z, put=[model.RRset(name("b.a.test."), 1, 60, [bytes(4)])])],
+                     seq=2)
+    assert done == [1]
+    h.heartbeat("e1", {"epoch": h.epoch, "serial": s2})
+    assert done == [1]
+    h.heartbeat("e2", {"epoch": "old-epoch", "serial": s2 + 10})  # another epoch: behind
+    assert done == [1]
+    h.heartbeat("e2", {"epoch": h.epoch, "serial": s2})
+    assert done == [1, 2]
+    h.published([z], seq=3)
+    time.sleep(0.35)  # both go stale
+    h._evaluate()
+    assert done == [1, 2, 3]
+    assert {e["State"] for e in h.list()} == {"STALE"}
+
+
+def test_edge_compile_answers_like_the_control_plane():
+    """An edge compiles with the control plane's health slots and answers
+    byte for byte as the control plane's own image does."""
+    from zonefront.core.engine import Engine
+    from zonefront.snapshot import format as snapshot_format
+
+    table = HealthTable()
+    z = make_zone("r.test.", 10, "R")
+    owner = name("f.r.test.")
+    z.routed = [model.RoutedRRset(owner=owner, rtype=1, ttl=60, rdatas=[bytes([192, 0, 2, 1])],
+                                  set_id="p", failover="PRIMARY", health_check="hc-1"),
+                model.RoutedRRset(owner=owner, rtype=1, ttl=60, rdatas=[bytes([192, 0, 2, 2])],
+                                  set_id="s", failover="SECONDARY")]
+    table.slot("hc-0")  # the control plane's slots need not start at 0
+    h = EdgeHub(EdgeSettings(), table)
+    h.published([z])
+    arrays, meta = snapshot_format.loads(h.snapshot_doc()[1])
+    cp = Engine(arrays, meta["zones"]).attach(health=table)
+    zs = fmt.loads_zones(h.zones_doc()[1])
+    mirror = MirrorHealth()
+    mirror.slots = zs.slots
+    edge, _image = build_engine(zs.zone_list(), mirror, zs.cidr, zs.vpcs)
+    for healthy in (True, False):
+        table.set("hc-1", healthy)
+        mirror.update(fmt.loads_health(h.health_doc()[1])["buffer"])
+        for qname in ("f.r.test.", "h3.r.test.", "nx.r.test.", "r.test."):
+            q = dns.message.make_query(qname, "A")
+            q.id = 4242
+            wire = q.to_wire()
+            assert edge.answer(wire, "192.0.2.99") == cp.answer(wire, "192.0.2.99")
+        a = dns.message.from_wire(edge.answer(
+            dns.message.make_query("f.r.test.", "A").to_wire(), "192.0.2.99"))
+        assert a.answer[0][0].to_text() == ("192.0.2.1" if healthy else "192.0.2.2")
