@@ -34,7 +34,9 @@ def cmd_checker(args) -> int:
         print(f"zonefront: warning: {args.location!r} is not in [health] remote_locations; "
               "the server ignores its reports until it is", file=sys.stderr)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    checker = RemoteChecker(settings, config.data_dir, args.location)
+    from ..store.backend import open_store
+
+    checker = RemoteChecker(settings, config.data_dir, args.location, store=open_store(config))
     signal.signal(signal.SIGTERM, lambda *_: checker.stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: checker.stop_event.set())
     print(f"checker ready: location {args.location}, data {config.data_dir}", file=sys.stderr,

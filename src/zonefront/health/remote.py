@@ -5,7 +5,9 @@ changes through SQLite's data_version), probes them as location NAME, and
 writes one observation row per probe back to the store in batches; the
 control plane (with NAME in [health] remote_locations) reads them.  The
 store file must be shared, so remote checkers run on the control plane's
-host (to spread load over cores or processes) or on a shared volume.
+host (to spread load over cores or processes) or on a shared volume; with
+the PostgreSQL store ([store] backend = "postgresql" in the checker's
+--config) they run on any host that reaches the database.
 """
 from __future__ import annotations
 
@@ -26,10 +28,12 @@ RELOAD = 0.5  # seconds between looks at the store for changed checks
 
 
 class RemoteChecker:
-    def __init__(self, settings: HealthSettings, data_dir: str, location: str):
+    def __init__(self, settings: HealthSettings, data_dir: str, location: str,
+                 store: Store | None = None):
         self.settings = settings
         self.location = location
-        self.store = Store(data_dir)
+        # store: the configured one (PostgreSQL lets checkers run on other hosts)
+        self.store = store if store is not None else Store(data_dir)
         self.pool = CheckerPool([location], self._sink, threads=settings.threads,
                                 max_sockets=settings.max_sockets,
                                 connect_timeout=settings.connect_timeout,

@@ -17,6 +17,7 @@ from ..api import names
 from ..api._r53model import SHAPES
 from ..api.service import Context, Route53Service, bare_id, new_id
 from ..config import Config
+from .backend import open_store
 from .sqlite import RRsetRow, Store, ZoneRow
 from .zones import build_zone
 
@@ -51,7 +52,7 @@ def import_zone(data_dir: str, zone_name_or_id: str, path: str,
     Raises zonefile.ZoneFileError (with .line, .reason) or ZoneIOError.
     """
     config = config or Config(data_dir=data_dir)
-    store = Store(data_dir)
+    store = open_store(config)
     try:
         z = find_zone(store, zone_name_or_id)
         origin_text = z.name if z is not None else zone_name_or_id
@@ -109,13 +110,13 @@ def _rows_from_zone(zone: model.Zone, path: str) -> list[RRsetRow]:
     return rows
 
 
-def export_zone(data_dir: str, zone: str) -> str:
+def export_zone(data_dir: str, zone: str, config: Config | None = None) -> str:
     """The hosted zone as a BIND master file.
 
     Record sets with routing policies come out merged into plain RRsets (a
     master file cannot say "weighted"); aliases come out as comments.
     """
-    store = Store(data_dir)
+    store = open_store(config or Config(data_dir=data_dir))
     try:
         z = find_zone(store, zone)
         if z is None:
