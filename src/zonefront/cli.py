@@ -11,6 +11,7 @@ from importlib import resources
 
 from . import __version__
 from .domains import cli_glue as domains_glue
+from .edge import cli_glue as edge_glue
 from .xfr import cli_glue as xfr_glue
 
 DEFAULT_DNS_LISTEN = "127.0.0.1:5300"
@@ -339,7 +340,7 @@ def cmd_zone(args) -> int:
         if args.zone_cmd == "import":
             print(zoneio.import_zone(data_dir, args.zone, args.file, config), file=sys.stderr)
         else:
-            sys.stdout.write(zoneio.export_zone(data_dir, args.zone))
+            sys.stdout.write(zoneio.export_zone(data_dir, args.zone, config))
     except Exception as e:  # zoneio raises with line and reason
         print(f"zonefront: {e}", file=sys.stderr)
         return 1
@@ -401,6 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
     ze = zsub.add_parser("export")
     ze.add_argument("zone")
     z.set_defaults(func=cmd_zone)
+
+    from .health.cli_glue import add_checker_parser
+
+    add_checker_parser(sub)  # `zonefront checker --location NAME`: a remote checker location
+    edge_glue.add_edge_parser(sub)  # `zonefront edge --control-plane URL`: data plane only
     return p
 
 

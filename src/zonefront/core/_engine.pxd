@@ -161,8 +161,10 @@ ctypedef struct client_t:
     uint64_t lo
     uint32_t geoloc         # geolocs index, or NONE
     uint8_t geoprefix
-    uint8_t rnd_init
+    uint8_t rnd_init        # rnd seeded from (seed, query id, qname) yet
     uint64_t rnd            # per-query random state (splitmix64)
+    const uint8_t* key      # the qname key, hashed into rnd on first use
+    uint32_t key_len
 
 ctypedef struct slot_t:
     uint32_t hash

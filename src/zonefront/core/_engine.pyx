@@ -230,6 +230,9 @@ cdef inline uint64_t splitmix64(uint64_t* state) noexcept nogil:
 
 
 cdef inline uint64_t next_rand(client_t* cl) noexcept nogil:
+    if not cl.rnd_init:  # hashing the qname costs ~10 ns: only when routing asks
+        cl.rnd ^= zf_hash(cl.key, cl.key_len)
+        cl.rnd_init = 1
     return splitmix64(&cl.rnd)
 
 
@@ -255,7 +258,10 @@ cdef void set_client(client_t* cl, const query_t* qr, const zf_qctx_t* ctx,
     cl.geoprefix = 0
     cl.v4 = 0
     cl.hi = cl.lo = 0
-    cl.rnd = (<uint64_t>ctx.seed << 32) ^ (<uint64_t>qid << 16) ^ zf_hash(qr.key, qr.qname_len)
+    cl.rnd = (<uint64_t>ctx.seed << 32) ^ (<uint64_t>qid << 16)
+    cl.rnd_init = 0
+    cl.key = qr.key
+    cl.key_len = qr.qname_len
     memset(buf, 0, 16)
     if qr.has_ecs:
         memcpy(buf, qr.ecs_addr, qr.ecs_addr_len)
