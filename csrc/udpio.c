@@ -239,6 +239,7 @@ struct zf_udp_worker {
     int flags;           /* ZF_UDP_NO_MMSG */
     int reader;          /* record in slot->readers, -1 until run */
     zf_slot_t *slot;
+    rrl_t *rrl;          /* response rate limiting table, or NULL (off) */
     _Atomic int stop;
     uint64_t rng;        /* xorshift64* state; per-batch policy seed */
     uint8_t *rx;         /* batch * ZF_UDP_RX_SIZE */
@@ -255,6 +256,8 @@ struct zf_udp_worker {
     socklen_t *namelens; /* source address length of datagram i */
     unsigned *txsrc;     /* which datagram tx slot k answers (sendto path) */
     unsigned empty;      /* zero-length datagrams in the current batch */
+    unsigned rrl_drop;   /* replies rate limited away in the current batch */
+    unsigned rrl_slip;   /* replies cut to TC=1 in the current batch */
     /* written by this worker only, on its own cache line */
     _Alignas(ZF_CACHELINE) zf_udp_stats_t stats;
     char pad_[ZF_CACHELINE - sizeof(zf_udp_stats_t) % ZF_CACHELINE];
@@ -363,6 +366,13 @@ void udpio_worker_stats(const zf_udp_worker_t *w, zf_udp_stats_t *out)
     out->dropped = __atomic_load_n(&w->stats.dropped, __ATOMIC_RELAXED);
     out->batches = __atomic_load_n(&w->stats.batches, __ATOMIC_RELAXED);
     out->errors = __atomic_load_n(&w->stats.errors, __ATOMIC_RELAXED);
+    out->rrl_dropped = __atomic_load_n(&w->stats.rrl_dropped, __ATOMIC_RELAXED);
+    out->rrl_slipped = __atomic_load_n(&w->stats.rrl_slipped, __ATOMIC_RELAXED);
+}
+
+void udpio_worker_set_rrl(zf_udp_worker_t *w, rrl_t *rrl)
+{
+    w->rrl = rrl;
 }
 
 static inline uint32_t next_seed(zf_udp_worker_t *w)
@@ -398,8 +408,10 @@ static int per_message_error(int err)
 }
 
 /* Answers n received datagrams from one image; fills tx slots [0, m) and
- * returns m. */
-static unsigned answer_batch(zf_udp_worker_t *w, unsigned n)
+ * returns m.  Always inlined into the two callers below with rrl a constant
+ * NULL or not, so the per-packet loop carries no RRL switch when it is off. */
+static inline __attribute__((always_inline)) unsigned answer_batch_with(zf_udp_worker_t *w,
+                                                                       unsigned n, rrl_t *rrl)
 {
     const size_t *lens = w->lens;
     const uint8_t *trunc = w->trunc;
@@ -408,9 +420,12 @@ static unsigned answer_batch(zf_udp_worker_t *w, unsigned n)
     zf_answer_fn answer = slot->answer;
     const void *image = zf_slot_enter(slot, w->reader);
     zf_qctx_t ctx;
+    unsigned rrl_drop = 0, rrl_slip = 0;
     w->empty = 0;
     ctx.seed = next_seed(w);
     ctx.tcp = 0;
+    if (rrl)
+        rrl_tick(rrl); /* one clock reading per batch */
     unsigned m = 0;
     for (unsigned i = 0; i < n; i++) {
         if (trunc[i]) /* larger than any query we serve; the engine never sees a partial one */
@@ -425,6 +440,14 @@ static unsigned answer_batch(zf_udp_worker_t *w, unsigned n)
                             ZF_UDP_TX_SIZE, &ctx);
         if (len == 0 || len > ZF_UDP_TX_SIZE)
             continue;
+        if (rrl) {
+            int verdict = rrl_account(rrl, ctx.src, out, &len);
+            if (verdict == RRL_DROP) {
+                rrl_drop++;
+                continue; /* slot m is reused by the next reply */
+            }
+            rrl_slip += verdict == RRL_SLIP;
+        }
         w->tx_iov[m].iov_len = len;
 #if ZF_HAVE_MMSG
         w->tx_msgs[m].msg_hdr.msg_name = &w->addrs[i];
@@ -434,7 +457,19 @@ static unsigned answer_batch(zf_udp_worker_t *w, unsigned n)
         m++;
     }
     zf_slot_leave(slot, w->reader);
+    w->rrl_drop = rrl_drop;
+    w->rrl_slip = rrl_slip;
     return m;
+}
+
+static unsigned answer_batch(zf_udp_worker_t *w, unsigned n)
+{
+    return answer_batch_with(w, n, NULL);
+}
+
+static unsigned answer_batch_rrl(zf_udp_worker_t *w, unsigned n)
+{
+    return answer_batch_with(w, n, w->rrl);
 }
 
 #if ZF_HAVE_MMSG
@@ -561,7 +596,7 @@ int udpio_worker_run(zf_udp_worker_t *w)
             continue; /* timeout: we are offline already, just re-check stop */
         }
 
-        unsigned m = answer_batch(w, (unsigned)n);
+        unsigned m = w->rrl ? answer_batch_rrl(w, (unsigned)n) : answer_batch(w, (unsigned)n);
         unsigned sent = 0;
         if (m) {
 #if ZF_HAVE_MMSG
@@ -578,6 +613,10 @@ int udpio_worker_run(zf_udp_worker_t *w)
         STAT_ADD(w->stats.queries, real);
         STAT_ADD(w->stats.responses, sent);
         STAT_ADD(w->stats.dropped, real - sent);
+        if (w->rrl_drop | w->rrl_slip) {
+            STAT_ADD(w->stats.rrl_dropped, w->rrl_drop);
+            STAT_ADD(w->stats.rrl_slipped, w->rrl_slip);
+        }
     }
     zf_slot_unregister(slot, w->reader);
     w->reader = -1;

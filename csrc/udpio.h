@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "zfapi.h"
+#include "rrl.h"
 
 #define ZF_CACHELINE 64
 
@@ -106,6 +107,8 @@ typedef struct zf_udp_stats {
     uint64_t dropped;   /* no answer, truncated on receive, or send failed */
     uint64_t batches;   /* receive calls that returned data */
     uint64_t errors;    /* unexpected receive/send errors */
+    uint64_t rrl_dropped; /* answers rate limited away (also counted in dropped) */
+    uint64_t rrl_slipped; /* rate limited answers sent as TC=1 (counted in responses) */
 } zf_udp_stats_t;
 
 typedef struct zf_udp_worker zf_udp_worker_t;
@@ -115,6 +118,10 @@ void udpio_worker_free(zf_udp_worker_t *w);
 /* Blocks until udpio_worker_stop() or zf_slot_stop(); returns 0, or -errno
  * if the socket failed for good (EBADF, ENOTSOCK ...). */
 int udpio_worker_run(zf_udp_worker_t *w);
+/* Applies Response Rate Limiting (rrl.h) to this worker's replies, or stops
+ * when rrl is NULL.  The caller owns rrl, and sets it only while the worker
+ * is not running; the worker is its only user then. */
+void udpio_worker_set_rrl(zf_udp_worker_t *w, rrl_t *rrl);
 void udpio_worker_stop(zf_udp_worker_t *w);
 /* Wakes every loop blocked in a receive on fd at once; for shutdown only,
  * since the socket then reads as empty forever. */

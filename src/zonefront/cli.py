@@ -95,6 +95,11 @@ class ZoneSource:
         self.cidr_collections = lambda: {}
         self.vpcs = lambda: {}  # vpc id -> {"region", "cidrs"}: private views
         self.current: list = []  # the zones last compiled (zone transfers read them)
+        # Zone files alone are parsed and compiled in a child process: the
+        # Python objects of a big zone cost several times the compiled image
+        # and CPython keeps the memory; the server then only maps the arrays.
+        # In-process when the API publishes zones or transfers need them.
+        self.in_process = False
         self.lock = threading.Lock()
 
     def build(self):
@@ -103,6 +108,8 @@ class ZoneSource:
 
         if self.snapshot and not self.api_zones and not self.zone_files:
             return Engine.from_snapshot(self.snapshot, self.udp_max).attach(self.geo, self.health)
+        if self.zone_files and not self.in_process and not self.snapshot:
+            return self.compile_in_child().attach(self.geo, self.health)
         # a hosted zone in the API store replaces a file zone of the same name
         api_zones = []
         api_origins = set()
@@ -125,6 +132,28 @@ class ZoneSource:
             engine.image.set_views(views)
         self.current = zones
         return engine
+
+    def compile_in_child(self):
+        """`zonefront compile` in a subprocess, then load its snapshot."""
+        import subprocess
+        import tempfile
+
+        from .core.engine import Engine
+
+        fd, tmp = tempfile.mkstemp(prefix="zonefront-", suffix=".snap")
+        os.close(fd)
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "zonefront.cli", "compile", *self.zone_files, "-o", tmp,
+                 "--serial", str(int(time.time()))],
+                capture_output=True, text=True)
+            if proc.returncode != 0:
+                lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+                msg = lines[-1] if lines else f"compiler exited with {proc.returncode}"
+                raise ValueError(msg.removeprefix("zonefront: "))
+            return Engine.from_snapshot(tmp, self.udp_max)
+        finally:
+            os.unlink(tmp)
 
     def build_views(self, cidr: dict) -> list:
         """One compiled view per set of VPCs sharing a network: the private
@@ -189,6 +218,7 @@ def cmd_serve(args) -> int:
             print(f"zonefront: {args.geoip}: cannot read GeoIP data: {e}", file=sys.stderr)
             return 1
     source = ZoneSource(zone_files, args.snapshot, args.edns_udp_size, geo)
+    source.in_process = bool(args.api or args.allow_transfer or args.tsig_key or args.notify)
     t0 = time.monotonic()
     try:
         engine = source.build()

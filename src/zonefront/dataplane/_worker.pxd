@@ -10,6 +10,25 @@ cdef extern from "zfapi.h":
     ctypedef size_t (*zf_answer_fn)(const void* image, const uint8_t* query, size_t qlen,
                                     uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
 
+cdef extern from "rrl.h" nogil:
+    ctypedef struct rrl_config_t:
+        uint32_t responses_per_second
+        uint32_t slip
+        uint32_t window
+        uint8_t ipv4_prefix
+        uint8_t ipv6_prefix
+        uint32_t table_size
+    ctypedef struct rrl_t:
+        rrl_config_t config
+    int RRL_PASS
+    int RRL_DROP
+    int RRL_SLIP
+    void rrl_config_default(rrl_config_t* c)
+    rrl_t* rrl_new(const rrl_config_t* c)
+    void rrl_free(rrl_t* r)
+    void rrl_set_clock(rrl_t* r, uint32_t now_ms)
+    int rrl_account(rrl_t* r, const void* src, uint8_t* resp, size_t* len)
+
 cdef extern from "udpio.h" nogil:
     ctypedef struct zf_slot_t:
         pass
@@ -21,6 +40,9 @@ cdef extern from "udpio.h" nogil:
     void zf_slot_stop(zf_slot_t* s)
     int zf_slot_stopped(zf_slot_t* s)
     int zf_socket_port(int fd)
+    ctypedef struct sockaddr_storage "struct sockaddr_storage":
+        pass
+    unsigned zf_sockaddr_parse(const char* host, uint16_t port, sockaddr_storage* ss)
 
     int ZF_UDP_RX_SIZE
     int ZF_UDP_TX_SIZE
@@ -31,6 +53,8 @@ cdef extern from "udpio.h" nogil:
         uint64_t dropped
         uint64_t batches
         uint64_t errors
+        uint64_t rrl_dropped
+        uint64_t rrl_slipped
     ctypedef struct zf_udp_worker_t:
         pass
     int udpio_open(const char* host, uint16_t port, int bufsize, int rcvtimeo_ms)
@@ -38,6 +62,7 @@ cdef extern from "udpio.h" nogil:
     void udpio_worker_free(zf_udp_worker_t* w)
     int udpio_worker_run(zf_udp_worker_t* w)
     void udpio_worker_stop(zf_udp_worker_t* w)
+    void udpio_worker_set_rrl(zf_udp_worker_t* w, rrl_t* rrl)
     void udpio_wake(int fd)
     void udpio_worker_stats(const zf_udp_worker_t* w, zf_udp_stats_t* out)
     int udpio_have_mmsg()
@@ -98,8 +123,13 @@ cdef class Slot:
     cdef const void* _pointer(self, object image) except? NULL
 
 
+cdef class RateLimiter:
+    cdef rrl_t* r                  # owned; one worker's table, or a test's
+
+
 cdef class UdpWorker:
     cdef zf_udp_worker_t* w
+    cdef readonly RateLimiter rrl  # None when rate limiting is off
     cdef readonly Slot slot
     cdef readonly int fd
     cdef readonly unsigned batch

@@ -170,6 +170,80 @@ cdef class Slot:
 
 
 # ---------------------------------------------------------------------------
+# response rate limiting
+
+RRL_KEYS = ("responses_per_second", "slip", "window", "ipv4_prefix", "ipv6_prefix",
+            "table_size")
+_VERDICTS = {RRL_PASS: "pass", RRL_DROP: "drop", RRL_SLIP: "slip"}
+
+
+cdef class RateLimiter:
+    """One Response Rate Limiting table (csrc/rrl.h): a UDP worker's own, or a
+    test's, driven with account() and an explicit clock.
+
+    responses_per_second per (client prefix, response class, qtype, qname),
+    with bursts of up to responses_per_second * window; every slip-th limited
+    response is sent as a bare TC=1 reply (slip 0 drops them all).
+    """
+
+    def __cinit__(self, unsigned responses_per_second=20, unsigned slip=2, unsigned window=1,
+                  unsigned ipv4_prefix=24, unsigned ipv6_prefix=56, unsigned table_size=65536):
+        cdef rrl_config_t c
+        if responses_per_second == 0:
+            raise ValueError("rrl responses_per_second must be at least 1")
+        if window == 0:
+            raise ValueError("rrl window must be at least 1 second")
+        if ipv4_prefix > 32 or ipv6_prefix > 128:
+            raise ValueError("rrl prefixes: ipv4 0..32, ipv6 0..128")
+        rrl_config_default(&c)
+        c.responses_per_second = responses_per_second
+        c.slip = slip
+        c.window = window
+        c.ipv4_prefix = <uint8_t>ipv4_prefix
+        c.ipv6_prefix = <uint8_t>ipv6_prefix
+        c.table_size = table_size
+        self.r = rrl_new(&c)
+        if self.r == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        if self.r != NULL:
+            rrl_free(self.r)
+            self.r = NULL
+
+    @classmethod
+    def from_config(cls, config):
+        """From a dict with any of RRL_KEYS (DnsServer's rrl=...)."""
+        unknown = set(config) - set(RRL_KEYS)
+        if unknown:
+            raise ValueError(f"unknown rrl settings: {sorted(unknown)}")
+        return cls(**{k: int(v) for k, v in config.items()})
+
+    @property
+    def config(self):
+        """The settings in force (table_size rounded up to a power of two)."""
+        c = self.r.config
+        return {"responses_per_second": c.responses_per_second, "slip": c.slip,
+                "window": c.window, "ipv4_prefix": c.ipv4_prefix,
+                "ipv6_prefix": c.ipv6_prefix, "table_size": c.table_size}
+
+    def account(self, bytes response not None, str host, unsigned now_ms):
+        """The verdict for sending response to host at table clock now_ms:
+        ("pass" | "drop" | "slip", the bytes to send).  Not for a table a
+        running worker uses."""
+        cdef sockaddr_storage ss
+        cdef size_t n = len(response)
+        cdef bytearray buf = bytearray(response)
+        cdef bytes h = host.encode()
+        if zf_sockaddr_parse(h, 53, &ss) == 0:
+            raise ValueError(f"not an address literal: {host!r}")
+        rrl_set_clock(self.r, now_ms)
+        cdef uint8_t* p = buf
+        cdef int v = rrl_account(self.r, &ss, p, &n)
+        return _VERDICTS[v], bytes(buf[:n])
+
+
+# ---------------------------------------------------------------------------
 # loops
 
 cdef _raise_errno(int neg, what):
@@ -177,12 +251,22 @@ cdef _raise_errno(int neg, what):
 
 
 cdef class UdpWorker:
-    """One recvmmsg/sendmmsg loop on one UDP socket (fd stays the caller's)."""
+    """One recvmmsg/sendmmsg loop on one UDP socket (fd stays the caller's).
 
-    def __cinit__(self, int fd, Slot slot not None, unsigned batch=64, bint mmsg=True):
+    rrl: None (no rate limiting), a dict of RateLimiter settings, or a
+    RateLimiter of this worker's own (tables are never shared: each worker
+    runs without locks).
+    """
+
+    def __cinit__(self, int fd, Slot slot not None, unsigned batch=64, bint mmsg=True, rrl=None):
+        if rrl is not None and not isinstance(rrl, RateLimiter):
+            rrl = RateLimiter.from_config(rrl)
         self.w = udpio_worker_new(fd, slot.slot, batch, 0 if mmsg else ZF_UDP_NO_MMSG)
         if self.w == NULL:
             raise MemoryError()
+        self.rrl = rrl
+        if rrl is not None:
+            udpio_worker_set_rrl(self.w, (<RateLimiter>rrl).r)
         self.slot = slot
         self.fd = fd
         self.batch = batch
@@ -213,7 +297,8 @@ cdef class UdpWorker:
         cdef zf_udp_stats_t st
         udpio_worker_stats(self.w, &st)
         return {"queries": st.queries, "responses": st.responses, "dropped": st.dropped,
-                "batches": st.batches, "errors": st.errors}
+                "batches": st.batches, "errors": st.errors, "rrl_dropped": st.rrl_dropped,
+                "rrl_slipped": st.rrl_slipped}
 
 
 cdef void _xfr_submit(void* ctx, uint32_t conn, uint32_t gen, const uint8_t* query,
