@@ -11,6 +11,10 @@ cdef extern from "zfapi.h":
                                     uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
 
 cdef extern from "rrl.h" nogil:
+    ctypedef struct sockaddr "struct sockaddr":
+        pass
+    ctypedef struct sockaddr_storage "struct sockaddr_storage":
+        pass
     ctypedef struct rrl_config_t:
         uint32_t responses_per_second
         uint32_t slip
@@ -27,7 +31,7 @@ cdef extern from "rrl.h" nogil:
     rrl_t* rrl_new(const rrl_config_t* c)
     void rrl_free(rrl_t* r)
     void rrl_set_clock(rrl_t* r, uint32_t now_ms)
-    int rrl_account(rrl_t* r, const void* src, uint8_t* resp, size_t* len)
+    int rrl_account(rrl_t* r, const sockaddr* src, uint8_t* resp, size_t* len)
 
 cdef extern from "udpio.h" nogil:
     ctypedef struct zf_slot_t:
@@ -40,8 +44,6 @@ cdef extern from "udpio.h" nogil:
     void zf_slot_stop(zf_slot_t* s)
     int zf_slot_stopped(zf_slot_t* s)
     int zf_socket_port(int fd)
-    ctypedef struct sockaddr_storage "struct sockaddr_storage":
-        pass
     unsigned zf_sockaddr_parse(const char* host, uint16_t port, sockaddr_storage* ss)
 
     int ZF_UDP_RX_SIZE

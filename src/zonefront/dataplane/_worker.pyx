@@ -239,7 +239,7 @@ cdef class RateLimiter:
             raise ValueError(f"not an address literal: {host!r}")
         rrl_set_clock(self.r, now_ms)
         cdef uint8_t* p = buf
-        cdef int v = rrl_account(self.r, &ss, p, &n)
+        cdef int v = rrl_account(self.r, <const sockaddr*>&ss, p, &n)
         return _VERDICTS[v], bytes(buf[:n])
 
 

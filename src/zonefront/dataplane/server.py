@@ -16,7 +16,8 @@ from zonefront.dataplane import _worker
 
 log = logging.getLogger(__name__)
 
-UDP_STATS = ("queries", "responses", "dropped", "batches", "errors")
+UDP_STATS = ("queries", "responses", "dropped", "batches", "errors", "rrl_dropped",
+             "rrl_slipped")
 TCP_STATS = ("accepted", "active", "queries", "responses", "dropped",
              "closed_idle", "evicted", "errors", "xfr")
 
@@ -48,13 +49,20 @@ class DnsServer:
     xfr: the zone-transfer slow path over TCP, `xfr(query, (host, port)) ->
     list[bytes] | None` (an xfr.service.XfrService); without it AXFR/IXFR
     get the engine's REFUSED.
+    rrl: Response Rate Limiting on UDP, off (None) by default; a dict with any
+    of responses_per_second (20), slip (2), window (1 s of burst), ipv4_prefix
+    (24), ipv6_prefix (56), table_size (65536 entries); every UDP worker gets
+    a table of its own (SO_REUSEPORT hashes a source to one worker).  TCP is
+    never limited.  Limited replies are counted in udp rrl_dropped and
+    rrl_slipped (a dropped one also in dropped, a slipped one in responses).
     """
 
     def __init__(self, listen: list[tuple[str, int]], workers: int = 1, image=None,
                  tcp: bool = True, batch: int = 64, tcp_idle_timeout: float = 10.0,
                  tcp_max_connections: int = 1000, *, answer: str | None = None,
                  tcp_threads: int = 1, recv_timeout: float = 0.1, bufsize: int = 0,
-                 mmsg: bool = True, reload_timeout: float = 5.0, xfr=None):
+                 mmsg: bool = True, reload_timeout: float = 5.0, xfr=None,
+                 rrl: dict | None = None):
         if not listen:
             raise ValueError("nothing to listen on")
         if workers < 1 or tcp_threads < 1:
@@ -71,6 +79,10 @@ class DnsServer:
         self.mmsg = mmsg
         self.reload_timeout = reload_timeout
         self.xfr = xfr
+        self.rrl = None
+        if rrl is not None:
+            # Validates now (and reports the rounded table size), not in start().
+            self.rrl = _worker.RateLimiter.from_config(dict(rrl)).config
         self.slot = _worker.Slot(image, answer)
         self.ports: list[int] = []
         self._udp_fds: list[int] = []
@@ -101,7 +113,8 @@ class DnsServer:
             for host, port in self.listen:
                 self.ports.append(self._bind(host, port))
             for fd in self._udp_fds:
-                self._udp.append(_worker.UdpWorker(fd, self.slot, self.batch, self.mmsg))
+                self._udp.append(_worker.UdpWorker(fd, self.slot, self.batch, self.mmsg,
+                                                   rrl=self.rrl))
             if self.tcp:
                 for _ in range(self.tcp_threads):
                     self._tcps.append(_worker.TcpServer(
@@ -214,5 +227,6 @@ class DnsServer:
             for k, v in t.stats().items():
                 tcp[k] += v
         return {"udp": udp, "tcp": tcp, "generation": self.slot.generation,
+                "rrl_dropped": udp["rrl_dropped"], "rrl_slipped": udp["rrl_slipped"],
                 "queries": udp["queries"] + tcp["queries"],
                 "responses": udp["responses"] + tcp["responses"]}
