@@ -10,6 +10,7 @@ import time
 from importlib import resources
 
 from . import __version__
+from .dataplane import rrl_glue
 from .domains import cli_glue as domains_glue
 from .edge import cli_glue as edge_glue
 from .xfr import cli_glue as xfr_glue
@@ -228,7 +229,7 @@ def cmd_serve(args) -> int:
     load_s = time.monotonic() - t0
     listen = args.dns_listen or [parse_hostport(DEFAULT_DNS_LISTEN)]
     workers = args.workers or os.cpu_count() or 1
-    server_kwargs: dict = {}
+    server_kwargs: dict = rrl_glue.server_kwargs(args)
     try:
         xfr = xfr_glue.start(args, server_kwargs, lambda: source.current)
     except ValueError as e:
@@ -420,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="name server handed out in delegation sets (repeatable)")
     domains_glue.add_arguments(s)
     xfr_glue.add_arguments(s)
+    rrl_glue.add_arguments(s)
     s.set_defaults(func=cmd_serve)
 
     z = sub.add_parser("zone", help="import/export hosted zones in the API store")
