@@ -268,6 +268,11 @@ class ZoneSet:
             else:
                 self.negative(node.zone, res, RCODE_NOERROR)
             return res
+        if kind == "wildcard":
+            # the synthesized owner stands for the wildcard: a chain back to
+            # the wildcard itself is a loop (and the compiled block, shared by
+            # every name it covers, cannot know the qname)
+            seen = seen | {node.name}
         return self.answer_node(node, QNAME, qtype, res, seen)
 
     def referral(self, cut: Node, res: Resolution) -> None:

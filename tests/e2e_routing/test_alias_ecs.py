@@ -201,14 +201,6 @@ def test_ecs_scope_of_cidr_answers(served, nested_cidr, tcp):
                                  extra=["198.51.0.0/16", "198.51.100.0/24", "203.0.113.0/24"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "zonefront bug: the ECS scope of a CIDR-routed answer is the matched block's prefix "
-    "(or the source prefix when none matched), even when a longer block inside it answers "
-    "differently: ECS 198.51.7.0/24 -> 'wide' with scope /16 although 198.51.100.0/24 "
-    "inside that /16 gets 'narrow', so a resolver caching per RFC 7871 serves 'wide' to "
-    "'narrow' clients (cidr.paint keeps the winning block's prefix as the scope); "
-    "likewise ECS 203.0.0.0/16 -> default '*' with scope /16 although 203.0.113.0/24 "
-    "inside it is a location"))
 @TRANSPORTS
 def test_ecs_scope_of_cidr_answer_excludes_nested_blocks(served, nested_cidr, tcp):
     for ecs in ("198.51.7.0/24", "198.51.7.7/32", "198.51.0.0/16", "198.51.96.0/20",

@@ -325,6 +325,83 @@ cdef inline int find6(const range6_t* r, uint32_t n, uint64_t h, uint64_t l) noe
     return -1
 
 
+cdef inline int locate4(const range4_t* r, uint32_t n, uint32_t a, uint32_t* lo,
+                        uint32_t* hi) noexcept nogil:
+    """Index of the range holding `a`, or -1; either way [lo, hi] is the
+    range or the gap around `a` in which every address gets that answer."""
+    cdef int64_t l = 0, h = <int64_t>n, mid
+    while l < h:  # first range starting above a
+        mid = (l + h) >> 1
+        if r[mid].start <= a:
+            l = mid + 1
+        else:
+            h = mid
+    if l > 0 and r[l - 1].end >= a:
+        lo[0], hi[0] = r[l - 1].start, r[l - 1].end
+        return <int>(l - 1)
+    lo[0] = r[l - 1].end + 1 if l > 0 else 0
+    hi[0] = r[l].start - 1 if l < n else 0xFFFFFFFF
+    return -1
+
+
+cdef inline uint8_t fit4(uint32_t a, uint32_t lo, uint32_t hi) noexcept nogil:
+    """The shortest prefix whose network around `a` lies inside [lo, hi]:
+    the ECS scope within which the answer cannot change (RFC 7871 §7.2.1)."""
+    cdef int k
+    cdef uint32_t mask, net
+    for k in range(33):
+        mask = 0 if k == 0 else (<uint32_t>0xFFFFFFFF) << (32 - k)
+        net = a & mask
+        if net >= lo and (net | ~mask) <= hi:
+            return k
+    return 32
+
+
+cdef inline int locate6(const range6_t* r, uint32_t n, uint64_t ah, uint64_t al, uint64_t* lo,
+                        uint64_t* hi) noexcept nogil:
+    """locate4 for IPv6: lo/hi are (hi word, lo word) pairs."""
+    cdef int64_t l = 0, h = <int64_t>n, mid
+    while l < h:
+        mid = (l + h) >> 1
+        if not lt128(ah, al, r[mid].start_hi, r[mid].start_lo):
+            l = mid + 1
+        else:
+            h = mid
+    if l > 0 and not lt128(r[l - 1].end_hi, r[l - 1].end_lo, ah, al):
+        lo[0], lo[1] = r[l - 1].start_hi, r[l - 1].start_lo
+        hi[0], hi[1] = r[l - 1].end_hi, r[l - 1].end_lo
+        return <int>(l - 1)
+    if l > 0:  # one past the previous range's end
+        lo[0], lo[1] = r[l - 1].end_hi, r[l - 1].end_lo + 1
+        if lo[1] == 0:
+            lo[0] += 1
+    else:
+        lo[0] = lo[1] = 0
+    if l < n:  # one before the next range's start
+        hi[0], hi[1] = r[l].start_hi, r[l].start_lo - 1
+        if r[l].start_lo == 0:
+            hi[0] -= 1
+    else:
+        hi[0] = hi[1] = 0xFFFFFFFFFFFFFFFFULL
+    return -1
+
+
+cdef inline uint8_t fit6(uint64_t ah, uint64_t al, const uint64_t* lo, const uint64_t* hi) noexcept nogil:
+    cdef int k
+    cdef uint64_t mh, ml, nh, nl
+    for k in range(129):
+        if k <= 64:
+            mh = 0 if k == 0 else (<uint64_t>0xFFFFFFFFFFFFFFFFULL) << (64 - k)
+            ml = 0
+        else:
+            mh = 0xFFFFFFFFFFFFFFFFULL
+            ml = (<uint64_t>0xFFFFFFFFFFFFFFFFULL) << (128 - k)
+        nh, nl = ah & mh, al & ml
+        if not lt128(nh, nl, lo[0], lo[1]) and not lt128(hi[0], hi[1], nh | ~mh, nl | ~ml):
+            return k
+    return 128
+
+
 cdef inline void use_scope(client_t* cl, uint8_t prefix) noexcept nogil:
     if prefix > cl.scope:
         cl.scope = prefix
@@ -401,7 +478,9 @@ cdef uint32_t choose(const image_t* img, const pset_t* ps, client_t* cl, int dep
     cdef int j, pass_
     cdef const coll_t* co
     cdef uint32_t loc = NONE
-    cdef uint8_t prefix = 0
+    cdef uint32_t lo4 = 0, hi4 = 0
+    cdef uint64_t lo6[2]
+    cdef uint64_t hi6[2]
     if n == 0:
         return ps.nomatch
     for i in range(n):
@@ -491,16 +570,15 @@ cdef uint32_t choose(const image_t* img, const pset_t* ps, client_t* cl, int dep
         if ps.coll != NONE:
             co = &img.colls[ps.coll]
             if cl.family == 4:
-                j = find4(img.cidr4 + co.v4_off, co.v4_n, cl.v4)
+                j = locate4(img.cidr4 + co.v4_off, co.v4_n, cl.v4, &lo4, &hi4)
                 if j >= 0:
                     loc = img.cidr4[co.v4_off + j].loc
-                    prefix = img.cidr4[co.v4_off + j].prefix
+                use_scope(cl, fit4(cl.v4, lo4, hi4))
             elif cl.family == 6:
-                j = find6(img.cidr6 + co.v6_off, co.v6_n, cl.hi, cl.lo)
+                j = locate6(img.cidr6 + co.v6_off, co.v6_n, cl.hi, cl.lo, lo6, hi6)
                 if j >= 0:
                     loc = img.cidr6[co.v6_off + j].loc
-                    prefix = img.cidr6[co.v6_off + j].prefix
-        use_scope(cl, prefix if loc != NONE else cl.bits)
+                use_scope(cl, fit6(cl.hi, cl.lo, lo6, hi6))
         for pass_ in range(2):
             for i in range(n):
                 if (pass_ == 0 and not ok[i]) or (c[i].flags & C_DEFAULT):

@@ -109,6 +109,31 @@ def _find(ranges: list[tuple], addr: int) -> int:
     return -1
 
 
+def locate(ranges: list[tuple], addr: int, top: int) -> tuple[int, int, int]:
+    """(index or -1, lo, hi): the range holding addr, or the gap around it."""
+    lo, hi = 0, len(ranges)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if ranges[mid][0] <= addr:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo > 0 and ranges[lo - 1][1] >= addr:
+        return lo - 1, ranges[lo - 1][0], ranges[lo - 1][1]
+    return -1, ranges[lo - 1][1] + 1 if lo > 0 else 0, ranges[lo][0] - 1 if lo < len(ranges) else top
+
+
+def fit(addr: int, lo: int, hi: int, bits: int) -> int:
+    """The shortest prefix whose network around addr lies in [lo, hi]."""
+    full = (1 << bits) - 1
+    for k in range(bits + 1):
+        mask = (full << (bits - k)) & full
+        net = addr & mask
+        if net >= lo and (net | (~mask & full)) <= hi:
+            return k
+    return bits
+
+
 def _ranges4(blob: bytes) -> list[tuple]:
     return [R4.unpack_from(blob, i) for i in range(0, len(blob), R4.size)]
 
@@ -258,19 +283,16 @@ class Policy:
                             return x[0]
             return nomatch
         if kind == "cidr":
-            loc, prefix = NONE, 0
-            if coll != NONE:
+            loc = NONE
+            if coll != NONE and cl.family in (4, 6):
                 v4_off, v4_n, v6_off, v6_n = self.colls[coll]
-                if cl.family == 4:
-                    ranges = self.cidr4[v4_off : v4_off + v4_n]
-                elif cl.family == 6:
-                    ranges = self.cidr6[v6_off : v6_off + v6_n]
-                else:
-                    ranges = []
-                j = _find(ranges, cl.addr) if ranges else -1
+                bits = 32 if cl.family == 4 else 128
+                ranges = (self.cidr4[v4_off : v4_off + v4_n] if cl.family == 4
+                          else self.cidr6[v6_off : v6_off + v6_n])
+                j, lo, hi = locate(ranges, cl.addr, (1 << bits) - 1)
                 if j >= 0:
-                    loc, prefix = ranges[j][2], ranges[j][3]
-            cl.scope = max(cl.scope, prefix if loc != NONE else cl.bits)
+                    loc = ranges[j][2]
+                cl.scope = max(cl.scope, fit(cl.addr, lo, hi, bits))
             for pass_ in (0, 1):
                 for x, o in zip(c, ok):
                     if (pass_ == 0 and not o) or x[2] & C_DEFAULT:
