@@ -133,7 +133,10 @@ class Lab:
 
     def spawn(self, name: str, ns: str, argv: list[str], **kw) -> subprocess.Popen:
         log = open(os.path.join(self.dir, f"{name}.log"), "w")
-        env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        # the zonefront this process imported: the source tree in development,
+        # site-packages when installed (CI), never a tree without its build
+        root = os.path.dirname(os.path.dirname(__import__("zonefront").__file__))
+        env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
         p = subprocess.Popen(["ip", "netns", "exec", ns] + argv, stdout=log,
                              stderr=subprocess.STDOUT, env=env, start_new_session=True, **kw)
         self.procs[name] = p

@@ -133,7 +133,7 @@ def loadgen(tmp_path_factory):
 def server():
     cpus = sorted(os.sched_getaffinity(0))
     cpu = cpus[0] if len(cpus) >= 2 else None
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__import__("zonefront").__file__)))
     proc = subprocess.Popen(pinned([sys.executable, "-c", SERVER, str(ZONE)], cpu),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     try:

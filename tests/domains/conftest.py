@@ -119,7 +119,7 @@ def served(tmp_path_factory):
     env.pop("ZONEFRONT_ACCESS_KEY_ID", None)
     env.pop("ZONEFRONT_SECRET_ACCESS_KEY", None)
     src = os.path.join(os.path.dirname(__file__), "..", "..", "src")
-    env["PYTHONPATH"] = os.path.abspath(src) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(__import__("zonefront").__file__)) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(
         [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "1",
          "--dns-listen", f"127.0.0.1:{dns_port}", "--config", str(cfg)],

@@ -26,7 +26,7 @@ def free_port(kind=socket.SOCK_DGRAM) -> int:
 
 def env() -> dict:
     e = dict(os.environ, ZONEFRONT_ACCESS_KEY_ID=KEY, ZONEFRONT_SECRET_ACCESS_KEY=SECRET)
-    e["PYTHONPATH"] = SRC + os.pathsep + e.get("PYTHONPATH", "")
+    e["PYTHONPATH"] = os.path.dirname(os.path.dirname(__import__("zonefront").__file__)) + os.pathsep + e.get("PYTHONPATH", "")
     e["PYTHONWARNINGS"] = "ignore"
     return e
 

@@ -47,7 +47,7 @@ def served(tmp_path_factory):
     env = dict(os.environ, ZONEFRONT_ACCESS_KEY_ID="AKIDHEALTH",
                ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
     src = os.path.join(os.path.dirname(__file__), "..", "..", "src")
-    env["PYTHONPATH"] = os.path.abspath(src) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(__import__("zonefront").__file__)) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(
         [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "2",
          "--dns-listen", f"127.0.0.1:{dns_port}", "--api-listen", f"127.0.0.1:{api_port}",

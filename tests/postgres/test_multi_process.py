@@ -57,7 +57,7 @@ class Serve:
         self.log = os.path.join(tmp, f"{name}.log")
 
     def start(self) -> "Serve":
-        env = dict(os.environ, PYTHONPATH=os.path.abspath(SRC) + os.pathsep +
+        env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__import__("zonefront").__file__)) + os.pathsep +
                    os.environ.get("PYTHONPATH", ""))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo",

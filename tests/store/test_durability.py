@@ -47,7 +47,7 @@ def spawn(tmp_path):
     if addr.exists():
         addr.unlink()
     pub = tmp_path / "published.json"
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(SRC))
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__import__("zonefront").__file__)))
     p = subprocess.Popen([sys.executable, "-c", ENTRY, str(tmp_path / "data"), str(addr),
                           str(pub)], env=env)
     deadline = time.monotonic() + 20
