@@ -198,11 +198,9 @@ def test_flood_keeps_answering_bounded_and_recovers(server, loadgen, flooder, tm
           f"qps, server received {received / seconds:,.0f} and answered {answered:,.0f} qps; "
           f"kernel RcvbufErrors +{kernel_drops:,}; RSS {rss0} -> max {rss_max} -> {rss1} KiB")
 
-    # more than the closed-loop peak; the proof of overload is the next line:
-    # the kernel dropped what the worker could not take
-    assert sent > 1.1 * peak["qps_answered"] * seconds, "the flood did not exceed capacity"
-    # The excess died in the kernel's socket buffer, not in a queue of ours.
-    assert received < 0.9 * sent and kernel_drops > 0
+    # Overloaded: more was offered than the worker took, and the excess died
+    # in the kernel's socket buffer, not in a queue of ours.
+    assert received < 0.9 * sent and kernel_drops > 0, "the flood did not exceed capacity"
     # No receive livelock: answers keep flowing at a good share of the peak
     # (the flood client itself competes for the same memory bandwidth/caches).
     assert answered > 0.5 * peak["qps_answered"]
