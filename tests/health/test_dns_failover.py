@@ -35,9 +35,22 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xfail(
 
 
 def free_port(kind=socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free for both UDP and TCP (a DNS listener takes both), chosen
+    below the kernel's ephemeral range so client connections made meanwhile
+    cannot take it before the server binds."""
+    import random
+
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t, \
+                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                t.bind(("127.0.0.1", port))
+                u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port")
 
 
 @pytest.fixture(scope="module")
