@@ -38,7 +38,6 @@ import time
 
 SERVICE = "10.53.53.53"
 ZONE = "anycast.test"
-SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "src"))
 PROBE_INTERVAL = 0.05  # seconds between the watcher's health queries
 PROBE_FALL = 2  # refused probes in a row (server gone) before the announcement is withdrawn
 SLOW_TIMEOUT = 0.2  # seconds a probe waits for an answer

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,29 +17,12 @@ import pytest
 from botocore.config import Config as BotoConfig
 
 
-def free_port(kind=socket.SOCK_DGRAM) -> int:
-    """A port free for both UDP and TCP (a DNS listener takes both), chosen
-    below the kernel's ephemeral range so client connections made meanwhile
-    cannot take it before the server binds."""
-    import random
-
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t, \
-                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                t.bind(("127.0.0.1", port))
-                u.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, free_port):
     data = tmp_path_factory.mktemp("served")
-    dns_port, api_port = free_port(), free_port(socket.SOCK_STREAM)
+    dns_port, api_port = free_port(), free_port()
     env = dict(os.environ, ZONEFRONT_ACCESS_KEY_ID="AKIDSERVED", ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
     proc = subprocess.Popen(
         [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "2",

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,36 +35,8 @@ CONTACT = {"FirstName": "Ada", "LastName": "Lovelace", "ContactType": "PERSON",
            "ZipCode": "N1 9GU", "PhoneNumber": "+44.2071234567", "Email": "ada@example.org"}
 
 
-def free_port(kind=socket.SOCK_DGRAM) -> int:
-    """A port free for both UDP and TCP (a DNS listener takes both), chosen
-    below the kernel's ephemeral range so client connections made meanwhile
-    cannot take it before the server binds."""
-    import random
-
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t, \
-                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                t.bind(("127.0.0.1", port))
-                u.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
 
 
-def free_both() -> int:
-    """A port free for UDP and TCP (the DNS listener takes both)."""
-    for _ in range(50):
-        p = free_port()
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-                s.bind(("127.0.0.1", p))
-            return p
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
 
 
 CONFIG = """
@@ -118,10 +89,10 @@ class Served:
 
 
 @pytest.fixture(scope="session")
-def served(tmp_path_factory):
+def served(tmp_path_factory, free_port):
     tmp = tmp_path_factory.mktemp("registry")
     data = tmp / "data"
-    dns_port, api_port = free_both(), free_port(socket.SOCK_STREAM)
+    dns_port, api_port = free_port(), free_port()
     cfg = tmp / "zonefront.toml"
     cfg.write_text(CONFIG.format(api_port=api_port, akid=AKID, secret=SECRET, akid2=AKID2,
                                  secret2=SECRET2, ro=RO_AKID, ro_secret=RO_SECRET,
@@ -131,7 +102,6 @@ def served(tmp_path_factory):
     env = dict(os.environ)
     env.pop("ZONEFRONT_ACCESS_KEY_ID", None)
     env.pop("ZONEFRONT_SECRET_ACCESS_KEY", None)
-    src = os.path.join(os.path.dirname(__file__), "..", "..", "src")
     env["PYTHONPATH"] = os.path.dirname(os.path.dirname(__import__("zonefront").__file__)) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(
         [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "1",
@@ -275,16 +245,16 @@ stub-zone:
 
 
 @pytest.fixture(scope="session")
-def unbound(served, tmp_path_factory):
+def unbound(served, tmp_path_factory, free_port):
     """A real unbound on 127.0.0.1 whose only way into .corp is zonefront."""
     exe = shutil.which("unbound") or ("/usr/sbin/unbound"
                                       if os.path.exists("/usr/sbin/unbound") else None)
     assert exe, "unbound is not installed (Debian package 'unbound'); this test needs it"
     d = tmp_path_factory.mktemp("unbound")
-    port = free_both()
+    port = free_port()
     conf = d / "unbound.conf"
     conf.write_text(UNBOUND_CONF.format(port=port, dir=d, dns_port=served.dns_port,
-                                        dead_port=free_both()))
+                                        dead_port=free_port()))
     chk = shutil.which("unbound-checkconf") or "/usr/sbin/unbound-checkconf"
     if os.path.exists(chk):
         r = subprocess.run([chk, str(conf)], capture_output=True, text=True)

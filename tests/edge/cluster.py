@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,28 +12,10 @@ import time
 import dns.message
 import dns.query
 
-SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "src"))
 KEY, SECRET = "AKIDEDGETEST", "s3cret"
 EDGE_KEY, EDGE_SECRET = "AKIDEDGEONLY", "edge-s3cret"
 
 
-def free_port(kind=socket.SOCK_DGRAM) -> int:
-    """A port free for both UDP and TCP (a DNS listener takes both), chosen
-    below the kernel's ephemeral range so client connections made meanwhile
-    cannot take it before the server binds."""
-    import random
-
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t, \
-                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                t.bind(("127.0.0.1", port))
-                u.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
 
 
 def env() -> dict:

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
-from cluster import (EDGE_KEY, EDGE_SECRET, KEY, SECRET, addresses, free_port,
+from cluster import (EDGE_KEY, EDGE_SECRET, KEY, SECRET, addresses,
                      start_control_plane, start_edge, wait_for)
 from proxy import Proxy
 
@@ -31,11 +30,11 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def cluster(tmp_path_factory, free_port):
     root = tmp_path_factory.mktemp("edges")
     cl = Cluster()
     cl.root = str(root)
-    cl.dns_port, cl.api_port = free_port(), free_port(socket.SOCK_STREAM)
+    cl.dns_port, cl.api_port = free_port(), free_port()
     cl.config = os.path.join(cl.root, "zonefront.toml")
     with open(cl.config, "w") as f:
         f.write(f'[edges]\nstale_after = {STALE_AFTER}\naccess_key_id = "{EDGE_KEY}"\n'

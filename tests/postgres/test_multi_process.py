@@ -22,7 +22,6 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 AKID, SECRET = "AKIDPGTEST", "pg-test-secret"
-SRC = os.path.join(os.path.dirname(__file__), "..", "..", "src")
 
 
 def free_port() -> int:

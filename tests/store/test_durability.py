@@ -12,7 +12,6 @@ import time
 import boto3
 import botocore.config
 
-SRC = os.path.join(os.path.dirname(__file__), "..", "..", "src")
 AKID, SECRET = "AKIDDURABLE", "durable-secret"
 
 # the control plane in its own process; publish() writes what it got to a file
