@@ -465,6 +465,23 @@ cdef inline int cand_healthy(const image_t* img, const cand_t* c, int depth) noe
     return 1
 
 
+cdef inline uint32_t nth_usable(const cand_t* c, const uint8_t* ok, uint32_t n, uint64_t r,
+                                uint32_t otherwise) noexcept nogil:
+    """The (r mod usable)-th usable candidate's ref: a uniform pick."""
+    cdef uint32_t i, usable = 0
+    for i in range(n):
+        usable += ok[i]
+    if usable == 0:
+        return otherwise
+    r = r % usable
+    for i in range(n):
+        if ok[i]:
+            if r == 0:
+                return c[i].ref
+            r -= 1
+    return otherwise
+
+
 cdef uint32_t choose(const image_t* img, const pset_t* ps, client_t* cl, int depth) noexcept nogil:
     """The ref a pset answers with for this client (Route 53's rules per
     policy; README "Routing policies" writes them down)."""
@@ -505,16 +522,7 @@ cdef uint32_t choose(const image_t* img, const pset_t* ps, client_t* cl, int dep
                     if r < c[i].key:
                         return c[i].ref
                     r -= c[i].key
-        total = 0  # every usable record has weight 0: equal chances
-        for i in range(n):
-            total += ok[i]
-        r = r % total
-        for i in range(n):
-            if ok[i]:
-                if r == 0:
-                    return c[i].ref
-                r -= 1
-        return ps.nomatch
+        return nth_usable(c, ok, n, r, ps.nomatch)  # all usable weigh 0: equal chances
     if ps.kind == K_FAILOVER:
         for pass_ in range(2):
             for i in range(n):
@@ -522,13 +530,7 @@ cdef uint32_t choose(const image_t* img, const pset_t* ps, client_t* cl, int dep
                     return c[i].ref
         return ps.nomatch
     if ps.kind == K_MULTIVALUE:  # one value, where only one fits (nested)
-        r = next_rand(cl) % healthy if healthy else next_rand(cl) % n
-        for i in range(n):
-            if ok[i]:
-                if r == 0:
-                    return c[i].ref
-                r -= 1
-        return ps.nomatch
+        return nth_usable(c, ok, n, next_rand(cl), ps.nomatch)
     if ps.kind == K_LATENCY or ps.kind == K_GEOPROX:
         g = client_geo(img, cl)
         for i in range(n):

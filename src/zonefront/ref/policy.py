@@ -146,6 +146,12 @@ def _ranges6(blob: bytes) -> list[tuple]:
     return out
 
 
+def nth_usable(c, ok, r: int, otherwise: int) -> int:
+    """The (r mod usable)-th usable candidate's ref: a uniform pick."""
+    usable = [x for x, o in zip(c, ok) if o]
+    return usable[r % len(usable)][0] if usable else otherwise
+
+
 class Policy:
     def __init__(self, arrays: dict):
         self.psets = [PSET.unpack_from(arrays["psets"], i) for i in range(0, len(arrays["psets"]), PSET.size)]
@@ -225,27 +231,15 @@ class Policy:
                         if r < x[4]:
                             return x[0]
                         r -= x[4]
-            r %= sum(ok)
-            for x, o in zip(c, ok):
-                if o:
-                    if r == 0:
-                        return x[0]
-                    r -= 1
-            return nomatch
+            return nth_usable(c, ok, r, nomatch)  # all usable weigh 0: equal chances
         if kind == "failover":
             for want in (C_PRIMARY, C_SECONDARY):
                 for x, o in zip(c, ok):
                     if x[2] & want and o:
                         return x[0]
             return nomatch
-        if kind == "multivalue":
-            r = cl.next_rand() % (healthy if healthy else n)
-            for x, o in zip(c, ok):
-                if o:
-                    if r == 0:
-                        return x[0]
-                    r -= 1
-            return nomatch
+        if kind == "multivalue":  # one value, where only one fits (nested)
+            return nth_usable(c, ok, cl.next_rand(), nomatch)
         if kind in ("latency", "geoproximity"):
             g = self.client_geo(cl)
             best, bestd = None, 0.0
