@@ -22,15 +22,17 @@ from ..snapshot.compiler import (
     TYPE_ENTRY,
 )
 from ..snapshot.policy import PSET_BIT
+from ..zoneset import (
+    RCODE_BADVERS,
+    RCODE_FORMERR,
+    RCODE_NOTIMP,
+    RCODE_REFUSED,
+    RCODE_SERVFAIL,
+    RCODE_YXDOMAIN,
+)
 from .policy import Policy, make_client
 from .wire import DROP, FORMERR, NOTIMP, OUR_UDP_PAYLOAD, parse_query
 
-RCODE_SERVFAIL = 2
-RCODE_NOTIMP = 4
-RCODE_FORMERR = 1
-RCODE_REFUSED = 5
-RCODE_YXDOMAIN = 6
-RCODE_BADVERS = 16
 FIX_BLOCK = 0x8000
 
 

@@ -5,17 +5,19 @@ import struct
 from dataclasses import dataclass, field
 
 from .. import model
+from ..zoneset import (  # noqa: F401  (re-exported: the rcodes transfers answer with)
+    RCODE_FORMERR,
+    RCODE_NOERROR,
+    RCODE_NOTIMP,
+    RCODE_NXDOMAIN,
+    RCODE_REFUSED,
+    RCODE_SERVFAIL,
+)
 
 CLASS_ANY = 255
 TYPE_TSIG = 250
 OPCODE_QUERY = 0
 OPCODE_NOTIFY = 4
-RCODE_NOERROR = 0
-RCODE_FORMERR = 1
-RCODE_SERVFAIL = 2
-RCODE_NXDOMAIN = 3
-RCODE_NOTIMP = 4
-RCODE_REFUSED = 5
 RCODE_NOTAUTH = 9
 FLAG_QR = 0x8000
 FLAG_AA = 0x0400
