@@ -232,7 +232,13 @@ cdef class Image:
     # Owns one compiled zone set; `ptr` stays valid while this object lives.
     cdef void* ptr
     cdef image_t img
-    cdef object _keep
+    cdef void* arena_base   # the mapping (arena_alloc), freed with the image
+    cdef size_t arena_size
+    cdef uint8_t* arena     # 64-aligned start of the arrays within it
+    cdef size_t arena_used
+    cdef int huge           # 1: mmap'd on transparent huge pages; 0: malloc
+    cdef dict _offsets
+    cdef _arena_map(self, dict arrays, size_t table_size)
     cdef object _geo
     cdef object _health
     cdef object _views
