@@ -72,7 +72,7 @@ def cmd_compile(args) -> int:
     snapshot_format.write(args.output, image, args.serial)
     records = sum(z["records"] for z in image.zones)
     print(
-        f"compiled {len(zones)} zone(s), {records} records, {len(image.nodes) // 32} names "
+        f"compiled {len(zones)} zone(s), {records} records, {image.node_count} names "
         f"into {args.output} ({os.path.getsize(args.output)} octets; "
         f"parse {t1 - t0:.2f}s, compile {t2 - t1:.2f}s)",
         file=sys.stderr,

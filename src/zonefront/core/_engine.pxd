@@ -19,6 +19,11 @@ cdef enum:
     F_OCCLUDED = 2
     F_BELOW_DNAME = 4
     F_HAS_DNAME = 8
+    F_WILD = 32
+    F_ANY_FIRST = 64
+    REDIRECT_FLAGS = 15
+    NODE_HEAD = 12
+    BLOCK_HEAD = 12
     TYPE_CNAME = 5
     TYPE_OPT = 41
     TYPE_DS = 43
@@ -57,38 +62,10 @@ cdef extern from *:
     const uint32_t NONE "ZF_NONE"
     const uint32_t PSET_BIT "ZF_PSET_BIT"
 
-ctypedef struct node_t:
-    uint32_t name_off       # into names
-    uint8_t name_len        # wire length of the lower-cased name
-    uint8_t flags           # F_*
-    uint16_t ntypes         # entries in types from types_off
-    uint32_t types_off
-    uint32_t default_block  # qtype not present: NODATA, or CNAME chain + NODATA
-    uint32_t any_block      # RFC 8482 minimal ANY
-    uint32_t redirect       # referral block, or dnames index
-    uint32_t wild           # the "*" child node, or NONE
-    uint32_t nx_block       # the zone's NXDOMAIN block
-
-ctypedef struct type_entry_t:
-    uint16_t qtype
-    uint16_t pad
-    uint32_t block
-
-ctypedef struct block_t:
-    uint32_t data_off
-    uint32_t fix_off        # first fixup (u32 index)
-    uint32_t ar_off         # first ar_ends entry (u16 index)
-    uint16_t len
-    uint16_t nfix
-    uint16_t an
-    uint16_t ns
-    uint16_t ar
-    uint16_t ar_start       # where the additional section starts
-    uint16_t ar_required    # additional RRs that must fit, else TC
-    uint8_t rcode
-    uint8_t flags           # 1: AA
-    uint32_t pad
-
+# Nodes and blocks are variable-length records read in place; their layout
+# is snapshot/layout.py's (node: name_len, flags, ntypes, default_block,
+# nx_block, optional any/redirect/wild, name, (qtype, block) entries; block:
+# len, nfix, an, ns, ar, rcode, flags, fixups, data, optional ar table).
 ctypedef struct dname_t:
     uint32_t block          # the DNAME RR, its target written last
     uint16_t owner_len
@@ -173,18 +150,13 @@ ctypedef struct slot_t:
 ctypedef struct image_t  # forward: views point to other images
 
 ctypedef struct image_t:
-    const uint8_t* names
-    const node_t* nodes
+    const uint8_t* nodes    # node records, by byte offset
     uint32_t nnodes
-    const type_entry_t* types
-    const block_t* blocks
+    const uint8_t* blocks   # block records, by byte offset
     uint32_t nblocks
-    const uint8_t* data
-    const uint32_t* fixups
-    const uint16_t* ar_ends
     const dname_t* dnames
     slot_t* table
-    uint32_t mask
+    uint32_t tsize          # slots in table (not a power of two)
     uint16_t udp_max        # largest UDP response we send and advertise (EDNS)
     const pset_t* psets
     uint32_t npsets
@@ -238,6 +210,11 @@ cdef class Image:
     cdef size_t arena_used
     cdef int huge           # 1: mmap'd on transparent huge pages; 0: malloc
     cdef dict _offsets
+    cdef uint8_t* _block_starts   # during validation: bitmap of block offsets
+    cdef uint8_t* _node_starts
+    cdef size_t _blocks_len
+    cdef int _is_block(self, uint32_t ref)
+    cdef _validate_nodes(self, size_t nlen, size_t ndn)
     cdef _arena_map(self, dict arrays, size_t table_size)
     cdef object _geo
     cdef object _health

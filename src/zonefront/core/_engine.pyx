@@ -182,29 +182,115 @@ cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr) noexcept nogil:
 
 # ---- lookup ----------------------------------------------------------------
 
+cdef inline uint32_t le32(const uint8_t* p) noexcept nogil:
+    cdef uint32_t v
+    memcpy(&v, p, 4)  # one unaligned load; records are packed and little-endian
+    return v
+
+
+cdef inline uint16_t le16(const uint8_t* p) noexcept nogil:
+    cdef uint16_t v
+    memcpy(&v, p, 2)
+    return v
+
+
+# ---- node records (snapshot/layout.py) ---------------------------------------
+
+cdef inline uint32_t node_opt(const uint8_t* nd, uint8_t field) noexcept nogil:
+    """Offset of an optional field (F_ANY_FIRST clear -> any, REDIRECT_FLAGS ->
+    redirect, F_WILD -> wild) given which of the earlier ones are present."""
+    cdef uint8_t f = nd[1]
+    cdef uint32_t pos = NODE_HEAD
+    if field == 0:
+        return pos
+    if not (f & F_ANY_FIRST):
+        pos += 4
+    if field == 1:
+        return pos
+    if f & REDIRECT_FLAGS:
+        pos += 4
+    return pos
+
+
+cdef inline const uint8_t* node_name(const uint8_t* nd) noexcept nogil:
+    cdef uint8_t f = nd[1]
+    return nd + NODE_HEAD + (0 if f & F_ANY_FIRST else 4) + (4 if f & REDIRECT_FLAGS else 0) + \
+        (4 if f & F_WILD else 0)
+
+
+cdef inline uint32_t node_redirect(const uint8_t* nd) noexcept nogil:
+    return le32(nd + node_opt(nd, 1))
+
+
+cdef inline uint32_t node_wild(const uint8_t* nd) noexcept nogil:
+    if not (nd[1] & F_WILD):
+        return NONE
+    return le32(nd + node_opt(nd, 2))
+
+
+cdef inline int names_equal(const uint8_t* a, const uint8_t* b, uint32_t n) noexcept nogil:
+    """Equality of two short names, eight octets at a time (no libc call)."""
+    cdef uint64_t x, y
+    while n >= 8:
+        memcpy(&x, a, 8)
+        memcpy(&y, b, 8)
+        if x != y:
+            return 0
+        a += 8
+        b += 8
+        n -= 8
+    while n:
+        if a[0] != b[0]:
+            return 0
+        a += 1
+        b += 1
+        n -= 1
+    return 1
+
+
 cdef inline uint32_t find_node(const image_t* img, const uint8_t* key, uint32_t n) noexcept nogil:
+    """Byte offset of the node named `key` (lower-cased wire form), or NONE."""
     cdef uint32_t h = zf_hash(key, n)
-    cdef uint32_t i = h & img.mask
-    cdef const node_t* node
+    cdef uint32_t i = <uint32_t>((<uint64_t>h * img.tsize) >> 32)
+    cdef const uint8_t* nd
     while True:
         if img.table[i].node == NONE:
             return NONE
         if img.table[i].hash == h:
-            node = &img.nodes[img.table[i].node]
-            if node.name_len == n and memcmp(img.names + node.name_off, key, n) == 0:
+            nd = img.nodes + img.table[i].node
+            if nd[0] == n and names_equal(node_name(nd), key, n):
                 return img.table[i].node
-        i = (i + 1) & img.mask
+        i += 1
+        if i == img.tsize:
+            i = 0
 
 
-cdef inline uint32_t type_block(const image_t* img, const node_t* node, uint16_t qtype) noexcept nogil:
-    cdef uint32_t i
-    cdef const type_entry_t* t = img.types + node.types_off
+cdef inline uint32_t type_block(const uint8_t* nd, uint16_t qtype) noexcept nogil:
+    cdef uint32_t i, ntypes = le16(nd + 2)
+    cdef const uint8_t* t = node_name(nd) + nd[0]
     if qtype == TYPE_ANY:
-        return node.any_block
-    for i in range(node.ntypes):
-        if t[i].qtype == qtype:
-            return t[i].block
-    return node.default_block
+        if nd[1] & F_ANY_FIRST:
+            return le32(t + 2)
+        return le32(nd + NODE_HEAD)
+    for i in range(ntypes):
+        if le16(t + 6 * i) == qtype:
+            return le32(t + 6 * i + 2)
+    return le32(nd + 4)  # default_block
+
+
+# ---- block records ------------------------------------------------------------
+
+cdef inline const uint8_t* block_data(const image_t* img, uint32_t ref) noexcept nogil:
+    cdef const uint8_t* b = img.blocks + ref
+    return b + BLOCK_HEAD + 4 * <uint32_t>le16(b + 2)
+
+
+cdef inline uint8_t block_rcode(const image_t* img, uint32_t ref) noexcept nogil:
+    return img.blocks[ref + 10]
+
+
+cdef inline uint8_t block_aa(const image_t* img, uint32_t ref) noexcept nogil:
+    return img.blocks[ref + 11] & 1
 
 
 
@@ -677,29 +763,34 @@ cdef inline size_t write_opt(const query_t* qr, uint8_t* p, uint32_t rcode, uint
     return n
 
 
-cdef inline ssize_t put_block(const image_t* img, const block_t* blk, uint8_t* r, size_t pos,
+cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size_t pos,
                               size_t room, size_t base, uint32_t qname_off, uint32_t qname_len,
                               uint16_t* counts) noexcept nogil:
     """Copy a block after the question and relocate its pointers; drops
     optional additional RRs that do not fit.  Returns the octets written,
     or -1 when the required part does not fit (the caller sets TC)."""
-    cdef size_t n = blk.len
-    cdef uint32_t ar = blk.ar
+    cdef const uint8_t* b = img.blocks + ref
+    cdef uint32_t length = le16(b)
+    cdef uint32_t nfix = le16(b + 2)
+    cdef const uint8_t* fix = b + BLOCK_HEAD
+    cdef const uint8_t* data = fix + 4 * nfix
+    cdef const uint8_t* ext = data + length  # ar_start, ar_required, ar_ends
+    cdef size_t n = length
+    cdef uint32_t ar = le16(b + 8)
     cdef uint32_t i, fx, fpos, val
-    cdef const uint16_t* ends
     if n > room:
-        ends = img.ar_ends + blk.ar_off
-        ar = blk.ar
-        while ar > blk.ar_required:
+        if ar == 0:  # no additional section to shed (and no ar table to read)
+            return -1
+        while ar > le16(ext + 2):
             ar -= 1
-            n = ends[ar - 1] if ar > 0 else blk.ar_start
+            n = le16(ext + 4 + 2 * (ar - 1)) if ar > 0 else le16(ext)
             if n <= room:
                 break
         if n > room:
             return -1
-    memcpy(r + pos, img.data + blk.data_off, n)
-    for i in range(blk.nfix):
-        fx = img.fixups[blk.fix_off + i]
+    memcpy(r + pos, data, n)
+    for i in range(nfix):
+        fx = le32(fix + 4 * i)
         fpos = fx & 0xFFFF
         if fpos >= n:
             continue
@@ -711,8 +802,8 @@ cdef inline ssize_t put_block(const image_t* img, const block_t* blk, uint8_t* r
         else:
             val = qname_off + qname_len - val
         st16(r + pos + fpos, 0xC000 | val)
-    counts[0] = blk.an
-    counts[1] = blk.ns
+    counts[0] = le16(b + 4)
+    counts[1] = le16(b + 6)
     counts[2] = ar
     return n
 
@@ -738,9 +829,10 @@ cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t
                                  uint32_t* dname_out) noexcept nogil:
     """Pick what answers: a block, a DNAME to synthesize from, or only an
     rcode.  The same decisions as ref/engine.py's decide()."""
-    cdef uint32_t idx, i, rcode = 0
+    cdef uint32_t idx, i, rcode = 0, wild
     cdef uint32_t blk_idx = NONE, dname_idx = NONE
-    cdef const node_t* node
+    cdef const uint8_t* node
+    cdef uint8_t flags
     if qr[0].edns and qr[0].edns_version > 0:
         rcode = 16  # BADVERS, RFC 6891 §6.1.3
     elif (qr[0].qclass != 1 and qr[0].qclass != 255) or qr[0].qtype == TYPE_AXFR or qr[0].qtype == TYPE_IXFR:
@@ -748,15 +840,16 @@ cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t
     else:
         idx = find_node(img, qr[0].key, qr[0].qname_len)
         if idx != NONE:
-            node = &img.nodes[idx]
-            if node.flags & F_OCCLUDED:
-                blk_idx = node.redirect
-            elif node.flags & F_BELOW_DNAME:
-                dname_idx = node.redirect
-            elif (node.flags & F_CUT) and qr[0].qtype != TYPE_DS:
-                blk_idx = node.redirect
+            node = img.nodes + idx
+            flags = node[1]
+            if flags & F_OCCLUDED:
+                blk_idx = node_redirect(node)
+            elif flags & F_BELOW_DNAME:
+                dname_idx = node_redirect(node)
+            elif (flags & F_CUT) and qr[0].qtype != TYPE_DS:
+                blk_idx = node_redirect(node)
             else:
-                blk_idx = type_block(img, node, qr[0].qtype)
+                blk_idx = type_block(node, qr[0].qtype)
         else:
             rcode = RCODE_REFUSED
             for i in range(1, qr[0].nlabels):
@@ -764,19 +857,21 @@ cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t
                 if idx == NONE:
                     continue
                 rcode = 0
-                node = &img.nodes[idx]
-                if node.flags & (F_OCCLUDED | F_CUT):
-                    blk_idx = node.redirect
-                elif node.flags & (F_BELOW_DNAME | F_HAS_DNAME):
-                    dname_idx = node.redirect
-                elif node.wild != NONE:
-                    node = &img.nodes[node.wild]
-                    if node.flags & F_CUT:
-                        blk_idx = node.redirect
+                node = img.nodes + idx
+                flags = node[1]
+                wild = node_wild(node)
+                if flags & (F_OCCLUDED | F_CUT):
+                    blk_idx = node_redirect(node)
+                elif flags & (F_BELOW_DNAME | F_HAS_DNAME):
+                    dname_idx = node_redirect(node)
+                elif wild != NONE:
+                    node = img.nodes + wild
+                    if node[1] & F_CUT:
+                        blk_idx = node_redirect(node)
                     else:
-                        blk_idx = type_block(img, node, qr[0].qtype)
+                        blk_idx = type_block(node, qr[0].qtype)
                 else:
-                    blk_idx = node.nx_block
+                    blk_idx = le32(node + 8)  # the zone's NXDOMAIN block
                 break
 
     blk_out[0] = blk_idx
@@ -832,7 +927,6 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     cdef size_t limit, pos, olen, qsec
     cdef uint32_t idx, i, rcode = 0, aa = 0, tc = 0
     cdef uint32_t dname_idx = NONE, blk_idx = NONE
-    cdef const node_t* node
     cdef const dname_t* dn
     cdef uint16_t counts[3]
     cdef ssize_t w
@@ -878,7 +972,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     pos = qsec
     if dname_idx != NONE:
         dn = &img.dnames[dname_idx]
-        w = put_block(img, &img.blocks[dn.block], r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
+        w = put_block(img, dn.block, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
         aa = 1
         prefix = qr.qname_len - dn.owner_len
         newlen = prefix + dn.target_len
@@ -900,8 +994,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             st32(r + pos + 6, dn.ttl)
             st16(r + pos + 10, newlen)
             memcpy(r + pos + 12, q + 12, prefix)
-            memcpy(r + pos + 12 + prefix, img.data + img.blocks[dn.block].data_off + dn.target_pos,
-                   dn.target_len)
+            memcpy(r + pos + 12 + prefix, block_data(img, dn.block) + dn.target_pos, dn.target_len)
             newpos = pos + 12
             pos += 12 + newlen
             counts[0] = 2
@@ -912,8 +1005,8 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             nq.edns = 0
             crcode = find_answer(img, &nq, &blk_idx, &dname_idx)
             blk_idx = select_ref(img, blk_idx, &cl)
-            if crcode == 0 and blk_idx != NONE and (img.blocks[blk_idx].flags & 1):
-                w = put_block(img, &img.blocks[blk_idx], r, pos, limit - pos - olen, pos,
+            if crcode == 0 and blk_idx != NONE and block_aa(img, blk_idx):
+                w = put_block(img, blk_idx, r, pos, limit - pos - olen, pos,
                               newpos, newlen, chased)
                 if w < 0:
                     tc = 1
@@ -921,16 +1014,16 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
                     counts[0] = 0
                 else:
                     pos += w
-                    rcode = img.blocks[blk_idx].rcode
+                    rcode = block_rcode(img, blk_idx)
                     counts[0] = 2 + chased[0]
                     counts[1] = chased[1]
                     counts[2] = chased[2]
     elif blk_idx != NONE and (blk_idx & PSET_BIT) and img.psets[blk_idx & ~PSET_BIT].kind == K_MULTIVALUE \
             and img.psets[blk_idx & ~PSET_BIT].prefix != NONE:
         ps = &img.psets[blk_idx & ~PSET_BIT]
-        rcode = img.blocks[ps.prefix].rcode
-        aa = img.blocks[ps.prefix].flags & 1
-        w = put_block(img, &img.blocks[ps.prefix], r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
+        rcode = block_rcode(img, ps.prefix)
+        aa = block_aa(img, ps.prefix)
+        w = put_block(img, ps.prefix, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
         if w < 0:
             tc = 1
         else:
@@ -938,7 +1031,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             pos += w
             nvals = pick_values(img, ps, &cl, values)
             for i in range(nvals):
-                w = put_block(img, &img.blocks[values[i]], r, pos, limit - pos - olen, base, 12,
+                w = put_block(img, values[i], r, pos, limit - pos - olen, base, 12,
                               qr.qname_len, chased)
                 if w < 0:
                     break
@@ -951,9 +1044,9 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
         blk_idx = select_ref(img, blk_idx, &cl)
         if blk_idx == NONE:
             return write_header_only(q, r, 2)
-        w = put_block(img, &img.blocks[blk_idx], r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
-        rcode = img.blocks[blk_idx].rcode
-        aa = img.blocks[blk_idx].flags & 1
+        w = put_block(img, blk_idx, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
+        rcode = block_rcode(img, blk_idx)
+        aa = block_aa(img, blk_idx)
         if w < 0:
             tc = 1
         else:
@@ -972,50 +1065,114 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
 
 # ---- loading -----------------------------------------------------------------
 
-ARRAYS = ("names", "nodes", "types", "blocks", "data", "fixups", "ar_ends", "dnames",
-          "psets", "cands", "colls", "cidr4", "cidr6", "regions")
+ARRAYS = ("nodes", "blocks", "dnames", "psets", "cands", "colls", "cidr4", "cidr6", "regions")
 GEO_ARRAYS = ("geo4", "geo6", "geolocs")
 
 
+cdef inline size_t node_size(const uint8_t* nd) noexcept nogil:
+    return <size_t>(node_name(nd) - nd) + nd[0] + 6 * <size_t>le16(nd + 2)
+
+
+cdef int walk_nodes(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count) noexcept nogil:
+    """Checks that the node stream is whole records; marks each start in
+    `starts` (a bitmap, or NULL) and counts them.  0, or -1 when malformed."""
+    cdef size_t off = 0, size
+    cdef uint32_t k = 0
+    cdef const uint8_t* nd
+    while off < n:
+        if n - off < NODE_HEAD:
+            return -1
+        nd = p + off
+        if nd[0] == 0 or ((nd[1] & F_ANY_FIRST) and le16(nd + 2) == 0):
+            return -1
+        if <size_t>(node_name(nd) - nd) > n - off:
+            return -1
+        size = node_size(nd)
+        if size > n - off:
+            return -1
+        if starts != NULL:
+            starts[off >> 3] |= <uint8_t>(1 << (off & 7))
+        k += 1
+        off += size
+    count[0] = k
+    return 0
+
+
+cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count) noexcept nogil:
+    """The same for the block stream, with each block's fixups and
+    additional-section table checked against its length."""
+    cdef size_t off = 0, size
+    cdef uint32_t k = 0, length, nfix, ar, i
+    cdef const uint8_t* b
+    cdef const uint8_t* ext
+    while off < n:
+        if n - off < BLOCK_HEAD:
+            return -1
+        b = p + off
+        length = le16(b)
+        nfix = le16(b + 2)
+        ar = le16(b + 8)
+        size = BLOCK_HEAD + 4 * <size_t>nfix + length + (4 + 2 * <size_t>ar if ar else 0)
+        if size > n - off:
+            return -1
+        for i in range(nfix):
+            if (le32(b + BLOCK_HEAD + 4 * i) & 0xFFFF) + 2 > length:
+                return -1
+        if ar:
+            ext = b + BLOCK_HEAD + 4 * nfix + length
+            if le16(ext) > length or le16(ext + 2) > ar:
+                return -1
+            for i in range(ar):
+                if le16(ext + 4 + 2 * i) > length:
+                    return -1
+        if starts != NULL:
+            starts[off >> 3] |= <uint8_t>(1 << (off & 7))
+        k += 1
+        off += size
+    count[0] = k
+    return 0
+
+
+cdef inline int marked(const uint8_t* starts, size_t n, uint32_t off) noexcept nogil:
+    return off < n and (starts[off >> 3] >> (off & 7)) & 1
+
+
 cdef class Image:
-    """One compiled zone set, immutable once built.  Holds the array bytes
-    (the C pointers point into them) and the name hash table."""
+    """One compiled zone set, immutable once built: the arrays copied into
+    one arena (zfarena.h) with the name hash table after them."""
 
     def __cinit__(self):
         self.ptr = NULL
         self.arena_base = NULL
+        self._block_starts = NULL
+        self._node_starts = NULL
         self.img.table = NULL
         self.img.views = NULL
         self.img.nviews = 0
 
     def __init__(self, dict arrays, zones=None, int udp_max=OUR_UDP_PAYLOAD):
         cdef const uint8_t[::1] mv
-        cdef uint32_t n, size, i, h, j
-        cdef const node_t* node
+        cdef uint32_t n = 0, size, i, h, j
+        cdef size_t off
+        cdef const uint8_t* nd
         for k in ARRAYS:
-            if not isinstance(arrays.get(k), bytes):
+            if not isinstance(arrays.get(k), (bytes, memoryview)):
                 raise ValueError(f"image array {k!r} missing or not bytes")
-        if len(arrays["nodes"]) % sizeof(node_t) or len(arrays["blocks"]) % sizeof(block_t):
-            raise ValueError("image arrays have a partial record")
         if not 512 <= udp_max <= 65535:
             raise ValueError("udp_max must be within 512..65535")
+        mv = arrays["nodes"]
+        if len(mv) and walk_nodes(&mv[0], len(mv), NULL, &n) != 0:
+            raise ValueError("image node records are malformed")
+        if len(arrays["nodes"]) >= PSET_BIT or len(arrays["blocks"]) >= PSET_BIT:
+            raise ValueError("image streams exceed 2 GiB")
         self.img.udp_max = udp_max
         self.zones = zones or []
-        n = len(arrays["nodes"]) // sizeof(node_t)
-        size = 16
-        while size < n * 2:
-            size <<= 1
+        size = n + n // 2 + 16  # load factor at most 2/3
         self._arena_map(arrays, size * sizeof(slot_t))
-        self.img.names = self._addr("names")
-        self.img.nodes = <const node_t*>self._addr("nodes")
-        self.img.types = <const type_entry_t*>self._addr("types")
-        self.img.blocks = <const block_t*>self._addr("blocks")
-        self.img.data = self._addr("data")
-        self.img.fixups = <const uint32_t*>self._addr("fixups")
-        self.img.ar_ends = <const uint16_t*>self._addr("ar_ends")
+        self.img.nodes = self._addr("nodes")
+        self.img.nnodes = n
+        self.img.blocks = self._addr("blocks")
         self.img.dnames = <const dname_t*>self._addr("dnames")
-        self.img.nnodes = len(arrays["nodes"]) // sizeof(node_t)
-        self.img.nblocks = len(arrays["blocks"]) // sizeof(block_t)
         self.img.psets = <const pset_t*>self._addr("psets")
         self.img.npsets = len(arrays["psets"]) // sizeof(pset_t)
         self.img.cands = <const cand_t*>self._addr("cands")
@@ -1030,18 +1187,22 @@ cdef class Image:
         self.img.nviews = self.img.nview4 = self.img.nview6 = 0
         self._validate(arrays)
         self.img.table = <slot_t*>(self.arena + <size_t>self._offsets["table"])
-        self.img.mask = size - 1
+        self.img.tsize = size
         with nogil:
             for i in range(size):
                 self.img.table[i].node = NONE
+            off = 0
             for i in range(n):
-                node = &self.img.nodes[i]
-                h = zf_hash(self.img.names + node.name_off, node.name_len)
-                j = h & self.img.mask
+                nd = self.img.nodes + off
+                h = zf_hash(node_name(nd), nd[0])
+                j = <uint32_t>((<uint64_t>h * size) >> 32)
                 while self.img.table[j].node != NONE:
-                    j = (j + 1) & self.img.mask
+                    j += 1
+                    if j == size:
+                        j = 0
                 self.img.table[j].hash = h
-                self.img.table[j].node = i
+                self.img.table[j].node = <uint32_t>off
+                off += node_size(nd)
         arena_seal(self.arena_base, self.arena_size, self.huge)
         self.ptr = &self.img
 
@@ -1053,7 +1214,7 @@ cdef class Image:
         64-octet aligned, and on transparent huge pages when it is big
         enough, so the lookups' random reads miss the TLB far less."""
         cdef size_t total = 0, off
-        cdef const uint8_t* src
+        cdef const uint8_t[::1] src
         self._offsets = {}
         for k in ARRAYS:
             self._offsets[k] = total
@@ -1064,58 +1225,72 @@ cdef class Image:
         if self.arena_base == NULL:
             raise MemoryError()
         for k in ARRAYS:
-            off = self._offsets[k]
-            src = <bytes>arrays[k]
-            memcpy(self.arena + off, src, len(arrays[k]))
+            src = arrays[k]
+            if len(src):
+                memcpy(self.arena + <size_t>self._offsets[k], &src[0], len(src))
         self.arena_used = total
 
     def _validate(self, arrays):
-        """Every index and offset in range, so a corrupt or hostile snapshot
-        cannot make the hot path read outside the arrays."""
-        cdef uint32_t i, j
-        cdef const node_t* nd
-        cdef const block_t* b
-        cdef size_t nnames = len(arrays["names"]), ndata = len(arrays["data"])
-        cdef size_t ntypes = len(arrays["types"]) // sizeof(type_entry_t)
-        cdef size_t nfix = len(arrays["fixups"]) // 4, nar = len(arrays["ar_ends"]) // 2
+        """Every record whole and every reference landing on a record start,
+        so a corrupt or hostile snapshot cannot make the hot path read outside
+        the arrays."""
+        cdef size_t nlen = len(arrays["nodes"]), blen = len(arrays["blocks"])
         cdef size_t ndn = len(arrays["dnames"]) // sizeof(dname_t)
-        for i in range(self.img.nblocks):
-            b = &self.img.blocks[i]
-            if (b.data_off + <size_t>b.len > ndata or b.fix_off + <size_t>b.nfix > nfix
-                    or b.ar_off + <size_t>b.ar > nar or b.ar_required > b.ar or b.ar_start > b.len):
-                raise ValueError(f"block {i} out of range")
-            for j in range(b.ar):
-                if self.img.ar_ends[b.ar_off + j] > b.len:
-                    raise ValueError(f"block {i} additional offsets out of range")
-            for j in range(b.nfix):
-                if (self.img.fixups[b.fix_off + j] & 0xFFFF) + 2 > b.len:
-                    raise ValueError(f"block {i} fixup out of range")
-        for i in range(ndn):
-            if (self.img.dnames[i].block >= self.img.nblocks or
-                    self.img.dnames[i].target_pos + <size_t>self.img.dnames[i].target_len
-                    > self.img.blocks[self.img.dnames[i].block].len):
-                raise ValueError(f"dname {i} out of range")
-        self._validate_policy(arrays)
-        for i in range(self.img.nnodes):
-            nd = &self.img.nodes[i]
-            if nd.name_off + <size_t>nd.name_len > nnames or nd.name_len == 0:
-                raise ValueError(f"node {i} name out of range")
-            if nd.types_off + <size_t>nd.ntypes > ntypes:
-                raise ValueError(f"node {i} types out of range")
-            for j in range(nd.ntypes):
-                if not self._ref_ok(self.img.types[nd.types_off + j].block):
-                    raise ValueError(f"node {i} type block out of range")
-            if (not self._ref_ok(nd.default_block) or not self._ref_ok(nd.any_block)
-                    or nd.nx_block >= self.img.nblocks):
-                raise ValueError(f"node {i} block out of range")
-            if nd.wild != NONE and nd.wild >= self.img.nnodes:
-                raise ValueError(f"node {i} wildcard out of range")
-            if nd.flags & (F_BELOW_DNAME | F_HAS_DNAME):
-                if nd.redirect >= ndn:
-                    raise ValueError(f"node {i} dname out of range")
-            elif nd.flags & (F_CUT | F_OCCLUDED):
-                if nd.redirect >= self.img.nblocks:
-                    raise ValueError(f"node {i} referral out of range")
+        cdef uint32_t count = 0
+        cdef size_t i
+        cdef const dname_t* dn
+        self._blocks_len = blen
+        try:
+            self._block_starts = <uint8_t*>calloc(blen // 8 + 1, 1)
+            self._node_starts = <uint8_t*>calloc(nlen // 8 + 1, 1)
+            if self._block_starts == NULL or self._node_starts == NULL:
+                raise MemoryError()
+            if walk_blocks(self.img.blocks, blen, self._block_starts, &count) != 0:
+                raise ValueError("image block records are malformed")
+            self.img.nblocks = count
+            if walk_nodes(self.img.nodes, nlen, self._node_starts, &count) != 0:
+                raise ValueError("image node records are malformed")
+            self._validate_nodes(nlen, ndn)
+            for i in range(ndn):
+                dn = &self.img.dnames[i]
+                if (not self._is_block(dn.block) or
+                        dn.target_pos + <size_t>dn.target_len > le16(self.img.blocks + dn.block)):
+                    raise ValueError(f"dname {i} out of range")
+            self._validate_policy(arrays)
+        finally:
+            free(self._block_starts)
+            free(self._node_starts)
+            self._block_starts = self._node_starts = NULL
+
+    cdef _validate_nodes(self, size_t nlen, size_t ndn):
+        cdef size_t off = 0
+        cdef const uint8_t* nd
+        cdef const uint8_t* t
+        cdef uint8_t flags
+        cdef uint32_t j, wild, redirect
+        while off < nlen:
+            nd = self.img.nodes + off
+            flags = nd[1]
+            t = node_name(nd) + nd[0]
+            for j in range(le16(nd + 2)):
+                if not self._ref_ok(le32(t + 6 * j + 2)):
+                    raise ValueError(f"node at {off}: type block out of range")
+            if (not self._ref_ok(le32(nd + 4)) or not self._is_block(le32(nd + 8)) or
+                    not self._ref_ok(type_block(nd, TYPE_ANY))):
+                raise ValueError(f"node at {off}: block out of range")
+            wild = node_wild(nd)
+            if wild != NONE and not marked(self._node_starts, nlen, wild):
+                raise ValueError(f"node at {off}: wildcard out of range")
+            if flags & REDIRECT_FLAGS:
+                redirect = node_redirect(nd)
+                if (flags & (F_BELOW_DNAME | F_HAS_DNAME)) and (flags & (F_CUT | F_OCCLUDED)):
+                    raise ValueError(f"node at {off}: both a referral and a DNAME")
+                if flags & (F_BELOW_DNAME | F_HAS_DNAME):
+                    if redirect >= ndn:
+                        raise ValueError(f"node at {off}: dname out of range")
+                elif not self._is_block(redirect):
+                    raise ValueError(f"node at {off}: referral out of range")
+            off += node_size(nd)
 
     def _validate_policy(self, arrays):
         cdef uint32_t i, j
@@ -1127,7 +1302,7 @@ cdef class Image:
         for i in range(self.img.npsets):
             ps = &self.img.psets[i]
             if (ps.cand_off + <size_t>ps.ncand > ncands or not self._ref_ok(ps.nomatch)
-                    or (ps.prefix != NONE and ps.prefix >= self.img.nblocks)
+                    or (ps.prefix != NONE and not self._is_block(ps.prefix))
                     or (ps.coll != NONE and ps.coll >= ncolls)):
                 raise ValueError(f"pset {i} out of range")
             for j in range(ps.ncand):
@@ -1143,7 +1318,11 @@ cdef class Image:
     cdef int _ref_ok(self, uint32_t ref):
         if ref & PSET_BIT:
             return (ref & ~PSET_BIT) < self.img.npsets
-        return ref < self.img.nblocks
+        return self._is_block(ref)
+
+    cdef int _is_block(self, uint32_t ref):
+        """Only while validating: `ref` is the offset of a block record."""
+        return marked(self._block_starts, self._blocks_len, ref)
 
     def attach(self, geo=None, health=None):
         """Give routing its inputs: GeoIP arrays (geo.GeoDB.arrays()) and the

@@ -9,17 +9,16 @@ from __future__ import annotations
 import struct
 
 from ..model import TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DS, TYPE_IXFR, TYPE_OPT
-from ..snapshot.compiler import (
-    ARRAY_NAMES,
-    BLOCK,
-    DNAME,
-    F_CUT,
+from ..snapshot.compiler import ARRAY_NAMES, DNAME
+from ..snapshot.layout import (
     F_BELOW_DNAME,
+    F_CUT,
     F_HAS_DNAME,
     F_OCCLUDED,
-    NODE,
     NONE,
-    TYPE_ENTRY,
+    decode_block,
+    decode_node,
+    decode_stream,
 )
 from ..snapshot.policy import PSET_BIT
 from ..zoneset import (
@@ -42,20 +41,14 @@ class RefImage:
             raise ValueError("udp_max must be within 512..65535")
         self.udp_max = udp_max
         for k in ARRAY_NAMES:
-            if not isinstance(arrays.get(k), bytes):
+            if not isinstance(arrays.get(k), (bytes, memoryview)):
                 raise ValueError(f"image array {k!r} missing or not bytes")
         self.arrays = arrays
         self.zones = zones or []
-        self.nodes = [NODE.unpack_from(arrays["nodes"], i) for i in range(0, len(arrays["nodes"]), NODE.size)]
-        self.types = [TYPE_ENTRY.unpack_from(arrays["types"], i) for i in range(0, len(arrays["types"]), TYPE_ENTRY.size)]
-        self.blocks = [BLOCK.unpack_from(arrays["blocks"], i) for i in range(0, len(arrays["blocks"]), BLOCK.size)]
+        self.nodes = decode_stream(arrays["nodes"], decode_node)  # offset -> NodeRec
+        self.blocks = decode_stream(arrays["blocks"], decode_block)  # offset -> BlockRec
         self.dnames = [DNAME.unpack_from(arrays["dnames"], i) for i in range(0, len(arrays["dnames"]), DNAME.size)]
-        f = arrays["fixups"]
-        self.fixups = struct.unpack(f"<{len(f) // 4}I", f)
-        a = arrays["ar_ends"]
-        self.ar_ends = struct.unpack(f"<{len(a) // 2}H", a)
-        names = arrays["names"]
-        self.index = {names[n[0] : n[0] + n[1]]: i for i, n in enumerate(self.nodes)}
+        self.index = {n.name: off for off, n in self.nodes.items()}
         self.policy = Policy(arrays)
 
     def set_views(self, views: list) -> "RefImage":
@@ -99,21 +92,21 @@ class RefImage:
 
     # ---- lookup: the same decisions as engine_answer ---------------------
 
-    def type_block(self, node, qtype: int) -> int:
-        _, _, _, ntypes, types_off, default_block, any_block, _, _, _ = node
+    @staticmethod
+    def type_block(node, qtype: int) -> int:
         if qtype == TYPE_ANY:
-            return any_block
-        for qt, _, blk in self.types[types_off : types_off + ntypes]:
+            return node.any_block
+        for qt, blk in node.types:
             if qt == qtype:
                 return blk
-        return default_block
+        return node.default_block
 
     def decide(self, key: bytes, qtype: int) -> tuple[int, int, int]:
         """(rcode, block index or NONE, dname index or NONE)."""
         idx = self.index.get(key)
         if idx is not None:
             node = self.nodes[idx]
-            flags, redirect = node[2], node[7]
+            flags, redirect = node.flags, node.redirect
             if flags & F_OCCLUDED:
                 return 0, redirect, NONE
             if flags & F_BELOW_DNAME:
@@ -128,15 +121,15 @@ class RefImage:
             if idx is None:
                 continue
             node = self.nodes[idx]
-            flags, redirect, wild, nx_block = node[2], node[7], node[8], node[9]
+            flags, redirect, wild, nx_block = node.flags, node.redirect, node.wild, node.nx_block
             if flags & (F_OCCLUDED | F_CUT):
                 return 0, redirect, NONE
             if flags & (F_BELOW_DNAME | F_HAS_DNAME):
                 return 0, NONE, redirect
             if wild != NONE:
                 wnode = self.nodes[wild]
-                if wnode[2] & F_CUT:
-                    return 0, wnode[7], NONE
+                if wnode.flags & F_CUT:
+                    return 0, wnode.redirect, NONE
                 return 0, self.type_block(wnode, qtype), NONE
             return 0, nx_block, NONE
         return RCODE_REFUSED, NONE, NONE
@@ -145,19 +138,18 @@ class RefImage:
 
     def put_block(self, bidx: int, room: int, qname_off: int, qname_len: int, base: int):
         """(bytes, an, ns, ar) or None when the required part does not fit."""
-        (data_off, fix_off, ar_off, length, nfix, an, ns, ar, ar_start, ar_required, _, _, _) = self.blocks[bidx]
-        n = length
+        blk = self.blocks[bidx]
+        n, ar = len(blk.data), blk.ar
         if n > room:
-            ends = self.ar_ends[ar_off : ar_off + ar]
-            while ar > ar_required:
+            while ar > blk.ar_required:
                 ar -= 1
-                n = ends[ar - 1] if ar > 0 else ar_start
+                n = blk.ar_ends[ar - 1] if ar > 0 else blk.ar_start
                 if n <= room:
                     break
             if n > room:
                 return None
-        out = bytearray(self.arrays["data"][data_off : data_off + n])
-        for fx in self.fixups[fix_off : fix_off + nfix]:
+        out = bytearray(blk.data[:n])
+        for fx in blk.fixups:
             pos, val = fx & 0xFFFF, fx >> 16
             if pos >= n:
                 continue
@@ -168,7 +160,7 @@ class RefImage:
             else:
                 target = qname_off + qname_len - val
             struct.pack_into(">H", out, pos, 0xC000 | target)
-        return bytes(out), an, ns, ar
+        return bytes(out), blk.an, blk.ns, ar
 
     def answer(self, query: bytes, tcp: bool = False, client: str | None = None, seed: int = 0,
                cap: int = 65535) -> bytes:
@@ -220,8 +212,7 @@ class RefImage:
             elif len(got[0]) + 12 + newlen > room:
                 tc = 1
             else:
-                data_off = self.blocks[dblock][0]
-                new_name = q.qname[:prefix] + self.arrays["data"][data_off + target_pos : data_off + target_pos + target_len]
+                new_name = q.qname[:prefix] + self.blocks[dblock].data[target_pos : target_pos + target_len]
                 cname = struct.pack(">HHHIH", 0xC00C, TYPE_CNAME, 1, ttl, newlen) + new_name
                 body = got[0] + cname
                 counts = (2, got[2], got[3])
@@ -229,19 +220,19 @@ class RefImage:
                 newpos = qsec + len(got[0]) + 12
                 crcode, cb, _ = self.decide(new_name.lower(), q.qtype)
                 cb = self.policy.select_ref(cb, cl)
-                if crcode == 0 and cb != NONE and self.blocks[cb][11] & 1:
+                if crcode == 0 and cb != NONE and self.blocks[cb].aa:
                     chased = self.put_block(cb, room - len(body), newpos, newlen, qsec + len(body))
                     if chased is None:
                         tc, body, counts = 1, b"", (0, 0, 0)
                     else:
-                        rcode = self.blocks[cb][10]
+                        rcode = self.blocks[cb].rcode
                         body += chased[0]
                         counts = (2 + chased[1], chased[2], chased[3])
         elif bidx != NONE and bidx & PSET_BIT and self.policy.psets[bidx & ~PSET_BIT][4] != NONE \
                 and self.policy.psets[bidx & ~PSET_BIT][0] == 3:
             ps = self.policy.psets[bidx & ~PSET_BIT]
             head = self.blocks[ps[4]]
-            rcode, aa = head[10], head[11] & 1
+            rcode, aa = head.rcode, int(head.aa)
             got = self.put_block(ps[4], room, 12, qname_len, qsec)
             if got is None:
                 tc = 1
@@ -261,7 +252,7 @@ class RefImage:
             if bidx == NONE:
                 return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | RCODE_SERVFAIL]) + bytes(8)
             blk = self.blocks[bidx]
-            rcode, aa = blk[10], blk[11] & 1
+            rcode, aa = blk.rcode, int(blk.aa)
             got = self.put_block(bidx, room, 12, qname_len, qsec)
             if got is None:
                 tc = 1

@@ -1,25 +1,17 @@
 """Zones -> the flat arrays the compiled core answers from.
 
 All answer logic runs here, once, through zoneset.ZoneSet; the core only
-finds a node and copies a block (see blocks.py).  Layout (little-endian,
-mirrored by the structs in core/_engine.pyx and by ref/engine.py):
+finds a node and copies a block (see blocks.py).  The arrays:
 
-  names   lower-cased wire names, concatenated
-  nodes   node_t (32 octets): name_off u32, name_len u8, flags u8,
-          ntypes u16, types_off u32, default_block u32, any_block u32,
-          redirect u32, wild u32, nx_block u32
-  types   (qtype u16, pad u16, block u32), sorted by qtype within a node
-  blocks  block_t (32 octets): data_off u32, fix_off u32, ar_off u32,
-          len u16, nfix u16, an u16, ns u16, ar u16, ar_start u16,
-          ar_required u16, rcode u8, flags u8, pad u32
-  data    block bytes
-  fixups  u32: pos | value << 16 (blocks.py)
-  ar_ends u16: end offset of each additional RR of a block
+  nodes   node records, one per name (layout.py)
+  blocks  block records: a pre-encoded answer with its fixups (layout.py)
   dnames  dname_t (16 octets): block u32, owner_len u16, target_pos u16,
           target_len u16, pad u16, ttl u32
+  psets.. routing policy tables (policy.py)
 
-A node's `redirect` is a referral block (F_CUT, F_OCCLUDED) or a dnames
-index (F_HAS_DNAME, F_BELOW_DNAME).
+Nodes and blocks are referred to by byte offset.  A node's `redirect` is a
+referral block (F_CUT, F_OCCLUDED) or a dnames index (F_HAS_DNAME,
+F_BELOW_DNAME).
 """
 from __future__ import annotations
 
@@ -44,17 +36,20 @@ from ..zoneset import QNAME, Choice, Node, Resolution, ZoneSet, finish, rdata_cn
 from .blocks import Block, encode_block, encode_multivalue, suffixes_of
 from .policy import NONE as _NONE, PolicyTables
 
-NONE = 0xFFFFFFFF
+from .layout import (
+    F_APEX,
+    F_BELOW_DNAME,
+    F_CUT,
+    F_HAS_DNAME,
+    F_OCCLUDED,
+    MAX_STREAM,
+    NONE,
+    U32,
+    pack_block,
+    pack_node,
+    wild_field,
+)
 
-F_CUT = 1
-F_OCCLUDED = 2
-F_BELOW_DNAME = 4
-F_HAS_DNAME = 8
-F_APEX = 16
-
-NODE = struct.Struct("<IBBHIIIIII")
-TYPE_ENTRY = struct.Struct("<HHI")
-BLOCK = struct.Struct("<IIIHHHHHHHBBI")
 DNAME = struct.Struct("<IHHHHI")
 
 # a qtype that no chain ends in: stands for "any type the node lacks"
@@ -65,66 +60,43 @@ _ABSENT_QTYPE = 65534
 class Image:
     """The compiled arrays; `zones` describes what they hold."""
 
-    names: bytes
     nodes: bytes
-    types: bytes
     blocks: bytes
-    data: bytes
-    fixups: bytes
-    ar_ends: bytes
     dnames: bytes
     zones: list[dict]
     policy: dict  # psets, cands, colls, cidr4, cidr6, regions (policy.py)
+    node_count: int = 0  # names (node records) in `nodes`
 
     def arrays(self) -> dict[str, bytes]:
-        out = {k: getattr(self, k) for k in ARRAY_NAMES[:8]}
+        out = {k: getattr(self, k) for k in ARRAY_NAMES[:3]}
         out.update(self.policy)
         return out
 
 
-ARRAY_NAMES = ("names", "nodes", "types", "blocks", "data", "fixups", "ar_ends", "dnames",
-               "psets", "cands", "colls", "cidr4", "cidr6", "regions")
+ARRAY_NAMES = ("nodes", "blocks", "dnames", "psets", "cands", "colls", "cidr4", "cidr6", "regions")
 
 
 class _Builder:
     def __init__(self, policy: PolicyTables) -> None:
         self.policy = policy
         self.blocks = bytearray()
-        self.data = bytearray()
-        self.fixups = bytearray()
-        self.ar_ends = bytearray()
-        self.nblocks = 0
         self.by_content: dict[Block, int] = {}
         self.by_key: dict[tuple, int] = {}
 
+    def _append(self, record: bytes) -> int:
+        off = len(self.blocks)
+        if off + len(record) >= MAX_STREAM:
+            raise ValueError("compiled answers exceed 2 GiB")
+        self.blocks += record
+        return off
+
     def add(self, blk: Block) -> int:
-        idx = self.by_content.get(blk)
-        if idx is not None:
-            return idx
-        idx = self.nblocks
-        self.nblocks += 1
-        self.by_content[blk] = idx
-        self.blocks += BLOCK.pack(
-            len(self.data),
-            len(self.fixups) // 4,
-            len(self.ar_ends) // 2,
-            len(blk.data),
-            len(blk.fixups),
-            blk.an,
-            blk.ns,
-            blk.ar,
-            blk.ar_start,
-            blk.ar_required,
-            blk.rcode,
-            1 if blk.aa else 0,
-            0,
-        )
-        self.data += blk.data
-        if blk.fixups:
-            self.fixups += struct.pack(f"<{len(blk.fixups)}I", *blk.fixups)
-        if blk.ar_ends:
-            self.ar_ends += struct.pack(f"<{len(blk.ar_ends)}H", *blk.ar_ends)
-        return idx
+        off = self.by_content.get(blk)
+        if off is None:
+            off = self.by_content[blk] = self._append(pack_block(
+                blk.data, blk.fixups, blk.an, blk.ns, blk.ar, blk.ar_start, blk.ar_required,
+                blk.ar_ends, blk.rcode, blk.aa))
+        return off
 
     def add_rrset_answer(self, qtype: int, ttl: int, rdatas: tuple) -> int:
         """A block that is just one RRset owned by the qname: each owner is a
@@ -135,13 +107,7 @@ class _Builder:
         for rd in rdatas:
             fixups.append(len(data))
             data += b"\xc0\x00" + struct.pack(">HHIH", qtype, 1, ttl, len(rd)) + rd
-        idx = self.nblocks
-        self.nblocks += 1
-        self.blocks += BLOCK.pack(len(self.data), len(self.fixups) // 4, len(self.ar_ends) // 2,
-                                  len(data), len(fixups), len(rdatas), 0, 0, len(data), 0, 0, 1, 0)
-        self.data += data
-        self.fixups += struct.pack(f"<{len(fixups)}I", *fixups)
-        return idx
+        return self._append(pack_block(bytes(data), fixups, len(rdatas), 0, 0, len(data), 0, (), 0, True))
 
     def encode(self, res, context: bytes, wildcard: bool) -> int:
         """Ref (block index, or pset with PSET_BIT) for a resolution tree
@@ -194,10 +160,9 @@ def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None 
     slot; `cidr_collections`: collection id -> location -> CIDR blocks."""
     zs = ZoneSet(zones)
     b = _Builder(PolicyTables(health, cidr_collections))
-    names = bytearray()
     node_list = sorted(zs.nodes.values(), key=lambda n: n.name)
-    index = {n.name: i for i, n in enumerate(node_list)}
-    types = bytearray()
+    node_off: dict[bytes, int] = {}
+    wild_patches: list[tuple[int, bytes]] = []  # (field offset, wildcard name)
     nodes = bytearray()
     dnames = bytearray()
     dname_index: dict[bytes, int] = {}
@@ -285,20 +250,25 @@ def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None 
                         any_block = entries[0][1]  # RFC 8482: the lowest type's RRset
                     else:
                         any_block = b.encode(zs_resolve_node(zs, node, TYPE_ANY), node.name, wildcard)
-        wild = index[node.wildcard.name] if node.wildcard is not None else NONE
-        nodes += NODE.pack(len(names), len(node.name), flags, len(entries), len(types) // 8,
-                           default_block, any_block, redirect, wild, nx_block)
-        names += node.name
-        for qtype, blk in entries:
-            types += TYPE_ENTRY.pack(qtype, 0, blk)
+        wild = 0 if node.wildcard is not None else NONE  # patched below
+        record = pack_node(node.name, flags, entries, default_block, any_block, redirect, wild,
+                           nx_block)
+        node_off[node.name] = len(nodes)
+        if node.wildcard is not None:
+            wild_patches.append((len(nodes) + wild_field(record), node.wildcard.name))
+        nodes += record
+    if len(nodes) >= MAX_STREAM:
+        raise ValueError("compiled names exceed 2 GiB")
+    for pos, target in wild_patches:
+        U32.pack_into(nodes, pos, node_off[target])
 
     zone_info = [
         {"origin": z.origin, "serial": z.serial, "rrsets": len(z.rrsets),
          "records": sum(len(r.rdatas) for r in z.rrsets.values())}
         for z in zs.zones
     ]
-    return Image(bytes(names), bytes(nodes), bytes(types), bytes(b.blocks), bytes(b.data),
-                 bytes(b.fixups), bytes(b.ar_ends), bytes(dnames), zone_info, b.policy.arrays())
+    return Image(bytes(nodes), bytes(b.blocks), bytes(dnames), zone_info, b.policy.arrays(),
+                 len(node_list))
 
 
 def zs_resolve_node(zs: ZoneSet, node: Node, qtype: int) -> Resolution:

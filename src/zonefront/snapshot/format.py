@@ -1,12 +1,20 @@
-"""Snapshot files: one msgpack document holding a compiled image.
+"""Snapshot files: a compiled image as it will sit in memory.
 
-Loading is the restart path of every node, so the document keeps the image
-as a handful of large binary fields: unpacking costs one copy per array and
-the only per-name work left is building the hash table, in C.
+Loading is the restart path of every node, so a snapshot is a small msgpack
+header followed by the image's arrays as raw, 64-octet aligned bytes.  A
+reader maps the file and hands the engine views into the mapping, which it
+copies once into its arena: no per-array Python object, no second copy, and
+nothing left behind in the heap after the load.
+
+  "ZFSNAP\\0", u8 version, u32 header length,
+  (u64 offset, u64 length) per array in compiler.ARRAY_NAMES order,
+  msgpack header {magic, version, serial, zones}, the arrays
 """
 from __future__ import annotations
 
+import mmap
 import os
+import struct
 import sys
 import time
 
@@ -15,54 +23,97 @@ import msgpack
 from .compiler import ARRAY_NAMES, Image
 
 MAGIC = "zonefront-snapshot"
-FORMAT_VERSION = 2  # 2: routing policy tables
+FORMAT_VERSION = 3  # 2: routing policy tables; 3: node/block records, raw arrays
+_LEAD = struct.Struct("<7sBI")
+_LEAD_MAGIC = b"ZFSNAP\0"
+_TABLE = struct.Struct(f"<{2 * len(ARRAY_NAMES)}Q")  # (offset, length) of each array
+_ALIGN = 64
+_MAX_HEADER = 64 << 20
 
 
 class SnapshotError(ValueError):
     """A snapshot that cannot be served: unreadable, foreign or corrupt."""
 
 
+def _pad(n: int) -> int:
+    return -n % _ALIGN
+
+
 def dumps(image: Image, serial: int | None = None) -> bytes:
+    return b"".join(_chunks(image, serial))
+
+
+def _chunks(image: Image, serial: int | None):
     if sys.byteorder != "little":
         raise SnapshotError("snapshots are written on little-endian machines only")
-    doc = {
+    arrays = image.arrays()
+    header = msgpack.packb({
         "magic": MAGIC,
         "version": FORMAT_VERSION,
         "serial": serial if serial is not None else int(time.time()),
         "zones": image.zones,
-        "image": image.arrays(),
-    }
-    return msgpack.packb(doc, use_bin_type=True)
+    }, use_bin_type=True)
+    pos = _LEAD.size + _TABLE.size + len(header)
+    pos += _pad(pos)
+    table = []
+    for k in ARRAY_NAMES:
+        table += [pos, len(arrays[k])]
+        pos += len(arrays[k]) + _pad(len(arrays[k]))
+    head = _LEAD.pack(_LEAD_MAGIC, FORMAT_VERSION, len(header)) + _TABLE.pack(*table) + header
+    yield head
+    yield bytes(_pad(len(head)))
+    for k in ARRAY_NAMES:
+        yield arrays[k]
+        yield bytes(_pad(len(arrays[k])))
 
 
 def write(path: str, image: Image, serial: int | None = None) -> None:
     """Write atomically: a reader never sees half a snapshot."""
     tmp = f"{path}.tmp.{os.getpid()}"
     with open(tmp, "wb") as f:
-        f.write(dumps(image, serial))
+        for chunk in _chunks(image, serial):
+            f.write(chunk)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
-def loads(blob: bytes, source: str = "<snapshot>") -> tuple[dict, dict]:
-    """Returns (arrays, meta); meta has serial and zones."""
+def loads(blob, source: str = "<snapshot>") -> tuple[dict, dict]:
+    """Returns (arrays, meta); arrays are memoryviews into `blob`, meta has
+    serial and zones."""
+    view = memoryview(blob).cast("B")
+    if len(view) < _LEAD.size:
+        raise SnapshotError(f"{source}: not a zonefront snapshot")
+    magic, version, hlen = _LEAD.unpack_from(view, 0)
+    if magic != _LEAD_MAGIC:
+        raise SnapshotError(f"{source}: not a zonefront snapshot")
+    if version != FORMAT_VERSION:
+        raise SnapshotError(f"{source}: snapshot format {version}, this zonefront reads {FORMAT_VERSION}")
+    start = _LEAD.size + _TABLE.size
+    if hlen > _MAX_HEADER or start + hlen > len(view):
+        raise SnapshotError(f"{source}: snapshot header is truncated")
     try:
-        doc = msgpack.unpackb(blob, raw=False, strict_map_key=False)
+        doc = msgpack.unpackb(view[start : start + hlen], raw=False, strict_map_key=False)
     except Exception as e:  # msgpack raises several unrelated types
         raise SnapshotError(f"{source}: not a snapshot ({e})") from None
-    if not isinstance(doc, dict) or doc.get("magic") != MAGIC:
+    if not isinstance(doc, dict) or doc.get("magic") != MAGIC or doc.get("version") != version:
         raise SnapshotError(f"{source}: not a zonefront snapshot")
-    if doc.get("version") != FORMAT_VERSION:
-        raise SnapshotError(
-            f"{source}: snapshot format {doc.get('version')!r}, this zonefront reads {FORMAT_VERSION}"
-        )
-    arrays = doc.get("image")
-    if not isinstance(arrays, dict) or any(not isinstance(arrays.get(k), bytes) for k in ARRAY_NAMES):
-        raise SnapshotError(f"{source}: snapshot image is incomplete")
+    table = _TABLE.unpack_from(view, _LEAD.size)
+    arrays = {}
+    for i, k in enumerate(ARRAY_NAMES):
+        off, length = table[2 * i], table[2 * i + 1]
+        if off + length > len(view):
+            raise SnapshotError(f"{source}: snapshot array {k!r} is truncated")
+        arrays[k] = view[off : off + length]
     return arrays, {"serial": doc.get("serial", 0), "zones": doc.get("zones", [])}
 
 
 def read(path: str) -> tuple[dict, dict]:
+    """Maps the file: the arrays are views of the page cache until the
+    engine copies them."""
     with open(path, "rb") as f:
-        return loads(f.read(), path)
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            raise SnapshotError(f"{path}: not a zonefront snapshot")
+        mapped = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+    return loads(mapped, path)

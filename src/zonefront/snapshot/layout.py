@@ -1,0 +1,167 @@
+"""The byte layout of the two record streams a compiled image answers from.
+
+A query touches one node and one block.  Each is a single variable-length
+record, so the name, the type table, the block header, its fixups and its
+bytes sit in the same one or two cache lines, and a record costs only the
+fields it uses.  Records are referred to by their byte offset in their
+stream; core/_engine.pyx reads them in place and ref/engine.py decodes them
+with the functions below.  All integers are little-endian and unaligned.
+
+node record (stream "nodes"):
+  u8 name_len, u8 flags, u16 ntypes, u32 default_block, u32 nx_block,
+  [u32 any_block]  unless F_ANY_FIRST (the first type's block answers ANY)
+  [u32 redirect]   if flags & REDIRECT_FLAGS (referral block or dnames index)
+  [u32 wild]       if F_WILD (the "*" child node)
+  name             name_len octets, the lower-cased wire name
+  types            ntypes x (u16 qtype, u32 block), sorted by qtype
+
+block record (stream "blocks"):
+  u16 len, u16 nfix, u16 an, u16 ns, u16 ar, u8 rcode, u8 flags (1: AA),
+  fixups           nfix x u32: pos | value << 16 (blocks.py)
+  data             len octets
+  [u16 ar_start, u16 ar_required, ar x u16 ar_end]   if ar > 0
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+NONE = 0xFFFFFFFF
+
+F_CUT = 1
+F_OCCLUDED = 2
+F_BELOW_DNAME = 4
+F_HAS_DNAME = 8
+F_APEX = 16
+F_WILD = 32
+F_ANY_FIRST = 64
+REDIRECT_FLAGS = F_CUT | F_OCCLUDED | F_BELOW_DNAME | F_HAS_DNAME
+
+NODE_HEAD = struct.Struct("<BBHII")
+BLOCK_HEAD = struct.Struct("<HHHHHBB")
+TYPE_ENTRY = struct.Struct("<HI")
+U32 = struct.Struct("<I")
+# a block reference is a byte offset below this bit (PSET_BIT marks psets)
+MAX_STREAM = 0x80000000
+
+
+@dataclass(frozen=True)
+class NodeRec:
+    name: bytes
+    flags: int
+    types: tuple[tuple[int, int], ...]  # (qtype, block)
+    default_block: int
+    any_block: int
+    redirect: int
+    wild: int
+    nx_block: int
+
+
+@dataclass(frozen=True)
+class BlockRec:
+    data: bytes
+    fixups: tuple[int, ...]
+    an: int
+    ns: int
+    ar: int
+    ar_start: int
+    ar_required: int
+    ar_ends: tuple[int, ...]
+    rcode: int
+    aa: bool
+
+
+def pack_node(name: bytes, flags: int, types: list[tuple[int, int]], default_block: int,
+              any_block: int, redirect: int, wild: int, nx_block: int) -> bytes:
+    """One node record; `flags` must not carry F_WILD or F_ANY_FIRST, they
+    follow from `wild` and `any_block`."""
+    flags &= ~(F_WILD | F_ANY_FIRST)
+    if wild != NONE:
+        flags |= F_WILD
+    if types and types[0][1] == any_block:
+        flags |= F_ANY_FIRST
+    out = bytearray(NODE_HEAD.pack(len(name), flags, len(types), default_block, nx_block))
+    if not flags & F_ANY_FIRST:
+        out += U32.pack(any_block)
+    if flags & REDIRECT_FLAGS:
+        out += U32.pack(redirect)
+    if flags & F_WILD:
+        out += U32.pack(wild)
+    out += name
+    for qtype, blk in types:
+        out += TYPE_ENTRY.pack(qtype, blk)
+    return bytes(out)
+
+
+def pack_block(data: bytes, fixups, an: int, ns: int, ar: int, ar_start: int, ar_required: int,
+               ar_ends, rcode: int, aa: bool) -> bytes:
+    if max(len(data), len(fixups), an, ns, ar) > 0xFFFF:
+        raise ValueError("answer block too large")
+    out = bytearray(BLOCK_HEAD.pack(len(data), len(fixups), an, ns, ar, rcode, 1 if aa else 0))
+    if fixups:
+        out += struct.pack(f"<{len(fixups)}I", *fixups)
+    out += data
+    if ar:
+        out += struct.pack(f"<{2 + ar}H", ar_start, ar_required, *ar_ends)
+    return bytes(out)
+
+
+def decode_node(buf, off: int) -> tuple[NodeRec, int]:
+    """The node at `off` and the offset just past it."""
+    name_len, flags, ntypes, default_block, nx_block = NODE_HEAD.unpack_from(buf, off)
+    p = off + NODE_HEAD.size
+    any_block = redirect = wild = NONE
+    if not flags & F_ANY_FIRST:
+        any_block = U32.unpack_from(buf, p)[0]
+        p += 4
+    if flags & REDIRECT_FLAGS:
+        redirect = U32.unpack_from(buf, p)[0]
+        p += 4
+    if flags & F_WILD:
+        wild = U32.unpack_from(buf, p)[0]
+        p += 4
+    name = bytes(buf[p : p + name_len])
+    p += name_len
+    types = tuple(TYPE_ENTRY.unpack_from(buf, p + 6 * i) for i in range(ntypes))
+    p += 6 * ntypes
+    if flags & F_ANY_FIRST:
+        any_block = types[0][1]
+    return NodeRec(name, flags, types, default_block, any_block, redirect, wild, nx_block), p
+
+
+def decode_block(buf, off: int) -> tuple[BlockRec, int]:
+    length, nfix, an, ns, ar, rcode, flags = BLOCK_HEAD.unpack_from(buf, off)
+    p = off + BLOCK_HEAD.size
+    fixups = struct.unpack_from(f"<{nfix}I", buf, p)
+    p += 4 * nfix
+    data = bytes(buf[p : p + length])
+    p += length
+    ar_start = length
+    ar_required = 0
+    ends: tuple[int, ...] = ()
+    if ar:
+        ar_start, ar_required, *rest = struct.unpack_from(f"<{2 + ar}H", buf, p)
+        ends = tuple(rest)
+        p += 2 * (2 + ar)
+    return BlockRec(data, fixups, an, ns, ar, ar_start, ar_required, ends, rcode, bool(flags & 1)), p
+
+
+def decode_stream(buf, decode) -> dict:
+    """Every record of a stream by its offset."""
+    out = {}
+    off = 0
+    while off < len(buf):
+        rec, nxt = decode(buf, off)
+        out[off] = rec
+        off = nxt
+    return out
+
+
+def wild_field(record: bytes) -> int:
+    """Where a packed node record (with F_WILD) keeps its wild reference, so
+    a compiler can patch it once every node's offset is known."""
+    flags = record[1]
+    pos = NODE_HEAD.size + (0 if flags & F_ANY_FIRST else 4) + (4 if flags & REDIRECT_FLAGS else 0)
+    if not flags & F_WILD:
+        raise ValueError("node has no wildcard field")
+    return pos
