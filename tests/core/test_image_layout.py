@@ -164,3 +164,29 @@ def test_bad_snapshots_name_the_problem(tmp_path, damage, message):
     path.write_bytes(blob)
     with pytest.raises(snapshot_format.SnapshotError, match=message):
         snapshot_format.read(str(path))
+
+
+def test_case_folding_is_ascii_only_for_every_octet(make_image):
+    """The engine lower-cases query names eight octets at a time: every
+    octet value, in short and long labels, matches exactly the names that
+    differ from it only in ASCII letter case (RFC 4343)."""
+    import dns.name
+    import dns.rdatatype
+
+    lines = ["$ORIGIN example.com.", "$TTL 60", "@ SOA ns h 1 2 3 4 5", "@ NS ns", "ns A 192.0.2.1"]
+    values = [x for x in range(1, 256) if not 0x41 <= x <= 0x5A]
+    for x in values:
+        lines.append(f"s\\{x:03d} A 10.1.{x}.1")
+        lines.append(f"long\\{x:03d}label.k A 10.2.{x}.2")
+    image = make_image([parse_zone_text("\n".join(lines) + "\n", "example.com.")])
+
+    def address(labels):
+        q = dns.message.make_query(dns.name.Name(labels + [b"example", b"com", b""]), "A")
+        r = dns.message.from_wire(image.answer(q.to_wire()))
+        return r.answer[0][0].address if r.answer else None
+
+    for x in range(1, 256):
+        folded = x + 32 if 0x41 <= x <= 0x5A else x
+        asked = x - 32 if 0x61 <= x <= 0x7A else x  # ask lower-case letters in upper case
+        assert address([b"S" + bytes([asked])]) == f"10.1.{folded}.1"
+        assert address([b"LONG" + bytes([asked]) + b"LaBeL", b"K"]) == f"10.2.{folded}.2"

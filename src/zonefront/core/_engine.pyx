@@ -103,6 +103,28 @@ cdef int parse_options(query_t* qr, const uint8_t* p, size_t n) noexcept nogil:
     return 0
 
 
+cdef inline void lower_copy(uint8_t* d, const uint8_t* s, uint32_t n) noexcept nogil:
+    """Copies a wire name lower-casing ASCII letters, eight octets at a time.
+    Length octets (at most 63) are never in 'A'..'Z', so the whole name goes
+    through unchanged but for its letters."""
+    cdef uint64_t w, h, up
+    while n >= 8:
+        memcpy(&w, s, 8)
+        h = w & 0x7F7F7F7F7F7F7F7FULL
+        # bit 7 of each octet: (h >= 'A') xor (h > 'Z'), for octets below 0x80
+        up = ((h + 0x3F3F3F3F3F3F3F3FULL) ^ (h + 0x2525252525252525ULL)) & ~w & 0x8080808080808080ULL
+        w |= up >> 2
+        memcpy(d, &w, 8)
+        s += 8
+        d += 8
+        n -= 8
+    while n:
+        d[0] = LOWER[s[0]]
+        s += 1
+        d += 1
+        n -= 1
+
+
 cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr) noexcept nogil:
     """0, or -1 for FORMERR.  The header is known to be 12 octets, QR clear
     and opcode QUERY."""
@@ -118,7 +140,7 @@ cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr) noexcept nogil:
     qr.nlabels = 0
     qr.edns = 0
     qr.has_ecs = 0
-    while True:
+    while True:  # structure first, one step per label
         if off >= qlen:
             return -1
         n = q[off]
@@ -130,13 +152,11 @@ cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr) noexcept nogil:
         qr.nlabels += 1
         if total + n + 1 > 255 or off + 1 + n > qlen:
             return -1
-        qr.key[total] = n
-        for i in range(n):
-            qr.key[total + 1 + i] = LOWER[q[off + 1 + i]]
         total += n + 1
         off += n + 1
         if n == 0:
             break
+    lower_copy(qr.key, q + 12, total)
     qr.qname_len = total
     if off + 4 > qlen:
         return -1
