@@ -105,12 +105,13 @@ class ZoneSource:
 
     def build(self):
         from .core.engine import Engine
-        from .snapshot.compiler import compile_zones
 
         if self.snapshot and not self.api_zones and not self.zone_files:
             return Engine.from_snapshot(self.snapshot, self.udp_max).attach(self.geo, self.health)
         if self.zone_files and not self.in_process and not self.snapshot:
             return self.compile_in_child().attach(self.geo, self.health)
+        from .snapshot.compiler import compile_zones
+
         # a hosted zone in the API store replaces a file zone of the same name
         api_zones = []
         api_origins = set()
@@ -204,8 +205,6 @@ def _origin_text(origin) -> str:
 def cmd_serve(args) -> int:
     from .dataplane.server import DnsServer
     from .snapshot.format import SnapshotError
-    from .zonefile import ZoneFileError
-
     zone_files = list(args.zone_file or [])
     if not zone_files and not args.snapshot and not args.no_demo:
         zone_files = [demo_zone_path()]
@@ -223,7 +222,7 @@ def cmd_serve(args) -> int:
     t0 = time.monotonic()
     try:
         engine = source.build()
-    except (ZoneFileError, SnapshotError, OSError, ValueError) as e:
+    except (SnapshotError, OSError, ValueError) as e:  # ZoneFileError is a ValueError
         print(f"zonefront: {e}", file=sys.stderr)
         return 1
     load_s = time.monotonic() - t0
@@ -291,7 +290,7 @@ def cmd_serve(args) -> int:
                 publish()
                 print(f"reloaded: {describe(state['engine'])} in {time.monotonic() - t0:.3f}s",
                       file=sys.stderr, flush=True)
-            except (ZoneFileError, SnapshotError, OSError, ValueError) as e:
+            except (SnapshotError, OSError, ValueError) as e:  # ZoneFileError is a ValueError
                 print(f"reload failed, still serving the previous zones: {e}",
                       file=sys.stderr, flush=True)
     if control is not None:
@@ -445,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.cmd == "serve" and args.api is None:
-        args.api = _api_available() and not (args.zone_file or args.snapshot)
+        args.api = not (args.zone_file or args.snapshot) and _api_available()
     return args.func(args)
 
 

@@ -52,8 +52,8 @@ def test_plain_name_is_one_short_record():
     name = b"\x03ns1\x07example\x03com\x00"
     (off, rec), = [(o, r) for o, r in nodes.items() if r.name == name]
     size = layout.decode_node(image.nodes, off)[1] - off
-    assert rec.flags & layout.F_ANY_FIRST
-    assert size == layout.NODE_HEAD.size + len(name) + layout.TYPE_ENTRY.size
+    assert rec.flags & layout.F_ANY_FIRST and rec.flags & layout.F_ZONE_NEG
+    assert size == layout.NODE_HEAD.size + 2 + len(name) + layout.TYPE_ENTRY.size
     assert image.node_count == len(nodes)
 
 
@@ -75,7 +75,8 @@ def _first_node_offset(arrays, name):
 
 
 @pytest.mark.parametrize("what", ["truncated nodes", "truncated blocks", "block ref mid-record",
-                                  "wild mid-record", "referral and dname", "dname index"])
+                                  "wild mid-record", "referral and dname", "dname index",
+                                  "zone row", "negatives"])
 def test_hostile_images_are_refused(what):
     arrays = dict(compiled().arrays())
     nodes = bytearray(arrays["nodes"])
@@ -85,8 +86,16 @@ def test_hostile_images_are_refused(what):
     elif what == "truncated blocks":
         arrays["blocks"] = arrays["blocks"][:-1]
     elif what == "block ref mid-record":
-        struct.pack_into("<I", nodes, off + 4, 1)  # default_block inside the first block
+        aoff = _first_node_offset(arrays, b"\x05alias\x07example\x03com\x00")
+        assert not nodes[aoff + 1] & layout.F_ZONE_NEG  # a CNAME's own "chain + NODATA"
+        struct.pack_into("<I", nodes, aoff + 4, 1)  # default_block inside the first block
         arrays["nodes"] = bytes(nodes)
+    elif what == "zone row":
+        assert nodes[off + 1] & layout.F_ZONE_NEG
+        struct.pack_into("<H", nodes, off + 4, 1)  # one zone only
+        arrays["nodes"] = bytes(nodes)
+    elif what == "negatives":
+        arrays["negatives"] = struct.pack("<II", 1, 0)
     elif what == "wild mid-record":
         woff = _first_node_offset(arrays, b"\x04wild\x07example\x03com\x00")
         rec = layout.decode_node(arrays["nodes"], woff)[0]
@@ -101,7 +110,8 @@ def test_hostile_images_are_refused(what):
     elif what == "dname index":
         doff = _first_node_offset(arrays, b"\x02dn\x07example\x03com\x00")
         rec = layout.decode_node(arrays["nodes"], doff)[0]
-        pos = doff + layout.NODE_HEAD.size + (0 if rec.flags & layout.F_ANY_FIRST else 4)
+        pos = doff + layout.NODE_HEAD.size + (2 if rec.flags & layout.F_ZONE_NEG else 8) + \
+            (0 if rec.flags & layout.F_ANY_FIRST else 4)
         struct.pack_into("<I", nodes, pos, 7)
         arrays["nodes"] = bytes(nodes)
     with pytest.raises(ValueError):

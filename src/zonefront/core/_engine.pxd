@@ -8,10 +8,22 @@ cdef extern from "zfapi.h":
         uint8_t tcp
     ctypedef size_t (*zf_answer_fn)(const void* image, const uint8_t* query, size_t qlen,
                                     uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
+    ctypedef struct zf_hint_t:
+        uint32_t hash
+        uint32_t ref
+        uint16_t qname_len
+        uint16_t qtype
+    ctypedef void (*zf_prefetch_fn)(const void* image, const uint8_t* query, size_t qlen,
+                                    zf_hint_t* hint, int stage) noexcept nogil
+    int ZF_PREFETCH_STAGES
 
 # Answers from a compiled image; matches zf_answer_fn.
 cdef size_t engine_answer(const void* image, const uint8_t* query, size_t qlen,
                           uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
+
+# Warms what engine_answer will read for a batch; matches zf_prefetch_fn.
+cdef void engine_prefetch(const void* image, const uint8_t* query, size_t qlen,
+                          zf_hint_t* hint, int stage) noexcept nogil
 
 
 cdef enum:
@@ -21,8 +33,9 @@ cdef enum:
     F_HAS_DNAME = 8
     F_WILD = 32
     F_ANY_FIRST = 64
+    F_ZONE_NEG = 128
     REDIRECT_FLAGS = 15
-    NODE_HEAD = 12
+    NODE_HEAD = 4
     BLOCK_HEAD = 12
     TYPE_CNAME = 5
     TYPE_OPT = 41
@@ -63,8 +76,9 @@ cdef extern from *:
     const uint32_t PSET_BIT "ZF_PSET_BIT"
 
 # Nodes and blocks are variable-length records read in place; their layout
-# is snapshot/layout.py's (node: name_len, flags, ntypes, default_block,
-# nx_block, optional any/redirect/wild, name, (qtype, block) entries; block:
+# is snapshot/layout.py's (node: name_len, flags, ntypes, zone row or
+# default_block + nx_block, optional any/redirect/wild, name, (qtype, block)
+# entries; block:
 # len, nfix, an, ns, ar, rcode, flags, fixups, data, optional ar table).
 ctypedef struct dname_t:
     uint32_t block          # the DNAME RR, its target written last
@@ -154,6 +168,8 @@ ctypedef struct image_t:
     uint32_t nnodes
     const uint8_t* blocks   # block records, by byte offset
     uint32_t nblocks
+    const uint32_t* negatives  # per zone: NODATA block, NXDOMAIN block
+    uint32_t nneg
     const dname_t* dnames
     slot_t* table
     uint32_t tsize          # slots in table (not a power of two)

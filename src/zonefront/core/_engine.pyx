@@ -220,7 +220,7 @@ cdef inline uint32_t node_opt(const uint8_t* nd, uint8_t field) noexcept nogil:
     """Offset of an optional field (F_ANY_FIRST clear -> any, REDIRECT_FLAGS ->
     redirect, F_WILD -> wild) given which of the earlier ones are present."""
     cdef uint8_t f = nd[1]
-    cdef uint32_t pos = NODE_HEAD
+    cdef uint32_t pos = NODE_HEAD + (2 if f & F_ZONE_NEG else 8)
     if field == 0:
         return pos
     if not (f & F_ANY_FIRST):
@@ -234,8 +234,22 @@ cdef inline uint32_t node_opt(const uint8_t* nd, uint8_t field) noexcept nogil:
 
 cdef inline const uint8_t* node_name(const uint8_t* nd) noexcept nogil:
     cdef uint8_t f = nd[1]
-    return nd + NODE_HEAD + (0 if f & F_ANY_FIRST else 4) + (4 if f & REDIRECT_FLAGS else 0) + \
-        (4 if f & F_WILD else 0)
+    return nd + NODE_HEAD + (2 if f & F_ZONE_NEG else 8) + (0 if f & F_ANY_FIRST else 4) + \
+        (4 if f & REDIRECT_FLAGS else 0) + (4 if f & F_WILD else 0)
+
+
+cdef inline uint32_t node_default(const image_t* img, const uint8_t* nd) noexcept nogil:
+    """The block for a type the node lacks (NODATA, or CNAME chain + NODATA)."""
+    if nd[1] & F_ZONE_NEG:
+        return img.negatives[2 * <uint32_t>le16(nd + NODE_HEAD)]
+    return le32(nd + NODE_HEAD)
+
+
+cdef inline uint32_t node_nx(const image_t* img, const uint8_t* nd) noexcept nogil:
+    """The zone's NXDOMAIN block."""
+    if nd[1] & F_ZONE_NEG:
+        return img.negatives[2 * <uint32_t>le16(nd + NODE_HEAD) + 1]
+    return le32(nd + NODE_HEAD + 4)
 
 
 cdef inline uint32_t node_redirect(const uint8_t* nd) noexcept nogil:
@@ -285,17 +299,17 @@ cdef inline uint32_t find_node(const image_t* img, const uint8_t* key, uint32_t 
             i = 0
 
 
-cdef inline uint32_t type_block(const uint8_t* nd, uint16_t qtype) noexcept nogil:
+cdef inline uint32_t type_block(const image_t* img, const uint8_t* nd, uint16_t qtype) noexcept nogil:
     cdef uint32_t i, ntypes = le16(nd + 2)
     cdef const uint8_t* t = node_name(nd) + nd[0]
     if qtype == TYPE_ANY:
         if nd[1] & F_ANY_FIRST:
             return le32(t + 2)
-        return le32(nd + NODE_HEAD)
+        return le32(nd + node_opt(nd, 0))
     for i in range(ntypes):
         if le16(t + 6 * i) == qtype:
             return le32(t + 6 * i + 2)
-    return le32(nd + 4)  # default_block
+    return node_default(img, nd)
 
 
 # ---- block records ------------------------------------------------------------
@@ -869,7 +883,7 @@ cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t
             elif (flags & F_CUT) and qr[0].qtype != TYPE_DS:
                 blk_idx = node_redirect(node)
             else:
-                blk_idx = type_block(node, qr[0].qtype)
+                blk_idx = type_block(img, node, qr[0].qtype)
         else:
             rcode = RCODE_REFUSED
             for i in range(1, qr[0].nlabels):
@@ -889,9 +903,9 @@ cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t
                     if node[1] & F_CUT:
                         blk_idx = node_redirect(node)
                     else:
-                        blk_idx = type_block(node, qr[0].qtype)
+                        blk_idx = type_block(img, node, qr[0].qtype)
                 else:
-                    blk_idx = le32(node + 8)  # the zone's NXDOMAIN block
+                    blk_idx = node_nx(img, node)
                 break
 
     blk_out[0] = blk_idx
@@ -1083,9 +1097,71 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     return pos
 
 
+# ---- prefetch (zfapi.h) ---------------------------------------------------------
+
+cdef extern from *:
+    void __builtin_prefetch(const void* p) nogil
+
+
+cdef void engine_prefetch(const void* image, const uint8_t* q, size_t qlen,
+                          zf_hint_t* hint, int stage) noexcept nogil:
+    """Stage 0 hashes the qname and touches its table slot, stage 1 the node
+    the slot leads to, stage 2 the block the qtype selects there.  Only the
+    plain exact-match path is warmed; anything else is left to the answer."""
+    cdef const image_t* img = <const image_t*>image
+    cdef size_t off = 12
+    cdef uint32_t total = 0, n, i, probes, ref
+    cdef uint8_t key[256]
+    cdef const uint8_t* nd
+    if stage == 0:
+        hint.qname_len = 0
+        hint.ref = NONE
+        if img.nviews or qlen < 17 or (q[2] & 0x80):
+            return
+        while True:
+            n = q[off]
+            if n & 0xC0 or total + n + 1 > 255 or off + 1 + n > qlen:
+                return
+            total += n + 1
+            off += n + 1
+            if n == 0:
+                break
+        if off + 2 > qlen:
+            return
+        lower_copy(key, q + 12, total)
+        hint.hash = zf_hash(key, total)
+        hint.qname_len = total
+        hint.qtype = (q[off] << 8) | q[off + 1]
+        __builtin_prefetch(&img.table[<uint32_t>((<uint64_t>hint.hash * img.tsize) >> 32)])
+    elif stage == 1:
+        if hint.qname_len == 0:
+            return
+        i = <uint32_t>((<uint64_t>hint.hash * img.tsize) >> 32)
+        for probes in range(8):
+            if img.table[i].node == NONE:
+                return
+            if img.table[i].hash == hint.hash:
+                hint.ref = img.table[i].node
+                __builtin_prefetch(img.nodes + hint.ref)
+                __builtin_prefetch(img.nodes + hint.ref + 64)
+                return
+            i += 1
+            if i == img.tsize:
+                i = 0
+    elif hint.ref != NONE:
+        nd = img.nodes + hint.ref
+        if nd[1] & REDIRECT_FLAGS:
+            return
+        ref = type_block(img, nd, hint.qtype)
+        if ref & PSET_BIT:
+            return
+        __builtin_prefetch(img.blocks + ref)
+        __builtin_prefetch(img.blocks + ref + 64)
+
+
 # ---- loading -----------------------------------------------------------------
 
-ARRAYS = ("nodes", "blocks", "dnames", "psets", "cands", "colls", "cidr4", "cidr6", "regions")
+from zonefront.snapshot.layout import ARRAY_NAMES as ARRAYS
 GEO_ARRAYS = ("geo4", "geo6", "geolocs")
 
 
@@ -1185,13 +1261,17 @@ cdef class Image:
             raise ValueError("image node records are malformed")
         if len(arrays["nodes"]) >= PSET_BIT or len(arrays["blocks"]) >= PSET_BIT:
             raise ValueError("image streams exceed 2 GiB")
+        if len(arrays["negatives"]) % 8 or len(arrays["dnames"]) % sizeof(dname_t):
+            raise ValueError("image arrays have a partial record")
         self.img.udp_max = udp_max
         self.zones = zones or []
-        size = n + n // 2 + 16  # load factor at most 2/3
+        size = n + n // 3 + 16  # load factor at most 3/4
         self._arena_map(arrays, size * sizeof(slot_t))
         self.img.nodes = self._addr("nodes")
         self.img.nnodes = n
         self.img.blocks = self._addr("blocks")
+        self.img.negatives = <const uint32_t*>self._addr("negatives")
+        self.img.nneg = len(arrays["negatives"]) // 8
         self.img.dnames = <const dname_t*>self._addr("dnames")
         self.img.psets = <const pset_t*>self._addr("psets")
         self.img.npsets = len(arrays["psets"]) // sizeof(pset_t)
@@ -1268,6 +1348,9 @@ cdef class Image:
             if walk_blocks(self.img.blocks, blen, self._block_starts, &count) != 0:
                 raise ValueError("image block records are malformed")
             self.img.nblocks = count
+            for i in range(self.img.nneg):
+                if not self._ref_ok(self.img.negatives[2 * i]) or not self._is_block(self.img.negatives[2 * i + 1]):
+                    raise ValueError(f"zone {i}: negative answers out of range")
             if walk_nodes(self.img.nodes, nlen, self._node_starts, &count) != 0:
                 raise ValueError("image node records are malformed")
             self._validate_nodes(nlen, ndn)
@@ -1295,8 +1378,10 @@ cdef class Image:
             for j in range(le16(nd + 2)):
                 if not self._ref_ok(le32(t + 6 * j + 2)):
                     raise ValueError(f"node at {off}: type block out of range")
-            if (not self._ref_ok(le32(nd + 4)) or not self._is_block(le32(nd + 8)) or
-                    not self._ref_ok(type_block(nd, TYPE_ANY))):
+            if (flags & F_ZONE_NEG) and le16(nd + NODE_HEAD) >= self.img.nneg:
+                raise ValueError(f"node at {off}: zone out of range")
+            if (not self._ref_ok(node_default(&self.img, nd)) or not self._is_block(node_nx(&self.img, nd))
+                    or not self._ref_ok(type_block(&self.img, nd, TYPE_ANY))):
                 raise ValueError(f"node at {off}: block out of range")
             wild = node_wild(nd)
             if wild != NONE and not marked(self._node_starts, nlen, wild):
@@ -1453,13 +1538,16 @@ cdef class Image:
     def answer_many(self, list queries, int rounds=1, int stage=2):
         """Run `rounds` passes over the queries in one nogil loop, for the
         micro-benchmarks: stage 0 parses only, 1 parses and looks up,
-        2 answers in full.  Returns a checksum so nothing is optimised out."""
+        2 answers in full, 3 answers in full in batches of 64 with
+        engine_prefetch's stages run over each batch first, as the UDP loop
+        does.  Returns a checksum so nothing is optimised out."""
         cdef uint8_t* out
         cdef zf_qctx_t ctx
         cdef query_t qr
         cdef uint32_t blk, dn
         cdef size_t total = 0
-        cdef int r, i, nq = len(queries)
+        cdef int r, i, j, pstage, nq = len(queries)
+        cdef zf_hint_t hints[64]
         cdef const uint8_t** qp = <const uint8_t**>calloc(nq + 1, sizeof(void*))
         cdef size_t* ql = <size_t*>calloc(nq + 1, sizeof(size_t))
         if qp == NULL or ql == NULL:
@@ -1479,6 +1567,14 @@ cdef class Image:
                 ql[i] = len(queries[i])
             with nogil:
                 for r in range(rounds):
+                    if stage == 3:
+                        for i in range(0, nq, 64):
+                            for pstage in range(ZF_PREFETCH_STAGES):
+                                for j in range(i, min(i + 64, nq)):
+                                    engine_prefetch(&self.img, qp[j], ql[j], &hints[j - i], pstage)
+                            for j in range(i, min(i + 64, nq)):
+                                total += engine_answer(&self.img, qp[j], ql[j], out, 65535, &ctx)
+                        continue
                     for i in range(nq):
                         if stage == 2:
                             total += engine_answer(&self.img, qp[i], ql[i], out, 65535, &ctx)

@@ -11,10 +11,12 @@ over the same compiled image instead of the compiled core.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from ..model import Zone
 from ..snapshot import format as snapshot_format
-from ..snapshot.compiler import compile_zones
+
+if TYPE_CHECKING:  # serving a snapshot needs neither the model nor the compiler
+    from ..model import Zone
 
 
 def _image_class():
@@ -40,8 +42,10 @@ class Engine:
         self.zones = zones or []
 
     @classmethod
-    def from_zones(cls, zones: list[Zone], serial: int = 0, udp_max: int = 1232, health=None,
+    def from_zones(cls, zones: "list[Zone]", serial: int = 0, udp_max: int = 1232, health=None,
                    cidr_collections: dict | None = None, geo=None) -> "Engine":
+        from ..snapshot.compiler import compile_zones
+
         image = compile_zones(zones, health, cidr_collections)
         engine = cls(image.arrays(), image.zones, serial, udp_max)
         return engine.attach(geo=geo, health=health)

@@ -45,7 +45,7 @@ class RefImage:
                 raise ValueError(f"image array {k!r} missing or not bytes")
         self.arrays = arrays
         self.zones = zones or []
-        self.nodes = decode_stream(arrays["nodes"], decode_node)  # offset -> NodeRec
+        self.nodes = decode_stream(arrays["nodes"], decode_node, arrays["negatives"])  # offset -> NodeRec
         self.blocks = decode_stream(arrays["blocks"], decode_block)  # offset -> BlockRec
         self.dnames = [DNAME.unpack_from(arrays["dnames"], i) for i in range(0, len(arrays["dnames"]), DNAME.size)]
         self.index = {n.name: off for off, n in self.nodes.items()}

@@ -5,6 +5,7 @@ finds a node and copies a block (see blocks.py).  The arrays:
 
   nodes   node records, one per name (layout.py)
   blocks  block records: a pre-encoded answer with its fixups (layout.py)
+  negatives  each zone's NODATA and NXDOMAIN blocks (layout.py)
   dnames  dname_t (16 octets): block u32, owner_len u16, target_pos u16,
           target_len u16, pad u16, ttl u32
   psets.. routing policy tables (policy.py)
@@ -37,12 +38,14 @@ from .blocks import Block, encode_block, encode_multivalue, suffixes_of
 from .policy import NONE as _NONE, PolicyTables
 
 from .layout import (
+    ARRAY_NAMES,
     F_APEX,
     F_BELOW_DNAME,
     F_CUT,
     F_HAS_DNAME,
     F_OCCLUDED,
     MAX_STREAM,
+    NEGATIVE,
     NONE,
     U32,
     pack_block,
@@ -62,18 +65,18 @@ class Image:
 
     nodes: bytes
     blocks: bytes
+    negatives: bytes
     dnames: bytes
     zones: list[dict]
     policy: dict  # psets, cands, colls, cidr4, cidr6, regions (policy.py)
     node_count: int = 0  # names (node records) in `nodes`
 
     def arrays(self) -> dict[str, bytes]:
-        out = {k: getattr(self, k) for k in ARRAY_NAMES[:3]}
+        out = {k: getattr(self, k) for k in ARRAY_NAMES[:4]}
         out.update(self.policy)
         return out
 
 
-ARRAY_NAMES = ("nodes", "blocks", "dnames", "psets", "cands", "colls", "cidr4", "cidr6", "regions")
 
 
 class _Builder:
@@ -166,7 +169,8 @@ def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None 
     nodes = bytearray()
     dnames = bytearray()
     dname_index: dict[bytes, int] = {}
-    zone_blocks: dict[bytes, tuple[int, int]] = {}
+    zone_blocks: dict[bytes, tuple[int, int, int]] = {}  # origin -> (nx, nodata, row)
+    negatives = bytearray()
     self_contained: dict[tuple, int] = {}
     referral_blocks: dict[bytes, int] = {}
 
@@ -176,7 +180,9 @@ def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None 
             nx, nodata = Resolution(), Resolution()
             zs.negative(zone, nx, 3)
             zs.negative(zone, nodata, 0)
-            got = (b.encode(nx, zone.origin, False), b.encode(nodata, zone.origin, False))
+            got = (b.encode(nx, zone.origin, False), b.encode(nodata, zone.origin, False),
+                   len(negatives) // NEGATIVE.size)
+            negatives.extend(NEGATIVE.pack(got[1], got[0]))
             zone_blocks[zone.origin] = got
         return got
 
@@ -205,7 +211,7 @@ def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None 
 
     for node in node_list:
         wildcard = node.name.startswith(b"\x01*")
-        nx_block, nodata_block = zone_negative(node.zone)
+        nx_block, nodata_block, zone_row = zone_negative(node.zone)
         flags = F_APEX if node.is_apex else 0
         redirect = NONE
         entries: list[tuple[int, int]] = []
@@ -252,7 +258,7 @@ def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None 
                         any_block = b.encode(zs_resolve_node(zs, node, TYPE_ANY), node.name, wildcard)
         wild = 0 if node.wildcard is not None else NONE  # patched below
         record = pack_node(node.name, flags, entries, default_block, any_block, redirect, wild,
-                           nx_block)
+                           nx_block, zone_row if default_block == nodata_block else None)
         node_off[node.name] = len(nodes)
         if node.wildcard is not None:
             wild_patches.append((len(nodes) + wild_field(record), node.wildcard.name))
@@ -267,7 +273,8 @@ def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None 
          "records": sum(len(r.rdatas) for r in z.rrsets.values())}
         for z in zs.zones
     ]
-    return Image(bytes(nodes), bytes(b.blocks), bytes(dnames), zone_info, b.policy.arrays(),
+    return Image(bytes(nodes), bytes(b.blocks), bytes(negatives), bytes(dnames), zone_info,
+                 b.policy.arrays(),
                  len(node_list))
 
 

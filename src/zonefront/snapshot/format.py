@@ -18,9 +18,14 @@ import struct
 import sys
 import time
 
+from typing import TYPE_CHECKING
+
 import msgpack
 
-from .compiler import ARRAY_NAMES, Image
+from .layout import ARRAY_NAMES
+
+if TYPE_CHECKING:
+    from .compiler import Image
 
 MAGIC = "zonefront-snapshot"
 FORMAT_VERSION = 3  # 2: routing policy tables; 3: node/block records, raw arrays
@@ -39,11 +44,11 @@ def _pad(n: int) -> int:
     return -n % _ALIGN
 
 
-def dumps(image: Image, serial: int | None = None) -> bytes:
+def dumps(image: "Image", serial: int | None = None) -> bytes:
     return b"".join(_chunks(image, serial))
 
 
-def _chunks(image: Image, serial: int | None):
+def _chunks(image: "Image", serial: int | None):
     if sys.byteorder != "little":
         raise SnapshotError("snapshots are written on little-endian machines only")
     arrays = image.arrays()
@@ -67,7 +72,7 @@ def _chunks(image: Image, serial: int | None):
         yield bytes(_pad(len(arrays[k])))
 
 
-def write(path: str, image: Image, serial: int | None = None) -> None:
+def write(path: str, image: "Image", serial: int | None = None) -> None:
     """Write atomically: a reader never sees half a snapshot."""
     tmp = f"{path}.tmp.{os.getpid()}"
     with open(tmp, "wb") as f:

@@ -8,7 +8,9 @@ stream; core/_engine.pyx reads them in place and ref/engine.py decodes them
 with the functions below.  All integers are little-endian and unaligned.
 
 node record (stream "nodes"):
-  u8 name_len, u8 flags, u16 ntypes, u32 default_block, u32 nx_block,
+  u8 name_len, u8 flags, u16 ntypes,
+  u16 zone                       if F_ZONE_NEG: the zone's row in "negatives"
+  u32 default_block, u32 nx_block  otherwise
   [u32 any_block]  unless F_ANY_FIRST (the first type's block answers ANY)
   [u32 redirect]   if flags & REDIRECT_FLAGS (referral block or dnames index)
   [u32 wild]       if F_WILD (the "*" child node)
@@ -20,6 +22,10 @@ block record (stream "blocks"):
   fixups           nfix x u32: pos | value << 16 (blocks.py)
   data             len octets
   [u16 ar_start, u16 ar_required, ar x u16 ar_end]   if ar > 0
+
+negatives: per zone (u32 nodata_block, u32 nxdomain_block); most names answer
+a missing type and a missing child with their zone's two blocks, so they
+name the zone in two octets instead of carrying both references.
 """
 from __future__ import annotations
 
@@ -28,6 +34,10 @@ from dataclasses import dataclass
 
 NONE = 0xFFFFFFFF
 
+# an image's arrays, in snapshot order
+ARRAY_NAMES = ("nodes", "blocks", "negatives", "dnames", "psets", "cands", "colls", "cidr4",
+               "cidr6", "regions")
+
 F_CUT = 1
 F_OCCLUDED = 2
 F_BELOW_DNAME = 4
@@ -35,9 +45,11 @@ F_HAS_DNAME = 8
 F_APEX = 16
 F_WILD = 32
 F_ANY_FIRST = 64
+F_ZONE_NEG = 128
 REDIRECT_FLAGS = F_CUT | F_OCCLUDED | F_BELOW_DNAME | F_HAS_DNAME
 
-NODE_HEAD = struct.Struct("<BBHII")
+NODE_HEAD = struct.Struct("<BBH")
+NEGATIVE = struct.Struct("<II")
 BLOCK_HEAD = struct.Struct("<HHHHHBB")
 TYPE_ENTRY = struct.Struct("<HI")
 U32 = struct.Struct("<I")
@@ -72,15 +84,24 @@ class BlockRec:
 
 
 def pack_node(name: bytes, flags: int, types: list[tuple[int, int]], default_block: int,
-              any_block: int, redirect: int, wild: int, nx_block: int) -> bytes:
-    """One node record; `flags` must not carry F_WILD or F_ANY_FIRST, they
-    follow from `wild` and `any_block`."""
-    flags &= ~(F_WILD | F_ANY_FIRST)
+              any_block: int, redirect: int, wild: int, nx_block: int,
+              zone: int | None = None) -> bytes:
+    """One node record; `flags` must not carry F_WILD, F_ANY_FIRST or
+    F_ZONE_NEG, they follow from `wild`, `any_block` and `zone` (the row in
+    negatives holding exactly default_block and nx_block, when they are the
+    zone's own)."""
+    flags &= ~(F_WILD | F_ANY_FIRST | F_ZONE_NEG)
     if wild != NONE:
         flags |= F_WILD
     if types and types[0][1] == any_block:
         flags |= F_ANY_FIRST
-    out = bytearray(NODE_HEAD.pack(len(name), flags, len(types), default_block, nx_block))
+    if zone is not None and zone <= 0xFFFF:
+        flags |= F_ZONE_NEG
+    out = bytearray(NODE_HEAD.pack(len(name), flags, len(types)))
+    if flags & F_ZONE_NEG:
+        out += struct.pack("<H", zone)
+    else:
+        out += NEGATIVE.pack(default_block, nx_block)
     if not flags & F_ANY_FIRST:
         out += U32.pack(any_block)
     if flags & REDIRECT_FLAGS:
@@ -106,10 +127,20 @@ def pack_block(data: bytes, fixups, an: int, ns: int, ar: int, ar_start: int, ar
     return bytes(out)
 
 
-def decode_node(buf, off: int) -> tuple[NodeRec, int]:
-    """The node at `off` and the offset just past it."""
-    name_len, flags, ntypes, default_block, nx_block = NODE_HEAD.unpack_from(buf, off)
+def decode_node(buf, off: int, negatives=None) -> tuple[NodeRec, int]:
+    """The node at `off` and the offset just past it; `negatives` (the
+    array) resolves F_ZONE_NEG nodes' blocks, else they read as NONE."""
+    name_len, flags, ntypes = NODE_HEAD.unpack_from(buf, off)
     p = off + NODE_HEAD.size
+    if flags & F_ZONE_NEG:
+        zone = struct.unpack_from("<H", buf, p)[0]
+        p += 2
+        default_block = nx_block = NONE
+        if negatives is not None:
+            default_block, nx_block = NEGATIVE.unpack_from(negatives, zone * NEGATIVE.size)
+    else:
+        default_block, nx_block = NEGATIVE.unpack_from(buf, p)
+        p += NEGATIVE.size
     any_block = redirect = wild = NONE
     if not flags & F_ANY_FIRST:
         any_block = U32.unpack_from(buf, p)[0]
@@ -146,12 +177,12 @@ def decode_block(buf, off: int) -> tuple[BlockRec, int]:
     return BlockRec(data, fixups, an, ns, ar, ar_start, ar_required, ends, rcode, bool(flags & 1)), p
 
 
-def decode_stream(buf, decode) -> dict:
+def decode_stream(buf, decode, *extra) -> dict:
     """Every record of a stream by its offset."""
     out = {}
     off = 0
     while off < len(buf):
-        rec, nxt = decode(buf, off)
+        rec, nxt = decode(buf, off, *extra)
         out[off] = rec
         off = nxt
     return out
@@ -161,7 +192,8 @@ def wild_field(record: bytes) -> int:
     """Where a packed node record (with F_WILD) keeps its wild reference, so
     a compiler can patch it once every node's offset is known."""
     flags = record[1]
-    pos = NODE_HEAD.size + (0 if flags & F_ANY_FIRST else 4) + (4 if flags & REDIRECT_FLAGS else 0)
+    pos = NODE_HEAD.size + (2 if flags & F_ZONE_NEG else 8) + (0 if flags & F_ANY_FIRST else 4) + \
+        (4 if flags & REDIRECT_FLAGS else 0)
     if not flags & F_WILD:
         raise ValueError("node has no wildcard field")
     return pos

@@ -6,21 +6,27 @@ import logging
 import sys
 from typing import Callable
 
-from .. import model
-from . import tsig
-from .service import XfrService, _network
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the transfer machinery loads only when an option asks for it
+    from .. import model
+    from .service import XfrService
 
 log = logging.getLogger("zonefront.xfr")
 
 
 def _cidr(text: str):
+    from .service import _network
+
     try:
         return _network(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
 
 
-def _key(text: str) -> tsig.Key:
+def _key(text: str):
+    from . import tsig
+
     try:
         return tsig.Key.from_text(text)
     except tsig.TsigError as e:
@@ -64,7 +70,7 @@ def add_arguments(serve_parser: argparse.ArgumentParser) -> None:
 
 
 def start(args, server_kwargs: dict,
-          zones_provider: Callable[[], list[model.Zone]]) -> XfrService | None:
+          zones_provider: Callable[[], list[model.Zone]]) -> "XfrService | None":
     """The XfrService for these options, started, and put in server_kwargs
     as DnsServer's `xfr=`; None when no transfer option was given (AXFR/IXFR
     then get the engine's REFUSED).  Raises ValueError on a bad combination."""
@@ -73,6 +79,10 @@ def start(args, server_kwargs: dict,
     targets = list(getattr(args, "notify", None) or [])
     if not (allow or keys or targets):
         return None
+    from .. import model
+    from . import tsig
+    from .service import XfrService
+
     ring = tsig.keyring(keys)
     notify_key = None
     name = getattr(args, "notify_key", None)
