@@ -20,6 +20,12 @@
 #define ZF_HAVE_MMSG 0
 #endif
 
+/* Buffer i starts one cache line further into a 4 KiB page than buffer i-1:
+ * with a plain 4 KiB stride every query's first line falls in the same L1
+ * set, and a batch of 64 evicts itself before it is answered. */
+#define RX_STRIDE (ZF_UDP_RX_SIZE + ZF_CACHELINE)
+#define TX_STRIDE (ZF_UDP_TX_SIZE + ZF_CACHELINE)
+
 #define STAT_ADD(field, n) \
     __atomic_store_n(&(field), (field) + (uint64_t)(n), __ATOMIC_RELAXED)
 
@@ -50,6 +56,11 @@ zf_slot_t *zf_slot_new(zf_answer_fn answer, const void *image)
         atomic_init(&s->readers[i].used, 0);
     }
     return s;
+}
+
+void zf_slot_set_prefetch(zf_slot_t *s, zf_prefetch_fn prefetch)
+{
+    s->prefetch = prefetch;
 }
 
 void zf_slot_free(zf_slot_t *s)
@@ -242,8 +253,8 @@ struct zf_udp_worker {
     rrl_t *rrl;          /* response rate limiting table, or NULL (off) */
     _Atomic int stop;
     uint64_t rng;        /* xorshift64* state; per-batch policy seed */
-    uint8_t *rx;         /* batch * ZF_UDP_RX_SIZE */
-    uint8_t *tx;         /* batch * ZF_UDP_TX_SIZE, replies packed to the front */
+    uint8_t *rx;         /* batch * RX_STRIDE */
+    uint8_t *tx;         /* batch * TX_STRIDE, replies packed to the front */
     struct sockaddr_storage *addrs; /* source of each received datagram */
     struct iovec *rx_iov;
     struct iovec *tx_iov;
@@ -255,6 +266,7 @@ struct zf_udp_worker {
     uint8_t *trunc;      /* 1 if datagram i did not fit in its RX slot */
     socklen_t *namelens; /* source address length of datagram i */
     unsigned *txsrc;     /* which datagram tx slot k answers (sendto path) */
+    zf_hint_t *hints;    /* the engine's prefetch state, one per datagram */
     unsigned empty;      /* zero-length datagrams in the current batch */
     unsigned rrl_drop;   /* replies rate limited away in the current batch */
     unsigned rrl_slip;   /* replies cut to TC=1 in the current batch */
@@ -288,8 +300,8 @@ zf_udp_worker_t *udpio_worker_new(int fd, zf_slot_t *slot, unsigned batch, int f
     w->slot = slot;
     atomic_init(&w->stop, 0);
     w->rng = (now_ns() ^ ((uint64_t)(uintptr_t)w << 16) ^ (uint64_t)fd * 0x9E3779B97F4A7C15ull) | 1;
-    w->rx = aligned_alloc(ZF_CACHELINE, (size_t)batch * ZF_UDP_RX_SIZE);
-    w->tx = aligned_alloc(ZF_CACHELINE, (size_t)batch * ZF_UDP_TX_SIZE);
+    w->rx = aligned_alloc(ZF_CACHELINE, (size_t)batch * RX_STRIDE);
+    w->tx = aligned_alloc(ZF_CACHELINE, (size_t)batch * TX_STRIDE);
     w->addrs = calloc(batch, sizeof(*w->addrs));
     w->rx_iov = calloc(batch, sizeof(*w->rx_iov));
     w->tx_iov = calloc(batch, sizeof(*w->tx_iov));
@@ -297,6 +309,7 @@ zf_udp_worker_t *udpio_worker_new(int fd, zf_slot_t *slot, unsigned batch, int f
     w->trunc = calloc(batch, sizeof(*w->trunc));
     w->namelens = calloc(batch, sizeof(*w->namelens));
     w->txsrc = calloc(batch, sizeof(*w->txsrc));
+    w->hints = calloc(batch, sizeof(*w->hints));
 #if ZF_HAVE_MMSG
     w->rx_msgs = calloc(batch, sizeof(*w->rx_msgs));
     w->tx_msgs = calloc(batch, sizeof(*w->tx_msgs));
@@ -304,12 +317,12 @@ zf_udp_worker_t *udpio_worker_new(int fd, zf_slot_t *slot, unsigned batch, int f
         goto fail;
 #endif
     if (!w->rx || !w->tx || !w->addrs || !w->rx_iov || !w->tx_iov || !w->lens || !w->trunc ||
-        !w->namelens || !w->txsrc)
+        !w->namelens || !w->txsrc || !w->hints)
         goto fail;
     for (unsigned i = 0; i < batch; i++) {
-        w->rx_iov[i].iov_base = w->rx + (size_t)i * ZF_UDP_RX_SIZE;
+        w->rx_iov[i].iov_base = w->rx + (size_t)i * RX_STRIDE;
         w->rx_iov[i].iov_len = ZF_UDP_RX_SIZE;
-        w->tx_iov[i].iov_base = w->tx + (size_t)i * ZF_UDP_TX_SIZE;
+        w->tx_iov[i].iov_base = w->tx + (size_t)i * TX_STRIDE;
 #if ZF_HAVE_MMSG
         struct msghdr *h = &w->rx_msgs[i].msg_hdr;
         h->msg_name = &w->addrs[i];
@@ -340,6 +353,7 @@ void udpio_worker_free(zf_udp_worker_t *w)
     free(w->trunc);
     free(w->namelens);
     free(w->txsrc);
+    free(w->hints);
 #if ZF_HAVE_MMSG
     free(w->rx_msgs);
     free(w->tx_msgs);
@@ -426,6 +440,13 @@ static inline __attribute__((always_inline)) unsigned answer_batch_with(zf_udp_w
     ctx.tcp = 0;
     if (rrl)
         rrl_tick(rrl); /* one clock reading per batch */
+    zf_prefetch_fn prefetch = slot->prefetch;
+    if (prefetch && n > 1) {
+        for (int stage = 0; stage < ZF_PREFETCH_STAGES; stage++)
+            for (unsigned i = 0; i < n; i++)
+                if (!trunc[i] && lens[i])
+                    prefetch(image, w->rx + (size_t)i * RX_STRIDE, lens[i], &w->hints[i], stage);
+    }
     unsigned m = 0;
     for (unsigned i = 0; i < n; i++) {
         if (trunc[i]) /* larger than any query we serve; the engine never sees a partial one */
@@ -435,8 +456,8 @@ static inline __attribute__((always_inline)) unsigned answer_batch_with(zf_udp_w
             continue;
         }
         ctx.src = (const struct sockaddr *)&w->addrs[i];
-        uint8_t *out = w->tx + (size_t)m * ZF_UDP_TX_SIZE;
-        size_t len = answer(image, w->rx + (size_t)i * ZF_UDP_RX_SIZE, lens[i], out,
+        uint8_t *out = w->tx + (size_t)m * TX_STRIDE;
+        size_t len = answer(image, w->rx + (size_t)i * RX_STRIDE, lens[i], out,
                             ZF_UDP_TX_SIZE, &ctx);
         if (len == 0 || len > ZF_UDP_TX_SIZE)
             continue;
@@ -540,7 +561,7 @@ static int recv_each(zf_udp_worker_t *w)
     unsigned n = 0;
     while (n < w->batch) {
         socklen_t alen = sizeof(w->addrs[n]);
-        ssize_t r = recvfrom(w->fd, w->rx + (size_t)n * ZF_UDP_RX_SIZE, ZF_UDP_RX_SIZE,
+        ssize_t r = recvfrom(w->fd, w->rx + (size_t)n * RX_STRIDE, ZF_UDP_RX_SIZE,
                              (n ? MSG_DONTWAIT : 0) | MSG_TRUNC, (struct sockaddr *)&w->addrs[n],
                              &alen);
         if (r < 0) {

@@ -43,11 +43,13 @@ typedef struct zf_slot {
     _Atomic uint64_t gen;         /* bumped by every swap; starts at 1 */
     _Atomic int stop;             /* set once: every loop on this slot returns */
     zf_answer_fn answer;          /* fixed for the slot's life */
+    zf_prefetch_fn prefetch;      /* optional (NULL), set before any loop runs */
     pthread_mutex_t lock;         /* serialises swaps and reader registration */
     zf_reader_t readers[ZF_SLOT_MAX_READERS];
 } zf_slot_t;
 
 zf_slot_t *zf_slot_new(zf_answer_fn answer, const void *image);
+void zf_slot_set_prefetch(zf_slot_t *s, zf_prefetch_fn prefetch);
 void zf_slot_free(zf_slot_t *s);
 /* Returns 0 once no reader can hold the previous image, -1 if timeout_ms
  * passed first (the old image must then be kept until zf_slot_quiesced()). */

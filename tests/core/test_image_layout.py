@@ -164,7 +164,7 @@ def test_snapshot_round_trip_maps_the_arrays(tmp_path):
 @pytest.mark.parametrize("damage,message", [
     (lambda b: b"", "not a zonefront snapshot"),
     (lambda b: b"\x82\xa5magic\xb2zonefront-snapshot\xa7version\x02", "not a zonefront snapshot"),
-    (lambda b: b[:7] + bytes([2]) + b[8:], "snapshot format 2, this zonefront reads 3"),
+    (lambda b: b[:7] + bytes([2]) + b[8:], f"snapshot format 2, this zonefront reads {snapshot_format.FORMAT_VERSION}"),
     (lambda b: b[:40], "truncated"),
     (lambda b: b[: len(b) - 100], "truncated"),
 ])
@@ -200,3 +200,25 @@ def test_case_folding_is_ascii_only_for_every_octet(make_image):
         asked = x - 32 if 0x61 <= x <= 0x7A else x  # ask lower-case letters in upper case
         assert address([b"S" + bytes([asked])]) == f"10.1.{folded}.1"
         assert address([b"LONG" + bytes([asked]) + b"LaBeL", b"K"]) == f"10.2.{folded}.2"
+
+
+def test_prefetched_batches_answer_exactly_as_single_queries():
+    """The UDP loop runs engine_prefetch's stages over a batch before
+    answering it; the answers must be the very bytes answer() gives for each
+    query alone, for hits, misses, wildcards, referrals, DNAMEs, CNAMEs,
+    mixed case, malformed and truncated packets, in one batch."""
+    from zonefront.core._engine import answer_batched
+
+    image = Image(compiled().arrays())
+    queries = wire_queries()
+    queries += [dns.message.make_query(n.upper(), t, use_edns=0).to_wire() for n, t in QUERIES]
+    queries += [q[:-5] for q in wire_queries()]  # truncated mid-question
+    queries += [q[:12] + b"\xc0\x0c" + q[-4:] for q in wire_queries()[:3]]  # compressed qname
+    queries += [b"\x00" * 12, b"\x12\x34\x81\x00" + bytes(8)]  # empty question, a response
+    rng = random.Random(3)
+    for _ in range(300):
+        q = bytearray(rng.choice(wire_queries()))
+        q[rng.randrange(12, len(q))] = rng.randrange(256)
+        queries.append(bytes(q))
+    assert len(queries) > 128  # several batches
+    assert answer_batched(image, queries) == [image.answer(q) for q in queries]

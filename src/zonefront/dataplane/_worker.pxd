@@ -9,6 +9,10 @@ cdef extern from "zfapi.h":
         uint8_t tcp
     ctypedef size_t (*zf_answer_fn)(const void* image, const uint8_t* query, size_t qlen,
                                     uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
+    ctypedef struct zf_hint_t:
+        pass
+    ctypedef void (*zf_prefetch_fn)(const void* image, const uint8_t* query, size_t qlen,
+                                    zf_hint_t* hint, int stage) noexcept nogil
 
 cdef extern from "rrl.h" nogil:
     ctypedef struct sockaddr "struct sockaddr":
@@ -37,6 +41,7 @@ cdef extern from "udpio.h" nogil:
     ctypedef struct zf_slot_t:
         pass
     zf_slot_t* zf_slot_new(zf_answer_fn answer, const void* image)
+    void zf_slot_set_prefetch(zf_slot_t* s, zf_prefetch_fn prefetch)
     void zf_slot_free(zf_slot_t* s)
     int zf_slot_swap(zf_slot_t* s, const void* image, int timeout_ms)
     int zf_slot_quiesced(zf_slot_t* s, uint64_t gen)

@@ -26,7 +26,7 @@ log = logging.getLogger("zonefront.dataplane")
 DEF ZF_WITH_ENGINE = True
 
 IF ZF_WITH_ENGINE:
-    from zonefront.core._engine cimport engine_answer, Image
+    from zonefront.core._engine cimport engine_answer, engine_prefetch, Image
 
 HAVE_ENGINE = ZF_WITH_ENGINE
 RX_SIZE = ZF_UDP_RX_SIZE
@@ -103,6 +103,9 @@ cdef class Slot:
         self.slot = zf_slot_new(fn, self._pointer(image))
         if self.slot == NULL:
             raise MemoryError()
+        IF ZF_WITH_ENGINE:
+            if answer == "engine" and os.environ.get("ZONEFRONT_PREFETCH", "1") != "0":
+                zf_slot_set_prefetch(self.slot, engine_prefetch)
         self._image = image
 
     def __dealloc__(self):

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .compiler import Image
 
 MAGIC = "zonefront-snapshot"
-FORMAT_VERSION = 3  # 2: routing policy tables; 3: node/block records, raw arrays
+FORMAT_VERSION = 4  # 2: routing policy tables; 3: node/block records, raw arrays; 4: zone rows
 _LEAD = struct.Struct("<7sBI")
 _LEAD_MAGIC = b"ZFSNAP\0"
 _TABLE = struct.Struct(f"<{2 * len(ARRAY_NAMES)}Q")  # (offset, length) of each array
