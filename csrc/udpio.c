@@ -216,6 +216,21 @@ int udpio_open(const char *host, uint16_t port, int bufsize, int rcvtimeo_ms)
     if (ss.ss_family == AF_INET6 &&
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
         goto fail;
+    /* Replies never carry DF and ignore path MTU: a forged ICMP "fragmentation
+     * needed" cannot shrink what we send to a client (RFC 9715 §3.2; BIND does
+     * the same).  Our UDP answers stay within the EDNS size, 1232 by default. */
+#if defined(IP_MTU_DISCOVER) && defined(IP_PMTUDISC_OMIT)
+    if (ss.ss_family == AF_INET) {
+        int omit = IP_PMTUDISC_OMIT;
+        (void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &omit, sizeof(omit));
+    }
+#endif
+#if defined(IPV6_MTU_DISCOVER) && defined(IPV6_PMTUDISC_OMIT)
+    if (ss.ss_family == AF_INET6) {
+        int omit = IPV6_PMTUDISC_OMIT;
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &omit, sizeof(omit));
+    }
+#endif
     if (bufsize <= 0)
         bufsize = 4 << 20;
 #ifdef SO_RCVBUFFORCE

@@ -102,3 +102,23 @@ def test_run_udp_blocks_until_slot_stop():
     assert result["queries"] == 1 and result["responses"] == 1
     import os
     os.close(fd)
+
+
+def test_udp_sockets_ignore_path_mtu_and_never_set_df():
+    """IP_PMTUDISC_OMIT on both families: replies never carry DF and a forged
+    ICMP 'fragmentation needed' cannot lower what we send (RFC 9715)."""
+    import os
+
+    for host, level, opt, omit in (("127.0.0.1", socket.IPPROTO_IP, 10, 5),  # IP_MTU_DISCOVER
+                                   ("::1", socket.IPPROTO_IPV6, 23, 5)):  # IPV6_MTU_DISCOVER
+        try:
+            fd = _worker.open_udp(host, 0)
+        except OSError:
+            assert host == "::1"  # no IPv6 on this host
+            continue
+        s = socket.socket(fileno=os.dup(fd))
+        try:
+            assert s.getsockopt(level, opt) == omit
+        finally:
+            s.close()
+            os.close(fd)
