@@ -25,12 +25,12 @@ typedef size_t (*zf_answer_fn)(const void *image, const uint8_t *query, size_t q
 
 /* Optional, per slot: warms the cache lines a query's answer will read, so a
  * batch overlaps its memory misses instead of taking them one query after
- * another.  The loop calls it with stage 0, then 1, then 2 for every query of
+ * another.  The loop calls it with stage 0, 1, 2, then 3 for every query of
  * a batch before answering any; `hint` carries state between the stages.  It
  * only reads the image and never changes an answer. */
 typedef struct zf_hint {
     uint32_t hash;      /* of the lower-cased qname */
-    uint32_t ref;       /* node, once stage 1 found one; 0xFFFFFFFF none */
+    uint32_t ref;       /* stage 1: the node; stage 2: a policy set; 0xFFFFFFFF none */
     uint16_t qname_len; /* 0: nothing to warm for this query */
     uint16_t qtype;
 } zf_hint_t;
@@ -38,6 +38,6 @@ typedef struct zf_hint {
 typedef void (*zf_prefetch_fn)(const void *image, const uint8_t *query, size_t qlen,
                                zf_hint_t *hint, int stage);
 
-#define ZF_PREFETCH_STAGES 3
+#define ZF_PREFETCH_STAGES 4
 
 #endif

@@ -222,3 +222,37 @@ def test_prefetched_batches_answer_exactly_as_single_queries():
         queries.append(bytes(q))
     assert len(queries) > 128  # several batches
     assert answer_batched(image, queries) == [image.answer(q) for q in queries]
+
+
+def test_prefetched_batches_answer_routed_names_as_single_queries():
+    """Stages 2 and 3 follow policy sets and their candidates: weighted,
+    multivalue, failover and an alias to a weighted name answer the same
+    bytes in a prefetched batch as alone."""
+    from zonefront.core._engine import answer_batched
+    from zonefront.model import TYPE_A, RoutedRRset, name_from_text
+
+    zone = parse_zone_text(ZONE, "example.com.")
+
+    def routed(owner, ips, **kw):
+        return RoutedRRset(owner=name_from_text(owner), rtype=TYPE_A, ttl=60,
+                           rdatas=[bytes(int(x) for x in ip.split(".")) for ip in ips], **kw)
+
+    zone.routed += [routed("w.example.com.", ["10.0.0.1"], set_id="a", weight=1),
+                    routed("w.example.com.", ["10.0.0.2"], set_id="b", weight=3),
+                    routed("f.example.com.", ["10.0.1.1"], set_id="p", failover="PRIMARY"),
+                    routed("f.example.com.", ["10.0.1.2"], set_id="s", failover="SECONDARY")]
+    zone.routed += [routed("m.example.com.", [f"10.0.2.{i}"], set_id=f"m{i}", multivalue=True)
+                    for i in range(12)]
+    zone.routed.append(RoutedRRset(owner=name_from_text("al.example.com."), rtype=TYPE_A, ttl=60,
+                                   alias_name=name_from_text("w.example.com.")))
+    image = Image(compile_zones([zone]).arrays())
+    names = ["w", "f", "m", "www", "nope", "al"]
+    queries = []
+    for i in range(400):
+        q = dns.message.make_query(f"{names[i % len(names)]}.example.com", "A", use_edns=0)
+        q.id = i
+        queries.append(q.to_wire())
+    batched = answer_batched(image, queries)
+    assert batched == [image.answer(q) for q in queries]
+    weighted = {dns.message.from_wire(r).answer[0][0].address for r in batched[::len(names)]}
+    assert weighted == {"10.0.0.1", "10.0.0.2"}  # the choice still varies by query

@@ -9,7 +9,7 @@ tests/differential compare the two byte for byte.
 """
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free
-from libc.string cimport memcmp, memcpy, memset
+from libc.string cimport memcpy, memset
 
 cdef extern from "zfhash.h":
     uint32_t zf_hash(const uint8_t* p, size_t n) nogil
@@ -1106,17 +1106,22 @@ cdef extern from *:
 cdef void engine_prefetch(const void* image, const uint8_t* q, size_t qlen,
                           zf_hint_t* hint, int stage) noexcept nogil:
     """Stage 0 hashes the qname and touches its table slot, stage 1 the node
-    the slot leads to, stage 2 the block the qtype selects there.  Only the
-    plain exact-match path is warmed; anything else is left to the answer."""
+    the slot leads to, stage 2 the block the qtype selects there (or, for a
+    routed name, its policy set and candidates), stage 3 the candidates'
+    blocks.  Only the exact-match path of the public zones is warmed (a
+    query a private view answers just gets no head start); anything else is
+    left to the answer."""
     cdef const image_t* img = <const image_t*>image
     cdef size_t off = 12
     cdef uint32_t total = 0, n, i, probes, ref
     cdef uint8_t key[256]
     cdef const uint8_t* nd
+    cdef const pset_t* ps
+    cdef const cand_t* c
     if stage == 0:
         hint.qname_len = 0
         hint.ref = NONE
-        if img.nviews or qlen < 17 or (q[2] & 0x80):
+        if qlen < 17 or (q[2] & 0x80):
             return
         while True:
             n = q[off]
@@ -1148,15 +1153,34 @@ cdef void engine_prefetch(const void* image, const uint8_t* q, size_t qlen,
             i += 1
             if i == img.tsize:
                 i = 0
-    elif hint.ref != NONE:
+    elif stage == 2:
+        if hint.ref == NONE:
+            return
         nd = img.nodes + hint.ref
+        hint.ref = NONE
         if nd[1] & REDIRECT_FLAGS:
             return
         ref = type_block(img, nd, hint.qtype)
         if ref & PSET_BIT:
+            if (ref & ~PSET_BIT) < img.npsets:
+                ps = &img.psets[ref & ~PSET_BIT]
+                __builtin_prefetch(ps)
+                __builtin_prefetch(&img.cands[ps.cand_off])
+                hint.ref = ref  # stage 3 follows the candidates
             return
         __builtin_prefetch(img.blocks + ref)
         __builtin_prefetch(img.blocks + ref + 64)
+    elif hint.ref != NONE:
+        ps = &img.psets[hint.ref & ~PSET_BIT]
+        if ps.prefix != NONE:
+            __builtin_prefetch(img.blocks + ps.prefix)
+        for i in range(ps.ncand if ps.ncand < 8 else 8):
+            c = &img.cands[ps.cand_off + i]
+            if c.ref & PSET_BIT:
+                if (c.ref & ~PSET_BIT) < img.npsets:
+                    __builtin_prefetch(&img.psets[c.ref & ~PSET_BIT])
+            else:
+                __builtin_prefetch(img.blocks + c.ref)
 
 
 # ---- loading -----------------------------------------------------------------
