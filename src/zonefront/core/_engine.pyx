@@ -1193,6 +1193,12 @@ cdef inline size_t node_size(const uint8_t* nd) noexcept nogil:
     return <size_t>(node_name(nd) - nd) + nd[0] + 6 * <size_t>le16(nd + 2)
 
 
+cdef inline void mark(uint8_t* starts, size_t off) noexcept nogil:
+    """Records a record start in a walk's bitmap (none when NULL)."""
+    if starts != NULL:
+        starts[off >> 3] |= <uint8_t>(1 << (off & 7))
+
+
 cdef int walk_nodes(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count) noexcept nogil:
     """Checks that the node stream is whole records; marks each start in
     `starts` (a bitmap, or NULL) and counts them.  0, or -1 when malformed."""
@@ -1210,8 +1216,7 @@ cdef int walk_nodes(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count
         size = node_size(nd)
         if size > n - off:
             return -1
-        if starts != NULL:
-            starts[off >> 3] |= <uint8_t>(1 << (off & 7))
+        mark(starts, off)
         k += 1
         off += size
     count[0] = k
@@ -1245,8 +1250,7 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
             for i in range(ar):
                 if le16(ext + 4 + 2 * i) > length:
                     return -1
-        if starts != NULL:
-            starts[off >> 3] |= <uint8_t>(1 << (off & 7))
+        mark(starts, off)
         k += 1
         off += size
     count[0] = k
