@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #define ZF_ARENA_HUGE (2u << 20)
@@ -41,6 +42,27 @@ static inline void *arena_alloc(size_t size, size_t *mapped, int *huge, uint8_t 
     *huge = 0;
     *start = (uint8_t *)p;
     return p;
+}
+
+/* Copies n octets in 4 MiB steps; with `release`, drops each step's source
+ * pages from this process once copied (MADV_DONTNEED), so loading a mapped
+ * snapshot never holds the file and the arena whole at once.  Only for a
+ * source that is a file mapping: on anonymous memory DONTNEED zeroes it. */
+static inline void arena_copy(uint8_t *dst, const uint8_t *src, size_t n, int release)
+{
+    const size_t step = (size_t)4 << 20;
+    const uintptr_t page = 4096;
+    for (size_t done = 0; done < n;) {
+        size_t len = n - done < step ? n - done : step;
+        memcpy(dst + done, src + done, len);
+        if (release) {
+            uintptr_t lo = ((uintptr_t)(src + done) + page - 1) & ~(page - 1);
+            uintptr_t hi = ((uintptr_t)(src + done + len)) & ~(page - 1);
+            if (hi > lo)
+                (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+        }
+        done += len;
+    }
 }
 
 /* Read-only from here on: a stray write through a bad index faults instead

@@ -231,7 +231,10 @@ cdef class Image:
     cdef size_t _blocks_len
     cdef int _is_block(self, uint32_t ref)
     cdef _validate_nodes(self, size_t nlen, size_t ndn)
-    cdef _arena_map(self, dict arrays, size_t table_size)
+    cdef void* table_base   # the hash table's own arena
+    cdef size_t table_size
+    cdef int table_huge
+    cdef _arena_map(self, dict arrays, bint release)
     cdef object _geo
     cdef object _health
     cdef object _views

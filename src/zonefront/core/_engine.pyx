@@ -18,6 +18,7 @@ cdef extern from "zfarena.h":
     void* arena_alloc(size_t size, size_t* mapped, int* huge, uint8_t** start) nogil
     void arena_seal(void* base, size_t mapped, int huge) nogil
     void arena_free(void* base, size_t mapped, int huge) nogil
+    void arena_copy(uint8_t* dst, const uint8_t* src, size_t n, int release) nogil
 
 cdef uint8_t LOWER[256]
 for _i in range(256):
@@ -1268,13 +1269,19 @@ cdef class Image:
     def __cinit__(self):
         self.ptr = NULL
         self.arena_base = NULL
+        self.table_base = NULL
         self._block_starts = NULL
         self._node_starts = NULL
         self.img.table = NULL
         self.img.views = NULL
         self.img.nviews = 0
 
-    def __init__(self, dict arrays, zones=None, int udp_max=OUR_UDP_PAYLOAD):
+    def __init__(self, dict arrays, zones=None, int udp_max=OUR_UDP_PAYLOAD, *,
+                 bint release_source=False):
+        """`release_source`: the arrays are views of a mapped file (a
+        snapshot, format.read); their pages are dropped from this process
+        as they are copied, which keeps a load's peak memory near the
+        image's own size.  Never for arrays in ordinary memory."""
         cdef const uint8_t[::1] mv
         cdef uint32_t n = 0, size, i, h, j
         cdef size_t off
@@ -1284,18 +1291,16 @@ cdef class Image:
                 raise ValueError(f"image array {k!r} missing or not bytes")
         if not 512 <= udp_max <= 65535:
             raise ValueError("udp_max must be within 512..65535")
-        mv = arrays["nodes"]
-        if len(mv) and walk_nodes(&mv[0], len(mv), NULL, &n) != 0:
-            raise ValueError("image node records are malformed")
         if len(arrays["nodes"]) >= PSET_BIT or len(arrays["blocks"]) >= PSET_BIT:
             raise ValueError("image streams exceed 2 GiB")
         if len(arrays["negatives"]) % 8 or len(arrays["dnames"]) % sizeof(dname_t):
             raise ValueError("image arrays have a partial record")
         self.img.udp_max = udp_max
         self.zones = zones or []
-        size = n + n // 3 + 16  # load factor at most 3/4
-        self._arena_map(arrays, size * sizeof(slot_t))
+        self._arena_map(arrays, release_source)
         self.img.nodes = self._addr("nodes")
+        if walk_nodes(self.img.nodes, len(arrays["nodes"]), NULL, &n) != 0:
+            raise ValueError("image node records are malformed")
         self.img.nnodes = n
         self.img.blocks = self._addr("blocks")
         self.img.negatives = <const uint32_t*>self._addr("negatives")
@@ -1314,7 +1319,11 @@ cdef class Image:
         self.img.views = NULL
         self.img.nviews = self.img.nview4 = self.img.nview6 = 0
         self._validate(arrays)
-        self.img.table = <slot_t*>(self.arena + <size_t>self._offsets["table"])
+        size = n + n // 3 + 16  # load factor at most 3/4
+        self.table_base = arena_alloc(size * sizeof(slot_t), &self.table_size, &self.table_huge,
+                                      <uint8_t**>&self.img.table)
+        if self.table_base == NULL:
+            raise MemoryError()
         self.img.tsize = size
         with nogil:
             for i in range(size):
@@ -1332,30 +1341,30 @@ cdef class Image:
                 self.img.table[j].node = <uint32_t>off
                 off += node_size(nd)
         arena_seal(self.arena_base, self.arena_size, self.huge)
+        arena_seal(self.table_base, self.table_size, self.table_huge)
         self.ptr = &self.img
 
     cdef const uint8_t* _addr(self, str key):
         return self.arena + <size_t>self._offsets[key]
 
-    cdef _arena_map(self, dict arrays, size_t table_size):
-        """Copies the arrays and room for the hash table into one arena:
-        64-octet aligned, and on transparent huge pages when it is big
-        enough, so the lookups' random reads miss the TLB far less."""
+    cdef _arena_map(self, dict arrays, bint release):
+        """Copies the arrays into one arena: 64-octet aligned, and on
+        transparent huge pages when it is big enough, so the lookups' random
+        reads miss the TLB far less.  The hash table gets its own arena once
+        the nodes are counted."""
         cdef size_t total = 0, off
         cdef const uint8_t[::1] src
         self._offsets = {}
         for k in ARRAYS:
             self._offsets[k] = total
             total += (len(arrays[k]) + 63) & ~(<size_t>63)
-        self._offsets["table"] = total
-        total += table_size
         self.arena_base = arena_alloc(total, &self.arena_size, &self.huge, &self.arena)
         if self.arena_base == NULL:
             raise MemoryError()
         for k in ARRAYS:
             src = arrays[k]
             if len(src):
-                memcpy(self.arena + <size_t>self._offsets[k], &src[0], len(src))
+                arena_copy(self.arena + <size_t>self._offsets[k], &src[0], len(src), release)
         self.arena_used = total
 
     def _validate(self, arrays):
@@ -1520,6 +1529,9 @@ cdef class Image:
             free(<void*>self.img.views)
             self.img.views = NULL
         self.img.table = NULL
+        if self.table_base != NULL:
+            arena_free(self.table_base, self.table_size, self.table_huge)
+            self.table_base = NULL
         if self.arena_base != NULL:
             arena_free(self.arena_base, self.arena_size, self.huge)
             self.arena_base = NULL
@@ -1535,7 +1547,7 @@ cdef class Image:
 
     def memory(self):
         """Octets held: the arrays plus the hash table."""
-        return self.arena_used
+        return self.arena_used + self.img.tsize * sizeof(slot_t)
 
     def answer(self, const uint8_t[::1] query, bint tcp=False, client=None, uint32_t seed=0):
         """Answer one query (for embedding and tests); b"" means no reply.

@@ -36,8 +36,8 @@ class Engine:
     Engine and swapping it in (dataplane.server.DnsServer.reload)."""
 
     def __init__(self, arrays: dict, zones: list[dict] | None = None, serial: int = 0,
-                 udp_max: int = 1232):
-        self.image = _image_class()(arrays, zones or [], udp_max)
+                 udp_max: int = 1232, release_source: bool = False):
+        self.image = _image_class()(arrays, zones or [], udp_max, release_source=release_source)
         self.serial = serial
         self.zones = zones or []
 
@@ -58,8 +58,8 @@ class Engine:
 
     @classmethod
     def from_snapshot(cls, path: str, udp_max: int = 1232) -> "Engine":
-        arrays, meta = snapshot_format.read(path)
-        return cls(arrays, meta["zones"], meta["serial"], udp_max)
+        arrays, meta = snapshot_format.read(path)  # views of the mapped file
+        return cls(arrays, meta["zones"], meta["serial"], udp_max, release_source=True)
 
     def answer(self, query: bytes, client: str | None = None, tcp: bool = False,
                seed: int = 0) -> bytes:

@@ -36,7 +36,8 @@ FIX_BLOCK = 0x8000
 
 
 class RefImage:
-    def __init__(self, arrays: dict, zones=None, udp_max: int = OUR_UDP_PAYLOAD):
+    def __init__(self, arrays: dict, zones=None, udp_max: int = OUR_UDP_PAYLOAD,
+                 release_source: bool = False):  # the compiled Image's load option; no use here
         if not 512 <= udp_max <= 65535:
             raise ValueError("udp_max must be within 512..65535")
         self.udp_max = udp_max
