@@ -16,7 +16,7 @@
 #include <sys/mman.h>
 
 #define ZF_ARENA_HUGE (2u << 20)
-#define ZF_ARENA_HUGE_MIN (2u << 20)
+#define ZF_ARENA_HUGE_MIN (1u << 20)
 
 /* Returns the base to free later (NULL on failure); *start is 64-aligned. */
 static inline void *arena_alloc(size_t size, size_t *mapped, int *huge, uint8_t **start)
