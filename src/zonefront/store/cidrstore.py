@@ -26,17 +26,7 @@ CREATE TABLE IF NOT EXISTS cidr_blocks (
 
 
 def ensure(store: Store) -> None:
-    """Create the tables if needed.  Inside a transaction the DDL is part of
-    it (executescript would COMMIT it), so the fact is only remembered when
-    it was run on its own."""
-    if getattr(store, "_cidr_schema", False):
-        return
-    with store.lock:
-        for stmt in _SCHEMA.split(";"):
-            if stmt.strip():
-                store.db.execute(stmt)
-        if not store.db.in_transaction:
-            store._cidr_schema = True
+    store.ensure_tables("cidr", _SCHEMA)
 
 
 def get_collection(store: Store, cid: str) -> dict | None:

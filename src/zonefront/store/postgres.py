@@ -38,7 +38,7 @@ import psycopg
 
 from . import serials
 from .dialect import WRITE_LOCK_KEY, PgConnection
-from .sqlite import _SCHEMA, SCHEMA_VERSION, Store
+from .sqlite import _SCHEMA, Store
 
 log = logging.getLogger("zonefront.store.postgres")
 
@@ -68,13 +68,7 @@ class PostgresStore(Store):
             self.db.executescript(serials.SCHEMA)
             self.db.executescript(_VERSION_SCHEMA)
             self.db.execute("INSERT OR IGNORE INTO store_version VALUES (1, 0)")
-        with self.transaction():
-            row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if row is None:
-                self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) != SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: schema version {row[0]}, "
-                                   f"this zonefront reads {SCHEMA_VERSION}")
+        self._check_schema_version()
 
     def close(self) -> None:
         self._closing.set()

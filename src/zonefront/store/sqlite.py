@@ -179,6 +179,10 @@ class Store:
         with self.lock:
             self.db.executescript(_SCHEMA)  # CREATE ... IF NOT EXISTS: idempotent
             self.db.executescript(serials.SCHEMA)
+        self._check_schema_version()
+
+    def _check_schema_version(self) -> None:
+        """Records the schema version in a new store; refuses another one's."""
         with self.transaction():
             row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if row is None:
@@ -186,6 +190,22 @@ class Store:
             elif int(row[0]) != SCHEMA_VERSION:
                 raise RuntimeError(f"{self.path}: schema version {row[0]}, "
                                    f"this zonefront reads {SCHEMA_VERSION}")
+
+    def ensure_tables(self, name: str, schema: str) -> None:
+        """Creates a module's own tables on first use (CREATE ... IF NOT
+        EXISTS, one statement at a time), so older data directories gain them
+        without a migration.  Inside a transaction the DDL is part of it
+        (executescript would COMMIT it), so `name` is only remembered as done
+        when it ran on its own."""
+        done = self.__dict__.setdefault("_tables_ensured", set())
+        if name in done:
+            return
+        with self.lock:
+            for stmt in schema.split(";"):
+                if stmt.strip():
+                    self.db.execute(stmt)
+            if not self.db.in_transaction:
+                done.add(name)
 
     def close(self) -> None:
         with self.lock:

@@ -35,15 +35,7 @@ CREATE TABLE IF NOT EXISTS zone_accounts (
 
 
 def ensure(store: Store) -> None:
-    """Create the tables if needed; inside a transaction the DDL is part of it."""
-    if getattr(store, "_vpc_schema", False):
-        return
-    with store.lock:
-        for stmt in _SCHEMA.split(";"):
-            if stmt.strip():
-                store.db.execute(stmt)
-        if not store.db.in_transaction:
-            store._vpc_schema = True
+    store.ensure_tables("vpc", _SCHEMA)
 
 
 # -- VPC definitions -------------------------------------------------------
