@@ -4,8 +4,11 @@ ZONEFRONT_PUREPYTHON=1 keeps only the reference."""
 import os
 import random
 import socket
+import sys
 
 import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))  # tests/zftest.py, by bare name
 
 IMPLS = ["ref"] if os.environ.get("ZONEFRONT_PUREPYTHON") == "1" else ["ref", "compiled"]
 

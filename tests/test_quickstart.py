@@ -1,15 +1,14 @@
 """The README's run command: `zonefront serve` with its embedded defaults
 serves the demo zone and the signed-only Route 53 API (ports and the data
 directory moved aside so the test can run anywhere)."""
-import os
 import signal
 import subprocess
 import sys
-import time
 
 import dns.message
 import dns.query
 import dns.rcode
+from zftest import child_env, wait_ready
 
 
 def test_serve_with_defaults_answers_the_demo_zone(tmp_path, free_port):
@@ -18,16 +17,9 @@ def test_serve_with_defaults_answers_the_demo_zone(tmp_path, free_port):
         [sys.executable, "-m", "zonefront.cli", "serve", "--dns-listen", f"127.0.0.1:{dns_port}",
          "--api-listen", f"127.0.0.1:{api_port}", "--workers", "1"],
         cwd=tmp_path, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__import__("zonefront").__file__))))
+        env=child_env())
     try:
-        lines = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            lines.append(line)
-            if line.startswith("ready:") or not line:
-                break
-        assert lines[-1].startswith("ready:"), "".join(lines)
+        lines = wait_ready(proc)
         assert f"api http://127.0.0.1:{api_port}" in lines[-1]
         # signed-only from the first start: a key pair made in ./zonefront-data
         key_id, secret = (tmp_path / "zonefront-data" / "api-credentials").read_text().split()

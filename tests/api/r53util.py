@@ -7,6 +7,8 @@ import time
 import boto3
 import botocore.config
 
+from zftest import wait_insync  # noqa: F401  (the API tests import it from here)
+
 from zonefront.api.control import ControlPlane
 from zonefront.config import Config
 
@@ -57,13 +59,6 @@ def start_control_plane(data_dir, **cfg) -> Running:
     return run
 
 
-def wait_insync(client, change_id, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if client.get_change(Id=change_id)["ChangeInfo"]["Status"] == "INSYNC":
-            return True
-        time.sleep(0.02)
-    return False
 
 
 _n = [0]

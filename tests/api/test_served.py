@@ -3,7 +3,7 @@ answering on its DNS port.  A committed change must be served by the running
 workers (no restart) and GetChange must say INSYNC once it is."""
 from __future__ import annotations
 
-import os
+import functools
 import signal
 import subprocess
 import sys
@@ -15,6 +15,7 @@ import dns.query
 import dns.rcode
 import pytest
 from botocore.config import Config as BotoConfig
+from zftest import child_env, wait_insync, wait_ready
 
 
 
@@ -23,20 +24,14 @@ from botocore.config import Config as BotoConfig
 def served(tmp_path_factory, free_port):
     data = tmp_path_factory.mktemp("served")
     dns_port, api_port = free_port(), free_port()
-    env = dict(os.environ, ZONEFRONT_ACCESS_KEY_ID="AKIDSERVED", ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
+    env = child_env(ZONEFRONT_ACCESS_KEY_ID="AKIDSERVED", ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
     proc = subprocess.Popen(
         [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "2",
          "--dns-listen", f"127.0.0.1:{dns_port}", "--api-listen", f"127.0.0.1:{api_port}",
          "--data-dir", str(data), "--nameserver", "ns1.example.net.", "--nameserver", "ns2.example.net."],
         stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.monotonic() + 30
-        line = ""
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            if line.startswith("ready:") or not line:
-                break
-        assert line.startswith("ready:"), f"server did not start: {line!r}"
+        wait_ready(proc)
         client = boto3.client(
             "route53", endpoint_url=f"http://127.0.0.1:{api_port}", region_name="us-east-1",
             aws_access_key_id="AKIDSERVED", aws_secret_access_key="s3cret",
@@ -57,13 +52,7 @@ def ask(port, name, rdtype="A", tcp=False):
     return fn(q, "127.0.0.1", port=port, timeout=2)
 
 
-def wait_insync(client, change_id, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if client.get_change(Id=change_id)["ChangeInfo"]["Status"] == "INSYNC":
-            return True
-        time.sleep(0.02)
-    return False
+wait_insync = functools.partial(wait_insync, timeout=5.0)
 
 
 def test_zone_and_records_are_served_after_insync(served):

@@ -8,6 +8,7 @@ import sys
 from zonefront.model import TYPE_A, TYPE_NS, TYPE_SOA, Zone, name_from_text
 from zonefront.snapshot import format as snapshot_format
 from zonefront.snapshot.compiler import compile_zones
+from zftest import child_env
 
 CHILD = r"""
 import sys
@@ -37,12 +38,8 @@ def test_snapshot_load_peak_is_about_the_image(tmp_path):
     import dns.message
 
     query = dns.message.make_query("host-000042.mem.test", "A").to_wire().hex()
-    env = dict(os.environ)
-    import zonefront
-
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(zonefront.__file__))
     out = subprocess.run([sys.executable, "-c", CHILD, path, query], capture_output=True,
-                         text=True, env=env, check=True).stdout.split()
+                         text=True, env=child_env(), check=True).stdout.split()
     grown, image, answer_len = (int(x) for x in out)
     assert answer_len > 12
     # the image itself (arena rounded to huge pages) plus slack, not file + image

@@ -22,6 +22,7 @@ import boto3
 import botocore.session
 import pytest
 from botocore.config import Config as BotoConfig
+from zftest import child_env, wait_ready
 
 AKID, SECRET = "AKIDREGISTRANT", "registrant-secret"  # account 111111111111
 AKID2, SECRET2 = "AKIDOTHERACCT", "other-secret"  # account 222222222222
@@ -99,22 +100,15 @@ def served(tmp_path_factory, free_port):
                                  data=data, nameservers=json.dumps(NAMESERVERS),
                                  acct1=ACCOUNT1, acct2=ACCOUNT2, acct3=ACCOUNT3,
                                  lim=LIMIT_AKID, lim_secret=LIMIT_SECRET))
-    env = dict(os.environ)
+    env = child_env()
     env.pop("ZONEFRONT_ACCESS_KEY_ID", None)
     env.pop("ZONEFRONT_SECRET_ACCESS_KEY", None)
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(__import__("zonefront").__file__)) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(
         [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "1",
          "--dns-listen", f"127.0.0.1:{dns_port}", "--config", str(cfg)],
         stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.monotonic() + 30
-        line = ""
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            if line.startswith("ready:") or not line:
-                break
-        assert line.startswith("ready:"), f"server did not start: {line!r}"
+        wait_ready(proc)
         yield Served(proc, f"http://127.0.0.1:{api_port}", dns_port, data)
     finally:
         proc.send_signal(signal.SIGTERM)

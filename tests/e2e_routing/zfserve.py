@@ -21,6 +21,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 from botocore.config import Config as BotoConfig
+from zftest import child_env
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -180,8 +181,7 @@ def start(tmp_dir, config_toml: str = "", geoip: str | None = None,
         # nobody probes: health checks follow their zonefront:state tag only
         f.write("[health]\nenabled = false\n\n" + config_toml)
     dns_port, api_port = free_port(), free_port()
-    env = dict(os.environ, ZONEFRONT_ACCESS_KEY_ID=AKID, ZONEFRONT_SECRET_ACCESS_KEY=SECRET)
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(__import__("zonefront").__file__)) + os.pathsep + env.get("PYTHONPATH", "")
+    env = child_env(ZONEFRONT_ACCESS_KEY_ID=AKID, ZONEFRONT_SECRET_ACCESS_KEY=SECRET)
     argv = [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo",
             "--workers", "2", "--dns-listen", f"127.0.0.1:{dns_port}",
             "--api-listen", f"127.0.0.1:{api_port}", "--data-dir", data, "--config", cfg]

@@ -11,6 +11,9 @@ import time
 
 import dns.message
 import dns.query
+from zftest import child_env
+
+from zonefront.health.manager import wait_until
 
 KEY, SECRET = "AKIDEDGETEST", "s3cret"
 EDGE_KEY, EDGE_SECRET = "AKIDEDGEONLY", "edge-s3cret"
@@ -19,10 +22,8 @@ EDGE_KEY, EDGE_SECRET = "AKIDEDGEONLY", "edge-s3cret"
 
 
 def env() -> dict:
-    e = dict(os.environ, ZONEFRONT_ACCESS_KEY_ID=KEY, ZONEFRONT_SECRET_ACCESS_KEY=SECRET)
-    e["PYTHONPATH"] = os.path.dirname(os.path.dirname(__import__("zonefront").__file__)) + os.pathsep + e.get("PYTHONPATH", "")
-    e["PYTHONWARNINGS"] = "ignore"
-    return e
+    return child_env(ZONEFRONT_ACCESS_KEY_ID=KEY, ZONEFRONT_SECRET_ACCESS_KEY=SECRET,
+                     PYTHONWARNINGS="ignore")
 
 
 class Proc:
@@ -106,9 +107,4 @@ def addresses(port: int, name: str) -> set[str]:
 
 
 def wait_for(pred, timeout: float, step: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return bool(pred())
+    return wait_until(pred, timeout, step)

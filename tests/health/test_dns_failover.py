@@ -4,7 +4,6 @@ restarted, and dnspython watching the answers switch within
 RequestInterval x FailureThreshold + 1 s, and switch back."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import dns.query
 import pytest
 from botocore.config import Config as BotoConfig
 from targets import HttpTarget, TcpTarget
+from zftest import child_env, wait_insync, wait_ready
 
 INTERVAL, THRESHOLD = 1, 2
 BOUND = INTERVAL * THRESHOLD + 1.0
@@ -39,21 +39,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xfail(
 def served(tmp_path_factory, free_port):
     data = tmp_path_factory.mktemp("failover")
     dns_port, api_port = free_port(), free_port()
-    env = dict(os.environ, ZONEFRONT_ACCESS_KEY_ID="AKIDHEALTH",
-               ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(__import__("zonefront").__file__)) + os.pathsep + env.get("PYTHONPATH", "")
+    env = child_env(ZONEFRONT_ACCESS_KEY_ID="AKIDHEALTH", ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
     proc = subprocess.Popen(
         [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "2",
          "--dns-listen", f"127.0.0.1:{dns_port}", "--api-listen", f"127.0.0.1:{api_port}",
          "--data-dir", str(data)], stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.monotonic() + 30
-        line = ""
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            if line.startswith("ready:") or not line:
-                break
-        assert line.startswith("ready:"), f"server did not start: {line!r}"
+        wait_ready(proc)
         client = boto3.client(
             "route53", endpoint_url=f"http://127.0.0.1:{api_port}", region_name="us-east-1",
             aws_access_key_id="AKIDHEALTH", aws_secret_access_key="s3cret",
@@ -72,15 +64,6 @@ def served(tmp_path_factory, free_port):
 def answer(port: int, name: str) -> set[str]:
     m = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=port, timeout=2)
     return {r.address for rrset in m.answer for r in rrset}
-
-
-def wait_insync(client, change_id, timeout=10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if client.get_change(Id=change_id)["ChangeInfo"]["Status"] == "INSYNC":
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_failover_follows_http_https_tcp_endpoints(served):

@@ -20,6 +20,7 @@ import dns.rdatatype
 import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
+from zftest import child_env, wait_ready
 
 AKID, SECRET = "AKIDPGTEST", "pg-test-secret"
 
@@ -56,21 +57,13 @@ class Serve:
         self.log = os.path.join(tmp, f"{name}.log")
 
     def start(self) -> "Serve":
-        env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__import__("zonefront").__file__)) + os.pathsep +
-                   os.environ.get("PYTHONPATH", ""))
+        env = child_env()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo",
              "--workers", "2", "--config", self.config,
              "--dns-listen", f"127.0.0.1:{self.dns_port}"],
             stderr=subprocess.PIPE, text=True, env=env)
-        deadline = time.monotonic() + 30
-        seen = []
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            seen.append(line)
-            if line.startswith("ready:") or not line:
-                break
-        assert seen and seen[-1].startswith("ready:"), f"server did not start: {''.join(seen)}"
+        wait_ready(self.proc)
         # keep draining stderr so the process never blocks on a full pipe
         threading.Thread(target=self._drain, daemon=True).start()
         return self
