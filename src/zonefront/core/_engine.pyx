@@ -846,18 +846,16 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
 cdef inline void set_key(query_t* nq, const uint8_t* name, uint32_t n) noexcept nogil:
     """Lower-cased key and label offsets of an uncompressed wire name that
     the engine itself wrote (so known to be well-formed)."""
-    cdef uint32_t off = 0, i
+    cdef uint32_t off = 0
     nq.nlabels = 0
     nq.qname_len = n
     while off < n:
         nq.label_off[nq.nlabels] = off
         nq.nlabels += 1
-        nq.key[off] = name[off]
-        for i in range(name[off]):
-            nq.key[off + 1 + i] = LOWER[name[off + 1 + i]]
         if name[off] == 0:
             break
         off += 1 + name[off]
+    lower_copy(nq.key, name, n)
 
 
 cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t* blk_out,
