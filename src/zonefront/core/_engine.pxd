@@ -65,6 +65,8 @@ cdef enum:
     C_SUBDIVISION = 64
     MAX_MULTIVALUE = 8
     FIX_BLOCK = 0x8000
+    FIX_SERIAL = 0x4000
+    FIX_ROW_MASK = 0x3FFF
     MAX_LABELS = 128
 
 cdef extern from *:
@@ -170,6 +172,7 @@ ctypedef struct image_t:
     uint32_t nblocks
     const uint32_t* negatives  # per zone: NODATA block, NXDOMAIN block
     uint32_t nneg
+    const uint32_t* serials    # per zone row: the SOA serial (native order), for kind S fixups
     const dname_t* dnames
     slot_t* table
     uint32_t tsize          # slots in table (not a power of two)
@@ -234,8 +237,13 @@ cdef class Image:
     cdef void* table_base   # the hash table's own arena
     cdef size_t table_size
     cdef int table_huge
-    cdef _arena_map(self, dict arrays, bint release)
+    cdef _arena_map(self, dict arrays, bint release, bint growable)
+    cdef _patch_table(self, Image old, list updates)
     cdef object _geo
+    cdef object _owner      # the Image whose arena this one shares (patch()), or None
+    cdef object _version    # (negatives, serials) bytes of a patched image
+    cdef dict _ends         # owner only: octets used of each appendable stream
+    cdef dict _caps         # owner only: octets reserved for each (0: not growable)
     cdef object _health
     cdef object _views
     cdef public object zones

@@ -830,6 +830,10 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
         if fpos >= n:
             continue
         val = fx >> 16
+        if (val & (FIX_BLOCK | FIX_SERIAL)) == FIX_SERIAL:
+            if fpos + 4 <= n:
+                st32(r + pos + fpos, img.serials[val & FIX_ROW_MASK])
+            continue
         if val & FIX_BLOCK:
             val = base + (val & 0x7FFF)
         elif val == 0:
@@ -1186,6 +1190,10 @@ cdef void engine_prefetch(const void* image, const uint8_t* q, size_t qlen,
 
 from zonefront.snapshot.layout import ARRAY_NAMES as ARRAYS
 GEO_ARRAYS = ("geo4", "geo6", "geolocs")
+# the streams a change appends to, and the least room a growable arena
+# leaves after each (at least as much again as the stream holds)
+APPENDABLE = {"nodes": 4 << 20, "blocks": 8 << 20, "dnames": 64 << 10, "psets": 256 << 10,
+              "cands": 512 << 10}
 
 
 cdef inline size_t node_size(const uint8_t* nd) noexcept nogil:
@@ -1222,11 +1230,13 @@ cdef int walk_nodes(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count
     return 0
 
 
-cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count) noexcept nogil:
+cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count,
+                     uint32_t nrows) noexcept nogil:
     """The same for the block stream, with each block's fixups and
-    additional-section table checked against its length."""
+    additional-section table checked against its length, and serial fixups
+    against the `nrows` zone rows."""
     cdef size_t off = 0, size
-    cdef uint32_t k = 0, length, nfix, ar, i
+    cdef uint32_t k = 0, length, nfix, ar, i, fx
     cdef const uint8_t* b
     cdef const uint8_t* ext
     while off < n:
@@ -1240,7 +1250,11 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
         if size > n - off:
             return -1
         for i in range(nfix):
-            if (le32(b + BLOCK_HEAD + 4 * i) & 0xFFFF) + 2 > length:
+            fx = le32(b + BLOCK_HEAD + 4 * i)
+            if ((fx >> 16) & (FIX_BLOCK | FIX_SERIAL)) == FIX_SERIAL:
+                if (fx & 0xFFFF) + 4 > length or ((fx >> 16) & FIX_ROW_MASK) >= nrows:
+                    return -1
+            elif (fx & 0xFFFF) + 2 > length:
                 return -1
         if ar:
             ext = b + BLOCK_HEAD + 4 * nfix + length
@@ -1275,11 +1289,15 @@ cdef class Image:
         self.img.nviews = 0
 
     def __init__(self, dict arrays, zones=None, int udp_max=OUR_UDP_PAYLOAD, *,
-                 bint release_source=False):
+                 bint release_source=False, bint growable=False):
         """`release_source`: the arrays are views of a mapped file (a
         snapshot, format.read); their pages are dropped from this process
         as they are copied, which keeps a load's peak memory near the
-        image's own size.  Never for arrays in ordinary memory."""
+        image's own size.  Never for arrays in ordinary memory.
+
+        `growable`: reserve room after each record stream so that patch()
+        can append a change's records; such an arena is not sealed
+        read-only, since later patches write past what is served."""
         cdef const uint8_t[::1] mv
         cdef uint32_t n = 0, size, i, h, j
         cdef size_t off
@@ -1293,9 +1311,11 @@ cdef class Image:
             raise ValueError("image streams exceed 2 GiB")
         if len(arrays["negatives"]) % 8 or len(arrays["dnames"]) % sizeof(dname_t):
             raise ValueError("image arrays have a partial record")
+        if len(arrays["serials"]) != len(arrays["negatives"]) // 2:
+            raise ValueError("image serials do not match its zones")
         self.img.udp_max = udp_max
         self.zones = zones or []
-        self._arena_map(arrays, release_source)
+        self._arena_map(arrays, release_source, growable)
         self.img.nodes = self._addr("nodes")
         if walk_nodes(self.img.nodes, len(arrays["nodes"]), NULL, &n) != 0:
             raise ValueError("image node records are malformed")
@@ -1303,6 +1323,7 @@ cdef class Image:
         self.img.blocks = self._addr("blocks")
         self.img.negatives = <const uint32_t*>self._addr("negatives")
         self.img.nneg = len(arrays["negatives"]) // 8
+        self.img.serials = <const uint32_t*>self._addr("serials")
         self.img.dnames = <const dname_t*>self._addr("dnames")
         self.img.psets = <const pset_t*>self._addr("psets")
         self.img.npsets = len(arrays["psets"]) // sizeof(pset_t)
@@ -1338,24 +1359,33 @@ cdef class Image:
                 self.img.table[j].hash = h
                 self.img.table[j].node = <uint32_t>off
                 off += node_size(nd)
-        arena_seal(self.arena_base, self.arena_size, self.huge)
+        if not growable:
+            arena_seal(self.arena_base, self.arena_size, self.huge)
         arena_seal(self.table_base, self.table_size, self.table_huge)
         self.ptr = &self.img
 
     cdef const uint8_t* _addr(self, str key):
         return self.arena + <size_t>self._offsets[key]
 
-    cdef _arena_map(self, dict arrays, bint release):
+    cdef _arena_map(self, dict arrays, bint release, bint growable):
         """Copies the arrays into one arena: 64-octet aligned, and on
         transparent huge pages when it is big enough, so the lookups' random
         reads miss the TLB far less.  The hash table gets its own arena once
-        the nodes are counted."""
-        cdef size_t total = 0, off
+        the nodes are counted.  A growable arena leaves room after each
+        appendable stream (untouched pages cost no memory)."""
+        cdef size_t total = 0, off, cap
         cdef const uint8_t[::1] src
         self._offsets = {}
+        self._ends = {}
+        self._caps = {}
         for k in ARRAYS:
             self._offsets[k] = total
-            total += (len(arrays[k]) + 63) & ~(<size_t>63)
+            cap = len(arrays[k])
+            if growable and k in APPENDABLE:
+                self._ends[k] = cap
+                cap += max(cap, APPENDABLE[k])
+                self._caps[k] = cap
+            total += (cap + 63) & ~(<size_t>63)
         self.arena_base = arena_alloc(total, &self.arena_size, &self.huge, &self.arena)
         if self.arena_base == NULL:
             raise MemoryError()
@@ -1380,7 +1410,7 @@ cdef class Image:
             self._node_starts = <uint8_t*>calloc(nlen // 8 + 1, 1)
             if self._block_starts == NULL or self._node_starts == NULL:
                 raise MemoryError()
-            if walk_blocks(self.img.blocks, blen, self._block_starts, &count) != 0:
+            if walk_blocks(self.img.blocks, blen, self._block_starts, &count, self.img.nneg) != 0:
                 raise ValueError("image block records are malformed")
             self.img.nblocks = count
             for i in range(self.img.nneg):
@@ -1464,6 +1494,183 @@ cdef class Image:
         """Only while validating: `ref` is the offset of a block record."""
         return marked(self._block_starts, self._blocks_len, ref)
 
+    def node_offset(self, bytes key):
+        """The offset of the node record for a lower-cased wire name, or
+        None: the incremental compiler asks where an unchanged node is."""
+        cdef uint32_t idx = find_node(&self.img, key, len(key))
+        return None if idx == NONE else idx
+
+    def stream_ends(self):
+        """Octets in use of each appendable stream (shared by every image
+        patched from the same arena): where a change's records will go."""
+        root = self._owner if self._owner is not None else self
+        return dict((<Image>root)._ends)
+
+    def patch(self, dict tail, bytes negatives, bytes serials, list updates, zones=None):
+        """A new Image: this one plus a change.  `tail` holds records to
+        append to the appendable streams, their references already absolute
+        (made against stream_ends()); `negatives` and `serials` replace the
+        per-zone rows; `updates` is [(name key, node offset or None)], None
+        removing the name.  This image keeps answering as before: nothing it
+        reads is written, the new records go past its ends and the new image
+        gets its own hash table.  Raises OverflowError when the reserved
+        room is used up (compile in full then), ValueError for a malformed
+        change; in both cases nothing is appended."""
+        cdef Image root = self._owner if self._owner is not None else self
+        cdef Image new
+        cdef const uint8_t[::1] src
+        cdef uint32_t count = 0, nrows, i, ref
+        cdef size_t off, nlen
+        cdef const uint8_t* nd
+        cdef const uint8_t* t
+        cdef uint32_t j
+        if not root._caps:
+            raise ValueError("image was not built growable")
+        if len(negatives) % 8 or len(serials) != len(negatives) // 2:
+            raise ValueError("negatives and serials do not match")
+        nrows = len(negatives) // 8
+        ends = dict(root._ends)
+        for k, data in tail.items():
+            if k not in APPENDABLE:
+                raise ValueError(f"{k!r} is not an appendable stream")
+            if ends[k] + len(data) > root._caps[k]:
+                raise OverflowError(f"no room left in the {k} stream")
+        new_ends = {k: ends[k] + len(tail.get(k, b"")) for k in ends}
+        if new_ends["nodes"] >= PSET_BIT or new_ends["blocks"] >= PSET_BIT:
+            raise OverflowError("image streams exceed 2 GiB")
+        # the appended records must be whole records before anything is copied
+        tb = tail.get("blocks", b"")
+        tn = tail.get("nodes", b"")
+        if walk_blocks(<const uint8_t*>tb, len(tb), NULL, &count, nrows) != 0:
+            raise ValueError("patch block records are malformed")
+        if walk_nodes(<const uint8_t*>tn, len(tn), NULL, &count) != 0:
+            raise ValueError("patch node records are malformed")
+        if len(tail.get("psets", b"")) % sizeof(pset_t) or \
+                len(tail.get("cands", b"")) % sizeof(cand_t) or \
+                len(tail.get("dnames", b"")) % sizeof(dname_t):
+            raise ValueError("patch arrays have a partial record")
+        for i in range(nrows):
+            for j in range(2):
+                ref = (<const uint32_t*><const uint8_t*>negatives)[2 * i + j]
+                if ref & PSET_BIT or ref >= new_ends["blocks"]:
+                    raise ValueError(f"zone row {i}: negative answers out of range")
+        off = 0
+        nlen = len(tn)
+        while off < nlen:
+            nd = <const uint8_t*>tn + off
+            if (nd[1] & F_ZONE_NEG) and le16(nd + NODE_HEAD) >= nrows:
+                raise ValueError("patch node names a zone row that is not there")
+            t = node_name(nd) + nd[0]
+            for j in range(le16(nd + 2)):
+                ref = le32(t + 6 * j + 2)
+                if (ref & PSET_BIT and (ref & ~PSET_BIT) * sizeof(pset_t) >= new_ends["psets"]) \
+                        or (not ref & PSET_BIT and ref >= new_ends["blocks"]):
+                    raise ValueError("patch node refers past the streams")
+            if node_wild(nd) != NONE and node_wild(nd) >= new_ends["nodes"]:
+                raise ValueError("patch node's wildcard refers past the streams")
+            off += node_size(nd)
+        for k, data in tail.items():
+            if len(data):
+                src = data
+                memcpy(root.arena + <size_t>root._offsets[k] + <size_t>ends[k], &src[0], len(data))
+        root._ends = new_ends
+
+        new = Image.__new__(Image)
+        new.img = self.img
+        new.img.views = NULL
+        new.img.nviews = new.img.nview4 = new.img.nview6 = 0
+        new._owner = root
+        new.arena = root.arena
+        new.arena_used = root.arena_used
+        new._offsets = root._offsets
+        new._version = (negatives, serials)
+        new.img.negatives = <const uint32_t*><const uint8_t*>negatives
+        new.img.serials = <const uint32_t*><const uint8_t*>serials
+        new.img.nneg = nrows
+        new.img.npsets = new_ends["psets"] // sizeof(pset_t)
+        new.zones = zones if zones is not None else self.zones
+        new._patch_table(self, updates)
+        new._geo = self._geo
+        new._health = self._health
+        if self._views is not None:
+            new.set_views(list(zip(self._views[0], self._views[2])))
+        new.ptr = &new.img
+        return new
+
+    cdef _patch_table(self, Image old, list updates):
+        """This image's hash table: the old one copied (or grown), then the
+        updates applied.  Deleting backward-shifts the probe run behind the
+        emptied slot, so no tombstones build up over many patches."""
+        cdef uint32_t size = old.img.tsize, n = old.img.nnodes, i, j, h, k, home
+        cdef uint32_t grow = 0
+        cdef slot_t* table
+        cdef bytes key
+        cdef uint32_t inserts = 0
+        cdef const uint8_t* nd
+        for key, off in updates:
+            if off is not None:
+                inserts += 1
+        if (<uint64_t>(n + inserts)) * 4 > (<uint64_t>size) * 3:
+            size = (n + inserts) + (n + inserts) // 3 + 16
+            size += size // 2  # room for the next patches before growing again
+            grow = 1
+        self.table_base = arena_alloc(size * sizeof(slot_t), &self.table_size, &self.table_huge,
+                                      <uint8_t**>&table)
+        if self.table_base == NULL:
+            raise MemoryError()
+        self.img.table = table
+        self.img.tsize = size
+        with nogil:
+            if not grow:
+                memcpy(table, old.img.table, size * sizeof(slot_t))
+            else:
+                for i in range(size):
+                    table[i].node = NONE
+                for i in range(old.img.tsize):
+                    if old.img.table[i].node != NONE:
+                        j = <uint32_t>((<uint64_t>old.img.table[i].hash * size) >> 32)
+                        while table[j].node != NONE:
+                            j += 1
+                            if j == size:
+                                j = 0
+                        table[j] = old.img.table[i]
+        for key, off in updates:
+            h = zf_hash(<const uint8_t*>key, len(key))
+            j = <uint32_t>((<uint64_t>h * size) >> 32)
+            while table[j].node != NONE:
+                nd = self.img.nodes + table[j].node
+                if table[j].hash == h and nd[0] == len(key) and \
+                        names_equal(node_name(nd), <const uint8_t*>key, len(key)):
+                    break
+                j += 1
+                if j == size:
+                    j = 0
+            if off is not None:
+                if table[j].node == NONE:
+                    n += 1
+                table[j].hash = h
+                table[j].node = <uint32_t>off
+            elif table[j].node != NONE:
+                n -= 1
+                table[j].node = NONE
+                # backward shift: pull later entries of the run into the hole
+                i = j
+                k = j
+                while True:
+                    k += 1
+                    if k == size:
+                        k = 0
+                    if table[k].node == NONE:
+                        break
+                    home = <uint32_t>((<uint64_t>table[k].hash * size) >> 32)
+                    # leave an entry whose home lies cyclically in (i, k]
+                    if (i <= k and i < home <= k) or (i > k and (home > i or home <= k)):
+                        continue
+                    table[i] = table[k]
+                    table[k].node = NONE
+                    i = k
+        self.img.nnodes = n
+
     def attach(self, geo=None, health=None):
         """Give routing its inputs: GeoIP arrays (geo.GeoDB.arrays()) and the
         health table's buffer (health.table.HealthTable.buffer, never
@@ -1513,7 +1720,7 @@ cdef class Image:
             arr[i] = &v.img
         if self.img.views != NULL:
             free(<void*>self.img.views)
-        self._views = ([v for v, _ in views], flat)
+        self._views = ([v for v, _ in views], flat, [list(c) for _, c in views])
         self.img.views = arr
         self.img.nviews = len(views)
         self.img.view4 = <const range4_t*><const uint8_t*>flat["v4"]

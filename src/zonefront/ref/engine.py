@@ -9,6 +9,7 @@ from __future__ import annotations
 import struct
 
 from ..model import TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DS, TYPE_IXFR, TYPE_OPT
+from ..snapshot.blocks import FIX_BLOCK, FIX_SERIAL
 from ..snapshot.compiler import ARRAY_NAMES, DNAME
 from ..snapshot.layout import (
     F_BELOW_DNAME,
@@ -32,7 +33,6 @@ from ..zoneset import (
 from .policy import Policy, make_client
 from .wire import DROP, FORMERR, NOTIMP, OUR_UDP_PAYLOAD, parse_query
 
-FIX_BLOCK = 0x8000
 
 
 class RefImage:
@@ -50,6 +50,8 @@ class RefImage:
         self.blocks = decode_stream(arrays["blocks"], decode_block)  # offset -> BlockRec
         self.dnames = [DNAME.unpack_from(arrays["dnames"], i) for i in range(0, len(arrays["dnames"]), DNAME.size)]
         self.index = {n.name: off for off, n in self.nodes.items()}
+        serials = bytes(arrays["serials"])
+        self.serials = struct.unpack(f"<{len(serials) // 4}I", serials)
         self.policy = Policy(arrays)
 
     def set_views(self, views: list) -> "RefImage":
@@ -152,6 +154,10 @@ class RefImage:
         out = bytearray(blk.data[:n])
         for fx in blk.fixups:
             pos, val = fx & 0xFFFF, fx >> 16
+            if val & (FIX_BLOCK | FIX_SERIAL) == FIX_SERIAL:
+                if pos + 4 <= n:  # kind S: the zone's SOA serial, from its row
+                    struct.pack_into(">I", out, pos, self.serials[val & 0x3FFF])
+                continue
             if pos >= n:
                 continue
             if val & FIX_BLOCK:

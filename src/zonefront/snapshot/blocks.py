@@ -7,7 +7,9 @@ do not know yet.  Every compression pointer is recorded as a fixup:
 - kind Q (qname suffix): points into the question at 12 + qlen - s, where
   the qname is known to end with the s-octet suffix (s = 0: the whole qname);
 - kind B (block offset): points at an earlier name in the block itself,
-  at (where the block starts) + offset.
+  at (where the block starts) + offset;
+- kind S (serial): not a pointer but the four-octet SOA serial of a zone,
+  read from the image's serials array at the zone's row when answering.
 
 So one block serves every qname that shares those suffixes: all names under
 a wildcard, every NXDOMAIN of a zone, every name below a cut.  The compiled
@@ -29,6 +31,8 @@ from ..model import (
 from ..zoneset import QNAME, RR, Resolution
 
 FIX_BLOCK = 0x8000  # in a fixup's value: set for kind B
+FIX_SERIAL = 0x4000  # in a fixup's value: kind S, the low 14 bits a zone row
+MAX_SERIAL_ROWS = 0x4000  # zones in rows beyond this carry their serial inline
 # the furthest a block may start: after the largest question, a DNAME RR and
 # a synthesized CNAME (a chased DNAME answer)
 MAX_POINTER_BASE = 12 + 255 + 4 + 2 * (255 + 10 + 255)
@@ -63,7 +67,9 @@ def suffixes_of(name: bytes) -> dict[bytes, int]:
 
 
 class _Writer:
-    def __init__(self, qname_suffixes: dict[bytes, int]):
+    def __init__(self, qname_suffixes: dict[bytes, int], serial_rows: dict[bytes, int] | None):
+        self.serial_rows = serial_rows or {}  # zone origin -> row, for kind S fixups
+        self.qname = None  # the one name QNAME stands for, if the block answers one name
         self.buf = bytearray()
         self.register = True  # off: names written are not compression targets
         self.fixups: list[int] = []
@@ -111,6 +117,14 @@ class _Writer:
         rd_start = len(self.buf)
         self.rdata(rr.rtype, rr.rdata)
         struct.pack_into(">H", self.buf, start + 8, len(self.buf) - rd_start)
+        row = None
+        if rr.rtype == TYPE_SOA:
+            row = self.serial_rows.get(self.qname if rr.owner == QNAME else rr.owner)
+        if row is not None:
+            # the serial is the first of the five numbers that end the rdata
+            pos = len(self.buf) - 20
+            self.buf[pos : pos + 4] = bytes(4)
+            self.fixups.append(pos | ((FIX_SERIAL | row) << 16))
 
     def rdata(self, rtype: int, rdata: bytes) -> None:
         # RFC 3597 §4: only the RFC 1035 types may be compressed
@@ -129,10 +143,15 @@ class _Writer:
             self.buf += rdata
 
 
-def encode_block(res: Resolution, qname_suffixes: dict[bytes, int]) -> Block:
+def encode_block(res: Resolution, qname_suffixes: dict[bytes, int],
+                 serial_rows: dict[bytes, int] | None = None,
+                 qname: bytes | None = None) -> Block:
     """Encode the sections of `res` for a qname known to end with each of
-    `qname_suffixes` (lower-cased suffix -> its length)."""
-    w = _Writer(qname_suffixes)
+    `qname_suffixes` (lower-cased suffix -> its length); the SOA of a zone
+    in `serial_rows` (origin -> row) gets a serial fixup, also when owned by
+    the qname where the block answers exactly `qname` (not a wildcard)."""
+    w = _Writer(qname_suffixes, serial_rows)
+    w.qname = qname
     for rr in res.answer:
         w.rr(rr)
     for rr in res.authority:
@@ -159,13 +178,14 @@ def encode_block(res: Resolution, qname_suffixes: dict[bytes, int]) -> Block:
 
 
 def encode_multivalue(prefix: Resolution, parts: list[list[RR]],
-                      qname_suffixes: dict[bytes, int]) -> tuple[Block, list[Block]]:
+                      qname_suffixes: dict[bytes, int],
+                      serial_rows: dict[bytes, int] | None = None) -> tuple[Block, list[Block]]:
     """A multivalue answer: the records before the values (a CNAME chain,
     usually empty) and one part per value.  Parts may point into the question
     and into the prefix but never into themselves, so the core can append any
     subset of them, in any order, right after the prefix: their kind-B fixups
     are relative to where the prefix starts."""
-    w = _Writer(qname_suffixes)
+    w = _Writer(qname_suffixes, serial_rows)
     for rr in prefix.answer:
         w.rr(rr)
     head = Block(bytes(w.buf), tuple(w.fixups), len(prefix.answer), 0, 0, len(w.buf), (), 0,

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from .compiler import Image
 
 MAGIC = "zonefront-snapshot"
-FORMAT_VERSION = 4  # 2: routing policy tables; 3: node/block records, raw arrays; 4: zone rows
+FORMAT_VERSION = 5  # 2: routing policy tables; 3: node/block records, raw arrays; 4: zone rows;
+# 5: SOA serials per zone row (serial fixups)
 _LEAD = struct.Struct("<7sBI")
 _LEAD_MAGIC = b"ZFSNAP\0"
 _TABLE = struct.Struct(f"<{2 * len(ARRAY_NAMES)}Q")  # (offset, length) of each array

@@ -26,6 +26,12 @@ block record (stream "blocks"):
 negatives: per zone (u32 nodata_block, u32 nxdomain_block); most names answer
 a missing type and a missing child with their zone's two blocks, so they
 name the zone in two octets instead of carrying both references.
+
+serials: per zone row (u32), the SOA serial.  Every committed change raises
+it, so blocks that carry the zone's SOA (negative answers, chains that end
+in one) hold zeros there and a serial fixup (blocks.py FIX_SERIAL) naming
+the row: a change rewrites four octets of this array instead of every block
+that quotes the SOA.
 """
 from __future__ import annotations
 
@@ -36,7 +42,7 @@ NONE = 0xFFFFFFFF
 
 # an image's arrays, in snapshot order
 ARRAY_NAMES = ("nodes", "blocks", "negatives", "dnames", "psets", "cands", "colls", "cidr4",
-               "cidr6", "regions")
+               "cidr6", "regions", "serials")
 
 F_CUT = 1
 F_OCCLUDED = 2
