@@ -52,6 +52,7 @@ _TYPES = {
     "AVC": 258, "AMTRELAY": 260, "TA": 32768, "DLV": 32769,
 }
 _TYPE_NAMES = {v: k for k, v in _TYPES.items()}
+KNOWN_RRTYPES = frozenset(t for t in _TYPES.values() if t not in (41, 249, 250, 251, 252, 253, 254, 255))
 
 _CLASSES = {"IN": 1, "CH": 3, "HS": 4, "NONE": 254, "ANY": 255}
 _CLASS_NAMES = {v: k for k, v in _CLASSES.items()}

@@ -131,6 +131,9 @@ class ZoneSet:
     def __init__(self, zones: list[Zone]):
         self.zones = sorted(zones, key=lambda z: len(z.origin))
         self.nodes: dict[bytes, Node] = {}
+        # when a set: every other name an answer consults is added to it, so
+        # the incremental compiler learns whose answers a change reaches
+        self.trace: set[bytes] | None = None
         origins = {z.origin for z in self.zones}
         if len(origins) != len(self.zones):
             raise ValueError("two zones with the same origin")
@@ -209,6 +212,8 @@ class ZoneSet:
     def lookup(self, qname: bytes) -> tuple[str, Node | None]:
         """Classify a lower-cased qname: 'exact', 'cut', 'referral', 'dname',
         'wildcard', 'nxdomain' or 'refused', with the node that decides it."""
+        if self.trace is not None:
+            self.trace.add(qname)
         node = self.nodes.get(qname)
         if node is not None:
             if node.cut_above is not None:
@@ -282,6 +287,8 @@ class ZoneSet:
         required, optional = [], []
         for rd in ns.rdatas:
             target = rdata_target(TYPE_NS, rd)
+            if self.trace is not None:
+                self.trace.add(target)
             tnode = self.nodes.get(target)
             if tnode is None:
                 continue
@@ -382,6 +389,8 @@ class ZoneSet:
               seen: set) -> Tree:
         """An alias answers with its target's record set of the same type, in
         the alias's name and with the target's TTL; a missing target is NODATA."""
+        if self.trace is not None:
+            self.trace.add(rec.alias_name)
         target = self.nodes.get(rec.alias_name)
         if (target is None or rec.alias_name in seen or len(seen) > MAX_CHAIN
                 or (rtype not in target.rrsets and rtype not in target.routed)):
@@ -416,6 +425,8 @@ class ZoneSet:
             target = rdata_target(rr.rtype, rr.rdata)
             if target is None:
                 continue
+            if self.trace is not None:
+                self.trace.add(target)
             tnode = self.nodes.get(target)
             if tnode is None or tnode.dname_above is not None:
                 continue

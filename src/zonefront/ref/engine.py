@@ -37,7 +37,9 @@ from .wire import DROP, FORMERR, NOTIMP, OUR_UDP_PAYLOAD, parse_query
 
 class RefImage:
     def __init__(self, arrays: dict, zones=None, udp_max: int = OUR_UDP_PAYLOAD,
-                 release_source: bool = False):  # the compiled Image's load option; no use here
+                 release_source: bool = False, growable: bool = False):
+        # release_source and growable are the compiled Image's memory options; any
+        # RefImage can be patched
         if not 512 <= udp_max <= 65535:
             raise ValueError("udp_max must be within 512..65535")
         self.udp_max = udp_max
@@ -53,6 +55,37 @@ class RefImage:
         serials = bytes(arrays["serials"])
         self.serials = struct.unpack(f"<{len(serials) // 4}I", serials)
         self.policy = Policy(arrays)
+
+    # ---- patching (snapshot/incremental.py) -------------------------------
+
+    def stream_ends(self) -> dict[str, int]:
+        return {k: len(self.arrays[k]) for k in ("nodes", "blocks", "dnames", "psets", "cands")}
+
+    def node_offset(self, key: bytes) -> int | None:
+        return self.index.get(key)
+
+    def patch(self, tail: dict, negatives: bytes, serials: bytes, updates: list,
+              zones=None) -> "RefImage":
+        """This image plus a change, as core._engine.Image.patch: records
+        appended, the named nodes pointed at their new records or removed."""
+        arrays = dict(self.arrays)
+        for k, data in tail.items():
+            arrays[k] = bytes(arrays[k]) + data
+        arrays["negatives"] = negatives
+        arrays["serials"] = serials
+        new = RefImage(arrays, self.zones if zones is None else zones, self.udp_max)
+        index = dict(self.index)
+        for key, off in updates:
+            if off is None:
+                index.pop(key, None)
+            else:
+                index[key] = off
+        new.index = index  # superseded records stay in the streams, unnamed
+        new.policy.geo4, new.policy.geo6 = self.policy.geo4, self.policy.geo6
+        new.policy.geolocs, new.policy.health = self.policy.geolocs, self.policy.health
+        if getattr(self, "views", None):
+            new.views, new.view_ranges = self.views, self.view_ranges
+        return new
 
     def set_views(self, views: list) -> "RefImage":
         """Private views: [(RefImage, [cidr, ...]), ...], chosen by the

@@ -209,6 +209,9 @@ class Compiler:
         self.dnames = bytearray()
         self.dname_base = 0  # dnames records before `dnames` (already in the image)
         self.dname_index: dict[bytes, int] = {}
+        # called with (name, names its answers consulted) when set: the
+        # incremental compiler's dependency index (incremental.py)
+        self.on_trace = None
 
     def serials(self) -> bytes:
         return b"".join(U32.pack(z.serial) for z in self.zs.zones)
@@ -230,7 +233,13 @@ class Compiler:
         got = self.referral_blocks.get(cut.name)
         if got is None:
             res = Resolution()
+            outer = self.zs.trace
+            if self.on_trace is not None:
+                self.zs.trace = set()  # the glue it consults is the cut's dependency
             self.zs.referral(cut, res)
+            if self.on_trace is not None:
+                self.on_trace(cut.name, self.zs.trace)
+                self.zs.trace = outer
             got = self.referral_blocks[cut.name] = self.b.encode(res, cut.name, False)
         return got
 
@@ -252,6 +261,18 @@ class Compiler:
     def compile_node(self, node: Node) -> bytes:
         """The node record; a wildcard child's reference is left 0 for the
         caller to patch (layout.wild_field) once that child has an offset."""
+        if self.on_trace is None:
+            return self._compile_node(node)
+        self.zs.trace = set()
+        try:
+            record = self._compile_node(node)
+            if self.zs.trace:
+                self.on_trace(node.name, self.zs.trace)
+        finally:
+            self.zs.trace = None
+        return record
+
+    def _compile_node(self, node: Node) -> bytes:
         zs, b = self.zs, self.b
         wildcard = node.name.startswith(b"\x01*")
         nx_block, nodata_block, zone_row = self.zone_negative(node.zone)

@@ -60,7 +60,8 @@ class PolicyTables:
         self.health = health
         self.psets = bytearray()
         self.cands = bytearray()
-        self.npsets = 0
+        self.npsets = 0  # psets made so far, those already in the image included
+        self.cand_base = 0  # candidates before `cands` (already in the image)
         self.colls = bytearray()
         self.cidr4 = bytearray()
         self.cidr6 = bytearray()
@@ -97,7 +98,7 @@ class PolicyTables:
         loc_ids: dict[str, int] = {}
         if choice.kind == "cidr":
             coll, loc_ids = self.collection(choice.records[0].cidr_collection)
-        cand_off = len(self.cands) // CAND.size
+        cand_off = self.cand_base + len(self.cands) // CAND.size
         for rec, ref in zip(choice.records, option_refs):
             flags = C_EVAL_TARGET if rec.alias_name is not None and rec.alias_evaluate_health else 0
             key = key2 = 0
@@ -138,6 +139,15 @@ class PolicyTables:
         self.npsets += 1
         self.psets += PSET.pack(kind, 0, len(option_refs), cand_off, prefix, nomatch, coll)
         return PSET_BIT | idx
+
+    def take_tail(self) -> dict[str, bytes]:
+        """The psets and candidates made since the last call, to append to
+        an image's streams; later ones are numbered after them."""
+        out = {"psets": bytes(self.psets), "cands": bytes(self.cands)}
+        self.cand_base += len(self.cands) // CAND.size
+        self.psets = bytearray()
+        self.cands = bytearray()
+        return out
 
     def arrays(self) -> dict[str, bytes]:
         return {

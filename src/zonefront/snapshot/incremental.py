@@ -1,0 +1,398 @@
+"""Compiling a change: only the names it reaches, appended to the served image.
+
+A full compile costs the whole zone set, so a one-record change on a big
+zone would wait for every other name (and a small zone for the big one
+beside it).  This keeps the last compile alive instead: the Compiler with
+its ZoneSet, its block caches and zone rows, and a growable image.  A change
+batch then
+
+1. updates the ZoneSet's nodes for the owner names it touched (creating
+   and removing empty non-terminals, wildcard links, cut and DNAME marks);
+2. finds every name whose pre-encoded answers may differ: the touched
+   names, names whose answers consulted them (CNAME/alias chains,
+   additional-section targets, glue; learnt from ZoneSet.trace while
+   compiling), names below a cut or DNAME that appeared, went or changed,
+   and the parent of a changed wildcard (it holds the wildcard's offset);
+3. compiles those names with the same Compiler.compile_node a full compile
+   uses, appends the new records and swaps in an image whose hash table
+   names the new records (core._engine.Image.patch).
+
+A query is answered wholly from the old or the new image: records are only
+appended, so nothing the old image reads changes.  What this cannot patch
+(zones added or removed, a zone's SOA other than its serial, data at a child
+zone's apex, a new CIDR collection, streams out of room) raises
+NeedsFullCompile before anything changes, and the caller compiles in full.
+tests/differential/test_incremental.py holds patched images to a full
+compile of the same zones, answer for answer.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from .. import rdata
+from ..model import ROOT, TYPE_DNAME, TYPE_NS, TYPE_SOA, RoutedRRset, Zone, is_subdomain, parent_of
+from ..zoneset import Node
+from .blocks import MAX_SERIAL_ROWS
+from .compiler import DNAME, Compiler
+from .layout import U32, wild_field
+from .policy import PSET
+
+# every type an owner's record sets may have: the known mnemonics (hosted
+# zones hold nothing else) and whatever the zones had when compiled in full
+_KNOWN_TYPES = frozenset(rdata.KNOWN_RRTYPES)
+_WILD = b"\x01*"
+
+
+class NeedsFullCompile(Exception):
+    """The change cannot be patched in; nothing was changed."""
+
+
+class DependencyIndex:
+    """Which names' answers consulted which other names.
+
+    `exact[t]`: names whose answers looked up `t`; `under[a]`: names whose
+    answers looked up some name strictly below `a` (a node appearing or
+    vanishing at `a`, a wildcard child of `a`, a cut or DNAME at `a` changes
+    how those lookups end).  Entries are never removed when a name is
+    recompiled: a stale one only costs a needless recompile, and the next
+    full compile starts afresh."""
+
+    def __init__(self) -> None:
+        self.exact: dict[bytes, set[bytes]] = {}
+        self.under: dict[bytes, set[bytes]] = {}
+
+    def add(self, source: bytes, consulted: set[bytes]) -> None:
+        for target in consulted:
+            if target == source:
+                continue
+            self.exact.setdefault(target, set()).add(source)
+            name = parent_of(target)
+            while name != ROOT:
+                self.under.setdefault(name, set()).add(source)
+                name = parent_of(name)
+
+    def of_name(self, name: bytes) -> set[bytes]:
+        return self.exact.get(name, set())
+
+    def at_or_below(self, name: bytes) -> set[bytes]:
+        return self.exact.get(name, set()) | self.under.get(name, set())
+
+
+@dataclasses.dataclass
+class _Owner:
+    """The new data of one touched owner name, gathered before anything changes."""
+
+    zone: Zone  # the compiler's own copy of the zone
+    name: bytes
+    rrsets: dict  # rtype -> RRset
+    routed: dict  # rtype -> [RoutedRRset]
+    keys: dict  # (owner, rtype) -> RRset, for the zone copy
+
+
+class IncrementalCompiler:
+    """A compiled zone set that takes changes.  `image` is the engine image
+    (core._engine.Image or ref.engine.RefImage) serving them."""
+
+    def __init__(self, zones: list[Zone], image_class, health=None,
+                 cidr_collections: dict | None = None, udp_max: int = 1232):
+        self.zones = {z.origin: z for z in zones}  # as handed in, to notice what moved
+        # the compiler's zones are its own copies: it updates them in place,
+        # while the callers' Zone objects are never mutated
+        self.copies = {z.origin: dataclasses.replace(z, rrsets=dict(z.rrsets),
+                                                     routed=list(z.routed)) for z in zones}
+        self.c = Compiler(list(self.copies.values()), health, cidr_collections)
+        self.deps = DependencyIndex()
+        self.c.on_trace = self.deps.add
+        image = self.c.full()
+        self.image = image_class(image.arrays(), image.zones, udp_max, growable=True)
+        self.kids: dict[bytes, int] = {}  # name -> its child nodes, for names that have any
+        for name in self.c.zs.nodes:
+            if name != ROOT and parent_of(name) in self.c.zs.nodes:
+                p = parent_of(name)
+                self.kids[p] = self.kids.get(p, 0) + 1
+        self.types = set(_KNOWN_TYPES)
+        for z in zones:
+            self.types.update(t for (_o, t) in z.rrsets)
+            self.types.update(r.rtype for r in z.routed)
+        self.soa_shapes = {o: _soa_shape(z) for o, z in self.copies.items()}
+        # origin -> [record sets, records], kept as changes land (zone_info)
+        self.counts = {o: [len(z.rrsets), sum(len(r.rdatas) for r in z.rrsets.values())]
+                       for o, z in self.copies.items()}
+        self.broken = False
+        self.last_patch: dict = {}  # what the last update recompiled (stats, tests)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Everything made so far is in the image: later records go after it."""
+        c = self.c
+        c.b.base += len(c.b.blocks)
+        c.b.blocks = bytearray()
+        c.b.policy.take_tail()
+        c.dname_base += len(c.dnames) // DNAME.size
+        c.dnames = bytearray()
+
+    # ---- a change ------------------------------------------------------------
+
+    def update(self, zones: list[Zone], changed: dict[bytes, set[bytes] | None]):
+        """The image with `zones` served, where `changed` maps each zone
+        origin whose Zone object moved to the owner names touched since the
+        last update (None: unknown).  Returns the new image; raises
+        NeedsFullCompile (this object is then spent) when it cannot."""
+        if self.broken:
+            raise NeedsFullCompile("an earlier change failed")
+        owners = self._gather(zones, changed)  # checks only; raises before any change
+        self.broken = True  # until the new image is built, the state is half-changed
+        try:
+            image = self._apply(owners, zones)
+        except (OverflowError, ValueError) as e:
+            raise NeedsFullCompile(str(e)) from e
+        self.zones = {z.origin: z for z in zones}
+        self.image = image
+        self.broken = False
+        return image
+
+    def _gather(self, zones: list[Zone], changed: dict) -> list[_Owner]:
+        new = {z.origin: z for z in zones}
+        if new.keys() != self.zones.keys():
+            raise NeedsFullCompile("zones were added or removed")
+        out = []
+        for origin, zone in new.items():
+            if zone is self.zones[origin]:
+                continue
+            names = changed.get(origin)
+            if names is None:
+                raise NeedsFullCompile(f"no list of changed names for {origin!r}")
+            copy = self.copies[origin]
+            if zone.private != copy.private:
+                raise NeedsFullCompile("a zone became private or public")
+            routed: dict[tuple[bytes, int], list[RoutedRRset]] = {}
+            if names:
+                for r in zone.routed:
+                    if r.owner in names:
+                        routed.setdefault((r.owner, r.rtype), []).append(r)
+            for name in names:
+                if not is_subdomain(name, origin) or self._in_child_zone(name, origin):
+                    continue  # another zone's (a child's data hides the parent's)
+                keys = {}
+                for t in self.types:
+                    rrset = zone.rrsets.get((name, t))
+                    if rrset is not None:
+                        keys[(name, t)] = rrset
+                by_type = {t: rs for (_n, t), rs in keys.items()}
+                rtd = {t: recs for (n, t), recs in routed.items() if n == name}
+                if name == origin and _soa_shape_of(by_type.get(TYPE_SOA)) != self.soa_shapes[origin]:
+                    raise NeedsFullCompile("the SOA changed beyond its serial")
+                if name == origin and self.c.rows[origin] >= MAX_SERIAL_ROWS:
+                    raise NeedsFullCompile("the zone's serial is not a fixup")
+                out.append(_Owner(copy, name, {t: rs for t, rs in by_type.items() if t not in rtd},
+                                  rtd, keys))
+        if self.c.b.policy.colls and self._new_collections(out):
+            raise NeedsFullCompile("a CIDR collection not compiled yet")
+        return out
+
+    def _in_child_zone(self, name: bytes, origin: bytes) -> bool:
+        n = name
+        while n != origin:
+            if n in self.zones:
+                if n == name:
+                    raise NeedsFullCompile("data at a child zone's apex")
+                return True
+            n = parent_of(n)
+        return False
+
+    def _new_collections(self, owners: list[_Owner]) -> bool:
+        known = self.c.b.policy.coll_index
+        return any(r.cidr_collection is not None and r.cidr_collection not in known
+                   for o in owners for recs in o.routed.values() for r in recs)
+
+    def _apply(self, owners: list[_Owner], zones: list[Zone]):
+        c, zs = self.c, self.c.zs
+        data: set[bytes] = set()  # touched names that existed before and after
+        existence: set[bytes] = set()  # names that appeared or went
+        removed: set[bytes] = set()
+        structural: set[bytes] = set()  # cuts and DNAMEs that appeared, went or changed
+        for o in owners:
+            count = self.counts[o.zone.origin]
+            for t in self.types:
+                old = o.zone.rrsets.pop((o.name, t), None)
+                if old is not None:
+                    count[0] -= 1
+                    count[1] -= len(old.rdatas)
+            o.zone.rrsets.update(o.keys)
+            count[0] += len(o.keys)
+            count[1] += sum(len(r.rdatas) for r in o.keys.values())
+            self._set_owner(o, data, existence, removed, structural)
+        # a name removed and made again (an empty non-terminal) is not removed
+        removed = {n for n in removed if n not in zs.nodes}
+
+        # names whose answers may differ, and the names whose answers consulted them
+        affected = (data | existence) - removed
+        todo: set[bytes] = set()
+        for n in data:
+            todo |= self.deps.of_name(n)
+        for n in existence | structural:
+            todo |= self.deps.at_or_below(n)
+        for n in data | existence:
+            if n.startswith(_WILD):  # answers synthesized from it below its parent
+                todo |= self.deps.at_or_below(parent_of(n))
+        seen: set[bytes] = set()
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            if n in zs.nodes:
+                affected.add(n)
+                todo |= self.deps.of_name(n)  # a chain that runs through it
+        # a cut's referral and a DNAME are shared by every name below them
+        for n in sorted(affected | structural, key=len):
+            node = zs.nodes.get(n)
+            if node is None or not (n in structural or node.is_cut):
+                continue
+            c.referral_blocks.pop(n, None)
+            c.dname_index.pop(n, None)
+            affected |= self._refresh_below(node)
+        for n in list(affected):
+            if n.startswith(_WILD) and parent_of(n) in zs.nodes:
+                affected.add(parent_of(n))  # it holds the wildcard's offset
+        for n in removed:
+            if n.startswith(_WILD) and parent_of(n) in zs.nodes:
+                affected.add(parent_of(n))
+
+        # compile them; a wildcard reference is patched once every offset is known
+        colls = len(c.b.policy.colls)
+        ends = self.image.stream_ends()
+        if (ends["blocks"] != c.b.base or ends["dnames"] != c.dname_base * DNAME.size
+                or ends["psets"] != c.b.policy.npsets * PSET.size):
+            raise ValueError("the image and the compiler disagree on the streams")
+        base = ends["nodes"]
+        nodes = bytearray()
+        offsets: dict[bytes, int] = {}
+        patches: list[tuple[int, bytes]] = []
+        for n in sorted(affected):
+            node = zs.nodes[n]
+            record = c.compile_node(node)
+            offsets[n] = base + len(nodes)
+            if node.wildcard is not None:
+                patches.append((len(nodes) + wild_field(record), node.wildcard.name))
+            nodes += record
+        for pos, target in patches:
+            off = offsets.get(target)
+            if off is None:
+                off = self.image.node_offset(target)
+            if off is None:
+                raise ValueError(f"wildcard {target!r} is not in the image")
+            U32.pack_into(nodes, pos, off)
+        if len(c.b.policy.colls) != colls:
+            raise ValueError("a change made a CIDR collection table")
+        tail = {"nodes": bytes(nodes), "blocks": bytes(c.b.blocks), "dnames": bytes(c.dnames)}
+        tail.update(c.b.policy.take_tail())
+        updates = [(n, offsets[n]) for n in sorted(offsets)] + [(n, None) for n in sorted(removed)]
+        info = [{"origin": z.origin, "serial": z.serial, "rrsets": self.counts[z.origin][0],
+                 "records": self.counts[z.origin][1]} for z in c.zs.zones]
+        image = self.image.patch(tail, bytes(c.negatives), c.serials(), updates, info)
+        c.b.base += len(c.b.blocks)
+        c.b.blocks = bytearray()
+        c.dname_base += len(c.dnames) // DNAME.size
+        c.dnames = bytearray()
+        self.last_patch = {"names": len(offsets), "removed": len(removed),
+                           "octets": sum(len(v) for v in tail.values())}
+        return image
+
+    def _set_owner(self, o: _Owner, data: set, existence: set, removed: set,
+                   structural: set) -> None:
+        zs = self.c.zs
+        node = zs.nodes.get(o.name)
+        has = bool(o.rrsets or o.routed)
+        if node is None:
+            if not has:
+                return
+            existence.update(self._create(o.name, o.zone))
+            node = zs.nodes[o.name]
+            before = (False, None, None)
+        else:
+            data.add(o.name)
+            before = (node.is_cut, node.rrsets.get(TYPE_NS), node.rrsets.get(TYPE_DNAME))
+        node.rrsets = o.rrsets
+        node.routed = o.routed
+        node.is_cut = (not node.is_apex and TYPE_NS in o.rrsets
+                       and not o.name.startswith(_WILD))
+        after = (node.is_cut, o.rrsets.get(TYPE_NS), o.rrsets.get(TYPE_DNAME))
+        if before[0] != after[0] or (after[0] and before[1] != after[1]) or before[2] != after[2]:
+            structural.add(o.name)
+        if not has and not node.is_apex and not self.kids.get(o.name):
+            self._remove(o.name, existence, removed)
+
+    def _create(self, name: bytes, zone: Zone) -> list[bytes]:
+        """The node and the empty non-terminals above it that were missing,
+        top-down, with the marks they inherit (as ZoneSet builds them)."""
+        zs = self.c.zs
+        missing = []
+        n = name
+        while n not in zs.nodes:
+            missing.append(n)
+            n = parent_of(n)
+        for n in reversed(missing):
+            node = zs.nodes[n] = Node(n, zone)
+            p = parent_of(n)
+            parent = zs.nodes[p]
+            self.kids[p] = self.kids.get(p, 0) + 1
+            _inherit(node, parent)
+            if n.startswith(_WILD):
+                parent.wildcard = node
+        return missing
+
+    def _remove(self, name: bytes, existence: set, removed: set) -> None:
+        """The node and the empty non-terminals it leaves behind."""
+        zs = self.c.zs
+        n = name
+        while True:
+            node = zs.nodes.pop(n)
+            existence.add(n)
+            removed.add(n)
+            p = parent_of(n)
+            parent = zs.nodes.get(p)
+            if parent is None:
+                return
+            left = self.kids[p] - 1
+            if left:
+                self.kids[p] = left
+            else:
+                del self.kids[p]
+            if parent.wildcard is node:
+                parent.wildcard = None
+            if parent.is_apex or parent.rrsets or parent.routed or left:
+                return
+            n = p
+
+    def _refresh_below(self, top: Node) -> set[bytes]:
+        """Every name below `top` with its cut and DNAME marks inherited
+        afresh: what a cut or DNAME appearing, going or changing reaches."""
+        zs = self.c.zs
+        below = [n for n in zs.nodes if len(n) > len(top.name) and n.endswith(top.name)
+                 and is_subdomain(n, top.name)]
+        below.sort(key=len)
+        for n in below:
+            _inherit(zs.nodes[n], zs.nodes[parent_of(n)])
+        return set(below)
+
+
+def _inherit(node: Node, parent: Node) -> None:
+    """A node's marks from its parent, as ZoneSet._zone_nodes gives them."""
+    node.cut_above = parent.cut_above or (parent if parent.is_cut else None)
+    node.dname_above = None
+    if node.cut_above is None:
+        node.dname_above = parent.dname_above or (
+            parent if TYPE_DNAME in parent.rrsets else None)
+
+
+def _soa_shape_of(soa) -> tuple | None:
+    """An SOA RRset as its answers see it, less the serial (a fixup)."""
+    if soa is None:
+        return None
+    rd = soa.rdatas[0]
+    return (soa.ttl, rd[:-20], rd[-16:], len(soa.rdatas))
+
+
+def _soa_shape(zone: Zone) -> tuple | None:
+    return _soa_shape_of(zone.rrsets.get((zone.origin, TYPE_SOA)))
