@@ -182,7 +182,7 @@ def name_from_text(text: str, origin: bytes | None = ROOT) -> bytes:
     return joined
 
 
-@dataclass
+@dataclass(slots=True)
 class RRset:
     """All records of one owner and type.  `rdatas` are uncompressed wire
     rdata in the order they were given (duplicates already removed)."""

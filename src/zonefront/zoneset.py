@@ -89,7 +89,7 @@ class Resolution:
                           list(self.additional), self.additional_required)
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     name: bytes
     zone: Zone

@@ -20,6 +20,19 @@ cdef extern from "zfarena.h":
     void arena_free(void* base, size_t mapped, int huge) nogil
     void arena_copy(uint8_t* dst, const uint8_t* src, size_t n, int release) nogil
 
+cdef extern from *:
+    """
+    /* Out of line: negative answers are the rarer ones, and kept small the
+     * block copy that every answer runs stays inlined into its callers. */
+    static __attribute__((noinline)) void zf_put_serial(uint8_t *p, const uint32_t *serials,
+                                                        uint32_t row)
+    {
+        uint32_t v = serials[row];
+        p[0] = v >> 24; p[1] = (v >> 16) & 0xFF; p[2] = (v >> 8) & 0xFF; p[3] = v & 0xFF;
+    }
+    """
+    void zf_put_serial(uint8_t* p, const uint32_t* serials, uint32_t row) noexcept nogil
+
 cdef uint8_t LOWER[256]
 for _i in range(256):
     LOWER[_i] = _i + 32 if 65 <= _i <= 90 else _i
@@ -832,7 +845,7 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
         val = fx >> 16
         if (val & (FIX_BLOCK | FIX_SERIAL)) == FIX_SERIAL:
             if fpos + 4 <= n:
-                st32(r + pos + fpos, img.serials[val & FIX_ROW_MASK])
+                zf_put_serial(r + pos + fpos, img.serials, val & FIX_ROW_MASK)
             continue
         if val & FIX_BLOCK:
             val = base + (val & 0x7FFF)
@@ -1339,6 +1352,8 @@ cdef class Image:
         self.img.nviews = self.img.nview4 = self.img.nview6 = 0
         self._validate(arrays)
         size = n + n // 3 + 16  # load factor at most 3/4
+        if growable:
+            size += n // 2  # names a change adds fit without rehashing at once
         self.table_base = arena_alloc(size * sizeof(slot_t), &self.table_size, &self.table_huge,
                                       <uint8_t**>&self.img.table)
         if self.table_base == NULL:
@@ -1497,8 +1512,20 @@ cdef class Image:
     def node_offset(self, bytes key):
         """The offset of the node record for a lower-cased wire name, or
         None: the incremental compiler asks where an unchanged node is."""
-        cdef uint32_t idx = find_node(&self.img, key, len(key))
-        return None if idx == NONE else idx
+        cdef uint32_t h = zf_hash(<const uint8_t*>key, len(key))
+        cdef uint32_t i = <uint32_t>((<uint64_t>h * self.img.tsize) >> 32)
+        cdef const uint8_t* nd
+        # not find_node(): a third caller would make the compiler stop
+        # inlining it into the answer path
+        while self.img.table[i].node != NONE:
+            nd = self.img.nodes + self.img.table[i].node
+            if self.img.table[i].hash == h and nd[0] == len(key) and \
+                    names_equal(node_name(nd), <const uint8_t*>key, len(key)):
+                return self.img.table[i].node
+            i += 1
+            if i == self.img.tsize:
+                i = 0
+        return None
 
     def stream_ends(self):
         """Octets in use of each appendable stream (shared by every image

@@ -121,6 +121,11 @@ class IncrementalCompiler:
         self.broken = False
         self.last_patch: dict = {}  # what the last update recompiled (stats, tests)
         self._settle()
+        # the dedup caches only save octets; a big zone's would hold a key per
+        # name for the life of the process
+        self.c.b.by_content.clear()
+        self.c.b.by_key.clear()
+        self.c.b.self_contained.clear()
 
     def _settle(self) -> None:
         """Everything made so far is in the image: later records go after it."""
