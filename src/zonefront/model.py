@@ -8,6 +8,7 @@ RFC 4343); names inside rdata keep the case they were written with.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 
 ROOT = b"\x00"
@@ -225,6 +226,83 @@ class RoutedRRset:
     alias_name: bytes | None = None  # alias target (lower-cased wire name)
     alias_zone: str | None = None  # target hosted zone id
     alias_evaluate_health: bool = False
+
+
+class RRsetMap(MutableMapping):
+    """A zone's RRsets by (owner, rtype), kept in shards by owner so that a
+    zone with a few owners changed is a new map sharing every untouched
+    shard (`with_owners`): the API's zone cache hands every publish a new
+    Zone, and copying a million-entry dict per change batch cost more than
+    compiling the change.  Consumers that compare two versions of a zone
+    visit only the shards that differ (`differing_shards`)."""
+
+    SHARDS = 1024
+    __slots__ = ("_shards", "_len")
+
+    def __init__(self, items=()):
+        self._shards: list[dict] = [{} for _ in range(self.SHARDS)]
+        self._len = 0
+        for k, v in (items.items() if hasattr(items, "items") else items):
+            self[k] = v
+
+    @classmethod
+    def _shard(cls, owner: bytes) -> int:
+        return hash(owner) & (cls.SHARDS - 1)
+
+    def __getitem__(self, key):
+        return self._shards[hash(key[0]) & (self.SHARDS - 1)][key]
+
+    def get(self, key, default=None):
+        return self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key, default)
+
+    def __contains__(self, key) -> bool:
+        return key in self._shards[hash(key[0]) & (self.SHARDS - 1)]
+
+    def __setitem__(self, key, value) -> None:
+        shard = self._shards[hash(key[0]) & (self.SHARDS - 1)]
+        if key not in shard:
+            self._len += 1
+        shard[key] = value
+
+    def __delitem__(self, key) -> None:
+        del self._shards[hash(key[0]) & (self.SHARDS - 1)][key]
+        self._len -= 1
+
+    def __iter__(self) -> Iterator:
+        for shard in self._shards:
+            yield from shard
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __reduce__(self):  # shards follow hash(), which differs between processes
+        return (RRsetMap, (dict(self.items()),))
+
+    def with_owners(self, owners, rrsets) -> "RRsetMap":
+        """A new map: this one with every RRset of `owners` replaced by those
+        in `rrsets` ((owner, rtype) -> RRset).  Only the shards those owners
+        fall in are copied; the rest are shared, and never changed again
+        through either map (see __setitem__'s callers: zones are built once,
+        then only derived)."""
+        new = RRsetMap.__new__(RRsetMap)
+        new._shards = list(self._shards)
+        new._len = self._len
+        for i in {self._shard(o) for o in owners}:
+            old = new._shards[i]
+            shard = {k: v for k, v in old.items() if k[0] not in owners}
+            new._len -= len(old) - len(shard)
+            new._shards[i] = shard
+        for k, v in rrsets.items():
+            if k[0] not in owners:
+                raise ValueError("with_owners: an RRset of an owner not named")
+            new[k] = v
+        return new
+
+    def differing_shards(self, other: "RRsetMap"):
+        """(mine, theirs) for each shard the two maps do not share."""
+        for a, b in zip(self._shards, other._shards):
+            if a is not b:
+                yield a, b
 
 
 @dataclass
