@@ -62,7 +62,7 @@ class Edge:
         self.health_etag = ""
         self.source = ZoneSource([], None, udp_max, geo)
         self.source.health = self.health
-        self.zones = ServedZones(self.source)  # compiles and swaps what the workers answer
+        self.serving = ServedZones(self.source)  # compiles and swaps what the workers answer
         self.zs: fmt.ZoneSet | None = None  # source zones of the served image
         self.served = ("", 0)  # (epoch, serial) of the image the workers answer from
         self.describe = "nothing yet"
@@ -90,7 +90,7 @@ class Edge:
                 arrays, meta = snapshot_format.loads(snap, self.disk.path(edisk.SNAPSHOT))
                 engine = Engine(arrays, meta["zones"], meta["serial"], self.udp_max)
                 engine.attach(self.geo, self.health)
-                self.zones.install(Built(engine, None, []), [])
+                self.serving.install(Built(engine, None, []), [])
                 epoch = str(state.get("epoch", "")) if state.get("serial") == meta["serial"] \
                     else ""
                 self.served = (epoch, int(meta["serial"]))
@@ -99,13 +99,13 @@ class Edge:
             except (snapshot_format.SnapshotError, ValueError) as e:
                 self.emit(f"edge: disk snapshot unusable, waiting for the control plane: {e}")
         if not loaded:
-            self.zones.load()  # nothing yet: every query is REFUSED
+            self.serving.load()  # nothing yet: every query is REFUSED
         self.server = DnsServer(self.listen, workers=self.workers,
-                                image=self.zones.engine.image,
+                                image=self.serving.engine.image,
                                 tcp_idle_timeout=self.tcp_idle_timeout,
                                 tcp_max_connections=self.tcp_max_connections)
         self.server.start()
-        self.zones.attach(self.server)
+        self.serving.attach(self.server)
         if self.address is None:
             self.address = " ".join(f"{h}:{p}" for h, p in self.server.addresses)
         self.load_s = time.monotonic() - t0
@@ -219,7 +219,7 @@ class Edge:
                 z.private for z in zs.zones.values()):
             engine = Engine(arrays, meta["zones"], serial, self.udp_max)
             engine.attach(self.geo, self.health)
-            self.zones.install(Built(engine, None, []), zs.zone_list())
+            self.serving.install(Built(engine, None, []), zs.zone_list())
             self._served_now(zs, f"{len(meta['zones'])} zone(s)")
             self._save(zs, snap, blob)
         else:  # a publish in between, or private views: compile the zones here
@@ -236,7 +236,7 @@ class Edge:
             else None
         self.source.cidr_collections = lambda: zs.cidr
         self.source.vpcs = lambda: zs.vpcs
-        built = self.zones.publish(zs.zone_list(), changed)
+        built = self.serving.publish(zs.zone_list(), changed)
         self._served_now(zs, f"{len(built.image.zones)} zone(s)")
         if save:
             self._save(zs, snapshot_format.dumps(built.image, zs.serial), zones_blob)
