@@ -7,51 +7,20 @@ import signal
 import sys
 import threading
 import time
-from importlib import resources
 
 from . import __version__
 from .dataplane import rrl_glue
 from .domains import cli_glue as domains_glue
 from .edge import cli_glue as edge_glue
+from .netaddr import (DEFAULT_DNS_LISTEN, DEFAULT_UDP_MAX, format_hostport, hostport_arg,
+                      parse_hostport, udp_size_arg)
 from .xfr import cli_glue as xfr_glue
 
-DEFAULT_DNS_LISTEN = "127.0.0.1:5300"
-
-
-def parse_hostport(text: str, default_port: int | None = None) -> tuple[str, int]:
-    """HOST:PORT, [V6]:PORT or a bare V6 literal with a trailing :PORT."""
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.lstrip(":")
-    else:
-        host, sep, port = text.rpartition(":")
-        if not sep:
-            host, port = text, ""
-    if not port:
-        if default_port is None:
-            raise argparse.ArgumentTypeError(f"{text!r}: expected HOST:PORT")
-        return host, default_port
-    try:
-        p = int(port)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: port {port!r} is not a number") from None
-    if not 0 <= p <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r}: port out of range")
-    return host, p
-
-
-def demo_zone_path() -> str:
-    return str(resources.files("zonefront").joinpath("data/demo.zone"))
-
-
-def load_zone_files(paths: list[str]):
-    from .zonefile import parse_zone_file
-
-    return [parse_zone_file(p) for p in paths]
-
+# Each command imports what it runs: `zonefront compile` (run once per
+# start by `serve --zone-file`) needs neither the engine nor the sockets.
 
 def cmd_compile(args) -> int:
+    from .serving import load_zone_files
     from .snapshot import format as snapshot_format
     from .snapshot.compiler import compile_zones
     from .zonefile import ZoneFileError
@@ -80,130 +49,9 @@ def cmd_compile(args) -> int:
     return 0
 
 
-class ZoneSource:
-    """Where the served zones come from: zone files, a snapshot and/or the
-    API's store.  `build()` makes a new Engine or raises, leaving the old one
-    serving."""
-
-    def __init__(self, zone_files: list[str], snapshot: str | None, udp_max: int = 1232,
-                 geo=None):
-        self.udp_max = udp_max
-        self.zone_files = zone_files
-        self.snapshot = snapshot
-        self.api_zones: list = []
-        self.geo = geo  # geo.GeoDB for latency/geolocation/geoproximity routing
-        self.health = None  # health.table.HealthTable, from the control plane
-        self.cidr_collections = lambda: {}
-        self.vpcs = lambda: {}  # vpc id -> {"region", "cidrs"}: private views
-        self.current: list = []  # the zones last compiled (zone transfers read them)
-        # Zone files alone are parsed and compiled in a child process: the
-        # Python objects of a big zone cost several times the compiled image
-        # and CPython keeps the memory; the server then only maps the arrays.
-        # In-process when the API publishes zones or transfers need them.
-        self.in_process = False
-        self.lock = threading.Lock()
-
-    def build(self):
-        from .core.engine import Engine
-
-        if self.snapshot and not self.api_zones and not self.zone_files:
-            return Engine.from_snapshot(self.snapshot, self.udp_max).attach(self.geo, self.health)
-        if self.zone_files and not self.in_process and not self.snapshot:
-            return self.compile_in_child().attach(self.geo, self.health)
-        from .snapshot.compiler import compile_zones
-
-        # a hosted zone in the API store replaces a file zone of the same name
-        api_zones = []
-        api_origins = set()
-        for z in self.api_zones:
-            # a private zone never answers the public; it is a view (below)
-            if z.origin not in api_origins and not z.private:
-                api_origins.add(z.origin)
-                api_zones.append(z)
-        files = [z for z in load_zone_files(self.zone_files) if z.origin not in api_origins]
-        zones = files + api_zones
-        if self.snapshot:
-            # a snapshot holds compiled arrays only; it cannot be merged
-            raise ValueError("--snapshot cannot be combined with --zone-file or API zones")
-        cidr = self.cidr_collections()
-        image = compile_zones(zones, self.health, cidr)
-        engine = Engine(image.arrays(), image.zones, udp_max=self.udp_max)
-        engine.attach(self.geo, self.health)
-        views = self.build_views(cidr)
-        if views:
-            engine.image.set_views(views)
-        self.current = zones
-        return engine
-
-    def compile_in_child(self):
-        """`zonefront compile` in a subprocess, then load its snapshot."""
-        import subprocess
-        import tempfile
-
-        from .core.engine import Engine
-
-        fd, tmp = tempfile.mkstemp(prefix="zonefront-", suffix=".snap")
-        os.close(fd)
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "zonefront.cli", "compile", *self.zone_files, "-o", tmp,
-                 "--serial", str(int(time.time()))],
-                capture_output=True, text=True)
-            if proc.returncode != 0:
-                lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-                msg = lines[-1] if lines else f"compiler exited with {proc.returncode}"
-                raise ValueError(msg.removeprefix("zonefront: "))
-            return Engine.from_snapshot(tmp, self.udp_max)
-        finally:
-            os.unlink(tmp)
-
-    def build_views(self, cidr: dict) -> list:
-        """One compiled view per set of VPCs sharing a network: the private
-        zones associated with any of them (issue 7)."""
-        from .core.engine import Engine
-        from .snapshot.compiler import compile_zones
-
-        private = [z for z in self.api_zones if z.private]
-        if not private:
-            return []
-        by_cidr: dict[str, set] = {}
-        for vpc_id, vpc in self.vpcs().items():
-            for block in vpc.get("cidrs", []):
-                by_cidr.setdefault(block, set()).add(vpc_id)
-        groups: dict[frozenset, list[str]] = {}
-        for block, ids in by_cidr.items():
-            groups.setdefault(frozenset(ids), []).append(block)
-        views = []
-        for ids, blocks in sorted(groups.items(), key=lambda kv: sorted(kv[1])):
-            zones, seen = [], set()
-            for z in private:
-                if z.origin not in seen and any(vpc in ids for _region, vpc in z.vpcs):
-                    seen.add(z.origin)
-                    zones.append(z)
-            if zones:
-                image = compile_zones(zones, self.health, cidr)
-                view = Engine(image.arrays(), image.zones, udp_max=self.udp_max)
-                view.attach(self.geo, self.health)
-                views.append((view.image, blocks))
-        return views
-
-
-def describe(engine) -> str:
-    zones = ", ".join(
-        f"{_origin_text(z['origin'])} (serial {z['serial']})" for z in engine.zones[:5]
-    )
-    more = f" and {len(engine.zones) - 5} more" if len(engine.zones) > 5 else ""
-    return f"{len(engine.zones)} zone(s): {zones}{more}"
-
-
-def _origin_text(origin) -> str:
-    from .model import name_to_text
-
-    return name_to_text(origin) if isinstance(origin, bytes) else str(origin)
-
-
 def cmd_serve(args) -> int:
     from .dataplane.server import DnsServer
+    from .serving import ServedZones, ZoneSource, demo_zone_path, describe
     from .snapshot.format import SnapshotError
     zone_files = list(args.zone_file or [])
     if not zone_files and not args.snapshot and not args.no_demo:
@@ -219,9 +67,10 @@ def cmd_serve(args) -> int:
             return 1
     source = ZoneSource(zone_files, args.snapshot, args.edns_udp_size, geo)
     source.in_process = bool(args.api or args.allow_transfer or args.tsig_key or args.notify)
+    served = ServedZones(source)
     t0 = time.monotonic()
     try:
-        engine = source.build()
+        engine = served.load().engine
     except (SnapshotError, OSError, ValueError) as e:  # ZoneFileError is a ValueError
         print(f"zonefront: {e}", file=sys.stderr)
         return 1
@@ -230,7 +79,7 @@ def cmd_serve(args) -> int:
     workers = args.workers or os.cpu_count() or 1
     server_kwargs: dict = rrl_glue.server_kwargs(args)
     try:
-        xfr = xfr_glue.start(args, server_kwargs, lambda: source.current)
+        xfr = xfr_glue.start(args, server_kwargs, lambda: served.current)
     except ValueError as e:
         print(f"zonefront: {e}", file=sys.stderr)
         return 1
@@ -244,24 +93,14 @@ def cmd_serve(args) -> int:
             xfr.stop()
         print(f"zonefront: cannot listen: {e}", file=sys.stderr)
         return 1
-    state = {"engine": engine}
-    reload_lock = threading.Lock()
-
-    def publish(zones=None) -> None:
-        """Compile and swap in; raises (old zones keep serving) on failure."""
-        with reload_lock:
-            if zones is not None:
-                source.api_zones = list(zones)
-            new = source.build()
-            server.reload(new.image)
-            state["engine"] = new
-            if xfr is not None:
-                xfr.update()  # history for IXFR, NOTIFY to secondaries
+    served.attach(server)
+    if xfr is not None:
+        served.on_swap(xfr.update)  # history for IXFR, NOTIFY to secondaries
 
     control = None
     if args.api:
         try:
-            control = start_control_plane(args, publish, source)
+            control = start_control_plane(args, served)
         except Exception as e:  # configuration errors, port in use
             server.stop()
             print(f"zonefront: API: {e}", file=sys.stderr)
@@ -273,8 +112,8 @@ def cmd_serve(args) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGHUP, lambda *_: hup.set())
 
-    addrs = " ".join(f"{_hp(h, p)}" for h, p in server.addresses)
-    api = f" api http://{_hp(*control.api_address)}" if control else ""
+    addrs = " ".join(format_hostport(h, p) for h, p in server.addresses)
+    api = f" api http://{format_hostport(*control.api_address)}" if control else ""
     print(
         f"ready: dns udp+tcp {addrs} workers={workers}{api}; {describe(engine)}; "
         f"loaded in {load_s:.3f}s, image {engine.memory() / 1e6:.1f} MB",
@@ -287,8 +126,8 @@ def cmd_serve(args) -> int:
             hup.clear()
             t0 = time.monotonic()
             try:
-                publish()
-                print(f"reloaded: {describe(state['engine'])} in {time.monotonic() - t0:.3f}s",
+                engine = served.reload().engine
+                print(f"reloaded: {describe(engine)} in {time.monotonic() - t0:.3f}s",
                       file=sys.stderr, flush=True)
             except (SnapshotError, OSError, ValueError) as e:  # ZoneFileError is a ValueError
                 print(f"reload failed, still serving the previous zones: {e}",
@@ -302,13 +141,10 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def _hp(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def start_control_plane(args, publish, source=None):
-    from .api.control import ControlPlane
+def start_control_plane(args, served):
+    """The control plane publishing into `served` (serving.ServedZones)."""
     from .config import load_config
+    from .control import ControlPlane
 
     overrides = {}
     if args.api_listen:
@@ -326,14 +162,11 @@ def start_control_plane(args, publish, source=None):
         config.credentials[key_id] = secret
         print(f"api: no credentials configured; using access key {key_id} "
               f"(secret in {path})", file=sys.stderr, flush=True)
-    control = ControlPlane(config, publish)
-    if source is not None:
-        # routing reads the checkers' health table and the CIDR collections
-        source.health = getattr(control, "health", None)
-        if hasattr(control, "cidr_collections"):
-            source.cidr_collections = control.cidr_collections
-        if hasattr(control, "vpcs"):
-            source.vpcs = control.vpcs
+    control = ControlPlane(config, served)
+    # routing reads the checkers' health table, the CIDR collections and the VPCs
+    served.source.health = control.health
+    served.source.cidr_collections = control.cidr_collections
+    served.source.vpcs = control.vpcs
     control.start()
     return control
 
@@ -377,13 +210,6 @@ def cmd_zone(args) -> int:
     return 0
 
 
-def _udp_size(text: str) -> int:
-    v = int(text)
-    if not 512 <= v <= 4096:
-        raise argparse.ArgumentTypeError("must be within 512..4096")
-    return v
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zonefront", description=__doc__)
     p.add_argument("--version", action="version", version=f"zonefront {__version__}")
@@ -398,12 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve DNS (and the Route 53 API)")
     s.add_argument("--zone-file", action="append", metavar="FILE")
     s.add_argument("--snapshot", metavar="FILE")
-    s.add_argument("--dns-listen", action="append", type=parse_hostport, metavar="HOST:PORT",
+    s.add_argument("--dns-listen", action="append", type=hostport_arg(), metavar="HOST:PORT",
                    help=f"repeatable; default {DEFAULT_DNS_LISTEN}")
     s.add_argument("--workers", type=int, default=0, help="UDP worker threads (default: cores)")
     s.add_argument("--geoip", metavar="FILE.mmdb",
                    help="MaxMind GeoIP2/GeoLite2 City or Country database for routing")
-    s.add_argument("--edns-udp-size", type=_udp_size, default=1232, metavar="OCTETS",
+    s.add_argument("--edns-udp-size", type=udp_size_arg, default=DEFAULT_UDP_MAX, metavar="OCTETS",
                    help="largest UDP response, advertised in EDNS (512..4096, default 1232)")
     s.add_argument("--tcp-idle-timeout", type=float, default=10.0)
     s.add_argument("--tcp-max-connections", type=int, default=1000)
@@ -412,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-api", dest="api", action="store_false")
     s.add_argument("--no-demo", action="store_true",
                    help="do not serve the built-in demo zone when no zone file is given")
-    s.add_argument("--api-listen", type=lambda t: parse_hostport(t, 8053), metavar="HOST:PORT")
+    s.add_argument("--api-listen", type=hostport_arg(8053), metavar="HOST:PORT")
     s.add_argument("--data-dir", metavar="DIR")
     s.add_argument("--config", metavar="FILE")
     s.add_argument("--no-auth", action="store_true", help="accept unsigned API requests")
@@ -450,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _api_available() -> bool:
     try:
-        from .api import control  # noqa: F401
+        from . import control  # noqa: F401
     except ImportError:
         return False
     return True

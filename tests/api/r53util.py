@@ -9,7 +9,7 @@ import botocore.config
 
 from zftest import wait_insync  # noqa: F401  (the API tests import it from here)
 
-from zonefront.api.control import ControlPlane
+from zonefront.control import ControlPlane
 from zonefront.config import Config
 
 AKID = "AKIDZONEFRONTTEST"

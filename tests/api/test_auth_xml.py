@@ -213,7 +213,7 @@ def test_no_auth_mode(tmp_path):
 
 
 def test_refuses_to_start_without_keys(tmp_path):
-    from zonefront.api.control import ControlPlane
+    from zonefront.control import ControlPlane
     from zonefront.config import Config
     cp = ControlPlane(Config(api_listen=("127.0.0.1", 0), data_dir=str(tmp_path)),
                       lambda zones: None)

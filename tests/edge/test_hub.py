@@ -13,8 +13,10 @@ import pytest
 from zonefront import model
 from zonefront.config import EdgeSettings
 from zonefront.edge import format as fmt
-from zonefront.edge.build import MirrorHealth, build_engine
+from zonefront.control.insync import InsyncGate
 from zonefront.edge.hub import EdgeHub
+from zonefront.edge.mirror import MirrorHealth
+from zonefront.serving import build_engine
 from zonefront.health.table import HealthTable
 
 
@@ -149,15 +151,18 @@ def test_documents_carry_a_version():
 
 
 def test_insync_waits_for_live_edges_only():
+    """The control plane's gate (control/insync.py) over the hub's reports."""
     done = []
-    h = EdgeHub(EdgeSettings(stale_after=0.3), HealthTable(), on_insync=done.append)
+    h = EdgeHub(EdgeSettings(stale_after=0.3), HealthTable())
+    gate = InsyncGate(done.append, h)
+    h.on_report = gate.evaluate
     z = make_zone("a.test.", 1, "A")
-    h.published([z], seq=1)
+    gate.served(1, h.published([z]))
     assert done == [1]  # no edges: INSYNC when the control plane serves it
     h.heartbeat("e1", {"epoch": h.epoch, "serial": h.serial})
     h.heartbeat("e2", {"epoch": h.epoch, "serial": h.serial})
-    s2 = h.published([patched(z, put=[model.RRset(name("b.a.test."), 1, 60, [bytes(4)])])],
-                     seq=2)
+    s2 = h.published([patched(z, put=[model.RRset(name("b.a.test."), 1, 60, [bytes(4)])])])
+    gate.served(2, s2)
     assert done == [1]
     h.heartbeat("e1", {"epoch": h.epoch, "serial": s2})
     assert done == [1]
@@ -165,9 +170,10 @@ def test_insync_waits_for_live_edges_only():
     assert done == [1]
     h.heartbeat("e2", {"epoch": h.epoch, "serial": s2})
     assert done == [1, 2]
-    h.published([z], seq=3)
-    time.sleep(0.35)  # both go stale
-    h._evaluate()
+    gate.served(3, h.published([z]))
+    assert done == [1, 2]
+    time.sleep(0.35)  # both go stale: the hub's tick reports it
+    h._tick_served()
     assert done == [1, 2, 3]
     assert {e["State"] for e in h.list()} == {"STALE"}
 
@@ -193,7 +199,7 @@ def test_edge_compile_answers_like_the_control_plane():
     zs = fmt.loads_zones(h.zones_doc()[1])
     mirror = MirrorHealth()
     mirror.slots = zs.slots
-    edge, _image = build_engine(zs.zone_list(), mirror, zs.cidr, zs.vpcs)
+    edge = build_engine(zs.zone_list(), mirror, zs.cidr, zs.vpcs).engine
     for healthy in (True, False):
         table.set("hc-1", healthy)
         mirror.update(fmt.loads_health(h.health_doc()[1])["buffer"])

@@ -8,7 +8,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 from r53util import AKID, RO_AKID, RO_SECRET, SECRET, Running  # noqa: E402
 
-from zonefront.api.control import ControlPlane  # noqa: E402
+from zonefront.control import ControlPlane  # noqa: E402
 from zonefront.config import Config, RegistryConfig  # noqa: E402
 from zonefront.vpcdef import VPCDef  # noqa: E402
 

@@ -83,3 +83,40 @@ def test_private_and_vpcs_on_every_path(tmp_path):
         assert fifth["/hostedzone/ZPRIV"].vpcs == [("eu-west-1", "vpc-b")]
     finally:
         store.close()
+
+
+def test_take_changed_names_the_owners_each_zone_touched(tmp_path):
+    """What the publisher passes on as `changed`: per origin the owners the
+    patches re-read (and the apex, whose SOA serial moved), None for a zone
+    built whole, gone, or moved between views; nothing for the rest."""
+    store = Store(str(tmp_path))
+    try:
+        add_zone(store, "ZA", "a.example.", False, [])
+        add_zone(store, "ZB", "b.example.", False, [])
+        add_zone(store, "ZP", "p.example.", True, [{"VPCRegion": "us-east-1", "VPCId": "vpc-a"}])
+        cache = ZoneCache()
+        cache.zones(store)
+        a, b, p = (names.name_from_text(t) for t in ("a.example.", "b.example.", "p.example."))
+        assert cache.take_changed() == {a: None, b: None, p: None}  # first load: whole
+        cache.zones(store)
+        assert cache.take_changed() == {}
+
+        www, db = names.name_from_text("www.a.example."), names.name_from_text("db.a.example.")
+        cache.note("ZA", put_a(store, "ZA", "www.a.example.", "10.0.0.1"), {www})
+        cache.zones(store)
+        cache.note("ZA", put_a(store, "ZA", "db.a.example.", "10.0.0.2"), {db})
+        cache.zones(store)  # two publishes' worth, taken at once: the union
+        assert cache.take_changed() == {a: {a, www, db}}
+
+        put_a(store, "ZB", "www.b.example.", "10.0.0.3")  # another process: no note
+        with store.transaction():
+            vpcstore.set_zone_vpcs(store, "ZP", [{"VPCRegion": "eu-west-1", "VPCId": "vpc-b"}])
+        cache.zones(store)
+        assert cache.take_changed() == {b: None, p: None}
+
+        with store.transaction():
+            store.delete_zone("ZB")
+        cache.zones(store)
+        assert cache.take_changed() == {b: None}
+    finally:
+        store.close()

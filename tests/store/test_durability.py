@@ -18,7 +18,7 @@ AKID, SECRET = "AKIDDURABLE", "durable-secret"
 ENTRY = r"""
 import json, sys, time, signal
 from zonefront.config import Config
-from zonefront.api.control import ControlPlane
+from zonefront.control import ControlPlane
 from zonefront import model, rdata
 data_dir, addr_file, pub_file = sys.argv[1:4]
 def publish(zones):

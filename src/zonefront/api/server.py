@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl, unquote
 
 from ..config import Config
 from ..domains import http as domains_http
-from ..edge import http as edge_http
 from . import sigv4, vpcext, xmlio
 from ._r53model import OPERATIONS, SHAPES
 from .errors import Route53Error, invalid_input
@@ -106,7 +105,9 @@ class Handler(BaseHTTPRequestHandler):
     config: Config
     scheme: str = "http"
     registry = None  # domains.service.Registry: Route 53 Domains and RDAP on this port
-    edges = None  # edge.hub.EdgeHub: snapshots, deltas and heartbeats for `zonefront edge`
+    # the endpoints `zonefront edge` calls (edge/hub.py's EdgeHub, mounted by
+    # control/plane.py): claims(raw_path), serve(handler, ...), paths (text)
+    edges = None
 
     def setup(self):
         super().setup()
@@ -190,14 +191,15 @@ class Handler(BaseHTTPRequestHandler):
                 access_key = sigv4.verify(method, raw_path, raw_query, self.headers, body,
                                           {**self.config.credentials, **edge_keys}
                                           if edge_keys else self.config.credentials)
-            if self.edges is not None and edge_http.is_edge_path(raw_path):
-                edge_http.serve(self, self.edges, method, raw_path, raw_query, body, request_id,
-                                readonly=access_key in self.config.readonly_keys)
+            if self.edges is not None and self.edges.claims(raw_path):
+                self.edges.serve(self, method, raw_path, raw_query, body, request_id,
+                                 readonly=access_key in self.config.readonly_keys)
                 return
             if access_key is not None and access_key in edge_keys:
+                paths = self.edges.paths if self.edges is not None else "the edge endpoints"
                 raise Route53Error("AccessDenied", f"User: arn:aws:iam::{self.config.account_id}"
                                    f":user/{access_key} is an edge key: it may call only "
-                                   f"{edge_http.PREFIX}{{{','.join(edge_http.ROUTES)}}}", 403)
+                                   f"{paths}", 403)
             if raw_path.startswith(vpcext.PREFIX):  # zonefront's own calls (VPCs)
                 host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
                 status, out, ctype, hdrs = vpcext.serve(

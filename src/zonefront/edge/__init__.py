@@ -1,4 +1,8 @@
 """Many edges, one control plane: `zonefront edge` runs only the data plane
 and pulls compiled zones, deltas and the health table from the control
-plane's API (node.py); the control plane's side is hub.py (state, deltas,
-INSYNC) and http.py (the endpoints); format.py describes the documents."""
+plane's API (node.py, compiling and swapping through serving.ServedZones
+against mirror.py's copy of the health table; client.py signs its calls;
+disk.py keeps the last good copy); the control plane's side is hub.py
+(what was published, deltas, which serial each edge serves: INSYNC itself
+is decided by control/insync.py) and http.py (the endpoints); format.py
+describes the documents."""

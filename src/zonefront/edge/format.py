@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import re
 import zlib
 from contextlib import contextmanager
 
@@ -58,6 +59,7 @@ ZONES_MAGIC = "zonefront-zones"
 DELTA_MAGIC = "zonefront-delta"
 HEALTH_MAGIC = "zonefront-health"
 FORMAT_VERSION = 1
+EDGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # an edge's name in heartbeats
 
 ROUTED_FIELDS = tuple(f.name for f in dataclasses.fields(model.RoutedRRset))
 

@@ -21,7 +21,7 @@ import json
 import logging
 from urllib.parse import parse_qsl
 
-from .hub import EDGE_ID, EdgeHub
+from .format import EDGE_ID
 
 log = logging.getLogger("zonefront.edges")
 
@@ -62,9 +62,10 @@ def _json(handler, status: int, doc, request_id: str) -> None:
     _send(handler, status, json.dumps(doc).encode(), "application/json", request_id)
 
 
-def serve(handler, hub: EdgeHub, method: str, raw_path: str, raw_query: str, body: bytes,
+def serve(handler, hub, method: str, raw_path: str, raw_query: str, body: bytes,
           request_id: str, readonly: bool = False) -> None:
-    """Answer one request below PREFIX (the signature is already checked)."""
+    """Answer one request below PREFIX (the signature is already checked)
+    from `hub` (hub.py's EdgeHub)."""
     try:
         _route(handler, hub, method, raw_path, raw_query, body, request_id, readonly)
     except _Err as e:

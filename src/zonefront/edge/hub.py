@@ -1,19 +1,23 @@
 """The control plane's side of the edges: what was published (serial, zones,
 a bounded history of what each publish touched), who the edges are and
-which serial each serves, and when a change is therefore INSYNC.
+which serial each serves.
 
 Serials: one per publish, max(previous + 1, milliseconds since the epoch),
 so they keep increasing across control-plane restarts.  The `epoch` (random
 per process) names the history a serial belongs to: a delta is only ever
 computed for an edge of the same epoch; any other edge gets a full copy.
 
-INSYNC: `published(zones, seq)` queues (serial, seq); a change up to seq is
-marked INSYNC (`on_insync(seq)`) once every live edge serves that serial or
-a later one of this epoch.  With no live edge that is at once, as before
-(the control plane's own workers serve the zones when publish() returns).
-An edge is live while its heartbeats are younger than `stale_after`.  The
-registered edges are kept in <data_dir>/edges.json so that a restarted
-control plane holds changes for them until they report (or go stale).
+INSYNC is not decided here but by the control plane's publisher
+(control/insync.py), from `served_serial()`: the oldest serial every live
+edge serves (an edge of another epoch serves nothing of this one), or None
+when no edge is live.  `on_report` is called whenever that may have moved
+(a heartbeat, an edge removed or gone stale).  An edge is live while its
+heartbeats are younger than `stale_after`.  The registered edges are kept
+in <data_dir>/edges.json so that a restarted control plane holds changes
+for them until they report (or go stale).
+
+The hub is mounted on the API port as itself (`claims`, `serve`): the
+endpoints are http.py's.
 """
 from __future__ import annotations
 
@@ -22,7 +26,6 @@ import dataclasses
 import json
 import logging
 import os
-import re
 import secrets
 import threading
 import time
@@ -31,12 +34,15 @@ from typing import Callable
 
 from .. import model
 from ..config import EdgeSettings
+from ..serving import compile_public
+from ..snapshot import format as snapshot_format
 from . import format as fmt
+from . import http as edge_http
 
 log = logging.getLogger("zonefront.edges")
 
 TICK = 0.05  # seconds between looks at the health table and at edge staleness
-EDGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+EDGE_ID = fmt.EDGE_ID
 
 
 @dataclasses.dataclass
@@ -97,12 +103,12 @@ def diff_zone(old: model.Zone, new: model.Zone):
 
 class EdgeHub:
     def __init__(self, settings: EdgeSettings, health=None, data_dir: str | None = None,
-                 on_insync: Callable[[int], None] | None = None,
+                 on_report: Callable[[], None] | None = None,
                  cidr: Callable[[], dict] | None = None,
                  vpcs: Callable[[], dict] | None = None):
         self.settings = settings
         self.health = health  # health.table.HealthTable
-        self.on_insync = on_insync
+        self.on_report = on_report  # served_serial() may have moved
         self._cidr_fn = cidr or (lambda: {})
         self._vpcs_fn = vpcs or (lambda: {})
         self.epoch = secrets.token_hex(8)
@@ -113,11 +119,9 @@ class EdgeHub:
         self._cidr: dict = {}
         self._vpcs: dict = {}
         self._history: collections.deque[_Publish] = collections.deque(maxlen=settings.history)
-        self._pending: collections.deque[tuple[int, int]] = collections.deque()
-        self._insync_seq = 0
+        self._reported: int | None = None  # served_serial() when on_report last ran
         self.edges: dict[str, EdgeInfo] = {}
         self._cond = threading.Condition()
-        self._insync_lock = threading.Lock()  # on_insync calls in order
         self._cache: dict[str, tuple[int, bytes]] = {}  # "zones"/"snapshot" -> (serial, doc)
         self._build_lock = threading.Lock()
         self._health_etag = ""
@@ -144,16 +148,15 @@ class EdgeHub:
         while not self._stop.wait(TICK):
             try:
                 self._tick_health()
-                self._evaluate()
+                self._tick_served()
             except Exception:
                 log.exception("edge bookkeeping failed")
 
     # -- publishing ----------------------------------------------------------
 
-    def published(self, zones: list[model.Zone], seq: int | None = None) -> int:
-        """Record a publish (after the control plane's own workers serve it);
-        returns its serial.  Changes up to `seq` turn INSYNC when the edges
-        serve it."""
+    def published(self, zones: list[model.Zone]) -> int:
+        """Record a publish (after the control plane's own workers serve it)
+        for the edges to fetch; returns its serial."""
         cidr = self._cidr_fn() or {}
         vpcs = plain_vpcs(self._vpcs_fn())
         keyed = fmt.keyed(zones)
@@ -182,11 +185,8 @@ class EdgeHub:
             self._keyed, self._by_key = keyed, by_key
             self._slots, self._cidr, self._vpcs = slots, cidr, vpcs
             self._history.append(_Publish(self.serial, changes, meta))
-            if seq is not None:
-                self._pending.append((self.serial, seq))
             serial = self.serial
             self._cond.notify_all()
-        self._evaluate()
         return serial
 
     def zones_doc(self) -> tuple[int, bytes]:
@@ -205,9 +205,6 @@ class EdgeHub:
         """The public image compiled as `zonefront serve` compiles it (with
         this process's health slots), in snapshot/format.py's document;
         compiled on first request for a serial."""
-        from ..snapshot import format as snapshot_format
-        from .build import compile_public
-
         with self._build_lock:
             with self._cond:
                 serial, keyed, cidr = self.serial, self._keyed, self._cidr
@@ -325,7 +322,7 @@ class EdgeHub:
             log.info("edge %s registered (%s)", edge_id, e.address)
         if new or moved:
             self._save_edges()
-        self._evaluate()
+        self._report()
         return self.state()
 
     def remove(self, edge_id: str) -> bool:
@@ -333,7 +330,7 @@ class EdgeHub:
             gone = self.edges.pop(edge_id, None) is not None
         if gone:
             self._save_edges()
-            self._evaluate()
+            self._report()
         return gone
 
     def wait(self, epoch: str, serial: int, health: str, timeout: float) -> dict:
@@ -364,28 +361,38 @@ class EdgeHub:
                      "Heartbeats": e.heartbeats, "Version": e.version}
                     for e in sorted(self.edges.values(), key=lambda e: e.id)]
 
-    def _evaluate(self) -> None:
-        """Mark INSYNC what every live edge serves."""
+    def served_serial(self) -> int | None:
+        """The oldest serial every live edge serves (0 for an edge of another
+        epoch: it serves nothing of this one); None when no edge is live."""
         now = time.monotonic()
+        served = None
         with self._cond:
-            if not self._pending:
-                return
-            served = None
             for e in self.edges.values():
                 if self.live(e, now):
                     s = e.serial if e.epoch == self.epoch else 0
                     served = s if served is None else min(served, s)
-            upto = None
-            while self._pending and (served is None or self._pending[0][0] <= served):
-                upto = self._pending.popleft()[1]
-        if upto is not None and self.on_insync is not None:
-            with self._insync_lock:
-                if upto > self._insync_seq:
-                    self._insync_seq = upto
-                    try:
-                        self.on_insync(upto)
-                    except Exception:
-                        log.exception("marking changes up to %d INSYNC failed", upto)
+        return served
+
+    def _report(self) -> None:
+        self._reported = self.served_serial()
+        if self.on_report is not None:
+            self.on_report()
+
+    def _tick_served(self) -> None:
+        """Edges going stale move served_serial() without any report."""
+        if self.served_serial() != self._reported:
+            self._report()
+
+    # -- the HTTP mount (api/server.py) ----------------------------------------------
+
+    paths = f"{edge_http.PREFIX}{{{','.join(edge_http.ROUTES)}}}"  # what edge keys may call
+
+    def claims(self, raw_path: str) -> bool:
+        return edge_http.is_edge_path(raw_path)
+
+    def serve(self, handler, method: str, raw_path: str, raw_query: str, body: bytes,
+              request_id: str, readonly: bool = False) -> None:
+        edge_http.serve(handler, self, method, raw_path, raw_query, body, request_id, readonly)
 
     # -- edges.json -------------------------------------------------------------
 

@@ -6,7 +6,8 @@ sockets, so nothing they wait for can stop the edge from answering:
 - sync: long-polls GET .../zonefront/state; on a new serial applies a
   delta to its copy of the source zones (or takes a full copy when the
   control plane's history does not reach back, or on another epoch),
-  compiles, swaps the image in (DnsServer.reload) and saves it to disk;
+  compiles and swaps the image in (serving.ServedZones, as `zonefront
+  serve` does) and saves it to disk;
   on a new health etag copies the health buffer in place.  Failures back
   off (0.2 s doubling to 5 s) and the last image keeps serving.
 - heartbeat: PUT .../zonefront/edges/{id} every second and at once after
@@ -24,11 +25,14 @@ import threading
 import time
 
 from .. import __version__
+from ..core.engine import Engine
+from ..dataplane.server import DnsServer
+from ..serving import Built, ServedZones, ZoneSource
 from ..snapshot import format as snapshot_format
 from . import disk as edisk
 from . import format as fmt
-from .build import MirrorHealth, build_engine
 from .client import Client, ControlPlaneError
+from .mirror import MirrorHealth
 
 log = logging.getLogger("zonefront.edge")
 
@@ -56,6 +60,9 @@ class Edge:
         self.emit = emit or (lambda text: None)  # one-line progress reports (stderr)
         self.health = MirrorHealth()
         self.health_etag = ""
+        self.source = ZoneSource([], None, udp_max, geo)
+        self.source.health = self.health
+        self.serving = ServedZones(self.source)  # compiles and swaps what the workers answer
         self.zs: fmt.ZoneSet | None = None  # source zones of the served image
         self.served = ("", 0)  # (epoch, serial) of the image the workers answer from
         self.describe = "nothing yet"
@@ -70,12 +77,8 @@ class Edge:
     # -- life ------------------------------------------------------------------
 
     def start(self) -> None:
-        from ..core.engine import Engine
-        from ..dataplane.server import DnsServer
-        from ..snapshot.compiler import compile_zones
-
         t0 = time.monotonic()
-        engine = None
+        loaded = False
         state = self.disk.state()
         raw = self.disk.read(edisk.HEALTH)
         if raw:
@@ -87,25 +90,26 @@ class Edge:
                 arrays, meta = snapshot_format.loads(snap, self.disk.path(edisk.SNAPSHOT))
                 engine = Engine(arrays, meta["zones"], meta["serial"], self.udp_max)
                 engine.attach(self.geo, self.health)
+                self.serving.install(Built(engine, None, []), [])
                 epoch = str(state.get("epoch", "")) if state.get("serial") == meta["serial"] \
                     else ""
                 self.served = (epoch, int(meta["serial"]))
                 self.describe = f"{len(meta['zones'])} zone(s) from disk"
+                loaded = True
             except (snapshot_format.SnapshotError, ValueError) as e:
                 self.emit(f"edge: disk snapshot unusable, waiting for the control plane: {e}")
-                engine = None
-        if engine is None:
-            image = compile_zones([])
-            engine = Engine(image.arrays(), image.zones, udp_max=self.udp_max)
-            engine.attach(self.geo, self.health)
-        self.server = DnsServer(self.listen, workers=self.workers, image=engine.image,
+        if not loaded:
+            self.serving.load()  # nothing yet: every query is REFUSED
+        self.server = DnsServer(self.listen, workers=self.workers,
+                                image=self.serving.engine.image,
                                 tcp_idle_timeout=self.tcp_idle_timeout,
                                 tcp_max_connections=self.tcp_max_connections)
         self.server.start()
+        self.serving.attach(self.server)
         if self.address is None:
             self.address = " ".join(f"{h}:{p}" for h, p in self.server.addresses)
         self.load_s = time.monotonic() - t0
-        if snap is not None and self.served[1]:
+        if loaded and self.served[1]:
             self.ready.set()
         for target, name in ((self._sync_loop, "zonefront-edge-sync"),
                              (self._heartbeat_loop, "zonefront-edge-heartbeat")):
@@ -213,25 +217,32 @@ class Edge:
         self.stats["full"] += 1
         if (zs.epoch, zs.serial) == (epoch, serial) and not any(
                 z.private for z in zs.zones.values()):
-            from ..core.engine import Engine
-
             engine = Engine(arrays, meta["zones"], serial, self.udp_max)
             engine.attach(self.geo, self.health)
-            self._swap(engine, zs, f"{len(meta['zones'])} zone(s)")
+            self.serving.install(Built(engine, None, []), zs.zone_list())
+            self._served_now(zs, f"{len(meta['zones'])} zone(s)")
             self._save(zs, snap, blob)
         else:  # a publish in between, or private views: compile the zones here
             self._install(zs, zones_blob=blob)
 
     def _install(self, zs: fmt.ZoneSet, save: bool = True, zones_blob: bytes | None = None):
+        """Compile `zs` and swap it in.  The zones a delta left alone are the
+        same objects as before (format.apply_delta copies on write), which
+        is how ServedZones tells the changed ones; new CIDR collections or
+        VPCs may change any zone."""
         self.health.slots = dict(zs.slots)
-        engine, image = build_engine(zs.zone_list(), self.health, zs.cidr, zs.vpcs, self.geo,
-                                     self.udp_max)
-        self._swap(engine, zs, f"{len(image.zones)} zone(s)")
+        old = self.zs
+        changed = {} if old is not None and (old.cidr, old.vpcs) == (zs.cidr, zs.vpcs) \
+            else None
+        self.source.cidr_collections = lambda: zs.cidr
+        self.source.vpcs = lambda: zs.vpcs
+        built = self.serving.publish(zs.zone_list(), changed)
+        self._served_now(zs, f"{len(built.image.zones)} zone(s)")
         if save:
-            self._save(zs, snapshot_format.dumps(image, zs.serial), zones_blob)
+            self._save(zs, snapshot_format.dumps(built.image, zs.serial), zones_blob)
 
-    def _swap(self, engine, zs: fmt.ZoneSet, describe: str) -> None:
-        self.server.reload(engine.image)
+    def _served_now(self, zs: fmt.ZoneSet, describe: str) -> None:
+        """The workers answer from `zs` (ServedZones swapped it in)."""
         self.zs = zs
         self.served = (zs.epoch, zs.serial)
         self.describe = describe

@@ -18,7 +18,7 @@ Consistency between processes:
   changed rows, and a NOTIFY on channel `zonefront` goes out at its COMMIT.
   `data_version()` returns the number of raises made by *other*
   connections, which is what SQLite's PRAGMA data_version means, so the
-  publisher's poll (api/control.py) notices other processes' commits and
+  publisher's poll (control/plane.py) notices other processes' commits and
   not its own; `subscribe()` wakes it on their NOTIFY at once.
 - Durability: COMMIT returns after the WAL is flushed (synchronous_commit
   on, the server default), so an API call that answered survives kill -9 of

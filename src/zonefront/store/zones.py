@@ -37,6 +37,11 @@ class ZoneCache:
     association change leaves the version alone (no record changes), so
     they are compared on every call and a zone whose VPCs moved is handed
     over as a new Zone sharing the unchanged record sets.
+
+    `take_changed()` says what moved since it was last called, for the
+    publisher to pass on (serving.ServedZones.publish): per zone origin the
+    owner names the patches re-read, or None for a zone built whole, gone,
+    or moved between views.
     """
 
     def __init__(self) -> None:
@@ -45,6 +50,8 @@ class ZoneCache:
         # zone id -> version -> owner names (wire) that version touched
         self._touched: dict[str, dict[int, set[bytes]]] = {}
         self._lock = threading.Lock()
+        # origin (lower-cased wire) -> owners touched since take_changed(), or None
+        self._changed: dict[bytes, set[bytes] | None] = {}
         self.rebuilds = 0  # whole-zone rebuilds (stats, tests)
         self.patches = 0
 
@@ -52,13 +59,32 @@ class ZoneCache:
         with self._lock:
             self._touched.setdefault(zone_id, {})[version] = set(owners)
 
+    def take_changed(self) -> dict[bytes, set[bytes] | None]:
+        """zone origin (lower-cased wire) -> owner names (lower-cased wire)
+        touched since the previous call, or None when the zone was built
+        whole, removed, or changed its private flag or VPCs (it moves
+        between views).  Zones not named are the same objects as before."""
+        with self._lock:
+            changed, self._changed = self._changed, {}
+        return changed
+
+    def _touch(self, origin: bytes, owners: set[bytes] | None) -> None:
+        key = model.name_lower(origin)
+        with self._lock:
+            if key in self._changed and self._changed[key] is None:
+                return
+            if owners is None:
+                self._changed[key] = None
+            else:
+                self._changed.setdefault(key, set()).update(owners)
+
     def zones(self, store: Store) -> list[model.Zone]:
         with store.lock:
             versions = store.zone_versions()
             views = zone_views(store)
             for zid in list(self._by_id):
                 if zid not in versions:
-                    del self._by_id[zid]
+                    self._touch(self._by_id.pop(zid)[1].origin, None)
             for zid, ver in versions.items():
                 hit = self._by_id.get(zid)
                 if hit is not None and hit[0] == ver:
@@ -66,6 +92,7 @@ class ZoneCache:
                     if hit[1].private != private or hit[1].vpcs != vpcs:
                         self._by_id[zid] = (ver, dataclasses.replace(
                             hit[1], private=private, vpcs=vpcs))
+                        self._touch(hit[1].origin, None)
                     continue
                 with self._lock:
                     log = self._touched.get(zid, {})
@@ -88,6 +115,9 @@ class ZoneCache:
                 else:
                     zone = patch_zone(store, zid, hit[1], owners, views.get(zid))
                     self.patches += 1
+                    if (zone.private, zone.vpcs) != (hit[1].private, hit[1].vpcs):
+                        owners = None
+                self._touch(zone.origin, owners)
                 self._by_id[zid] = (ver, zone)
         return [z for (_v, z) in self._by_id.values()]
 

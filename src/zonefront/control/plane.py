@@ -1,16 +1,19 @@
 """The control plane as one object: store + Route 53 API server + publisher.
 
-`publish(zones)` (given by cli.py) swaps the zones into the DNS workers and
-returns once they are served.  One publisher thread calls it, so calls never
-overlap: after each commit the API wakes it; it notes the last committed
-change, builds every hosted zone (unchanged ones come from a cache),
-publishes, and only then marks the changes up to that point INSYNC (or,
-with `zonefront edge` processes registered, once every live edge serves the
-publish: edge/hub.py).  A burst of commits is covered by one publish.  Commits by other processes (`zonefront
-zone import` while serving) are noticed through SQLite's data_version;
-with the PostgreSQL store ([store] backend = "postgresql", several API
-processes on one database) through its version counter, and at once
-through its NOTIFY (store/postgres.py).
+It publishes through one interface, `served.publish(zones, changed)`
+(serving.ServedZones in `zonefront serve`), which swaps the zones into the
+DNS workers and returns once they are served.  One publisher thread calls
+it, so calls never overlap: after each commit the API wakes it; it notes
+the last committed change, builds every hosted zone (unchanged ones come
+from a cache, which also says which owner names each changed zone had
+touched), publishes, records the publish for the edges (edge/hub.py) and
+hands (change seq, serial) to the INSYNC gate (insync.py): the changes up
+to that point turn INSYNC at once with no live edge, else once every live
+edge serves the publish.  A burst of commits is covered by one publish.
+Commits by other processes (`zonefront zone import` while serving) are
+noticed through SQLite's data_version; with the PostgreSQL store ([store]
+backend = "postgresql", several API processes on one database) through its
+version counter, and at once through its NOTIFY (store/postgres.py).
 
 The registry (domains/) rides on the same path: its TLD zones are added to
 every publish, hosted zones below its TLDs are published only while
@@ -29,23 +32,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from typing import Callable, Protocol
 
 from .. import model
+from ..api.server import APIServer
+from ..api.service import Route53Service
+from ..api.vpcapi import startup_problems
 from ..config import Config
-from ..health.manager import HealthManager
-from ..health.table import HealthTable
 from ..domains.service import Registry
 from ..domains.worker import Worker
 from ..domains.zones import RegistryZones
 from ..edge.hub import EdgeHub
+from ..health.manager import HealthManager
+from ..health.table import HealthTable
+from ..serving import Changes
+from ..store import cidrstore
 from ..store.backend import open_store
 from ..store.sqlite import Store
-from ..store import cidrstore
 from ..store.zones import ZoneCache
-from .server import APIServer
-from .service import Route53Service
-from .vpcapi import startup_problems
+from .insync import InsyncGate
 
 log = logging.getLogger("zonefront.control")
 
@@ -53,11 +58,28 @@ POLL_INTERVAL = 0.5  # seconds between checks for commits made by other processe
 RETRY_DELAY = 1.0  # seconds before retrying a publish that raised
 
 
+class Publisher(Protocol):
+    def publish(self, zones: list[model.Zone], changed: Changes | None) -> object:
+        """Serve `zones` (returns once the DNS workers answer from them) or raise."""
+
+
+class _PublishFunction:
+    """A bare `publish(zones)` function as a Publisher: the control plane
+    embedded without a DNS server (tests, benchmarks)."""
+
+    def __init__(self, fn: Callable[[list[model.Zone]], object]):
+        self.fn = fn
+
+    def publish(self, zones: list[model.Zone], changed: Changes | None) -> object:
+        return self.fn(zones)
+
+
 class ControlPlane:
-    def __init__(self, config: Config, publish: Callable[[list[model.Zone]], None],
+    def __init__(self, config: Config, served: Publisher | Callable[[list[model.Zone]], object],
                  health_table: HealthTable | None = None):
         self.config = config
-        self._publish = publish
+        self.served: Publisher = served if hasattr(served, "publish") else \
+            _PublishFunction(served)
         self.health = health_table if health_table is not None else HealthTable()
         self.health_checks: HealthManager | None = None
         self.store: Store | None = None
@@ -67,7 +89,9 @@ class ControlPlane:
         self._registry_zones: RegistryZones | None = None
         self._server: APIServer | None = None
         self.edges: EdgeHub | None = None  # `zonefront edge` processes (edge/hub.py)
+        self.insync: InsyncGate | None = None  # decides when changes are INSYNC
         self._cache = ZoneCache()
+        self._routing_inputs = None  # (CIDR collections, VPCs) of the last publish
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -98,10 +122,10 @@ class ControlPlane:
         self.registry_worker = Worker(self.registry, on_commit=self._wake.set)
         self.registry.on_submit = self.registry_worker.wake.set
         self._registry_zones = RegistryZones(self.registry.rs, self.config)
-        # changes turn INSYNC when every live edge serves them (edge/hub.py)
         self.edges = EdgeHub(self.config.edges, self.health, self.config.data_dir,
-                             on_insync=self.store.mark_insync, cidr=self.cidr_collections,
-                             vpcs=getattr(self, "vpcs", None))
+                             cidr=self.cidr_collections, vpcs=self.vpcs)
+        self.insync = InsyncGate(self.store.mark_insync, self.edges)
+        self.edges.on_report = self.insync.evaluate  # an edge caught up, or went stale
         self.edges.start()
         self._publish_once()  # serve the committed state before accepting API calls
         self.registry_worker.start()
@@ -167,14 +191,20 @@ class ControlPlane:
         seq = self.store.last_change_seq()
         self._seen_version = self.store.data_version()
         zones = self._cache.zones(self.store)
+        changed: Changes | None = self._cache.take_changed()
         if self._registry_zones is not None:
             zones = self._registry_zones.served(zones)
-        self._publish(zones)
+        routing = (self.cidr_collections(), self.vpcs())
+        if routing != self._routing_inputs:
+            changed = None  # policy tables and views may move answers in any zone
+        self.served.publish(zones, changed)  # raises: the old zones keep serving
+        self._routing_inputs = routing
         self.publish_count += 1
         if self.health_checks is not None:
             self.health_checks.collect({r.health_check for z in zones
                                         for r in getattr(z, "routed", ()) if r.health_check})
-        self.edges.published(zones, seq)  # INSYNC now, or once the live edges serve it
+        serial = self.edges.published(zones)
+        self.insync.served(seq, serial)  # INSYNC now, or once the live edges serve it
         self._published_seq = seq
         if self.registry_worker is not None:
             self.registry_worker.wake.set()  # operations waiting for this publish finish

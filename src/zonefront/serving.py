@@ -1,0 +1,340 @@
+"""Where zones become served: compile -> publish -> swap, in one place.
+
+`zonefront serve` (zone files, a snapshot, the API's hosted zones),
+`zonefront edge` (zones pulled from a control plane) and the control plane
+(control/plane.py) all reach the DNS workers through `ServedZones`:
+
+    source = ZoneSource(zone_files, snapshot, udp_max, geo)
+    served = ServedZones(source)
+    engine = served.load().engine           # the first build, before any socket
+    server = DnsServer(..., image=engine.image); served.attach(server)
+    served.on_swap(xfr.update)              # zone transfers follow every swap
+    served.publish(zones, changed)          # compile and swap, or raise
+
+`publish` compiles off the hot path and swaps one pointer
+(DnsServer.reload); when compiling fails it raises and the old zones keep
+serving.  `changed` says what moved since the previous publish, per zone
+origin, so that an incremental compiler can recompile only that; the build
+step is one method (`ServedZones.compile`), a full compile for now.
+
+The compile rule itself (`build_engine`) is shared by every caller: the
+public zones (a private zone never answers the public; of several public
+zones of one origin the first wins) make one image, and the private zones
+make one view per set of VPCs sharing a network (`build_views`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from importlib import resources
+from typing import TYPE_CHECKING, Callable
+
+from . import model
+from .core.engine import Engine
+from .netaddr import DEFAULT_UDP_MAX
+
+if TYPE_CHECKING:
+    from .snapshot.compiler import Image
+
+# The compiler and the zone-file parser are imported when first used:
+# serving a snapshot needs neither, and they cost 4 MB of RSS (measured).
+
+# zone origin (lower-cased wire) -> owner names (lower-cased wire) touched
+# since the previous publish, or None: the zone is new, gone or rebuilt whole
+Changes = dict[bytes, "set[bytes] | None"]
+
+
+def demo_zone_path() -> str:
+    return str(resources.files("zonefront").joinpath("data/demo.zone"))
+
+
+def load_zone_files(paths: list[str]) -> list[model.Zone]:
+    from .zonefile import parse_zone_file
+
+    return [parse_zone_file(p) for p in paths]
+
+
+def compile_zones(zones: list[model.Zone], health=None, cidr: dict | None = None) -> "Image":
+    from .snapshot.compiler import compile_zones as compile_image
+
+    return compile_image(zones, health, cidr)
+
+
+# -- the compile rule --------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Built:
+    """One compile's result."""
+
+    engine: Engine
+    image: "Image | None"  # the public image, to write as a snapshot; None when loaded from one
+    zones: list[model.Zone]  # the public zones in it (zone transfers read them)
+
+
+def public_zones(zones: list[model.Zone]) -> list[model.Zone]:
+    """A private zone is never public, and of several public zones of one
+    origin the first is served."""
+    out, seen = [], set()
+    for z in zones:
+        if z.origin not in seen and not z.private:
+            seen.add(z.origin)
+            out.append(z)
+    return out
+
+
+def compile_public(zones: list[model.Zone], health, cidr: dict) -> "Image":
+    return compile_zones(public_zones(zones), health, cidr)
+
+
+def build_views(private: list[model.Zone], vpcs: dict, health, cidr: dict, geo=None,
+                udp_max: int = DEFAULT_UDP_MAX) -> list:
+    """[(image, CIDR blocks)]: one compiled view per set of VPCs sharing a
+    network, holding the private zones associated with any of them.
+    `vpcs`: VPC id -> {"cidrs": [block, ...], ...}."""
+    if not private:
+        return []
+    by_cidr: dict[str, set] = {}
+    for vpc_id, vpc in vpcs.items():
+        for block in vpc.get("cidrs", []):
+            by_cidr.setdefault(block, set()).add(vpc_id)
+    groups: dict[frozenset, list[str]] = {}
+    for block, ids in by_cidr.items():
+        groups.setdefault(frozenset(ids), []).append(block)
+    views = []
+    for ids, blocks in sorted(groups.items(), key=lambda kv: sorted(kv[1])):
+        zones, seen = [], set()
+        for z in private:
+            if z.origin not in seen and any(vpc in ids for _region, vpc in z.vpcs):
+                seen.add(z.origin)
+                zones.append(z)
+        if zones:
+            image = compile_zones(zones, health, cidr)
+            view = Engine(image.arrays(), image.zones, udp_max=udp_max)
+            view.attach(geo, health)
+            views.append((view.image, blocks))
+    return views
+
+
+def build_engine(zones: list[model.Zone], health, cidr: dict, vpcs: dict, geo=None,
+                 udp_max: int = DEFAULT_UDP_MAX) -> Built:
+    """The public image of `zones` plus the views of their private zones.
+    Raises ValueError (a zone that cannot be compiled)."""
+    public = public_zones(zones)
+    image = compile_zones(public, health, cidr)
+    engine = Engine(image.arrays(), image.zones, udp_max=udp_max)
+    engine.attach(geo, health)
+    views = build_views([z for z in zones if z.private], vpcs, health, cidr, geo, udp_max)
+    if views:
+        engine.image.set_views(views)
+    return Built(engine, image, public)
+
+
+def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> Engine:
+    """`zonefront compile` in a subprocess, then load its snapshot.  The
+    Python objects of a big zone cost several times the compiled image and
+    CPython keeps the memory; the server then only maps the arrays."""
+    fd, tmp = tempfile.mkstemp(prefix="zonefront-", suffix=".snap")
+    os.close(fd)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "zonefront.cli", "compile", *zone_files, "-o", tmp,
+             "--serial", str(int(time.time()))],
+            capture_output=True, text=True)
+        if proc.returncode != 0:
+            lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+            msg = lines[-1] if lines else f"compiler exited with {proc.returncode}"
+            raise ValueError(msg.removeprefix("zonefront: "))
+        return Engine.from_snapshot(tmp, udp_max)
+    finally:
+        os.unlink(tmp)
+
+
+def describe(engine: Engine) -> str:
+    """'N zone(s): a. (serial 1), ...' for the ready: and reloaded: lines."""
+    zones = ", ".join(
+        f"{_origin_text(z['origin'])} (serial {z['serial']})" for z in engine.zones[:5])
+    more = f" and {len(engine.zones) - 5} more" if len(engine.zones) > 5 else ""
+    return f"{len(engine.zones)} zone(s): {zones}{more}"
+
+
+def _origin_text(origin) -> str:
+    return model.name_to_text(origin) if isinstance(origin, bytes) else str(origin)
+
+
+# -- what is served ------------------------------------------------------------
+
+
+class ZoneSource:
+    """Where the served zones come from: zone files, a snapshot and/or zones
+    handed over by a publisher (the API's hosted zones, an edge's copy).
+    `build(zones)` compiles them into a Built or raises."""
+
+    def __init__(self, zone_files: list[str], snapshot: str | None,
+                 udp_max: int = DEFAULT_UDP_MAX, geo=None):
+        self.udp_max = udp_max
+        self.zone_files = zone_files
+        self.snapshot = snapshot
+        self.geo = geo  # geo.GeoDB for latency/geolocation/geoproximity routing
+        self.health = None  # health.table.HealthTable (control plane) or an edge's mirror
+        self.cidr_collections: Callable[[], dict] = lambda: {}
+        self.vpcs: Callable[[], dict] = lambda: {}  # vpc id -> {"region", "cidrs"}: views
+        # Zone files alone are compiled in a child process (compile_in_child);
+        # in-process when published zones or zone transfers need the objects.
+        self.in_process = False
+        self._file_zones: list[model.Zone] | None = None  # parsed once, again on reread
+
+    def reread(self) -> None:
+        """Parse the zone files again at the next build (SIGHUP)."""
+        self._file_zones = None
+
+    def build(self, published: list[model.Zone] | None = None) -> Built:
+        """Compile the zone files (or load the snapshot) plus `published`:
+        a published zone replaces a file zone of the same name."""
+        published = list(published or ())
+        if self.snapshot and not published and not self.zone_files:
+            engine = Engine.from_snapshot(self.snapshot, self.udp_max)
+            return Built(engine.attach(self.geo, self.health), None, [])
+        if self.snapshot:
+            # a snapshot holds compiled arrays only; it cannot be merged
+            raise ValueError("--snapshot cannot be combined with --zone-file or API zones")
+        if self.zone_files and not self.in_process and not published:
+            engine = compile_in_child(self.zone_files, self.udp_max)
+            return Built(engine.attach(self.geo, self.health), None, [])
+        if self._file_zones is None:
+            self._file_zones = load_zone_files(self.zone_files)
+        shadowed = {z.origin for z in published if not z.private}
+        files = [z for z in self._file_zones if z.origin not in shadowed]
+        return build_engine(files + published, self.health, self.cidr_collections(),
+                            self.vpcs(), self.geo, self.udp_max)
+
+
+class ServedZones:
+    """The zones the DNS workers answer from, and the one way to change
+    them.  Owns the current engine, the server's swap, the hooks run after
+    every swap (zone transfers) and the lock that keeps publishes in order."""
+
+    def __init__(self, source: ZoneSource, server=None):
+        self.source = source
+        self.server = server  # dataplane.server.DnsServer, once it exists
+        self.engine: Engine | None = None
+        self.built: Built | None = None
+        self.published: list[model.Zone] = []  # the zones last handed to publish()
+        self.last_changed: Changes | None = None  # what the last compile was told
+        # changes handed to publishes that failed: the next publish carries them
+        self._unserved: Changes | None = {}
+        self._hooks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> list[model.Zone]:
+        """The public zones served now (zone transfers read them)."""
+        return self.built.zones if self.built is not None else []
+
+    def on_swap(self, hook: Callable[[], None]) -> None:
+        self._hooks.append(hook)
+
+    def attach(self, server) -> None:
+        self.server = server
+
+    def load(self) -> Built:
+        """The first build, before the DNS server exists (swaps if it does)."""
+        with self._lock:
+            built = self.compile(self.published, None)
+            self._swap(built)
+            return built
+
+    def publish(self, zones: list[model.Zone], changed: Changes | None = None) -> Built:
+        """Compile `zones` (with the source's zone files) and swap them in;
+        returns once the workers answer from them.  `changed` (origin ->
+        touched owners or None) covers the zones whose objects differ from
+        the previous publish; None as a whole means anything may have
+        changed.  Raises when compiling fails: the old zones keep serving."""
+        with self._lock:
+            zones = list(zones)
+            changed = merge_changes(self._unserved, changed)
+            self._unserved = changed  # until served: the next publish covers them too
+            settled = settle_changes(self.published, zones, changed)
+            built = self.compile(zones, settled)
+            self.published = zones
+            self._unserved = {}
+            self._swap(built)
+            return built
+
+    def reload(self) -> Built:
+        """Read the zone files again and swap (SIGHUP); raises like publish."""
+        with self._lock:
+            self.source.reread()
+            built = self.compile(self.published, None)
+            self._swap(built)
+            return built
+
+    def install(self, built: Built, zones: list[model.Zone]) -> None:
+        """Swap in an engine compiled elsewhere (an edge's copy of the control
+        plane's snapshot) that serves `zones`."""
+        with self._lock:
+            self.published = list(zones)
+            self._swap(built)
+
+    def compile(self, zones: list[model.Zone], changed: Changes | None) -> Built:
+        """The build step: every zone recompiled for now.  An incremental
+        compiler plugs in here, patching the current image by `changed`."""
+        self.last_changed = changed
+        return self.source.build(zones)
+
+    def _swap(self, built: Built) -> None:
+        if self.server is not None:
+            self.server.reload(built.engine.image)
+        self.built, self.engine = built, built.engine
+        for hook in self._hooks:
+            hook()
+
+
+def settle_changes(before: list[model.Zone], after: list[model.Zone],
+                   changed: Changes | None) -> Changes | None:
+    """`changed` completed against the zones themselves: an origin whose
+    zone objects differ from the previous publish and that `changed` does not
+    name is rebuilt whole (None), as is an origin that appeared or went.
+    Zones are never mutated once published (store/zones.py), so the same
+    objects mean the same records."""
+    if changed is None:
+        return None
+    old, new = _ids_by_origin(before), _ids_by_origin(after)
+    out: Changes = {}
+    for origin in old.keys() | new.keys():
+        if origin not in old or origin not in new:
+            out[origin] = None
+        elif origin in changed:
+            owners = changed[origin]
+            out[origin] = None if owners is None else set(owners)
+        elif old[origin] != new[origin]:
+            out[origin] = None
+    return out
+
+
+def merge_changes(a: Changes | None, b: Changes | None) -> Changes | None:
+    """Both sets of changes as one (None, "unknown", absorbs)."""
+    if a is None or b is None:
+        return None
+    out: Changes = {k: (None if v is None else set(v)) for k, v in a.items()}
+    for origin, owners in b.items():
+        if origin in out and out[origin] is None:
+            continue
+        if owners is None:
+            out[origin] = None
+        else:
+            out.setdefault(origin, set()).update(owners)
+    return out
+
+
+def _ids_by_origin(zones: list[model.Zone]) -> dict[bytes, tuple[int, ...]]:
+    out: dict[bytes, tuple[int, ...]] = {}
+    for z in zones:
+        key = model.name_lower(z.origin)
+        out[key] = out.get(key, ()) + (id(z),)
+    return out
