@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 import boto3  # noqa: E402
 import botocore.config  # noqa: E402
 
-from zonefront.api.control import ControlPlane  # noqa: E402
+from zonefront.control import ControlPlane  # noqa: E402
 from zonefront.config import Config  # noqa: E402
 
 AKID, SECRET = "AKIDBENCH", "bench-secret"

@@ -240,10 +240,12 @@ class RRsetMap(MutableMapping):
     __slots__ = ("_shards", "_len")
 
     def __init__(self, items=()):
-        self._shards: list[dict] = [{} for _ in range(self.SHARDS)]
-        self._len = 0
+        shards: list[dict] = [{} for _ in range(self.SHARDS)]
+        mask = self.SHARDS - 1
         for k, v in (items.items() if hasattr(items, "items") else items):
-            self[k] = v
+            shards[hash(k[0]) & mask][k] = v
+        self._shards = shards
+        self._len = sum(len(s) for s in shards)
 
     @classmethod
     def _shard(cls, owner: bytes) -> int:
@@ -277,6 +279,10 @@ class RRsetMap(MutableMapping):
 
     def __reduce__(self):  # shards follow hash(), which differs between processes
         return (RRsetMap, (dict(self.items()),))
+
+    def of_owner(self, owner: bytes) -> dict:
+        """Every (owner, rtype) -> RRset of one owner: a scan of its shard."""
+        return {k: v for k, v in self._shards[self._shard(owner)].items() if k[0] == owner}
 
     def with_owners(self, owners, rrsets) -> "RRsetMap":
         """A new map: this one with every RRset of `owners` replaced by those

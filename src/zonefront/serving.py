@@ -25,6 +25,7 @@ make one view per set of VPCs sharing a network (`build_views`).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import subprocess
 import sys
@@ -35,8 +36,10 @@ from importlib import resources
 from typing import TYPE_CHECKING, Callable
 
 from . import model
-from .core.engine import Engine
+from .core.engine import Engine, image_class
 from .netaddr import DEFAULT_UDP_MAX
+
+log = logging.getLogger("zonefront.serving")
 
 if TYPE_CHECKING:
     from .snapshot.compiler import Image
@@ -68,12 +71,25 @@ def compile_zones(zones: list[model.Zone], health=None, cidr: dict | None = None
 # -- the compile rule --------------------------------------------------------
 
 
+class LiveImage:
+    """A served image as snapshot/format.py writes it (`arrays()`, `zones`):
+    its live records, exported when asked (an edge saving its copy, the
+    control plane shipping a snapshot), not on every change."""
+
+    def __init__(self, image):
+        self._image = image
+        self.zones = image.zones
+
+    def arrays(self) -> dict:
+        return self._image.export_arrays()
+
+
 @dataclasses.dataclass
 class Built:
     """One compile's result."""
 
     engine: Engine
-    image: "Image | None"  # the public image, to write as a snapshot; None when loaded from one
+    image: "Image | LiveImage | None"  # the public image, to write as a snapshot; None when loaded from one
     zones: list[model.Zone]  # the public zones in it (zone transfers read them)
 
 
@@ -206,12 +222,19 @@ class ZoneSource:
         if self.zone_files and not self.in_process and not published:
             engine = compile_in_child(self.zone_files, self.udp_max)
             return Built(engine.attach(self.geo, self.health), None, [])
+        return build_engine(self.in_process_zones(published), self.health,
+                            self.cidr_collections(), self.vpcs(), self.geo, self.udp_max)
+
+    def in_process_zones(self, published: list[model.Zone]) -> list[model.Zone] | None:
+        """Every zone to compile here (zone files, then `published`, which
+        replaces a file zone of the same name), or None when build() would
+        load a snapshot or compile in a child process instead."""
+        if self.snapshot or (self.zone_files and not self.in_process and not published):
+            return None
         if self._file_zones is None:
             self._file_zones = load_zone_files(self.zone_files)
         shadowed = {z.origin for z in published if not z.private}
-        files = [z for z in self._file_zones if z.origin not in shadowed]
-        return build_engine(files + published, self.health, self.cidr_collections(),
-                            self.vpcs(), self.geo, self.udp_max)
+        return [z for z in self._file_zones if z.origin not in shadowed] + list(published)
 
 
 class ServedZones:
@@ -230,6 +253,12 @@ class ServedZones:
         self._unserved: Changes | None = {}
         self._hooks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self._compiler = None  # IncrementalCompiler of the public zones compiled here
+        self._compiler_meta = None  # (cidr collections, vpcs) it was compiled with
+        self._views: list = []  # private views, rebuilt when a private zone changes
+        self._views_meta = None
+        self._private: list[model.Zone] = []
+        self.stats = {"patched": 0, "full": 0}  # compiles of each kind (tests, metrics)
 
     @property
     def current(self) -> list[model.Zone]:
@@ -282,10 +311,49 @@ class ServedZones:
             self._swap(built)
 
     def compile(self, zones: list[model.Zone], changed: Changes | None) -> Built:
-        """The build step: every zone recompiled for now.  An incremental
-        compiler plugs in here, patching the current image by `changed`."""
+        """The build step.  Zones compiled in this process keep their
+        compiler (snapshot/incremental.py): a change patches the served
+        image with the names it reaches, so it costs what it changes, and a
+        small zone's change never waits for a big zone beside it.  What
+        cannot be patched (zones added or removed, new CIDR collections or
+        VPCs, an SOA change beyond its serial...) is compiled in full, as
+        are snapshots and zone files compiled in a child process."""
         self.last_changed = changed
-        return self.source.build(zones)
+        everything = self.source.in_process_zones(zones)
+        if everything is None:  # a snapshot, or zone files compiled in a child
+            self._compiler = None
+            return self.source.build(zones)
+        from .snapshot.incremental import IncrementalCompiler, NeedsFullCompile
+
+        src = self.source
+        public = public_zones(everything)
+        private = [z for z in everything if z.private]
+        meta = (src.cidr_collections(), src.vpcs())
+        image = None
+        inc = self._compiler
+        if inc is not None and changed is not None and meta == self._compiler_meta:
+            try:
+                image = inc.update(public, changed)
+                self.stats["patched"] += 1
+            except NeedsFullCompile as e:
+                log.info("compiling in full: %s", e)
+        if image is None:
+            inc = self._compiler = None  # the old one's memory goes before the new one's
+            inc = IncrementalCompiler(public, image_class(), src.health, meta[0], src.udp_max)
+            image = inc.image.attach(src.geo, src.health)
+            self._compiler, self._compiler_meta = inc, meta
+            self.stats["full"] += 1
+        changed_private = changed is None or any(
+            z.origin in changed for z in private) or len(private) != len(self._private)
+        if changed_private or meta != self._views_meta:
+            self._views = build_views(private, meta[1], src.health, meta[0], src.geo,
+                                      src.udp_max)
+            self._views_meta = meta
+        self._private = private
+        if self._views or changed_private:
+            image.set_views(self._views)
+        engine = Engine.from_image(image, image.zones)
+        return Built(engine, LiveImage(image), public)
 
     def _swap(self, built: Built) -> None:
         if self.server is not None:

@@ -187,6 +187,15 @@ class ControlPlane:
             time.sleep(0.01)
         return True
 
+    def _shippable(self, built):
+        """The image just served, when it is exactly the published zones (no
+        zone files of this process beside them): the edges' full copy is
+        then an export of it, not a second compile."""
+        source = getattr(self.served, "source", None)
+        if built is None or source is None or source.zone_files:
+            return None
+        return built.image
+
     def _publish_once(self) -> None:
         seq = self.store.last_change_seq()
         self._seen_version = self.store.data_version()
@@ -197,13 +206,13 @@ class ControlPlane:
         routing = (self.cidr_collections(), self.vpcs())
         if routing != self._routing_inputs:
             changed = None  # policy tables and views may move answers in any zone
-        self.served.publish(zones, changed)  # raises: the old zones keep serving
+        built = self.served.publish(zones, changed)  # raises: the old zones keep serving
         self._routing_inputs = routing
         self.publish_count += 1
         if self.health_checks is not None:
             self.health_checks.collect({r.health_check for z in zones
                                         for r in getattr(z, "routed", ()) if r.health_check})
-        serial = self.edges.published(zones)
+        serial = self.edges.published(zones, self._shippable(built))
         self.insync.served(seq, serial)  # INSYNC now, or once the live edges serve it
         self._published_seq = seq
         if self.registry_worker is not None:

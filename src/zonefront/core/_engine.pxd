@@ -244,6 +244,7 @@ cdef class Image:
     cdef object _version    # (negatives, serials) bytes of a patched image
     cdef dict _ends         # owner only: octets used of each appendable stream
     cdef dict _caps         # owner only: octets reserved for each (0: not growable)
+    cdef dict _lens         # octets of each array this image answers from
     cdef object _health
     cdef object _views
     cdef public object zones

@@ -1393,6 +1393,7 @@ cdef class Image:
         self._offsets = {}
         self._ends = {}
         self._caps = {}
+        self._lens = {k: len(arrays[k]) for k in ARRAYS}
         for k in ARRAYS:
             self._offsets[k] = total
             cap = len(arrays[k])
@@ -1615,6 +1616,8 @@ cdef class Image:
         new.img.serials = <const uint32_t*><const uint8_t*>serials
         new.img.nneg = nrows
         new.img.npsets = new_ends["psets"] // sizeof(pset_t)
+        new._lens = dict(self._lens, negatives=len(negatives), serials=len(serials))
+        new._lens.update({k: new_ends[k] for k in APPENDABLE})
         new.zones = zones if zones is not None else self.zones
         new._patch_table(self, updates)
         new._geo = self._geo
@@ -1623,6 +1626,46 @@ cdef class Image:
             new.set_views(list(zip(self._views[0], self._views[2])))
         new.ptr = &new.img
         return new
+
+    def export_arrays(self):
+        """The arrays of what this image answers, loadable as a new Image or
+        written as a snapshot: the node records its hash table names, in
+        stream order, with wildcard references moved to match (a patched
+        image's stream also holds the records its changes replaced); the
+        other arrays as they are (an unreferenced block costs room only)."""
+        cdef uint32_t i, n = 0, off, wild
+        cdef size_t pos = 0
+        cdef const uint8_t* nd
+        cdef uint8_t* out
+        live = sorted(self.img.table[i].node for i in range(self.img.tsize)
+                      if self.img.table[i].node != NONE)
+        moved = {}
+        for off in live:
+            moved[off] = pos
+            pos += node_size(self.img.nodes + off)
+        nodes = bytearray(pos)
+        out = nodes
+        pos = 0
+        for off in live:
+            nd = self.img.nodes + off
+            n = node_size(nd)
+            memcpy(out + pos, nd, n)
+            wild = node_wild(nd)
+            if wild != NONE:
+                wild = moved[wild]
+                memcpy(out + pos + node_opt(nd, 2), &wild, 4)  # little-endian, as stored
+            pos += n
+        arrays = {"nodes": bytes(nodes)}
+        for k in ARRAYS:
+            if k == "nodes":
+                continue
+            if k == "negatives":
+                arrays[k] = (<const uint8_t*>self.img.negatives)[:self._lens[k]]
+            elif k == "serials":
+                arrays[k] = (<const uint8_t*>self.img.serials)[:self._lens[k]]
+            else:
+                arrays[k] = (self.arena + <size_t>self._offsets[k])[:self._lens[k]]
+        return arrays
 
     cdef _patch_table(self, Image old, list updates):
         """This image's hash table: the old one copied (or grown), then the

@@ -19,6 +19,11 @@ if TYPE_CHECKING:  # serving a snapshot needs neither the model nor the compiler
     from ..model import Zone
 
 
+def image_class():
+    """The answering implementation: the compiled core, or its twin."""
+    return _image_class()
+
+
 def _image_class():
     if os.environ.get("ZONEFRONT_PUREPYTHON") == "1":
         from ..ref.engine import RefImage
@@ -40,6 +45,13 @@ class Engine:
         self.image = _image_class()(arrays, zones or [], udp_max, release_source=release_source)
         self.serial = serial
         self.zones = zones or []
+
+    @classmethod
+    def from_image(cls, image, zones: list[dict], serial: int = 0) -> "Engine":
+        """Wrap an image built elsewhere (snapshot/incremental.py patches them)."""
+        engine = cls.__new__(cls)
+        engine.image, engine.serial, engine.zones = image, serial, zones
+        return engine
 
     @classmethod
     def from_zones(cls, zones: "list[Zone]", serial: int = 0, udp_max: int = 1232, health=None,

@@ -130,7 +130,7 @@ def zone_from_doc(d: dict, fields: list[str]) -> model.Zone:
     z = model.Zone(origin=d["origin"], source=d.get("source", ""),
                    private=bool(d.get("private")),
                    vpcs=[tuple(v) for v in d.get("vpcs", [])])
-    z.rrsets = {(o, t): RRset(o, t, ttl, rd) for o, t, ttl, rd in d["rrsets"]}
+    z.rrsets = model.RRsetMap(((o, t), RRset(o, t, ttl, rd)) for o, t, ttl, rd in d["rrsets"])
     z.routed = [routed_from_doc(v, fields) for v in d.get("routed", [])]
     return z
 
@@ -181,6 +181,9 @@ class ZoneSet:
     slots: dict[str, int]
     cidr: dict
     vpcs: dict
+    # what the delta that made this copy changed: zone origin -> owner names,
+    # or None for a zone put whole or deleted (serving.ServedZones.publish)
+    changed: dict = dataclasses.field(default_factory=dict)
 
     def zone_list(self) -> list[model.Zone]:
         return [self.zones[k] for k in self.order]
@@ -218,28 +221,43 @@ def apply_delta(zs: ZoneSet, blob: bytes, what: str = "delta") -> ZoneSet:
                           f"this copy is {zs.epoch}/{zs.serial}")
     fields = doc.get("routed_fields") or list(ROUTED_FIELDS)
     zones = dict(zs.zones)
+    changed: dict = {}
     RRset = model.RRset
     try:
         with no_gc():
             for ch in doc["zones"]:
                 key, op = ch["key"], ch["op"]
                 if op == "delete":
-                    zones.pop(key, None)
+                    gone = zones.pop(key, None)
+                    if gone is not None:
+                        changed[gone.origin] = None
                 elif op == "put":
                     zones[key] = zone_from_doc(ch["zone"], fields)
+                    changed[zones[key].origin] = None
                 elif op == "patch":
                     old = zones[key]
-                    rrsets = dict(old.rrsets)  # copy on write: old stays as served
-                    for owner, rtype in ch.get("remove", ()):
-                        rrsets.pop((owner, rtype), None)
-                    for o, t, ttl, rd in ch.get("put", ()):
-                        rrsets[(o, t)] = RRset(o, t, ttl, rd)
                     routed = ch.get("routed")
+                    new_routed = old.routed if routed is None \
+                        else [routed_from_doc(v, fields) for v in routed]
+                    owners = {o for o, _t in ch.get("remove", ())}
+                    owners.update(o for o, *_ in ch.get("put", ()))
+                    owners.update(_routed_owners_changed(old.routed, new_routed))
+                    # copy on write: the old zone stays as served, sharing the rest
+                    base = old.rrsets if isinstance(old.rrsets, model.RRsetMap) \
+                        else model.RRsetMap(old.rrsets)
+                    entries = {}
+                    for o in owners:
+                        entries.update(base.of_owner(o))
+                    for owner, rtype in ch.get("remove", ()):
+                        entries.pop((owner, rtype), None)
+                    for o, t, ttl, rd in ch.get("put", ()):
+                        entries[(o, t)] = RRset(o, t, ttl, rd)
                     zones[key] = model.Zone(
                         origin=old.origin, source=old.source, private=old.private,
-                        vpcs=list(old.vpcs), rrsets=rrsets,
-                        routed=old.routed if routed is None
-                        else [routed_from_doc(v, fields) for v in routed])
+                        vpcs=list(old.vpcs), rrsets=base.with_owners(owners, entries),
+                        routed=new_routed)
+                    if changed.get(old.origin, set()) is not None:
+                        changed.setdefault(old.origin, set()).update(owners)
                 else:
                     raise FormatError(f"{what}: unknown zone operation {op!r}")
         order = list(doc["order"])
@@ -249,11 +267,23 @@ def apply_delta(zs: ZoneSet, blob: bytes, what: str = "delta") -> ZoneSet:
         slots.update(doc.get("slots") or {})
         return ZoneSet(zs.epoch, int(doc["serial"]), order, zones, slots,
                        doc["cidr"] if "cidr" in doc else zs.cidr,
-                       doc["vpcs"] if "vpcs" in doc else zs.vpcs)
+                       doc["vpcs"] if "vpcs" in doc else zs.vpcs, changed)
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, FormatError):
             raise
         raise FormatError(f"{what}: malformed ({e!r})") from None
+
+
+def _routed_owners_changed(old: list, new: list) -> set[bytes]:
+    """Owners whose routed record sets differ between two lists."""
+    if old is new:
+        return set()
+    by_owner: dict[bytes, list] = {}
+    for r in old:
+        by_owner.setdefault(r.owner, [[], []])[0].append(r)
+    for r in new:
+        by_owner.setdefault(r.owner, [[], []])[1].append(r)
+    return {o for o, (a, b) in by_owner.items() if a != b}
 
 
 # -- health -----------------------------------------------------------------

@@ -87,14 +87,19 @@ def diff_zone(old: model.Zone, new: model.Zone):
     keys = set()
     o_rr, n_rr = old.rrsets, new.rrsets
     if o_rr is not n_rr:
-        added = 0
-        for k, v in n_rr.items():
-            ov = o_rr.get(k)
-            if ov is not v and ov != v:
-                keys.add(k)
-                added += ov is None
-        if len(o_rr) + added != len(n_rr):  # some were removed
-            keys.update(k for k in o_rr if k not in n_rr)
+        if isinstance(o_rr, model.RRsetMap) and isinstance(n_rr, model.RRsetMap):
+            pairs = o_rr.differing_shards(n_rr)  # a patched zone shares the rest
+        else:
+            pairs = [(o_rr, n_rr)]
+        for o_sh, n_sh in pairs:
+            added = 0
+            for k, v in n_sh.items():
+                ov = o_sh.get(k)
+                if ov is not v and ov != v:
+                    keys.add(k)
+                    added += ov is None
+            if len(o_sh) + added != len(n_sh):  # some were removed
+                keys.update(k for k in o_sh if k not in n_sh)
     routed = old.routed is not new.routed and (
         len(old.routed) != len(new.routed)
         or any(a is not b and a != b for a, b in zip(old.routed, new.routed)))
@@ -114,6 +119,7 @@ class EdgeHub:
         self.epoch = secrets.token_hex(8)
         self.serial = 0
         self._keyed: list[tuple[str, model.Zone]] = []
+        self._image = None  # the control plane's image of _keyed, when it has one
         self._by_key: dict[str, model.Zone] = {}
         self._slots: dict[str, int] = {}
         self._cidr: dict = {}
@@ -154,9 +160,11 @@ class EdgeHub:
 
     # -- publishing ----------------------------------------------------------
 
-    def published(self, zones: list[model.Zone]) -> int:
+    def published(self, zones: list[model.Zone], image=None) -> int:
         """Record a publish (after the control plane's own workers serve it)
-        for the edges to fetch; returns its serial."""
+        for the edges to fetch; returns its serial.  `image`: what the
+        control plane serves for these zones (serving.LiveImage), shipped as
+        the snapshot instead of compiling the zones again."""
         cidr = self._cidr_fn() or {}
         vpcs = plain_vpcs(self._vpcs_fn())
         keyed = fmt.keyed(zones)
@@ -183,6 +191,7 @@ class EdgeHub:
             meta = cidr != self._cidr or vpcs != self._vpcs
             self.serial = max(self.serial + 1, int(time.time() * 1000))
             self._keyed, self._by_key = keyed, by_key
+            self._image = image
             self._slots, self._cidr, self._vpcs = slots, cidr, vpcs
             self._history.append(_Publish(self.serial, changes, meta))
             serial = self.serial
@@ -208,9 +217,11 @@ class EdgeHub:
         with self._build_lock:
             with self._cond:
                 serial, keyed, cidr = self.serial, self._keyed, self._cidr
+                image = self._image
             hit = self._cache.get("snapshot")
             if hit is None or hit[0] != serial:
-                image = compile_public([z for _k, z in keyed], self.health, cidr)
+                if image is None:
+                    image = compile_public([z for _k, z in keyed], self.health, cidr)
                 self._cache["snapshot"] = hit = (serial, snapshot_format.dumps(image, serial))
             return hit
 

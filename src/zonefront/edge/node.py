@@ -39,6 +39,8 @@ log = logging.getLogger("zonefront.edge")
 API = "/2013-04-01/zonefront"
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0  # seconds between attempts while unreachable
 NET_ERRORS = (OSError, http.client.HTTPException, ControlPlaneError)
+SAVE_EVERY = 1.0  # seconds between disk saves of a big served image
+SAVE_AT_ONCE = 32 << 20  # images up to this size are saved by the delta that made them
 
 
 class Edge:
@@ -73,6 +75,12 @@ class Edge:
         self._hb_wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self.stats = {"deltas": 0, "full": 0, "health": 0, "failures": 0}
+        # the newest (zones, image, zones blob) not yet on disk: written by the
+        # saver thread, not by the delta that made it (exporting and writing a
+        # big image costs far more than patching it)
+        self._unsaved = None
+        self._save_lock = threading.Lock()
+        self._save_wake = threading.Event()
 
     # -- life ------------------------------------------------------------------
 
@@ -112,7 +120,8 @@ class Edge:
         if loaded and self.served[1]:
             self.ready.set()
         for target, name in ((self._sync_loop, "zonefront-edge-sync"),
-                             (self._heartbeat_loop, "zonefront-edge-heartbeat")):
+                             (self._heartbeat_loop, "zonefront-edge-heartbeat"),
+                             (self._save_loop, "zonefront-edge-saver")):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -121,8 +130,10 @@ class Edge:
         self._stop.set()
         self._hb_wake.set()
         # the sync thread may sit in a long poll; it is a daemon and holds no lock
+        self._save_wake.set()
         for t in self._threads:
             t.join(timeout=0.5)
+        self._save_pending()  # what was served last is on disk for the next start
         if self.server is not None:
             self.server.stop()
         self.client.close()
@@ -232,14 +243,38 @@ class Edge:
         VPCs may change any zone."""
         self.health.slots = dict(zs.slots)
         old = self.zs
-        changed = {} if old is not None and (old.cidr, old.vpcs) == (zs.cidr, zs.vpcs) \
+        changed = zs.changed if old is not None and (old.cidr, old.vpcs) == (zs.cidr, zs.vpcs) \
             else None
         self.source.cidr_collections = lambda: zs.cidr
         self.source.vpcs = lambda: zs.vpcs
         built = self.serving.publish(zs.zone_list(), changed)
         self._served_now(zs, f"{len(built.image.zones)} zone(s)")
         if save:
-            self._save(zs, snapshot_format.dumps(built.image, zs.serial), zones_blob)
+            with self._save_lock:
+                self._unsaved = (zs, built.image, zones_blob)
+            if built.engine.memory() <= SAVE_AT_ONCE:
+                self._save_pending()  # on disk before the next change is even asked for
+            else:
+                self._save_wake.set()
+
+    def _save_loop(self) -> None:
+        """Writes the newest served image and zones to disk, at most once
+        per SAVE_EVERY seconds: a burst of deltas costs one save."""
+        while not self._stop.is_set():
+            self._save_wake.wait()
+            self._save_wake.clear()
+            if self._stop.is_set():
+                return
+            self._save_pending()
+            self._stop.wait(SAVE_EVERY)
+
+    def _save_pending(self) -> None:
+        with self._save_lock:
+            pending, self._unsaved = self._unsaved, None
+            if pending is None:
+                return
+            zs, image, zones_blob = pending
+            self._save(zs, snapshot_format.dumps(image, zs.serial), zones_blob)
 
     def _served_now(self, zs: fmt.ZoneSet, describe: str) -> None:
         """The workers answer from `zs` (ServedZones swapped it in)."""

@@ -20,6 +20,7 @@ from ..snapshot.layout import (
     decode_block,
     decode_node,
     decode_stream,
+    wild_field,
 )
 from ..snapshot.policy import PSET_BIT
 from ..zoneset import (
@@ -86,6 +87,25 @@ class RefImage:
         if getattr(self, "views", None):
             new.views, new.view_ranges = self.views, self.view_ranges
         return new
+
+    def export_arrays(self) -> dict:
+        """As core._engine.Image.export_arrays: only the named node records."""
+        raw = self.arrays["nodes"]
+        moved, pos, spans = {}, 0, []
+        for off in sorted(self.index.values()):
+            end = decode_node(raw, off)[1]
+            moved[off] = pos
+            spans.append((off, end))
+            pos += end - off
+        nodes = bytearray()
+        for off, end in spans:
+            record = bytearray(raw[off:end])
+            if self.nodes[off].wild != NONE:
+                struct.pack_into("<I", record, wild_field(bytes(record)), moved[self.nodes[off].wild])
+            nodes += record
+        out = {k: bytes(v) for k, v in self.arrays.items()}
+        out["nodes"] = bytes(nodes)
+        return out
 
     def set_views(self, views: list) -> "RefImage":
         """Private views: [(RefImage, [cidr, ...]), ...], chosen by the

@@ -30,15 +30,25 @@ from __future__ import annotations
 import dataclasses
 
 from .. import rdata
-from ..model import ROOT, TYPE_DNAME, TYPE_NS, TYPE_SOA, RoutedRRset, Zone, is_subdomain, parent_of
+from ..model import (
+    ROOT,
+    TYPE_DNAME,
+    TYPE_NS,
+    TYPE_SOA,
+    RoutedRRset,
+    RRsetMap,
+    Zone,
+    is_subdomain,
+    parent_of,
+)
 from ..zoneset import Node
 from .blocks import MAX_SERIAL_ROWS
 from .compiler import DNAME, Compiler
 from .layout import U32, wild_field
 from .policy import PSET
 
-# every type an owner's record sets may have: the known mnemonics (hosted
-# zones hold nothing else) and whatever the zones had when compiled in full
+# the types an owner's record sets are removed by from the compiler's zone
+# copies: the known mnemonics and every type seen in a zone since
 _KNOWN_TYPES = frozenset(rdata.KNOWN_RRTYPES)
 _WILD = b"\x01*"
 
@@ -170,6 +180,9 @@ class IncrementalCompiler:
             copy = self.copies[origin]
             if zone.private != copy.private:
                 raise NeedsFullCompile("a zone became private or public")
+            if not isinstance(zone.rrsets, RRsetMap):
+                # only an RRsetMap lists an owner's record sets without a scan
+                raise NeedsFullCompile("a zone whose record sets are a plain dict")
             routed: dict[tuple[bytes, int], list[RoutedRRset]] = {}
             if names:
                 for r in zone.routed:
@@ -178,11 +191,8 @@ class IncrementalCompiler:
             for name in names:
                 if not is_subdomain(name, origin) or self._in_child_zone(name, origin):
                     continue  # another zone's (a child's data hides the parent's)
-                keys = {}
-                for t in self.types:
-                    rrset = zone.rrsets.get((name, t))
-                    if rrset is not None:
-                        keys[(name, t)] = rrset
+                keys = zone.rrsets.of_owner(name)
+                self.types.update(t for (_n, t) in keys)
                 by_type = {t: rs for (_n, t), rs in keys.items()}
                 rtd = {t: recs for (n, t), recs in routed.items() if n == name}
                 if name == origin and _soa_shape_of(by_type.get(TYPE_SOA)) != self.soa_shapes[origin]:

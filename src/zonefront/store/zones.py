@@ -188,11 +188,14 @@ def patch_zone(store: Store, zone_id: str, zone: model.Zone, owners: set[bytes],
                view: tuple[bool, list[tuple[str, str]]] | None = None) -> model.Zone:
     """`view`: the zone's current (private, vpcs); None keeps the old zone's."""
     private, vpcs = view if view is not None else (zone.private, list(zone.vpcs))
-    new = model.Zone(origin=zone.origin, source=zone.source, private=private, vpcs=vpcs,
-                     rrsets={k: v for k, v in zone.rrsets.items() if k[0] not in owners},
-                     routed=[r for r in zone.routed if r.owner not in owners])
+    owners = {model.name_lower(o) for o in owners}
+    fresh = model.Zone(origin=zone.origin, rrsets=model.RRsetMap())  # the owners' rows
     for owner in sorted(owners, key=names.sort_key):
-        _add_rows(new, store.rrsets_at(zone_id, names.sort_key(owner)))
+        _add_rows(fresh, store.rrsets_at(zone_id, names.sort_key(owner)))
+    old = zone.rrsets if isinstance(zone.rrsets, model.RRsetMap) else model.RRsetMap(zone.rrsets)
+    new = model.Zone(origin=zone.origin, source=zone.source, private=private, vpcs=vpcs,
+                     rrsets=old.with_owners(owners, dict(fresh.rrsets.items())),
+                     routed=[r for r in zone.routed if r.owner not in owners] + fresh.routed)
     new.routed.sort(key=_routed_order)
     return new
 
@@ -203,7 +206,8 @@ def _routed_order(r: model.RoutedRRset):
 
 def build_zone(store: Store, z: ZoneRow) -> model.Zone:
     zone = model.Zone(origin=names.name_from_text(z.name), source=f"/hostedzone/{z.id}",
-                      private=bool(z.private), vpcs=_vpc_pairs(z.vpcs))
+                      private=bool(z.private), vpcs=_vpc_pairs(z.vpcs),
+                      rrsets=model.RRsetMap())  # patch_zone shares its shards
     _add_rows(zone, store.list_rrsets(z.id))
     zone.routed.sort(key=_routed_order)
     return zone
