@@ -29,8 +29,8 @@ from xml.sax.saxutils import escape as xml_escape
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "bench", "dnsperf"))
-import genzone  # noqa: E402
-import run as peers  # noqa: E402
+import genzone
+import run as peers
 
 BIG_ORIGIN = genzone.ORIGIN  # "bench.test.": the generated zone
 SMALL_ORIGIN = "small.test."
@@ -65,10 +65,11 @@ def size_label(n: int) -> str:
 
 def git_rev() -> str:
     try:
-        rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+        rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], check=False,
                              capture_output=True, text=True, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+                               check=False, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
     except OSError:
         return "?"
     return rev + ("+dirty" if dirty else "")
@@ -104,8 +105,8 @@ def write_json(path: str | None, doc: dict) -> None:
 def header_lines(ctx: dict) -> list[str]:
     return [f"- command: `{ctx['command']}`",
             f"- date: {ctx['date']}; zonefront git {ctx['git']}",
-            f"- machine: {ctx['cpu']}, Linux {ctx['kernel']}; load average before "
-            f"{ctx['loadavg_before']}, after {ctx.get('loadavg_after', '?')}"]
+            (f"- machine: {ctx['cpu']}, Linux {ctx['kernel']}; load average before "
+             f"{ctx['loadavg_before']}, after {ctx.get('loadavg_after', '?')}")]
 
 
 # --------------------------------------------------------------------------
@@ -250,13 +251,12 @@ class ApiServer:
                            "--api", "--api-listen", f"127.0.0.1:{self.api_port}",
                            "--dns-listen", f"127.0.0.1:{self.dns_port}",
                            "--workers", str(self.workers), "--no-demo"]
-        logf = open(self.logpath, "wb")
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
-                                     stderr=subprocess.STDOUT, cwd=self.dir, env=zonefront_env(),
-                                     start_new_session=True)
+        with open(self.logpath, "wb") as logf:
+            t0 = time.monotonic()
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
+                                         stderr=subprocess.STDOUT, cwd=self.dir,
+                                         env=zonefront_env(), start_new_session=True)
         peers._STARTED.append(self.proc)
-        logf.close()
         deadline = t0 + timeout
         while True:
             if self.proc.poll() is not None:

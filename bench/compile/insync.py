@@ -35,7 +35,10 @@ import threading
 import time
 
 import harness
+from botocore.exceptions import BotoCoreError, ClientError
 from harness import log, ms, peers
+
+API_ERRORS = (BotoCoreError, ClientError, RuntimeError, OSError)
 
 
 class Stream(threading.Thread):
@@ -71,12 +74,16 @@ class Stream(threading.Thread):
 
         dns_thread = threading.Thread(target=dns_wait, daemon=True)
         dns_thread.start()
-        insync, polls = harness.wait_insync(client, resp["ChangeInfo"]["Id"], t0, self.deadline)
-        # the data plane serves a change before it is marked INSYNC; allow a
-        # little for a slow answer, then stop looking
-        dns_thread.join(5.0 if insync is not None else 0.0)
-        give_up.set()
-        dns_thread.join()
+        insync = None
+        try:
+            insync, polls = harness.wait_insync(client, resp["ChangeInfo"]["Id"], t0,
+                                                self.deadline)
+            # the data plane serves a change before it is marked INSYNC; allow
+            # a little for a slow answer, then stop looking
+            dns_thread.join(5.0 if insync is not None else 0.0)
+        finally:
+            give_up.set()
+            dns_thread.join()
         if insync is None:
             self.timed_out = True
         return {"i": i, "commit_s": commit, "insync_s": insync, "dns_s": dns_result[0],
@@ -87,7 +94,7 @@ class Stream(threading.Thread):
         try:
             self.zone_id = self.srv.zone_id(client, self.origin)
             self.warmup = self.one(client, 0)
-        except Exception as e:  # boto3/botocore raise many types; count, do not crash
+        except API_ERRORS as e:  # counted, reported; the other stream goes on
             self.errors.append(f"warm-up: {e}")
         try:
             self.start_barrier.wait(timeout=max(1.0, self.deadline - time.monotonic()))
@@ -103,7 +110,7 @@ class Stream(threading.Thread):
                 break
             try:
                 self.samples.append(self.one(client, i))
-            except Exception as e:
+            except API_ERRORS as e:
                 self.errors.append(f"change {i}: {e}")
                 if len(self.errors) > 5:
                     break

@@ -105,13 +105,12 @@ def start_timed(srv: peers.Server, probe: tuple[str, str], timeout: float,
     if cpus is not None:
         argv = ["taskset", "-c", cpus] + argv
     srv.argv = argv
-    logf = open(srv.logpath, "wb")
-    t0 = time.monotonic()
-    srv.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
-                                stderr=subprocess.STDOUT, cwd=srv.dir, env=srv.env(),
-                                start_new_session=True)
+    with open(srv.logpath, "wb") as logf:
+        t0 = time.monotonic()
+        srv.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
+                                    stderr=subprocess.STDOUT, cwd=srv.dir, env=srv.env(),
+                                    start_new_session=True)
     peers._STARTED.append(srv.proc)
-    logf.close()
     qname, ip = probe
     while time.monotonic() - t0 < timeout:
         if srv.proc.poll() is not None:
