@@ -269,7 +269,8 @@ def tables(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__,
+    intro, _, rest = __doc__.partition("\n\n")
+    ap = argparse.ArgumentParser(description=intro, epilog=rest,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--names", default="100k", help="zone sizes, comma list (100k, 1M, ...)")
     ap.add_argument("--rounds", type=int, default=3, help="starts per server (median reported)")

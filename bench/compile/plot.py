@@ -40,7 +40,8 @@ def points(doc: dict) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__,
+    intro, _, rest = __doc__.partition("\n\n")
+    ap = argparse.ArgumentParser(description=intro, epilog=rest,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("inputs", nargs="*", default=[os.path.join(harness.HERE, "out", "insync.json")],
                     help="JSON files written by insync.py")

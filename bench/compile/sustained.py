@@ -188,7 +188,8 @@ class Load:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__,
+    intro, _, rest = __doc__.partition("\n\n")
+    ap = argparse.ArgumentParser(description=intro, epilog=rest,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", default="1M", help="record sets in the zone (10000, 100k, 1M)")
     ap.add_argument("--rate", type=float, default=100, help="change batches per second")
