@@ -154,27 +154,31 @@ def run_size(opts, size: int, workdir: str) -> dict:
         res["serve_log"] = srv.log_tail() if res["status"] != "ok" else ""
     try:
         sampler = harness.ProcSampler(srv.pids)
-        barrier = threading.Barrier(2)
+        barrier = threading.Barrier(1 if opts.no_small else 2)
         big = Stream(srv, harness.BIG_ORIGIN, 1, opts.changes, opts.gap, deadline, barrier)
-        small = Stream(srv, harness.SMALL_ORIGIN, 2, opts.changes, opts.small_gap, deadline,
-                       barrier, keep_going=lambda done: big.is_alive() or done < opts.changes)
+        streams = [big]
+        if not opts.no_small:
+            streams.append(Stream(srv, harness.SMALL_ORIGIN, 2, opts.changes, opts.small_gap,
+                                  deadline, barrier,
+                                  keep_going=lambda done: big.is_alive() or done < opts.changes))
         sampler.start()
-        big.start()
-        small.start()
-        big.join()
-        small.join()
+        for st in streams:
+            st.start()
+        for st in streams:
+            st.join()
         res["server"] = sampler.finish()
-        res["big"], res["small"] = big.figures(), small.figures()
-        if big.timed_out or small.timed_out:
+        res["big"] = big.figures()
+        res["small"] = streams[1].figures() if len(streams) > 1 else {}
+        if any(st.timed_out for st in streams):
             res["status"] = "timed out"
             res["why"] = (f"the {opts.budget:g}s budget ran out after {len(big.samples)} of "
                           f"{opts.changes} big-zone changes")
-        elif big.errors or small.errors:
+        elif any(st.errors for st in streams):
             res["status"] = "errors"
         log(f"{size:,}: big INSYNC p50 {ms(res['big']['insync']['p50'])} ms "
             f"p99 {ms(res['big']['insync']['p99'])} ms; small p50 "
-            f"{ms(res['small']['insync']['p50'])} ms p99 {ms(res['small']['insync']['p99'])} ms; "
-            f"{res['status']}")
+            f"{ms(res['small'].get('insync', {}).get('p50'))} ms p99 "
+            f"{ms(res['small'].get('insync', {}).get('p99'))} ms; {res['status']}")
     finally:
         res["exit"] = srv.stop()
         res["loadavg_after"] = harness.loadavg()
@@ -222,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--small-gap", type=float, default=0.25,
                     help="seconds from one small-zone change's start to the next (at least)")
     ap.add_argument("--small-records", type=int, default=10, help="record sets in the small zone")
+    ap.add_argument("--no-small", action="store_true",
+                    help="control run: the small zone is served but not changed")
     ap.add_argument("--budget", type=float, default=600,
                     help="seconds per size for import, start and changes; then 'timed out'")
     ap.add_argument("--no-skip", action="store_true",
@@ -271,8 +277,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(root, ignore_errors=True)
     ctx["loadavg_after"] = harness.loadavg()
     harness.write_json(opts.json, {**ctx, "options": vars(opts), "results": results})
+    beside = "served, not changed" if opts.no_small else "changed alongside"
     print(f"### change -> INSYNC, one-record batches (big zone + {opts.small_records}-record "
-          f"zone changed alongside)\n")
+          f"zone {beside})\n")
     print("\n".join(harness.header_lines(ctx)))
     print()
     print(table(results))

@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="legend label per input, in order (default: its git revision and date)")
     ap.add_argument("-o", "--output", default=os.path.join(harness.HERE, "insync.png"))
     ap.add_argument("--title", default="zonefront: one-record change -> INSYNC")
+    ap.add_argument("--target-ms", type=float, default=100,
+                    help="draw issue 13's goal (INSYNC p99 under this at 1M record sets); 0: none")
     ap.add_argument("--json", default=None, help="also write the plotted points here")
     opts = ap.parse_args(argv)
     if opts.label and len(opts.label) != len(opts.inputs):
@@ -94,8 +96,15 @@ def main(argv: list[str] | None = None) -> int:
         if lost:
             ax.plot(lost, [top] * len(lost), "x", color="black", markersize=9,
                     label="timed out / skipped" + (f" ({label})" if len(series) > 1 else ""))
+    if opts.target_ms:
+        ax.axhline(opts.target_ms, color="grey", linestyle=":", linewidth=1)
+        ax.annotate(f"goal: p99 < {opts.target_ms:g} ms at 1M", (1_000_000, opts.target_ms),
+                    xytext=(0, 4), textcoords="offset points", ha="right", fontsize=8,
+                    color="grey")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # the same frame for every run (1k .. 1M record sets), so plots compare
+    ax.set_xlim(600, 1_600_000)
     ax.set_xlabel("record sets in the big hosted zone")
     ax.set_ylabel("ChangeResourceRecordSets -> GetChange INSYNC (ms)")
     sub = series[0][0] if len(series) == 1 else "before/after"
