@@ -95,9 +95,12 @@ def write_json(path: str | None, doc: dict) -> None:
         return
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
+    text = json.dumps(doc, indent=1, default=str)
+    # one line per innermost list (a sample row), not one line per number
+    text = re.sub(r"\[\s*([^\[\]{}]*?)\s*\]",
+                  lambda m: "[" + re.sub(r"\s*\n\s*", " ", m.group(1)) + "]", text)
     with open(tmp, "w") as f:
-        json.dump(doc, f, indent=1, default=str)
-        f.write("\n")
+        f.write(text + "\n")
     os.replace(tmp, path)
     log(f"wrote {path}")
 
