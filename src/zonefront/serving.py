@@ -25,6 +25,7 @@ make one view per set of VPCs sharing a network (`build_views`).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import os
 import subprocess
@@ -339,10 +340,15 @@ class ServedZones:
                 log.info("compiling in full: %s", e)
         if image is None:
             inc = self._compiler = None  # the old one's memory goes before the new one's
+            gc.unfreeze()  # what it left in cycles becomes collectable again
             inc = IncrementalCompiler(public, image_class(), src.health, meta[0], src.udp_max)
             image = inc.image.attach(src.geo, src.health)
             self._compiler, self._compiler_meta = inc, meta
             self.stats["full"] += 1
+            # the compiler's millions of objects live as long as it does: kept
+            # out of the cyclic collector's full passes, which would otherwise
+            # stall a later change for as long as a pass over all of them takes
+            gc.freeze()
         changed_private = changed is None or any(
             z.origin in changed for z in private) or len(private) != len(self._private)
         if changed_private or meta != self._views_meta:
