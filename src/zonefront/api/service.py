@@ -405,7 +405,7 @@ class Route53Service(CidrOperations, VPCOperations):
         with self.store.transaction():
             z = self._zone(inp["HostedZoneId"])
             origin = names.name_from_text(z.name)
-            writes, deletes, _count = changes_mod.plan_batch(
+            writes, deletes, count = changes_mod.plan_batch(
                 self.store, z.id, origin, z.name, batch["Changes"],
                 self.config.max_rrsets_per_zone, self._alias_lookup)
             for key in deletes:
@@ -415,6 +415,7 @@ class Route53Service(CidrOperations, VPCOperations):
             self.store.bump_zone(z.id)
             version = self.store.zone_version(z.id)
             change = self._change(batch.get("Comment"))
+        self.store.note_rrset_count(z.id, version, count)  # committed: the next count is known
         # every owner a write or delete touched is named in the batch
         owners = {names.name_from_text(c["ResourceRecordSet"]["Name"])
                   for c in batch["Changes"]}

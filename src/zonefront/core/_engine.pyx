@@ -1332,6 +1332,10 @@ cdef class Image:
         self.img.nodes = self._addr("nodes")
         if walk_nodes(self.img.nodes, len(arrays["nodes"]), NULL, &n) != 0:
             raise ValueError("image node records are malformed")
+        if len(arrays["live"]) % 4:
+            raise ValueError("image live index has a partial entry")
+        if len(arrays["live"]):
+            n = len(arrays["live"]) // 4  # the named records; the rest were replaced
         self.img.nnodes = n
         self.img.blocks = self._addr("blocks")
         self.img.negatives = <const uint32_t*>self._addr("negatives")
@@ -1351,6 +1355,9 @@ cdef class Image:
         self.img.views = NULL
         self.img.nviews = self.img.nview4 = self.img.nview6 = 0
         self._validate(arrays)
+        cdef const uint32_t* live = NULL
+        if len(arrays["live"]):
+            live = <const uint32_t*>self._addr("live")
         size = n + n // 3 + 16  # load factor at most 3/4
         if growable:
             size += n // 2  # names a change adds fit without rehashing at once
@@ -1364,6 +1371,8 @@ cdef class Image:
                 self.img.table[i].node = NONE
             off = 0
             for i in range(n):
+                if live != NULL:
+                    off = live[i]
                 nd = self.img.nodes + off
                 h = zf_hash(node_name(nd), nd[0])
                 j = <uint32_t>((<uint64_t>h * size) >> 32)
@@ -1420,6 +1429,7 @@ cdef class Image:
         cdef uint32_t count = 0
         cdef size_t i
         cdef const dname_t* dn
+        cdef const uint32_t* live
         self._blocks_len = blen
         try:
             self._block_starts = <uint8_t*>calloc(blen // 8 + 1, 1)
@@ -1435,6 +1445,10 @@ cdef class Image:
             if walk_nodes(self.img.nodes, nlen, self._node_starts, &count) != 0:
                 raise ValueError("image node records are malformed")
             self._validate_nodes(nlen, ndn)
+            live = <const uint32_t*>self._addr("live")
+            for i in range(len(arrays["live"]) // 4):
+                if not marked(self._node_starts, nlen, live[i]):
+                    raise ValueError(f"live index entry {i} is not a node")
             for i in range(ndn):
                 dn = &self.img.dnames[i]
                 if (not self._is_block(dn.block) or
@@ -1627,18 +1641,28 @@ cdef class Image:
         new.ptr = &new.img
         return new
 
-    def export_arrays(self):
+    def export_arrays(self, bint compact=True):
         """The arrays of what this image answers, loadable as a new Image or
-        written as a snapshot: the node records its hash table names, in
-        stream order, with wildcard references moved to match (a patched
-        image's stream also holds the records its changes replaced); the
-        other arrays as they are (an unreferenced block costs room only)."""
+        written as a snapshot.  `compact`: the node records its hash table
+        names, in stream order, with wildcard references moved to match (a
+        patched image's stream also holds the records its changes replaced);
+        otherwise the streams exactly as they are, with a "live" index of the
+        named records, so that the patches made after this one apply to the
+        copy too (edges).  The other arrays as they are (an unreferenced
+        block costs room only)."""
         cdef uint32_t i, n = 0, off, wild
         cdef size_t pos = 0
         cdef const uint8_t* nd
         cdef uint8_t* out
         live = sorted(self.img.table[i].node for i in range(self.img.tsize)
                       if self.img.table[i].node != NONE)
+        if not compact:
+            arrays = {k: (self.arena + <size_t>self._offsets[k])[:self._lens[k]] for k in ARRAYS
+                      if k not in ("negatives", "serials", "live")}
+            arrays["negatives"] = (<const uint8_t*>self.img.negatives)[:self._lens["negatives"]]
+            arrays["serials"] = (<const uint8_t*>self.img.serials)[:self._lens["serials"]]
+            arrays["live"] = struct_pack_u32(live)
+            return arrays
         moved = {}
         for off in live:
             moved[off] = pos
@@ -1659,7 +1683,9 @@ cdef class Image:
         for k in ARRAYS:
             if k == "nodes":
                 continue
-            if k == "negatives":
+            if k == "live":
+                arrays[k] = b""
+            elif k == "negatives":
                 arrays[k] = (<const uint8_t*>self.img.negatives)[:self._lens[k]]
             elif k == "serials":
                 arrays[k] = (<const uint8_t*>self.img.serials)[:self._lens[k]]
@@ -1936,6 +1962,14 @@ def answer_batched(Image image, list queries):
         free(outs)
         free(<void*>qp)
         free(ql)
+
+
+def struct_pack_u32(values):
+    """Little-endian u32 array, as the image stores its indexes."""
+    import array as _array
+
+    a = _array.array("I", values)
+    return a.tobytes()
 
 
 def sockaddr_bytes(client):

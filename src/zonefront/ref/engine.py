@@ -52,7 +52,12 @@ class RefImage:
         self.nodes = decode_stream(arrays["nodes"], decode_node, arrays["negatives"])  # offset -> NodeRec
         self.blocks = decode_stream(arrays["blocks"], decode_block)  # offset -> BlockRec
         self.dnames = [DNAME.unpack_from(arrays["dnames"], i) for i in range(0, len(arrays["dnames"]), DNAME.size)]
-        self.index = {n.name: off for off, n in self.nodes.items()}
+        live = bytes(arrays.get("live", b""))
+        if live:  # only these records are named; the others were replaced
+            offs = struct.unpack(f"<{len(live) // 4}I", live)
+            self.index = {self.nodes[off].name: off for off in offs}
+        else:
+            self.index = {n.name: off for off, n in self.nodes.items()}
         serials = bytes(arrays["serials"])
         self.serials = struct.unpack(f"<{len(serials) // 4}I", serials)
         self.policy = Policy(arrays)
@@ -88,8 +93,13 @@ class RefImage:
             new.views, new.view_ranges = self.views, self.view_ranges
         return new
 
-    def export_arrays(self) -> dict:
-        """As core._engine.Image.export_arrays: only the named node records."""
+    def export_arrays(self, compact: bool = True) -> dict:
+        """As core._engine.Image.export_arrays."""
+        if not compact:
+            out = {k: bytes(v) for k, v in self.arrays.items()}
+            live = sorted(self.index.values())
+            out["live"] = struct.pack(f"<{len(live)}I", *live)
+            return out
         raw = self.arrays["nodes"]
         moved, pos, spans = {}, 0, []
         for off in sorted(self.index.values()):
@@ -105,6 +115,7 @@ class RefImage:
             nodes += record
         out = {k: bytes(v) for k, v in self.arrays.items()}
         out["nodes"] = bytes(nodes)
+        out["live"] = b""
         return out
 
     def set_views(self, views: list) -> "RefImage":

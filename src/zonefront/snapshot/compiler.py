@@ -74,7 +74,7 @@ class Image:
 
     def arrays(self) -> dict[str, bytes]:
         out = {"nodes": self.nodes, "blocks": self.blocks, "negatives": self.negatives,
-               "dnames": self.dnames, "serials": self.serials}
+               "dnames": self.dnames, "serials": self.serials, "live": b""}
         out.update(self.policy)
         return out
 

@@ -130,6 +130,9 @@ class IncrementalCompiler:
                        for o, z in self.copies.items()}
         self.broken = False
         self.last_patch: dict = {}  # what the last update recompiled (stats, tests)
+        # the last update as Image.patch's arguments: an image loaded from
+        # this one's export_arrays(compact=False) takes the same patch (edges)
+        self.last_patch_args: tuple | None = None
         self._settle()
         # the dedup caches only save octets; a big zone's would hold a key per
         # name for the life of the process
@@ -305,7 +308,8 @@ class IncrementalCompiler:
         updates = [(n, offsets[n]) for n in sorted(offsets)] + [(n, None) for n in sorted(removed)]
         info = [{"origin": z.origin, "serial": z.serial, "rrsets": self.counts[z.origin][0],
                  "records": self.counts[z.origin][1]} for z in c.zs.zones]
-        image = self.image.patch(tail, bytes(c.negatives), c.serials(), updates, info)
+        self.last_patch_args = (tail, bytes(c.negatives), c.serials(), updates, info)
+        image = self.image.patch(*self.last_patch_args)
         c.b.base += len(c.b.blocks)
         c.b.blocks = bytearray()
         c.dname_base += len(c.dnames) // DNAME.size

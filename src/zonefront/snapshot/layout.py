@@ -27,6 +27,11 @@ negatives: per zone (u32 nodata_block, u32 nxdomain_block); most names answer
 a missing type and a missing child with their zone's two blocks, so they
 name the zone in two octets instead of carrying both references.
 
+live: u32 node offsets, the names the image answers; empty when every node
+record is one.  A patched image's node stream also holds the records its
+changes replaced; shipped as it is (an edge then applies the same patches as
+the control plane), it names its live records here.
+
 serials: per zone row (u32), the SOA serial.  Every committed change raises
 it, so blocks that carry the zone's SOA (negative answers, chains that end
 in one) hold zeros there and a serial fixup (blocks.py FIX_SERIAL) naming
@@ -42,7 +47,7 @@ NONE = 0xFFFFFFFF
 
 # an image's arrays, in snapshot order
 ARRAY_NAMES = ("nodes", "blocks", "negatives", "dnames", "psets", "cands", "colls", "cidr4",
-               "cidr6", "regions", "serials")
+               "cidr6", "regions", "serials", "live")
 
 F_CUT = 1
 F_OCCLUDED = 2

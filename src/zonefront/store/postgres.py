@@ -58,6 +58,7 @@ class PostgresStore(Store):
     def __init__(self, dsn: str):
         self.path = _redacted(dsn)
         self.dsn = dsn
+        self._rrset_counts: dict[str, tuple[int, int]] = {}  # zone id -> (version, count)
         self.lock = threading.RLock()
         self.db = PgConnection(dsn)
         self._own_bumps = 0  # store_version raises made by this connection
