@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from importlib import resources
 from typing import TYPE_CHECKING, Callable
 
@@ -84,6 +85,11 @@ class LiveImage:
     def arrays(self) -> dict:
         return self._image.export_arrays()
 
+    def raw_arrays(self) -> dict:
+        """The streams as they are, with the live index: a copy loaded from
+        them takes the patches made after this image (edges)."""
+        return self._image.export_arrays(compact=False)
+
 
 @dataclasses.dataclass
 class Built:
@@ -92,6 +98,11 @@ class Built:
     engine: Engine
     image: "Image | LiveImage | None"  # the public image, to write as a snapshot; None when loaded from one
     zones: list[model.Zone]  # the public zones in it (zone transfers read them)
+    # the compiler run this image descends from (a new one per full compile),
+    # and the patch that made it from the previous image of that run, as an
+    # edge holding that image applies it (edge/hub.py ships it)
+    lineage: str | None = None
+    patch: dict | None = None
 
 
 def public_zones(zones: list[model.Zone]) -> list[model.Zone]:
@@ -256,6 +267,7 @@ class ServedZones:
         self._lock = threading.Lock()
         self._compiler = None  # IncrementalCompiler of the public zones compiled here
         self._compiler_meta = None  # (cidr collections, vpcs) it was compiled with
+        self._lineage: str | None = None  # names the compiler run (Built.lineage)
         self._views: list = []  # private views, rebuilt when a private zone changes
         self._views_meta = None
         self._private: list[model.Zone] = []
@@ -309,6 +321,7 @@ class ServedZones:
         plane's snapshot) that serves `zones`."""
         with self._lock:
             self.published = list(zones)
+            self._compiler = None  # its image is no longer the one served
             self._swap(built)
 
     def compile(self, zones: list[model.Zone], changed: Changes | None) -> Built:
@@ -332,9 +345,14 @@ class ServedZones:
         meta = (src.cidr_collections(), src.vpcs())
         image = None
         inc = self._compiler
+        patch = None
         if inc is not None and changed is not None and meta == self._compiler_meta:
             try:
+                ends = inc.image.stream_ends()
                 image = inc.update(public, changed)
+                tail, negatives, serials, updates, info = inc.last_patch_args
+                patch = {"ends": ends, "tail": tail, "negatives": negatives,
+                         "serials": serials, "updates": updates, "zones": info}
                 self.stats["patched"] += 1
             except NeedsFullCompile as e:
                 log.info("compiling in full: %s", e)
@@ -344,6 +362,7 @@ class ServedZones:
             inc = IncrementalCompiler(public, image_class(), src.health, meta[0], src.udp_max)
             image = inc.image.attach(src.geo, src.health)
             self._compiler, self._compiler_meta = inc, meta
+            self._lineage = uuid.uuid4().hex
             self.stats["full"] += 1
             # the compiler's millions of objects live as long as it does: kept
             # out of the cyclic collector's full passes, which would otherwise
@@ -359,7 +378,7 @@ class ServedZones:
         if self._views or changed_private:
             image.set_views(self._views)
         engine = Engine.from_image(image, image.zones)
-        return Built(engine, LiveImage(image), public)
+        return Built(engine, LiveImage(image), public, self._lineage, patch)
 
     def _swap(self, built: Built) -> None:
         if self.server is not None:

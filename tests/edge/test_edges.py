@@ -117,6 +117,9 @@ def test_insync_only_when_every_edge_serves(cluster):
     for port in cl.ports:
         assert addresses(port, f"b.{ZONE}") == {"192.0.2.2"}
     print(f"change -> INSYNC on 3 edges in {took:.3f}s")
+    # the edges took the control plane's own patches: no compile of their own
+    assert wait_for(lambda: all(e["Updates"].get("patched", 0) >= 1
+                                for e in edges_doc(cl).values()), 3), edges_doc(cl)
 
 
 def test_edges_listed_with_serials(cluster):

@@ -212,7 +212,9 @@ class ControlPlane:
         if self.health_checks is not None:
             self.health_checks.collect({r.health_check for z in zones
                                         for r in getattr(z, "routed", ()) if r.health_check})
-        serial = self.edges.published(zones, self._shippable(built))
+        image = self._shippable(built)
+        serial = self.edges.published(zones, image, getattr(built, "lineage", None),
+                                      getattr(built, "patch", None))
         self.insync.served(seq, serial)  # INSYNC now, or once the live edges serve it
         self._published_seq = seq
         if self.registry_worker is not None:

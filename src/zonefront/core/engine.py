@@ -41,8 +41,9 @@ class Engine:
     Engine and swapping it in (dataplane.server.DnsServer.reload)."""
 
     def __init__(self, arrays: dict, zones: list[dict] | None = None, serial: int = 0,
-                 udp_max: int = 1232, release_source: bool = False):
-        self.image = _image_class()(arrays, zones or [], udp_max, release_source=release_source)
+                 udp_max: int = 1232, release_source: bool = False, growable: bool = False):
+        self.image = _image_class()(arrays, zones or [], udp_max, release_source=release_source,
+                                    growable=growable)
         self.serial = serial
         self.zones = zones or []
 

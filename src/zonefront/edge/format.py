@@ -24,10 +24,16 @@ zones (ZONES_MAGIC, version 1)::
     ROUTED = [value, ...]                  # model.RoutedRRset fields, routed_fields order
 
 delta (DELTA_MAGIC, version 1): the state at `serial` given the state at
-`from`; "cidr" and "vpcs" appear only when they changed::
+`from`; "cidr" and "vpcs" appear only when they changed; "image" only when
+every publish in between patched the image of the compiler run "lineage"
+(an edge holding that run's image applies the patches, serving.Built.patch,
+instead of compiling the zones)::
 
     {"magic": "zonefront-delta", "version": 1, "epoch": str, "from": int,
-     "serial": int, "order": [key, ...], "slots": {...}, "routed_fields": [...],
+     "serial": int, "lineage": str or nil,
+     "image": {"lineage": str, "patches": [{"ends", "tail", "negatives", "serials",
+               "updates", "zones"}, ...]} (optional),
+     "order": [key, ...], "slots": {...}, "routed_fields": [...],
      "zones": [{"key": k, "op": "put", "zone": ZONE}
                | {"key": k, "op": "delete"}
                | {"key": k, "op": "patch", "put": [RRSET, ...],
@@ -184,6 +190,10 @@ class ZoneSet:
     # what the delta that made this copy changed: zone origin -> owner names,
     # or None for a zone put whole or deleted (serving.ServedZones.publish)
     changed: dict = dataclasses.field(default_factory=dict)
+    # the control plane's compiler run and, when every publish in the delta
+    # was a patch of it, those patches (hub.delta_doc "image")
+    lineage: str | None = None
+    image: dict | None = None
 
     def zone_list(self) -> list[model.Zone]:
         return [self.zones[k] for k in self.order]
@@ -267,7 +277,8 @@ def apply_delta(zs: ZoneSet, blob: bytes, what: str = "delta") -> ZoneSet:
         slots.update(doc.get("slots") or {})
         return ZoneSet(zs.epoch, int(doc["serial"]), order, zones, slots,
                        doc["cidr"] if "cidr" in doc else zs.cidr,
-                       doc["vpcs"] if "vpcs" in doc else zs.vpcs, changed)
+                       doc["vpcs"] if "vpcs" in doc else zs.vpcs, changed,
+                       doc.get("lineage"), doc.get("image"))
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, FormatError):
             raise

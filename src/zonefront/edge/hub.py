@@ -56,6 +56,9 @@ class EdgeInfo:
     last_seen_wall: float = 0.0  # time.time() of the same
     version: str = ""
     heartbeats: int = 0
+    # how it took the changes so far: full copies, deltas, and of those the
+    # ones applied as the control plane's own patches (no compile there)
+    updates: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -64,6 +67,8 @@ class _Publish:
     # zone key -> "put" | "delete" | (rrset keys touched, routed touched)
     changes: dict
     meta: bool  # cidr collections or VPCs changed
+    lineage: str | None = None  # the control plane's compiler run (serving.Built)
+    patch: dict | None = None  # how its image was patched from the previous publish's
 
 
 def plain_vpcs(vpcs: dict) -> dict:
@@ -106,6 +111,17 @@ def diff_zone(old: model.Zone, new: model.Zone):
     return keys, routed
 
 
+class _Raw:
+    """A LiveImage as snapshot/format.py writes it, streams as they are."""
+
+    def __init__(self, live):
+        self.zones = live.zones
+        self._live = live
+
+    def arrays(self) -> dict:
+        return self._live.raw_arrays()
+
+
 class EdgeHub:
     def __init__(self, settings: EdgeSettings, health=None, data_dir: str | None = None,
                  on_report: Callable[[], None] | None = None,
@@ -120,6 +136,7 @@ class EdgeHub:
         self.serial = 0
         self._keyed: list[tuple[str, model.Zone]] = []
         self._image = None  # the control plane's image of _keyed, when it has one
+        self._lineage: str | None = None  # its compiler run
         self._by_key: dict[str, model.Zone] = {}
         self._slots: dict[str, int] = {}
         self._cidr: dict = {}
@@ -160,11 +177,14 @@ class EdgeHub:
 
     # -- publishing ----------------------------------------------------------
 
-    def published(self, zones: list[model.Zone], image=None) -> int:
+    def published(self, zones: list[model.Zone], image=None, lineage: str | None = None,
+                  patch: dict | None = None) -> int:
         """Record a publish (after the control plane's own workers serve it)
         for the edges to fetch; returns its serial.  `image`: what the
         control plane serves for these zones (serving.LiveImage), shipped as
-        the snapshot instead of compiling the zones again."""
+        the snapshot instead of compiling the zones again; `lineage` and
+        `patch` (serving.Built): an edge holding that compiler run's previous
+        image applies the patch instead of compiling the delta's zones."""
         cidr = self._cidr_fn() or {}
         vpcs = plain_vpcs(self._vpcs_fn())
         keyed = fmt.keyed(zones)
@@ -191,9 +211,10 @@ class EdgeHub:
             meta = cidr != self._cidr or vpcs != self._vpcs
             self.serial = max(self.serial + 1, int(time.time() * 1000))
             self._keyed, self._by_key = keyed, by_key
-            self._image = image
+            self._image, self._lineage = image, (lineage if image is not None else None)
             self._slots, self._cidr, self._vpcs = slots, cidr, vpcs
-            self._history.append(_Publish(self.serial, changes, meta))
+            self._history.append(_Publish(self.serial, changes, meta, self._lineage,
+                                          patch if image is not None else None))
             serial = self.serial
             self._cond.notify_all()
         return serial
@@ -217,12 +238,15 @@ class EdgeHub:
         with self._build_lock:
             with self._cond:
                 serial, keyed, cidr = self.serial, self._keyed, self._cidr
-                image = self._image
+                image, lineage = self._image, self._lineage
             hit = self._cache.get("snapshot")
             if hit is None or hit[0] != serial:
                 if image is None:
                     image = compile_public([z for _k, z in keyed], self.health, cidr)
-                self._cache["snapshot"] = hit = (serial, snapshot_format.dumps(image, serial))
+                else:  # the streams as served, so that later patches apply to the copy
+                    image = _Raw(image)
+                self._cache["snapshot"] = hit = (serial, snapshot_format.dumps(
+                    image, serial, lineage if isinstance(image, _Raw) else None))
             return hit
 
     def delta_doc(self, since: int, epoch: str) -> bytes | None:
@@ -241,10 +265,17 @@ class EdgeHub:
             by_key, order = self._by_key, [k for k, _z in self._keyed]
             doc = {"magic": fmt.DELTA_MAGIC, "version": fmt.FORMAT_VERSION,
                    "epoch": self.epoch, "from": since, "serial": self.serial,
+                   "lineage": self._lineage,
                    "order": order, "slots": self._slots,
                    "routed_fields": list(fmt.ROUTED_FIELDS)}
             if any(p.meta for p in entries):
                 doc["cidr"], doc["vpcs"] = self._cidr, self._vpcs
+            if entries and all(p.patch is not None and p.lineage == self._lineage
+                               for p in entries):
+                # an edge holding this run's image at `since` applies these
+                # instead of compiling the zones below
+                doc["image"] = {"lineage": self._lineage,
+                                "patches": [p.patch for p in entries]}
         merged: dict = {}
         for p in entries:
             for k, ch in p.changes.items():
@@ -327,6 +358,9 @@ class EdgeHub:
             e.epoch = str(report.get("epoch") or "")
             e.health = str(report.get("health") or "")
             e.version = str(report.get("version") or "")
+            stats = report.get("updates")
+            if isinstance(stats, dict):
+                e.updates = {str(k): int(v) for k, v in stats.items() if isinstance(v, int)}
             e.last_seen, e.last_seen_wall = now, time.time()
             e.heartbeats += 1
         if new:
@@ -369,7 +403,7 @@ class EdgeHub:
                      "Epoch": e.epoch, "Health": e.health,
                      "State": "LIVE" if self.live(e, now) else "STALE",
                      "LastSeen": round(wall - (now - e.last_seen), 3) if e.heartbeats else None,
-                     "Heartbeats": e.heartbeats, "Version": e.version}
+                     "Heartbeats": e.heartbeats, "Version": e.version, "Updates": e.updates}
                     for e in sorted(self.edges.values(), key=lambda e: e.id)]
 
     def served_serial(self) -> int | None:

@@ -27,7 +27,7 @@ import time
 from .. import __version__
 from ..core.engine import Engine
 from ..dataplane.server import DnsServer
-from ..serving import Built, ServedZones, ZoneSource
+from ..serving import Built, LiveImage, ServedZones, ZoneSource, public_zones
 from ..snapshot import format as snapshot_format
 from . import disk as edisk
 from . import format as fmt
@@ -74,7 +74,8 @@ class Edge:
         self._stop = threading.Event()
         self._hb_wake = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.stats = {"deltas": 0, "full": 0, "health": 0, "failures": 0}
+        self.stats = {"deltas": 0, "full": 0, "health": 0, "failures": 0, "patched": 0}
+        self.lineage: str | None = None  # the control plane's compiler run, while patching
         # the newest (zones, image, zones blob) not yet on disk: written by the
         # saver thread, not by the delta that made it (exporting and writing a
         # big image costs far more than patching it)
@@ -212,7 +213,11 @@ class Edge:
         if status == 410:
             self._full()
             return
-        self._install(fmt.apply_delta(self.zs, blob))
+        zs = fmt.apply_delta(self.zs, blob)
+        if self.lineage is not None and zs.lineage != self.lineage:
+            self._full()  # the control plane compiled afresh: its new image, not a compile here
+            return
+        self._install(zs)
         self.stats["deltas"] += 1
 
     def _full(self) -> None:
@@ -228,12 +233,16 @@ class Edge:
         self.stats["full"] += 1
         if (zs.epoch, zs.serial) == (epoch, serial) and not any(
                 z.private for z in zs.zones.values()):
-            engine = Engine(arrays, meta["zones"], serial, self.udp_max)
+            # streams shipped as the control plane holds them take its patches
+            self.lineage = meta.get("lineage")
+            engine = Engine(arrays, meta["zones"], serial, self.udp_max,
+                            growable=self.lineage is not None)
             engine.attach(self.geo, self.health)
             self.serving.install(Built(engine, None, []), zs.zone_list())
             self._served_now(zs, f"{len(meta['zones'])} zone(s)")
             self._save(zs, snap, blob)
         else:  # a publish in between, or private views: compile the zones here
+            self.lineage = None
             self._install(zs, zones_blob=blob)
 
     def _install(self, zs: fmt.ZoneSet, save: bool = True, zones_blob: bytes | None = None):
@@ -243,19 +252,52 @@ class Edge:
         VPCs may change any zone."""
         self.health.slots = dict(zs.slots)
         old = self.zs
-        changed = zs.changed if old is not None and (old.cidr, old.vpcs) == (zs.cidr, zs.vpcs) \
-            else None
+        same_meta = old is not None and (old.cidr, old.vpcs) == (zs.cidr, zs.vpcs)
+        if same_meta and self._apply_patches(zs):
+            return
+        self.lineage = None  # compiled here from now on
+        changed = zs.changed if same_meta else None
         self.source.cidr_collections = lambda: zs.cidr
         self.source.vpcs = lambda: zs.vpcs
         built = self.serving.publish(zs.zone_list(), changed)
         self._served_now(zs, f"{len(built.image.zones)} zone(s)")
         if save:
-            with self._save_lock:
-                self._unsaved = (zs, built.image, zones_blob)
-            if built.engine.memory() <= SAVE_AT_ONCE:
-                self._save_pending()  # on disk before the next change is even asked for
-            else:
-                self._save_wake.set()
+            self._save_served(zs, built, zones_blob)
+
+    def _save_served(self, zs: fmt.ZoneSet, built: Built, zones_blob: bytes | None) -> None:
+        with self._save_lock:
+            self._unsaved = (zs, built.image, zones_blob)
+        if built.engine.memory() <= SAVE_AT_ONCE:
+            self._save_pending()  # on disk before the next change is even asked for
+        else:
+            self._save_wake.set()
+
+    def _apply_patches(self, zs: fmt.ZoneSet) -> bool:
+        """Apply the control plane's own patches to the served image (the
+        same streams, loaded from its snapshot): no compile at all.  False
+        when the delta carries none for this image; then the zones are
+        compiled here."""
+        if (self.lineage is None or zs.image is None or zs.image.get("lineage") != self.lineage
+                or any(z.private for z in zs.zones.values())):
+            return False
+        image = self.serving.engine.image
+        try:
+            for p in zs.image["patches"]:
+                if image.stream_ends() != p["ends"]:
+                    return False
+                image = image.patch(p["tail"], p["negatives"], p["serials"],
+                                    [(k, o) for k, o in p["updates"]], p["zones"])
+        except (ValueError, OverflowError, KeyError, TypeError) as e:
+            self.emit(f"edge: cannot apply the control plane's patches ({e}); compiling")
+            return False
+        zones = zs.zone_list()
+        built = Built(Engine.from_image(image, image.zones, zs.serial), LiveImage(image),
+                      public_zones(zones), self.lineage)
+        self.serving.install(built, zones)
+        self.stats["patched"] += 1
+        self._served_now(zs, f"{len(image.zones)} zone(s)")
+        self._save_served(zs, built, None)
+        return True
 
     def _save_loop(self) -> None:
         """Writes the newest served image and zones to disk, at most once
@@ -321,7 +363,9 @@ class Edge:
                 st = self.hb_client.json(
                     "PUT", f"{API}/edges/{self.edge_id}",
                     doc={"address": self.address, "epoch": epoch, "serial": serial,
-                         "health": self.health_etag, "version": __version__}, timeout=5.0)
+                         "health": self.health_etag, "version": __version__,
+                         "updates": {k: self.stats[k] for k in ("full", "deltas", "patched")}},
+                    timeout=5.0)
                 every = min(self.heartbeat_every, float(st.get("stale_after", 10.0)) / 4)
                 down = False
             except NET_ERRORS + (ValueError,) as e:

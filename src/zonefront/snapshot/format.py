@@ -45,11 +45,13 @@ def _pad(n: int) -> int:
     return -n % _ALIGN
 
 
-def dumps(image: "Image", serial: int | None = None) -> bytes:
-    return b"".join(_chunks(image, serial))
+def dumps(image: "Image", serial: int | None = None, lineage: str | None = None) -> bytes:
+    """`lineage`: the compiler run whose patches apply to these streams
+    (serving.Built.lineage), for edges that apply them."""
+    return b"".join(_chunks(image, serial, lineage))
 
 
-def _chunks(image: "Image", serial: int | None):
+def _chunks(image: "Image", serial: int | None, lineage: str | None = None):
     if sys.byteorder != "little":
         raise SnapshotError("snapshots are written on little-endian machines only")
     arrays = image.arrays()
@@ -58,6 +60,7 @@ def _chunks(image: "Image", serial: int | None):
         "version": FORMAT_VERSION,
         "serial": serial if serial is not None else int(time.time()),
         "zones": image.zones,
+        "lineage": lineage,
     }, use_bin_type=True)
     pos = _LEAD.size + _TABLE.size + len(header)
     pos += _pad(pos)
@@ -111,7 +114,8 @@ def loads(blob, source: str = "<snapshot>") -> tuple[dict, dict]:
         if off + length > len(view):
             raise SnapshotError(f"{source}: snapshot array {k!r} is truncated")
         arrays[k] = view[off : off + length]
-    return arrays, {"serial": doc.get("serial", 0), "zones": doc.get("zones", [])}
+    return arrays, {"serial": doc.get("serial", 0), "zones": doc.get("zones", []),
+                    "lineage": doc.get("lineage")}
 
 
 def read(path: str) -> tuple[dict, dict]:
