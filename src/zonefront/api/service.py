@@ -402,24 +402,28 @@ class Route53Service(CidrOperations, VPCOperations):
 
     def ChangeResourceRecordSets(self, inp: dict, ctx: Context) -> dict:
         batch = inp["ChangeBatch"]
-        with self.store.transaction():
-            z = self._zone(inp["HostedZoneId"])
-            origin = names.name_from_text(z.name)
-            writes, deletes, count = changes_mod.plan_batch(
-                self.store, z.id, origin, z.name, batch["Changes"],
-                self.config.max_rrsets_per_zone, self._alias_lookup)
-            for key in deletes:
-                self.store.delete_rrset(z.id, *key)
-            for row in writes:
-                self.store.put_rrset(z.id, row)
-            self.store.bump_zone(z.id)
-            version = self.store.zone_version(z.id)
-            change = self._change(batch.get("Comment"))
-        self.store.note_rrset_count(z.id, version, count)  # committed: the next count is known
-        # every owner a write or delete touched is named in the batch
-        owners = {names.name_from_text(c["ResourceRecordSet"]["Name"])
-                  for c in batch["Changes"]}
-        self.on_records(z.id, version, owners)
+        # the store's lock is held until the batch's owners are noted: a
+        # publisher reading zone versions (under the same lock) never sees
+        # this version without them, which would rebuild the zone whole
+        with self.store.lock:
+            with self.store.transaction():
+                z = self._zone(inp["HostedZoneId"])
+                origin = names.name_from_text(z.name)
+                writes, deletes, count = changes_mod.plan_batch(
+                    self.store, z.id, origin, z.name, batch["Changes"],
+                    self.config.max_rrsets_per_zone, self._alias_lookup)
+                for key in deletes:
+                    self.store.delete_rrset(z.id, *key)
+                for row in writes:
+                    self.store.put_rrset(z.id, row)
+                self.store.bump_zone(z.id)
+                version = self.store.zone_version(z.id)
+                change = self._change(batch.get("Comment"))
+            self.store.note_rrset_count(z.id, version, count)  # committed: the next count is known
+            # every owner a write or delete touched is named in the batch
+            owners = {names.name_from_text(c["ResourceRecordSet"]["Name"])
+                      for c in batch["Changes"]}
+            self.on_records(z.id, version, owners)
         self._committed()
         return {"ChangeInfo": change}
 
