@@ -211,6 +211,8 @@ class ApiServer:
     zones are imported before it starts (`zonefront zone import`: one
     transaction, far faster than ChangeResourceRecordSets batches)."""
 
+    EDGE_KEY, EDGE_SECRET = "AKIDBENCHEDGE", "bench-edge-secret"
+
     def __init__(self, workdir: str, max_rrsets: int, workers: int = 1,
                  cmd: str | None = None) -> None:
         self.dir = workdir
@@ -220,6 +222,10 @@ class ApiServer:
         with open(self.config, "w") as f:
             # Route 53's default limit is 10,000 record sets; raised on request.
             f.write(f"[zones]\nmax_rrsets_per_zone = {max_rrsets}\n")
+            # the key `zonefront edge` processes use (start_edges)
+            f.write(f'[edges]\naccess_key_id = "{self.EDGE_KEY}"\n'
+                    f'secret_access_key = "{self.EDGE_SECRET}"\n')
+        self.edges: list[subprocess.Popen] = []
         self.cmd = zonefront_cmd(cmd)
         self.workers = workers
         self.proc: subprocess.Popen | None = None
@@ -305,10 +311,51 @@ class ApiServer:
                 return z["Id"]
         raise RuntimeError(f"no hosted zone {origin}")
 
+    def start_edges(self, n: int, timeout: float) -> float:
+        """`zonefront edge` processes fed by this server (each its own data
+        directory and DNS port); returns seconds until all are ready.  With
+        edges, INSYNC means every live edge serves the change."""
+        t0 = time.monotonic()
+        logs = []
+        for i in range(n):
+            data = os.path.join(self.dir, f"edge{i}")
+            os.makedirs(data, exist_ok=True)
+            port = peers.free_port(self.api_port + 1 + i)
+            argv = self.cmd + ["edge", "--control-plane", f"http://127.0.0.1:{self.api_port}",
+                               "--dns-listen", f"127.0.0.1:{port}", "--workers", "1",
+                               "--data-dir", data, "--edge-id", f"edge{i}",
+                               "--access-key-id", self.EDGE_KEY,
+                               "--secret-access-key", self.EDGE_SECRET]
+            logp = os.path.join(data, "edge.log")
+            logs.append(logp)
+            with open(logp, "wb") as logf:
+                p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
+                                     stderr=subprocess.STDOUT, env=zonefront_env(),
+                                     start_new_session=True)
+            peers._STARTED.append(p)
+            self.edges.append(p)
+        for p, logp in zip(self.edges, logs):
+            while True:
+                with open(logp, "rb") as f:
+                    text = f.read()
+                if b"\nready:" in b"\n" + text:
+                    break
+                if p.poll() is not None:
+                    raise RuntimeError(f"zonefront edge exited {p.returncode}: {text[-500:]!r}")
+                if time.monotonic() - t0 > timeout:
+                    raise TimeoutError(f"edges not ready after {timeout:.0f}s")
+                time.sleep(0.05)
+        return time.monotonic() - t0
+
     def pids(self) -> list[int]:
         return peers.tree_pids(self.proc.pid) if self.proc and self.proc.poll() is None else []
 
+    def edge_pids(self) -> list[int]:
+        return [pid for p in self.edges if p.poll() is None for pid in peers.tree_pids(p.pid)]
+
     def stop(self) -> int | None:
+        for p in self.edges:
+            peers.stop_proc(p)
         return peers.stop_proc(self.proc)
 
 

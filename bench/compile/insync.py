@@ -146,6 +146,12 @@ def run_size(opts, size: int, workdir: str) -> dict:
         res["start_s"] = srv.start(deadline - time.monotonic(), opts.base_port)
         res["rss_ready_mb"] = peers.mem_kb(srv.pids())[0] / 1024
         log(f"{size:,}: serve ready in {res['start_s']:.1f}s, RSS {res['rss_ready_mb']:.0f} MB")
+        if opts.edges:
+            res["edges"] = opts.edges
+            res["edges_ready_s"] = srv.start_edges(opts.edges, deadline - time.monotonic())
+            res["edges_rss_mb"] = peers.mem_kb(srv.edge_pids())[0] / 1024
+            log(f"{size:,}: {opts.edges} edge(s) ready in {res['edges_ready_s']:.1f}s, "
+                f"RSS {res['edges_rss_mb']:.0f} MB together")
     except TimeoutError as e:
         res["status"] = "timed out"
         res["why"] = str(e)
@@ -233,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-skip", action="store_true",
                     help="measure larger sizes even after a smaller one timed out")
     ap.add_argument("--workers", type=int, default=1, help="zonefront serve --workers")
+    ap.add_argument("--edges", type=int, default=0,
+                    help="`zonefront edge` processes fed by the server: INSYNC then waits "
+                         "for all of them")
     ap.add_argument("--seed", type=int, default=53)
     ap.add_argument("--zonefront-cmd", default=None,
                     help="command prefix for zonefront (default: python -m zonefront.cli, src/ first)")
