@@ -85,6 +85,7 @@ class _Builder:
         self.blocks = bytearray()
         self.by_content: dict[Block, int] = {}
         self.by_key: dict[tuple, int] = {}
+        self.self_contained: dict[tuple, int] = {}
 
     def _append(self, record: bytes) -> int:
         off = len(self.blocks)
@@ -105,12 +106,17 @@ class _Builder:
         """A block that is just one RRset owned by the qname: each owner is a
         pointer to the question (fixup value 0).  The fast path of compiling:
         most names hold only such RRsets."""
-        data = bytearray()
-        fixups = []
-        for rd in rdatas:
-            fixups.append(len(data))
-            data += b"\xc0\x00" + struct.pack(">HHIH", qtype, 1, ttl, len(rd)) + rd
-        return self._append(pack_block(bytes(data), fixups, len(rdatas), 0, 0, len(data), 0, (), 0, True))
+        key = (qtype, ttl, rdatas)
+        off = self.self_contained.get(key)
+        if off is None:
+            data = bytearray()
+            fixups = []
+            for rd in rdatas:
+                fixups.append(len(data))
+                data += b"\xc0\x00" + struct.pack(">HHIH", qtype, 1, ttl, len(rd)) + rd
+            off = self.self_contained[key] = self._append(
+                pack_block(bytes(data), fixups, len(rdatas), 0, 0, len(data), 0, (), 0, True))
+        return off
 
     def encode(self, res, context: bytes, wildcard: bool) -> int:
         """Ref (block index, or pset with PSET_BIT) for a resolution tree
@@ -161,57 +167,69 @@ _SELF_CONTAINED_EXCLUDED = _NAMED | {TYPE_SRV, TYPE_DNAME, TYPE_DS}
 def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None = None) -> Image:
     """`health`: a health.table.HealthTable giving each HealthCheckId its
     slot; `cidr_collections`: collection id -> location -> CIDR blocks."""
-    zs = ZoneSet(zones)
-    b = _Builder(PolicyTables(health, cidr_collections))
-    node_list = sorted(zs.nodes.values(), key=lambda n: n.name)
-    node_off: dict[bytes, int] = {}
-    wild_patches: list[tuple[int, bytes]] = []  # (field offset, wildcard name)
-    nodes = bytearray()
-    dnames = bytearray()
-    dname_index: dict[bytes, int] = {}
-    zone_blocks: dict[bytes, tuple[int, int, int]] = {}  # origin -> (nx, nodata, row)
-    negatives = bytearray()
-    self_contained: dict[tuple, int] = {}
-    referral_blocks: dict[bytes, int] = {}
+    return Compiler(zones, health, cidr_collections).full()
 
-    def zone_negative(zone: Zone) -> tuple[int, int]:
-        got = zone_blocks.get(zone.origin)
+
+class Compiler:
+    """One zone set's answers as node and block records.
+
+    `full()` compiles every name; the fast path for zone files
+    (fastcompile.py) compiles most names in C and gives this object the
+    rest, one `compile_node` at a time, over its own ZoneSet (`zoneset`),
+    so both paths share one statement of the answers.  Zone rows
+    (negatives) are handed out in zone order as each zone is first met."""
+
+    def __init__(self, zones: list[Zone], health=None, cidr_collections: dict | None = None,
+                 zoneset: ZoneSet | None = None):
+        self.zs = zoneset if zoneset is not None else ZoneSet(zones)
+        self.b = _Builder(PolicyTables(health, cidr_collections))
+        self.negatives = bytearray()
+        self.zone_blocks: dict[bytes, tuple[int, int, int]] = {}  # origin -> (nx, nodata, row)
+        self.referral_blocks: dict[bytes, int] = {}
+        self.dnames = bytearray()
+        self.dname_index: dict[bytes, int] = {}
+
+    def zone_negative(self, zone: Zone) -> tuple[int, int, int]:
+        got = self.zone_blocks.get(zone.origin)
         if got is None:
             nx, nodata = Resolution(), Resolution()
-            zs.negative(zone, nx, 3)
-            zs.negative(zone, nodata, 0)
-            got = (b.encode(nx, zone.origin, False), b.encode(nodata, zone.origin, False),
-                   len(negatives) // NEGATIVE.size)
-            negatives.extend(NEGATIVE.pack(got[1], got[0]))
-            zone_blocks[zone.origin] = got
+            self.zs.negative(zone, nx, 3)
+            self.zs.negative(zone, nodata, 0)
+            got = (self.b.encode(nx, zone.origin, False), self.b.encode(nodata, zone.origin, False),
+                   len(self.negatives) // NEGATIVE.size)
+            self.negatives.extend(NEGATIVE.pack(got[1], got[0]))
+            self.zone_blocks[zone.origin] = got
         return got
 
-    def referral(cut: Node) -> int:
-        got = referral_blocks.get(cut.name)
+    def referral(self, cut: Node) -> int:
+        got = self.referral_blocks.get(cut.name)
         if got is None:
             res = Resolution()
-            zs.referral(cut, res)
-            got = referral_blocks[cut.name] = b.encode(res, cut.name, False)
+            self.zs.referral(cut, res)
+            got = self.referral_blocks[cut.name] = self.b.encode(res, cut.name, False)
         return got
 
-    def dname(owner: Node) -> int:
-        got = dname_index.get(owner.name)
+    def dname(self, owner: Node) -> int:
+        got = self.dname_index.get(owner.name)
         if got is None:
             res = Resolution()
-            zs.dname(owner, res)
+            self.zs.dname(owner, res)
             blk = encode_block(res, suffixes_of(owner.name))
             # the DNAME RR is the block's only record, its target written last
             target = read_name(owner.rrsets[TYPE_DNAME].rdatas[0], 0)[0]
-            got = dname_index[owner.name] = len(dnames) // DNAME.size
-            dnames.extend(
-                DNAME.pack(b.add(blk), len(owner.name), len(blk.data) - len(target),
+            got = self.dname_index[owner.name] = len(self.dnames) // DNAME.size
+            self.dnames.extend(
+                DNAME.pack(self.b.add(blk), len(owner.name), len(blk.data) - len(target),
                            len(target), 0, owner.rrsets[TYPE_DNAME].ttl)
             )
         return got
 
-    for node in node_list:
+    def compile_node(self, node: Node) -> bytes:
+        """The node record; a wildcard child's reference is left 0 for the
+        caller to patch (layout.wild_field) once that child has an offset."""
+        zs, b = self.zs, self.b
         wildcard = node.name.startswith(b"\x01*")
-        nx_block, nodata_block, zone_row = zone_negative(node.zone)
+        nx_block, nodata_block, zone_row = self.zone_negative(node.zone)
         flags = F_APEX if node.is_apex else 0
         redirect = NONE
         entries: list[tuple[int, int]] = []
@@ -219,34 +237,33 @@ def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None 
         any_block = nodata_block
         if node.cut_above is not None:
             flags |= F_OCCLUDED
-            redirect = referral(node.cut_above)
+            redirect = self.referral(node.cut_above)
         elif node.dname_above is not None:
             flags |= F_BELOW_DNAME
-            redirect = dname(node.dname_above)
+            redirect = self.dname(node.dname_above)
         else:
             if node.is_cut:
                 flags |= F_CUT
-                redirect = referral(node)
+                redirect = self.referral(node)
                 if TYPE_DS in node.rrsets:
-                    entries.append((TYPE_DS, b.encode(zs_resolve_node(zs, node, TYPE_DS), node.name, wildcard)))
+                    entries.append((TYPE_DS, b.encode(zs_resolve_node(zs, node, TYPE_DS),
+                                                      node.name, wildcard)))
             else:
                 if TYPE_DNAME in node.rrsets:
                     flags |= F_HAS_DNAME
-                    redirect = dname(node)
+                    redirect = self.dname(node)
                 qtypes = set(node.rrsets) | set(node.routed)
                 if node.parent_zone is not None:
                     qtypes.add(TYPE_DS)
                 if TYPE_CNAME in qtypes:
                     qtypes |= chain_qtypes(zs, node)
-                    default_block = b.encode(zs_resolve_node(zs, node, _ABSENT_QTYPE), node.name, wildcard)
+                    default_block = b.encode(zs_resolve_node(zs, node, _ABSENT_QTYPE), node.name,
+                                             wildcard)
                 plain = TYPE_CNAME not in qtypes and node.parent_zone is None
                 for qtype in sorted(qtypes):
                     rrset = node.rrsets.get(qtype)
                     if plain and qtype not in _SELF_CONTAINED_EXCLUDED and rrset is not None:
-                        key = (qtype, rrset.ttl, tuple(rrset.rdatas))
-                        blk = self_contained.get(key)
-                        if blk is None:
-                            blk = self_contained[key] = b.add_rrset_answer(qtype, rrset.ttl, key[2])
+                        blk = b.add_rrset_answer(qtype, rrset.ttl, tuple(rrset.rdatas))
                     else:
                         blk = b.encode(zs_resolve_node(zs, node, qtype), node.name, wildcard)
                     entries.append((qtype, blk))
@@ -255,27 +272,37 @@ def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None 
                     if plain and entries and entries[0][0] == lowest and lowest in node.rrsets:
                         any_block = entries[0][1]  # RFC 8482: the lowest type's RRset
                     else:
-                        any_block = b.encode(zs_resolve_node(zs, node, TYPE_ANY), node.name, wildcard)
-        wild = 0 if node.wildcard is not None else NONE  # patched below
-        record = pack_node(node.name, flags, entries, default_block, any_block, redirect, wild,
-                           nx_block, zone_row if default_block == nodata_block else None)
-        node_off[node.name] = len(nodes)
-        if node.wildcard is not None:
-            wild_patches.append((len(nodes) + wild_field(record), node.wildcard.name))
-        nodes += record
-    if len(nodes) >= MAX_STREAM:
-        raise ValueError("compiled names exceed 2 GiB")
-    for pos, target in wild_patches:
-        U32.pack_into(nodes, pos, node_off[target])
+                        any_block = b.encode(zs_resolve_node(zs, node, TYPE_ANY), node.name,
+                                             wildcard)
+        wild = 0 if node.wildcard is not None else NONE  # patched by the caller
+        return pack_node(node.name, flags, entries, default_block, any_block, redirect, wild,
+                         nx_block, zone_row if default_block == nodata_block else None)
 
-    zone_info = [
-        {"origin": z.origin, "serial": z.serial, "rrsets": len(z.rrsets),
-         "records": sum(len(r.rdatas) for r in z.rrsets.values())}
-        for z in zs.zones
-    ]
-    return Image(bytes(nodes), bytes(b.blocks), bytes(negatives), bytes(dnames), zone_info,
-                 b.policy.arrays(),
-                 len(node_list))
+    def zone_info(self) -> list[dict]:
+        return [
+            {"origin": z.origin, "serial": z.serial, "rrsets": len(z.rrsets),
+             "records": sum(len(r.rdatas) for r in z.rrsets.values())}
+            for z in self.zs.zones
+        ]
+
+    def full(self) -> Image:
+        node_list = sorted(self.zs.nodes.values(), key=lambda n: n.name)
+        node_off: dict[bytes, int] = {}
+        wild_patches: list[tuple[int, bytes]] = []  # (field offset, wildcard name)
+        nodes = bytearray()
+        for node in node_list:
+            record = self.compile_node(node)
+            node_off[node.name] = len(nodes)
+            if node.wildcard is not None:
+                wild_patches.append((len(nodes) + wild_field(record), node.wildcard.name))
+            nodes += record
+        if len(nodes) >= MAX_STREAM:
+            raise ValueError("compiled names exceed 2 GiB")
+        for pos, target in wild_patches:
+            U32.pack_into(nodes, pos, node_off[target])
+        return Image(bytes(nodes), bytes(self.b.blocks), bytes(self.negatives),
+                     bytes(self.dnames), self.zone_info(), self.b.policy.arrays(),
+                     len(node_list))
 
 
 def zs_resolve_node(zs: ZoneSet, node: Node, qtype: int) -> Resolution:
