@@ -80,8 +80,8 @@ struct zc {
     zc_zone_t *zones;
     uint32_t nzones;
     zbuf_t nodes, blocks;
-    uint64_t *dedup; /* hash << 32 | block offset + 1; 0 empty */
-    uint32_t dmask, dcount;
+    uint64_t *dedup; /* direct-mapped: hash << 32 | block offset + 1; 0 empty */
+    uint32_t dmask;
     /* encoder */
     zbuf_t buf, low, rec;
     uint32_t *fix;
@@ -95,6 +95,7 @@ struct zc {
     uint8_t chain[MAX_CHAIN + 40][256]; /* lower-cased names a chain visits */
     int nchain;
     uint32_t *refs;   /* referral block by cut name id, lazily */
+    size_t nrefs;
     uint16_t *qtypes; /* chain_qtypes scratch */
     uint32_t nq, capq;
     uint8_t *entries; /* node type table being built */
@@ -121,17 +122,16 @@ zc_t *zc_new(zf_table_t *t)
     c->t = t;
     c->nzones = t->nzones;
     c->zones = calloc(t->nzones ? t->nzones : 1, sizeof(zc_zone_t));
-    c->refs = malloc((t->nnames ? t->nnames : 1) * sizeof(uint32_t));
-    uint32_t size = 1024;
-    while (size < t->nnames * 3u)
-        size <<= 1;
-    c->dedup = calloc(size, sizeof(uint64_t));
+    c->nrefs = t->nnames ? t->nnames : 1;
+    c->refs = zf_realloc(NULL, 0, c->nrefs * sizeof(uint32_t));
+    uint32_t size = 1u << 17; /* 1 MiB: stays in the last-level cache */
+    c->dedup = zf_table_alloc(size * sizeof(uint64_t));
     c->dmask = size - 1;
     if (c->zones == NULL || c->refs == NULL || c->dedup == NULL) {
         zc_free(c);
         return NULL;
     }
-    memset(c->refs, 0xFF, (t->nnames ? t->nnames : 1) * sizeof(uint32_t));
+    memset(c->refs, 0xFF, c->nrefs * sizeof(uint32_t));
     return c;
 }
 
@@ -148,10 +148,10 @@ void zc_free(zc_t *c)
     zbuf_free(&c->buf);
     zbuf_free(&c->low);
     zbuf_free(&c->rec);
-    free(c->dedup);
+    zf_table_release(c->dedup, c->dedup ? ((size_t)c->dmask + 1) * sizeof(uint64_t) : 0);
     free(c->fix);
     free(c->tg);
-    free(c->refs);
+    zf_dealloc(c->refs, c->nrefs * sizeof(uint32_t));
     free(c->qtypes);
     free(c->entries);
     free(c);
@@ -248,54 +248,26 @@ uint32_t zc_append_block(zc_t *c, const uint8_t *rec, size_t len)
     return stream_append(c, &c->blocks, rec, len);
 }
 
-static int grow_dedup(zc_t *c)
-{
-    uint32_t size = (c->dmask + 1) * 2;
-    uint64_t *tab = calloc(size, sizeof(uint64_t));
-    if (tab == NULL)
-        return -1;
-    for (uint32_t i = 0; i <= c->dmask; i++) {
-        uint64_t e = c->dedup[i];
-        if (!e)
-            continue;
-        uint32_t j = (uint32_t)(e >> 32) & (size - 1);
-        while (tab[j])
-            j = (j + 1) & (size - 1);
-        tab[j] = e;
-    }
-    free(c->dedup);
-    c->dedup = tab;
-    c->dmask = size - 1;
-    return 0;
-}
-
-/* a block record, shared with an identical one already written (the
- * Python compiler shares by content too: _Builder.by_content) */
+/* A block record, shared with an identical one written recently.  The
+ * table is direct-mapped and small enough to stay in cache (a full hash
+ * of every block missed the cache on each probe: half a second for a
+ * million names); it catches the duplicates that matter, the blocks one
+ * name repeats (a CNAME's own and ANY answers) and the RRsets many names
+ * share (a popular address), and an occasional miss only costs octets. */
 static uint32_t add_block(zc_t *c, const uint8_t *rec, size_t len)
 {
     uint32_t h = zf_hash(rec, len);
-    for (uint32_t i = h & c->dmask;; i = (i + 1) & c->dmask) {
-        uint64_t e = c->dedup[i];
-        if (!e)
-            break;
-        if ((uint32_t)(e >> 32) == h) {
-            uint32_t off = (uint32_t)e - 1;
-            if (off + len <= c->blocks.len && memcmp(c->blocks.p + off, rec, len) == 0)
-                return off;
-        }
+    uint64_t *slot = &c->dedup[h & c->dmask];
+    uint64_t e = *slot;
+    if (e && (uint32_t)(e >> 32) == h) {
+        uint32_t off = (uint32_t)e - 1;
+        if (off + len <= c->blocks.len && memcmp(c->blocks.p + off, rec, len) == 0)
+            return off;
     }
     uint32_t off = stream_append(c, &c->blocks, rec, len);
     if (off == ZF_NONE)
         return ZF_NONE;
-    if ((c->dcount + 1) * 2 > c->dmask + 1 && grow_dedup(c) != 0) {
-        c->err = "out of memory";
-        return ZF_NONE;
-    }
-    uint32_t i = h & c->dmask;
-    while (c->dedup[i])
-        i = (i + 1) & c->dmask;
-    c->dedup[i] = (uint64_t)h << 32 | ((uint64_t)off + 1);
-    c->dcount++;
+    *slot = (uint64_t)h << 32 | ((uint64_t)off + 1);
     return off;
 }
 

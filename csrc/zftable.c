@@ -11,8 +11,77 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "zfhash.h"
+
+#define HUGE_MIN ((size_t)2 << 20)
+
+void *zf_table_alloc(size_t size)
+{
+    if (size < HUGE_MIN)
+        return calloc(1, size);
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, size, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+void zf_table_release(void *p, size_t size)
+{
+    if (p == NULL)
+        return;
+    if (size < HUGE_MIN)
+        free(p);
+    else
+        munmap(p, size);
+}
+
+#define MAP_MIN ((size_t)256 << 10)
+
+void *zf_realloc(void *p, size_t cap, size_t new_cap)
+{
+    if (new_cap < MAP_MIN && cap < MAP_MIN)
+        return realloc(p, new_cap ? new_cap : 1);
+    void *q;
+    if (cap >= MAP_MIN && new_cap >= MAP_MIN) {
+        q = mremap(p, cap, new_cap, MREMAP_MAYMOVE);
+        if (q == MAP_FAILED)
+            return NULL;
+    } else if (new_cap >= MAP_MIN) {
+        q = mmap(NULL, new_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (q == MAP_FAILED)
+            return NULL;
+        if (p != NULL)
+            memcpy(q, p, cap);
+        free(p);
+    } else { /* shrinking below the mapped size */
+        q = malloc(new_cap ? new_cap : 1);
+        if (q == NULL)
+            return NULL;
+        memcpy(q, p, new_cap);
+        munmap(p, cap);
+    }
+#ifdef MADV_HUGEPAGE
+    /* the whole mapping (its last page too): one VMA, or mremap fails */
+    if (new_cap >= HUGE_MIN)
+        (void)madvise(q, (new_cap + 4095) & ~(size_t)4095, MADV_HUGEPAGE);
+#endif
+    return q;
+}
+
+void zf_dealloc(void *p, size_t cap)
+{
+    if (p == NULL)
+        return;
+    if (cap >= MAP_MIN)
+        munmap(p, cap);
+    else
+        free(p);
+}
 
 int zbuf_reserve(zbuf_t *b, size_t extra)
 {
@@ -22,7 +91,7 @@ int zbuf_reserve(zbuf_t *b, size_t extra)
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < need)
         cap += cap / 2 + 4096;
-    uint8_t *p = realloc(b->p, cap);
+    uint8_t *p = zf_realloc(b->p, b->cap, cap);
     if (p == NULL)
         return -1;
     b->p = p;
@@ -32,7 +101,7 @@ int zbuf_reserve(zbuf_t *b, size_t extra)
 
 void zbuf_free(zbuf_t *b)
 {
-    free(b->p);
+    zf_dealloc(b->p, b->cap);
     b->p = NULL;
     b->len = b->cap = 0;
 }
@@ -41,10 +110,10 @@ int zf_table_init(zf_table_t *t)
 {
     memset(t, 0, sizeof(*t));
     t->hmask = (1u << 12) - 1;
-    t->htab = malloc((size_t)(t->hmask + 1) * sizeof(uint32_t));
+    t->htab = zf_table_alloc((size_t)(t->hmask + 1) * sizeof(uint64_t));
     if (t->htab == NULL)
         return -1;
-    memset(t->htab, 0xFF, (size_t)(t->hmask + 1) * sizeof(uint32_t));
+    memset(t->htab, 0xFF, (size_t)(t->hmask + 1) * sizeof(uint64_t));
     return 0;
 }
 
@@ -52,11 +121,11 @@ void zf_table_free(zf_table_t *t)
 {
     zbuf_free(&t->arena);
     zbuf_free(&t->rdata);
-    free(t->names);
-    free(t->htab);
-    free(t->recs);
-    free(t->rrsets);
-    free(t->rdidx);
+    zf_dealloc(t->names, (size_t)t->capnames * sizeof(zf_name_t));
+    zf_table_release(t->htab, t->htab ? (size_t)(t->hmask + 1) * sizeof(uint64_t) : 0);
+    zf_dealloc(t->recs, t->caprecs * sizeof(zf_rec_t));
+    zf_dealloc(t->rrsets, (size_t)t->nrrsets * sizeof(zf_rrset_t));
+    zf_dealloc(t->rdidx, t->caprdidx * sizeof(uint32_t));
     free(t->zones);
     memset(t, 0, sizeof(*t));
 }
@@ -86,11 +155,14 @@ uint32_t zf_find(const zf_table_t *t, const uint8_t *name, size_t len)
 {
     uint32_t h = zf_hash(name, len);
     for (uint32_t i = h & t->hmask;; i = (i + 1) & t->hmask) {
-        uint32_t id = t->htab[i];
-        if (id == ZF_NONE)
+        uint64_t e = t->htab[i];
+        if (e == ~(uint64_t)0)
             return ZF_NONE;
+        if ((uint32_t)(e >> 32) != h)
+            continue;
+        uint32_t id = (uint32_t)e;
         const zf_name_t *n = &t->names[id];
-        if (n->hash == h && n->len == len && memcmp(t->arena.p + n->off, name, len) == 0)
+        if (n->len == len && memcmp(t->arena.p + n->off, name, len) == 0)
             return id;
     }
 }
@@ -98,18 +170,18 @@ uint32_t zf_find(const zf_table_t *t, const uint8_t *name, size_t len)
 static int grow_hash(zf_table_t *t)
 {
     uint32_t size = (t->hmask + 1) * 2;
-    uint32_t *tab = malloc((size_t)size * sizeof(uint32_t));
+    uint64_t *tab = zf_table_alloc((size_t)size * sizeof(uint64_t));
     if (tab == NULL)
         return -1;
-    memset(tab, 0xFF, (size_t)size * sizeof(uint32_t));
+    memset(tab, 0xFF, (size_t)size * sizeof(uint64_t));
     uint32_t mask = size - 1;
     for (uint32_t id = 0; id < t->nnames; id++) {
-        uint32_t i = t->names[id].hash & mask;
-        while (tab[i] != ZF_NONE)
+        uint32_t h = t->names[id].hash, i = h & mask;
+        while (tab[i] != ~(uint64_t)0)
             i = (i + 1) & mask;
-        tab[i] = id;
+        tab[i] = (uint64_t)h << 32 | id;
     }
-    free(t->htab);
+    zf_table_release(t->htab, (size_t)(t->hmask + 1) * sizeof(uint64_t));
     t->htab = tab;
     t->hmask = mask;
     return 0;
@@ -122,7 +194,8 @@ static uint32_t add_name(zf_table_t *t, uint32_t off, size_t len, uint32_t h)
         return ZF_NONE;
     if (t->nnames == t->capnames) {
         uint32_t cap = t->capnames ? t->capnames + t->capnames / 2 : 1024;
-        zf_name_t *n = realloc(t->names, (size_t)cap * sizeof(zf_name_t));
+        zf_name_t *n = zf_realloc(t->names, (size_t)t->capnames * sizeof(zf_name_t),
+                                  (size_t)cap * sizeof(zf_name_t));
         if (n == NULL)
             return ZF_NONE;
         t->names = n;
@@ -139,9 +212,9 @@ static uint32_t add_name(zf_table_t *t, uint32_t off, size_t len, uint32_t h)
     n->flags = 0;
     n->kind = ZK_PYTHON;
     uint32_t i = h & t->hmask;
-    while (t->htab[i] != ZF_NONE)
+    while (t->htab[i] != ~(uint64_t)0)
         i = (i + 1) & t->hmask;
-    t->htab[i] = id;
+    t->htab[i] = (uint64_t)h << 32 | id;
     return id;
 }
 
@@ -158,14 +231,23 @@ uint32_t zf_intern(zf_table_t *t, const uint8_t *name, size_t len)
     return add_name(t, off, len, zf_hash(name, len));
 }
 
-/* a parent is a suffix of its child's octets: share them */
-static uint32_t intern_suffix(zf_table_t *t, uint32_t off, size_t len)
+/* a parent is a suffix of its child's octets: share them.  Most owners
+ * have one of a few parents, so a small cache of recent parents saves the
+ * hash probe (a cache miss each) for nearly all of them. */
+static uint32_t intern_suffix(zf_table_t *t, uint32_t off, size_t len, uint32_t *recent)
 {
     const uint8_t *p = t->arena.p + off;
-    uint32_t id = zf_find(t, p, len);
-    if (id != ZF_NONE)
+    uint32_t h = zf_hash(p, len);
+    uint32_t *slot = &recent[h & 255];
+    uint32_t id = *slot;
+    if (id != ZF_NONE && t->names[id].hash == h && t->names[id].len == len &&
+        memcmp(t->arena.p + t->names[id].off, p, len) == 0)
         return id;
-    return add_name(t, off, len, zf_hash(p, len));
+    id = zf_find(t, p, len);
+    if (id == ZF_NONE)
+        id = add_name(t, off, len, h);
+    *slot = id;
+    return id;
 }
 
 /* ---- records -------------------------------------------------------------- */
@@ -177,7 +259,7 @@ int zf_add_record(zf_table_t *t, uint32_t owner, uint16_t type, uint16_t zone, u
         return -1;
     if (t->nrecs == t->caprecs) {
         size_t cap = t->caprecs ? t->caprecs + t->caprecs / 2 : 4096;
-        zf_rec_t *r = realloc(t->recs, cap * sizeof(zf_rec_t));
+        zf_rec_t *r = zf_realloc(t->recs, t->caprecs * sizeof(zf_rec_t), cap * sizeof(zf_rec_t));
         if (r == NULL)
             return -1;
         t->recs = r;
@@ -232,10 +314,16 @@ static uint16_t type_flag(uint16_t type)
 int zf_group(zf_table_t *t)
 {
     size_t n = t->nrecs;
-    uint32_t *count = calloc((size_t)t->nnames + 1, sizeof(uint32_t));
-    uint32_t *perm = malloc((n ? n : 1) * sizeof(uint32_t));
-    zf_rrset_t *rrsets = malloc((n ? n : 1) * sizeof(zf_rrset_t));
-    uint32_t *rdidx = malloc((n ? n : 1) * sizeof(uint32_t));
+    size_t count_cap = ((size_t)t->nnames + 1) * sizeof(uint32_t);
+    size_t perm_cap = (n ? n : 1) * sizeof(uint32_t);
+    size_t rrsets_cap = (n ? n : 1) * sizeof(zf_rrset_t);
+    size_t rdidx_cap = (n ? n : 1) * sizeof(uint32_t);
+    uint32_t *count = zf_realloc(NULL, 0, count_cap);
+    uint32_t *perm = zf_realloc(NULL, 0, perm_cap);
+    zf_rrset_t *rrsets = zf_realloc(NULL, 0, rrsets_cap);
+    uint32_t *rdidx = zf_realloc(NULL, 0, rdidx_cap);
+    if (count != NULL)
+        memset(count, 0, count_cap);
     int rc = -1;
     if (count == NULL || perm == NULL || rrsets == NULL || rdidx == NULL) {
         t->why = "out of memory";
@@ -328,22 +416,28 @@ int zf_group(zf_table_t *t)
             goto out;
         }
     }
-    free(t->recs);
+    zf_dealloc(t->recs, t->caprecs * sizeof(zf_rec_t));
     t->recs = NULL;
     t->nrecs = t->caprecs = 0;
-    t->rrsets = nrr ? realloc(rrsets, nrr * sizeof(zf_rrset_t)) : rrsets;
-    if (t->rrsets == NULL)
-        t->rrsets = rrsets;
+    t->rrsets = zf_realloc(rrsets, rrsets_cap, (nrr ? nrr : 1) * sizeof(zf_rrset_t));
+    if (t->rrsets == NULL) {
+        t->why = "out of memory";
+        t->rrsets = rrsets; /* freed with the wrong size otherwise */
+        t->nrrsets = (uint32_t)(rrsets_cap / sizeof(zf_rrset_t));
+        rrsets = NULL;
+        goto out;
+    }
     rrsets = NULL;
     t->nrrsets = nrr;
     t->rdidx = rdidx;
+    t->caprdidx = rdidx_cap / sizeof(uint32_t);
     rdidx = NULL;
     rc = 0;
 out:
-    free(count);
-    free(perm);
-    free(rrsets);
-    free(rdidx);
+    zf_dealloc(count, count_cap);
+    zf_dealloc(perm, perm_cap);
+    zf_dealloc(rrsets, rrsets_cap);
+    zf_dealloc(rdidx, rdidx_cap);
     return rc;
 }
 
@@ -411,6 +505,8 @@ int zf_derive(zf_table_t *t)
         apex->flags |= ZN_APEX;
     }
     uint32_t owners = t->nnames; /* names added below are empty non-terminals */
+    uint32_t recent[256];
+    memset(recent, 0xFF, sizeof(recent));
     for (uint32_t o = 0; o < owners; o++) {
         zf_name_t *n = &t->names[o];
         if (!(n->flags & ZN_OWNER))
@@ -429,7 +525,7 @@ int zf_derive(zf_table_t *t)
         while (cur != apex && t->names[cur].parent == ZF_NONE) {
             zf_name_t *c = &t->names[cur];
             uint32_t off = c->off + 1 + t->arena.p[c->off];
-            uint32_t pid = intern_suffix(t, off, c->len - 1 - t->arena.p[c->off]);
+            uint32_t pid = intern_suffix(t, off, c->len - 1 - t->arena.p[c->off], recent);
             if (pid == ZF_NONE) {
                 t->why = "out of memory";
                 return -1;
@@ -483,12 +579,12 @@ int zf_truncate(zf_table_t *t, uint32_t nnames, size_t nrecs, size_t rdata_len, 
     t->rdata.len = rdata_len;
     t->arena.len = arena_len;
     t->nzones = nzones;
-    memset(t->htab, 0xFF, (size_t)(t->hmask + 1) * sizeof(uint32_t));
+    memset(t->htab, 0xFF, (size_t)(t->hmask + 1) * sizeof(uint64_t));
     for (uint32_t id = 0; id < t->nnames; id++) {
-        uint32_t i = t->names[id].hash & t->hmask;
-        while (t->htab[i] != ZF_NONE)
+        uint32_t h = t->names[id].hash, i = h & t->hmask;
+        while (t->htab[i] != ~(uint64_t)0)
             i = (i + 1) & t->hmask;
-        t->htab[i] = id;
+        t->htab[i] = (uint64_t)h << 32 | id;
     }
     return 0;
 }

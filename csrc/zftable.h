@@ -46,6 +46,16 @@ typedef struct {
 } zbuf_t;
 
 int zbuf_reserve(zbuf_t *b, size_t extra);
+/* Big arrays grow by mremap and go back to the system when freed: on the
+ * malloc heap (glibc raises its mmap threshold after the first big free)
+ * each realloc copied and left the old chunk resident, about 60 MB more
+ * peak for a million names.  `cap` is the size allocated (0 for NULL). */
+void *zf_realloc(void *p, size_t cap, size_t new_cap);
+void zf_dealloc(void *p, size_t cap);
+/* tables read at random (name hash, block dedup): zeroed, on transparent
+ * huge pages when big, since each probe is otherwise a TLB miss too */
+void *zf_table_alloc(size_t size);
+void zf_table_release(void *p, size_t size);
 void zbuf_free(zbuf_t *b);
 
 static inline int zbuf_put(zbuf_t *b, const void *src, size_t n)
@@ -128,7 +138,8 @@ typedef struct zf_table {
     zbuf_t arena;        /* names, lower-cased wire */
     zf_name_t *names;
     uint32_t nnames, capnames;
-    uint32_t *htab;      /* open addressing over name ids */
+    uint64_t *htab;      /* open addressing: hash << 32 | name id, ~0 empty; the
+                            hash is in the slot so a probe touches one line */
     uint32_t hmask;
     zbuf_t rdata;        /* [u16 len][octets] per scanned rdata */
     zf_rec_t *recs;
@@ -136,6 +147,7 @@ typedef struct zf_table {
     zf_rrset_t *rrsets;
     uint32_t nrrsets;
     uint32_t *rdidx;     /* rdata offsets of every RRset, in order */
+    size_t caprdidx;
     zf_zone_t *zones;
     uint32_t nzones, capzones;
     const char *why;     /* why the C path gave up (for diagnostics and tests) */

@@ -137,10 +137,9 @@ static int new_tok(zs_scanner_t *s, int quoted)
     return 0;
 }
 
+/* scan_line reserves room for the whole line first */
 static inline int tok_byte(zs_scanner_t *s, uint8_t c)
 {
-    if (s->tokbuf.len == s->tokbuf.cap && zbuf_reserve(&s->tokbuf, 1) != 0)
-        return -1;
     s->tokbuf.p[s->tokbuf.len++] = c;
     zs_tok_t *t = &s->toks[s->ntoks - 1];
     t->len++;
@@ -177,6 +176,8 @@ static const uint8_t *quoted_run(zs_scanner_t *s, const uint8_t *p, const uint8_
  * parenthesis nesting carried across lines. */
 static int scan_line(zs_scanner_t *s, const uint8_t *p, const uint8_t *e, int *depth)
 {
+    if (zbuf_reserve(&s->tokbuf, (size_t)(e - p) + 1) != 0)
+        FAIL("out of memory");
     while (p < e) {
         uint8_t c = *p;
         if (is_ws(c)) {
