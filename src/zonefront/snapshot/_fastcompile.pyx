@@ -114,8 +114,6 @@ cdef class Table:
     cdef bint released
     cdef public object includer  # include(table, tokens, origin, depth) for $INCLUDE
     cdef public object error    # the exception a callback swallowed
-    cdef public Stream nodes
-    cdef public Stream blocks
     cdef public uint32_t rdata_fallbacks  # rdatas parsed by rdata.from_tokens
 
     def __cinit__(self):
@@ -263,8 +261,14 @@ cdef class Table:
         self.c = zc_new(&self.t)
         if self.c == NULL:
             raise MemoryError()
-        self.nodes = Stream(self, 0)
-        self.blocks = Stream(self, 1)
+
+    def stream(self, int which):
+        """The node (0) or block (1) stream.  Streams hold the table, never
+        the other way round: no cycle keeps the buffers alive until the
+        cyclic collector runs."""
+        if self.c == NULL:
+            raise ValueError("prepare() first")
+        return Stream(self, which)
 
     def set_zone(self, int zone, uint32_t nx, uint32_t nodata, uint32_t row, rr, int serial_row):
         """The zone's negative blocks and the authority RR of a negative

@@ -144,7 +144,8 @@ def _compile(table, zones: list[Zone], stats: Stats) -> Image:
     zs = _TableZoneSet(zones, table)
     compiler = Compiler(zones, zoneset=zs)
     table.prepare()
-    compiler.b.blocks = table.blocks  # the Python compiler's blocks join the C stream
+    nodes, blocks = table.stream(0), table.stream(1)
+    compiler.b.blocks = blocks  # the Python compiler's blocks join the C stream
     serial_rows = getattr(compiler.b, "serial_rows", None) or {}
     for zone in zs.zones:
         nx, nodata, row = compiler.zone_negative(zone)
@@ -171,7 +172,7 @@ def _compile(table, zones: list[Zone], stats: Stats) -> Image:
                      "records": nrecords})
     node_count = table.node_count
     table.release()
-    return Image(memoryview(table.nodes), memoryview(table.blocks), bytes(compiler.negatives),
+    return Image(memoryview(nodes), memoryview(blocks), bytes(compiler.negatives),
                  bytes(compiler.dnames), info, compiler.b.policy.arrays(), node_count)
 
 
