@@ -21,6 +21,7 @@ CFLAGS += ["-std=gnu11", "-Wno-unused-function", "-Wno-unreachable-code"]
 C_SOURCES = {
     "zonefront.core._engine": [],
     "zonefront.dataplane._worker": ["csrc/udpio.c", "csrc/tcpio.c", "csrc/rrl.c"],
+    "zonefront.snapshot._fastcompile": ["csrc/zftable.c", "csrc/zscan.c", "csrc/zfcompile.c"],
 }
 
 

@@ -128,12 +128,13 @@ def rdata_target(rtype: int, rdata: bytes) -> bytes | None:
 class ZoneSet:
     """Zones indexed by name: one node per owner and empty non-terminal."""
 
+    # when a set: every other name an answer consults is added to it, so the
+    # incremental compiler learns whose answers a change reaches
+    trace: set[bytes] | None = None
+
     def __init__(self, zones: list[Zone]):
         self.zones = sorted(zones, key=lambda z: len(z.origin))
         self.nodes: dict[bytes, Node] = {}
-        # when a set: every other name an answer consults is added to it, so
-        # the incremental compiler learns whose answers a change reaches
-        self.trace: set[bytes] | None = None
         origins = {z.origin for z in self.zones}
         if len(origins) != len(self.zones):
             raise ValueError("two zones with the same origin")

@@ -194,12 +194,16 @@ class Compiler:
 
     `full()` compiles every name; the incremental compiler (incremental.py)
     keeps this object and recompiles only the names a change affects, with
-    the same `compile_node`, so a patched image and a full compile agree.
-    Zone rows (negatives, serials) are given in zone order up front, so a
-    block of one zone can quote another zone's SOA serial by row."""
+    the same `compile_node`, so a patched image and a full compile agree;
+    the fast path for zone files (fastcompile.py) compiles most names in C
+    and gives this object the rest, one `compile_node` at a time, over its
+    own ZoneSet (`zoneset`).  Zone rows (negatives, serials) are given in
+    zone order up front, so a block of one zone can quote another zone's SOA
+    serial by row."""
 
-    def __init__(self, zones: list[Zone], health=None, cidr_collections: dict | None = None):
-        self.zs = ZoneSet(zones)
+    def __init__(self, zones: list[Zone], health=None, cidr_collections: dict | None = None,
+                 zoneset: ZoneSet | None = None):
+        self.zs = zoneset if zoneset is not None else ZoneSet(zones)
         self.rows: dict[bytes, int] = {z.origin: i for i, z in enumerate(self.zs.zones)}
         serial_rows = {o: r for o, r in self.rows.items() if r < MAX_SERIAL_ROWS}
         self.b = _Builder(PolicyTables(health, cidr_collections), serial_rows)
