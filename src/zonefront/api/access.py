@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from . import iam
-from ._r53model import OPERATIONS
+from ._r53model import OPERATIONS, SHAPES
 
 ARN_PREFIX = "arn:aws:route53:::"
 _BY_SEGMENT = {  # first path segment -> ARN resource type
@@ -27,15 +27,17 @@ _BY_SEGMENT = {  # first path segment -> ARN resource type
     "cidrcollection": "cidrcollection", "queryloggingconfig": "queryloggingconfig",
     "trafficpolicy": "trafficpolicy", "trafficpolicyinstance": "trafficpolicyinstance",
 }
-_ESCAPE = re.compile(r"\\(\d{3}|.)")
+_ESCAPE = re.compile(r"\\([0-7]{3}|.)")
 
 
 def normalized_name(text: str) -> str:
     """A record name as route53:ChangeResourceRecordSetsNormalizedRecordNames
-    compares it: lower case, escapes decoded (\\052 -> *), no trailing dot."""
+    compares it: lower case, escapes decoded, no trailing dot.  Route 53
+    writes its escapes as three octal digits (\\052 is '*'), not RFC 1035's
+    decimal."""
     def unescape(m):
         s = m.group(1)
-        return chr(int(s)) if s.isdigit() else s
+        return chr(int(s, 8)) if s.isdigit() else s
     return _ESCAPE.sub(unescape, text).lower().rstrip(".")
 
 
@@ -56,10 +58,19 @@ def _resources(op_name: str, inp: dict) -> list[str]:
     rtype = _BY_SEGMENT.get(parts[0])
     if rtype is None or len(parts) < 2 or not parts[1].startswith("{"):
         return ["*"]
-    value = inp.get(parts[1].strip("{}"))
+    value = inp.get(_member_at(op_name, parts[1].strip("{}")))
     if value is None:
         return ["*"]
     return [f"{ARN_PREFIX}{rtype}/{_bare(str(value))}"]
+
+
+def _member_at(op_name: str, location: str) -> str:
+    """The input member a URI placeholder fills ({Id} is HostedZoneId's locationName)."""
+    shape = OPERATIONS[op_name]["input"]
+    for member, ref in (SHAPES[shape]["members"].items() if shape else ()):
+        if ref.get("location") == "uri" and ref.get("locationName", member) == location:
+            return member
+    return location
 
 
 def _vpc_value(vpc: dict | None) -> list[str]:
