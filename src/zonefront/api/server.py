@@ -221,7 +221,13 @@ class Handler(BaseHTTPRequestHandler):
             if raw_path.startswith(vpcext.PREFIX):  # zonefront's own calls (VPCs)
                 tail = raw_path[len(vpcext.PREFIX):].strip("/")
                 action = _VPC_ACTIONS.get(method) or ("GetVPC" if "/" in tail else "ListVPCs")
-                self._authorize(access_key, iam.Request(f"zonefront:{action}"))
+                try:
+                    self._authorize(access_key, iam.Request(f"zonefront:{action}"))
+                except Route53Error as e:  # answered in the request's format (JSON or XML)
+                    out, ctype = vpcext._error(e, request_id,
+                                               vpcext._wants_json(self.headers, body))
+                    self._send(e.status, out, request_id, content_type=ctype)
+                    return
                 host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
                 status, out, ctype, hdrs = vpcext.serve(
                     self.service, self.config, method, raw_path, self.headers, body,
