@@ -202,6 +202,38 @@ def cmd_zone(args) -> int:
     return 0
 
 
+def cmd_key(args) -> int:
+    """Managed API keys in the data directory (api/keys.py); the running API
+    sees a change at its next request.  The secret is printed once."""
+    import json
+
+    from .api.keys import KeyError_, ManagedKeys
+    from .config import load_config
+
+    try:
+        config = load_config(args.config, {"data_dir": args.data_dir})
+        keys = ManagedKeys(config.data_dir)
+        if args.key_cmd == "create":
+            policy = None
+            if args.policy:
+                with open(args.policy) as f:
+                    policy = json.load(f)
+            key_id, secret = keys.create(args.name or "", policy)
+            print(f"AccessKeyId      {key_id}\nSecretAccessKey  {secret}\n"
+                  "(the secret is shown only now; it is stored encrypted)")
+        elif args.key_cmd == "list":
+            for k in keys.listing():
+                scope = "full access" if k["Policy"] is None else "policy: " + json.dumps(
+                    k["Policy"], separators=(",", ":"))
+                print(f"{k['AccessKeyId']}  {k['UserName']}  {scope}")
+        else:
+            keys.delete(args.key_id)
+    except (KeyError_, OSError, ValueError) as e:
+        print(f"zonefront: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zonefront", description=__doc__)
     p.add_argument("--version", action="version", version=f"zonefront {__version__}")
@@ -251,6 +283,19 @@ def build_parser() -> argparse.ArgumentParser:
     ze = zsub.add_parser("export")
     ze.add_argument("zone")
     z.set_defaults(func=cmd_zone)
+
+    k = sub.add_parser("key", help="API access keys with IAM policies (create/list/delete)")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--data-dir", metavar="DIR")
+    where.add_argument("--config", metavar="FILE")
+    ksub = k.add_subparsers(dest="key_cmd", required=True)
+    kc = ksub.add_parser("create", parents=[where])
+    kc.add_argument("--name", metavar="NAME", help="shown in AccessDenied messages")
+    kc.add_argument("--policy", metavar="FILE.json", help="IAM policy (default: full access)")
+    ksub.add_parser("list", parents=[where])
+    kd = ksub.add_parser("delete", parents=[where])
+    kd.add_argument("key_id", metavar="ACCESS_KEY_ID")
+    k.set_defaults(func=cmd_key)
 
     from .health.cli_glue import add_checker_parser
 

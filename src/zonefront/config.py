@@ -15,6 +15,11 @@ Example file (every key optional)::
 
     [api.credentials]
     AKIAOTHER = "other-secret"
+    AKIACERTBOT = "certbot-secret"
+
+    [api.policies]                         # IAM identity policies (JSON text or TOML tables);
+    AKIACERTBOT = '''{"Version": "2012-10-17", "Statement": [...]}'''   # a key without
+                                           # one has full access (readonly_keys: reads only)
 
     [store]
     data_dir = "/var/lib/zonefront"
@@ -127,6 +132,8 @@ class Config:
     auth: bool = True  # False only with --no-auth: requests are not signature-checked
     credentials: dict[str, str] = field(default_factory=dict)  # access key id -> secret
     readonly_keys: list[str] = field(default_factory=list)  # keys refused on writes
+    # access key id -> IAM policy document (dict, or its JSON text), checked by api/iam.py
+    policies: dict[str, object] = field(default_factory=dict)
     nameservers: list[str] = field(default_factory=lambda: list(DEFAULT_NAMESERVERS))
     soa_rname: str | None = None  # SOA RNAME for new zones; None: hostmaster.<zone>
     tls_cert: str | None = None  # PEM certificate; with tls_key the API speaks HTTPS
@@ -216,7 +223,7 @@ def _absolute_ns(name: str, what: str) -> str:
 
 _SCHEMA = {
     "api": {"listen", "auth", "access_key_id", "secret_access_key", "credentials",
-            "readonly_keys", "tls_cert", "tls_key", "max_body", "account_id"},
+            "readonly_keys", "tls_cert", "tls_key", "max_body", "account_id", "policies"},
     "store": {"data_dir", "backend", "dsn"},
     "zones": {"nameservers", "soa_rname", "max_rrsets_per_zone", "max_hosted_zones",
               "max_vpcs_per_zone", "max_zones_per_delegation_set",
@@ -308,6 +315,29 @@ def _health_settings(sec: dict) -> HealthSettings:
     return h
 
 
+def _policies(sec, where: str) -> dict[str, object]:
+    """[api.policies]: key id -> a policy as JSON text or as TOML tables.  Only
+    the shape is checked here; api/iam.py parses the policy language when the
+    API starts (and refuses to start on a policy it cannot enforce exactly)."""
+    import json
+
+    if not isinstance(sec, dict):
+        raise ConfigError(f"{where}: [api.policies] must be a table of key id = policy")
+    out: dict[str, object] = {}
+    for key_id, doc in sec.items():
+        if isinstance(doc, str):
+            try:
+                doc = json.loads(doc)
+            except ValueError as e:
+                raise ConfigError(f"{where}: api.policies.{key_id}: not valid JSON: {e}") \
+                    from None
+        if not isinstance(doc, dict):
+            raise ConfigError(f"{where}: api.policies.{key_id}: a policy is a JSON object "
+                              "(or a TOML table) with Version and Statement")
+        out[key_id] = doc
+    return out
+
+
 def _edge_settings(sec: dict, where: str) -> EdgeSettings:
     e = EdgeSettings()
     if "stale_after" in sec:
@@ -367,6 +397,8 @@ def load_config(path: str | None, overrides: dict | None = None,
         if not isinstance(ro, list):
             raise ConfigError(f"{where}: api.readonly_keys must be a list of key ids")
         cfg.readonly_keys = [_typed(k, str, "api.readonly_keys") for k in ro]
+    if "policies" in api:
+        cfg.policies = _policies(api["policies"], where)
     for key in ("tls_cert", "tls_key", "account_id"):
         if key in api:
             setattr(cfg, key, _typed(api[key], str, f"api.{key}"))

@@ -252,8 +252,15 @@ def plan_batch(store: Store, zone_id: str, zone_origin: bytes, zone_name: str,
     """
     if len(changes) > MAX_CHANGES:
         raise invalid_change_batch([f"Number of records limit of {MAX_CHANGES} exceeded."])
-    total_chars = sum(len(r.get("Value") or "") for c in changes
-                      for r in (c["ResourceRecordSet"].get("ResourceRecords") or ()))
+    # Route 53 counts an UPSERT twice (a DELETE and a CREATE) toward both limits
+    total_records = total_chars = 0
+    for c in changes:
+        weight = 2 if c["Action"] == "UPSERT" else 1
+        rrs = c["ResourceRecordSet"].get("ResourceRecords") or ()
+        total_records += weight * len(rrs)
+        total_chars += weight * sum(len(r.get("Value") or "") for r in rrs)
+    if total_records > MAX_RECORDS:
+        raise invalid_change_batch([f"Number of records limit of {MAX_RECORDS} exceeded."])
     if total_chars > MAX_VALUE_CHARS:
         raise invalid_change_batch(["Number of characters in Value elements exceeds the limit "
                                     f"of {MAX_VALUE_CHARS:,}."])

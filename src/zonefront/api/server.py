@@ -19,15 +19,15 @@ from urllib.parse import parse_qsl, unquote
 
 from ..config import Config
 from ..domains import http as domains_http
-from . import sigv4, vpcext, xmlio
+from . import access, iam, keyapi, sigv4, vpcext, xmlio
 from ._r53model import OPERATIONS, SHAPES
 from .errors import Route53Error, invalid_input
+from .keys import KeyRing
 from .service import Context, Route53Service
 
 log = logging.getLogger("zonefront.api")
 
-# POSTs that only read, so read-only keys may call them
-_READ_POSTS = {"ListTagsForResources"}
+_VPC_ACTIONS = {"POST": "CreateVPC", "PUT": "UpdateVPC", "DELETE": "DeleteVPC"}
 
 
 def _compile_routes() -> list[tuple[str, re.Pattern, str]]:
@@ -103,6 +103,7 @@ class Handler(BaseHTTPRequestHandler):
     # set on the subclass made per server
     service: Route53Service
     config: Config
+    keyring: KeyRing  # secrets for SigV4, policies for IAM
     scheme: str = "http"
     registry = None  # domains.service.Registry: Route 53 Domains and RDAP on this port
     # the endpoints `zonefront edge` calls (edge/hub.py's EdgeHub, mounted by
@@ -171,6 +172,17 @@ class Handler(BaseHTTPRequestHandler):
                                f"more than the {self.config.max_body} bytes accepted.", 413)
         return self.rfile.read(length)
 
+    def _authorizer(self, access_key: str | None):
+        return lambda req, code="AccessDenied": self._authorize(access_key, req, code)
+
+    def _authorize(self, access_key: str | None, req: iam.Request,
+                   code: str = "AccessDenied") -> None:
+        """IAM's decision for this key (api/iam.py); AccessDenied unless allowed."""
+        if access_key is None:
+            return
+        access.add_globals(req, access_key, self.client_address[0], self.scheme == "https")
+        self.keyring.authorize(access_key, req, code)
+
     def _handle(self, method: str):
         request_id = str(uuid.uuid4())
         raw_path, _, raw_query = self.path.partition("?")
@@ -189,9 +201,10 @@ class Handler(BaseHTTPRequestHandler):
             edge_keys = self.config.edges.credentials
             if self.config.auth:
                 access_key = sigv4.verify(method, raw_path, raw_query, self.headers, body,
-                                          {**self.config.credentials, **edge_keys}
-                                          if edge_keys else self.config.credentials)
+                                          self.keyring, service="route53")
             if self.edges is not None and self.edges.claims(raw_path):
+                if access_key not in edge_keys:
+                    self._authorize(access_key, iam.Request("zonefront:EdgeSync"))
                 self.edges.serve(self, method, raw_path, raw_query, body, request_id,
                                  readonly=access_key in self.config.readonly_keys)
                 return
@@ -200,7 +213,21 @@ class Handler(BaseHTTPRequestHandler):
                 raise Route53Error("AccessDenied", f"User: arn:aws:iam::{self.config.account_id}"
                                    f":user/{access_key} is an edge key: it may call only "
                                    f"{paths}", 403)
+            if keyapi.claims(raw_path):  # zonefront's own calls: access keys (admin)
+                status, out, hdrs = keyapi.serve(self.keyring, method, raw_path, body,
+                                                 self._authorizer(access_key))
+                self._send(status, out, request_id, hdrs, content_type="application/json")
+                return
             if raw_path.startswith(vpcext.PREFIX):  # zonefront's own calls (VPCs)
+                tail = raw_path[len(vpcext.PREFIX):].strip("/")
+                action = _VPC_ACTIONS.get(method) or ("GetVPC" if "/" in tail else "ListVPCs")
+                try:
+                    self._authorize(access_key, iam.Request(f"zonefront:{action}"))
+                except Route53Error as e:  # answered in the request's format (JSON or XML)
+                    out, ctype = vpcext._error(e, request_id,
+                                               vpcext._wants_json(self.headers, body))
+                    self._send(e.status, out, request_id, content_type=ctype)
+                    return
                 host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
                 status, out, ctype, hdrs = vpcext.serve(
                     self.service, self.config, method, raw_path, self.headers, body,
@@ -216,18 +243,13 @@ class Handler(BaseHTTPRequestHandler):
                                        f"allowed for {raw_path}", 405)
                 raise Route53Error("UnknownOperationException", f"No Route 53 operation at "
                                    f"{method} {raw_path}", 404)
-            if (access_key is not None and access_key in self.config.readonly_keys
-                    and method != "GET" and op_name not in _READ_POSTS):
-                raise Route53Error(
-                    "AccessDenied",
-                    f"User: arn:aws:iam::{self.config.account_id}:user/{access_key} is not "
-                    f"authorized to perform: route53:{op_name}", 403)
+            query = parse_qsl(raw_query, keep_blank_values=True)
+            inp = decode_input(op_name, params, query, self.headers, body)
+            self._authorize(access_key, access.route53_request(op_name, inp))
             handler = getattr(self.service, op_name, None)
             if handler is None:
                 raise Route53Error("NotImplemented", f"zonefront does not implement "
                                    f"{op_name} yet.", 501)
-            query = parse_qsl(raw_query, keep_blank_values=True)
-            inp = decode_input(op_name, params, query, self.headers, body)
             host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
             out = handler(inp, Context(f"{self.scheme}://{host}", access_key))
         except xmlio.XMLInputError as e:
@@ -255,7 +277,8 @@ class APIServer:
         scheme = "https" if config.tls_cert else "http"
         handler = type("BoundHandler", (Handler,), {"service": service, "config": config,
                                                      "scheme": scheme, "registry": registry,
-                                                     "edges": edges})
+                                                     "edges": edges,
+                                                     "keyring": KeyRing(config)})
         host, port = config.api_listen
         ThreadingHTTPServer.allow_reuse_address = True
         self.httpd = ThreadingHTTPServer((host, port), handler)

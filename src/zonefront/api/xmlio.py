@@ -82,6 +82,11 @@ def from_xml(shape_name: str, elem: ET.Element) -> object:
         ref = shape["member"]
         tag = ref.get("locationName", "member")
         return [from_xml(ref["shape"], c) for c in elem if _local(c.tag) == tag]
+    if len(elem):
+        # a value with markup inside would otherwise be read as its first
+        # text run and the rest dropped unseen; Route 53 refuses it
+        raise XMLInputError(f"Invalid {_local(elem.tag)}: the element holds other elements "
+                            f"(<{_local(elem[0].tag)}>) where a {kind} value is expected")
     return scalar_from_text(shape_name, elem.text or "")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
-from ..api import sigv4
+from ..api import access, iam, sigv4
 from ..api.errors import Route53Error
 from . import protocol, rdap
 from ._model import OPERATIONS
@@ -19,14 +19,13 @@ log = logging.getLogger("zonefront.domains")
 
 SIGNING_NAME = "route53domains"
 RDAP = "rdap"
-# operations a read-only key may call
-READ_ONLY = {n for n in OPERATIONS if n.startswith(("Check", "Get", "List", "View"))}
 # Route 53 (REST) authentication codes -> the names JSON/CBOR services use
 AUTH_CODES = {
     "MissingAuthenticationToken": "MissingAuthenticationTokenException",
     "InvalidClientTokenId": "UnrecognizedClientException",
     "SignatureDoesNotMatch": "InvalidSignatureException",
     "IncompleteSignature": "IncompleteSignatureException",
+    "AccessDenied": "AccessDeniedException",
 }
 
 
@@ -101,19 +100,17 @@ def serve(h, kind: str, method: str, raw_path: str, raw_query: str, request_id: 
         if h.config.auth:
             try:
                 access_key = sigv4.verify(method, raw_path, raw_query, h.headers, body,
-                                          h.config.credentials)
-                scope = sigv4.parse_authorization(h.headers["Authorization"].strip())
+                                          h.keyring, service=SIGNING_NAME)
+                if access_key in h.config.edges.credentials:
+                    raise Route53Error("AccessDenied", f"{access_key} is an edge key: it may "
+                                       "call only the edge endpoints", 403)
+                # every Domains operation is on resource "*" (AWS defines no ARNs)
+                req = access.add_globals(iam.Request(f"{SIGNING_NAME}:{op_name}"), access_key,
+                                         h.client_address[0], h.scheme == "https")
+                h.keyring.authorize(access_key, req)
             except Route53Error as e:
                 raise DomainsError(AUTH_CODES.get(e.code, e.code), e.message,
                                    e.status) from None
-            if scope["service"] != SIGNING_NAME:
-                raise DomainsError("InvalidSignatureException", "Credential should be scoped "
-                                   f"to correct service: '{SIGNING_NAME}'.", 403)
-            if access_key in h.config.readonly_keys and op_name not in READ_ONLY:
-                acct = reg.account_of(access_key)
-                raise DomainsError("AccessDeniedException", f"User: arn:aws:iam::{acct}:user/"
-                                   f"{access_key} is not authorized to perform: "
-                                   f"route53domains:{op_name}", 403)
         inp = protocol.decode_input(kind, op_name, body)
         out = getattr(reg, op_name)(inp, reg.account_of(access_key))
         payload = protocol.encode_output(kind, op_name, out)
