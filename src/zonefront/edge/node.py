@@ -39,7 +39,8 @@ log = logging.getLogger("zonefront.edge")
 API = "/2013-04-01/zonefront"
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0  # seconds between attempts while unreachable
 NET_ERRORS = (OSError, http.client.HTTPException, ControlPlaneError)
-SAVE_EVERY = 1.0  # seconds between disk saves of a big served image
+SAVE_EVERY = 1.0  # seconds between disk saves of a big served image, at least
+SAVE_DUTY = 20  # ... and this many times as long as the last save took
 SAVE_AT_ONCE = 32 << 20  # images up to this size are saved by the delta that made them
 
 
@@ -307,8 +308,11 @@ class Edge:
             self._save_wake.clear()
             if self._stop.is_set():
                 return
+            t0 = time.monotonic()
             self._save_pending()
-            self._stop.wait(SAVE_EVERY)
+            # saving shares the interpreter with the sync thread: at most
+            # 1/SAVE_DUTY of the time goes to it, however big the zones are
+            self._stop.wait(max(SAVE_EVERY, SAVE_DUTY * (time.monotonic() - t0)))
 
     def _save_pending(self) -> None:
         with self._save_lock:
