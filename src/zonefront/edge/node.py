@@ -41,6 +41,8 @@ BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0  # seconds between attempts while unreacha
 NET_ERRORS = (OSError, http.client.HTTPException, ControlPlaneError)
 SAVE_EVERY = 1.0  # seconds between disk saves of a big served image, at least
 SAVE_DUTY = 20  # ... and this many times as long as the last save took
+SAVE_QUIET = 2.0  # a big image is saved once no change came for this long ...
+SAVE_LATEST = 60.0  # ... or this long after the first change not on disk yet
 SAVE_AT_ONCE = 32 << 20  # images up to this size are saved by the delta that made them
 
 
@@ -305,13 +307,20 @@ class Edge:
         per SAVE_EVERY seconds: a burst of deltas costs one save."""
         while not self._stop.is_set():
             self._save_wake.wait()
-            self._save_wake.clear()
+            first = time.monotonic()
+            # saving shares the interpreter with the sync thread: wait for a
+            # quiet moment (no change for SAVE_QUIET seconds, or SAVE_LATEST
+            # after the first unsaved one) so that a burst is not slowed
+            while not self._stop.is_set():
+                self._save_wake.clear()
+                if self._save_wake.wait(SAVE_QUIET) is False or \
+                        time.monotonic() - first >= SAVE_LATEST:
+                    break
             if self._stop.is_set():
                 return
             t0 = time.monotonic()
             self._save_pending()
-            # saving shares the interpreter with the sync thread: at most
-            # 1/SAVE_DUTY of the time goes to it, however big the zones are
+            # ... and at most 1/SAVE_DUTY of the time goes to it
             self._stop.wait(max(SAVE_EVERY, SAVE_DUTY * (time.monotonic() - t0)))
 
     def _save_pending(self) -> None:
