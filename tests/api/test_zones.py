@@ -241,3 +241,14 @@ def test_unimplemented_operation_is_clear(r53):
     with pytest.raises(ClientError) as e:
         r53.list_traffic_policies()
     assert code(e) == "NotImplemented" and status(e) == 501
+
+
+def test_get_dnssec_reports_an_unsigned_zone(r53):
+    zid = r53.create_hosted_zone(Name="dnssec.example.", CallerReference="dnssec-1")[
+        "HostedZone"]["Id"]
+    r = r53.get_dnssec(HostedZoneId=zid)
+    assert r["Status"] == {"ServeSignature": "NOT_SIGNING"}
+    assert r["KeySigningKeys"] == []
+    with pytest.raises(ClientError) as e:
+        r53.get_dnssec(HostedZoneId="Z0000000000000NOSUCH")
+    assert code(e) == "NoSuchHostedZone" and status(e) == 404
