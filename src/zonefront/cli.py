@@ -61,8 +61,14 @@ def cmd_serve(args) -> int:
     source.in_process = bool(args.api or args.allow_transfer or args.tsig_key or args.notify)
     served = ServedZones(source)
     t0 = time.monotonic()
+    # with the API, the image served before the last stop answers at once
+    # (not REFUSED) while the hosted zones compile again
+    last = None
     try:
-        engine = served.load().engine
+        last = os.path.join(api_data_dir(args), SERVED_SNAPSHOT) if args.api else None
+        engine = served.resume(last) if last else None
+        if engine is None:
+            engine = served.load().engine
     except (SnapshotError, OSError, ValueError) as e:  # ZoneFileError is a ValueError
         print(f"zonefront: {e}", file=sys.stderr)
         return 1
@@ -90,8 +96,10 @@ def cmd_serve(args) -> int:
         served.on_swap(xfr.update)  # history for IXFR, NOTIFY to secondaries
 
     control = None
+    saver = None
     if args.api:
         try:
+            saver = served.persist(last)
             control = start_control_plane(args, served)
         except Exception as e:  # configuration errors, port in use
             server.stop()
@@ -126,11 +134,24 @@ def cmd_serve(args) -> int:
                       file=sys.stderr, flush=True)
     if control is not None:
         control.stop()
+    if saver is not None:
+        saver.stop()  # the next start answers from what was served last
     if xfr is not None:
         xfr.stop()
     server.stop()
     print("stopped", file=sys.stderr, flush=True)
     return 0
+
+
+SERVED_SNAPSHOT = "served.snap"  # in the data directory: the image served last
+
+
+def api_data_dir(args) -> str:
+    """The data directory the control plane will use (flag, then config)."""
+    from .config import load_config
+
+    overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    return load_config(args.config, overrides).data_dir
 
 
 def start_control_plane(args, served):

@@ -281,6 +281,15 @@ class ServedZones:
     def on_swap(self, hook: Callable[[], None]) -> None:
         self._hooks.append(hook)
 
+    def persist(self, path: str) -> "ImageSaver":
+        """Keep the public image served last in `path` (a snapshot), written
+        from a thread of its own once publishes pause, so that a restart
+        answers from it at once instead of REFUSED while the zones compile
+        again.  Returns the saver (stop() writes what is pending)."""
+        saver = ImageSaver(path, lambda: self.built)
+        self.on_swap(saver.changed)
+        return saver
+
     def attach(self, server) -> None:
         self.server = server
 
@@ -307,6 +316,26 @@ class ServedZones:
             self._unserved = {}
             self._swap(built)
             return built
+
+    def resume(self, path: str) -> Engine | None:
+        """Serve the snapshot a previous run left (ImageSaver) until the first
+        publish replaces it, or None when there is none or it cannot be read
+        (then load() as usual).  Its routing reads no health table: every
+        candidate counts as healthy until the first publish, since the
+        previous run's health slots are not this run's."""
+        from .snapshot.format import SnapshotError
+
+        if not path or not os.path.exists(path):
+            return None
+        try:
+            engine = Engine.from_snapshot(path, self.source.udp_max)
+        except (SnapshotError, OSError, ValueError) as e:
+            log.warning("not resuming from %s: %s", path, e)
+            return None
+        engine.attach(self.source.geo, None)
+        with self._lock:
+            self._swap(Built(engine, None, []))
+        return engine
 
     def reload(self) -> Built:
         """Read the zone files again and swap (SIGHUP); raises like publish."""
@@ -386,6 +415,61 @@ class ServedZones:
         self.built, self.engine = built, built.engine
         for hook in self._hooks:
             hook()
+
+
+class ImageSaver:
+    """Writes the served image to a snapshot file once changes pause (no swap
+    for QUIET seconds, or LATEST seconds after the first unsaved one)."""
+
+    QUIET = 1.0
+    LATEST = 30.0
+
+    def __init__(self, path: str, current: Callable[[], "Built | None"]):
+        self.path = path
+        self._current = current
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._dirty = False  # a swap happened since the last save
+        self.saves = 0
+        self._thread = threading.Thread(target=self._run, name="zonefront-image-saver",
+                                        daemon=True)
+        self._thread.start()
+
+    def changed(self) -> None:
+        self._dirty = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            first = time.monotonic()
+            while not self._stop.is_set():
+                self._wake.clear()
+                if not self._wake.wait(self.QUIET) or time.monotonic() - first >= self.LATEST:
+                    break
+            if not self._stop.is_set():
+                self.save()
+
+    def save(self) -> None:
+        from .snapshot import format as snapshot_format
+
+        with self._lock:
+            built = self._current()
+            if not self._dirty or built is None or not isinstance(built.image, LiveImage):
+                return
+            self._dirty = False
+            try:
+                snapshot_format.write(self.path, built.image, int(time.time()))
+                self.saves += 1
+            except OSError as e:  # a full disk must not stop the publisher
+                log.warning("cannot save the served image to %s: %s", self.path, e)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+        self.save()
 
 
 def settle_changes(before: list[model.Zone], after: list[model.Zone],
