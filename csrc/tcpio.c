@@ -2,6 +2,7 @@
  * pipelined queries answered in order, idle timeout, connection cap. */
 #define _GNU_SOURCE
 #include "tcpio.h"
+#include "zfdebug.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -438,6 +439,7 @@ static int process(zf_tcp_server_t *s, conn_t *c)
         s->scratch[1] = (uint8_t)rlen;
         if (out_reserve(c, 2 + rlen) != 0)
             return -1;
+        ZF_ASSERT(rlen > 0 && rlen <= ZF_TCP_MAX_MSG);
         memcpy(c->out + c->out_len, s->scratch, 2 + rlen);
         c->out_len += 2 + rlen;
         STAT_ADD(s->stats.responses, 1);

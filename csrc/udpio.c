@@ -2,6 +2,7 @@
  * setup, and the RCU image slot.  Plain C; runs with the GIL released. */
 #define _GNU_SOURCE
 #include "udpio.h"
+#include "zfdebug.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -484,6 +485,7 @@ static inline __attribute__((always_inline)) unsigned answer_batch_with(zf_udp_w
             }
             rrl_slip += verdict == RRL_SLIP;
         }
+        ZF_ASSERT(m <= i && i < w->batch && len <= ZF_UDP_TX_SIZE);
         w->tx_iov[m].iov_len = len;
 #if ZF_HAVE_MMSG
         w->tx_msgs[m].msg_hdr.msg_name = &w->addrs[i];

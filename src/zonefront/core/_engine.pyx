@@ -14,6 +14,19 @@ from libc.string cimport memcpy, memset
 cdef extern from "zfhash.h":
     uint32_t zf_hash(const uint8_t* p, size_t n) nogil
 
+cdef extern from "zfdebug.h":
+    # a debug build (ZONEFRONT_DEBUG=1) checks these and aborts naming the one
+    # that failed; a release build compiles them to nothing
+    void ZF_ASSERT(bint cond) nogil
+    int ZF_DEBUG_BUILD
+
+DEBUG_BUILD = bool(ZF_DEBUG_BUILD)  # the tests of the CI debug pass check they run on one
+
+
+def _check_invariant(bint cond):
+    """ZF_ASSERT(cond), for the test that a debug build really aborts."""
+    ZF_ASSERT(cond)
+
 cdef extern from "zfarena.h":
     void* arena_alloc(size_t size, size_t* mapped, int* huge, uint8_t** start) nogil
     void arena_seal(void* base, size_t mapped, int huge) nogil
@@ -301,6 +314,7 @@ cdef inline uint32_t find_node(const image_t* img, const uint8_t* key, uint32_t 
     cdef uint32_t h = zf_hash(key, n)
     cdef uint32_t i = <uint32_t>((<uint64_t>h * img.tsize) >> 32)
     cdef const uint8_t* nd
+    ZF_ASSERT(i < img.tsize)
     while True:
         if img.table[i].node == NONE:
             return NONE
@@ -836,6 +850,7 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
                 break
         if n > room:
             return -1
+    ZF_ASSERT(n <= room)  # what is copied fits where the caller has room
     memcpy(r + pos, data, n)
     for i in range(nfix):
         fx = le32(fix + 4 * i)
@@ -1110,6 +1125,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     st16(r + 10, counts[2] + (1 if qr.edns else 0))
     if qr.edns:
         pos += write_opt(&qr, r + pos, rcode, img.udp_max, cl.scope)
+    ZF_ASSERT(pos <= limit)  # truncation kept the response within what the client takes
     return pos
 
 
@@ -1765,6 +1781,7 @@ cdef class Image:
                     table[i] = table[k]
                     table[k].node = NONE
                     i = k
+        ZF_ASSERT(n < size)  # linear probing needs an empty slot to end every probe
         self.img.nnodes = n
 
     def attach(self, geo=None, health=None):
