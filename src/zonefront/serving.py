@@ -417,27 +417,23 @@ class ServedZones:
             hook()
 
 
-class ImageSaver:
-    """Writes the served image to a snapshot file once changes pause (no swap
-    for QUIET seconds, or LATEST seconds after the first unsaved one)."""
+class QuietSaver:
+    """Runs `save` from a thread of its own once changes pause: no `changed()`
+    for `quiet` seconds, or `latest` seconds after the first unsaved one;
+    then at most 1/`duty` of the time goes to saving (a big image's save
+    shares the interpreter with the threads applying changes, so a burst is
+    not slowed by saves).  stop() saves what is pending."""
 
-    QUIET = 1.0
-    LATEST = 30.0
-
-    def __init__(self, path: str, current: Callable[[], "Built | None"]):
-        self.path = path
-        self._current = current
+    def __init__(self, save: Callable[[], None], quiet: float = 1.0, latest: float = 30.0,
+                 duty: float = 20.0, least: float = 1.0, name: str = "zonefront-saver"):
+        self._save = save
+        self.quiet, self.latest, self.duty, self.least = quiet, latest, duty, least
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._dirty = False  # a swap happened since the last save
-        self.saves = 0
-        self._thread = threading.Thread(target=self._run, name="zonefront-image-saver",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def changed(self) -> None:
-        self._dirty = True
         self._wake.set()
 
     def _run(self) -> None:
@@ -446,10 +442,35 @@ class ImageSaver:
             first = time.monotonic()
             while not self._stop.is_set():
                 self._wake.clear()
-                if not self._wake.wait(self.QUIET) or time.monotonic() - first >= self.LATEST:
+                if not self._wake.wait(self.quiet) or time.monotonic() - first >= self.latest:
                     break
-            if not self._stop.is_set():
-                self.save()
+            if self._stop.is_set():
+                return
+            t0 = time.monotonic()
+            self._save()
+            self._stop.wait(max(self.least, self.duty * (time.monotonic() - t0)))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+        self._save()
+
+
+class ImageSaver(QuietSaver):
+    """The served public image, kept in a snapshot file (ServedZones.persist)."""
+
+    def __init__(self, path: str, current: Callable[[], "Built | None"]):
+        self.path = path
+        self._current = current
+        self._lock = threading.Lock()
+        self._dirty = False  # a swap happened since the last save
+        self.saves = 0
+        super().__init__(self.save, name="zonefront-image-saver")
+
+    def changed(self) -> None:
+        self._dirty = True
+        super().changed()
 
     def save(self) -> None:
         from .snapshot import format as snapshot_format
@@ -464,12 +485,6 @@ class ImageSaver:
                 self.saves += 1
             except OSError as e:  # a full disk must not stop the publisher
                 log.warning("cannot save the served image to %s: %s", self.path, e)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=5)
-        self.save()
 
 
 def settle_changes(before: list[model.Zone], after: list[model.Zone],

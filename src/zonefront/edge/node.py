@@ -27,7 +27,7 @@ import time
 from .. import __version__
 from ..core.engine import Engine
 from ..dataplane.server import DnsServer
-from ..serving import Built, LiveImage, ServedZones, ZoneSource, public_zones
+from ..serving import Built, LiveImage, QuietSaver, ServedZones, ZoneSource, public_zones
 from ..snapshot import format as snapshot_format
 from . import disk as edisk
 from . import format as fmt
@@ -39,8 +39,6 @@ log = logging.getLogger("zonefront.edge")
 API = "/2013-04-01/zonefront"
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0  # seconds between attempts while unreachable
 NET_ERRORS = (OSError, http.client.HTTPException, ControlPlaneError)
-SAVE_EVERY = 1.0  # seconds between disk saves of a big served image, at least
-SAVE_DUTY = 20  # ... and this many times as long as the last save took
 SAVE_QUIET = 2.0  # a big image is saved once no change came for this long ...
 SAVE_LATEST = 60.0  # ... or this long after the first change not on disk yet
 SAVE_AT_ONCE = 32 << 20  # images up to this size are saved by the delta that made them
@@ -84,7 +82,7 @@ class Edge:
         # big image costs far more than patching it)
         self._unsaved = None
         self._save_lock = threading.Lock()
-        self._save_wake = threading.Event()
+        self._saver: QuietSaver | None = None
 
     # -- life ------------------------------------------------------------------
 
@@ -123,9 +121,10 @@ class Edge:
         self.load_s = time.monotonic() - t0
         if loaded and self.served[1]:
             self.ready.set()
+        self._saver = QuietSaver(self._save_pending, SAVE_QUIET, SAVE_LATEST,
+                                 name="zonefront-edge-saver")
         for target, name in ((self._sync_loop, "zonefront-edge-sync"),
-                             (self._heartbeat_loop, "zonefront-edge-heartbeat"),
-                             (self._save_loop, "zonefront-edge-saver")):
+                             (self._heartbeat_loop, "zonefront-edge-heartbeat")):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -134,10 +133,10 @@ class Edge:
         self._stop.set()
         self._hb_wake.set()
         # the sync thread may sit in a long poll; it is a daemon and holds no lock
-        self._save_wake.set()
         for t in self._threads:
             t.join(timeout=0.5)
-        self._save_pending()  # what was served last is on disk for the next start
+        if self._saver is not None:
+            self._saver.stop()  # what was served last is on disk for the next start
         if self.server is not None:
             self.server.stop()
         self.client.close()
@@ -270,10 +269,10 @@ class Edge:
     def _save_served(self, zs: fmt.ZoneSet, built: Built, zones_blob: bytes | None) -> None:
         with self._save_lock:
             self._unsaved = (zs, built.image, zones_blob)
-        if built.engine.memory() <= SAVE_AT_ONCE:
+        if built.engine.memory() <= SAVE_AT_ONCE or self._saver is None:
             self._save_pending()  # on disk before the next change is even asked for
         else:
-            self._save_wake.set()
+            self._saver.changed()
 
     def _apply_patches(self, zs: fmt.ZoneSet) -> bool:
         """Apply the control plane's own patches to the served image (the
@@ -301,27 +300,6 @@ class Edge:
         self._served_now(zs, f"{len(image.zones)} zone(s)")
         self._save_served(zs, built, None)
         return True
-
-    def _save_loop(self) -> None:
-        """Writes the newest served image and zones to disk, at most once
-        per SAVE_EVERY seconds: a burst of deltas costs one save."""
-        while not self._stop.is_set():
-            self._save_wake.wait()
-            first = time.monotonic()
-            # saving shares the interpreter with the sync thread: wait for a
-            # quiet moment (no change for SAVE_QUIET seconds, or SAVE_LATEST
-            # after the first unsaved one) so that a burst is not slowed
-            while not self._stop.is_set():
-                self._save_wake.clear()
-                if self._save_wake.wait(SAVE_QUIET) is False or \
-                        time.monotonic() - first >= SAVE_LATEST:
-                    break
-            if self._stop.is_set():
-                return
-            t0 = time.monotonic()
-            self._save_pending()
-            # ... and at most 1/SAVE_DUTY of the time goes to it
-            self._stop.wait(max(SAVE_EVERY, SAVE_DUTY * (time.monotonic() - t0)))
 
     def _save_pending(self) -> None:
         with self._save_lock:
