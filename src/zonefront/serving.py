@@ -78,17 +78,19 @@ class LiveImage:
     its live records, exported when asked (an edge saving its copy, the
     control plane shipping a snapshot), not on every change."""
 
-    def __init__(self, image):
+    def __init__(self, image, raw: bool = False):
         self._image = image
         self.zones = image.zones
+        self.raw = raw
 
     def arrays(self) -> dict:
-        return self._image.export_arrays()
+        """The live records; with `raw`, the streams as they are with the
+        live index, so that a copy loaded from them takes the patches made
+        after this image (edges)."""
+        return self._image.export_arrays(compact=not self.raw)
 
-    def raw_arrays(self) -> dict:
-        """The streams as they are, with the live index: a copy loaded from
-        them takes the patches made after this image (edges)."""
-        return self._image.export_arrays(compact=False)
+    def as_raw(self) -> "LiveImage":
+        return LiveImage(self._image, raw=True)
 
 
 @dataclasses.dataclass

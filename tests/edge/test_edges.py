@@ -205,6 +205,10 @@ def test_killed_edge_serves_disk_snapshot_then_catches_up(cluster):
     print(f"restarted edge caught up in {time.monotonic() - t:.3f}s after the control plane "
           f"answered")
     assert wait_insync(cl, cid, 3)
+    # it caught up by the control plane's own patch, applied to its disk copy:
+    # no full copy, no compile of its own
+    assert wait_for(lambda: edges_doc(cl)[f"edge{i}"]["Updates"].get("patched", 0) >= 1, 3)
+    assert edges_doc(cl)[f"edge{i}"]["Updates"].get("full", 0) == 0
 
 
 def test_stale_edge_stops_holding_changes(cluster):

@@ -111,17 +111,6 @@ def diff_zone(old: model.Zone, new: model.Zone):
     return keys, routed
 
 
-class _Raw:
-    """A LiveImage as snapshot/format.py writes it, streams as they are."""
-
-    def __init__(self, live):
-        self.zones = live.zones
-        self._live = live
-
-    def arrays(self) -> dict:
-        return self._live.raw_arrays()
-
-
 class EdgeHub:
     def __init__(self, settings: EdgeSettings, health=None, data_dir: str | None = None,
                  on_report: Callable[[], None] | None = None,
@@ -244,9 +233,9 @@ class EdgeHub:
                 if image is None:
                     image = compile_public([z for _k, z in keyed], self.health, cidr)
                 else:  # the streams as served, so that later patches apply to the copy
-                    image = _Raw(image)
+                    image = image.as_raw()
                 self._cache["snapshot"] = hit = (serial, snapshot_format.dumps(
-                    image, serial, lineage if isinstance(image, _Raw) else None))
+                    image, serial, lineage if getattr(image, "raw", False) else None))
             return hit
 
     def delta_doc(self, since: int, epoch: str) -> bytes | None:

@@ -98,7 +98,10 @@ class Edge:
         if snap is not None:
             try:
                 arrays, meta = snapshot_format.loads(snap, self.disk.path(edisk.SNAPSHOT))
-                engine = Engine(arrays, meta["zones"], meta["serial"], self.udp_max)
+                # saved as the control plane's streams: its later patches apply here too
+                self.lineage = meta.get("lineage")
+                engine = Engine(arrays, meta["zones"], meta["serial"], self.udp_max,
+                                growable=self.lineage is not None)
                 engine.attach(self.geo, self.health)
                 self.serving.install(Built(engine, None, []), [])
                 epoch = str(state.get("epoch", "")) if state.get("serial") == meta["serial"] \
@@ -268,7 +271,7 @@ class Edge:
 
     def _save_served(self, zs: fmt.ZoneSet, built: Built, zones_blob: bytes | None) -> None:
         with self._save_lock:
-            self._unsaved = (zs, built.image, zones_blob)
+            self._unsaved = (zs, built.image, zones_blob, self.lineage)
         if built.engine.memory() <= SAVE_AT_ONCE or self._saver is None:
             self._save_pending()  # on disk before the next change is even asked for
         else:
@@ -306,8 +309,12 @@ class Edge:
             pending, self._unsaved = self._unsaved, None
             if pending is None:
                 return
-            zs, image, zones_blob = pending
-            self._save(zs, snapshot_format.dumps(image, zs.serial), zones_blob)
+            zs, image, zones_blob, lineage = pending
+            if lineage is not None and isinstance(image, LiveImage):
+                # the control plane's streams as patched here, so that after a
+                # restart its next patches apply without compiling
+                image = image.as_raw()
+            self._save(zs, snapshot_format.dumps(image, zs.serial, lineage), zones_blob)
 
     def _served_now(self, zs: fmt.ZoneSet, describe: str) -> None:
         """The workers answer from `zs` (ServedZones swapped it in)."""
