@@ -1,6 +1,7 @@
 """What the bench/compile scripts share: generated zones, a `zonefront serve`
-with its Route 53 API over an imported store, boto3 clients, the pollers that
-time INSYNC and the DNS answer, and the figures' summaries.
+with its Route 53 API over an imported store, boto3 clients and a lean
+SigV4 client for high rates, the pollers that time INSYNC and the DNS
+answer, and the figures' summaries.
 
 The peers' start-up, /proc accounting and table rendering come from
 bench/dnsperf/run.py (imported as `peers`), so both benchmarks read
