@@ -1688,10 +1688,7 @@ cdef class Image:
                         k += 1
                 qsort(live, k, 4, cmp_u32)
             if not compact:
-                arrays = {key: (self.arena + <size_t>self._offsets[key])[:self._lens[key]]
-                          for key in ARRAYS if key not in ("negatives", "serials", "live")}
-                arrays["negatives"] = (<const uint8_t*>self.img.negatives)[:self._lens["negatives"]]
-                arrays["serials"] = (<const uint8_t*>self.img.serials)[:self._lens["serials"]]
+                arrays = self._arrays_as_held(("live",))
                 arrays["live"] = (<const uint8_t*>live)[:<size_t>k * 4]
                 return arrays
             moved = <uint32_t*>malloc(<size_t>k * 4 + 4)
@@ -1725,47 +1722,18 @@ cdef class Image:
         finally:
             free(live)
             free(moved)
-        arrays = {"nodes": bytes(nodes)}
-        for key in ARRAYS:
-            if key == "nodes":
-                continue
-            if key == "live":
-                arrays[key] = b""
-            elif key == "negatives":
-                arrays[key] = (<const uint8_t*>self.img.negatives)[:self._lens[key]]
-            elif key == "serials":
-                arrays[key] = (<const uint8_t*>self.img.serials)[:self._lens[key]]
-            else:
-                arrays[key] = (self.arena + <size_t>self._offsets[key])[:self._lens[key]]
+        arrays = self._arrays_as_held(("nodes", "live"))
+        arrays["nodes"] = bytes(nodes)
+        arrays["live"] = b""
         return arrays
-        moved = {}
-        for off in live:
-            moved[off] = pos
-            pos += node_size(self.img.nodes + off)
-        nodes = bytearray(pos)
-        out = nodes
-        pos = 0
-        for off in live:
-            nd = self.img.nodes + off
-            n = node_size(nd)
-            memcpy(out + pos, nd, n)
-            wild = node_wild(nd)
-            if wild != NONE:
-                wild = moved[wild]
-                memcpy(out + pos + node_opt(nd, 2), &wild, 4)  # little-endian, as stored
-            pos += n
-        arrays = {"nodes": bytes(nodes)}
-        for k in ARRAYS:
-            if k == "nodes":
-                continue
-            if k == "live":
-                arrays[k] = b""
-            elif k == "negatives":
-                arrays[k] = (<const uint8_t*>self.img.negatives)[:self._lens[k]]
-            elif k == "serials":
-                arrays[k] = (<const uint8_t*>self.img.serials)[:self._lens[k]]
-            else:
-                arrays[k] = (self.arena + <size_t>self._offsets[k])[:self._lens[k]]
+
+    def _arrays_as_held(self, tuple but):
+        """Every array but `but` as this image answers from it: the streams'
+        used part, and this image's own negatives and serials."""
+        arrays = {key: (self.arena + <size_t>self._offsets[key])[:self._lens[key]]
+                  for key in ARRAYS if key not in ("negatives", "serials") and key not in but}
+        arrays["negatives"] = (<const uint8_t*>self.img.negatives)[:self._lens["negatives"]]
+        arrays["serials"] = (<const uint8_t*>self.img.serials)[:self._lens["serials"]]
         return arrays
 
     cdef _patch_table(self, Image old, list updates):
