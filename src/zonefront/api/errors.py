@@ -9,11 +9,14 @@ class Route53Error(Exception):
     """Becomes an ErrorResponse with this Code and Message."""
 
     def __init__(self, code: str, message: str, status: int | None = None,
-                 messages: list[str] | None = None):
+                 messages: list[str] | None = None, extra_xml: str = ""):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.messages = messages
+        # modelled members beyond Message (e.g. a protection batch's Errors),
+        # already XML, placed inside <Error>
+        self.extra_xml = extra_xml
         if status is None:
             status = SHAPES.get(code, {}).get("error", {}).get("httpStatusCode", 400)
         self.status = status

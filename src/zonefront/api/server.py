@@ -148,7 +148,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _error(self, e: Route53Error, request_id: str, close: bool = False):
         body = xmlio.error_xml(e.code, e.message, request_id, sender=e.status < 500,
-                               messages=e.messages)
+                               messages=e.messages, extra_xml=e.extra_xml)
         headers = {"Connection": "close"} if close else None
         if close:
             self.close_connection = True
@@ -251,7 +251,9 @@ class Handler(BaseHTTPRequestHandler):
                 raise Route53Error("NotImplemented", f"zonefront does not implement "
                                    f"{op_name} yet.", 501)
             host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
-            out = handler(inp, Context(f"{self.scheme}://{host}", access_key))
+            out = handler(inp, Context(
+                f"{self.scheme}://{host}", access_key, request_id=request_id,
+                principal=self.keyring.user_arn(access_key) if access_key else None))
         except xmlio.XMLInputError as e:
             self._error(invalid_input(str(e)), request_id)
             return

@@ -16,10 +16,12 @@ from typing import Callable
 from .. import model, rdata
 from ..config import Config
 from ..health import spec as hspec
-from ..store import vpcstore
+from ..store import protstore, vpcstore
 from ..store.sqlite import RRsetRow, Store, ZoneRow
 from . import changes as changes_mod
 from .cidrapi import CidrOperations
+from . import protections
+from .protections import ProtectionOperations
 from .vpcapi import VPCOperations
 from . import names
 from ._r53model import OPERATIONS
@@ -65,12 +67,15 @@ def _max_items(value, default: int, cap: int) -> int:
 class Context:
     """Per-request facts a handler may need."""
 
-    def __init__(self, base_url: str, access_key: str | None = None):
+    def __init__(self, base_url: str, access_key: str | None = None,
+                 request_id: str | None = None, principal: str | None = None):
         self.base_url = base_url
         self.access_key = access_key
+        self.request_id = request_id  # x-amzn-RequestId of this call (change history)
+        self.principal = principal  # the access key's IAM user ARN (change history)
 
 
-class Route53Service(CidrOperations, VPCOperations):
+class Route53Service(CidrOperations, VPCOperations, ProtectionOperations):
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
                  on_records: Callable[[str, int, set], None] = lambda *a: None,
                  health=None):
@@ -272,6 +277,7 @@ class Route53Service(CidrOperations, VPCOperations):
                                        "cannot be deleted.")
             self.store.delete_zone(z.id)
             vpcstore.forget_zone(self.store, z.id)
+            protstore.delete_zone(self.store, z.id)
             change = self._change()
         self._committed()
         return {"ChangeInfo": change}
@@ -416,6 +422,9 @@ class Route53Service(CidrOperations, VPCOperations):
         with self.store.lock:
             with self.store.transaction():
                 z = self._zone(inp["HostedZoneId"])
+                protections.check(self.store, z.id, [
+                    (c["ResourceRecordSet"]["Name"], c["ResourceRecordSet"]["Type"])
+                    for c in batch["Changes"]])
                 origin = names.name_from_text(z.name)
                 writes, deletes, count = changes_mod.plan_batch(
                     self.store, z.id, origin, z.name, batch["Changes"],

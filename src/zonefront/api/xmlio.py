@@ -176,7 +176,7 @@ def header_members(shape_name: str, value: dict) -> dict[str, str]:
 
 
 def error_xml(code: str, message: str, request_id: str, sender: bool = True,
-              messages: list[str] | None = None) -> bytes:
+              messages: list[str] | None = None, extra_xml: str = "") -> bytes:
     """Route 53's ErrorResponse.  For InvalidChangeBatch the individual
     messages are also given as Error/Messages/Message (the InvalidChangeBatch
     shape's `messages`), while Message holds them joined in brackets the way
@@ -185,6 +185,7 @@ def error_xml(code: str, message: str, request_id: str, sender: bool = True,
     if messages:
         extra = "<Messages>" + "".join(
             f"<Message>{escape(m)}</Message>" for m in messages) + "</Messages>"
+    extra += extra_xml
     return (
         '<?xml version="1.0"?>\n'
         f'<ErrorResponse xmlns="{NS}"><Error><Type>{"Sender" if sender else "Receiver"}</Type>'

@@ -77,6 +77,7 @@ def import_zone(data_dir: str, zone_name_or_id: str, path: str,
             keep = [r for r in store.rrsets_at(z.id, z.name_key)
                     if r.rtype in ("SOA", "NS") and not r.set_id]
             have = {(r.name_key, r.rtype) for r in rows}
+            _check_protections(store, z, keep, rows)
             store.delete_all_rrsets(z.id)
             for r in keep:
                 if (r.name_key, r.rtype) not in have:
@@ -89,6 +90,30 @@ def import_zone(data_dir: str, zone_name_or_id: str, path: str,
                 "change_id": change.id}
     finally:
         store.close()
+
+
+def _check_protections(store: Store, z: ZoneRow, keep: list, rows: list) -> None:
+    """An import replaces every record set: refuse it when it would change a
+    protected one (other records or TTL, removed, or added where none was)."""
+    from ..api import protections
+
+    def content(rs) -> dict:
+        out: dict = {}
+        for r in rs:
+            key = protections.canonical(r.rrset["Name"], r.rtype)
+            out.setdefault(key, set()).add(
+                (r.set_id, r.rrset.get("TTL"), tuple(sorted(bytes(w) for w in r.wire))))
+        return out
+
+    before = content(store.list_rrsets(z.id))
+    after = content(rows)
+    for key, value in content(keep).items():
+        after.setdefault(key, value)
+    changed = [k for k in set(before) | set(after) if before.get(k) != after.get(k)]
+    try:
+        protections.check(store, z.id, changed)
+    except Exception as e:
+        raise ZoneIOError(f"import refused: {e}") from None
 
 
 def _rows_from_zone(zone: model.Zone, path: str) -> list[RRsetRow]:
