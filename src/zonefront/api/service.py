@@ -16,12 +16,14 @@ from typing import Callable
 from .. import model, rdata
 from ..config import Config
 from ..health import spec as hspec
-from ..store import protstore, vpcstore
+from ..store import historystore, protstore, vpcstore, zonefeatures
 from ..store.sqlite import RRsetRow, Store, ZoneRow
 from . import changes as changes_mod
 from .cidrapi import CidrOperations
-from . import protections
+from . import history, protections, tiers
+from .history import HistoryOperations
 from .protections import ProtectionOperations
+from .tiers import TierOperations
 from .vpcapi import VPCOperations
 from . import names
 from ._r53model import OPERATIONS
@@ -75,7 +77,8 @@ class Context:
         self.principal = principal  # the access key's IAM user ARN (change history)
 
 
-class Route53Service(CidrOperations, VPCOperations, ProtectionOperations):
+class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, HistoryOperations,
+                     TierOperations):
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
                  on_records: Callable[[str, int, set], None] = lambda *a: None,
                  health=None):
@@ -188,6 +191,9 @@ class Route53Service(CidrOperations, VPCOperations, ProtectionOperations):
             self.store.put_rrset(z.id, RRsetRow(z.name_key, "NS", "", ns, [
                 rdata.from_text(model.TYPE_NS, n, model.ROOT) for n in nameservers]))
             change = self._change()
+            if cfg.get("HostedZoneTier") == "ADVANCED":
+                zonefeatures.put(self.store, z.id, zonefeatures.ZoneFeatures(
+                    "ADVANCED", time.time()))
         self._committed()
         out = {"HostedZone": self._hosted_zone(z), "ChangeInfo": change,
                "Location": f"{ctx.base_url}/2013-04-01/hostedzone/{z.id}"}
@@ -200,6 +206,10 @@ class Route53Service(CidrOperations, VPCOperations, ProtectionOperations):
     def GetHostedZone(self, inp: dict, ctx: Context) -> dict:
         z = self._zone(inp["Id"])
         out = {"HostedZone": self._hosted_zone(z)}
+        f = zonefeatures.get(self.store, z.id)
+        if f.stored:  # as before #17 for zones whose tier and features were never set
+            out["HostedZone"]["Config"]["HostedZoneTier"] = f.tier
+            out["HostedZone"]["Features"] = tiers.features_out(f, z.private)
         if z.private:
             out["VPCs"] = z.vpcs
         else:
@@ -278,6 +288,8 @@ class Route53Service(CidrOperations, VPCOperations, ProtectionOperations):
             self.store.delete_zone(z.id)
             vpcstore.forget_zone(self.store, z.id)
             protstore.delete_zone(self.store, z.id)
+            zonefeatures.delete_zone(self.store, z.id)
+            historystore.delete_zone(self.store, z.id)
             change = self._change()
         self._committed()
         return {"ChangeInfo": change}
@@ -425,6 +437,7 @@ class Route53Service(CidrOperations, VPCOperations, ProtectionOperations):
                 protections.check(self.store, z.id, [
                     (c["ResourceRecordSet"]["Name"], c["ResourceRecordSet"]["Type"])
                     for c in batch["Changes"]])
+                tiers.check_guardrails(self.store, z, batch["Changes"])
                 origin = names.name_from_text(z.name)
                 writes, deletes, count = changes_mod.plan_batch(
                     self.store, z.id, origin, z.name, batch["Changes"],
@@ -436,6 +449,9 @@ class Route53Service(CidrOperations, VPCOperations, ProtectionOperations):
                 self.store.bump_zone(z.id)
                 version = self.store.zone_version(z.id)
                 change = self._change(batch.get("Comment"))
+                history.record(self.store, self.config, z.id, change["Id"],
+                               "ChangeResourceRecordSets", batch["Changes"],
+                               batch.get("Comment"), ctx)
             self.store.note_rrset_count(z.id, version, count)  # committed: the next count is known
             # every owner a write or delete touched is named in the batch
             owners = {names.name_from_text(c["ResourceRecordSet"]["Name"])
