@@ -65,7 +65,7 @@ def test_protected_rrset_survives_upsert_delete_import_and_policy_hook(server, r
     f = tmp_path / "prot.zone"
     f.write_text(ZONE_FILE)
     with pytest.raises(ZoneIOError, match="protected"):
-        import_zone(server.cp.config.data_dir, zid, str(f))
+        import_zone(server.cp.config.data_dir, zid, str(f), server.cp.config)
     assert _values(r53, zid, "other.prot.example.", "A") is None  # nothing imported
 
     # the hook a traffic policy instance's writer calls before writing
@@ -83,7 +83,7 @@ def test_protected_rrset_survives_upsert_delete_import_and_policy_hook(server, r
         HostedZoneId=zid)["ResourceRecordSetProtections"] == []
     change(r53, zid, ("UPSERT", rrset("www.prot.example", "A", ["192.0.2.2"])))
     assert _values(r53, zid, "www.prot.example.", "A") == ["192.0.2.2"]
-    import_zone(server.cp.config.data_dir, zid, str(f))
+    import_zone(server.cp.config.data_dir, zid, str(f), server.cp.config)
     assert _values(r53, zid, "www.prot.example.", "A") == ["198.51.100.9"]
 
 
@@ -93,7 +93,7 @@ def test_import_leaving_protected_set_unchanged_is_allowed(server, r53, tmp_path
     _protect(r53, zid, ("www.prot.example", "A"))
     f = tmp_path / "same.zone"
     f.write_text(ZONE_FILE)
-    import_zone(server.cp.config.data_dir, zid, str(f))
+    import_zone(server.cp.config.data_dir, zid, str(f), server.cp.config)
     assert _values(r53, zid, "other.prot.example.", "A") == ["198.51.100.10"]
 
 
