@@ -166,3 +166,61 @@ def test_cli_glue_adds_registry_tlds(tmp_path):
         ["corp", "lab", "test"]
     none = cli_glue.config_overrides(p.parse_args([]))
     assert load_config(str(f), none).registry.tlds == ["corp"]
+
+
+def test_restore_domain_only_in_redemption_with_consent(reg):
+    r, w, _zones = reg
+    register(r, w, "back.corp", AutoRenew=False)
+    with pytest.raises(DomainsError) as e:
+        r.RestoreDomain({"DomainName": "back.corp"}, ACCT)
+    assert e.value.code == "InvalidInput"  # active: nothing to restore
+    d = r.rs.get("back.corp")
+    w.sweep(d.expires + 1)
+    w.sweep(d.expires + 31 * DAY)
+    assert r.rs.get("back.corp").state == "redemption"
+    with pytest.raises(DomainsError) as e:  # restoration 40 + renewal 2 > 41
+        r.RestoreDomain({"DomainName": "back.corp",
+                         "Consent": {"MaxPrice": 41.0, "Currency": "USD"}}, ACCT)
+    assert e.value.code == "InvalidInput"
+    with pytest.raises(DomainsError) as e:
+        r.RestoreDomain({"DomainName": "nothere.corp"}, ACCT)
+    assert e.value.code == "InvalidInput"
+    with pytest.raises(DomainsError) as e:
+        r.RestoreDomain({"DomainName": "back.nosuchtld"}, ACCT)
+    assert e.value.code == "UnsupportedTLD"
+    op = r.RestoreDomain({"DomainName": "back.corp",
+                          "Consent": {"MaxPrice": 42.0, "Currency": "USD"}}, ACCT)
+    with pytest.raises(DomainsError) as e:  # one operation at a time per domain
+        r.RestoreDomain({"DomainName": "back.corp"}, ACCT)
+    assert e.value.code == "DuplicateRequest"
+    w.apply(op["OperationId"])
+    assert r.rs.get_op(op["OperationId"]).type == "RESTORE_DOMAIN"
+    assert r.rs.get("back.corp").state == "active"
+    assert [b["Price"] for b in r.rs.billing(ACCT, 0, 1e12)][-2:] == [40.0, 2.0]
+
+
+def test_get_domain_prices(tmp_path):
+    store = Store(str(tmp_path))
+    config = Config(data_dir=str(tmp_path), registry=RegistryConfig(
+        tlds=["corp"], premium=["gold.corp"],
+        prices={"corp": {"registration": 12.0, "renewal": 13.0, "transfer": 11.0,
+                         "restoration": 80.0, "premium": 500.0}}))
+    r = Registry(store, config)
+    try:
+        p = r.GetDomainPrices({"DomainName": "Plain.corp"}, ACCT)["DomainPrice"]
+        assert p["Name"] == "plain.corp"
+        assert p["RegistrationPrice"] == {"Price": 12.0, "Currency": "USD",
+                                          "PriceType": "STANDARD"}
+        assert p["RenewalPrice"]["Price"] == 13.0 and p["TransferPrice"]["Price"] == 11.0
+        assert p["RestorationPrice"]["Price"] == 80.0
+        gold = r.GetDomainPrices({"DomainName": "gold.corp"}, ACCT)["DomainPrice"]
+        assert gold["RegistrationPrice"] == {"Price": 500.0, "Currency": "USD",
+                                             "PriceType": "REGISTRY_PREMIUM"}
+        with pytest.raises(DomainsError) as e:
+            r.GetDomainPrices({"DomainName": "x.nosuchtld"}, ACCT)
+        assert e.value.code == "UnsupportedTLD"
+        with pytest.raises(DomainsError) as e:
+            r.GetDomainPrices({"DomainName": "a..corp"}, ACCT)
+        assert e.value.code == "InvalidInput"
+    finally:
+        store.close()

@@ -22,6 +22,7 @@ from ..store.sqlite import Store
 from . import contacts as contacts_mod
 from . import dnssec, names
 from ._model import OPERATIONS
+from .restore import RestoreOperations
 from .errors import DomainsError, duplicate, invalid_input, tld_rules, unsupported_tld
 from .store import DomainRow, RegistryStore
 
@@ -78,7 +79,7 @@ def _page(items: list, inp: dict, cap: int, default: int = DEFAULT_PAGE):
     return chunk, nxt
 
 
-class Registry:
+class Registry(RestoreOperations):
     """State in the Store (registry tables); `on_submit()` wakes the worker."""
 
     def __init__(self, store: Store, config: Config,
