@@ -180,6 +180,7 @@ def start_control_plane(args, served):
     served.source.health = control.health
     served.source.cidr_collections = control.cidr_collections
     served.source.vpcs = control.vpcs
+    served.source.public_fallback = control.public_fallback  # private zones' public DNS fallback
     control.start()
     return control
 

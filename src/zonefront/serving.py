@@ -123,12 +123,20 @@ def compile_public(zones: list[model.Zone], health, cidr: dict) -> "Image":
 
 
 def build_views(private: list[model.Zone], vpcs: dict, health, cidr: dict, geo=None,
-                udp_max: int = DEFAULT_UDP_MAX) -> list:
+                udp_max: int = DEFAULT_UDP_MAX, fallback=frozenset(),
+                public: list[model.Zone] = ()) -> list:
     """[(image, CIDR blocks)]: one compiled view per set of VPCs sharing a
     network, holding the private zones associated with any of them.
-    `vpcs`: VPC id -> {"cidrs": [block, ...], ...}."""
+    `vpcs`: VPC id -> {"cidrs": [block, ...], ...}.  A private zone whose
+    source (hosted zone id) is in `fallback` is compiled with the `public`
+    names it lacks (fallback.py: public DNS fallback)."""
     if not private:
         return []
+    if fallback:
+        from .fallback import with_public_fallback
+
+        private = [with_public_fallback(z, public) if z.source.rsplit("/", 1)[-1] in fallback
+                   else z for z in private]
     by_cidr: dict[str, set] = {}
     for vpc_id, vpc in vpcs.items():
         for block in vpc.get("cidrs", []):
@@ -152,14 +160,15 @@ def build_views(private: list[model.Zone], vpcs: dict, health, cidr: dict, geo=N
 
 
 def build_engine(zones: list[model.Zone], health, cidr: dict, vpcs: dict, geo=None,
-                 udp_max: int = DEFAULT_UDP_MAX) -> Built:
+                 udp_max: int = DEFAULT_UDP_MAX, fallback=frozenset()) -> Built:
     """The public image of `zones` plus the views of their private zones.
     Raises ValueError (a zone that cannot be compiled)."""
     public = public_zones(zones)
     image = compile_zones(public, health, cidr)
     engine = Engine(image.arrays(), image.zones, udp_max=udp_max)
     engine.attach(geo, health)
-    views = build_views([z for z in zones if z.private], vpcs, health, cidr, geo, udp_max)
+    views = build_views([z for z in zones if z.private], vpcs, health, cidr, geo, udp_max,
+                        fallback, public)
     if views:
         engine.image.set_views(views)
     return Built(engine, image, public)
@@ -214,6 +223,8 @@ class ZoneSource:
         self.health = None  # health.table.HealthTable (control plane) or an edge's mirror
         self.cidr_collections: Callable[[], dict] = lambda: {}
         self.vpcs: Callable[[], dict] = lambda: {}  # vpc id -> {"region", "cidrs"}: views
+        # hosted zone ids of the private zones with public DNS fallback enabled
+        self.public_fallback: Callable[[], frozenset] = lambda: frozenset()
         # Zone files alone are compiled in a child process (compile_in_child);
         # in-process when published zones or zone transfers need the objects.
         self.in_process = False
@@ -237,7 +248,8 @@ class ZoneSource:
             engine = compile_in_child(self.zone_files, self.udp_max)
             return Built(engine.attach(self.geo, self.health), None, [])
         return build_engine(self.in_process_zones(published), self.health,
-                            self.cidr_collections(), self.vpcs(), self.geo, self.udp_max)
+                            self.cidr_collections(), self.vpcs(), self.geo, self.udp_max,
+                            self.public_fallback())
 
     def in_process_zones(self, published: list[model.Zone]) -> list[model.Zone] | None:
         """Every zone to compile here (zone files, then `published`, which
@@ -401,10 +413,14 @@ class ServedZones:
             gc.freeze()
         changed_private = changed is None or any(
             z.origin in changed for z in private) or len(private) != len(self._private)
-        if changed_private or meta != self._views_meta:
+        fallback = frozenset(src.public_fallback())
+        if fallback and changed:  # fallback views copy public names: follow public changes
+            changed_private = True
+        views_meta = meta + (fallback,)
+        if changed_private or views_meta != self._views_meta:
             self._views = build_views(private, meta[1], src.health, meta[0], src.geo,
-                                      src.udp_max)
-            self._views_meta = meta
+                                      src.udp_max, fallback, public)
+            self._views_meta = views_meta
         self._private = private
         if self._views or changed_private:
             image.set_views(self._views)

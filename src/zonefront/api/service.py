@@ -20,7 +20,8 @@ from ..store import historystore, protstore, vpcstore, zonefeatures
 from ..store.sqlite import RRsetRow, Store, ZoneRow
 from . import changes as changes_mod
 from .cidrapi import CidrOperations
-from . import history, protections, tiers
+from . import hcsources, history, protections, tiers
+from .hcsources import HealthCheckSourceOperations
 from .history import HistoryOperations
 from .protections import ProtectionOperations
 from .tiers import TierOperations
@@ -78,7 +79,7 @@ class Context:
 
 
 class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, HistoryOperations,
-                     TierOperations):
+                     TierOperations, HealthCheckSourceOperations):
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
                  on_records: Callable[[str, int, set], None] = lambda *a: None,
                  health=None):
@@ -595,6 +596,7 @@ class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, Histor
         ref = inp["CallerReference"]
         cfg = self._normalize_hc(lambda: hspec.normalize(
             inp["HealthCheckConfig"], self.config.health.min_interval))
+        hcsources.check_config(self.store, cfg)
         with self.store.transaction():
             existing = self.store.health_check_by_caller_ref(ref)
             if existing is not None:

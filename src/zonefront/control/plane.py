@@ -46,7 +46,7 @@ from ..edge.hub import EdgeHub
 from ..health.manager import HealthManager
 from ..health.table import HealthTable
 from ..serving import Changes
-from ..store import cidrstore
+from ..store import cidrstore, zonefeatures
 from ..store.backend import open_store
 from ..store.sqlite import Store
 from ..store.zones import ZoneCache
@@ -157,6 +157,11 @@ class ControlPlane:
         publish() reads it; a ChangeCidrCollection wakes the publisher like
         a record change does (the zones handed over may then be unchanged)."""
         return cidrstore.all_collections(self.store)
+
+    def public_fallback(self) -> frozenset:
+        """Ids of the private hosted zones with public DNS fallback enabled
+        (UpdateHostedZoneFeatures), as committed; publish() reads it."""
+        return frozenset(zonefeatures.fallback_zones(self.store))
 
     def vpcs(self) -> dict[str, dict]:
         """VPC id -> {"region": str, "cidrs": [str]} for every defined VPC

@@ -25,6 +25,11 @@ def cmd_checker(args) -> int:
     settings = config.health
     if args.threads:
         settings.threads = args.threads
+    if args.source:
+        return _run_source_checker(args, config)
+    if not args.location:
+        print("zonefront: give --location NAME or --source ID", file=sys.stderr)
+        return 1
     if args.location in settings.locations:
         print(f"zonefront: location {args.location!r} is an in-process location of the "
               "server ([health] locations); a separate checker must use a name listed in "
@@ -46,10 +51,42 @@ def cmd_checker(args) -> int:
     return 0
 
 
+def _run_source_checker(args, config) -> int:
+    """A health check source's checker: registers with the store (the source
+    turns CREATE_COMPLETED) and probes the checks that name the source."""
+    import os
+    import socket
+
+    from ..store import hcsourcestore
+    from ..store.backend import open_store
+    from .remote import RemoteChecker
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    store = open_store(config)
+    host = f"{socket.gethostname()}:{os.getpid()}"
+    if not hcsourcestore.register_checker(store, args.source, host):
+        print(f"zonefront: no health check source {args.source!r}", file=sys.stderr)
+        store.close()
+        return 1
+    location = hcsourcestore.location_of(args.source)
+    checker = RemoteChecker(config.health, config.data_dir, location, store=store,
+                            source=args.source)
+    signal.signal(signal.SIGTERM, lambda *_: checker.stop_event.set())
+    signal.signal(signal.SIGINT, lambda *_: checker.stop_event.set())
+    print(f"checker ready: health check source {args.source}, data {config.data_dir}",
+          file=sys.stderr, flush=True)
+    checker.run()
+    print("checker stopped", file=sys.stderr, flush=True)
+    return 0
+
+
 def _configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--location", required=True, metavar="NAME",
+    p.add_argument("--location", metavar="NAME",
                    help="the checker location this process runs (a [health] remote_locations "
                         "name)")
+    p.add_argument("--source", metavar="ID",
+                   help="run as the checker of this health check source (private endpoint "
+                        "checks), inside the source's network")
     p.add_argument("--data-dir", metavar="DIR", help="the control plane's data directory")
     p.add_argument("--config", metavar="FILE")
     p.add_argument("--threads", type=int, default=0, help="probe loop threads")

@@ -24,6 +24,7 @@ from .table import HealthTable
 log = logging.getLogger("zonefront.health")
 
 POLL = 0.25  # seconds between reads of remote locations' reports
+SOURCE_PREFIX = "source:"  # location names of health check sources' checkers
 
 
 class HealthManager:
@@ -48,7 +49,7 @@ class HealthManager:
             for row in self.store.list_health_checks():
                 self._put(row)
         self.pool.start()
-        if self.settings.remote_locations and self.store is not None:
+        if self.store is not None:  # remote locations, and health check sources' checkers
             self._poller = threading.Thread(target=self._poll_remote, daemon=True,
                                             name="zonefront-health-remote")
             self._poller.start()
@@ -70,6 +71,13 @@ class HealthManager:
 
     def put(self, spec: CheckSpec) -> None:
         """Start (or update) checking one check."""
+        if spec.source:
+            # a private endpoint: only the source's checkers (remote, inside
+            # its network) reach it, so no in-process location votes
+            self.state.remote.add(SOURCE_PREFIX + spec.source)
+            self.state.put(spec, [])
+            self.pool.remove(spec.id)
+            return
         locations = self.pool.locations_for(spec) if spec.probed else []
         self.state.put(spec, locations if self.pool.locations else [])
         if spec.probed and self.pool.locations:
@@ -133,7 +141,7 @@ class HealthManager:
             for (seq, cid, loc, state, ok, status, checked, ip, latency, fstatus,
                  ftime) in rows:
                 self._remote_seq = seq
-                if loc not in wanted:
+                if loc not in wanted and not loc.startswith(SOURCE_PREFIX):
                     continue
                 self.state.observe(cid, loc, bool(state), Result(bool(ok), status, latency, ip),
                                    checked)

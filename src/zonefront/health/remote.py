@@ -29,9 +29,10 @@ RELOAD = 0.5  # seconds between looks at the store for changed checks
 
 class RemoteChecker:
     def __init__(self, settings: HealthSettings, data_dir: str, location: str,
-                 store: Store | None = None):
+                 store: Store | None = None, source: str | None = None):
         self.settings = settings
         self.location = location
+        self.source = source  # a health check source's id: probe only its checks
         # store: the configured one (PostgreSQL lets checkers run on other hosts)
         self.store = store if store is not None else Store(data_dir)
         self.pool = CheckerPool([location], self._sink, threads=settings.threads,
@@ -74,7 +75,13 @@ class RemoteChecker:
                 continue
             spec = CheckSpec.from_config(row["id"], row["config"])
             self._specs[row["id"]] = (row["version"], spec)
-            if spec.probed and (not spec.regions or self.location in spec.regions
+            if self.source is not None or spec.source:
+                # a source's checker probes exactly the checks naming its source
+                if spec.probed and spec.source == self.source:
+                    self.pool.put(spec)
+                else:
+                    self.pool.remove(spec.id)
+            elif spec.probed and (not spec.regions or self.location in spec.regions
                                 or not any(r in spec.regions for r in self._all_locations())):
                 self.pool.put(spec)
             else:

@@ -146,6 +146,7 @@ class CheckSpec:
     health_threshold: int = 0
     insufficient: str | None = None  # InsufficientDataHealthStatus (CLOUDWATCH_METRIC)
     forced: bool | None = None  # the zonefront:state tag, when set
+    source: str | None = None  # HealthCheckSourceId: only that source's checkers probe it
 
     @property
     def probed(self) -> bool:
@@ -168,7 +169,8 @@ class CheckSpec:
             regions=tuple(cfg.get("Regions") or ()),
             children=tuple(cfg.get("ChildHealthChecks") or ()),
             health_threshold=int(cfg.get("HealthThreshold") or 0),
-            insufficient=cfg.get("InsufficientDataHealthStatus"), forced=forced)
+            insufficient=cfg.get("InsufficientDataHealthStatus"), forced=forced,
+            source=cfg.get("HealthCheckSourceId") or None)
 
 
 def forced_from_tags(tags) -> bool | None:
