@@ -172,14 +172,14 @@ def ecs_of(m: dns.message.Message):
 
 
 def start(tmp_dir, config_toml: str = "", geoip: str | None = None,
-          extra_args: tuple[str, ...] = ()) -> Served:
+          extra_args: tuple[str, ...] = (), health_toml: str = "enabled = false\n") -> Served:
     """Start the product; the caller stops it with stop()."""
     data = os.path.join(str(tmp_dir), "data")
     os.makedirs(data, exist_ok=True)
     cfg = os.path.join(str(tmp_dir), "zonefront.toml")
     with open(cfg, "w") as f:
         # nobody probes: health checks follow their zonefront:state tag only
-        f.write("[health]\nenabled = false\n\n" + config_toml)
+        f.write("[health]\n" + health_toml + "\n" + config_toml)
     dns_port, api_port = free_port(), free_port()
     env = child_env(ZONEFRONT_ACCESS_KEY_ID=AKID, ZONEFRONT_SECRET_ACCESS_KEY=SECRET)
     argv = [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 
-from ..store import hcsourcestore, vpcstore
+from ..store import hcsourcestore
 from .errors import Route53Error, invalid_input
 
 MAX_SOURCES = 50  # a zonefront quota: TooManyHealthCheckSources beyond it
@@ -50,7 +50,7 @@ def _limit(value, default: int = MAX_LIST) -> int:
 
 
 class HealthCheckSourceOperations:
-    """Mixed into Route53Service: needs self.store, self._health_check_out()."""
+    """Mixed into Route53Service: needs self.store, self.vpc_defs(), self._health_check_out()."""
 
     def _source_out(self, s: dict) -> dict:
         ready = bool(hcsourcestore.checkers(self.store, s["id"]))
@@ -75,7 +75,7 @@ class HealthCheckSourceOperations:
             if existing is not None:
                 raise Route53Error("HealthCheckSourceAlreadyExists", "A health check source "
                                    "with this caller reference already exists.")
-            if vpcstore.get_vpc(self.store, cfg["VpcId"]) is None:
+            if cfg["VpcId"] not in self.vpc_defs():
                 raise Route53Error("InvalidVPCId", f"The VPC ID '{cfg['VpcId']}' is not "
                                    f"defined (define it in [vpcs] or with POST "
                                    f"/2013-04-01/zonefront/vpc).")
