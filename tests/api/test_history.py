@@ -63,7 +63,7 @@ def test_list_batches_sort_filters_and_pages(r53):
     assert got == ids
     after = r53.list_hosted_zone_change_batches(HostedZoneId=zid, StartAfterChangeId=ids[2])
     assert [s["ChangeId"] for s in after["ChangeBatchSummaries"]] == ids[3:]
-    future = (datetime.datetime.now(datetime.timezone.utc)
+    future = (datetime.datetime.now(datetime.UTC)
               + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     past = "2000-01-01T00:00:00Z"
     assert r53.list_hosted_zone_change_batches(

@@ -77,10 +77,10 @@ def _token_in(token: str | None, context: str) -> int:
         return 0
     try:
         position, ctx = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if ctx == context and isinstance(position, int) and position >= 0:
-            return position
-    except Exception:
-        pass
+    except (ValueError, TypeError):  # not base64, not JSON, not a pair
+        position, ctx = None, None
+    if ctx == context and isinstance(position, int) and position >= 0:
+        return position
     raise Route53Error("InvalidPaginationToken", "The pagination token is not valid.")
 
 

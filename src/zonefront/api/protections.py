@@ -68,7 +68,7 @@ def _token_in(token: str) -> tuple[str, str]:
     try:
         n, t = json.loads(base64.urlsafe_b64decode(token.encode()))
         return str(n), str(t)
-    except Exception:
+    except (ValueError, TypeError):  # not base64, not JSON, not a pair
         raise Route53Error("InvalidPaginationToken", "The pagination token is not valid.") \
             from None
 
