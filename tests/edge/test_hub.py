@@ -211,3 +211,23 @@ def test_edge_compile_answers_like_the_control_plane():
         a = dns.message.from_wire(edge.answer(
             dns.message.make_query("f.r.test.", "A").to_wire(), "192.0.2.99"))
         assert a.answer[0][0].to_text() == ("192.0.2.1" if healthy else "192.0.2.2")
+
+
+def test_public_dns_fallback_set_travels_in_zones_and_deltas():
+    """Issue 17: an edge builds its private views with the control plane's
+    public DNS fallback zones, from the full document and from a delta."""
+    fallback = {"ids": frozenset()}
+    hub = EdgeHub(EdgeSettings(), fallback=lambda: fallback["ids"])
+    zones = [make_zone("a.test.", 2, "ZA"), make_zone("a.test.", 1, "ZP", private=True)]
+    hub.published(zones)
+    _serial, blob = hub.zones_doc()
+    first = fmt.loads_zones(blob)
+    assert first.fallback == frozenset()
+    fallback["ids"] = frozenset({"ZP"})
+    hub.published(zones)  # only the feature changed
+    zs = fmt.apply_delta(first, hub.delta_doc(first.serial, first.epoch))
+    assert zs.fallback == frozenset({"ZP"})
+    assert fmt.loads_zones(hub.zones_doc()[1]).fallback == frozenset({"ZP"})
+    # a later delta that does not change it keeps it
+    hub.published([patched(zones[0], remove=[(name("h0.a.test."), 1)]), zones[1]])
+    assert fmt.apply_delta(zs, hub.delta_doc(zs.serial, zs.epoch)).fallback == {"ZP"}

@@ -123,7 +123,8 @@ class ControlPlane:
         self.registry.on_submit = self.registry_worker.wake.set
         self._registry_zones = RegistryZones(self.registry.rs, self.config)
         self.edges = EdgeHub(self.config.edges, self.health, self.config.data_dir,
-                             cidr=self.cidr_collections, vpcs=self.vpcs)
+                             cidr=self.cidr_collections, vpcs=self.vpcs,
+                             fallback=self.public_fallback)
         self.insync = InsyncGate(self.store.mark_insync, self.edges)
         self.edges.on_report = self.insync.evaluate  # an edge caught up, or went stale
         self.edges.start()

@@ -15,6 +15,7 @@ zones (ZONES_MAGIC, version 1)::
      "slots": {check_id: slot},            # health-table slots the zones refer to
      "cidr": {collection_id: {location: [cidr, ...]}},
      "vpcs": {vpc_id: {"region": str, "cidrs": [cidr, ...]}},
+     "fallback": [zone_id, ...],           # private zones with public DNS fallback (optional)
      "routed_fields": [name, ...]}         # the order of a ROUTED list's values
 
     ZONE   = {"key": str, "origin": bin, "source": str, "private": bool,
@@ -24,7 +25,7 @@ zones (ZONES_MAGIC, version 1)::
     ROUTED = [value, ...]                  # model.RoutedRRset fields, routed_fields order
 
 delta (DELTA_MAGIC, version 1): the state at `serial` given the state at
-`from`; "cidr" and "vpcs" appear only when they changed; "image" only when
+`from`; "cidr", "vpcs" and "fallback" appear only when they changed; "image" only when
 every publish in between patched the image of the compiler run "lineage"
 (an edge holding that run's image applies the patches, serving.Built.patch,
 instead of compiling the zones)::
@@ -170,7 +171,7 @@ def pack(doc: dict) -> bytes:
 # -- zones ----------------------------------------------------------------
 
 def dumps_zones(epoch: str, serial: int, zones: list[model.Zone], slots: dict,
-                cidr: dict, vpcs: dict) -> bytes:
+                cidr: dict, vpcs: dict, fallback=()) -> bytes:
     """The zones document, packed a record set at a time: one packb call over
     a million-record zone would hold the GIL for seconds, stalling an edge's
     sync and heartbeat threads (or the control plane's API) meanwhile."""
@@ -178,7 +179,7 @@ def dumps_zones(epoch: str, serial: int, zones: list[model.Zone], slots: dict,
     packer = msgpack.Packer(use_bin_type=True)
     head = {"magic": ZONES_MAGIC, "version": FORMAT_VERSION, "epoch": epoch,
             "serial": serial, "order": [k for k, _ in kz], "slots": slots, "cidr": cidr,
-            "vpcs": vpcs, "routed_fields": list(ROUTED_FIELDS)}
+            "vpcs": vpcs, "fallback": sorted(fallback), "routed_fields": list(ROUTED_FIELDS)}
     out = [packer.pack_map_header(len(head) + 1)]
     for k, v in head.items():
         out += [packer.pack(k), packer.pack(v)]
@@ -214,13 +215,15 @@ class ZoneSet:
     # was a patch of it, those patches (hub.delta_doc "image")
     lineage: str | None = None
     image: dict | None = None
+    # hosted zone ids of the private zones with public DNS fallback (serving.build_views)
+    fallback: frozenset = frozenset()
 
     def zone_list(self) -> list[model.Zone]:
         return [self.zones[k] for k in self.order]
 
     def dumps(self) -> bytes:
         return dumps_zones(self.epoch, self.serial, self.zone_list(), self.slots, self.cidr,
-                           self.vpcs)
+                           self.vpcs, self.fallback)
 
 
 def loads_zones(blob: bytes, what: str = "zones") -> ZoneSet:
@@ -233,7 +236,8 @@ def loads_zones(blob: bytes, what: str = "zones") -> ZoneSet:
         if set(order) != set(zones):
             raise FormatError(f"{what}: order and zones disagree")
         return ZoneSet(doc["epoch"], int(doc["serial"]), order, zones, dict(doc["slots"]),
-                       doc.get("cidr") or {}, doc.get("vpcs") or {})
+                       doc.get("cidr") or {}, doc.get("vpcs") or {},
+                       fallback=frozenset(doc.get("fallback") or ()))
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, FormatError):
             raise
@@ -298,7 +302,8 @@ def apply_delta(zs: ZoneSet, blob: bytes, what: str = "delta") -> ZoneSet:
         return ZoneSet(zs.epoch, int(doc["serial"]), order, zones, slots,
                        doc["cidr"] if "cidr" in doc else zs.cidr,
                        doc["vpcs"] if "vpcs" in doc else zs.vpcs, changed,
-                       doc.get("lineage"), doc.get("image"))
+                       doc.get("lineage"), doc.get("image"),
+                       frozenset(doc["fallback"]) if "fallback" in doc else zs.fallback)
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, FormatError):
             raise

@@ -115,12 +115,14 @@ class EdgeHub:
     def __init__(self, settings: EdgeSettings, health=None, data_dir: str | None = None,
                  on_report: Callable[[], None] | None = None,
                  cidr: Callable[[], dict] | None = None,
-                 vpcs: Callable[[], dict] | None = None):
+                 vpcs: Callable[[], dict] | None = None,
+                 fallback: Callable[[], frozenset] | None = None):
         self.settings = settings
         self.health = health  # health.table.HealthTable
         self.on_report = on_report  # served_serial() may have moved
         self._cidr_fn = cidr or (lambda: {})
         self._vpcs_fn = vpcs or (lambda: {})
+        self._fallback_fn = fallback or (lambda: frozenset())  # public DNS fallback zone ids
         self.epoch = secrets.token_hex(8)
         self.serial = 0
         self._keyed: list[tuple[str, model.Zone]] = []
@@ -130,6 +132,7 @@ class EdgeHub:
         self._slots: dict[str, int] = {}
         self._cidr: dict = {}
         self._vpcs: dict = {}
+        self._fallback: frozenset = frozenset()
         self._history: collections.deque[_Publish] = collections.deque(maxlen=settings.history)
         self._reported: int | None = None  # served_serial() when on_report last ran
         self.edges: dict[str, EdgeInfo] = {}
@@ -176,6 +179,7 @@ class EdgeHub:
         image applies the patch instead of compiling the delta's zones."""
         cidr = self._cidr_fn() or {}
         vpcs = plain_vpcs(self._vpcs_fn())
+        fallback = frozenset(self._fallback_fn())
         keyed = fmt.keyed(zones)
         by_key = dict(keyed)
         changes: dict = {}
@@ -197,11 +201,12 @@ class EdgeHub:
                     if r.health_check and r.health_check not in slots:
                         slots[r.health_check] = self.health.slot(r.health_check)
         with self._cond:
-            meta = cidr != self._cidr or vpcs != self._vpcs
+            meta = cidr != self._cidr or vpcs != self._vpcs or fallback != self._fallback
             self.serial = max(self.serial + 1, int(time.time() * 1000))
             self._keyed, self._by_key = keyed, by_key
             self._image, self._lineage = image, (lineage if image is not None else None)
             self._slots, self._cidr, self._vpcs = slots, cidr, vpcs
+            self._fallback = fallback
             self._history.append(_Publish(self.serial, changes, meta, self._lineage,
                                           patch if image is not None else None))
             serial = self.serial
@@ -213,10 +218,11 @@ class EdgeHub:
             with self._cond:
                 serial, keyed = self.serial, self._keyed
                 slots, cidr, vpcs = self._slots, self._cidr, self._vpcs
+                fallback = self._fallback
             hit = self._cache.get("zones")
             if hit is None or hit[0] != serial:
                 blob = fmt.dumps_zones(self.epoch, serial, [z for _k, z in keyed], slots,
-                                       cidr, vpcs)
+                                       cidr, vpcs, fallback)
                 self._cache["zones"] = hit = (serial, blob)
             return hit
 
@@ -259,6 +265,7 @@ class EdgeHub:
                    "routed_fields": list(fmt.ROUTED_FIELDS)}
             if any(p.meta for p in entries):
                 doc["cidr"], doc["vpcs"] = self._cidr, self._vpcs
+                doc["fallback"] = sorted(self._fallback)
             if entries and all(p.patch is not None and p.lineage == self._lineage
                                for p in entries):
                 # an edge holding this run's image at `since` applies these

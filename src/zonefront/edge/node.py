@@ -257,13 +257,15 @@ class Edge:
         VPCs may change any zone."""
         self.health.slots = dict(zs.slots)
         old = self.zs
-        same_meta = old is not None and (old.cidr, old.vpcs) == (zs.cidr, zs.vpcs)
+        same_meta = old is not None and (old.cidr, old.vpcs, old.fallback) == (
+            zs.cidr, zs.vpcs, zs.fallback)
         if same_meta and self._apply_patches(zs):
             return
         self.lineage = None  # compiled here from now on
         changed = zs.changed if same_meta else None
         self.source.cidr_collections = lambda: zs.cidr
         self.source.vpcs = lambda: zs.vpcs
+        self.source.public_fallback = lambda: zs.fallback
         built = self.serving.publish(zs.zone_list(), changed)
         self._served_now(zs, f"{len(built.image.zones)} zone(s)")
         if save:
