@@ -159,3 +159,12 @@ def test_aws_cli_history(server, r53):
     rr = aws(server, "list-resource-record-set-changes", "--hosted-zone-id", zid,
              "--record-name", "w.clihist.example", "--record-type", "A")
     assert [c["Action"] for c in rr["ResourceRecordSetChanges"]] == ["CREATE"]
+
+
+def test_zone_created_advanced_records_its_creation(r53):
+    zid = new_zone(r53, "histcreate.example", HostedZoneConfig={"HostedZoneTier": "ADVANCED"})
+    batches = r53.list_hosted_zone_change_batches(HostedZoneId=zid)["ChangeBatchSummaries"]
+    assert [(b["Operation"], b["ChangeCount"]) for b in batches] == [("CreateHostedZone", 2)]
+    got = r53.get_hosted_zone_change_batch(HostedZoneId=zid, ChangeId=batches[0]["ChangeId"])
+    assert sorted(c["ResourceRecordSet"]["Type"] for c in got["ChangeBatch"]["Changes"]) == [
+        "NS", "SOA"]

@@ -195,6 +195,9 @@ class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, Histor
             if cfg.get("HostedZoneTier") == "ADVANCED":
                 zonefeatures.put(self.store, z.id, zonefeatures.ZoneFeatures(
                     "ADVANCED", time.time()))
+                history.record(self.store, self.config, z.id, change["Id"], "CreateHostedZone",
+                               [{"Action": "CREATE", "ResourceRecordSet": r} for r in (soa, ns)],
+                               None, ctx)
         self._committed()
         out = {"HostedZone": self._hosted_zone(z), "ChangeInfo": change,
                "Location": f"{ctx.base_url}/2013-04-01/hostedzone/{z.id}"}
