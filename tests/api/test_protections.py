@@ -167,3 +167,12 @@ def test_aws_cli_protections(server, r53):
     err = aws(server, "delete-resource-record-set-protections", "--hosted-zone-id", zid,
               "--protections", "RecordName=www.cliprot.example,RecordType=A", ok=False)
     assert "InvalidResourceRecordSetProtectionBatch" in err
+
+
+def test_protection_quota_is_limits_exceeded(r53, monkeypatch):
+    monkeypatch.setattr(protections, "MAX_PER_ZONE", 2)
+    zid = new_zone(r53, "quota.example")
+    _protect(r53, zid, ("a.quota.example", "A"), ("b.quota.example", "A"))
+    with pytest.raises(ClientError) as e:
+        _protect(r53, zid, ("c.quota.example", "A"))
+    assert _code(e) == "LimitsExceeded"

@@ -137,3 +137,14 @@ def test_aws_cli_tier_and_features(server, r53, vpc):
     err = aws(server, "update-hosted-zone-tier", "--hosted-zone-id", zid,
               "--hosted-zone-tier", "PLATINUM", ok=False)
     assert "PLATINUM" in err or "InvalidInput" in err
+
+
+def test_unknown_tier_is_invalid_input(r53):
+    zid = new_zone(r53, "tierbad.example")
+    with pytest.raises(ClientError) as e:
+        r53.update_hosted_zone_tier(HostedZoneId=zid, HostedZoneTier="PLATINUM")
+    assert _code(e) == "InvalidInput"
+    with pytest.raises(ClientError) as e:
+        r53.update_hosted_zone_features(HostedZoneId=zid, ChangeGuardrails=[
+            {"Name": "NO_SUCH_CHECK", "Status": "ENABLED"}])
+    assert _code(e) == "InvalidInput"
