@@ -17,7 +17,7 @@ _n = [0]
 
 
 @pytest.fixture(scope="module")
-def vpc(server):
+def hcsrc_vpc(server):
     define_vpc(server, "vpc-hcsrcapi", "us-east-1", ["10.72.0.0/16"])
     return "vpc-hcsrcapi"
 
@@ -38,14 +38,14 @@ def _check(r53, ref, **extra):
         "Type": "TCP", "IPAddress": "10.72.0.9", "Port": 5432, **extra})["HealthCheck"]["Id"]
 
 
-def test_source_lifecycle(server, r53, vpc):
-    out = _source(r53, vpc)
+def test_source_lifecycle(server, r53, hcsrc_vpc):
+    out = _source(r53, hcsrc_vpc)
     sid = out["HealthCheckSourceId"]
     assert out["HealthCheckSourceStatus"] == "CREATE_PENDING"
     assert out["ResponseMetadata"]["HTTPStatusCode"] == 201
     assert out["Location"].endswith(f"/2013-04-01/healthchecksource/{sid}")
     got = r53.get_health_check_source(HealthCheckSourceId=sid)["HealthCheckSource"]
-    assert got["HealthCheckSourceConfig"]["VpcId"] == vpc
+    assert got["HealthCheckSourceConfig"]["VpcId"] == hcsrc_vpc
     assert len(got["HealthCheckSourceConfig"]["SubnetConfigurationList"]) == 2
     assert got["HealthCheckSourceStatus"] == "CREATE_PENDING"
     # a checker registering from the source's network completes it
@@ -73,12 +73,12 @@ def test_source_lifecycle(server, r53, vpc):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
-def test_source_errors(r53, vpc):
-    _source(r53, vpc)
+def test_source_errors(r53, hcsrc_vpc):
+    _source(r53, hcsrc_vpc)
     with pytest.raises(ClientError) as e:
         r53.create_health_check_source(
             CallerReference=f"src-{_n[0]}",
-            HealthCheckSourceConfig={"VpcId": vpc, "SubnetConfigurationList": SUBNETS})
+            HealthCheckSourceConfig={"VpcId": hcsrc_vpc, "SubnetConfigurationList": SUBNETS})
     assert _code(e) == "HealthCheckSourceAlreadyExists"
     with pytest.raises(ClientError) as e:
         _source(r53, "vpc-notdefined")
@@ -96,9 +96,9 @@ def test_source_errors(r53, vpc):
     assert _code(e) == "InvalidInput"
 
 
-def test_list_sources_pages(r53, vpc):
+def test_list_sources_pages(r53, hcsrc_vpc):
     for _ in range(3):
-        _source(r53, vpc)
+        _source(r53, hcsrc_vpc)
     every = [s["HealthCheckSourceId"] for s in
              r53.list_health_check_sources(MaxResults="100")["HealthCheckSources"]]
     got, token = [], None
@@ -114,10 +114,10 @@ def test_list_sources_pages(r53, vpc):
 
 
 @pytest.mark.skipif(not HAVE_AWS, reason="aws CLI not installed")
-def test_aws_cli_sources(server, vpc):
+def test_aws_cli_sources(server, hcsrc_vpc):
     out = aws(server, "create-health-check-source", "--caller-reference", "cli-src-1",
               "--health-check-source-config",
-              f"VpcId={vpc},SubnetConfigurationList=[{{SubnetId=subnet-1,"
+              f"VpcId={hcsrc_vpc},SubnetConfigurationList=[{{SubnetId=subnet-1,"
               f"AvailabilityZoneId=use1-az1,SecurityGroupIdList=[sg-1]}},{{SubnetId=subnet-2,"
               f"AvailabilityZoneId=use1-az2,SecurityGroupIdList=[sg-1]}}]")
     sid = out["HealthCheckSourceId"]

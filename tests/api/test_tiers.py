@@ -12,7 +12,7 @@ VPC = {"VPCRegion": "us-east-1", "VPCId": "vpc-tiers0001"}
 
 
 @pytest.fixture(scope="module")
-def vpc(server):
+def tiers_vpc(server):
     define_vpc(server, VPC["VPCId"], VPC["VPCRegion"], ["10.71.0.0/16"])
     return VPC
 
@@ -53,7 +53,7 @@ def test_tier_errors(r53):
     assert _code(e) == "NoSuchHostedZone"
 
 
-def test_features_fallback_private_only_and_dry_run(r53, vpc):
+def test_features_fallback_private_only_and_dry_run(r53, tiers_vpc):
     pub = new_zone(r53, "featpub.example")
     with pytest.raises(ClientError) as e:
         r53.update_hosted_zone_features(HostedZoneId=pub, EnablePublicDNSFallback=True)
@@ -125,7 +125,7 @@ def test_guardrail_errors(r53):
 
 
 @pytest.mark.skipif(not HAVE_AWS, reason="aws CLI not installed")
-def test_aws_cli_tier_and_features(server, r53, vpc):
+def test_aws_cli_tier_and_features(server, r53, tiers_vpc):
     zid = new_zone(r53, "clitier.example", VPC=VPC)
     aws(server, "update-hosted-zone-tier", "--hosted-zone-id", zid, "--hosted-zone-tier",
         "ADVANCED")
