@@ -251,7 +251,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise Route53Error("NotImplemented", f"zonefront does not implement "
                                    f"{op_name} yet.", 501)
             host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
-            out = handler(inp, Context(f"{self.scheme}://{host}", access_key))
+            out = handler(inp, Context(f"{self.scheme}://{host}", access_key,
+                                       self.client_address[0]))
         except xmlio.XMLInputError as e:
             self._error(invalid_input(str(e)), request_id)
             return

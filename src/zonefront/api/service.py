@@ -20,6 +20,7 @@ from ..store import vpcstore
 from ..store.sqlite import RRsetRow, Store, ZoneRow
 from . import changes as changes_mod
 from .cidrapi import CidrOperations
+from .testanswer import TestDNSAnswerOperations
 from .vpcapi import VPCOperations
 from . import names
 from ._r53model import OPERATIONS
@@ -65,12 +66,14 @@ def _max_items(value, default: int, cap: int) -> int:
 class Context:
     """Per-request facts a handler may need."""
 
-    def __init__(self, base_url: str, access_key: str | None = None):
+    def __init__(self, base_url: str, access_key: str | None = None,
+                 client_ip: str | None = None):
         self.base_url = base_url
         self.access_key = access_key
+        self.client_ip = client_ip  # the request's source address (TestDNSAnswer)
 
 
-class Route53Service(CidrOperations, VPCOperations):
+class Route53Service(CidrOperations, VPCOperations, TestDNSAnswerOperations):
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
                  on_records: Callable[[str, int, set], None] = lambda *a: None,
                  health=None):
