@@ -130,7 +130,7 @@ def built_date(mmdb: str) -> str:
 
     with maxminddb.open_database(mmdb) as reader:
         epoch = reader.metadata().build_epoch
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%d")
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%d")
 
 
 def geo_from_arg(arg: str | None) -> tuple[GeoDB | None, str | None]:

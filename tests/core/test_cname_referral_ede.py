@@ -15,8 +15,8 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from zonefront.snapshot.compiler import compile_zones
 from zonefront.ref.engine import RefImage
+from zonefront.snapshot.compiler import compile_zones
 from zonefront.zonefile import parse_zone_text
 
 ZONE = """$ORIGIN example.com.

@@ -111,13 +111,14 @@ remote-control:
         assert ok, "unbound did not start"
 
     def _answers(self) -> bool:
+        import dns.exception
         import dns.message
         import dns.query
 
         q = dns.message.make_query("edge.cdn.outside.test.", "A")
         try:
             return bool(dns.query.udp(q, "127.0.0.1", port=self.port, timeout=0.5).answer)
-        except Exception:
+        except (OSError, dns.exception.DNSException):
             return False
 
     def stop(self) -> None:

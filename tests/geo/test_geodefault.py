@@ -3,6 +3,7 @@ and the cache of flattened arrays that keeps later starts fast."""
 from __future__ import annotations
 
 import os
+import pathlib
 
 import pytest
 
@@ -32,7 +33,7 @@ def test_damaged_cache_is_flattened_again(city_mmdb, tmp_path):
 def test_cache_follows_the_file(city_mmdb, tmp_path):
     """A replaced database (new mtime or size) is a new cache entry."""
     copy = tmp_path / "copy.mmdb"
-    copy.write_bytes(open(city_mmdb, "rb").read())
+    copy.write_bytes(pathlib.Path(city_mmdb).read_bytes())
     cache = tmp_path / "cache"
     geodefault.load_cached(str(copy), str(cache))
     os.utime(copy, ns=(1, 1))

@@ -34,7 +34,7 @@ import dataclasses
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .. import model
 from ..model import TYPE_A, TYPE_AAAA, RoutedRRset, RRset, RRsetMap, Zone
@@ -90,7 +90,7 @@ class OutsideAliases:
 
     # -- the refresh thread -----------------------------------------------------
 
-    def start(self) -> "OutsideAliases":
+    def start(self) -> OutsideAliases:
         self._thread = threading.Thread(target=self._run, name="zonefront-outside",
                                         daemon=True)
         self._thread.start()
