@@ -246,6 +246,8 @@ class OutsideAliases:
             health = r.health_check
             if health is None and r.alias_evaluate_health:
                 health = check_id(r.alias_name, r.rtype)
+                if self.health is not None:  # its slot may have been freed and made again
+                    self.health.set(health, bool(rdatas))
             replace[id(r)] = dataclasses.replace(
                 r, rdatas=list(rdatas), ttl=ttl if rdatas else 60, alias_name=None,
                 alias_zone=None, alias_evaluate_health=False, health_check=health)
