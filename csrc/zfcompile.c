@@ -790,8 +790,10 @@ static int chase(zc_t *c, zres_t *res, const uint8_t *rd, uint16_t qtype)
     memcpy(owner, target, (size_t)len);
     uint32_t node;
     switch (lookup(c, owner, len, &node)) {
-    case L_REFUSED: case L_REFERRAL: case L_CUT:
+    case L_REFUSED:
         return ZC_OK;
+    case L_REFERRAL: case L_CUT: /* the chain continues with the referral: Python's chase */
+        return ZC_GIVE_BACK;
     case L_NXDOMAIN:
         return negative(c, res, c->t->names[node].zone, 3);
     case L_DNAME:

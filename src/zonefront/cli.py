@@ -48,15 +48,15 @@ def cmd_serve(args) -> int:
     zone_files = list(args.zone_file or [])
     if not zone_files and not args.snapshot and not args.no_demo:
         zone_files = [demo_zone_path()]
-    geo = None
-    if args.geoip:
-        from .geo import GeoDB
+    from .geodefault import geo_from_arg
 
-        try:
-            geo = GeoDB.from_mmdb(args.geoip)
-        except Exception as e:  # maxminddb raises several types for a bad file
-            print(f"zonefront: {args.geoip}: cannot read GeoIP data: {e}", file=sys.stderr)
-            return 1
+    try:  # no --geoip: the packaged GeoLite2 database (geodefault.py)
+        geo, geo_note = geo_from_arg(args.geoip)
+    except Exception as e:  # maxminddb raises several types for a bad file
+        print(f"zonefront: {args.geoip}: cannot read GeoIP data: {e}", file=sys.stderr)
+        return 1
+    if geo_note:
+        print(geo_note, file=sys.stderr, flush=True)
     source = ZoneSource(zone_files, args.snapshot, args.edns_udp_size, geo)
     source.in_process = bool(args.api or args.allow_transfer or args.tsig_key or args.notify)
     served = ServedZones(source)
@@ -274,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"repeatable; default {DEFAULT_DNS_LISTEN}")
     s.add_argument("--workers", type=int, default=0, help="UDP worker threads (default: cores)")
     s.add_argument("--geoip", metavar="FILE.mmdb",
-                   help="MaxMind GeoIP2/GeoLite2 City or Country database for routing")
+                   help="MaxMind GeoIP2/GeoLite2 City or Country database for routing "
+                        "(default: the GeoLite2-City of the maxminddb-geolite2 package; "
+                        "'none': no GeoIP data)")
     s.add_argument("--edns-udp-size", type=udp_size_arg, default=DEFAULT_UDP_MAX, metavar="OCTETS",
                    help="largest UDP response, advertised in EDNS (512..4096, default 1232)")
     s.add_argument("--tcp-idle-timeout", type=float, default=10.0)

@@ -153,6 +153,11 @@ class Config:
     edges: EdgeSettings = field(default_factory=EdgeSettings)
     # [vpcs.<id>]: VPCs defined by the operator (read-only through the API)
     vpcs: dict[str, vpcdef.VPCDef] = field(default_factory=dict)
+    # [alias] resolver: the recursive resolver that aliases to outside names
+    # (CloudFront, ELB, ZONEFRONTRESOLVE...) are followed through: "HOST:PORT",
+    # "system" (/etc/resolv.conf's first nameserver) or "none" (outside/)
+    alias_resolver: str = "system"
+    alias_min_refresh: float = 1.0  # [alias] min_refresh: seconds between questions, at least
 
     def account_of(self, access_key: str | None) -> str:
         """The account an access key acts for: [registry] accounts maps keys
@@ -238,6 +243,7 @@ _SCHEMA = {
                  "operation_delay", "sweep_interval", "accounts", "registrar_name",
                  "registrar_url", "whois_server", "abuse_email", "abuse_phone"},
     "edges": {"stale_after", "history", "access_key_id", "secret_access_key"},
+    "alias": {"resolver", "min_refresh"},
 }
 
 
@@ -442,6 +448,14 @@ def load_config(path: str | None, overrides: dict | None = None,
 
     if "vpcs" in doc:
         cfg.vpcs = _load_vpcs(doc["vpcs"], where, cfg.account_id)
+
+    alias = doc.get("alias", {})
+    if "resolver" in alias:
+        cfg.alias_resolver = _typed(alias["resolver"], str, "alias.resolver")
+        if cfg.alias_resolver not in ("system", "none"):
+            parse_hostport(cfg.alias_resolver, "alias.resolver")
+    if "min_refresh" in alias:
+        cfg.alias_min_refresh = _number(alias["min_refresh"], "alias.min_refresh")
 
     akid = env.get("ZONEFRONT_ACCESS_KEY_ID")
     secret = env.get("ZONEFRONT_SECRET_ACCESS_KEY")

@@ -404,13 +404,31 @@ class ZoneSet:
 
     def chase(self, target: bytes, qtype: int, res: Resolution, seen: set) -> Tree:
         """Follow a CNAME to `target` (RFC 1034 §4.3.2 step 3.a): the rcode is
-        the last link's (RFC 6604); referrals and names we do not serve end
-        the chain with what we have."""
+        the last link's (RFC 6604); a name we do not serve ends the chain
+        with what we have.  A target at or below a delegation cut continues
+        with the referral (step 3.b: NS in authority, glue in additional),
+        as NSD and Knot answer; AA stays set, since the CNAME before it is
+        our authoritative data (NSD's answer_delegation sets AA once a
+        CNAME was followed).  DS at the cut is the parent's, as in
+        _resolve."""
         if target in seen or len(seen) > MAX_CHAIN:
             return res
         seen.add(target)
         kind, node = self.lookup(target)
-        if kind in ("refused", "referral", "cut"):
+        if kind == "refused":
+            return res
+        if kind == "referral" or (kind == "cut" and qtype != TYPE_DS):
+            if self.trace is not None:
+                self.trace.add(node.name)  # the cut's NS set shapes this answer
+            self.referral(node, res)
+            res.aa = True
+            return res
+        if kind == "cut":
+            ds = node.rrsets.get(TYPE_DS)
+            if ds is not None:
+                res.answer += rrset_rrs(ds, target)
+            else:
+                self.negative(node.zone, res, RCODE_NOERROR)
             return res
         if kind == "nxdomain":
             self.negative(node.zone, res, RCODE_NXDOMAIN)

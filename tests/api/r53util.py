@@ -49,6 +49,7 @@ def start_control_plane(data_dir, **cfg) -> Running:
             gate.wait(10)
         published.append(zones)
 
+    cfg.setdefault("alias_resolver", "none")  # no DNS leaves the machine (outside aliases)
     config = Config(api_listen=("127.0.0.1", 0), data_dir=str(data_dir),
                     credentials={AKID: SECRET, RO_AKID: RO_SECRET}, readonly_keys=[RO_AKID],
                     **cfg)

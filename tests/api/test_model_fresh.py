@@ -37,7 +37,6 @@ OWNED_ELSEWHERE = {
     **{op: "#4 query logging" for op in (
         "CreateQueryLoggingConfig", "DeleteQueryLoggingConfig", "GetQueryLoggingConfig",
         "ListQueryLoggingConfigs")},
-    "TestDNSAnswer": "TestDNSAnswer / alias targets issue",
 }
 
 

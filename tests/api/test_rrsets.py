@@ -208,10 +208,12 @@ def test_routing_policies_stored_and_published_as_routed(r53, server, zone):
     coll_id = coll["Collection"]["Id"]
     r53.change_cidr_collection(Id=coll_id, Changes=[
         {"LocationName": "office", "Action": "PUT", "CidrList": ["198.51.100.0/24"]}])
+    hc = r53.create_health_check(CallerReference="rr-policies", HealthCheckConfig={
+        "Type": "TCP", "IPAddress": "192.0.2.1", "Port": 80})["HealthCheck"]["Id"]
     r = change(
         r53, zone,
         ("CREATE", rrset("w.rr.example", "A", ["192.0.2.1"], SetIdentifier="one", Weight=10,
-                         HealthCheckId="abcdef01-2345-6789-abcd-ef0123456789")),
+                         HealthCheckId=hc)),
         ("CREATE", rrset("w.rr.example", "A", ["192.0.2.2"], SetIdentifier="two", Weight=0)),
         ("CREATE", rrset("lat.rr.example", "A", ["192.0.2.3"], SetIdentifier="use1",
                          Region="us-east-1")),
@@ -240,7 +242,7 @@ def test_routing_policies_stored_and_published_as_routed(r53, server, zone):
     got = r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
     by = {(x["Name"], x.get("SetIdentifier")): x for x in got}
     assert by[("w.rr.example.", "one")]["Weight"] == 10
-    assert by[("w.rr.example.", "one")]["HealthCheckId"] == "abcdef01-2345-6789-abcd-ef0123456789"
+    assert by[("w.rr.example.", "one")]["HealthCheckId"] == hc
     assert by[("geo.rr.example.", "us-ca")]["GeoLocation"] == {"CountryCode": "US",
                                                                "SubdivisionCode": "CA"}
     assert by[("gp.rr.example.", "g1")]["GeoProximityLocation"] == {
@@ -257,7 +259,7 @@ def test_routing_policies_stored_and_published_as_routed(r53, server, zone):
     a = model.TYPE_A
     assert pub[("w.rr.example.", a, "one")] == model.RoutedRRset(
         model.name_from_text("w.rr.example."), a, 300, [bytes([192, 0, 2, 1])], set_id="one",
-        weight=10, health_check="abcdef01-2345-6789-abcd-ef0123456789")
+        weight=10, health_check=hc)
     assert pub[("w.rr.example.", a, "two")].weight == 0
     assert pub[("lat.rr.example.", a, "use1")].region == "us-east-1"
     fr = pub[("geo.rr.example.", a, "fr")]

@@ -367,6 +367,14 @@ def plan_batch(store: Store, zone_id: str, zone_origin: bytes, zone_name: str,
                                 f"{r.set_id} cannot be created because the IP-based record "
                                 "sets of one name and type must all use one CIDR collection.")
                 continue
+        check = r.rrset.get("HealthCheckId")
+        if check and not store.health_check_exists(check):
+            # Route 53 refuses a record set naming a check that does not
+            # exist; a DELETE of one whose check was deleted since stays
+            # allowed (handled above, before this point)
+            messages.append(f"Invalid request: HealthCheckId {check} does not exist for "
+                            f"resource record set {label}")
+            continue
         alias = r.rrset.get("AliasTarget")
         if alias is not None:
             found = alias_lookup(alias["HostedZoneId"], names.name_from_text(alias["DNSName"]),

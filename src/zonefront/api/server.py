@@ -253,7 +253,8 @@ class Handler(BaseHTTPRequestHandler):
             host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
             out = handler(inp, Context(
                 f"{self.scheme}://{host}", access_key, request_id=request_id,
-                principal=self.keyring.user_arn(access_key) if access_key else None))
+                principal=self.keyring.user_arn(access_key) if access_key else None,
+                client_ip=self.client_address[0]))
         except xmlio.XMLInputError as e:
             self._error(invalid_input(str(e)), request_id)
             return

@@ -24,6 +24,7 @@ from . import hcsources, history, protections, tiers
 from .hcsources import HealthCheckSourceOperations
 from .history import HistoryOperations
 from .protections import ProtectionOperations
+from .testanswer import TestDNSAnswerOperations
 from .tiers import TierOperations
 from .vpcapi import VPCOperations
 from . import names
@@ -71,15 +72,17 @@ class Context:
     """Per-request facts a handler may need."""
 
     def __init__(self, base_url: str, access_key: str | None = None,
-                 request_id: str | None = None, principal: str | None = None):
+                 request_id: str | None = None, principal: str | None = None,
+                 client_ip: str | None = None):
         self.base_url = base_url
         self.access_key = access_key
         self.request_id = request_id  # x-amzn-RequestId of this call (change history)
         self.principal = principal  # the access key's IAM user ARN (change history)
+        self.client_ip = client_ip  # the request's source address (TestDNSAnswer)
 
 
 class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, HistoryOperations,
-                     TierOperations, HealthCheckSourceOperations):
+                     TierOperations, HealthCheckSourceOperations, TestDNSAnswerOperations):
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
                  on_records: Callable[[str, int, set], None] = lambda *a: None,
                  health=None):

@@ -45,7 +45,8 @@ from ..domains.zones import RegistryZones
 from ..edge.hub import EdgeHub
 from ..health.manager import HealthManager
 from ..health.table import HealthTable
-from ..serving import Changes
+from ..outside.aliases import outside_aliases
+from ..serving import Changes, merge_changes
 from ..store import cidrstore, zonefeatures
 from ..store.backend import open_store
 from ..store.sqlite import Store
@@ -98,6 +99,7 @@ class ControlPlane:
         self._published_seq = 0
         self._seen_version = None
         self.publish_count = 0  # publishes done; tests and stats read it
+        self.outside = None  # outside.aliases.OutsideAliases ([alias] resolver)
 
     def start(self) -> None:
         if self.config.auth and not self.config.credentials:
@@ -111,6 +113,8 @@ class ControlPlane:
         self.health_checks.start()
         self.service = Route53Service(self.store, self.config, on_commit=self._wake.set,
                                       on_records=self._cache.note, health=self.health_checks)
+        # TestDNSAnswer asks the engine the DNS workers serve (None: no DNS here)
+        self.service.engine = lambda: getattr(self.served, "engine", None)
         errors, warnings = startup_problems(self.service)
         for w in warnings:
             log.warning("%s", w)
@@ -122,6 +126,7 @@ class ControlPlane:
         self.registry_worker = Worker(self.registry, on_commit=self._wake.set)
         self.registry.on_submit = self.registry_worker.wake.set
         self._registry_zones = RegistryZones(self.registry.rs, self.config)
+        self.outside = outside_aliases(self.config, self.health, self._wake.set)
         self.edges = EdgeHub(self.config.edges, self.health, self.config.data_dir,
                              cidr=self.cidr_collections, vpcs=self.vpcs,
                              fallback=self.public_fallback)
@@ -148,6 +153,8 @@ class ControlPlane:
             self._thread.join(timeout=10)
         if self.edges is not None:
             self.edges.stop()
+        if self.outside is not None:
+            self.outside.stop()
         if self.health_checks is not None:
             self.health_checks.stop()
         if self.store is not None:
@@ -207,6 +214,9 @@ class ControlPlane:
         self._seen_version = self.store.data_version()
         zones = self._cache.zones(self.store)
         changed: Changes | None = self._cache.take_changed()
+        if self.outside is not None:  # aliases to outside names, as their addresses
+            zones, moved = self.outside.apply(zones)
+            changed = merge_changes(changed, moved)
         if self._registry_zones is not None:
             zones = self._registry_zones.served(zones)
         routing = (self.cidr_collections(), self.vpcs())

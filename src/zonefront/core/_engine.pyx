@@ -830,6 +830,20 @@ cdef inline size_t write_opt(const query_t* qr, uint8_t* p, uint32_t rcode, uint
     return n
 
 
+cdef enum:
+    EDE_NOT_AUTHORITATIVE = 20  # RFC 8914 §4.21
+
+
+cdef inline size_t put_ede(uint8_t* opt, uint8_t* p, uint16_t info) noexcept nogil:
+    """Append an Extended DNS Error option (RFC 8914 §2, no extra text) at
+    `p`, the end of the OPT record written at `opt`, and grow its RDLENGTH."""
+    st16(p, 15)
+    st16(p + 2, 2)
+    st16(p + 4, info)
+    st16(opt + 9, ld16(opt + 9) + 6)
+    return 6
+
+
 cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size_t pos,
                               size_t room, size_t base, uint32_t qname_off, uint32_t qname_len,
                               uint16_t* counts) noexcept nogil:
@@ -1007,7 +1021,8 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     cdef const pset_t* ps
     cdef uint32_t values[MAX_MULTIVALUE]
     cdef uint32_t nvals
-    cdef size_t base
+    cdef size_t base, optpos
+    cdef bint ede
     if qlen < 12 or (q[2] & 0x80):
         return 0
     if (q[2] >> 3) & 0xF:
@@ -1033,6 +1048,11 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
         img = choose_view(img, &qr, ctx, &rcode, &blk_idx, &dname_idx)
     else:
         rcode = find_answer(img, &qr, &blk_idx, &dname_idx)
+    # a name in none of our zones: REFUSED with EDE 20, Not Authoritative
+    # (RFC 8914 §4.21, as NSD and Knot answer)
+    ede = rcode == RCODE_REFUSED and blk_idx == NONE and dname_idx == NONE \
+        and (qr.qclass == 1 or qr.qclass == 255) and qr.qtype != TYPE_AXFR \
+        and qr.qtype != TYPE_IXFR
     set_client(&cl, &qr, ctx, (q[0] << 8) | q[1])
 
     # header and question; the qname keeps the client's case (0x20)
@@ -1129,7 +1149,10 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     st16(r + 8, counts[1])
     st16(r + 10, counts[2] + (1 if qr.edns else 0))
     if qr.edns:
+        optpos = pos
         pos += write_opt(&qr, r + pos, rcode, img.udp_max, cl.scope)
+        if ede and pos + 6 <= limit:
+            pos += put_ede(r + optpos, r + pos, EDE_NOT_AUTHORITATIVE)
     ZF_ASSERT(pos <= limit)  # truncation kept the response within what the client takes
     return pos
 

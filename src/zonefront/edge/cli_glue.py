@@ -39,7 +39,8 @@ def add_edge_parser(subparsers) -> argparse.ArgumentParser:
     e.add_argument("--secret-access-key", metavar="SECRET",
                    help="API secret (default: env ZONEFRONT_SECRET_ACCESS_KEY)")
     e.add_argument("--geoip", metavar="FILE.mmdb",
-                   help="MaxMind GeoIP2/GeoLite2 City or Country database for routing")
+                   help="MaxMind GeoIP2/GeoLite2 City or Country database for routing "
+                        "(default: the maxminddb-geolite2 package's; 'none': no GeoIP data)")
     e.add_argument("--edns-udp-size", type=udp_size_arg, default=DEFAULT_UDP_MAX, metavar="OCTETS")
     e.add_argument("--tcp-idle-timeout", type=float, default=10.0)
     e.add_argument("--tcp-max-connections", type=int, default=1000)
@@ -58,7 +59,7 @@ def _say(text: str) -> None:
 def cmd_edge(args) -> int:
     # imported here: every `zonefront` command builds this parser, and the
     # edge's HTTP client and GeoIP reader cost 60 ms of start-up (measured)
-    from ..geo import GeoDB
+    from ..geodefault import geo_from_arg
     from .node import Edge
 
     key = args.access_key_id or os.environ.get("ZONEFRONT_ACCESS_KEY_ID")
@@ -66,13 +67,13 @@ def cmd_edge(args) -> int:
     if bool(key) != bool(secret):
         _say("zonefront: the access key id and the secret access key go together")
         return 1
-    geo = None
-    if args.geoip:
-        try:
-            geo = GeoDB.from_mmdb(args.geoip)
-        except Exception as e:  # maxminddb raises several types for a bad file
-            _say(f"zonefront: {args.geoip}: cannot read GeoIP data: {e}")
-            return 1
+    try:  # no --geoip: the packaged GeoLite2 database (geodefault.py)
+        geo, geo_note = geo_from_arg(args.geoip)
+    except Exception as e:  # maxminddb raises several types for a bad file
+        _say(f"zonefront: {args.geoip}: cannot read GeoIP data: {e}")
+        return 1
+    if geo_note:
+        _say(geo_note)
     listen = args.dns_listen or [parse_hostport(DEFAULT_DNS_LISTEN)]
     workers = args.workers or os.cpu_count() or 1
     edge_id = args.edge_id or f"{socket.gethostname()}-{listen[0][1]}"

@@ -34,6 +34,8 @@ from ..zoneset import (
 from .policy import Policy, make_client
 from .wire import DROP, FORMERR, NOTIMP, OUR_UDP_PAYLOAD, parse_query
 
+EDE_NOT_AUTHORITATIVE = 20  # RFC 8914 §4.21
+
 
 
 class RefImage:
@@ -267,6 +269,9 @@ class RefImage:
             rcode = RCODE_REFUSED
         else:
             rcode, bidx, didx = self.decide(q.qname.lower(), q.qtype)
+        # a name in none of our zones: EDE 20, Not Authoritative (RFC 8914 §4.21)
+        ede = rcode == RCODE_REFUSED and bidx == NONE and didx == NONE \
+            and q.qclass in (1, 255) and q.qtype not in (TYPE_AXFR, TYPE_IXFR)
         cl = make_client(q, q.qname.lower(), client, seed)
         room = limit - qsec - len(opt)
         if didx != NONE:
@@ -331,6 +336,9 @@ class RefImage:
                 body, counts = got[0], got[1:]
         if q.edns:
             opt = self.opt_record(q, rcode, self.udp_max, cl.scope if cl is not None else 0)
+            if ede and qsec + len(body) + len(opt) + 6 <= limit:
+                opt = opt[:9] + struct.pack(">H", len(opt) - 11 + 6) + opt[11:] + \
+                    struct.pack(">HHH", 15, 2, EDE_NOT_AUTHORITATIVE)
         header = query[0:2] + bytes(
             [0x80 | (query[2] & 0x01) | (0x04 if aa else 0) | (0x02 if tc else 0), (query[3] & 0x10) | (rcode & 0xF)]
         ) + struct.pack(">HHHH", 1, counts[0], counts[1], counts[2] + (1 if q.edns else 0))

@@ -379,6 +379,9 @@ def chain_qtypes(zs: ZoneSet, node: Node) -> set[int]:
             continue
         seen.add(target)
         kind, tnode = zs.lookup(target)
+        if kind == "cut":  # the referral the chain ends in, but DS is the parent's answer
+            out.add(TYPE_DS)
+            continue
         if kind not in ("exact", "wildcard"):
             continue
         out |= set(tnode.rrsets) | set(tnode.routed)

@@ -1,0 +1,3 @@
+"""Aliases to names outside our hosted zones (CloudFront, S3 website, ELB,
+API Gateway... or any DNS name): followed through a recursive resolver and
+served as the A/AAAA they resolve to (aliases.py)."""
