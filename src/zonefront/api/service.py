@@ -20,6 +20,7 @@ from ..store import vpcstore
 from ..store.sqlite import RRsetRow, Store, ZoneRow
 from . import changes as changes_mod
 from .cidrapi import CidrOperations
+from .querylog import QueryLoggingOperations
 from .vpcapi import VPCOperations
 from . import names
 from ._r53model import OPERATIONS
@@ -70,7 +71,7 @@ class Context:
         self.access_key = access_key
 
 
-class Route53Service(CidrOperations, VPCOperations):
+class Route53Service(CidrOperations, VPCOperations, QueryLoggingOperations):
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
                  on_records: Callable[[str, int, set], None] = lambda *a: None,
                  health=None):
