@@ -105,3 +105,29 @@ def test_file_sink_rotates(tmp_path):
 def test_group_path_stays_inside(tmp_path):
     assert group_path(str(tmp_path), "../../etc/passwd") == \
         str(tmp_path / "query-logs" / "etc" / "passwd.log")
+
+
+def test_c_lines_match_python_twin():
+    import dns.edns
+    import dns.message
+    import struct as st
+    recs = []
+    cases = [("Www.Example.com.", "AAAA", [dns.edns.ECSOption("198.51.100.0", 24)], 4,
+              bytes([192, 168, 1, 1]) + bytes(12), 3, 0),
+             ("a.b.", "A", [], 6, bytes.fromhex("20010db8000000000000000000000001"), 0, 1),
+             ("x.", "TYPE999", [dns.edns.ECSOption("2001:db8::", 56)], 6,
+              bytes(10) + b"\xff\xff" + bytes([10, 0, 0, 9]), 5, 0)]
+    want = []
+    for i, (name, t, opts, fam, addr, rc, tcp) in enumerate(cases):
+        q = dns.message.make_query(name, t, use_edns=0, options=opts).to_wire()
+        resp = b"\0\0\x81" + bytes([rc])
+        ts = 1_700_000_000_123_456 + i * 1_000_000
+        size = (_stats.QREC.size + len(q) + len(resp) + 7) & ~7
+        head = _stats.QREC.pack(size, 7, ts, tcp, fam, 5353, len(q), len(resp), addr, 53)
+        recs.append((head + q + resp).ljust(size, b"\0"))
+        want.append(format_line(ts, "ZID1", q, resp, rc, bool(tcp), "LOC", fam, addr))
+    data = b"".join(recs)
+    out, n = _stats.format_lines(data, {7: (b"ZID1", "g")}, b"LOC")
+    assert n == 3
+    assert out["g"].decode() == "".join(want)
+    assert _stats.format_lines(data, {8: (b"Z", "g")}, b"LOC") == ({}, 0)

@@ -959,7 +959,7 @@ cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t
 
     blk_out[0] = blk_idx
     dname_out[0] = dname_idx
-    node_out[0] = idx if rcode != RCODE_REFUSED and rcode != 16 else NONE
+    node_out[0] = idx  # NONE when nothing matched (REFUSED, BADVERS)
     return rcode
 
 
@@ -1025,9 +1025,8 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     cdef uint32_t values[MAX_MULTIVALUE]
     cdef uint32_t nvals
     cdef size_t base
-    cdef uint32_t node = NONE, top = NONE
+    cdef uint32_t node, top
     cdef zf_stats_t* st = <zf_stats_t*>ctx.stats
-    cdef const image_t* pub = img
     if qlen < 12 or (q[2] & 0x80):
         return 0
     if (q[2] >> 3) & 0xF:
@@ -1145,7 +1144,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             count_route(img, top, blk_idx, st)
         if blk_idx == NONE:
             if st != NULL:
-                zf_stats_answer(st, ctx.tcp, qr.qtype, 2, answer_zone(pub, img, node, st), 0)
+                zf_stats_answer(st, ctx.tcp, qr.qtype, 2, answer_zone(<const image_t*>image, img, node, st), 0)
             return write_header_only(q, r, 2)
         w = put_block(img, blk_idx, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
         rcode = block_rcode(img, blk_idx)
@@ -1165,7 +1164,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
         pos += write_opt(&qr, r + pos, rcode, img.udp_max, cl.scope)
     ZF_ASSERT(pos <= limit)  # truncation kept the response within what the client takes
     if st != NULL:
-        zf_stats_answer(st, ctx.tcp, qr.qtype, rcode, answer_zone(pub, img, node, st), tc)
+        zf_stats_answer(st, ctx.tcp, qr.qtype, rcode, answer_zone(<const image_t*>image, img, node, st), tc)
     return pos
 
 
@@ -1998,12 +1997,14 @@ cdef class Image:
             n = engine_answer(&self.img, qp, qlen, out, 65535, &ctx)
         return bytes(buf[:n])
 
-    def answer_many(self, list queries, int rounds=1, int stage=2):
+    def answer_many(self, list queries, int rounds=1, int stage=2, size_t stats=0):
         """Run `rounds` passes over the queries in one nogil loop, for the
         micro-benchmarks: stage 0 parses only, 1 parses and looks up,
         2 answers in full, 3 answers in full in batches of 64 with
         engine_prefetch's stages run over each batch first, as the UDP loop
-        does.  Returns a checksum so nothing is optimised out."""
+        does.  Returns a checksum so nothing is optimised out.  `stats`:
+        the address of a dataplane._stats.Counters' C counters
+        (Counters.address), to measure what counting costs."""
         cdef uint8_t* out
         cdef zf_qctx_t ctx
         cdef query_t qr
@@ -2020,7 +2021,7 @@ cdef class Image:
         ctx.src = NULL
         ctx.seed = 0
         ctx.tcp = 0
-        ctx.stats = NULL
+        ctx.stats = <void*>stats
         buf = bytearray(65535)
         out = buf
         try:

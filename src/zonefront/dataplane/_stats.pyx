@@ -109,6 +109,12 @@ cdef class Counters:
     def port(self):
         return self.st.port
 
+    @property
+    def address(self):
+        """The C counters' address (core._engine.Image.answer_many's stats=,
+        for benchmarks); valid while this object lives."""
+        return <size_t>self.st
+
 
 def iter_records(bytes data):
     """(header fields..., query bytes, response bytes) for each record of take()."""
@@ -188,3 +194,201 @@ def sum_counters(list counters):
         batch_sum += st.batch_sum
     return {"responses": responses, "tc": tc, "routed": routed, "cands": cands,
             "cand_other": cand_other, "views": views, "batch": batch, "batch_sum": batch_sum}
+
+
+# ---------------------------------------------------------------------------
+# Route 53 query log lines in C (dataplane/querylog.py format_line is the
+# readable twin, and the tests hold the two to the same bytes)
+
+cdef extern from "<stdio.h>" nogil:
+    int snprintf(char* s, size_t n, const char* fmt, ...)
+
+cdef extern from "<time.h>" nogil:
+    ctypedef long time_t
+    struct tm:
+        int tm_sec
+        int tm_min
+        int tm_hour
+        int tm_mday
+        int tm_mon
+        int tm_year
+    tm* gmtime_r(const time_t* t, tm* out)
+
+cdef extern from "<arpa/inet.h>" nogil:
+    const char* inet_ntop(int af, const void* src, char* dst, unsigned size)
+    int AF_INET
+    int AF_INET6
+
+cdef const char* _RCODES[17]
+_RCODES[:] = [b"NOERROR", b"FORMERR", b"SERVFAIL", b"NXDOMAIN", b"NOTIMP", b"REFUSED",
+              b"YXDOMAIN", b"YXRRSET", b"NXRRSET", b"NOTAUTH", b"NOTZONE", b"RCODE11",
+              b"RCODE12", b"RCODE13", b"RCODE14", b"RCODE15", b"BADVERS"]
+
+_TYPE_NAMES = {1: b"A", 2: b"NS", 5: b"CNAME", 6: b"SOA", 12: b"PTR", 13: b"HINFO", 15: b"MX",
+               16: b"TXT", 28: b"AAAA", 33: b"SRV", 35: b"NAPTR", 43: b"DS", 46: b"RRSIG",
+               47: b"NSEC", 48: b"DNSKEY", 50: b"NSEC3", 64: b"SVCB", 65: b"HTTPS", 99: b"SPF",
+               252: b"AXFR", 251: b"IXFR", 255: b"ANY", 257: b"CAA", 41: b"OPT", 52: b"TLSA",
+               44: b"SSHFP", 29: b"LOC", 39: b"DNAME"}
+
+
+cdef size_t _qname(const uint8_t* q, size_t n, char* out, size_t* end) noexcept nogil:
+    """The question's name as sent (dots, no trailing dot; "." for the root);
+    returns its length and sets end to the offset after it."""
+    cdef size_t off = 12, w = 0
+    cdef uint8_t ln, c
+    cdef size_t i
+    while off < n:
+        ln = q[off]
+        if ln == 0 or ln & 0xC0:
+            off += 1
+            break
+        if off + 1 + ln > n:
+            off = n
+            break
+        if w:
+            out[w] = b'.'
+            w += 1
+        for i in range(ln):
+            c = q[off + 1 + i]
+            if c <= 32 or c >= 127:
+                out[w] = b'?'
+            else:
+                out[w] = <char>c
+            w += 1
+        off += 1 + ln
+    if w == 0:
+        out[0] = b'.'
+        w = 1
+    end[0] = off
+    return w
+
+
+cdef int _ecs(const uint8_t* q, size_t n, size_t off, char* out) noexcept nogil:
+    """The client subnet option as "address/prefix" into out; 0 if none."""
+    cdef uint16_t rtype, rdlen, code, olen, fam
+    cdef uint8_t src
+    cdef size_t end, k
+    cdef uint8_t addr[16]
+    cdef int w
+    if n < 12 or q[11] == 0:
+        return 0
+    off += 4
+    while off < n:
+        while off < n and q[off] != 0 and not (q[off] & 0xC0):
+            off += 1 + q[off]
+        if off >= n:
+            return 0
+        off += 2 if q[off] & 0xC0 else 1
+        if off + 10 > n:
+            return 0
+        rtype = (q[off] << 8) | q[off + 1]
+        rdlen = (q[off + 8] << 8) | q[off + 9]
+        off += 10
+        if rtype == 41:
+            end = off + rdlen if off + rdlen <= n else n
+            while off + 4 <= end:
+                code = (q[off] << 8) | q[off + 1]
+                olen = (q[off + 2] << 8) | q[off + 3]
+                if code == 8 and olen >= 4 and off + 4 + olen <= end:
+                    fam = (q[off + 4] << 8) | q[off + 5]
+                    src = q[off + 6]
+                    memset(addr, 0, 16)
+                    for k in range(olen - 4):
+                        if k < 16:
+                            addr[k] = q[off + 8 + k]
+                    if fam == 1 and inet_ntop(AF_INET, addr, out, 64) != NULL:
+                        w = <int>len_c(out)
+                        return w + snprintf(out + w, 8, "/%u", src)
+                    if fam == 2 and inet_ntop(AF_INET6, addr, out, 64) != NULL:
+                        w = <int>len_c(out)
+                        return w + snprintf(out + w, 8, "/%u", src)
+                    return 0
+                off += 4 + olen
+            return 0
+        off += rdlen
+    return 0
+
+
+cdef size_t len_c(const char* s) noexcept nogil:
+    cdef size_t n = 0
+    while s[n]:
+        n += 1
+    return n
+
+
+def format_lines(bytes data, dict table, bytes location):
+    """Route 53 query log lines for the records of one take(): {group: bytes}
+    for records whose zone row is in table ({row: (zone id, group)});
+    returns (that dict, lines)."""
+    cdef const uint8_t* p = data
+    cdef size_t n = len(data), off = 0, qend, nl
+    cdef const zf_qrec_t* h
+    cdef const uint8_t* q
+    cdef const uint8_t* r
+    cdef char line[1024]
+    cdef char name[300]
+    cdef char addr[64]
+    cdef char ecs[80]
+    cdef char ts[40]
+    cdef tm t
+    cdef time_t sec, last_sec = -1
+    cdef int w, e, rc
+    cdef uint16_t qtype
+    cdef const char* loc = location
+    cdef dict out = {}
+    cdef int lines = 0
+    cdef bytes zid
+    cdef bytes tname
+    while off + sizeof(zf_qrec_t) <= n:
+        h = <const zf_qrec_t*>(p + off)
+        if h.size == 0 or off + h.size > n:
+            break
+        entry = table.get(h.zone)
+        if entry is None:
+            off += h.size
+            continue
+        q = p + off + sizeof(zf_qrec_t)
+        r = q + h.qlen
+        nl = _qname(q, h.qlen, name, &qend)
+        qtype = ((q[qend] << 8) | q[qend + 1]) if qend + 2 <= h.qlen else 0
+        e = _ecs(q, h.qlen, qend, ecs)
+        if e <= 0:
+            ecs[0] = b'-'
+            ecs[1] = 0
+        rc = (r[3] & 0xF) if h.rlen >= 4 else 0
+        sec = <time_t>(h.ts_us // 1000000)
+        if sec != last_sec:
+            gmtime_r(&sec, &t)
+            last_sec = sec
+        snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d", t.tm_year + 1900, t.tm_mon + 1,
+                 t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
+        if h.family == 4:
+            inet_ntop(AF_INET, h.addr, addr, sizeof(addr))
+        elif h.family == 6:
+            if h.addr[10] == 0xFF and h.addr[11] == 0xFF and h.addr[0] == 0 and h.addr[8] == 0:
+                inet_ntop(AF_INET, h.addr + 12, addr, sizeof(addr))
+            else:
+                inet_ntop(AF_INET6, h.addr, addr, sizeof(addr))
+        else:
+            addr[0] = b'-'
+            addr[1] = 0
+        tname = _TYPE_NAMES.get(qtype)
+        if tname is None:
+            tname = b"TYPE%d" % qtype
+        zid = entry[0]
+        name[nl] = 0
+        w = snprintf(line, sizeof(line), "1.0 %s.%03uZ %s %s %s %s %s %s %s %s\n", ts,
+                     <unsigned>((h.ts_us // 1000) % 1000), <const char*>zid, name,
+                     <const char*>tname, _RCODES[rc if rc < 17 else 0],
+                     "TCP" if h.tcp else "UDP", loc, addr, ecs)
+        if w > 0:
+            if w >= <int>sizeof(line):
+                w = sizeof(line) - 1
+            group = entry[1]
+            buf = out.get(group)
+            if buf is None:
+                buf = out[group] = bytearray()
+            (<bytearray>buf).extend(line[:w])
+            lines += 1
+        off += h.size
+    return out, lines
