@@ -120,7 +120,23 @@ def test_query_logging_boto3_lines_metrics_and_dnstap(stack):
                                               rcode="NXDOMAIN", zone="logged.test.") == 1
     assert value(after, "zonefront_api_requests_total", operation="CreateQueryLoggingConfig",
                  status="201") == 1
-    r53.delete_query_logging_config(Id=cid)
+    if shutil.which("aws"):  # the AWS CLI sees and deletes the same configuration
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y",
+                   AWS_DEFAULT_REGION="us-east-1")
+        endpoint = r53.meta.endpoint_url
+        out = subprocess.run(["aws", "route53", "list-query-logging-configs", "--endpoint-url",
+                              endpoint, "--hosted-zone-id", zid, "--output", "json"],
+                             capture_output=True, text=True, env=env, timeout=60)
+        assert out.returncode == 0, out.stderr
+        import json
+        got = json.loads(out.stdout)["QueryLoggingConfigs"]
+        assert [(c["Id"], c["CloudWatchLogsLogGroupArn"]) for c in got] == [(cid, arn)]
+        out = subprocess.run(["aws", "route53", "delete-query-logging-config", "--endpoint-url",
+                              endpoint, "--id", cid], capture_output=True, text=True, env=env,
+                             timeout=60)
+        assert out.returncode == 0, out.stderr
+    else:
+        r53.delete_query_logging_config(Id=cid)
     with pytest.raises(r53.exceptions.NoSuchQueryLoggingConfig):
         r53.get_query_logging_config(Id=cid)
 
