@@ -61,6 +61,93 @@ class PublishTimes:
         ]
 
 
+class CandidateLabels:
+    """cands index -> "name type set-identifier" for the served public image,
+    so that zonefront_dns_routing_choices_total names the record set chosen.
+
+    The compiled image keeps no set identifiers: the labels come from walking
+    its nodes to the policy sets (psets) their types answer with, and pairing
+    each pset's candidates, in order, with the zone's routed record sets of
+    that owner and type (the order the compiler gave them, zoneset.py).  The
+    walk runs only when a scrape finds routed answers, once per image (and
+    at most every `every` seconds while images change)."""
+
+    def __init__(self, served, every: float = 30.0):
+        self.served = served
+        self.every = every
+        self._key = None
+        self._at = 0.0
+        self._labels: dict[int, str] = {}
+
+    def __call__(self, idx: int) -> str | None:
+        built = getattr(self.served, "built", None)
+        if built is not None and built is not self._key and \
+                time.monotonic() - self._at >= (self.every if self._labels else 0):
+            self._key = built
+            self._at = time.monotonic()
+            try:
+                self._labels = self.build(built)
+            except Exception:
+                log.exception("routing candidate labels")
+                self._labels = {}
+        return self._labels.get(idx)
+
+    @staticmethod
+    def build(built) -> dict[int, str]:
+        import struct
+
+        from .model import TYPE_CNAME
+        from .snapshot.layout import decode_node
+        from .snapshot.policy import PSET, PSET_BIT
+
+        image = getattr(built, "image", None)
+        if image is None:
+            return {}
+        arrays = image.arrays()
+        nodes, psets = arrays["nodes"], arrays.get("psets", b"")
+        live = arrays.get("live", b"")
+        if not psets:
+            return {}
+        routed: dict[tuple[bytes, int], list] = {}
+        for z in built.zones:
+            for r in getattr(z, "routed", ()):
+                routed.setdefault((r.owner, r.rtype), []).append(r)
+        offsets = (struct.unpack_from(f"<{len(live) // 4}I", live) if live else None)
+        labels: dict[int, str] = {}
+        seen: set[int] = set()
+        off = 0
+        i = 0
+        while True:
+            if offsets is not None:
+                if i >= len(offsets):
+                    break
+                off = offsets[i]
+                i += 1
+            elif off >= len(nodes):
+                break
+            rec, nxt = decode_node(nodes, off)
+            off = nxt
+            for qtype, ref in rec.types:
+                if not ref & PSET_BIT or ref in seen:
+                    continue
+                seen.add(ref)
+                recs = routed.get((rec.name, qtype)) or routed.get((rec.name, TYPE_CNAME))
+                if not recs:
+                    continue
+                kind, _f, ncand, cand_off, _p, _n, _c = PSET.unpack_from(
+                    psets, (ref & ~PSET_BIT) * PSET.size)
+                name = _wire_to_text(rec.name)
+                for k in range(min(ncand, len(recs))):
+                    r = recs[k]
+                    labels[cand_off + k] = f"{name} {_type_text(r.rtype)} {r.set_id or '-'}"
+        return labels
+
+
+def _type_text(t: int) -> str:
+    from .dataplane.querylog import type_text
+    return type_text(t)
+
+
 def _zone_names(served) -> list[str]:
     engine = getattr(served, "engine", None)
     zones = getattr(getattr(engine, "image", None), "zones", None) or []
@@ -226,6 +313,7 @@ def start_serve(args, server, served, control, data_dir: str | None) -> Observab
     addr = metrics_address(args, sections)
     if addr is not None:
         obs.registry.register(metrics.DnsCollector(server, zone_names=lambda: _zone_names(served),
+                                                   candidate_label=CandidateLabels(served),
                                                    extra=dns_extra))
         obs.registry.register(lambda: metrics.process_families(metrics.START_TIME))
         obs.http = metrics.MetricsServer(addr[0], addr[1], obs.registry).start()

@@ -77,5 +77,5 @@ def scrape_http(host, port) -> tuple[str, str]:
         return r.headers.get("Content-Type"), r.read().decode()
 
 
-def value(samples: dict, name: str, **labels) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
+def value(samples: dict, metric_name: str, /, **labels) -> float:
+    return samples.get((metric_name, frozenset(labels.items())), 0.0)
