@@ -389,3 +389,42 @@ def api_families() -> list[metrics.Family]:
                                           "histogram", "Route 53 API request latency"),
                            ("operation",))
     return [req, lat]
+
+
+def start_edge_metrics(addr, edge) -> metrics.MetricsServer:
+    """`zonefront edge --metrics-listen`: the edge's DNS counters (its zone
+    names from the image it serves) and its serial."""
+    def zone_names():
+        engine = getattr(getattr(edge, "serving", None), "engine", None)
+        zones = getattr(getattr(engine, "image", None), "zones", None) or []
+        return [_wire_to_text(z.get("origin", b"")) for z in zones]
+
+    def edge_families():
+        served = getattr(edge, "served", None) or (None, 0)
+        return [metrics.Family("zonefront_edge_served_serial", "gauge",
+                               "The control plane serial this edge serves")
+                .add(int(served[1] or 0))]
+
+    collectors = []
+    server = getattr(edge, "server", None)
+    if server is not None and server.counters:
+        collectors.append(metrics.DnsCollector(server, zone_names=zone_names,
+                                               extra=edge_families))
+    else:
+        collectors.append(edge_families)
+    return start_plain(addr, collectors)
+
+
+def start_checker_metrics(addr, checker, location: str) -> metrics.MetricsServer:
+    """`zonefront checker --metrics-listen`: the probes of this location."""
+    def families():
+        fam = metrics.Family("zonefront_checker_probes", "gauge",
+                             "Probe pool figures of this checker location")
+        try:
+            for k, v in sorted(checker.pool.stats().items()):
+                if isinstance(v, (int, float)):
+                    fam.add(v, location=location, figure=str(k))
+        except Exception:
+            pass
+        return [fam]
+    return start_plain(addr, [families])
