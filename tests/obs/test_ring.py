@@ -131,3 +131,24 @@ def test_c_lines_match_python_twin():
     assert n == 3
     assert out["g"].decode() == "".join(want)
     assert _stats.format_lines(data, {8: (b"Z", "g")}, b"LOC") == ({}, 0)
+
+
+def test_c_dnstap_frames_match_python_twin():
+    import struct as st
+
+    from zonefront.dataplane import dnstap
+    q = bytes.fromhex("abcd01000001000000000000") + b"\x03www\x07example\x03com\x00\x00\x01\x00\x01"
+    r = bytes.fromhex("abcd81800001000100000000") + q[12:]
+    ts = 1_700_000_000_987_654
+    recs, want = [], b""
+    for fam, addr, tcp in ((4, bytes([10, 1, 2, 3]) + bytes(12), 0),
+                           (6, bytes.fromhex("20010db8000000000000000000000009"), 1)):
+        size = (_stats.QREC.size + len(q) + len(r) + 7) & ~7
+        recs.append((_stats.QREC.pack(size, 0, ts, tcp, fam, 40000, len(q), len(r), addr, 53)
+                     + q + r).ljust(size, b"\0"))
+        for mt in (dnstap.AUTH_QUERY, dnstap.AUTH_RESPONSE):
+            m = dnstap.encode_message(mt, ts, bool(tcp), fam, addr, 40000, 53, q, r, b"id", b"v")
+            want += st.pack("!I", len(m)) + m
+    got, n = _stats.dnstap_frames(b"".join(recs), b"id", b"v")
+    assert n == 4
+    assert got == want

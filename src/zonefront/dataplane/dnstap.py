@@ -107,6 +107,7 @@ class DnstapWriter:
         self._file = None
         self._next_try = 0.0
         self._buf: list[bytes] = []
+        self._pending = 0  # frames in _buf
         self.frames = 0
         self.dropped = 0
         if self.is_file:
@@ -155,13 +156,23 @@ class DnstapWriter:
             msg = encode_message(mtype, ts_us, bool(tcp), family, addr, port, dport, query,
                                  response, self.identity, self.version)
             self._buf.append(struct.pack("!I", len(msg)) + msg)
+            self._pending += 1
+
+    def records(self, data: bytes) -> None:
+        """Every record of one ring take() at once (framed in C)."""
+        from zonefront.dataplane import _stats
+        frames, n = _stats.dnstap_frames(data, self.identity, self.version)
+        if n:
+            self._buf.append(frames)
+            self._pending += n
 
     def flush(self) -> None:
         if not self._buf:
             return
         data = b"".join(self._buf)
-        n = len(self._buf)
+        n = self._pending
         self._buf = []
+        self._pending = 0
         if self._file is not None:
             self._file.write(data)
             self._file.flush()

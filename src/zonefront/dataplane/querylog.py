@@ -299,12 +299,9 @@ class RecordDrain:
             data = c.take()
             if not data:
                 continue
+            handled += 1
             if self.dnstap is not None:
-                for _zone, ts, tcp, fam, port, addr, dport, q, r in _stats.iter_records(data):
-                    handled += 1
-                    self.dnstap.record(ts, tcp, fam, addr, port, dport, q, r)
-            else:
-                handled += 1
+                self.dnstap.records(data)
             if not self._ctable:
                 continue
             by_group, n = _stats.format_lines(data, self._ctable, loc)
