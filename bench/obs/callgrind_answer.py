@@ -13,10 +13,10 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "micro"))
 
-from test_core_micro import bench_zone, query_mix  # noqa: E402
+from test_core_micro import bench_zone, query_mix
+from zonefront.core._engine import Image
 
-from zonefront.core._engine import Image  # noqa: E402
-from zonefront.snapshot.compiler import compile_zones  # noqa: E402
+from zonefront.snapshot.compiler import compile_zones
 
 QUERIES = 2000
 ROUNDS = 10

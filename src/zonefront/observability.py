@@ -87,7 +87,7 @@ class CandidateLabels:
             self._at = time.monotonic()
             try:
                 self._labels = self.build(built)
-            except Exception:
+            except Exception:  # noqa: BLE001 (labels are optional; the counts stay)
                 log.exception("routing candidate labels")
                 self._labels = {}
         return self._labels.get(idx)
@@ -134,7 +134,7 @@ class CandidateLabels:
                 recs = routed.get((rec.name, qtype)) or routed.get((rec.name, TYPE_CNAME))
                 if not recs:
                     continue
-                kind, _f, ncand, cand_off, _p, _n, _c = PSET.unpack_from(
+                _kind, _f, ncand, cand_off, _p, _n, _c = PSET.unpack_from(
                     psets, (ref & ~PSET_BIT) * PSET.size)
                 name = _wire_to_text(rec.name)
                 for k in range(min(ncand, len(recs))):
@@ -234,7 +234,7 @@ def _registry_families(control) -> list[metrics.Family]:
         with store.lock:
             rows = store.db.execute("SELECT status, COUNT(*) FROM registry_operations "
                                     "GROUP BY status").fetchall()
-    except Exception:
+    except Exception:  # noqa: BLE001 (a store without the Domains tables: no figures)
         rows = []
     for status, n in rows:
         fam.add(n, state=str(status))
@@ -424,7 +424,7 @@ def start_checker_metrics(addr, checker, location: str) -> metrics.MetricsServer
             for k, v in sorted(checker.pool.stats().items()):
                 if isinstance(v, (int, float)):
                     fam.add(v, location=location, figure=str(k))
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 (a pool without figures yet)
             pass
         return [fam]
     return start_plain(addr, [families])

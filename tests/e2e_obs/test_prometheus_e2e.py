@@ -11,10 +11,9 @@ import pytest
 
 pytest.importorskip("zonefront.dataplane._stats")
 
-from zonefront.dataplane import metrics  # noqa: E402
-
-from tests.e2e.conftest import free_port  # noqa: E402
-from tests.obs.obs_helpers import ask, build_zones, start_server, zone_names  # noqa: E402
+from tests.e2e.conftest import free_port
+from tests.obs.obs_helpers import ask, build_zones, start_server, zone_names
+from zonefront.dataplane import metrics
 
 PROM = shutil.which("prometheus")
 

@@ -10,11 +10,11 @@ import time
 import pytest
 
 boto3 = pytest.importorskip("boto3")
-import dns.message  # noqa: E402
-import dns.query  # noqa: E402
+import dns.message
+import dns.query
 
-from tests.e2e.conftest import Server, free_port, zonefront_cmd  # noqa: E402
-from tests.obs.obs_helpers import parse, scrape_http, value  # noqa: E402
+from tests.e2e.conftest import Server, free_port, zonefront_cmd
+from tests.obs.obs_helpers import parse, scrape_http, value
 
 LINE = re.compile(r"^1\.0 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (\S+) (\S+) (\S+) (\S+) "
                   r"(UDP|TCP) (\S+) (\S+) (\S+)$")
@@ -126,14 +126,14 @@ def test_query_logging_boto3_lines_metrics_and_dnstap(stack):
         endpoint = r53.meta.endpoint_url
         out = subprocess.run(["aws", "route53", "list-query-logging-configs", "--endpoint-url",
                               endpoint, "--hosted-zone-id", zid, "--output", "json"],
-                             capture_output=True, text=True, env=env, timeout=60)
+                             capture_output=True, text=True, env=env, timeout=60, check=False)
         assert out.returncode == 0, out.stderr
         import json
         got = json.loads(out.stdout)["QueryLoggingConfigs"]
         assert [(c["Id"], c["CloudWatchLogsLogGroupArn"]) for c in got] == [(cid, arn)]
         out = subprocess.run(["aws", "route53", "delete-query-logging-config", "--endpoint-url",
                               endpoint, "--id", cid], capture_output=True, text=True, env=env,
-                             timeout=60)
+                             timeout=60, check=False)
         assert out.returncode == 0, out.stderr
     else:
         r53.delete_query_logging_config(Id=cid)
@@ -146,9 +146,9 @@ def test_query_logging_boto3_lines_metrics_and_dnstap(stack):
     capture.terminate()
     capture.wait(10)
     out = subprocess.run(["dnstap-ldns", "-r", tap_file, "-y"], capture_output=True,
-                         text=True, timeout=30).stdout
+                         text=True, timeout=30, check=False).stdout
     for name, t, tcp, _ in sent:
         assert re.search(rf"type: AUTH_QUERY.*?qname: {re.escape(name)}|"
-                         rf"{re.escape(name)}\s+IN\s+{t}", out, re.S | re.I), name
+                         rf"{re.escape(name)}\s+IN\s+{t}", out, re.DOTALL | re.IGNORECASE), name
     assert out.count("AUTH_QUERY") >= len(sent) + 1
     assert out.count("AUTH_RESPONSE") >= len(sent) + 1

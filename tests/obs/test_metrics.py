@@ -6,10 +6,19 @@ import pytest
 pytest.importorskip("zonefront.dataplane._stats")
 pytest.importorskip("prometheus_client")
 
-from zonefront.dataplane import metrics  # noqa: E402
+from zonefront.dataplane import metrics
 
-from .obs_helpers import (ask, build_zones, formerr_query, parse, scrape_http,  # noqa: E402
-                          send_raw, start_server, value, zone_names)
+from .obs_helpers import (
+    ask,
+    build_zones,
+    formerr_query,
+    parse,
+    scrape_http,
+    send_raw,
+    start_server,
+    value,
+    zone_names,
+)
 
 R = "zonefront_dns_responses_total"
 

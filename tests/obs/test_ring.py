@@ -1,17 +1,20 @@
 """The per-worker record ring: records come back whole, a stalled sink drops
 and counts instead of blocking the workers."""
-import threading
 import time
 
 import pytest
 
 pytest.importorskip("zonefront.dataplane._stats")
 
-from zonefront.dataplane import _stats  # noqa: E402
-from zonefront.dataplane.querylog import (FileSink, RecordDrain, format_line,  # noqa: E402
-                                          group_path, parse_question)
+from zonefront.dataplane import _stats
+from zonefront.dataplane.querylog import (
+    FileSink,
+    format_line,
+    group_path,
+    parse_question,
+)
 
-from .obs_helpers import build_zones, start_server  # noqa: E402
+from .obs_helpers import build_zones, start_server
 
 
 def test_records_round_trip_and_full_ring_drops(tmp_path):
@@ -108,9 +111,9 @@ def test_group_path_stays_inside(tmp_path):
 
 
 def test_c_lines_match_python_twin():
+
     import dns.edns
     import dns.message
-    import struct as st
     recs = []
     cases = [("Www.Example.com.", "AAAA", [dns.edns.ECSOption("198.51.100.0", 24)], 4,
               bytes([192, 168, 1, 1]) + bytes(12), 3, 0),

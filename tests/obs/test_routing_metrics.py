@@ -9,12 +9,12 @@ import pytest
 
 pytest.importorskip("zonefront.dataplane._stats")
 
-from zonefront import model, serving  # noqa: E402
-from zonefront.dataplane import metrics  # noqa: E402
-from zonefront.dataplane.server import DnsServer  # noqa: E402
-from zonefront.observability import CandidateLabels  # noqa: E402
+from zonefront import model, serving
+from zonefront.dataplane import metrics
+from zonefront.dataplane.server import DnsServer
+from zonefront.observability import CandidateLabels
 
-from .obs_helpers import parse, value  # noqa: E402
+from .obs_helpers import parse, value
 
 
 def weighted_zone() -> model.Zone:

@@ -13,9 +13,9 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterable
 
 from zonefront.dataplane import _stats
 
@@ -60,12 +60,12 @@ class Family:
     help: str
     samples: list = field(default_factory=list)
 
-    def add(self, value, suffix: str = "", **labels) -> "Family":
+    def add(self, value, suffix: str = "", **labels) -> Family:
         self.samples.append((suffix, labels, value))
         return self
 
     def add_histogram(self, buckets: Iterable[tuple[float, int]], total: int, sum_: float,
-                      **labels) -> "Family":
+                      **labels) -> Family:
         """buckets: (upper bound, cumulative count) in increasing order."""
         for le, n in buckets:
             self.add(n, "_bucket", le=format_value(float(le)), **labels)
@@ -179,8 +179,8 @@ class DnsCollector:
                  candidate_label: Callable[[int], str | None] | None = None,
                  extra: Callable[[], Iterable[Family]] | None = None):
         self.server = server
-        self.zone_names = zone_names or (lambda: [])
-        self.view_names = view_names or (lambda: [])
+        self.zone_names = zone_names or (list)
+        self.view_names = view_names or (list)
         self.candidate_label = candidate_label
         self.extra = extra
 
@@ -286,7 +286,7 @@ class MetricsServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self):  # noqa: N802 (http.server's name)
+            def do_GET(self):
                 path = self.path.split("?", 1)[0]
                 if path == "/metrics":
                     body = reg.exposition().encode()
@@ -320,7 +320,7 @@ class MetricsServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="zf-metrics",
                                         daemon=True)
 
-    def start(self) -> "MetricsServer":
+    def start(self) -> MetricsServer:
         self._thread.start()
         return self
 

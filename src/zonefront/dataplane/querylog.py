@@ -26,7 +26,7 @@ import struct
 import sys
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from zonefront.dataplane import _stats
 
@@ -231,7 +231,7 @@ class RecordDrain:
             if dnstap is not None:
                 c.set_log_all(True)
 
-    def start(self) -> "RecordDrain":
+    def start(self) -> RecordDrain:
         self.update_table()
         self._thread = threading.Thread(target=self._run, name="zf-querylog", daemon=True)
         self._thread.start()
