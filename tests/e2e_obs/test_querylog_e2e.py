@@ -120,6 +120,14 @@ def test_query_logging_boto3_lines_metrics_and_dnstap(stack):
                                               rcode="NXDOMAIN", zone="logged.test.") == 1
     assert value(after, "zonefront_api_requests_total", operation="CreateQueryLoggingConfig",
                  status="201") == 1
+    assert value(after, "zonefront_api_request_duration_seconds_count",
+                 operation="ChangeResourceRecordSets") == 1
+    # the hosted zone and the record change each turned INSYNC once
+    assert value(after, "zonefront_change_insync_seconds_count") >= 2
+    assert value(after, "zonefront_image_publishes_total") >= 2
+    assert value(after, "zonefront_image_zones") == 1
+    assert value(after, "zonefront_query_log_lines_total") >= len(sent)
+    assert value(after, "zonefront_query_log_records_dropped_total") == 0
     if shutil.which("aws"):  # the AWS CLI sees and deletes the same configuration
         env = dict(os.environ, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y",
                    AWS_DEFAULT_REGION="us-east-1")
