@@ -305,8 +305,11 @@ def start_serve(args, server, served, control, data_dir: str | None) -> Observab
             fams.append(metrics.Family("zonefront_query_log_lines_total", "counter",
                                        "Query log lines written").add(obs.drain.lines))
         if control is not None:
-            fams += _health_families(control) + _edge_families(control) + \
-                _registry_families(control)
+            for part in (_health_families, _edge_families, _registry_families):
+                try:  # one part failing must not hide the DNS counters
+                    fams += part(control)
+                except Exception:  # noqa: BLE001
+                    log.exception("metrics: %s failed", part.__name__)
             fams += api_families()
         return fams
 
