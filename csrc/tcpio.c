@@ -68,6 +68,7 @@ struct zf_tcp_server {
     const void *image;    /* valid between zf_slot_enter and zf_slot_leave */
     uint32_t seed;
     uint32_t next_gen;    /* source of conn_t.gen */
+    zf_stats_t *counters; /* this thread's own (zfstats.h), or NULL (off) */
     zf_xfr_fn xfr;        /* slow path for AXFR/IXFR, or NULL */
     void *xfr_ctx;
     int xfrfd;            /* eventfd: tcpio_xfr_done() queued replies */
@@ -201,6 +202,13 @@ void tcpio_server_stats(const zf_tcp_server_t *s, zf_tcp_stats_t *out)
     out->evicted = __atomic_load_n(&s->stats.evicted, __ATOMIC_RELAXED);
     out->errors = __atomic_load_n(&s->stats.errors, __ATOMIC_RELAXED);
     out->xfr = __atomic_load_n(&s->stats.xfr, __ATOMIC_RELAXED);
+}
+
+void tcpio_server_set_counters(zf_tcp_server_t *s, zf_stats_t *st)
+{
+    s->counters = st;
+    if (st && s->nlisten)
+        st->port = (uint32_t)zf_socket_port(s->listen_fds[0]);
 }
 
 void tcpio_server_set_xfr(zf_tcp_server_t *s, zf_xfr_fn fn, void *ctx)
@@ -399,6 +407,7 @@ static int process(zf_tcp_server_t *s, conn_t *c)
     ctx.src = (const struct sockaddr *)&c->peer;
     ctx.seed = s->seed;
     ctx.tcp = 1;
+    ctx.stats = s->counters;
     while (c->in_len - off >= 2 && !c->xfr_wait) {
         size_t mlen = ((size_t)c->in[off] << 8) | c->in[off + 1];
         if (c->in_len - off - 2 < mlen)
@@ -431,6 +440,9 @@ static int process(zf_tcp_server_t *s, conn_t *c)
                                       ZF_TCP_MAX_MSG, &ctx);
         off += 2 + mlen;
         STAT_ADD(s->stats.queries, 1);
+        if (s->counters && rlen && rlen <= ZF_TCP_MAX_MSG)
+            zf_stats_record(s->counters, ctx.src, 1, c->in + off - mlen, mlen, s->scratch + 2,
+                            rlen);
         if (rlen == 0 || rlen > ZF_TCP_MAX_MSG) {
             STAT_ADD(s->stats.dropped, 1);
             continue;
@@ -681,6 +693,8 @@ int tcpio_server_run(zf_tcp_server_t *s)
         now = now_ms();
         if (n > 0) {
             s->image = zf_slot_enter(s->slot, s->reader);
+            if (s->counters)
+                zf_stats_tick(s->counters);
             uint64_t x = s->rng;
             x ^= x >> 12;
             x ^= x << 25;

@@ -46,6 +46,9 @@ int tcpio_server_run(zf_tcp_server_t *s);
 /* Async-signal-safe; wakes the loop at once. */
 void tcpio_server_stop(zf_tcp_server_t *s);
 void tcpio_server_stats(const zf_tcp_server_t *s, zf_tcp_stats_t *out);
+/* This thread's counters and query records (zfstats.h), or NULL; set only
+ * while the server is not running. */
+void tcpio_server_set_counters(zf_tcp_server_t *s, zf_stats_t *st);
 
 /* Zone transfers are a slow path outside the engine.  With a callback set,
  * a framed QUERY for AXFR or IXFR, or a TSIG-signed SOA query (a secondary's

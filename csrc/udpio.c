@@ -267,6 +267,7 @@ struct zf_udp_worker {
     int reader;          /* record in slot->readers, -1 until run */
     zf_slot_t *slot;
     rrl_t *rrl;          /* response rate limiting table, or NULL (off) */
+    zf_stats_t *counters; /* this worker's own (zfstats.h), or NULL (off) */
     _Atomic int stop;
     uint64_t rng;        /* xorshift64* state; per-batch policy seed */
     uint8_t *rx;         /* batch * RX_STRIDE */
@@ -405,6 +406,13 @@ void udpio_worker_set_rrl(zf_udp_worker_t *w, rrl_t *rrl)
     w->rrl = rrl;
 }
 
+void udpio_worker_set_counters(zf_udp_worker_t *w, zf_stats_t *st)
+{
+    w->counters = st;
+    if (st)
+        st->port = (uint32_t)zf_socket_port(w->fd);
+}
+
 static inline uint32_t next_seed(zf_udp_worker_t *w)
 {
     uint64_t x = w->rng;
@@ -451,9 +459,15 @@ static inline __attribute__((always_inline)) unsigned answer_batch_with(zf_udp_w
     const void *image = zf_slot_enter(slot, w->reader);
     zf_qctx_t ctx;
     unsigned rrl_drop = 0, rrl_slip = 0;
+    zf_stats_t *counters = w->counters;
     w->empty = 0;
     ctx.seed = next_seed(w);
     ctx.tcp = 0;
+    ctx.stats = counters;
+    if (counters) {
+        zf_stats_batch(counters, n);
+        zf_stats_tick(counters);
+    }
     if (rrl)
         rrl_tick(rrl); /* one clock reading per batch */
     zf_prefetch_fn prefetch = slot->prefetch;
@@ -477,6 +491,9 @@ static inline __attribute__((always_inline)) unsigned answer_batch_with(zf_udp_w
                             ZF_UDP_TX_SIZE, &ctx);
         if (len == 0 || len > ZF_UDP_TX_SIZE)
             continue;
+        if (counters)
+            zf_stats_record(counters, ctx.src, 0, w->rx + (size_t)i * RX_STRIDE, lens[i], out,
+                            len);
         if (rrl) {
             int verdict = rrl_account(rrl, ctx.src, out, &len);
             if (verdict == RRL_DROP) {

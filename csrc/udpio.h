@@ -14,6 +14,7 @@
 
 #include "zfapi.h"
 #include "rrl.h"
+#include "zfstats.h"
 
 #define ZF_CACHELINE 64
 
@@ -124,6 +125,10 @@ int udpio_worker_run(zf_udp_worker_t *w);
  * when rrl is NULL.  The caller owns rrl, and sets it only while the worker
  * is not running; the worker is its only user then. */
 void udpio_worker_set_rrl(zf_udp_worker_t *w, rrl_t *rrl);
+/* Counts answers, batches and routing decisions into st (zfstats.h), and
+ * writes query records to st's ring when a sink has set one; NULL stops.
+ * Same rules as set_rrl: only while the worker is not running. */
+void udpio_worker_set_counters(zf_udp_worker_t *w, zf_stats_t *st);
 void udpio_worker_stop(zf_udp_worker_t *w);
 /* Wakes every loop blocked in a receive on fd at once; for shutdown only,
  * since the socket then reads as empty forever. */

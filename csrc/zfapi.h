@@ -16,6 +16,7 @@ typedef struct zf_qctx {
     const struct sockaddr *src; /* query source: sockaddr_in or sockaddr_in6 */
     uint32_t seed;              /* per-batch randomness for routing policies */
     uint8_t tcp;                /* 1 over TCP: the 64 KiB limit, not the UDP one */
+    struct zf_stats *stats;     /* the calling loop's counters (zfstats.h), or NULL */
 } zf_qctx_t;
 
 /* Answer one query of qlen bytes into resp (capacity cap, at least 512;

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from . import __version__
+from . import __version__, obs_cli
 from .dataplane import rrl_glue
 from .domains import cli_glue as domains_glue
 from .edge import cli_glue as edge_glue
@@ -83,7 +83,8 @@ def cmd_serve(args) -> int:
         return 1
     server = DnsServer(listen, workers=workers, image=engine.image,
                        tcp_idle_timeout=args.tcp_idle_timeout,
-                       tcp_max_connections=args.tcp_max_connections, **server_kwargs)
+                       tcp_max_connections=args.tcp_max_connections,
+                       counters=obs_cli.counting_wanted(args), **server_kwargs)
     try:
         server.start()
     except OSError as e:
@@ -105,6 +106,17 @@ def cmd_serve(args) -> int:
             server.stop()
             print(f"zonefront: API: {e}", file=sys.stderr)
             return 1
+
+    from . import observability
+    try:
+        obs = observability.start_serve(args, server, served, control,
+                                        api_data_dir(args) if args.api else None)
+    except OSError as e:
+        if control is not None:
+            control.stop()
+        server.stop()
+        print(f"zonefront: metrics: {e}", file=sys.stderr)
+        return 1
 
     stop = threading.Event()
     hup = threading.Event()
@@ -132,6 +144,7 @@ def cmd_serve(args) -> int:
             except (SnapshotError, OSError, ValueError) as e:  # ZoneFileError is a ValueError
                 print(f"reload failed, still serving the previous zones: {e}",
                       file=sys.stderr, flush=True)
+    obs.stop()
     if control is not None:
         control.stop()
     if saver is not None:
@@ -295,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     domains_glue.add_arguments(s)
     xfr_glue.add_arguments(s)
     rrl_glue.add_arguments(s)
+    obs_cli.add_arguments(s)
     s.set_defaults(func=cmd_serve)
 
     z = sub.add_parser("zone", help="import/export hosted zones in the API store")

@@ -13,6 +13,7 @@ import re
 import socket
 import ssl
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote
@@ -26,6 +27,10 @@ from .keys import KeyRing
 from .service import Context, Route53Service
 
 log = logging.getLogger("zonefront.api")
+
+# observer(operation, HTTP status, seconds) per response sent (issue 15's
+# metrics append one); an empty list costs a length check per request
+REQUEST_OBSERVERS: list = []
 
 _VPC_ACTIONS = {"POST": "CreateVPC", "PUT": "UpdateVPC", "DELETE": "DeleteVPC"}
 
@@ -136,6 +141,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes, request_id: str, headers: dict | None = None,
               content_type: str = "text/xml"):
+        for observe in REQUEST_OBSERVERS:
+            observe(getattr(self, "_zf_op", "other"), status,
+                    time.monotonic() - getattr(self, "_zf_t0", time.monotonic()))
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -184,6 +192,8 @@ class Handler(BaseHTTPRequestHandler):
         self.keyring.authorize(access_key, req, code)
 
     def _handle(self, method: str):
+        self._zf_t0 = time.monotonic()
+        self._zf_op = "other"
         request_id = str(uuid.uuid4())
         raw_path, _, raw_query = self.path.partition("?")
         if self.registry is not None:
@@ -237,6 +247,7 @@ class Handler(BaseHTTPRequestHandler):
             # the template match runs on the raw path so that an encoded '/'
             # (%2F) stays inside its segment; parameters are unquoted after
             op_name, params, other = match_route(method, raw_path)
+            self._zf_op = op_name or "other"
             if op_name is None:
                 if other:
                     raise Route53Error("MethodNotAllowed", f"The method {method} is not "

@@ -24,6 +24,7 @@ from . import hcsources, history, protections, tiers
 from .hcsources import HealthCheckSourceOperations
 from .history import HistoryOperations
 from .protections import ProtectionOperations
+from .querylog import QueryLoggingOperations
 from .testanswer import TestDNSAnswerOperations
 from .tiers import TierOperations
 from .vpcapi import VPCOperations
@@ -82,7 +83,8 @@ class Context:
 
 
 class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, HistoryOperations,
-                     TierOperations, HealthCheckSourceOperations, TestDNSAnswerOperations):
+                     TierOperations, HealthCheckSourceOperations, TestDNSAnswerOperations,
+                     QueryLoggingOperations):
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
                  on_records: Callable[[str, int, set], None] = lambda *a: None,
                  health=None):

@@ -6,6 +6,7 @@ cdef extern from "zfapi.h":
         const void* src
         uint32_t seed
         uint8_t tcp
+        void* stats
     ctypedef size_t (*zf_answer_fn)(const void* image, const uint8_t* query, size_t qlen,
                                     uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
     ctypedef struct zf_hint_t:

@@ -46,6 +46,19 @@ cdef extern from *:
     """
     void zf_put_serial(uint8_t* p, const uint32_t* serials, uint32_t row) noexcept nogil
 
+cdef extern from "zfstats.h" nogil:
+    # per-worker counters (issue 15): the loop hands its own in ctx.stats
+    ctypedef struct zf_stats_t:
+        pass
+    const uint32_t ZF_ZONE_ID_PRIVATE
+    const uint32_t ZF_ZONE_ID_NONE
+    void zf_stats_answer(zf_stats_t* st, unsigned tcp, uint16_t qtype, unsigned rcode,
+                         uint32_t zone, unsigned tc)
+    void zf_stats_routed(zf_stats_t* st, unsigned kind, uint32_t cand)
+    uint32_t zf_stats_row_of_nx(zf_stats_t* st, const uint32_t* negatives, uint32_t nneg,
+                                uint32_t nx)
+    void zf_stats_view(zf_stats_t* st, uint32_t view)
+
 cdef int cmp_u32(const void* a, const void* b) noexcept nogil:
     cdef uint32_t x = (<const uint32_t*>a)[0], y = (<const uint32_t*>b)[0]
     return (x > y) - (x < y)
@@ -910,10 +923,10 @@ cdef inline void set_key(query_t* nq, const uint8_t* name, uint32_t n) noexcept 
 
 
 cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t* blk_out,
-                                 uint32_t* dname_out) noexcept nogil:
+                                 uint32_t* dname_out, uint32_t* node_out) noexcept nogil:
     """Pick what answers: a block, a DNAME to synthesize from, or only an
     rcode.  The same decisions as ref/engine.py's decide()."""
-    cdef uint32_t idx, i, rcode = 0, wild
+    cdef uint32_t idx = NONE, i, rcode = 0, wild
     cdef uint32_t blk_idx = NONE, dname_idx = NONE
     cdef const uint8_t* node
     cdef uint8_t flags
@@ -960,11 +973,13 @@ cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t
 
     blk_out[0] = blk_idx
     dname_out[0] = dname_idx
+    node_out[0] = idx  # NONE when nothing matched (REFUSED, BADVERS)
     return rcode
 
 
 cdef const image_t* choose_view(const image_t* img, const query_t* qr, const zf_qctx_t* ctx,
-                               uint32_t* rcode, uint32_t* blk, uint32_t* dn) noexcept nogil:
+                               uint32_t* rcode, uint32_t* blk, uint32_t* dn,
+                               uint32_t* node) noexcept nogil:
     """Private zones (issue 7): a source address inside a VPC's networks is
     answered from that VPC's view when the view holds a zone for the qname;
     otherwise, and for every other source, from the public zones.  Only the
@@ -997,10 +1012,12 @@ cdef const image_t* choose_view(const image_t* img, const query_t* qr, const zf_
                     i = img.view6[i].loc
     if i >= 0 and <uint32_t>i < img.nviews:
         view = img.views[i]
-        rcode[0] = find_answer(view, qr, blk, dn)
+        rcode[0] = find_answer(view, qr, blk, dn, node)
         if rcode[0] != RCODE_REFUSED:
+            if ctx.stats != NULL:
+                zf_stats_view(<zf_stats_t*>ctx.stats, <uint32_t>i)
             return view
-    rcode[0] = find_answer(img, qr, blk, dn)
+    rcode[0] = find_answer(img, qr, blk, dn, node)
     return img
 
 
@@ -1023,11 +1040,17 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     cdef uint32_t nvals
     cdef size_t base, optpos
     cdef bint ede
+    cdef uint32_t node, top
+    cdef zf_stats_t* st = <zf_stats_t*>ctx.stats
     if qlen < 12 or (q[2] & 0x80):
         return 0
     if (q[2] >> 3) & 0xF:
+        if st != NULL:
+            zf_stats_answer(st, ctx.tcp, 0, RCODE_NOTIMP, ZF_ZONE_ID_NONE, 0)
         return write_header_only(q, r, RCODE_NOTIMP)
     if parse_query(q, qlen, &qr) != 0:
+        if st != NULL:
+            zf_stats_answer(st, ctx.tcp, 0, RCODE_FORMERR, ZF_ZONE_ID_NONE, 0)
         return write_header_only(q, r, RCODE_FORMERR)
 
     if ctx.tcp:
@@ -1041,13 +1064,15 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     olen = opt_len(&qr)
     qsec = 12 + qr.qname_len + 4
     if limit < qsec + olen:
+        if st != NULL:
+            zf_stats_answer(st, ctx.tcp, qr.qtype, 2, ZF_ZONE_ID_NONE, 0)
         return write_header_only(q, r, 2)
     counts[0] = counts[1] = counts[2] = 0
 
     if img.nviews:
-        img = choose_view(img, &qr, ctx, &rcode, &blk_idx, &dname_idx)
+        img = choose_view(img, &qr, ctx, &rcode, &blk_idx, &dname_idx, &node)
     else:
-        rcode = find_answer(img, &qr, &blk_idx, &dname_idx)
+        rcode = find_answer(img, &qr, &blk_idx, &dname_idx, &node)
     # a name in none of our zones: REFUSED with EDE 20, Not Authoritative
     # (RFC 8914 §4.21, as NSD and Knot answer)
     ede = rcode == RCODE_REFUSED and blk_idx == NONE and dname_idx == NONE \
@@ -1093,7 +1118,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             nq.qtype = qr.qtype
             nq.qclass = qr.qclass
             nq.edns = 0
-            crcode = find_answer(img, &nq, &blk_idx, &dname_idx)
+            crcode = find_answer(img, &nq, &blk_idx, &dname_idx, &top)
             blk_idx = select_ref(img, blk_idx, &cl)
             if crcode == 0 and blk_idx != NONE and block_aa(img, blk_idx):
                 w = put_block(img, blk_idx, r, pos, limit - pos - olen, pos,
@@ -1111,6 +1136,8 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     elif blk_idx != NONE and (blk_idx & PSET_BIT) and img.psets[blk_idx & ~PSET_BIT].kind == K_MULTIVALUE \
             and img.psets[blk_idx & ~PSET_BIT].prefix != NONE:
         ps = &img.psets[blk_idx & ~PSET_BIT]
+        if st != NULL:
+            zf_stats_routed(st, K_MULTIVALUE, NONE)
         rcode = block_rcode(img, ps.prefix)
         aa = block_aa(img, ps.prefix)
         w = put_block(img, ps.prefix, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
@@ -1131,8 +1158,13 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
                 tc = 1
                 pos = qsec
     elif blk_idx != NONE:
+        top = blk_idx
         blk_idx = select_ref(img, blk_idx, &cl)
+        if st != NULL and (top & PSET_BIT):
+            count_route(img, top, blk_idx, st)
         if blk_idx == NONE:
+            if st != NULL:
+                zf_stats_answer(st, ctx.tcp, qr.qtype, 2, answer_zone(<const image_t*>image, img, node, st), 0)
             return write_header_only(q, r, 2)
         w = put_block(img, blk_idx, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
         rcode = block_rcode(img, blk_idx)
@@ -1154,7 +1186,51 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
         if ede and pos + 6 <= limit:
             pos += put_ede(r + optpos, r + pos, EDE_NOT_AUTHORITATIVE)
     ZF_ASSERT(pos <= limit)  # truncation kept the response within what the client takes
+    if st != NULL:
+        zf_stats_answer(st, ctx.tcp, qr.qtype, rcode, answer_zone(<const image_t*>image, img, node, st), tc)
     return pos
+
+
+# ---- counters (issue 15; csrc/zfstats.h) ------------------------------------------
+
+cdef inline uint32_t answer_zone(const image_t* pub, const image_t* img, uint32_t node,
+                                 zf_stats_t* st) noexcept nogil:
+    """The zone slot an answer is counted under: the public zone's row, read
+    from the node that decided (or found from its NXDOMAIN block when the
+    node does not carry it); private answers and REFUSED share a slot each."""
+    cdef const uint8_t* nd
+    if node == NONE:
+        return ZF_ZONE_ID_NONE
+    if img != pub:
+        return ZF_ZONE_ID_PRIVATE
+    nd = img.nodes + node
+    if nd[1] & F_ZONE_NEG:
+        return le16(nd + NODE_HEAD)
+    return zf_stats_row_of_nx(st, img.negatives, img.nneg, le32(nd + NODE_HEAD + 4))
+
+
+cdef void count_route(const image_t* img, uint32_t top, uint32_t chosen,
+                      zf_stats_t* st) noexcept nogil:
+    """A routed answer: the top policy's kind, and which of its candidates
+    led to the block served (through an alias's single target when the top
+    is an alias)."""
+    cdef const pset_t* ps = &img.psets[top & ~PSET_BIT]
+    cdef const pset_t* inner
+    cdef const cand_t* c
+    cdef uint32_t i, cand = NONE
+    if (top & ~PSET_BIT) >= img.npsets:
+        return
+    if ps.kind == K_ALIAS and ps.ncand and (img.cands[ps.cand_off].ref & PSET_BIT) \
+            and (img.cands[ps.cand_off].ref & ~PSET_BIT) < img.npsets:
+        inner = &img.psets[img.cands[ps.cand_off].ref & ~PSET_BIT]
+        if inner.kind != K_ALIAS:
+            ps = inner
+    c = img.cands + ps.cand_off
+    for i in range(ps.ncand):
+        if c[i].ref == chosen:
+            cand = ps.cand_off + i
+            break
+    zf_stats_routed(st, ps.kind, cand)
 
 
 # ---- prefetch (zfapi.h) ---------------------------------------------------------
@@ -1937,22 +2013,25 @@ cdef class Image:
             ctx.src = sp
         ctx.seed = seed
         ctx.tcp = 1 if tcp else 0
+        ctx.stats = NULL
         buf = bytearray(65535)
         out = buf
         with nogil:
             n = engine_answer(&self.img, qp, qlen, out, 65535, &ctx)
         return bytes(buf[:n])
 
-    def answer_many(self, list queries, int rounds=1, int stage=2):
+    def answer_many(self, list queries, int rounds=1, int stage=2, size_t stats=0):
         """Run `rounds` passes over the queries in one nogil loop, for the
         micro-benchmarks: stage 0 parses only, 1 parses and looks up,
         2 answers in full, 3 answers in full in batches of 64 with
         engine_prefetch's stages run over each batch first, as the UDP loop
-        does.  Returns a checksum so nothing is optimised out."""
+        does.  Returns a checksum so nothing is optimised out.  `stats`:
+        the address of a dataplane._stats.Counters' C counters
+        (Counters.address), to measure what counting costs."""
         cdef uint8_t* out
         cdef zf_qctx_t ctx
         cdef query_t qr
-        cdef uint32_t blk, dn
+        cdef uint32_t blk, dn, node
         cdef size_t total = 0
         cdef int r, i, j, pstage, nq = len(queries)
         cdef zf_hint_t hints[64]
@@ -1965,6 +2044,7 @@ cdef class Image:
         ctx.src = NULL
         ctx.seed = 0
         ctx.tcp = 0
+        ctx.stats = <void*>stats
         buf = bytearray(65535)
         out = buf
         try:
@@ -1989,7 +2069,7 @@ cdef class Image:
                         elif parse_query(qp[i], ql[i], &qr) == 0:
                             total += qr.qname_len
                             if stage == 1:
-                                total += find_answer(&self.img, &qr, &blk, &dn) + blk
+                                total += find_answer(&self.img, &qr, &blk, &dn, &node) + blk
         finally:
             free(qp)
             free(ql)
@@ -2010,6 +2090,7 @@ def answer_batched(Image image, list queries):
     ctx.src = NULL
     ctx.seed = 0
     ctx.tcp = 0
+    ctx.stats = NULL
     try:
         if lens == NULL or outs == NULL or qp == NULL or ql == NULL:
             raise MemoryError()

@@ -1,12 +1,14 @@
 # C declarations for the socket loops (csrc/udpio.h, csrc/tcpio.h) and the
 # classes that own them; only what _worker.pyx uses.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from zonefront.dataplane._stats cimport Counters, zf_stats_t
 
 cdef extern from "zfapi.h":
     ctypedef struct zf_qctx_t:
         const void* src
         uint32_t seed
         uint8_t tcp
+        void* stats
     ctypedef size_t (*zf_answer_fn)(const void* image, const uint8_t* query, size_t qlen,
                                     uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
     ctypedef struct zf_hint_t:
@@ -70,6 +72,7 @@ cdef extern from "udpio.h" nogil:
     int udpio_worker_run(zf_udp_worker_t* w)
     void udpio_worker_stop(zf_udp_worker_t* w)
     void udpio_worker_set_rrl(zf_udp_worker_t* w, rrl_t* rrl)
+    void udpio_worker_set_counters(zf_udp_worker_t* w, zf_stats_t* st)
     void udpio_wake(int fd)
     void udpio_worker_stats(const zf_udp_worker_t* w, zf_udp_stats_t* out)
     int udpio_have_mmsg()
@@ -101,6 +104,7 @@ cdef extern from "tcpio.h" nogil:
     ctypedef void (*zf_xfr_fn)(void* ctx, uint32_t conn, uint32_t gen, const uint8_t* query,
                                size_t qlen, const char* host, uint16_t port) noexcept nogil
     void tcpio_server_set_xfr(zf_tcp_server_t* s, zf_xfr_fn fn, void* ctx)
+    void tcpio_server_set_counters(zf_tcp_server_t* s, zf_stats_t* st)
     void tcpio_xfr_done(zf_tcp_server_t* s, uint32_t conn, uint32_t gen, uint8_t* buf,
                         size_t len)
     int tcpio_is_xfr(const uint8_t* m, size_t len)
@@ -140,6 +144,7 @@ cdef class UdpWorker:
     cdef readonly Slot slot
     cdef readonly int fd
     cdef readonly unsigned batch
+    cdef readonly Counters counters  # None when counting is off
     cdef bint _running
 
 
@@ -147,6 +152,7 @@ cdef class TcpServer:
     cdef zf_tcp_server_t* s
     cdef readonly Slot slot
     cdef readonly tuple listen_fds
+    cdef readonly Counters counters  # None when counting is off
     cdef bint _running
     cdef readonly object xfr       # xfr(query, (host, port)) -> list[bytes] | None, or None
     cdef object _xfr_queue         # (conn, gen, query, client) for the slow-path thread

@@ -261,7 +261,8 @@ cdef class UdpWorker:
     runs without locks).
     """
 
-    def __cinit__(self, int fd, Slot slot not None, unsigned batch=64, bint mmsg=True, rrl=None):
+    def __cinit__(self, int fd, Slot slot not None, unsigned batch=64, bint mmsg=True, rrl=None,
+                  Counters counters=None):
         if rrl is not None and not isinstance(rrl, RateLimiter):
             rrl = RateLimiter.from_config(rrl)
         self.w = udpio_worker_new(fd, slot.slot, batch, 0 if mmsg else ZF_UDP_NO_MMSG)
@@ -273,6 +274,9 @@ cdef class UdpWorker:
         self.slot = slot
         self.fd = fd
         self.batch = batch
+        self.counters = counters
+        if counters is not None:
+            udpio_worker_set_counters(self.w, counters.st)
 
     def __dealloc__(self):
         if self.w != NULL:
@@ -325,7 +329,8 @@ cdef class TcpServer:
     """
 
     def __cinit__(self, listen_fds, Slot slot not None, double idle_timeout=10.0,
-                  int max_connections=1000, size_t max_pending=256 * 1024, xfr=None):
+                  int max_connections=1000, size_t max_pending=256 * 1024, xfr=None,
+                  Counters counters=None):
         cdef zf_tcp_opts_t opts
         cdef int fds[64]
         fd_list = [int(f) for f in listen_fds]
@@ -342,6 +347,9 @@ cdef class TcpServer:
         self.slot = slot
         self.listen_fds = tuple(fd_list)
         self.xfr = xfr
+        self.counters = counters
+        if counters is not None:
+            tcpio_server_set_counters(self.s, counters.st)
         if xfr is not None:
             self._xfr_queue = queue.SimpleQueue()
             tcpio_server_set_xfr(self.s, _xfr_submit, <void*>self)

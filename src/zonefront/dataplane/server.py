@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 
-from zonefront.dataplane import _worker
+from zonefront.dataplane import _stats, _worker
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,9 @@ class DnsServer:
     a table of its own (SO_REUSEPORT hashes a source to one worker).  TCP is
     never limited.  Limited replies are counted in udp rrl_dropped and
     rrl_slipped (a dropped one also in dropped, a slipped one in responses).
+    counters: give every thread a _stats.Counters of its own (issue 15:
+    answers by zone, type and rcode, routing decisions, batch sizes, and the
+    record ring for query logs and dnstap); `self.counters` lists them.
     """
 
     def __init__(self, listen: list[tuple[str, int]], workers: int = 1, image=None,
@@ -62,7 +65,7 @@ class DnsServer:
                  tcp_max_connections: int = 1000, *, answer: str | None = None,
                  tcp_threads: int = 1, recv_timeout: float = 0.1, bufsize: int = 0,
                  mmsg: bool = True, reload_timeout: float = 5.0, xfr=None,
-                 rrl: dict | None = None):
+                 rrl: dict | None = None, counters: bool = False):
         if not listen:
             raise ValueError("nothing to listen on")
         if workers < 1 or tcp_threads < 1:
@@ -84,6 +87,8 @@ class DnsServer:
             # Validates now (and reports the rounded table size), not in start().
             self.rrl = _worker.RateLimiter.from_config(dict(rrl)).config
         self.slot = _worker.Slot(image, answer)
+        self.counting = counters
+        self.counters: list[_stats.Counters] = []
         self.ports: list[int] = []
         self._udp_fds: list[int] = []
         self._tcp_fds: list[int] = []
@@ -114,12 +119,14 @@ class DnsServer:
                 self.ports.append(self._bind(host, port))
             for fd in self._udp_fds:
                 self._udp.append(_worker.UdpWorker(fd, self.slot, self.batch, self.mmsg,
-                                                   rrl=self.rrl))
+                                                   rrl=self.rrl,
+                                                   counters=self._new_counters()))
             if self.tcp:
                 for _ in range(self.tcp_threads):
                     self._tcps.append(_worker.TcpServer(
                         self._tcp_fds, self.slot, self.tcp_idle_timeout,
-                        self.tcp_max_connections, xfr=self.xfr))
+                        self.tcp_max_connections, xfr=self.xfr,
+                        counters=self._new_counters()))
         except BaseException:
             self._close_fds()
             raise
@@ -128,6 +135,18 @@ class DnsServer:
         for i, t in enumerate(self._tcps):
             self._spawn(t.run, f"zf-tcp-{i}")
         return self
+
+    def _new_counters(self):
+        if not self.counting:
+            return None
+        c = _stats.Counters()
+        self.counters.append(c)
+        return c
+
+    @property
+    def udp_fds(self) -> list[int]:
+        """The UDP sockets (for their kernel drop counts, /proc/net/udp)."""
+        return list(self._udp_fds)
 
     def _bind(self, host: str, port: int) -> int:
         """Opens this address's sockets and returns the port they share."""

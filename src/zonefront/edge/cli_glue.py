@@ -48,6 +48,8 @@ def add_edge_parser(subparsers) -> argparse.ArgumentParser:
                    help="long-poll duration for new serials and health (default 10)")
     e.add_argument("--heartbeat", type=float, default=1.0, metavar="SECONDS",
                    help="heartbeat period (default 1; at most stale_after/4)")
+    from ..obs_cli import add_arguments as add_observability
+    add_observability(e, dns=False)
     e.set_defaults(func=cmd_edge)
     return e
 
@@ -82,7 +84,8 @@ def cmd_edge(args) -> int:
                     address=args.address, geo=geo, udp_max=args.edns_udp_size,
                     wait=args.poll_wait, heartbeat=args.heartbeat,
                     tcp_idle_timeout=args.tcp_idle_timeout,
-                    tcp_max_connections=args.tcp_max_connections, emit=_say)
+                    tcp_max_connections=args.tcp_max_connections, emit=_say,
+                    counters=bool(args.metrics_listen))
     except ValueError as e:
         _say(f"zonefront: {e}")
         return 1
@@ -97,6 +100,15 @@ def cmd_edge(args) -> int:
     if not edge.ready.is_set():
         _say(f"edge {edge_id}: nothing on disk in {args.data_dir}; waiting for "
              f"{args.control_plane}")
+    metrics = None
+    if args.metrics_listen:
+        from .. import observability
+        try:
+            metrics = observability.start_edge_metrics(args.metrics_listen, edge)
+        except OSError as e:
+            edge.stop()
+            _say(f"zonefront: metrics: {e}")
+            return 1
     announced = False
     while not stop.is_set():
         if not announced and edge.ready.wait(0.05):
@@ -106,6 +118,8 @@ def cmd_edge(args) -> int:
                  f"control-plane {args.control_plane}; serial {edge.served[1]} "
                  f"({edge.describe}); loaded in {edge.load_s:.3f}s")
         stop.wait(0.2 if announced else 0.0)
+    if metrics is not None:
+        metrics.stop()
     edge.stop()
     _say("stopped")
     return 0

@@ -42,11 +42,18 @@ def cmd_checker(args) -> int:
     from ..store.backend import open_store
 
     checker = RemoteChecker(settings, config.data_dir, args.location, store=open_store(config))
+    metrics = None
+    if getattr(args, "metrics_listen", None):
+        from .. import observability
+        metrics = observability.start_checker_metrics(args.metrics_listen, checker,
+                                                      args.location)
     signal.signal(signal.SIGTERM, lambda *_: checker.stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: checker.stop_event.set())
     print(f"checker ready: location {args.location}, data {config.data_dir}", file=sys.stderr,
           flush=True)
     checker.run()
+    if metrics is not None:
+        metrics.stop()
     print("checker stopped", file=sys.stderr, flush=True)
     return 0
 
@@ -90,6 +97,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", metavar="DIR", help="the control plane's data directory")
     p.add_argument("--config", metavar="FILE")
     p.add_argument("--threads", type=int, default=0, help="probe loop threads")
+    from ..obs_cli import add_arguments as add_observability
+    add_observability(p, dns=False)
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_checker)
 
