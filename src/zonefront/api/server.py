@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote
 
 from ..config import Config
+from ..console.mount import console_mount
 from ..domains import http as domains_http
 from . import access, iam, keyapi, sigv4, vpcext, xmlio
 from ._r53model import OPERATIONS, SHAPES
@@ -109,6 +110,7 @@ class Handler(BaseHTTPRequestHandler):
     # the endpoints `zonefront edge` calls (edge/hub.py's EdgeHub, mounted by
     # control/plane.py): claims(raw_path), serve(handler, ...), paths (text)
     edges = None
+    console = None  # console/mount.py's ConsoleMount: static files under /console/
 
     def setup(self):
         super().setup()
@@ -186,6 +188,9 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str):
         request_id = str(uuid.uuid4())
         raw_path, _, raw_query = self.path.partition("?")
+        if self.console is not None and self.console.claims(raw_path):
+            self.console.serve(self, method, raw_path)
+            return
         if self.registry is not None:
             kind = domains_http.classify(method, raw_path, self.headers)
             if kind is not None:
@@ -278,6 +283,7 @@ class APIServer:
         handler = type("BoundHandler", (Handler,), {"service": service, "config": config,
                                                      "scheme": scheme, "registry": registry,
                                                      "edges": edges,
+                                                     "console": console_mount(config),
                                                      "keyring": KeyRing(config)})
         host, port = config.api_listen
         ThreadingHTTPServer.allow_reuse_address = True

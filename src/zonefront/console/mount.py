@@ -1,0 +1,91 @@
+"""Serve the console's static files under /console/ on the API port.
+
+The files are public code (no secret in them), so they are served without a
+signature; every call they make is a SigV4-signed Route 53 request checked
+by the same path as boto3's.  The Content-Security-Policy limits scripts,
+styles, images and connections to this origin: a page cannot reach another
+host even if a bug tried to, which is what lets the console work air-gapped.
+"""
+from __future__ import annotations
+
+import mimetypes
+import os
+from importlib import resources
+
+PREFIX = "/console"
+_TYPES = {".js": "text/javascript; charset=utf-8", ".html": "text/html; charset=utf-8",
+          ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data: blob:; connect-src 'self'; "
+                               "form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def static_root() -> str:
+    return str(resources.files(__package__).joinpath("static"))
+
+
+class ConsoleMount:
+    """claims(raw_path) -> bool; serve(handler, method, raw_path) answers it."""
+
+    def __init__(self, root: str | None = None):
+        self.root = os.path.realpath(root or static_root())
+
+    def claims(self, raw_path: str) -> bool:
+        return raw_path == PREFIX or raw_path.startswith(PREFIX + "/")
+
+    def resolve(self, raw_path: str) -> str | None:
+        """The file for a path under /console/, or None; never a file outside
+        the static directory (no '..', no encoded separators, no dotfiles)."""
+        rel = raw_path[len(PREFIX):].lstrip("/")
+        if rel == "":
+            rel = "index.html"
+        if "%" in rel or "\\" in rel or "\0" in rel:
+            return None
+        parts = rel.split("/")
+        if any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+            return None
+        path = os.path.realpath(os.path.join(self.root, *parts))
+        if not path.startswith(self.root + os.sep) or not os.path.isfile(path):
+            return None
+        return path
+
+    def serve(self, handler, method: str, raw_path: str) -> None:
+        if raw_path == PREFIX:  # relative module URLs need the trailing slash
+            self._reply(handler, 301, b"", "text/plain", {"Location": PREFIX + "/"})
+            return
+        if method not in ("GET", "HEAD"):
+            self._reply(handler, 405, b"method not allowed\n", "text/plain",
+                        {"Allow": "GET, HEAD"})
+            return
+        path = self.resolve(raw_path)
+        if path is None:
+            self._reply(handler, 404, b"not found\n", "text/plain")
+            return
+        with open(path, "rb") as f:
+            body = f.read()
+        ext = os.path.splitext(path)[1]
+        ctype = _TYPES.get(ext) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+        self._reply(handler, 200, body, ctype)
+
+    @staticmethod
+    def _reply(handler, status: int, body: bytes, ctype: str, extra: dict | None = None):
+        if handler.headers.get("Content-Length"):
+            handler.rfile.read(int(handler.headers["Content-Length"]))
+        handler.send_response(status)
+        handler.send_header("Content-Type", ctype)
+        handler.send_header("Content-Length", str(len(body)))
+        for k, v in {**SECURITY_HEADERS, **(extra or {})}.items():
+            handler.send_header(k, v)
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(body)
+
+
+def console_mount(config) -> ConsoleMount | None:
+    """The mount for this configuration (None when the console is off)."""
+    return ConsoleMount() if getattr(config, "console", True) else None
