@@ -117,3 +117,214 @@ def test_login_and_create_zone(served, browser):
          what="zone page")
     state["zone_id"] = browser.current_url.rsplit("/zones/", 1)[1].split("/")[0]
     assert state["zone_id"].startswith("Z")
+
+
+def test_create_health_check(served, browser):
+    state["target"] = target = Target()
+    browser.get(served.base + "/console/#/health")
+    wait(lambda: browser.find_element("css selector", "h1").text == "Health checks", what="health page")
+    button(browser, "Create health check").click()
+    form = one(browser, "#hc-form")
+    choose(form, "Type", "HTTP")
+    fill(form, "IP address", "127.0.0.1")
+    fill(form, "Port", str(target.port))
+    fill(form, "Path", "/health")
+    fill(form, "Request interval (s)", "1")
+    fill(form, "Failure threshold", "1")
+    button(form, "Create").click()
+    row = one(browser, "#health-table tr[data-check]")
+    state["check_id"] = row.get_attribute("data-check")
+    wait(lambda: "Healthy (3/3" in one(browser, f'tr[data-check="{state["check_id"]}"] td.state').text,
+         timeout=20, what="healthy from all three checker locations")
+
+
+def add_record(browser, name, value, policy, set_id, extra):
+    button(browser, "Create record").click()
+    form = one(browser, "#record-form")
+    fill(form, "Record name", name)
+    choose(form, "Type", "A")
+    choose(form, "Routing policy", policy)
+    fill(form, "Set identifier", set_id)
+    fill(form, "TTL (seconds)", "60")
+    fill(form, "Values (one per line)", value)
+    extra(form)
+    button(form, "Add to batch").click()
+    wait(lambda: not css(browser, "#record-form"), what="form closed")
+
+
+def test_weighted_and_failover_pairs_in_one_batch_reach_insync(served, browser):
+    browser.get(served.base + f"/console/#/zones/{state['zone_id']}")
+    one(browser, "#rrset-table")
+    add_record(browser, "www", "192.0.2.1", "weighted", "blue", lambda f: fill(f, "Weight (0-255)", "1"))
+    add_record(browser, "www", "192.0.2.2", "weighted", "green", lambda f: fill(f, "Weight (0-255)", "3"))
+
+    def primary(f):
+        choose(f, "Failover record type", "PRIMARY")
+        choose(f, "Health check", state["check_id"])
+
+    add_record(browser, "app", "192.0.2.10", "failover", "main", primary)
+    add_record(browser, "app", "192.0.2.20", "failover", "backup",
+               lambda f: choose(f, "Failover record type", "SECONDARY"))
+    assert "4 pending change(s)" in one(browser, "#batch h2").text
+    shot(browser, "batch")
+    button(browser, "Submit batch").click()
+    status = one(browser, "#change-status")
+    assert status.text in ("PENDING", "INSYNC")
+    wait(lambda: one(browser, "#change-status").text == "INSYNC", timeout=20, what="INSYNC")
+    rows = wait(lambda: [r for r in css(browser, "#rrset-table tbody tr")
+                         if r.get_attribute("data-type") == "A"], what="A rows")
+    assert {(r.get_attribute("data-name"), r.get_attribute("data-set")) for r in rows} == {
+        ("www.shop.test.", "blue"), ("www.shop.test.", "green"),
+        ("app.shop.test.", "main"), ("app.shop.test.", "backup")}
+    shot(browser, "records")
+    seen = set()
+    for _ in range(40):
+        seen.update(query(served, "www.shop.test."))
+    assert seen == {"192.0.2.1", "192.0.2.2"}
+    assert query(served, "app.shop.test.") == ["192.0.2.10"]
+
+
+def test_target_down_turns_unhealthy_and_failover_answer_changes(served, browser):
+    browser.get(served.base + f"/console/#/health/{state['check_id']}")
+    one(browser, "#hc-observations")
+    state["target"].stop()
+    wait(lambda: "Unhealthy" in one(browser, f'tr[data-check="{state["check_id"]}"] td.state').text,
+         timeout=30, what="unhealthy in the console")
+    wait(lambda: any("Failure" in td.text for td in css(browser, "#hc-observations td.unhealthy")),
+         timeout=10, what="failure per checker location")
+    wait(lambda: css(browser, "#hc-failures tbody tr"), timeout=10, what="last failure reason")
+    shot(browser, "health")
+    wait(lambda: query(served, "app.shop.test.") == ["192.0.2.20"], timeout=15,
+         what="the secondary's answer")
+
+
+def test_import_with_an_error_shows_its_line(served, browser):
+    browser.get(served.base + f"/console/#/zones/{state['zone_id']}/import")
+    text = one(browser, "#zonefile-text")
+    text.send_keys("$TTL 300\nmail IN A 192.0.2.25\nbroken IN A\nok IN TXT \"fine\"\n")
+    button(browser, "Import").click()
+    err = one(browser, "#import-result .msg.error")
+    assert err.get_attribute("data-line") == "3"
+    assert err.text.startswith("ZoneFileError: Line 3:")
+    shot(browser, "import")
+    # the same file fixed imports as one change batch and reaches INSYNC
+    text.clear()
+    text.send_keys("$TTL 300\nmail IN A 192.0.2.25\nfixed IN A 192.0.2.26\n")
+    button(browser, "Import").click()
+    one(browser, "#import-result .msg.ok")
+    wait(lambda: one(browser, "#change-status").text == "INSYNC", timeout=20, what="INSYNC")
+    assert query(served, "fixed.shop.test.") == ["192.0.2.26"]
+
+
+PAGE_NAMES = "return Array.from(document.querySelectorAll('#rrset-table tbody tr'))" \
+             ".map(r => r.dataset.name + ' ' + r.dataset.type);"
+
+
+def test_page_through_20000_record_sets(served, browser):
+    browser.get(served.base + "/console/#/zones")
+    form = one(browser, "form[role=search]")
+    fill(form, "Find zones by name (from this name on, in Route 53's order)", BIG_ZONE)
+    button(form, "Search").click()
+    link = wait(lambda: [a for a in css(browser, "#zones-table a") if a.text == BIG_ZONE][0],
+                what="the big zone in the search result")
+    link.click()
+    one(browser, "#next-page")
+    seen: list[str] = []
+    pages = 0
+    t0 = time.monotonic()
+    while True:
+        names = wait(lambda: (lambda n: n if n and (not seen or n[0] != seen[-100]) else None)(
+            browser.execute_script(PAGE_NAMES)), what="the next page")
+        seen.extend(names)
+        pages += 1
+        if pages == 2:
+            shot(browser, "paging")
+        nxt = one(browser, "#next-page")
+        if not nxt.is_enabled():
+            break
+        nxt.click()
+    elapsed = time.monotonic() - t0
+    hosts = [n for n in seen if n.endswith(" A")]
+    assert len(hosts) == BIG_COUNT and len(set(seen)) == len(seen)
+    assert hosts == sorted(hosts)  # h00000 .. h19999, each once, in Route 53's order
+    assert pages == (BIG_COUNT + 2 + 99) // 100
+    print(f"paged {len(seen)} record sets in {pages} pages, {elapsed:.1f}s")
+    button(browser, "Previous page").click()
+    wait(lambda: browser.execute_script(PAGE_NAMES)[0] == seen[-(len(seen) % 100 or 100) - 100],
+         what="the previous page")
+    # the name filter jumps straight to a name deep in the zone
+    form = one(browser, "form[role=search]")
+    fill(form, "Record name (and below)", "h15000")
+    button(form, "Filter").click()
+    wait(lambda: browser.execute_script(PAGE_NAMES) == [f"h15000.{BIG_ZONE} A"], what="filtered")
+
+
+def test_other_pages_render(served, browser):
+    browser.get(served.base + "/console/#/traffic")
+    # no /metrics on this server yet: the panel says what it needs
+    assert "/metrics" in one(browser, "#metrics-needed").text
+    form = one(browser, "form[aria-labelledby=test-title]")
+    fill(form, "Record name", "app.shop.test.")
+    button(form, "Get response").click()
+    # TestDNSAnswer's answer, or Route 53's error text when this server lacks it
+    wait(lambda: css(browser, "#test-result table") or css(browser, "#test-result .msg.error"),
+         what="a test-a-query result")
+    shot(browser, "traffic")
+    browser.get(served.base + f"/console/#/zones/{state['zone_id']}/dnssec")
+    wait(lambda: css(browser, "#dnssec") or css(browser, "#zone-msg .msg.error"), what="DNSSEC status")
+    if css(browser, "#dnssec"):
+        assert one(browser, "#serve-signature").text in ("NOT_SIGNING", "SIGNING", "DELETING",
+                                                          "ACTION_NEEDED", "INTERNAL_FAILURE")
+    browser.get(served.base + "/console/#/domains")
+    assert "--registry-tld" in one(browser, "#no-registry").text
+
+
+def test_key_without_rights_sees_access_denied(served, browser):
+    browser.find_element("xpath", "//button[text()='Log out']").click()
+    login(browser, served, *served.limited)
+    err = one(browser, "#zones-msg .msg.error[role=alert]")
+    assert err.get_attribute("data-code") == "AccessDenied"
+    assert "not authorized to perform: route53:ListHostedZones" in err.text
+    shot(browser, "denied")
+    browser.get(served.base + "/console/#/health")
+    err = one(browser, "#health-msg .msg.error")
+    assert "route53:ListHealthChecks" in err.text
+
+
+def test_wrong_secret_is_refused_at_login(served, browser):
+    browser.find_element("xpath", "//button[text()='Log out']").click()
+    login(browser, served, KEY_ID, "not-the-secret")
+    err = one(browser, "#login-msg .msg.error")
+    assert err.get_attribute("data-code") == "SignatureDoesNotMatch"
+
+
+def test_plain_js_sha256_matches_hashlib(served, browser):
+    """The fallback used where crypto.subtle is missing (plain HTTP, not localhost)."""
+    msgs = ["", "abc", "x" * 55, "y" * 56, "z" * 64, "é" * 200]
+    got = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/console/js/sha256.js').then((m) => {
+          const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+          const e = new TextEncoder();
+          done(arguments[0].map((s) => [hex(m.sha256(e.encode(s))),
+                                        hex(m.hmacSha256(e.encode('key' + s), e.encode(s)))]));
+        });""", msgs)
+    want = [[hashlib.sha256(s.encode()).hexdigest(),
+             hmac.new(("key" + s).encode(), s.encode(), hashlib.sha256).hexdigest()] for s in msgs]
+    assert got == want
+
+
+def test_browser_requested_only_the_server(served, browser):
+    """Every request of every page above went to the server's origin."""
+    urls = []
+    for entry in browser.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg["method"] == "Network.requestWillBeSent":
+            urls.append(msg["params"]["request"]["url"])
+    assert len(urls) > 200  # the pages above, the API calls, 201 record pages
+    outside = [u for u in urls if not u.startswith(served.base + "/")
+               and not u.startswith(("data:", "blob:"))]
+    assert outside == []
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"
+              and "Failed to load resource" not in e["message"]]
+    assert errors == []  # no script error on any page
