@@ -27,7 +27,7 @@ ZONE = "shop.test."
 state: dict = {}
 
 
-def wait(cond, timeout=20.0, what="condition"):
+def wait(cond, timeout=20.0, what="condition", poll=0.05):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -37,8 +37,19 @@ def wait(cond, timeout=20.0, what="condition"):
                 return last
         except Exception as e:  # element not there yet, stale after a re-render
             last = e
-        time.sleep(0.1)
+        time.sleep(poll)
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+_loads = [0]
+
+
+def goto(browser, url):
+    """A fresh page load even when only the #fragment differs from the
+    current URL (a same-document navigation would keep the old page)."""
+    _loads[0] += 1
+    base, _, frag = url.partition("#")
+    browser.get(f"{base}?load={_loads[0]}#{frag}")
 
 
 def css(driver, sel):
@@ -49,10 +60,17 @@ def one(driver, sel, timeout=20.0):
     return wait(lambda: (css(driver, sel) or [None])[0], timeout, sel)
 
 
+def xq(text: str) -> str:
+    """An XPath string literal for text (which may hold either quote)."""
+    if "'" not in text:
+        return f"'{text}'"
+    return "concat(" + ", \"'\", ".join(f"'{p}'" for p in text.split("'")) + ")"
+
+
 def by_label(root, label):
     """The control a <label> names (what a screen reader announces)."""
-    lab = wait(lambda: [x for x in root.find_elements("css selector", "label")
-                        if x.text.strip() == label][0], 10, f"label {label!r}")
+    lab = wait(lambda: root.find_elements("xpath", f".//label[normalize-space()={xq(label)}]")[0],
+               10, f"label {label!r}")
     return root.find_element("id", lab.get_attribute("for"))
 
 
@@ -70,8 +88,9 @@ def choose(root, label, value):
 
 
 def button(root, text):
-    return wait(lambda: [b for b in root.find_elements("css selector", "button")
-                         if b.text.strip() == text and b.is_displayed()][0], 10, f"button {text!r}")
+    return wait(lambda: [b for b in root.find_elements(
+        "xpath", f".//button[normalize-space()={xq(text)}]") if b.is_displayed()][0],
+        10, f"button {text!r}")
 
 
 def shot(driver, name):
@@ -87,7 +106,7 @@ def query(served, name, rdtype="A"):
 
 
 def login(driver, served, key, secret):
-    driver.get(served.base + "/console/#/login")
+    goto(driver, served.base + "/console/#/login")
     form = one(driver, "form.login")
     fill(form, "Access key ID", key)
     fill(form, "Secret access key", secret)
@@ -121,7 +140,7 @@ def test_login_and_create_zone(served, browser):
 
 def test_create_health_check(served, browser):
     state["target"] = target = Target()
-    browser.get(served.base + "/console/#/health")
+    goto(browser, served.base + "/console/#/health")
     wait(lambda: browser.find_element("css selector", "h1").text == "Health checks", what="health page")
     button(browser, "Create health check").click()
     form = one(browser, "#hc-form")
@@ -153,7 +172,7 @@ def add_record(browser, name, value, policy, set_id, extra):
 
 
 def test_weighted_and_failover_pairs_in_one_batch_reach_insync(served, browser):
-    browser.get(served.base + f"/console/#/zones/{state['zone_id']}")
+    goto(browser, served.base + f"/console/#/zones/{state['zone_id']}")
     one(browser, "#rrset-table")
     add_record(browser, "www", "192.0.2.1", "weighted", "blue", lambda f: fill(f, "Weight (0-255)", "1"))
     add_record(browser, "www", "192.0.2.2", "weighted", "green", lambda f: fill(f, "Weight (0-255)", "3"))
@@ -185,7 +204,7 @@ def test_weighted_and_failover_pairs_in_one_batch_reach_insync(served, browser):
 
 
 def test_target_down_turns_unhealthy_and_failover_answer_changes(served, browser):
-    browser.get(served.base + f"/console/#/health/{state['check_id']}")
+    goto(browser, served.base + f"/console/#/health/{state['check_id']}")
     one(browser, "#hc-observations")
     state["target"].stop()
     wait(lambda: "Unhealthy" in one(browser, f'tr[data-check="{state["check_id"]}"] td.state').text,
@@ -199,7 +218,7 @@ def test_target_down_turns_unhealthy_and_failover_answer_changes(served, browser
 
 
 def test_import_with_an_error_shows_its_line(served, browser):
-    browser.get(served.base + f"/console/#/zones/{state['zone_id']}/import")
+    goto(browser, served.base + f"/console/#/zones/{state['zone_id']}/import")
     text = one(browser, "#zonefile-text")
     text.send_keys("$TTL 300\nmail IN A 192.0.2.25\nbroken IN A\nok IN TXT \"fine\"\n")
     button(browser, "Import").click()
@@ -221,7 +240,7 @@ PAGE_NAMES = "return Array.from(document.querySelectorAll('#rrset-table tbody tr
 
 
 def test_page_through_20000_record_sets(served, browser):
-    browser.get(served.base + "/console/#/zones")
+    goto(browser, served.base + "/console/#/zones")
     form = one(browser, "form[role=search]")
     fill(form, "Find zones by name (from this name on, in Route 53's order)", BIG_ZONE)
     button(form, "Search").click()
@@ -259,8 +278,121 @@ def test_page_through_20000_record_sets(served, browser):
     wait(lambda: browser.execute_script(PAGE_NAMES) == [f"h15000.{BIG_ZONE} A"], what="filtered")
 
 
+def r53client(served):
+    import boto3
+    import botocore.config
+
+    return boto3.client("route53", endpoint_url=served.base, region_name="us-east-1",
+                        aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                        config=botocore.config.Config(retries={"max_attempts": 1}))
+
+
+UNLABELLED = """return Array.from(document.querySelectorAll('input,select,textarea'))
+  .filter(e => e.type !== 'hidden' && e.offsetParent !== null
+               && !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+  .map(e => e.name || e.outerHTML.slice(0, 80));"""
+
+
+def row_for(browser, name, set_id=""):
+    return [r for r in css(browser, "#rrset-table tbody tr")
+            if r.get_attribute("data-name") == name and r.get_attribute("data-set") == set_id]
+
+
+def test_record_forms_edit_and_route53_error_text(served, browser):
+    goto(browser, served.base + f"/console/#/zones/{state['zone_id']}")
+    one(browser, "#rrset-table tbody tr")
+    # geolocation with the continent picker, submitted at once
+    button(browser, "Create record").click()
+    form = one(browser, "#record-form")
+    for policy in ("weighted", "latency", "failover", "geolocation", "geoproximity",
+                   "multivalue", "ip", "simple"):
+        choose(form, "Routing policy", policy)
+        assert browser.execute_script(UNLABELLED) == [], policy
+    fill(form, "Record name", "geo")
+    choose(form, "Routing policy", "geolocation")
+    fill(form, "Set identifier", "europe")
+    fill(form, "Values (one per line)", "192.0.2.30")
+    choose(form, "Continent", "EU")
+    button(form, "Create record").click()
+    wait(lambda: row_for(browser, "geo.shop.test.", "europe"), what="geolocation row")
+    assert "Geolocation EU" in row_for(browser, "geo.shop.test.", "europe")[0].text
+    # an alias to the weighted name, picked from the zone's names
+    button(browser, "Create record").click()
+    form = one(browser, "#record-form")
+    fill(form, "Record name", "alias")
+    form.find_element("css selector", "input[name=alias]").click()
+    fill(form, "Alias target name", "www.shop.test.")
+    button(form, "Create record").click()
+    wait(lambda: row_for(browser, "alias.shop.test."), what="alias row")
+    assert "ALIAS www.shop.test." in row_for(browser, "alias.shop.test.")[0].text
+    # edit: the weight of one member of the weighted pair (UPSERT)
+    row_for(browser, "www.shop.test.", "blue")[0].find_element("xpath", ".//button[text()='Edit']").click()
+    form = one(browser, "#record-form")
+    fill(form, "Weight (0-255)", "5")
+    button(form, "Save changes").click()
+    wait(lambda: "Weighted 5" in row_for(browser, "www.shop.test.", "blue")[0].text, what="weight 5")
+    # Route 53's own error text: a CNAME at the apex, as the API answers boto3
+    button(browser, "Create record").click()
+    form = one(browser, "#record-form")
+    choose(form, "Type", "CNAME")
+    fill(form, "Values (one per line)", "target.example.")
+    button(form, "Create record").click()
+    err = one(browser, "#zone-msg .msg.error")
+    import botocore.exceptions
+
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        r53client(served).change_resource_record_sets(HostedZoneId=state["zone_id"], ChangeBatch={
+            "Changes": [{"Action": "CREATE", "ResourceRecordSet": {
+                "Name": ZONE, "Type": "CNAME", "TTL": 300,
+                "ResourceRecords": [{"Value": "target.example."}]}}]})
+    code, text = e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+    assert err.get_attribute("data-code") == code
+    assert err.text == f"{code}: {text}"
+    button(browser, "Cancel").click()
+
+
+def test_export_and_delete_zone_with_confirmation(served, browser):
+    goto(browser, served.base + f"/console/#/zones/{state['zone_id']}/import")
+    button(browser, "Export zone file").click()
+    text = wait(lambda: one(browser, "#export-preview").text, what="export")
+    assert "mail.shop.test.\t300\tIN\tA\t192.0.2.25" in browser.execute_script(
+        "return document.getElementById('export-preview').textContent")
+    assert "www.shop.test. A (Weighted" in text  # routed sets are named, as comments
+    client = r53client(served)
+    client.create_hosted_zone(Name="gone.test.", CallerReference="console-gone")
+    goto(browser, served.base + "/console/#/zones")
+    row = wait(lambda: [r for r in css(browser, "#zones-table tr")
+                        if r.get_attribute("data-zone") == "gone.test."][0], what="gone.test row")
+    row.find_element("css selector", "button.danger").click()
+    dialog = one(browser, "dialog[open]")
+    ok = [b for b in dialog.find_elements("css selector", "button") if b.text == "Delete"][0]
+    assert not ok.is_enabled()  # until the name is typed
+    fill(dialog, "Type gone.test. to confirm", "gone.test.")
+    ok.click()
+    one(browser, "#zones-msg .msg.ok")
+    names = [z["Name"] for z in client.list_hosted_zones()["HostedZones"]]
+    assert "gone.test." not in names and ZONE in names
+
+
+def test_zone_list_pages_over_a_hundred_zones(served, browser):
+    client = r53client(served)
+    for i in range(99):  # with big.test and shop.test: 101, two pages
+        client.create_hosted_zone(Name=f"z{i:03d}.many.test.", CallerReference=f"many-{i}")
+    total = sum(len(p["HostedZones"]) for p in client.get_paginator("list_hosted_zones").paginate())
+    goto(browser, served.base + "/console/#/zones")
+    one(browser, "#zones-table tbody tr")
+    first = [r.get_attribute("data-zone") for r in css(browser, "#zones-table tbody tr")]
+    assert len(first) == 100
+    button(browser, "Next page").click()
+    wait(lambda: css(browser, "#zones-table tbody tr")[0].get_attribute("data-zone") not in first,
+         what="page 2")
+    second = [r.get_attribute("data-zone") for r in css(browser, "#zones-table tbody tr")]
+    assert len(first) + len(second) == total and not set(first) & set(second)
+    assert browser.execute_script(UNLABELLED) == []
+
+
 def test_other_pages_render(served, browser):
-    browser.get(served.base + "/console/#/traffic")
+    goto(browser, served.base + "/console/#/traffic")
     # no /metrics on this server yet: the panel says what it needs
     assert "/metrics" in one(browser, "#metrics-needed").text
     form = one(browser, "form[aria-labelledby=test-title]")
@@ -270,12 +402,12 @@ def test_other_pages_render(served, browser):
     wait(lambda: css(browser, "#test-result table") or css(browser, "#test-result .msg.error"),
          what="a test-a-query result")
     shot(browser, "traffic")
-    browser.get(served.base + f"/console/#/zones/{state['zone_id']}/dnssec")
+    goto(browser, served.base + f"/console/#/zones/{state['zone_id']}/dnssec")
     wait(lambda: css(browser, "#dnssec") or css(browser, "#zone-msg .msg.error"), what="DNSSEC status")
     if css(browser, "#dnssec"):
         assert one(browser, "#serve-signature").text in ("NOT_SIGNING", "SIGNING", "DELETING",
                                                           "ACTION_NEEDED", "INTERNAL_FAILURE")
-    browser.get(served.base + "/console/#/domains")
+    goto(browser, served.base + "/console/#/domains")
     assert "--registry-tld" in one(browser, "#no-registry").text
 
 
@@ -286,7 +418,7 @@ def test_key_without_rights_sees_access_denied(served, browser):
     assert err.get_attribute("data-code") == "AccessDenied"
     assert "not authorized to perform: route53:ListHostedZones" in err.text
     shot(browser, "denied")
-    browser.get(served.base + "/console/#/health")
+    goto(browser, served.base + "/console/#/health")
     err = one(browser, "#health-msg .msg.error")
     assert "route53:ListHealthChecks" in err.text
 
@@ -296,6 +428,40 @@ def test_wrong_secret_is_refused_at_login(served, browser):
     login(browser, served, KEY_ID, "not-the-secret")
     err = one(browser, "#login-msg .msg.error")
     assert err.get_attribute("data-code") == "SignatureDoesNotMatch"
+
+
+def test_login_by_keyboard_alone(served, browser):
+    from selenium.webdriver.common.keys import Keys
+
+    goto(browser, served.base + "/console/#/login")
+    one(browser, "form.login")
+    active = wait(lambda: browser.switch_to.active_element.get_attribute("name") == "key"
+                  and browser.switch_to.active_element, what="focus on the key field")
+    active.send_keys(KEY_ID, Keys.TAB)
+    browser.switch_to.active_element.send_keys(SECRET, Keys.ENTER)
+    wait(lambda: browser.find_element("css selector", "h1").text == "Hosted zones", what="logged in")
+    # the first Tab of a page reaches the skip link
+    browser.find_element("css selector", "body").send_keys(Keys.TAB)
+    browser.execute_script("document.activeElement.blur(); window.scrollTo(0, 0);")
+
+
+def test_dark_scheme_at_phone_width(served, browser):
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [
+        {"name": "prefers-color-scheme", "value": "dark"}]})
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        goto(browser, served.base + f"/console/#/zones/{state['zone_id']}")
+        one(browser, "#rrset-table tbody tr")
+        bg = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
+        assert bg == "rgb(15, 20, 25)"  # the dark palette
+        # nothing wider than the phone: wide tables scroll inside their own box
+        assert browser.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth")
+        shot(browser, "dark-phone")
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
 
 
 def test_plain_js_sha256_matches_hashlib(served, browser):

@@ -144,9 +144,9 @@ async function records(body, zone, msg) {
     try {
       const { id } = await submit(zone.id, changes, "console");
       watchChange(changeBox, id);
-      message(msg, "ok", `Submitted ${changes.length} change(s) as one batch.`);
       formBox.replaceChildren();
-      load(current);
+      await load(current);
+      message(msg, "ok", `Submitted ${changes.length} change(s) as one batch.`);
       return true;
     } catch (e) { showError(msg, e); return false; }
   }

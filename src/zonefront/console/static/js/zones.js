@@ -65,8 +65,8 @@ export async function render(root) {
     if (!(await confirmDialog(`Delete ${name}?`, "Route 53 refuses while the zone holds record sets other than its SOA and NS.", name))) return;
     try {
       await r53("DELETE", `/hostedzone/${id}`);
+      await load(current);
       message(msg, "ok", `Deleted ${name}.`);
-      load(current);
     } catch (e) { showError(msg, e); }
   }
 
