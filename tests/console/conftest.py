@@ -24,6 +24,7 @@ KEY_ID = "AKCONSOLETEST0001"
 SECRET = "console-test-secret-0123456789abcdef"
 BIG_ZONE = "big.test."
 BIG_COUNT = 20000
+REGISTRY_TLD = "zfreg"  # a registry TLD: the Domains page has something to manage
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "docs" / "console"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -49,10 +50,9 @@ def zf(*args: str) -> list[str]:
 
 
 def _env() -> dict:
-    env = dict(os.environ)
-    src = str(REPO / "src")
-    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    return env
+    """The test's own environment: the server runs the zonefront this test
+    imports (installed in CI, PYTHONPATH=src in a worktree)."""
+    return dict(os.environ)
 
 
 class Target:
@@ -124,7 +124,8 @@ min_interval = 1
     api_port, dns_port = free_port(), free_port()
     proc = subprocess.Popen(zf("serve", "--api", "--no-demo", "--workers", "1",
                                "--api-listen", f"127.0.0.1:{api_port}",
-                               "--dns-listen", f"127.0.0.1:{dns_port}", *base_args),
+                               "--dns-listen", f"127.0.0.1:{dns_port}",
+                               "--registry-tld", REGISTRY_TLD, *base_args),
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=open(data / "serve.log", "w"))
     deadline = time.monotonic() + 60

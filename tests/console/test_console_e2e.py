@@ -20,7 +20,7 @@ import dns.query
 import dns.rdatatype
 import pytest
 
-from .conftest import BIG_COUNT, BIG_ZONE, KEY_ID, SECRET, SHOTS, Target
+from .conftest import BIG_COUNT, BIG_ZONE, KEY_ID, REGISTRY_TLD, SECRET, SHOTS, Target
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 ZONE = "shop.test."
@@ -396,7 +396,9 @@ def test_other_pages_render(served, browser):
     # no /metrics on this server yet: the panel says what it needs
     assert "/metrics" in one(browser, "#metrics-needed").text
     form = one(browser, "form[aria-labelledby=test-title]")
+    choose(form, "Hosted zone", state["zone_id"])
     fill(form, "Record name", "app.shop.test.")
+    fill(form, "Resolver IP", "192.0.2.53")
     button(form, "Get response").click()
     # TestDNSAnswer's answer, or Route 53's error text when this server lacks it
     wait(lambda: css(browser, "#test-result table") or css(browser, "#test-result .msg.error"),
@@ -407,8 +409,43 @@ def test_other_pages_render(served, browser):
     if css(browser, "#dnssec"):
         assert one(browser, "#serve-signature").text in ("NOT_SIGNING", "SIGNING", "DELETING",
                                                           "ACTION_NEEDED", "INTERNAL_FAILURE")
+
+
+def test_domains_register_and_manage(served, browser):
+    domain = f"console.{REGISTRY_TLD}"
     goto(browser, served.base + "/console/#/domains")
-    assert "--registry-tld" in one(browser, "#no-registry").text
+    search = one(browser, "form[role=search]")
+    fill(search, "Domain name", domain)
+    button(search, "Check availability").click()
+    assert one(browser, "#availability strong").text == "AVAILABLE"
+    form = one(browser, "#availability form")
+    button(form, "Register").click()  # no contact yet: the registry's own words
+    err = one(browser, "#domains-msg .msg.error")
+    assert err.get_attribute("data-code") == "InvalidInput"
+    assert "Contact is missing FirstName, LastName" in err.text
+    for label, value in (("First name", "Ada"), ("Last name", "Lovelace"), ("Address", "1 Main St"),
+                         ("City", "London"), ("Country code", "GB"),
+                         ("Phone (+1.5555550100)", "+44.2079460000"), ("Email", "ada@example.org")):
+        fill(form, label, value)
+    button(form, "Register").click()
+    ok = wait(lambda: [m for m in css(browser, "#domains-msg .msg.ok")
+                       if "Registration submitted" in m.text][0], what="submitted")
+    op_id = ok.text.rsplit(" ", 1)[1].rstrip(".")
+
+    def registered():
+        goto(browser, served.base + "/console/#/domains")
+        one(browser, "table[aria-label=Operations]")
+        rows = [r.text for r in css(browser, "table[aria-label=Operations] tbody tr")]
+        return any(op_id in r and "SUCCESSFUL" in r for r in rows) and css(
+            browser, f'a[href="#/domains/{domain}"]')
+
+    wait(registered, timeout=20, what="registration SUCCESSFUL", poll=0.5)
+    shot(browser, "domains")
+    one(browser, f'a[href="#/domains/{domain}"]').click()
+    button(browser, "Turn auto-renew off").click()
+    one(browser, "#domains-msg .msg.ok")
+    goto(browser, served.base + f"/console/#/domains/{domain}")
+    button(browser, "Turn auto-renew on")  # the detail now reads auto-renew off
 
 
 def test_key_without_rights_sees_access_denied(served, browser):
@@ -478,6 +515,31 @@ def test_plain_js_sha256_matches_hashlib(served, browser):
     want = [[hashlib.sha256(s.encode()).hexdigest(),
              hmac.new(("key" + s).encode(), s.encode(), hashlib.sha256).hexdigest()] for s in msgs]
     assert got == want
+
+
+def test_metrics_parsing_and_chart(served, browser):
+    """What the traffic panel charts once /metrics exists: Prometheus text
+    parsed into samples, and a chart with one line per series."""
+    got = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        Promise.all([import('/console/js/prom.js'), import('/console/js/chart.js')]).then(([p, c]) => {
+          const text = '# HELP q queries\\n# TYPE q counter\\n' +
+            'zonefront_queries_total{zone="shop.test.",rcode="NOERROR"} 42\\n' +
+            'zonefront_queries_total{zone="shop.test.",rcode="NXDOMAIN"} 3\\nup 1\\n';
+          const s = p.samples(text, /queries_total$/);
+          const fig = c.lineChart('t', [{name: 'a', points: [[0, 1], [1000, 2], [2000, 4]]},
+                                       {name: 'b', points: [[0, 0], [2000, 1]]}], '/s');
+          done({s, lines: Array.from(fig.querySelectorAll('polyline'))
+                               .map((l) => l.getAttribute('points').split(' ').length),
+                legend: fig.querySelector('.legend').textContent});
+        });""")
+    assert got["s"] == [
+        {"name": "zonefront_queries_total", "labels": {"zone": "shop.test.", "rcode": "NOERROR"},
+         "value": 42},
+        {"name": "zonefront_queries_total", "labels": {"zone": "shop.test.", "rcode": "NXDOMAIN"},
+         "value": 3}]
+    assert got["lines"] == [3, 2]
+    assert got["legend"] == "a: 4/sb: 1/s"
 
 
 def test_browser_requested_only_the_server(served, browser):
