@@ -24,7 +24,8 @@ KEY_ID = "AKCONSOLETEST0001"
 SECRET = "console-test-secret-0123456789abcdef"
 BIG_ZONE = "big.test."
 BIG_COUNT = 20000
-REGISTRY_TLD = "zfreg"  # a registry TLD: the Domains page has something to manage
+REGISTRY_TLD = "zfreg"
+VPC_ID, VPC_REGION = "vpc-0c0a5013", "eu-west-1"  # for the private zone form  # a registry TLD: the Domains page has something to manage
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "docs" / "console"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -99,6 +100,10 @@ secret_access_key = "{SECRET}"
 
 [zones]
 max_rrsets_per_zone = 30000
+
+[vpcs.{VPC_ID}]
+region = "{VPC_REGION}"
+cidrs = ["10.77.0.0/16"]
 
 [health]
 locations = ["us-east-1", "eu-west-1", "ap-southeast-1"]

@@ -20,7 +20,8 @@ import dns.query
 import dns.rdatatype
 import pytest
 
-from .conftest import BIG_COUNT, BIG_ZONE, KEY_ID, REGISTRY_TLD, SECRET, SHOTS, Target
+from .conftest import (BIG_COUNT, BIG_ZONE, KEY_ID, REGISTRY_TLD, SECRET, SHOTS, VPC_ID,
+                       VPC_REGION, Target)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 ZONE = "shop.test."
@@ -136,6 +137,24 @@ def test_login_and_create_zone(served, browser):
          what="zone page")
     state["zone_id"] = browser.current_url.rsplit("/zones/", 1)[1].split("/")[0]
     assert state["zone_id"].startswith("Z")
+
+
+def test_create_private_zone_with_the_vpc_picker(served, browser):
+    goto(browser, served.base + "/console/#/zones")
+    details = one(browser, "details")
+    details.find_element("css selector", "summary").click()
+    fill(details, "Domain name", "inside.test.")
+    vpc = by_label(details, "VPC")
+    assert not vpc.is_displayed()  # only for private zones
+    details.find_element("css selector", "input[name=private]").click()
+    choose(details, "VPC", f"{VPC_REGION}|{VPC_ID}")
+    button(details, "Create hosted zone").click()
+    wait(lambda: browser.find_element("css selector", "h1").text == "inside.test. (private)",
+         what="the private zone's page")
+    zone_id = browser.current_url.rsplit("/zones/", 1)[1].split("/")[0]
+    got = r53client(served).get_hosted_zone(Id=zone_id)
+    assert got["HostedZone"]["Config"]["PrivateZone"] is True
+    assert got["VPCs"] == [{"VPCRegion": VPC_REGION, "VPCId": VPC_ID}]
 
 
 def test_create_health_check(served, browser):
@@ -308,6 +327,10 @@ def test_record_forms_edit_and_route53_error_text(served, browser):
                    "multivalue", "ip", "simple"):
         choose(form, "Routing policy", policy)
         assert browser.execute_script(UNLABELLED) == [], policy
+        shown = browser.execute_script(
+            "return Array.from(document.querySelectorAll('#record-form [data-policy]'))"
+            ".filter(e => e.offsetParent !== null).map(e => e.dataset.policy)")
+        assert shown == ([] if policy == "simple" else [policy])  # only its own fields
     fill(form, "Record name", "geo")
     choose(form, "Routing policy", "geolocation")
     fill(form, "Set identifier", "europe")
