@@ -236,6 +236,63 @@ def test_target_down_turns_unhealthy_and_failover_answer_changes(served, browser
          what="the secondary's answer")
 
 
+def test_calculated_check_picks_its_child(served, browser):
+    goto(browser, served.base + "/console/#/health")
+    button(browser, "Create health check").click()
+    form = one(browser, "#hc-form")
+    choose(form, "Type", "CALCULATED")
+    assert not by_label(form, "IP address").is_displayed()
+    form.find_element("css selector", f'input[name=child][value="{state["check_id"]}"]').click()
+    fill(form, "Healthy children needed", "1")
+    button(form, "Create").click()
+    calc = wait(lambda: [r for r in css(browser, "#health-table tr[data-check]")
+                         if r.get_attribute("data-check") != state["check_id"]][0], what="new row")
+    assert "CALCULATED" in calc.text and "1 children, threshold 1" in calc.text
+    # its only child is down (the target stopped above), so it is too
+    wait(lambda: "Unhealthy: 0 of 1 child" in calc.find_element("css selector", "td.state").text,
+         what="calculated check unhealthy")
+
+
+ZONEFILE_CASES = """
+    const done = arguments[arguments.length - 1];
+    import('/console/js/zonefile.js').then((z) => {
+      const ok = z.parse([
+        '$ORIGIN shop.test.', '$TTL 1h',
+        '@ IN SOA ns1 hostmaster ( 1 7200', '   900 1209600 86400 ) ; multi-line',
+        '  IN NS ns1.example.',
+        'www 300 IN A 192.0.2.1', '    IN A 192.0.2.2',
+        'txt IN 60 TXT "a;b" "c d"', 'mx MX 10 mail'].join('\\n'),
+        'shop.test.');
+      const errs = [['a IN A 1.2.3.4', 'x.'], ['$TTL 300\\nok A 192.0.2.1\\nbad IN WKS 1', 'shop.test.'],
+                    ['$TTL 300\\n\\n(\\nx A 1', 'shop.test.'], ['x IN A 192.0.2.1', 'shop.test.'],
+                    ['$TTL 300\\nt TXT "open', 'shop.test.'],
+                    ['$TTL 5\\nalias.other.test. CNAME www', 'shop.test.']].map(([t, o]) => {
+        try { z.parse(t, o); return null; } catch (e) { return [e.line, e.reason]; }
+      });
+      done({ok: ok.rrsets.map((r) => [r.Name, r.Type, r.TTL, r.values, r.line]), errs});
+    }).catch((e) => done({error: String(e)}));"""
+
+
+def test_zone_file_parser(served, browser):
+    got = browser.execute_async_script(ZONEFILE_CASES)
+    assert "error" not in got, got
+    assert got["ok"] == [
+        ["shop.test.", "SOA", 3600, ["ns1.shop.test. hostmaster.shop.test. 1 7200 900 1209600 86400"], 3],
+        ["shop.test.", "NS", 3600, ["ns1.example."], 5],
+        ["www.shop.test.", "A", 300, ["192.0.2.1", "192.0.2.2"], 6],
+        ["txt.shop.test.", "TXT", 60, ['"a;b" "c d"'], 8],
+        ["mx.shop.test.", "MX", 3600, ["10 mail.shop.test."], 9],
+    ]
+    assert got["errs"] == [
+        [1, "no TTL and no $TTL before it"],
+        [3, "type 'WKS' is not one Route 53 stores"],
+        [3, "unbalanced '(': missing ')'"],
+        [1, "no TTL and no $TTL before it"],
+        [2, "unterminated quoted string"],
+        [2, "alias.other.test. is outside the zone shop.test."],
+    ]
+
+
 def test_import_with_an_error_shows_its_line(served, browser):
     goto(browser, served.base + f"/console/#/zones/{state['zone_id']}/import")
     text = one(browser, "#zonefile-text")

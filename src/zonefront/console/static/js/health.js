@@ -19,6 +19,8 @@ function parseCheck(el) {
                    "RequestInterval", "FailureThreshold", "MeasureLatency", "Inverted", "Disabled",
                    "HealthThreshold", "EnableSNI", "InsufficientDataHealthStatus", "RoutingControlArn"]) c[k] = ktxt(cfg, k);
   c.Children = all(cfg, "ChildHealthCheck").map((x) => x.textContent);
+  const alarm = kid(cfg, "AlarmIdentifier");
+  if (alarm) { c.AlarmRegion = ktxt(alarm, "Region"); c.AlarmName = ktxt(alarm, "Name"); }
   c.Regions = all(cfg, "Region").map((x) => x.textContent);
   return c;
 }
@@ -76,7 +78,8 @@ export async function render(root, [detail]) {
         }
         if (cell) {
           const word = frac === null ? "Unknown" : frac >= 0.5 ? "Healthy" : "Unhealthy";
-          cell.textContent = `${word} (${obs.filter((o) => o.status.startsWith("Success")).length}/${obs.length} checkers)`;
+          cell.textContent = obs.length && !obs[0].region ? `${word}: ${obs[0].status.replace(/^\w+: /, "")}`
+            : `${word} (${obs.filter((o) => o.status.startsWith("Success")).length}/${obs.length} checkers)`;
           cell.className = `state ${word.toLowerCase()}`;
         }
         if (detail === c.Id) await showDetail(c, obs, m);
@@ -152,7 +155,9 @@ function checkForm(c, checks, submit, cancel) {
       h("div", { dataset: { part: "calculated" }, class: "grid" },
         field("Healthy children needed", input("healththreshold", { value: v.HealthThreshold || "1" }))),
       h("div", { dataset: { part: "cloudwatch" }, class: "grid" },
-        field("When data is insufficient", select("insufficient", ["Healthy", "Unhealthy", "LastKnownStatus"], v.InsufficientDataHealthStatus || "LastKnownStatus"))),
+        field("When data is insufficient", select("insufficient", ["Healthy", "Unhealthy", "LastKnownStatus"], v.InsufficientDataHealthStatus || "LastKnownStatus")),
+        field("CloudWatch alarm region", input("alarmregion", { value: v.AlarmRegion || "", disabled: !!c })),
+        field("CloudWatch alarm name", input("alarmname", { value: v.AlarmName || "", disabled: !!c }))),
       h("div", { dataset: { part: "recovery" }, class: "grid" },
         field("Routing control ARN", input("arn", { value: v.RoutingControlArn || "", disabled: !!c }))),
       checkbox("inverted", "Invert health status", v.Inverted === "true"),
@@ -190,6 +195,7 @@ function checkForm(c, checks, submit, cancel) {
     if (t === "CALCULATED") { cfg.HealthThreshold = g("healththreshold"); cfg.ChildHealthChecks = ["ChildHealthCheck", children]; }
     if (probed) cfg.EnableSNI = t.startsWith("HTTPS") ? on("sni") : "";
     if (probed && regions.length) cfg.Regions = ["Region", regions];
+    if (t === "CLOUDWATCH_METRIC" && !c) cfg.AlarmIdentifier = { Region: g("alarmregion"), Name: g("alarmname") };
     if (t === "CLOUDWATCH_METRIC") cfg.InsufficientDataHealthStatus = g("insufficient");
     if (t === "RECOVERY_CONTROL" && !c) cfg.RoutingControlArn = g("arn");
     if (c) submit("UpdateHealthCheckRequest", { HealthCheckVersion: c.Version, ...cfg });

@@ -13,7 +13,7 @@ export class ZoneFileError extends Error {
 function tokens(text) {
   // -> [{line, tokens, blankOwner}], joining ( ... ) across lines
   const out = [];
-  let cur = null, depth = 0;
+  let cur = null, depth = 0, openLine = 0;
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = i + 1;
     let j = 0;
@@ -22,7 +22,7 @@ function tokens(text) {
       const c = raw[j];
       if (c === ";") break;
       if (c === " " || c === "\t") { j++; continue; }
-      if (c === "(") { depth++; j++; continue; }
+      if (c === "(") { if (!depth++) openLine = line; j++; continue; }
       if (c === ")") { if (!depth) throw new ZoneFileError(line, "unbalanced ')'"); depth--; j++; continue; }
       if (c === '"') {
         let k = j + 1, s = '"';
@@ -41,7 +41,7 @@ function tokens(text) {
     else if (toks.length) { cur = { line, tokens: toks, blankOwner: raw[0] === " " || raw[0] === "\t" }; }
     if (cur && depth === 0) { out.push(cur); cur = null; }
   });
-  if (depth) throw new ZoneFileError(cur ? cur.line : 1, "unbalanced '(': missing ')'");
+  if (depth) throw new ZoneFileError(openLine, "unbalanced '(': missing ')'");
   return out;
 }
 
