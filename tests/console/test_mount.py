@@ -104,6 +104,9 @@ def test_no_console_flag_turns_the_mount_off(tmp_path):
     assert args.no_console is True
     assert console_mount(load_config(None, {"console": False})) is None
     assert console_mount(load_config(None, {})) is not None
+    off = tmp_path / "off.toml"
+    off.write_text("[api]\nconsole = false\n")
+    assert console_mount(load_config(str(off))) is None
     run = start_control_plane(tmp_path, console=False)
     try:
         status, _, body = get(*run.cp.api_address, "GET", "/console/")
