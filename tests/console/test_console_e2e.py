@@ -421,6 +421,10 @@ def test_record_forms_edit_and_route53_error_text(served, browser):
     form = one(browser, "#record-form")
     fill(form, "Record name", "alias")
     form.find_element("css selector", "input[name=alias]").click()
+    choose(form, "Alias target hosted zone", state["zone_id"])
+    options = [o.get_attribute("value") for o in
+               by_label(form, "Alias target name").find_elements("xpath", "following::datalist[1]/option")]
+    assert "www.shop.test." in options  # the target picker offers the zone's names
     fill(form, "Alias target name", "www.shop.test.")
     button(form, "Create record").click()
     wait(lambda: row_for(browser, "alias.shop.test."), what="alias row")

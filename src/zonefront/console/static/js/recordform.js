@@ -60,6 +60,20 @@ async function cidrLocations(id) {
   } catch { return []; }
 }
 
+async function hostedZones() {
+  try {
+    const doc = await r53("GET", "/hostedzone", { params: [["maxitems", "100"]] });
+    return all(doc, "HostedZone").map((z) => [bareId(ktxt(z, "Id")), ktxt(z, "Name")]);
+  } catch { return []; }
+}
+
+async function namesIn(zoneId) {
+  try {
+    const doc = await r53("GET", `/hostedzone/${zoneId}/rrset`, { params: [["maxitems", "300"]] });
+    return [...new Set(all(doc, "ResourceRecordSet").map((x) => ktxt(x, "Name")))];
+  } catch { return []; }
+}
+
 const val = (form, n) => (form.elements[n] ? form.elements[n].value.trim() : "");
 
 export async function recordForm(zone, existing, { save, queue, cancel, names }) {
@@ -98,6 +112,16 @@ export async function recordForm(zone, existing, { save, queue, cancel, names })
   collection.addEventListener("change", fillLocations);
   if (collection.value) fillLocations();
 
+  // alias targets: a hosted zone (this one first), then a name from it
+  const zones = await hostedZones();
+  const zoneWanted = r.AliasTarget ? bareId(r.AliasTarget.HostedZoneId) : zone.id;
+  if (!zones.some(([id]) => id === zoneWanted)) zones.unshift([zoneWanted, zoneWanted]);
+  const aliasZone = select("aliaszone", zones, zoneWanted);
+  const datalist = h("datalist", { id: listId }, [...new Set(names())].map((n) => h("option", { value: n })));
+  aliasZone.addEventListener("change", async () => {
+    const picked = await namesIn(aliasZone.value);
+    datalist.replaceChildren(...picked.map((n) => h("option", { value: n })));
+  });
   f.append(h("h2", { id: "rf-title" }, existing ? `Edit ${r.Name} ${r.Type}` : "Create record"),
     h("div", { class: "grid" },
       field("Record name", input("name", { value: sub, placeholder: "www", list: listId, autocomplete: "off" }), `.${zone.name}`),
@@ -109,10 +133,10 @@ export async function recordForm(zone, existing, { save, queue, cancel, names })
       alias),
     h("div", { dataset: { part: "values" } }, field("Values (one per line)", h("textarea", { name: "values", rows: 4 }, r.values.join("\n")))),
     h("div", { class: "grid", dataset: { part: "alias" } },
-      field("Alias target hosted zone", input("aliaszone", { value: r.AliasTarget ? r.AliasTarget.HostedZoneId : zone.id })),
+      field("Alias target hosted zone", aliasZone),
       field("Alias target name", input("aliasname", { value: r.AliasTarget ? r.AliasTarget.DNSName : "", list: listId })),
       checkbox("evaluate", "Evaluate target health", r.AliasTarget && r.AliasTarget.EvaluateTargetHealth === "true")),
-    h("datalist", { id: listId }, [...new Set(names())].map((n) => h("option", { value: n }))),
+    datalist,
     section("weighted", field("Weight (0-255)", input("weight", { value: r.Weight || "", inputmode: "numeric" }))),
     section("latency", field("Region", select("region", REGIONS, r.Region || "us-east-1"))),
     section("failover", field("Failover record type", select("failover", ["PRIMARY", "SECONDARY"], r.Failover || "PRIMARY"))),
