@@ -170,6 +170,8 @@ def start_control_plane(args, served):
         overrides["nameservers"] = args.nameserver
     if args.no_console:
         overrides["console"] = False
+    # the console charts the Prometheus metrics through its own signed proxy
+    overrides["console_metrics"] = getattr(args, "metrics_listen", None)
     overrides.update(domains_glue.config_overrides(args))
     config = load_config(args.config, overrides)
     if config.auth and not config.credentials:

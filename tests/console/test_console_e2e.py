@@ -497,8 +497,8 @@ def test_zone_list_pages_over_a_hundred_zones(served, browser):
 
 def test_other_pages_render(served, browser):
     goto(browser, served.base + "/console/#/traffic")
-    # no /metrics on this server yet: the panel says what it needs
-    assert "/metrics" in one(browser, "#metrics-needed").text
+    # no --metrics-listen on this server: the panel says what it needs
+    assert "--metrics-listen" in one(browser, "#metrics-needed").text
     form = one(browser, "form[aria-labelledby=test-title]")
     choose(form, "Hosted zone", state["zone_id"])
     fill(form, "Record name", "app.shop.test.")
@@ -644,6 +644,22 @@ def test_metrics_parsing_and_chart(served, browser):
          "value": 3}]
     assert got["lines"] == [3, 2]
     assert got["legend"] == "a: 4/sb: 1/s"
+
+
+def test_traffic_rates_from_two_scrapes(served, browser):
+    """Per-zone queries per second and per-rcode rates, as the traffic panel
+    computes them from zonefront_dns_responses_total between two scrapes."""
+    got = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/console/js/traffic.js').then((t) => {
+          const scrape = (a, b, c) =>
+            `zonefront_dns_responses_total{transport="udp",qtype="A",rcode="NOERROR",zone="a."} ${a}\\n` +
+            `zonefront_dns_responses_total{transport="tcp",qtype="A",rcode="NOERROR",zone="a."} ${b}\\n` +
+            `zonefront_dns_responses_total{transport="udp",qtype="A",rcode="NXDOMAIN",zone="a."} ${c}\\n` +
+            `zonefront_dns_queries_total{transport="udp"} 999\\n`;
+          done(t.rates(t.totals(scrape(10, 5, 1)), t.totals(scrape(30, 9, 5)), 2));
+        }).catch((e) => done({error: String(e)}));""")
+    assert got == {"zones": {"a.": 14}, "codes": {"a.": {"NOERROR": 12, "NXDOMAIN": 2}}}
 
 
 def test_browser_requested_only_the_server(served, browser):

@@ -113,3 +113,90 @@ def test_no_console_flag_turns_the_mount_off(tmp_path):
         assert status in (403, 404) and b"<ErrorResponse" in body  # the Route 53 router's answer
     finally:
         run.cp.stop()
+
+
+PROM_TEXT = (b"# TYPE zonefront_dns_responses_total counter\n"
+             b'zonefront_dns_responses_total{transport="udp",qtype="A",rcode="NOERROR",'
+             b'zone="shop.test."} 7\n')
+
+
+@pytest.fixture(scope="module")
+def metrics_listener():
+    import http.server
+    import threading
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = PROM_TEXT if self.path == "/metrics" else b"no\n"
+            self.send_response(200 if self.path == "/metrics" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd.server_address[:2]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def signed_get(addr, path, key, secret):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    host, port = addr
+    req = AWSRequest(method="GET", url=f"http://{host}:{port}{path}")
+    SigV4Auth(Credentials(key, secret), "route53", "us-east-1").add_auth(req)
+    c = http.client.HTTPConnection(host, port, timeout=5)
+    c.request("GET", path, headers=dict(req.headers))
+    r = c.getresponse()
+    out = (r.status, dict(r.getheaders()), r.read())
+    c.close()
+    return out
+
+
+def test_metrics_proxy_is_signed_and_authorized(tmp_path, metrics_listener):
+    from r53util import AKID, RO_AKID, RO_SECRET, SECRET
+
+    run = start_control_plane(tmp_path, console_metrics=metrics_listener)
+    try:
+        addr = run.cp.api_address
+        status, hdrs, body = get(*addr, "GET", "/console/metrics")
+        assert status == 403 and body.startswith(b"MissingAuthenticationToken: ")
+        status, hdrs, body = signed_get(addr, "/console/metrics", AKID, "wrong-secret")
+        assert status == 403 and hdrs["x-amzn-ErrorType"] == "SignatureDoesNotMatch"
+        status, hdrs, body = signed_get(addr, "/console/metrics", AKID, SECRET)
+        assert status == 200 and body == PROM_TEXT
+        assert hdrs["Content-Type"].startswith("text/plain; version=0.0.4")
+        # the read-only policy lists Route 53 reads, not zonefront:GetMetrics
+        status, hdrs, body = signed_get(addr, "/console/metrics", RO_AKID, RO_SECRET)
+        assert status == 403 and hdrs["x-amzn-ErrorType"] == "AccessDenied"
+        assert b"zonefront:GetMetrics" in body
+    finally:
+        run.cp.stop()
+
+
+def test_metrics_proxy_without_metrics_listen(on):
+    from r53util import AKID, SECRET
+
+    status, hdrs, body = signed_get(on, "/console/metrics", AKID, SECRET)
+    assert status == 404 and hdrs["x-amzn-ErrorType"] == "NoMetrics"
+
+
+def test_metrics_listener_down_is_a_502(tmp_path):
+    from r53util import AKID, SECRET
+
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[:2]  # closed when the block ends: nothing listens there
+    run = start_control_plane(tmp_path, console_metrics=dead)
+    try:
+        status, hdrs, body = signed_get(run.cp.api_address, "/console/metrics", AKID, SECRET)
+        assert status == 502 and hdrs["x-amzn-ErrorType"] == "MetricsUnavailable"
+    finally:
+        run.cp.stop()

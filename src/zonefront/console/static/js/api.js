@@ -89,10 +89,17 @@ export async function domains(op, input = {}) {
   return data;
 }
 
+// Prometheus text from --metrics-listen, through the console's signed proxy
+// (the page may only talk to this origin); null when the server has none
 export async function metrics() {
-  const resp = await fetch("/metrics", { credentials: "omit", cache: "no-store" });
-  if (!resp.ok) return null;
-  return resp.text();
+  const resp = await send("GET", "/console/metrics", [], null, {}, "route53");
+  const text = await resp.text();
+  if (resp.status === 404) return null;
+  if (!resp.ok) {
+    const [code, ...rest] = text.split(": ");
+    throw new ApiError(resp.headers.get("x-amzn-ErrorType") || code, rest.join(": ").trim() || text, resp.status);
+  }
+  return text;
 }
 
 // -- XML helpers -------------------------------------------------------------

@@ -62,7 +62,7 @@ export async function render(root, [detail]) {
   }
 
   async function refresh() {
-    const m = await metrics().catch(() => null);
+    const m = await metrics().catch(() => null);  // no metrics, or not allowed: no latency chart
     const now = Date.now();
     await Promise.all(checks.slice(0, 100).map(async (c) => {
       const cell = listBox.querySelector(`tr[data-check="${c.Id}"] td.state`);
@@ -72,9 +72,15 @@ export async function render(root, [detail]) {
         const hist = history.get(c.Id) || [];
         if (frac !== null) hist.push([now, frac * 100]);
         history.set(c.Id, hist.slice(-300));
-        if (m) {
-          const ms = samples(m, /health.*latency/).filter((s) => s.labels.health_check_id === c.Id || s.labels.check === c.Id);
-          if (ms.length) { const l = latency.get(c.Id) || []; l.push([now, ms[0].value]); latency.set(c.Id, l.slice(-300)); }
+        if (m) {  // zonefront_health_check_latency_seconds{health_check, location}
+          const per = latency.get(c.Id) || new Map();
+          for (const s of samples(m, /^zonefront_health_check_latency_seconds$/)) {
+            if (s.labels.health_check !== c.Id) continue;
+            const p = per.get(s.labels.location) || [];
+            p.push([now, s.value * 1000]);
+            per.set(s.labels.location, p.slice(-300));
+          }
+          latency.set(c.Id, per);
         }
         if (cell) {
           const word = frac === null ? "Unknown" : frac >= 0.5 ? "Healthy" : "Unhealthy";
@@ -97,7 +103,7 @@ export async function render(root, [detail]) {
     const obsRows = obs.map((o) => h("tr", {}, h("td", {}, o.region || "-"), h("td", {}, o.ip),
       h("td", { class: o.status.startsWith("Success") ? "healthy" : "unhealthy" }, o.status), h("td", {}, fmtTime(o.when))));
     const failRows = fails.map((o) => h("tr", {}, h("td", {}, o.region), h("td", {}, o.status), h("td", {}, fmtTime(o.when))));
-    const lat = latency.get(c.Id) || [];
+    const lat = [...(latency.get(c.Id) || new Map())].map(([name, points]) => ({ name, points }));
     detailBox.replaceChildren(h("section", { class: "panel", "aria-labelledby": "hc-detail-title" },
       h("h2", { id: "hc-detail-title" }, `Health check ${c.Id}`), h("p", {}, `${c.Type} ${target(c)}`),
       h("h3", {}, "Status per checker location"),
@@ -105,9 +111,9 @@ export async function render(root, [detail]) {
       h("h3", {}, "Last failure reason"),
       failRows.length ? table(["Location", "Reason", "When"], failRows, { "aria-label": "Last failures", id: "hc-failures" }) : h("p", {}, "No failure recorded."),
       lineChart("Healthy checker locations (%) while this page is open", [{ name: "healthy", points: history.get(c.Id) || [] }], "%"),
-      lat.length ? lineChart("Connect latency (ms), from /metrics", [{ name: "latency", points: lat }], " ms")
-        : h("p", { class: "hint", id: "latency-note" }, m ? "The metrics at /metrics hold no latency series for this check (set MeasureLatency)."
-          : "A latency chart needs the metrics endpoint (/metrics on this port, from `zonefront serve --metrics-listen`) and MeasureLatency on the check.")));
+      lat.length ? lineChart("Latency per checker location (ms), from the metrics", lat, " ms")
+        : h("p", { class: "hint", id: "latency-note" }, m ? "The metrics hold no latency for this check yet."
+          : "A latency chart needs zonefront's metrics: start `zonefront serve` with --metrics-listen.")));
   }
 
   async function remove(c) {

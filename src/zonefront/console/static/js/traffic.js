@@ -7,9 +7,34 @@ import { lineChart } from "./chart.js";
 import { parseProm } from "./prom.js";
 import { field, h, input, select, showError, table } from "./ui.js";
 
-const NEEDS = "Traffic charts need zonefront's Prometheus metrics at /metrics on this API port " +
-  "(`zonefront serve --metrics-listen`, with the metrics also mounted on the API port). " +
-  "This server does not answer /metrics yet, so there is nothing to chart.";
+const NEEDS = "Traffic charts need zonefront's Prometheus metrics: start `zonefront serve` with " +
+  "--metrics-listen HOST:PORT and the console reads them through this port (signed, IAM action " +
+  "zonefront:GetMetrics). This server runs without them, so there is nothing to chart yet.";
+
+// zonefront_dns_responses_total{transport,qtype,rcode,zone} summed per zone and per
+// (zone, rcode); rates are the differences between two samples
+export function totals(text) {
+  const out = { zones: {}, codes: {} };
+  for (const s of parseProm(text)) {
+    if (s.name !== "zonefront_dns_responses_total") continue;
+    const zone = s.labels.zone || "(no zone)";
+    out.zones[zone] = (out.zones[zone] || 0) + s.value;
+    const codes = out.codes[zone] || (out.codes[zone] = {});
+    codes[s.labels.rcode || "?"] = (codes[s.labels.rcode || "?"] || 0) + s.value;
+  }
+  return out;
+}
+
+export function rates(prev, cur, seconds) {
+  const r = (a, b) => Math.max(0, ((b || 0) - (a || 0)) / seconds);
+  const out = { zones: {}, codes: {} };
+  for (const [z, v] of Object.entries(cur.zones)) out.zones[z] = r(prev.zones[z], v);
+  for (const [z, codes] of Object.entries(cur.codes)) {
+    out.codes[z] = {};
+    for (const [c, v] of Object.entries(codes)) out.codes[z][c] = r((prev.codes[z] || {})[c], v);
+  }
+  return out;
+}
 
 export async function render(root) {
   const msg = h("div", { id: "traffic-msg" });
@@ -22,33 +47,32 @@ export async function render(root) {
   const testBox = h("div");
   root.replaceChildren(h("h1", {}, "Traffic"), msg, charts, testBox);
   await testQuery(testBox, null, zones);
-  const prev = new Map();  // series key -> [t, counter]
-  const series = new Map();  // title -> name -> points
+  let prev = null;
+  const qps = new Map();  // zone -> points
+  const codes = new Map();  // zone -> rcode -> points
+  const push = (map, key, point) => { const p = map.get(key) || []; p.push(point); map.set(key, p.slice(-150)); };
   async function sample() {
-    const text = await metrics().catch(() => null);
+    let text;
+    try { text = await metrics(); } catch (e) { showError(charts, e); return; }
     if (text === null) { charts.replaceChildren(h("p", { class: "msg info", id: "metrics-needed" }, NEEDS)); return; }
     const now = Date.now();
-    for (const s of parseProm(text)) {
-      if (!/quer|response|rcode|answer/i.test(s.name) || !/_total$/.test(s.name)) continue;
-      const zone = s.labels.zone || s.labels.hosted_zone || "all zones";
-      const code = s.labels.rcode || s.labels.code || "";
-      const rec = s.labels.record || s.labels.name || "";
-      const key = `${s.name}|${JSON.stringify(s.labels)}`;
-      const last = prev.get(key);
-      prev.set(key, [now, s.value]);
-      if (!last || now === last[0]) continue;
-      const rate = Math.max(0, (s.value - last[1]) / ((now - last[0]) / 1000));
-      const title = code ? `Answer codes per second, ${zone}` : rec ? `Queries per second, ${zone} ${rec}` : `Queries per second, ${zone}`;
-      const m = series.get(title) || new Map();
-      const name = code || rec || s.name;
-      const pts = m.get(name) || [];
-      pts.push([now, rate]);
-      m.set(name, pts.slice(-150));
-      series.set(title, m);
+    const cur = totals(text);
+    if (prev) {
+      const r = rates(prev.totals, cur, (now - prev.t) / 1000);
+      for (const [z, v] of Object.entries(r.zones)) push(qps, z, [now, v]);
+      for (const [z, cs] of Object.entries(r.codes)) {
+        const m = codes.get(z) || new Map();
+        for (const [c, v] of Object.entries(cs)) push(m, c, [now, v]);
+        codes.set(z, m);
+      }
     }
-    charts.replaceChildren(...(series.size ? [...series].map(([title, m]) =>
-      lineChart(title, [...m].map(([name, points]) => ({ name, points })), "/s"))
-      : [h("p", { class: "msg info" }, "Sampling /metrics; the first rates appear after two samples.")]));
+    prev = { t: now, totals: cur };
+    charts.replaceChildren(
+      qps.size ? lineChart("Queries per second by zone", [...qps].map(([name, points]) => ({ name, points })), "/s")
+        : h("p", { class: "msg info" }, "Sampling the metrics; rates appear after two samples (2 s)."),
+      ...[...codes].map(([z, m]) => lineChart(`Answer codes per second, ${z}`,
+        [...m].map(([name, points]) => ({ name, points })), "/s")),
+      h("p", { class: "hint" }, "Per-record charts need a record label on the metrics; zonefront counts answers per zone and response code."));
   }
   await sample();
   every(2000, sample);
