@@ -114,8 +114,7 @@ min_interval = 1
     with open(zone, "w") as f:
         f.write(f"$ORIGIN {BIG_ZONE}\n$TTL 300\n@ SOA ns1.big.test. hostmaster.big.test. 1 7200 900 1209600 86400\n")
         f.write("@ NS ns1.big.test.\n")
-        for i in range(BIG_COUNT):
-            f.write(f"h{i:05d} A 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}\n")
+        f.writelines(f"h{i:05d} A 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}\n" for i in range(BIG_COUNT))
     base_args = ["--data-dir", str(data), "--config", str(config)]
     subprocess.run(zf("zone", *base_args, "import", BIG_ZONE, str(zone)), check=True, env=env,
                    capture_output=True, timeout=120)
@@ -127,12 +126,13 @@ min_interval = 1
     fields = dict(line.split(None, 1) for line in out.splitlines() if line.startswith(("Access", "Secret")))
     limited = (fields["AccessKeyId"].strip(), fields["SecretAccessKey"].strip())
     api_port, dns_port = free_port(), free_port()
+    log = open(data / "serve.log", "w")  # noqa: SIM115  (closed after the server stops)
     proc = subprocess.Popen(zf("serve", "--api", "--no-demo", "--workers", "1",
                                "--api-listen", f"127.0.0.1:{api_port}",
                                "--dns-listen", f"127.0.0.1:{dns_port}",
                                "--registry-tld", REGISTRY_TLD, *base_args),
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=open(data / "serve.log", "w"))
+                            stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -150,6 +150,8 @@ min_interval = 1
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(timeout=5)
+    log.close()
 
 
 @pytest.fixture(scope="session")

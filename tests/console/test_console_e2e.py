@@ -20,8 +20,17 @@ import dns.query
 import dns.rdatatype
 import pytest
 
-from .conftest import (BIG_COUNT, BIG_ZONE, KEY_ID, REGISTRY_TLD, SECRET, SHOTS, VPC_ID,
-                       VPC_REGION, Target)
+from .conftest import (
+    BIG_COUNT,
+    BIG_ZONE,
+    KEY_ID,
+    REGISTRY_TLD,
+    SECRET,
+    SHOTS,
+    VPC_ID,
+    VPC_REGION,
+    Target,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 ZONE = "shop.test."

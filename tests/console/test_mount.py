@@ -14,7 +14,7 @@ from zonefront.config import load_config
 from zonefront.console.mount import ConsoleMount, console_mount, static_root
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
-from r53util import start_control_plane  # noqa: E402
+from r53util import start_control_plane
 
 
 def get(url_host, port, method, path, body=None):
@@ -39,7 +39,8 @@ def test_serves_index_modules_and_css_with_types(on):
     assert b"js/app.js" in body
     status, hdrs, body = get(*on, "GET", "/console/js/sigv4.js")
     assert status == 200 and hdrs["Content-Type"].startswith("text/javascript")
-    assert body == open(os.path.join(static_root(), "js", "sigv4.js"), "rb").read()
+    with open(os.path.join(static_root(), "js", "sigv4.js"), "rb") as f:
+        assert body == f.read()
     status, hdrs, _ = get(*on, "GET", "/console/console.css")
     assert status == 200 and hdrs["Content-Type"].startswith("text/css")
 
@@ -62,7 +63,8 @@ def test_no_inline_script_or_outside_reference_in_the_files():
     and SVG namespace names are identifiers, never fetched)."""
     for dirpath, _, files in os.walk(static_root()):
         for name in files:
-            text = open(os.path.join(dirpath, name), encoding="utf-8").read()
+            with open(os.path.join(dirpath, name), encoding="utf-8") as f:
+                text = f.read()
             for ns in NAMESPACES:
                 text = text.replace(ns, "")
             assert "http://" not in text and "https://" not in text and "//cdn" not in text, name
@@ -167,7 +169,7 @@ def test_metrics_proxy_is_signed_and_authorized(tmp_path, metrics_listener):
         addr = run.cp.api_address
         status, hdrs, body = get(*addr, "GET", "/console/metrics")
         assert status == 403 and body.startswith(b"MissingAuthenticationToken: ")
-        status, hdrs, body = signed_get(addr, "/console/metrics", AKID, "wrong-secret")
+        status, hdrs, _ = signed_get(addr, "/console/metrics", AKID, "wrong-secret")
         assert status == 403 and hdrs["x-amzn-ErrorType"] == "SignatureDoesNotMatch"
         status, hdrs, body = signed_get(addr, "/console/metrics", AKID, SECRET)
         assert status == 200 and body == PROM_TEXT
@@ -183,20 +185,20 @@ def test_metrics_proxy_is_signed_and_authorized(tmp_path, metrics_listener):
 def test_metrics_proxy_without_metrics_listen(on):
     from r53util import AKID, SECRET
 
-    status, hdrs, body = signed_get(on, "/console/metrics", AKID, SECRET)
+    status, hdrs, _ = signed_get(on, "/console/metrics", AKID, SECRET)
     assert status == 404 and hdrs["x-amzn-ErrorType"] == "NoMetrics"
 
 
 def test_metrics_listener_down_is_a_502(tmp_path):
-    from r53util import AKID, SECRET
-
     import socket
+
+    from r53util import AKID, SECRET
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[:2]  # closed when the block ends: nothing listens there
     run = start_control_plane(tmp_path, console_metrics=dead)
     try:
-        status, hdrs, body = signed_get(run.cp.api_address, "/console/metrics", AKID, SECRET)
+        status, hdrs, _ = signed_get(run.cp.api_address, "/console/metrics", AKID, SECRET)
         assert status == 502 and hdrs["x-amzn-ErrorType"] == "MetricsUnavailable"
     finally:
         run.cp.stop()
