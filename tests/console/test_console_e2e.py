@@ -260,6 +260,14 @@ def test_calculated_check_picks_its_child(served, browser):
     # its only child is down (the target stopped above), so it is too
     wait(lambda: "Unhealthy: 0 of 1 child" in calc.find_element("css selector", "td.state").text,
          what="calculated check unhealthy")
+    # edit (UpdateHealthCheck): needing no healthy child makes it healthy
+    calc_id = calc.get_attribute("data-check")
+    calc.find_element("xpath", ".//button[text()='Edit']").click()
+    form = one(browser, "#hc-form")
+    fill(form, "Healthy children needed", "0")
+    button(form, "Save").click()
+    wait(lambda: "Healthy: 0 of 1 child" in one(browser, f'tr[data-check="{calc_id}"] td.state').text,
+         what="calculated check healthy after the edit")
 
 
 ZONEFILE_CASES = """
@@ -462,6 +470,16 @@ def test_record_forms_edit_and_route53_error_text(served, browser):
     assert err.get_attribute("data-code") == code
     assert err.text == f"{code}: {text}"
     button(browser, "Cancel").click()
+    # the name and type filter
+    form = one(browser, "form[role=search]")
+    fill(form, "Record name (and below)", "www")
+    choose(form, "Type", "A")
+    button(form, "Filter").click()
+    wait(lambda: browser.execute_script(PAGE_NAMES) == ["www.shop.test. A"] * 2, what="www A only")
+    choose(form, "Type", "TXT")
+    button(form, "Filter").click()
+    one(browser, "#rrset-table p")  # "No record sets match."
+    assert browser.execute_script(PAGE_NAMES) == []
 
 
 def test_export_and_delete_zone_with_confirmation(served, browser):
