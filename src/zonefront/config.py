@@ -139,7 +139,7 @@ class Config:
     tls_cert: str | None = None  # PEM certificate; with tls_key the API speaks HTTPS
     tls_key: str | None = None
     console: bool = True  # the web console under /console/ on the API port (--no-console)
-    console_metrics: tuple[str, int] | None = None  # /metrics the console proxies (--metrics-listen)
+    console_metrics: tuple[str, int] | None = None  # --metrics-listen, proxied by the console
     max_body: int = 2 * 1024 * 1024  # request bodies above this are refused unread
     max_rrsets_per_zone: int = 10000  # Route 53's default MAX_RRSETS_BY_ZONE
     max_hosted_zones: int = 500  # Route 53's default MAX_HOSTED_ZONES_BY_OWNER
