@@ -181,6 +181,10 @@ def start_control_plane(args, served):
         overrides["auth"] = False
     if args.nameserver:
         overrides["nameservers"] = args.nameserver
+    if args.no_console:
+        overrides["console"] = False
+    # the console charts the Prometheus metrics through its own signed proxy
+    overrides["console_metrics"] = getattr(args, "metrics_listen", None)
     overrides.update(domains_glue.config_overrides(args))
     config = load_config(args.config, overrides)
     if config.auth and not config.credentials:
@@ -303,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data-dir", metavar="DIR")
     s.add_argument("--config", metavar="FILE")
     s.add_argument("--no-auth", action="store_true", help="accept unsigned API requests")
+    s.add_argument("--no-console", action="store_true",
+                   help="do not serve the web console under /console/ on the API port")
     s.add_argument("--nameserver", action="append", metavar="NAME",
                    help="name server handed out in delegation sets (repeatable)")
     domains_glue.add_arguments(s)

@@ -138,6 +138,8 @@ class Config:
     soa_rname: str | None = None  # SOA RNAME for new zones; None: hostmaster.<zone>
     tls_cert: str | None = None  # PEM certificate; with tls_key the API speaks HTTPS
     tls_key: str | None = None
+    console: bool = True  # the web console under /console/ on the API port (--no-console)
+    console_metrics: tuple[str, int] | None = None  # --metrics-listen, proxied by the console
     max_body: int = 2 * 1024 * 1024  # request bodies above this are refused unread
     max_rrsets_per_zone: int = 10000  # Route 53's default MAX_RRSETS_BY_ZONE
     max_hosted_zones: int = 500  # Route 53's default MAX_HOSTED_ZONES_BY_OWNER
@@ -229,7 +231,8 @@ def _absolute_ns(name: str, what: str) -> str:
 
 _SCHEMA = {
     "api": {"listen", "auth", "access_key_id", "secret_access_key", "credentials",
-            "readonly_keys", "tls_cert", "tls_key", "max_body", "account_id", "policies"},
+            "readonly_keys", "tls_cert", "tls_key", "max_body", "account_id", "policies",
+            "console"},
     "store": {"data_dir", "backend", "dsn"},
     "zones": {"nameservers", "soa_rname", "max_rrsets_per_zone", "max_hosted_zones",
               "max_vpcs_per_zone", "max_zones_per_delegation_set",
@@ -389,6 +392,8 @@ def load_config(path: str | None, overrides: dict | None = None,
         cfg.api_listen = parse_hostport(_typed(api["listen"], str, "api.listen"))
     if "auth" in api:
         cfg.auth = _typed(api["auth"], bool, "api.auth")
+    if "console" in api:
+        cfg.console = _typed(api["console"], bool, "api.console")
     if ("access_key_id" in api) != ("secret_access_key" in api):
         raise ConfigError(f"{where}: api.access_key_id and api.secret_access_key go together")
     if "access_key_id" in api:

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote
 
 from ..config import Config
+from ..console.mount import console_mount
 from ..domains import http as domains_http
 from . import access, iam, keyapi, sigv4, vpcext, xmlio
 from ._r53model import OPERATIONS, SHAPES
@@ -114,6 +115,7 @@ class Handler(BaseHTTPRequestHandler):
     # the endpoints `zonefront edge` calls (edge/hub.py's EdgeHub, mounted by
     # control/plane.py): claims(raw_path), serve(handler, ...), paths (text)
     edges = None
+    console = None  # console/mount.py's ConsoleMount: static files under /console/
 
     def setup(self):
         super().setup()
@@ -196,6 +198,9 @@ class Handler(BaseHTTPRequestHandler):
         self._zf_op = "other"
         request_id = str(uuid.uuid4())
         raw_path, _, raw_query = self.path.partition("?")
+        if self.console is not None and self.console.claims(raw_path):
+            self.console.serve(self, method, raw_path, raw_query)
+            return
         if self.registry is not None:
             kind = domains_http.classify(method, raw_path, self.headers)
             if kind is not None:
@@ -284,6 +289,16 @@ class Handler(BaseHTTPRequestHandler):
         self._send(op["code"], body, request_id, headers)
 
 
+def _console_auth(handler, method: str, raw_path: str, raw_query: str) -> None:
+    """The console's signed calls outside the Route 53 paths (its /metrics
+    proxy): the same SigV4 check, then IAM action zonefront:GetMetrics."""
+    access_key = None
+    if handler.config.auth:
+        access_key = sigv4.verify(method, raw_path, raw_query, handler.headers, b"",
+                                  handler.keyring, service="route53")
+    handler._authorize(access_key, iam.Request("zonefront:GetMetrics"))
+
+
 class APIServer:
     """The API's listening socket and its serving thread."""
 
@@ -292,6 +307,8 @@ class APIServer:
         handler = type("BoundHandler", (Handler,), {"service": service, "config": config,
                                                      "scheme": scheme, "registry": registry,
                                                      "edges": edges,
+                                                     "console": console_mount(config,
+                                                                              _console_auth),
                                                      "keyring": KeyRing(config)})
         host, port = config.api_listen
         ThreadingHTTPServer.allow_reuse_address = True
