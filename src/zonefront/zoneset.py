@@ -368,10 +368,20 @@ class ZoneSet:
                chase_qtype: int | None) -> Tree:
         """The record sets of one owner and type that compete per query: one
         option per record set, each continuing as the plain answer would."""
-        records = node.routed[rtype]
+        return self.choose(node, node.routed[rtype], rtype, owner, res, seen, chase_qtype)
+
+    def choose(self, node: Node, records: list[RoutedRRset], rtype: int, owner: bytes,
+               res: Resolution, seen: set, chase_qtype: int | None) -> Tree:
+        """One routing decision; a traffic policy rule (`children`) nests the
+        next decision under its candidate, so the tree keeps the rule tree's
+        shape instead of a flattened copy of every path."""
         options: list[Tree] = []
         for rec in records:
             sub = res.copy()
+            if rec.children:
+                options.append(self.choose(node, rec.children, rtype, owner, sub, seen,
+                                           chase_qtype))
+                continue
             if rec.alias_name is not None:
                 options.append(self.alias(node, rec, owner, rtype, sub, seen | {node.name}))
                 continue

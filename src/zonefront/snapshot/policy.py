@@ -100,7 +100,10 @@ class PolicyTables:
             coll, loc_ids = self.collection(choice.records[0].cidr_collection)
         cand_off = self.cand_base + len(self.cands) // CAND.size
         for rec, ref in zip(choice.records, option_refs):
-            flags = C_EVAL_TARGET if rec.alias_name is not None and rec.alias_evaluate_health else 0
+            # a rule's candidate is healthy while its subtree has a healthy
+            # endpoint (Traffic Flow always evaluates a rule it refers to)
+            flags = C_EVAL_TARGET if (rec.children or (rec.alias_name is not None
+                                                       and rec.alias_evaluate_health)) else 0
             key = key2 = 0
             lat = lon = 0.0
             bias = 0
