@@ -21,6 +21,7 @@ from ..store.sqlite import RRsetRow, Store, ZoneRow
 from . import changes as changes_mod
 from .cidrapi import CidrOperations
 from .vpcapi import VPCOperations
+from .traffic import TrafficOperations, public_rrset
 from . import names
 from ._r53model import OPERATIONS
 from .errors import Route53Error, invalid_input
@@ -70,7 +71,7 @@ class Context:
         self.access_key = access_key
 
 
-class Route53Service(CidrOperations, VPCOperations):
+class Route53Service(CidrOperations, VPCOperations, TrafficOperations):
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
                  on_records: Callable[[str, int, set], None] = lambda *a: None,
                  health=None):
@@ -454,7 +455,7 @@ class Route53Service(CidrOperations, VPCOperations):
                 raise invalid_input(f"Invalid StartRecordName {sname!r}: {e}") from None
             start = (key, stype, sid)
         rows = self.store.list_rrsets(z.id, start, limit + 1)
-        out = {"ResourceRecordSets": [r.rrset for r in rows[:limit]],
+        out = {"ResourceRecordSets": [public_rrset(r.rrset) for r in rows[:limit]],
                "IsTruncated": len(rows) > limit, "MaxItems": str(limit)}
         if len(rows) > limit:
             nxt = rows[limit]
