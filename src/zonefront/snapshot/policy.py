@@ -29,6 +29,8 @@ NO_SLOT = 0xFFFF
 KIND = {"weighted": 1, "failover": 2, "multivalue": 3, "latency": 4, "geo": 5,
         "geoproximity": 6, "cidr": 7, "alias": 8}
 
+P_VALUES = 1  # pset flag: a traffic policy's multivalue rule, its values answered together
+
 C_EVAL_TARGET = 1
 C_DEFAULT = 2
 C_PRIMARY = 4
@@ -140,7 +142,8 @@ class PolicyTables:
                                     lat, lon, bias, 0)
         idx = self.npsets
         self.npsets += 1
-        self.psets += PSET.pack(kind, 0, len(option_refs), cand_off, prefix, nomatch, coll)
+        pflags = P_VALUES if choice.values and prefix != NONE else 0
+        self.psets += PSET.pack(kind, pflags, len(option_refs), cand_off, prefix, nomatch, coll)
         return PSET_BIT | idx
 
     def take_tail(self) -> dict[str, bytes]:
