@@ -173,3 +173,58 @@ def test_instances_own_their_record_sets(server, r53):
     rrsets = r53.list_resource_record_sets(HostedZoneId=z2)["ResourceRecordSets"]
     assert [r["Type"] for r in rrsets] == ["NS", "SOA"]
     r53.delete_traffic_policy(Id=pid, Version=1)
+
+
+def test_update_refused_when_its_name_was_reused(r53):
+    pid = r53.create_traffic_policy(Name="reuse", Document=simple_doc())["TrafficPolicy"]["Id"]
+    zid = new_zone(r53, "tp-reuse.test")
+    iid = r53.create_traffic_policy_instance(
+        HostedZoneId=zid, Name="a.tp-reuse.test", TTL=60, TrafficPolicyId=pid,
+        TrafficPolicyVersion=1)["TrafficPolicyInstance"]["Id"]
+    change(r53, zid, ("DELETE", {"Name": "a.tp-reuse.test.", "Type": "A",
+                                 "TrafficPolicyInstanceId": iid}))
+    change(r53, zid, ("CREATE", rrset("a.tp-reuse.test", "A", ["192.0.2.50"])))
+    with pytest.raises(ClientError) as e:
+        r53.update_traffic_policy_instance(Id=iid, TTL=60, TrafficPolicyId=pid,
+                                           TrafficPolicyVersion=1)
+    assert code(e) == "InvalidInput" and "conflicts" in e.value.response["Error"]["Message"]
+    listed = r53.list_resource_record_sets(HostedZoneId=zid)["ResourceRecordSets"]
+    assert rrset("a.tp-reuse.test.", "A", ["192.0.2.50"]) in listed  # untouched
+    r53.delete_traffic_policy_instance(Id=iid)
+    assert rrset("a.tp-reuse.test.", "A", ["192.0.2.50"]) in \
+        r53.list_resource_record_sets(HostedZoneId=zid)["ResourceRecordSets"]
+
+
+def test_protected_name_refuses_an_instance(r53, monkeypatch):
+    """The hook calls api/protections.check (helper api17's module) with the
+    name and type; a stand-in module plays its part here."""
+    import sys
+    import types
+
+    from zonefront.api.errors import invalid_change_batch
+
+    calls = []
+
+    def check(store, zone_id, keys):
+        calls.append(list(keys))
+        if ("locked.tp-prot.test.", "A") in keys:
+            raise invalid_change_batch(["RRSet with DNS name locked.tp-prot.test. and type A "
+                                        "is protected"])
+
+    monkeypatch.setitem(sys.modules, "zonefront.api.protections",
+                        types.SimpleNamespace(check=check))
+    import zonefront.api as api_pkg
+    monkeypatch.setattr(api_pkg, "protections", sys.modules["zonefront.api.protections"],
+                        raising=False)
+    pid = r53.create_traffic_policy(Name="prot", Document=simple_doc())["TrafficPolicy"]["Id"]
+    zid = new_zone(r53, "tp-prot.test")
+    with pytest.raises(ClientError) as e:
+        r53.create_traffic_policy_instance(HostedZoneId=zid, Name="locked.tp-prot.test",
+                                           TTL=60, TrafficPolicyId=pid, TrafficPolicyVersion=1)
+    assert code(e) == "InvalidChangeBatch"
+    ok = r53.create_traffic_policy_instance(HostedZoneId=zid, Name="free.tp-prot.test", TTL=60,
+                                            TrafficPolicyId=pid, TrafficPolicyVersion=1)
+    assert calls[-1] == [("free.tp-prot.test.", "A")]
+    n = len(calls)
+    r53.delete_traffic_policy_instance(Id=ok["TrafficPolicyInstance"]["Id"])
+    assert calls[n:] == [[("free.tp-prot.test.", "A")]]  # deleting its record set is a change too

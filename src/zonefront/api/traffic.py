@@ -40,16 +40,28 @@ def is_instance_row(rrset: dict) -> bool:
     return PRIVATE in rrset
 
 
-def protected(store, zone_id: str, name: str, rtype: str) -> str | None:
-    """Hook for record-set protections (helper api17): a reason a protected
-    name and type refuses a traffic policy instance, or None.  Uses their
-    check function when it is present in this tree."""
+def check_protected(store, zone_id: str, name: str, rtype: str) -> None:
+    """Record-set protections (api/protections.py, helper api17's branch):
+    a protected name and type refuses an instance's create, update and
+    delete with InvalidChangeBatch, as any other writer of it.  Before that
+    module is merged, nothing is protected."""
     try:
         from . import protections  # type: ignore[attr-defined]
     except ImportError:
-        return None
-    check = getattr(protections, "check_protected", None)
-    return check(store, zone_id, name, rtype) if check is not None else None
+        return
+    protections.check(store, zone_id, [(name, rtype)])
+
+
+def _conflict(store, zone_id: str, key: bytes, name: str, rtype: str, iid: str | None) -> None:
+    """Another record set at the name that the instance's would clash with
+    (the same type, or CNAME beside anything), InvalidInput."""
+    for r in store.rrsets_at(zone_id, key):
+        if iid is not None and r.rrset.get("TrafficPolicyInstanceId") == iid:
+            continue
+        if r.rtype == rtype or "CNAME" in (r.rtype, rtype):
+            raise invalid_input(f"Tried to create resource record set {name} type {rtype}, "
+                                f"but it conflicts with the existing record set {name} type "
+                                f"{r.rtype}")
 
 
 def _version(value) -> int:
@@ -242,14 +254,8 @@ class TrafficOperations:
                 if rtype == "CNAME" and owner == origin:
                     raise invalid_input(f"A CNAME record is not permitted at the zone apex "
                                         f"({name})")
-                for r in self.store.rrsets_at(z.id, key):
-                    if r.rtype == rtype or "CNAME" in (r.rtype, rtype):
-                        raise invalid_input(f"Tried to create resource record set {name} type "
-                                            f"{rtype}, but it conflicts with the existing "
-                                            f"record set {name} type {r.rtype}")
-                reason = protected(self.store, z.id, name, rtype)
-                if reason:
-                    raise invalid_input(reason)
+                _conflict(self.store, z.id, key, name, rtype, None)
+                check_protected(self.store, z.id, name, rtype)
                 if ts.count_instances(self.store) >= self.config_max_instances():
                     raise Route53Error("TooManyTrafficPolicyInstances", "This account has "
                                        "reached the limit on traffic policy instances.")
@@ -282,6 +288,10 @@ class TrafficOperations:
                                        f"RecordType {policy['rtype']} differs from the "
                                        f"instance's type {inst['rtype']}.")
                 z = self._zone(inst["zone_id"])
+                # its record set may have been deleted, and the name reused since
+                _conflict(self.store, z.id, inst["name_key"], inst["name"], inst["rtype"],
+                          inst["id"])
+                check_protected(self.store, z.id, inst["name"], inst["rtype"])
                 inst.update(ttl=ttl, policy_id=policy["id"], version=policy["version"],
                             state="Applied", message="")
                 self._write_instance(z, inst, policy)
@@ -298,6 +308,7 @@ class TrafficOperations:
                 for r in self.store.rrsets_at(inst["zone_id"], inst["name_key"]):
                     if (r.rtype == inst["rtype"]
                             and r.rrset.get("TrafficPolicyInstanceId") == inst["id"]):
+                        check_protected(self.store, inst["zone_id"], inst["name"], inst["rtype"])
                         self.store.delete_rrset(inst["zone_id"], r.name_key, r.rtype, r.set_id)
                 self.store.bump_zone(inst["zone_id"])
             self._after_write(inst["zone_id"], inst["name"])
