@@ -228,3 +228,41 @@ def test_protected_name_refuses_an_instance(r53, monkeypatch):
     n = len(calls)
     r53.delete_traffic_policy_instance(Id=ok["TrafficPolicyInstance"]["Id"])
     assert calls[n:] == [[("free.tp-prot.test.", "A")]]  # deleting its record set is a change too
+
+
+def test_account_limits_count_policies_and_instances(r53):
+    pid = r53.create_traffic_policy(Name="limits", Document=simple_doc())["TrafficPolicy"]["Id"]
+    zid = new_zone(r53, "tp-limits.test")
+    got = r53.get_account_limit(Type="MAX_TRAFFIC_POLICIES_BY_OWNER")
+    n_policies = got["Count"]
+    assert got["Limit"]["Value"] == 50 and n_policies >= 1
+    before = r53.get_account_limit(Type="MAX_TRAFFIC_POLICY_INSTANCES_BY_OWNER")["Count"]
+    iid = r53.create_traffic_policy_instance(
+        HostedZoneId=zid, Name="x.tp-limits.test", TTL=60, TrafficPolicyId=pid,
+        TrafficPolicyVersion=1)["TrafficPolicyInstance"]["Id"]
+    after = r53.get_account_limit(Type="MAX_TRAFFIC_POLICY_INSTANCES_BY_OWNER")
+    assert (after["Limit"]["Value"], after["Count"]) == (5, before + 1)
+    r53.delete_traffic_policy_instance(Id=iid)
+    r53.delete_traffic_policy(Id=pid, Version=1)
+    assert r53.get_account_limit(Type="MAX_TRAFFIC_POLICIES_BY_OWNER")["Count"] == n_policies - 1
+
+
+def test_instance_listing_pages(r53):
+    pid = r53.create_traffic_policy(Name="pages", Document=simple_doc())["TrafficPolicy"]["Id"]
+    zid = new_zone(r53, "tp-pages.test")
+    made = [r53.create_traffic_policy_instance(
+        HostedZoneId=zid, Name=f"{n}.tp-pages.test", TTL=60, TrafficPolicyId=pid,
+        TrafficPolicyVersion=1)["TrafficPolicyInstance"]["Id"] for n in ("a", "b", "c")]
+    seen, kw = [], {}
+    while True:
+        page = r53.list_traffic_policy_instances_by_hosted_zone(HostedZoneId=zid, MaxItems="2",
+                                                               **kw)
+        seen += [(i["Name"], i["Id"]) for i in page["TrafficPolicyInstances"]]
+        if not page["IsTruncated"]:
+            break
+        kw = {"TrafficPolicyInstanceNameMarker": page["TrafficPolicyInstanceNameMarker"],
+              "TrafficPolicyInstanceTypeMarker": page["TrafficPolicyInstanceTypeMarker"]}
+    assert seen == [("a.tp-pages.test.", made[0]), ("b.tp-pages.test.", made[1]),
+                    ("c.tp-pages.test.", made[2])]
+    for iid in made:
+        r53.delete_traffic_policy_instance(Id=iid)

@@ -306,8 +306,8 @@ class Route53Service(CidrOperations, VPCOperations, TrafficOperations):
                                                       self.store.count_delegs),
             "MAX_HEALTH_CHECKS_BY_OWNER": (self.config.max_health_checks,
                                            self.store.count_health_checks),
-            "MAX_TRAFFIC_POLICY_INSTANCES_BY_OWNER": (0, lambda: 0),
-            "MAX_TRAFFIC_POLICIES_BY_OWNER": (0, lambda: 0),
+            "MAX_TRAFFIC_POLICY_INSTANCES_BY_OWNER": self.traffic_limit("instances"),
+            "MAX_TRAFFIC_POLICIES_BY_OWNER": self.traffic_limit("policies"),
         }
         value, count = table[t]
         return {"Limit": {"Type": t, "Value": value}, "Count": count()}

@@ -271,6 +271,12 @@ class TrafficOperations:
     def config_max_instances(self) -> int:
         return int(getattr(self.config, "max_traffic_policy_instances", 0) or MAX_INSTANCES)
 
+    def traffic_limit(self, what: str):
+        """(limit, count function) for GetAccountLimit."""
+        if what == "instances":
+            return self.config_max_instances(), lambda: ts.count_instances(self.store)
+        return MAX_POLICIES, lambda: ts.count_policies(self.store)
+
     def GetTrafficPolicyInstance(self, inp: dict, ctx) -> dict:
         return {"TrafficPolicyInstance": self._instance_out(self._instance(inp["Id"]))}
 
