@@ -208,8 +208,8 @@ def test_protected_name_refuses_an_instance(r53, monkeypatch):
     def check(store, zone_id, keys):
         calls.append(list(keys))
         if ("locked.tp-prot.test.", "A") in keys:
-            raise invalid_change_batch(["RRSet with DNS name locked.tp-prot.test. and type A "
-                                        "is protected"])
+            raise invalid_change_batch([("RRSet with DNS name locked.tp-prot.test. and type A "
+                                         "is protected")])
 
     monkeypatch.setitem(sys.modules, "zonefront.api.protections",
                         types.SimpleNamespace(check=check))

@@ -4,19 +4,18 @@ by the compiled core and by the reference twin, byte for byte.
 A rule's candidate leads to another rule (`RoutedRRset.children`); the
 compiler makes one pset per rule, and both engines walk them with the same
 health fallbacks (a rule is healthy while a leaf under it is)."""
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+import importlib.util
+import pathlib
 
 import dns.edns
 import dns.message
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from zonefront.health.table import HealthTable
 from zonefront.model import TYPE_A, TYPE_NS, TYPE_SOA, RoutedRRset, Zone
 from zonefront.snapshot.compiler import compile_zones
 from zonefront.zoneset import Choice, ZoneSet
-
-import importlib.util
-import pathlib
 
 _spec = importlib.util.spec_from_file_location(
     "_policy_property", pathlib.Path(__file__).with_name("test_policy_property.py"))
@@ -91,6 +90,7 @@ def test_rule_tree_resolves_to_nested_choices():
 @given(scenario())
 def test_compiled_tree_selection_matches_reference(case):
     from zonefront.core._engine import Image
+
     from zonefront.ref.engine import RefImage
 
     records, down, queries = case

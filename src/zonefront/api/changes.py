@@ -16,9 +16,9 @@ the same record set (the pre-UPSERT way to replace one) works.
 from __future__ import annotations
 
 from .. import model, rdata
-from ..trafficflow import PRIVATE
 from ..store import cidrstore
 from ..store.sqlite import RRsetRow, Store
+from ..trafficflow import PRIVATE
 from . import names
 from ._r53model import SHAPES
 from .errors import Route53Error, invalid_change_batch, invalid_input

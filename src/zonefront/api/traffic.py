@@ -18,10 +18,10 @@ import uuid
 from .. import model
 from ..store import trafficstore as ts
 from ..store.sqlite import RRsetRow
+from ..trafficflow import PRIVATE
 from . import names, trafficdoc
 from .errors import Route53Error, invalid_input
 
-from ..trafficflow import PRIVATE
 MAX_POLICIES = 50
 MAX_VERSIONS = 1000
 MAX_INSTANCES = 5

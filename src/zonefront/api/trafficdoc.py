@@ -136,9 +136,9 @@ def _check_rule(name: str, rule, endpoints: dict, rules: dict, health_exists) ->
             if kind == "multivalue":
                 _fail(f"A multivalue rule can only refer to endpoints ({where}).")
         hc = item.get("HealthCheck")
-        if hc is not None:
-            if not isinstance(hc, str) or (health_exists is not None and not health_exists(hc)):
-                _fail(f"HealthCheck {hc!r} in {where} does not exist.")
+        if hc is not None and (not isinstance(hc, str) or (
+                health_exists is not None and not health_exists(hc))):
+            _fail(f"HealthCheck {hc!r} in {where} does not exist.")
         ev = item.get("EvaluateTargetHealth")
         if ev is not None and not isinstance(ev, bool):
             _fail(f"EvaluateTargetHealth in {where} must be true or false.")

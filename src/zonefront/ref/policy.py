@@ -12,7 +12,6 @@ from ..snapshot.policy import (
     C_COUNTRY,
     C_DEFAULT,
     C_EVAL_TARGET,
-    P_VALUES,
     C_PRIMARY,
     C_SECONDARY,
     C_SUBDIVISION,
@@ -20,6 +19,7 @@ from ..snapshot.policy import (
     COLL,
     KIND,
     NONE,
+    P_VALUES,
     PSET,
     PSET_BIT,
 )
