@@ -112,11 +112,13 @@ class TrafficOperations:
         with self.store.transaction():
             for pid in ts.policy_ids(self.store):
                 if ts.get_policy(self.store, pid)["name"] == inp["Name"]:
-                    raise Route53Error("TrafficPolicyAlreadyExists", "A traffic policy with "
-                                       f"the name {inp['Name']} already exists.", 409)
+                    raise Route53Error("TrafficPolicyAlreadyExists", "A traffic policy that "
+                                       f"has the same value for Name ({inp['Name']}) already "
+                                       "exists.", 409)
             if ts.count_policies(self.store) >= MAX_POLICIES:
-                raise Route53Error("TooManyTrafficPolicies", "This account has reached the "
-                                   f"limit of {MAX_POLICIES} traffic policies.")
+                raise Route53Error("TooManyTrafficPolicies", "This traffic policy can't be "
+                                   "created because the current account has reached the limit "
+                                   f"on the number of traffic policies ({MAX_POLICIES}).")
             pid = str(uuid.uuid4())
             ts.insert_policy(self.store, pid, 1, inp["Name"], doc["RecordType"], inp["Document"],
                              inp.get("Comment"))
