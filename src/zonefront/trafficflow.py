@@ -20,6 +20,7 @@ from . import model, rdata
 # the private field of an instance's stored record set: {"Document", "TTL"};
 # never listed (api/traffic.py strips it), read by store/zones.py
 PRIVATE = "_zfTraffic"
+CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"  # Route 53's documented alias zone for CloudFront
 
 # the list of items each rule type holds, and the policy field it sets
 RULE_ITEMS = {"weighted": "Items", "multivalue": "Items", "geo": "Locations",
@@ -79,7 +80,9 @@ def _endpoint(doc: dict, name: str, owner: bytes, rtype: int, ttl: int) -> model
     # alias outside our zones, answered as any such alias is
     rec = model.RoutedRRset(owner, rtype, ttl, [])
     rec.alias_name = model.name_lower(model.name_from_text(ep["Value"].rstrip(".") + "."))
-    rec.alias_zone = None
+    # CloudFront's hosted zone id is the same everywhere; the others depend
+    # on the resource's region, which the document does not always give
+    rec.alias_zone = CLOUDFRONT_ZONE if ep["Type"] == "cloudfront" else None
     return rec
 
 
