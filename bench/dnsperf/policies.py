@@ -6,7 +6,9 @@ configured.  One server (a child process hosting DnsServer with the compiled
 engine, pinned to CPU 1) holds N static names and, for each policy, N names
 of that policy (weighted 1:3, failover pair with health checks, 8 multivalue
 values, latency over 4 regions, geolocation with a default, geoproximity,
-CIDR with a 3-location collection, an alias to a weighted name); the client
+CIDR with a 3-location collection, an alias to a weighted name, a traffic
+policy instance whose geo rule leads to a weighted rule, a failover rule
+with a health check and a default endpoint: nested rules); the client
 (tools/loadgen, or dnsperf with --dnsperf, on CPU 0) sends a query file per
 kind, in rotation, several rounds.  Then the same with private views
 configured (50 VPCs, each with private zones) and public queries only.
@@ -32,7 +34,30 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, SRC)
 
 KINDS = ["static", "weighted", "failover", "multivalue", "latency", "geo", "geoproximity",
-         "cidr", "alias"]
+         "cidr", "alias", "traffic"]
+
+# the traffic-policy kind: nested rules (geo -> weighted / failover / endpoint)
+TRAFFIC_DOC = {
+    "AWSPolicyFormatVersion": "2015-10-01", "RecordType": "A",
+    "Endpoints": {"a": {"Type": "value", "Value": "10.5.0.1"},
+                  "b": {"Type": "value", "Value": "10.5.0.2"},
+                  "p": {"Type": "value", "Value": "10.5.0.3"},
+                  "s": {"Type": "value", "Value": "10.5.0.4"},
+                  "d": {"Type": "value", "Value": "10.5.0.5"}},
+    "Rules": {"geo": {"RuleType": "geo", "Locations": [
+                  {"Country": "US", "RuleReference": "w"},
+                  {"Continent": "EU", "RuleReference": "f"},
+                  {"IsDefault": True, "RuleReference": "w2"}]},
+              "w": {"RuleType": "weighted", "Items": [
+                  {"Weight": "1", "EndpointReference": "a"},
+                  {"Weight": "3", "EndpointReference": "b"}]},
+              "f": {"RuleType": "failover",
+                    "Primary": {"EndpointReference": "p", "HealthCheck": "tp"},
+                    "Secondary": {"EndpointReference": "s"}},
+              "w2": {"RuleType": "weighted", "Items": [
+                  {"Weight": "1", "RuleReference": "f"},
+                  {"Weight": "1", "EndpointReference": "d"}]}},
+    "StartRule": "geo"}
 
 
 def build_engine(names: int, views: bool):
@@ -40,6 +65,7 @@ def build_engine(names: int, views: bool):
     from zonefront.health.table import HealthTable
     from zonefront.model import TYPE_A, TYPE_NS, TYPE_SOA, RoutedRRset, Zone, name_from_text
     from zonefront.snapshot.compiler import compile_zones
+    from zonefront.trafficflow import compile_document
 
     def zone(origin_text, private=False):
         origin = name_from_text(origin_text)
@@ -72,6 +98,7 @@ def build_engine(names: int, views: bool):
         z.routed += [R(n("cidr"), TYPE_A, 60, [bytes([10, 4, loc, 1])], set_id=f"c{loc}", cidr_collection="c1",
                        cidr_location=name) for loc, name in enumerate(["a", "b", "*"])]
         z.routed.append(R(n("alias"), TYPE_A, 0, alias_name=n("weighted")))
+        z.routed += compile_document(TRAFFIC_DOC, n("traffic"), 60)
     cidr = {"c1": {"a": ["127.0.0.0/24", "192.0.2.0/24"], "b": ["198.51.100.0/24", "2001:db8::/32"]}}
     image = compile_zones([z], health, cidr)
     engine = Engine(image.arrays(), image.zones).attach(health=health)

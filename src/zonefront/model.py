@@ -226,6 +226,16 @@ class RoutedRRset:
     alias_name: bytes | None = None  # alias target (lower-cased wire name)
     alias_zone: str | None = None  # target hosted zone id
     alias_evaluate_health: bool = False
+    # a traffic policy rule (Traffic Flow): when this candidate is chosen, the
+    # choice goes on among these (same owner and type, each with its own
+    # rule's policy field), so the core nests one pset per rule
+    children: list | None = None
+
+    def walk(self):
+        """This record set and every one in its rule subtree."""
+        yield self
+        for c in self.children or ():
+            yield from c.walk()
 
 
 class RRsetMap(MutableMapping):

@@ -368,10 +368,20 @@ class ZoneSet:
                chase_qtype: int | None) -> Tree:
         """The record sets of one owner and type that compete per query: one
         option per record set, each continuing as the plain answer would."""
-        records = node.routed[rtype]
+        return self.choose(node, node.routed[rtype], rtype, owner, res, seen, chase_qtype)
+
+    def choose(self, node: Node, records: list[RoutedRRset], rtype: int, owner: bytes,
+               res: Resolution, seen: set, chase_qtype: int | None, rule: bool = False) -> Tree:
+        """One routing decision; a traffic policy rule (`children`) nests the
+        next decision under its candidate, so the tree keeps the rule tree's
+        shape instead of a flattened copy of every path."""
         options: list[Tree] = []
         for rec in records:
             sub = res.copy()
+            if rec.children:
+                options.append(self.choose(node, rec.children, rtype, owner, sub, seen,
+                                           chase_qtype, rule=True))
+                continue
             if rec.alias_name is not None:
                 options.append(self.alias(node, rec, owner, rtype, sub, seen | {node.name}))
                 continue
@@ -384,7 +394,9 @@ class ZoneSet:
         nomatch = res.copy()
         self.negative(node.zone, nomatch, RCODE_NOERROR)
         kind = policy_kind(records[0])
-        return Choice(kind, list(records), options, nomatch, res.copy() if kind == "multivalue" else None)
+        return Choice(kind, list(records), options, nomatch,
+                      res.copy() if kind == "multivalue" else None,
+                      values=rule and kind == "multivalue")
 
     def alias(self, node: Node, rec: RoutedRRset, owner: bytes, rtype: int, res: Resolution,
               seen: set) -> Tree:
@@ -471,6 +483,9 @@ class Choice:
     options: list
     nomatch: Resolution
     prefix: Resolution | None = None
+    # a traffic policy's multivalue rule under other rules: its values are
+    # answered together (an alias's multivalue target answers one)
+    values: bool = False
 
 
 Tree = Resolution | Choice
@@ -520,7 +535,8 @@ def graft(res: Resolution, tree: Tree, rename: bytes) -> Tree:
     if isinstance(tree, Choice):
         return Choice(tree.kind, tree.records, [graft(res, o, rename) for o in tree.options],
                       graft(res, tree.nomatch, rename),
-                      graft(res, tree.prefix, rename) if tree.prefix is not None else None)
+                      graft(res, tree.prefix, rename) if tree.prefix is not None else None,
+                      tree.values)
     out = res.copy()
     out.rcode = tree.rcode
     out.answer += [RR(rename if rr.owner == QNAME else rr.owner, rr.rtype, rr.ttl, rr.rdata)

@@ -22,21 +22,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # (remove it from here then: the test fails while a listed one is routed, so
 # the list cannot go stale).
 OWNED_ELSEWHERE = {
-    **{op: "#7 DNSSEC" for op in (
+    **{op: "DNSSEC signing" for op in (
         "ActivateKeySigningKey", "CreateKeySigningKey", "DeactivateKeySigningKey",
         "DeleteKeySigningKey", "DisableHostedZoneDNSSEC", "EnableHostedZoneDNSSEC",  # GetDNSSEC is served
         )},
-    **{op: "#15 traffic policies" for op in (
-        "CreateTrafficPolicy", "CreateTrafficPolicyInstance", "CreateTrafficPolicyVersion",
-        "DeleteTrafficPolicy", "DeleteTrafficPolicyInstance", "GetTrafficPolicy",
-        "GetTrafficPolicyInstance", "GetTrafficPolicyInstanceCount",
-        "ListTrafficPolicies", "ListTrafficPolicyInstances",
-        "ListTrafficPolicyInstancesByHostedZone", "ListTrafficPolicyInstancesByPolicy",
-        "ListTrafficPolicyVersions", "UpdateTrafficPolicyComment",
-        "UpdateTrafficPolicyInstance")},
-    **{op: "#4 query logging" for op in (
-        "CreateQueryLoggingConfig", "DeleteQueryLoggingConfig", "GetQueryLoggingConfig",
-        "ListQueryLoggingConfigs")},
 }
 
 

@@ -231,3 +231,31 @@ def test_public_dns_fallback_set_travels_in_zones_and_deltas():
     # a later delta that does not change it keeps it
     hub.published([patched(zones[0], remove=[(name("h0.a.test."), 1)]), zones[1]])
     assert fmt.apply_delta(zs, hub.delta_doc(zs.serial, zs.epoch)).fallback == {"ZP"}
+
+def test_traffic_policy_rule_trees_reach_edges_whole():
+    """A routed record set's rule subtree (Traffic Flow) is packed with it,
+    in the full zones document and in a delta."""
+    from zonefront.trafficflow import compile_document
+
+    doc = {"AWSPolicyFormatVersion": "2015-10-01", "RecordType": "A",
+           "Endpoints": {"a": {"Type": "value", "Value": "192.0.2.1"},
+                         "b": {"Type": "value", "Value": "192.0.2.2"}},
+           "Rules": {"g": {"RuleType": "geo", "Locations": [
+               {"Country": "US", "RuleReference": "w"},
+               {"IsDefault": True, "EndpointReference": "b"}]},
+               "w": {"RuleType": "weighted", "Items": [
+                   {"Weight": "2", "EndpointReference": "a", "HealthCheck": "hc-tp"},
+                   {"Weight": "1", "EndpointReference": "b"}]}},
+           "StartRule": "g"}
+    h = hub()
+    z = make_zone("tp.test.", 3, "TP")
+    z.routed = compile_document(doc, name("www.tp.test."), 60)
+    h.published([z])
+    _s, blob = h.zones_doc()
+    first = fmt.loads_zones(blob)
+    same(first, [z])
+    assert first.zone_list()[0].routed[0].children[0].health_check == "hc-tp"
+    doc["Endpoints"]["a"]["Value"] = "192.0.2.7"
+    z2 = patched(z, routed=compile_document(doc, name("www.tp.test."), 60))
+    h.published([z2])
+    same(fmt.apply_delta(first, h.delta_doc(first.serial, first.epoch)), [z2])

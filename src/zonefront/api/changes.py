@@ -18,6 +18,7 @@ from __future__ import annotations
 from .. import model, rdata
 from ..store import cidrstore
 from ..store.sqlite import RRsetRow, Store
+from ..trafficflow import PRIVATE
 from . import names
 from ._r53model import SHAPES
 from .errors import Route53Error, invalid_change_batch, invalid_input
@@ -81,8 +82,8 @@ def normalize(action: str, rrs: dict, zone_origin: bytes, zone_name: str,
     has_ttl = rrs.get("TTL") is not None
     has_rr = rrs.get("ResourceRecords") is not None
     if rrs.get("TrafficPolicyInstanceId") is not None:
-        raise invalid_input("Invalid request: traffic policy instances are not supported "
-                            f"by zonefront in {where}")
+        return _instance_change(action, rrs, owner, name, rtype, where, alias is not None
+                                or has_ttl or has_rr, zone_origin, messages)
     if alias is not None and (has_ttl or has_rr):
         raise invalid_input("Invalid request: Expected exactly one of [AliasTarget, all of "
                             "[TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found "
@@ -189,6 +190,29 @@ def normalize(action: str, rrs: dict, zone_origin: bytes, zone_name: str,
     return Normalized(action, row, owner)
 
 
+def _instance_change(action: str, rrs: dict, owner: bytes, name: str, rtype: str, where: str,
+                     other_fields: bool, zone_origin: bytes,
+                     messages: list[str]) -> Normalized | None:
+    """A change naming TrafficPolicyInstanceId: only a DELETE of an
+    instance's record set is possible (Route 53 then leaves the instance,
+    with no record set, until DeleteTrafficPolicyInstance)."""
+    if other_fields:
+        raise invalid_input("Invalid request: Expected exactly one of [AliasTarget, all of "
+                            "[TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found "
+                            f"more than one in {where}")
+    if action != "DELETE":
+        messages.append(f"Tried to {action.lower()} resource record set {name} type {rtype} "
+                        "with a TrafficPolicyInstanceId, but the record sets of a traffic "
+                        "policy instance are created only by CreateTrafficPolicyInstance and "
+                        "UpdateTrafficPolicyInstance")
+        return None
+    if not model.is_subdomain(owner, zone_origin):
+        messages.append(f"RRSet with DNS name {name} is not permitted in zone")
+        return None
+    out = {"Name": name, "Type": rtype, "TrafficPolicyInstanceId": rrs["TrafficPolicyInstanceId"]}
+    return Normalized(action, RRsetRow(names.sort_key(owner), rtype, "", out, []), owner)
+
+
 def _bare_zone_id(zid: str) -> str:
     return zid.rsplit("/", 1)[-1]
 
@@ -236,8 +260,8 @@ def _check_geoproximity(prox: dict, where: str) -> None:
 
 def _same_content(a: dict, b: dict, wa: list[bytes], wb: list[bytes]) -> bool:
     """DELETE must name the record set exactly: TTL, values, routing fields."""
-    ka = {k: v for k, v in a.items() if k != "ResourceRecords"}
-    kb = {k: v for k, v in b.items() if k != "ResourceRecords"}
+    ka = {k: v for k, v in a.items() if k not in ("ResourceRecords", PRIVATE)}
+    kb = {k: v for k, v in b.items() if k not in ("ResourceRecords", PRIVATE)}
     return ka == kb and sorted(wa) == sorted(wb)
 
 
@@ -315,6 +339,14 @@ def plan_batch(store: Store, zone_id: str, zone_origin: bytes, zone_name: str,
             del here[(r.rtype, r.set_id)]
             count -= 1
             touched.add(r.name_key)
+            continue
+        owned = next((x for (t, _s), x in here.items() if t == r.rtype and PRIVATE in x.rrset),
+                     None)
+        if owned is not None:
+            messages.append(f"Tried to {n.action.lower()} resource record set {label} but it "
+                            "belongs to traffic policy instance "
+                            f"{owned.rrset['TrafficPolicyInstanceId']}; use "
+                            "UpdateTrafficPolicyInstance or DeleteTrafficPolicyInstance")
             continue
         if n.action == "CREATE" and cur is not None:
             messages.append(f"Tried to create resource record set {label} but it already "

@@ -28,6 +28,7 @@ from .querylog import QueryLoggingOperations
 from .testanswer import TestDNSAnswerOperations
 from .tiers import TierOperations
 from .vpcapi import VPCOperations
+from .traffic import TrafficOperations, public_rrset
 from . import names
 from ._r53model import OPERATIONS
 from .errors import Route53Error, invalid_input
@@ -84,7 +85,7 @@ class Context:
 
 class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, HistoryOperations,
                      TierOperations, HealthCheckSourceOperations, TestDNSAnswerOperations,
-                     QueryLoggingOperations):
+                     QueryLoggingOperations, TrafficOperations):
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
                  on_records: Callable[[str, int, set], None] = lambda *a: None,
                  health=None):
@@ -332,8 +333,8 @@ class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, Histor
                                                       self.store.count_delegs),
             "MAX_HEALTH_CHECKS_BY_OWNER": (self.config.max_health_checks,
                                            self.store.count_health_checks),
-            "MAX_TRAFFIC_POLICY_INSTANCES_BY_OWNER": (0, lambda: 0),
-            "MAX_TRAFFIC_POLICIES_BY_OWNER": (0, lambda: 0),
+            "MAX_TRAFFIC_POLICY_INSTANCES_BY_OWNER": self.traffic_limit("instances"),
+            "MAX_TRAFFIC_POLICIES_BY_OWNER": self.traffic_limit("policies"),
         }
         value, count = table[t]
         return {"Limit": {"Type": t, "Value": value}, "Count": count()}
@@ -488,7 +489,7 @@ class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, Histor
                 raise invalid_input(f"Invalid StartRecordName {sname!r}: {e}") from None
             start = (key, stype, sid)
         rows = self.store.list_rrsets(z.id, start, limit + 1)
-        out = {"ResourceRecordSets": [r.rrset for r in rows[:limit]],
+        out = {"ResourceRecordSets": [public_rrset(r.rrset) for r in rows[:limit]],
                "IsTruncated": len(rows) > limit, "MaxItems": str(limit)}
         if len(rows) > limit:
             nxt = rows[limit]

@@ -227,7 +227,8 @@ class ControlPlane:
         self.publish_count += 1
         if self.health_checks is not None:
             self.health_checks.collect({r.health_check for z in zones
-                                        for r in getattr(z, "routed", ()) if r.health_check})
+                                        for top in getattr(z, "routed", ()) for r in top.walk()
+                                        if r.health_check})
         image = self._shippable(built)
         serial = self.edges.published(zones, image, getattr(built, "lineage", None),
                                       getattr(built, "patch", None))

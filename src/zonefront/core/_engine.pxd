@@ -57,6 +57,7 @@ cdef enum:
     K_GEOPROX = 6
     K_CIDR = 7
     K_ALIAS = 8
+    P_VALUES = 1            # pset flag: a traffic policy's multivalue rule (answer its values)
     C_EVAL_TARGET = 1
     C_DEFAULT = 2
     C_PRIMARY = 4

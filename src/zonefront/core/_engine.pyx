@@ -776,6 +776,24 @@ cdef uint32_t select_ref(const image_t* img, uint32_t ref, client_t* cl) noexcep
     return ref
 
 
+cdef uint32_t select_to_values(const image_t* img, uint32_t ref, client_t* cl) noexcept nogil:
+    """select_ref, except that it stops at (returns) a multivalue pset whose
+    values are answered together: the answer's own one (depth 1), or a
+    traffic policy's multivalue rule under other rules (P_VALUES).  Any other
+    multivalue pset reached on the way (an alias's target) gives one value."""
+    cdef int depth = 0
+    cdef const pset_t* ps
+    while ref != NONE and (ref & PSET_BIT):
+        depth += 1
+        if depth > 8 or (ref & ~PSET_BIT) >= img.npsets:
+            return NONE
+        ps = &img.psets[ref & ~PSET_BIT]
+        if ps.kind == K_MULTIVALUE and ps.prefix != NONE and (depth == 1 or ps.flags & P_VALUES):
+            return ref
+        ref = choose(img, ps, cl, depth)
+    return ref
+
+
 cdef uint32_t pick_values(const image_t* img, const pset_t* ps, client_t* cl,
                           uint32_t* out) noexcept nogil:
     """Multivalue answer: up to eight healthy values in random order (all
@@ -1085,6 +1103,10 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     r[1] = q[1]
     memcpy(r + 12, q + 12, qr.qname_len + 4)
     pos = qsec
+    if dname_idx == NONE and blk_idx != NONE and (blk_idx & PSET_BIT):
+        blk_idx = select_to_values(img, blk_idx, &cl)
+        if blk_idx == NONE:
+            return write_header_only(q, r, 2)
     if dname_idx != NONE:
         dn = &img.dnames[dname_idx]
         w = put_block(img, dn.block, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)

@@ -112,7 +112,10 @@ def rrset_doc(r: model.RRset) -> list:
 
 
 def routed_doc(r: model.RoutedRRset) -> list:
-    return [getattr(r, f) for f in ROUTED_FIELDS]
+    doc = [getattr(r, f) for f in ROUTED_FIELDS]
+    if r.children:  # a traffic policy rule: its subtree, packed the same way
+        doc[_CHILDREN] = [routed_doc(c) for c in r.children]
+    return doc
 
 
 def zone_doc_head(key: str, z: model.Zone) -> dict:
@@ -130,10 +133,13 @@ def routed_from_doc(values: list, fields: list[str]) -> model.RoutedRRset:
     kw = {f: v for f, v in zip(fields, values) if f in _ROUTED_SET}
     r = model.RoutedRRset(**kw)
     r.rdatas = list(r.rdatas)
+    if r.children:
+        r.children = [routed_from_doc(c, fields) for c in r.children]
     return r
 
 
 _ROUTED_SET = frozenset(ROUTED_FIELDS)
+_CHILDREN = ROUTED_FIELDS.index("children")
 
 
 def zone_from_doc(d: dict, fields: list[str]) -> model.Zone:

@@ -197,7 +197,7 @@ class EdgeHub:
         slots = {}
         if self.health is not None:
             for z in zones:
-                for r in z.routed:
+                for r in (r for top in z.routed for r in top.walk()):
                     if r.health_check and r.health_check not in slots:
                         slots[r.health_check] = self.health.slot(r.health_check)
         with self._cond:

@@ -274,6 +274,10 @@ class RefImage:
             and q.qclass in (1, 255) and q.qtype not in (TYPE_AXFR, TYPE_IXFR)
         cl = make_client(q, q.qname.lower(), client, seed)
         room = limit - qsec - len(opt)
+        if didx == NONE and bidx != NONE and bidx & PSET_BIT:
+            bidx = self.policy.select_to_values(bidx, cl)
+            if bidx == NONE:
+                return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | RCODE_SERVFAIL]) + bytes(8)
         if didx != NONE:
             dblock, owner_len, target_pos, target_len, _, ttl = self.dnames[didx]
             aa = 1

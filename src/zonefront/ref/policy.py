@@ -19,6 +19,7 @@ from ..snapshot.policy import (
     COLL,
     KIND,
     NONE,
+    P_VALUES,
     PSET,
     PSET_BIT,
 )
@@ -306,6 +307,21 @@ class Policy:
             if depth > 8 or (ref & ~PSET_BIT) >= len(self.psets):
                 return NONE
             ref = self.choose(self.psets[ref & ~PSET_BIT], cl, depth)
+        return ref
+
+    def select_to_values(self, ref: int, cl: Client) -> int:
+        """select_ref, stopping at a multivalue pset whose values are answered
+        together: the answer's own (depth 1) or a traffic policy's
+        multivalue rule (P_VALUES); an alias's multivalue target gives one."""
+        depth = 0
+        while ref != NONE and ref & PSET_BIT:
+            depth += 1
+            if depth > 8 or (ref & ~PSET_BIT) >= len(self.psets):
+                return NONE
+            ps = self.psets[ref & ~PSET_BIT]
+            if ps[0] == 3 and ps[4] != NONE and (depth == 1 or ps[1] & P_VALUES):
+                return ref
+            ref = self.choose(ps, cl, depth)
         return ref
 
     def pick_values(self, ps, cl: Client) -> list[int]:

@@ -29,6 +29,8 @@ NO_SLOT = 0xFFFF
 KIND = {"weighted": 1, "failover": 2, "multivalue": 3, "latency": 4, "geo": 5,
         "geoproximity": 6, "cidr": 7, "alias": 8}
 
+P_VALUES = 1  # pset flag: a traffic policy's multivalue rule, its values answered together
+
 C_EVAL_TARGET = 1
 C_DEFAULT = 2
 C_PRIMARY = 4
@@ -100,7 +102,10 @@ class PolicyTables:
             coll, loc_ids = self.collection(choice.records[0].cidr_collection)
         cand_off = self.cand_base + len(self.cands) // CAND.size
         for rec, ref in zip(choice.records, option_refs):
-            flags = C_EVAL_TARGET if rec.alias_name is not None and rec.alias_evaluate_health else 0
+            # a rule's candidate is healthy while its subtree has a healthy
+            # endpoint (Traffic Flow always evaluates a rule it refers to)
+            flags = C_EVAL_TARGET if (rec.children or (rec.alias_name is not None
+                                                       and rec.alias_evaluate_health)) else 0
             key = key2 = 0
             lat = lon = 0.0
             bias = 0
@@ -137,7 +142,8 @@ class PolicyTables:
                                     lat, lon, bias, 0)
         idx = self.npsets
         self.npsets += 1
-        self.psets += PSET.pack(kind, 0, len(option_refs), cand_off, prefix, nomatch, coll)
+        pflags = P_VALUES if choice.values and prefix != NONE else 0
+        self.psets += PSET.pack(kind, pflags, len(option_refs), cand_off, prefix, nomatch, coll)
         return PSET_BIT | idx
 
     def take_tail(self) -> dict[str, bytes]:

@@ -159,7 +159,7 @@ def export_zone(data_dir: str, zone: str, config: Config | None = None) -> str:
                 continue
             head.append(f"; {owner_text} {rtype_text} set-identifier={r.set_id!r}: "
                         "routing policy not representable, records merged below")
-            for w in r.rdatas:
+            for w in (w for leaf in r.walk() for w in leaf.rdatas):  # rule trees: every endpoint
                 mz.add(r.owner, r.rtype, r.ttl, w)
         return "\n".join(head) + "\n" + zonefile.zone_to_text(mz)
     finally:

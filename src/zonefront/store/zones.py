@@ -16,7 +16,7 @@ import json
 import re
 import threading
 
-from .. import model, rdata
+from .. import model, rdata, trafficflow
 from ..api import names
 from .sqlite import Store, ZoneRow
 
@@ -177,6 +177,9 @@ def _add_rows(zone: model.Zone, rows) -> None:
     for r in rows:
         owner = names.name_from_text(r.rrset["Name"])
         rtype = rdata.rrtype_from_text(r.rtype)
+        if trafficflow.PRIVATE in r.rrset:  # a traffic policy instance: its rule tree
+            zone.routed.extend(trafficflow.compile_stored(r.rrset, owner))
+            continue
         if r.set_id or "AliasTarget" in r.rrset:
             zone.routed.append(routed_from_rrset(owner, rtype, r.rrset, r.wire))
             continue

@@ -59,7 +59,8 @@ def _rrset_map(zone: model.Zone) -> dict:
         rs = out.get(key)
         if rs is None:
             rs = out[key] = model.RRset(r.owner, r.rtype, r.ttl, [])
-        rs.rdatas += [rd for rd in r.rdatas if rd not in rs.rdatas]
+        # a traffic policy instance: every endpoint of its rule tree
+        rs.rdatas += [rd for leaf in r.walk() for rd in leaf.rdatas if rd not in rs.rdatas]
     return out
 
 
