@@ -20,6 +20,7 @@ from ..store import vpcstore
 from ..store.sqlite import RRsetRow, Store, ZoneRow
 from . import changes as changes_mod
 from .cidrapi import CidrOperations
+from .dnssecapi import DNSSECOperations
 from .vpcapi import VPCOperations
 from . import names
 from ._r53model import OPERATIONS
@@ -70,7 +71,7 @@ class Context:
         self.access_key = access_key
 
 
-class Route53Service(CidrOperations, VPCOperations):
+class Route53Service(CidrOperations, VPCOperations, DNSSECOperations):
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
                  on_records: Callable[[str, int, set], None] = lambda *a: None,
                  health=None):
@@ -287,14 +288,6 @@ class Route53Service(CidrOperations, VPCOperations):
                                    "public hosted zone, not a private hosted zone.")
             value, count = self.config.max_vpcs_per_zone, len(z.vpcs)
         return {"Limit": {"Type": t, "Value": value}, "Count": count}
-
-    def GetDNSSEC(self, inp: dict, ctx: Context) -> dict:
-        """Zones are served unsigned (signing is not built yet), so every
-        zone reports what Route 53 reports for a zone never signed: tools
-        that check before they manage a zone (Ansible's route53_zone calls
-        this for every public zone) go on instead of failing."""
-        self._zone(inp["HostedZoneId"])
-        return {"Status": {"ServeSignature": "NOT_SIGNING"}, "KeySigningKeys": []}
 
     def GetAccountLimit(self, inp: dict, ctx: Context) -> dict:
         t = inp["Type"]
