@@ -37,6 +37,7 @@ cdef enum:
     REDIRECT_FLAGS = 15
     NODE_HEAD = 4
     BLOCK_HEAD = 12
+    BF_SIGNED = 2  # block flags: a DO twin's u32 ends the record (layout.py)
     TYPE_CNAME = 5
     TYPE_OPT = 41
     TYPE_DS = 43
