@@ -17,8 +17,6 @@ from zonefront.dnssec.keystore import SigningKey
 from zonefront.dnssec.signer import ZoneKeys, label_count
 from zonefront.zonefile import parse_zone_text
 
-from conftest import IMPLS
-
 ZONE = """$ORIGIN example.com.
 $TTL 300
 @ 3600 IN SOA ns1 hostmaster 2024010101 3600 600 86400 60
@@ -61,9 +59,9 @@ def arrays():
     return compile_zones(zs, signing=keys).arrays()
 
 
-@pytest.fixture(params=IMPLS)
-def image(request, arrays):
-    return load(request.param, arrays)
+@pytest.fixture
+def image(impl, arrays):
+    return load(impl, arrays)
 
 
 def ask(image, name, rdtype, do=True):

@@ -39,6 +39,7 @@ from ..api.server import APIServer
 from ..api.service import Route53Service
 from ..api.vpcapi import startup_problems
 from ..config import Config
+from ..dnssec.zonekeys import SigningState
 from ..domains.service import Registry
 from ..domains.worker import Worker
 from ..domains.zones import RegistryZones
@@ -118,6 +119,7 @@ class ControlPlane:
             self.health_checks.stop()
             self.store.close()
             raise RuntimeError("; ".join(errors))
+        self._signing = SigningState(self.store, self.config.data_dir)  # issue 14
         self.registry = Registry(self.store, self.config)
         self.registry_worker = Worker(self.registry, on_commit=self._wake.set)
         self.registry.on_submit = self.registry_worker.wake.set
@@ -199,7 +201,7 @@ class ControlPlane:
     def _publish_once(self) -> None:
         seq = self.store.last_change_seq()
         self._seen_version = self.store.data_version()
-        zones = self._cache.zones(self.store)
+        zones = self._signing.apply(self._cache.zones(self.store))
         changed: Changes | None = self._cache.take_changed()
         if self._registry_zones is not None:
             zones = self._registry_zones.served(zones)

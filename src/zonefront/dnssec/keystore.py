@@ -93,6 +93,13 @@ class KeyStore:
         check_arn(arn)
         if arn.startswith("pkcs11:"):
             return _pkcs11_key(arn)
+        return self._load(arn, create)
+
+    def get_internal(self, name: str) -> SigningKey:
+        """A key zonefront manages itself (a zone's ZSK), made on first use."""
+        return self._load(name, True)
+
+    def _load(self, arn: str, create: bool) -> SigningKey:
         path = self._path(arn)
         try:
             with open(path, "rb") as f:

@@ -229,10 +229,11 @@ class Compiler:
 
     def __init__(self, zones: list[Zone], health=None, cidr_collections: dict | None = None,
                  zoneset: ZoneSet | None = None, signing: dict | None = None):
+        if signing is None:
+            signing = {z.origin: z.dnssec for z in zones if getattr(z, "dnssec", None)}
         if signing:
-            for z in zones:
-                if z.origin in signing:
-                    add_dnskeys(z, signing[z.origin])
+            zones = [with_dnskeys(z, signing[z.origin]) if z.origin in signing else z
+                     for z in zones]
         self.zs = zoneset if zoneset is not None else ZoneSet(zones)
         self.rows: dict[bytes, int] = {z.origin: i for i, z in enumerate(self.zs.zones)}
         serial_rows = {o: r for o, r in self.rows.items() if r < MAX_SERIAL_ROWS}
@@ -445,14 +446,26 @@ def cname_targets(node: Node) -> list[bytes]:
     return out
 
 
-def add_dnskeys(zone: Zone, keys) -> None:
-    """The zone's DNSKEY RRset (KSKs and ZSK) at its apex, unless it has one."""
-    from ..dnssec.signer import TYPE_DNSKEY
+def with_dnskeys(zone: Zone, keys) -> Zone:
+    """A copy of `zone` with its DNSKEY RRset (KSKs and ZSK) at the apex,
+    unless it has one; the caller's zone is left as it was."""
+    import dataclasses
 
-    if (zone.origin, TYPE_DNSKEY) in zone.rrsets:
-        return
-    for rd in keys.dnskey_rdatas():
-        zone.add(zone.origin, TYPE_DNSKEY, DNSKEY_TTL, rd)
+    from ..dnssec.signer import TYPE_DNSKEY
+    from ..model import RRset, RRsetMap
+
+    key = (zone.origin, TYPE_DNSKEY)
+    if key in zone.rrsets:
+        return zone
+    rrset = RRset(zone.origin, TYPE_DNSKEY, DNSKEY_TTL, keys.dnskey_rdatas())
+    if isinstance(zone.rrsets, RRsetMap):
+        apex = {k: v for k, v in zone.rrsets.of_owner(zone.origin).items()}
+        apex[key] = rrset
+        rrsets = zone.rrsets.with_owners({zone.origin}, apex)
+    else:
+        rrsets = dict(zone.rrsets)
+        rrsets[key] = rrset
+    return dataclasses.replace(zone, rrsets=rrsets)
 
 
 DNSKEY_TTL = 3600

@@ -1,0 +1,74 @@
+"""Which served zones are signed, and with what: the store's DNSSEC rows and
+the key store turned into dnssec.signer.ZoneKeys attached to each signed
+public Zone (`zone.dnssec`), for the compiler to sign with.
+
+The zone-signing key is Route 53's to manage, not the user's: one P-256 key
+per hosted zone in the key store (`zonefront:zsk:ZONEID`), made on first
+use.  A zone whose KSK cannot be read (a key file lost, a token gone) is
+served unsigned and GetDNSSEC reports INTERNAL_FAILURE with the reason.
+
+A zone keeps the same signed Zone object while neither its records nor its
+keys move, so the incremental compiler sees only real changes; signatures
+are refreshed when a third of their validity has passed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+from ..store import dnssecstore
+from .keystore import KeyStore, KeyStoreError
+from .signer import DEFAULT_VALIDITY, ZoneKeys
+
+log = logging.getLogger("zonefront.dnssec")
+
+ZSK_NAME = "zonefront:zsk:{}"
+
+
+class SigningState:
+    def __init__(self, store, data_dir: str, validity: int = DEFAULT_VALIDITY):
+        self.store = store
+        self.keystore = KeyStore(data_dir)
+        self.validity = validity
+        self._made: dict[str, tuple] = {}  # zone source -> (zone in, key state, zone out)
+
+    def apply(self, zones: list) -> list:
+        """`zones` with each signed public zone replaced by a copy carrying
+        its ZoneKeys; the others as they are."""
+        return [self._one(z) for z in zones]
+
+    def _one(self, zone):
+        src = zone.source or ""
+        if zone.private or not src.startswith("/hostedzone/"):
+            return zone
+        zid = src.rsplit("/", 1)[1]
+        state = dnssecstore.zone_state(self.store, zid)
+        if not state["signing"]:
+            self._made.pop(src, None)
+            return zone
+        active = tuple((k["name"], k["kms_arn"]) for k in dnssecstore.ksks(self.store, zid)
+                       if k["status"] == "ACTIVE")
+        made = self._made.get(src)
+        now = int(time.time())
+        if made is not None and made[0] is zone and made[1] == active and \
+                now < made[2].dnssec.inception + self.validity // 3:
+            return made[2]
+        try:
+            ksks = [self.keystore.get(arn) for _n, arn in active]
+            if not ksks:
+                raise KeyStoreError("KeySigningKeyWithActiveStatusNotFound",
+                                    "no ACTIVE key-signing key")
+            zsk = self.keystore.get_internal(ZSK_NAME.format(zid))
+        except KeyStoreError as e:
+            log.error("zone %s served unsigned: %s", src, e)
+            with self.store.transaction():
+                dnssecstore.set_signing(self.store, zid, True, f"Signing failed: {e}")
+            return zone
+        if state["message"]:
+            with self.store.transaction():
+                dnssecstore.set_signing(self.store, zid, True, None)
+        keys = ZoneKeys(zone.origin, ksks, zsk, now - 3600, now + self.validity)
+        out = dataclasses.replace(zone, dnssec=keys)
+        self._made[src] = (zone, active, out)
+        return out

@@ -1,0 +1,175 @@
+"""`zonefront serve --api` signing a hosted zone, checked by real validators
+(issue 14): unbound with the zone's DS as its trust anchor sets AD on
+positive, CNAME-chain, weighted and NODATA answers; delv reports "fully
+validated"; a KSK removed behind its DS makes unbound answer SERVFAIL."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import boto3
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+from botocore.config import Config as BotoConfig
+from zftest import child_env, wait_insync, wait_ready
+
+pytestmark = pytest.mark.skipif(not shutil.which("unbound"), reason="unbound not installed")
+ZONE = "signed.test."
+ARN = "arn:aws:kms:us-east-1:111122223333:key/{}"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, free_port):
+    data = tmp_path_factory.mktemp("signed")
+    dns_port, api_port = free_port(), free_port()
+    env = child_env(ZONEFRONT_ACCESS_KEY_ID="AKIDSIGN", ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "1",
+         "--dns-listen", f"127.0.0.1:{dns_port}", "--api-listen", f"127.0.0.1:{api_port}",
+         "--data-dir", str(data), "--nameserver", "ns1.signed.test."],
+        stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        wait_ready(proc)
+        r53 = boto3.client(
+            "route53", endpoint_url=f"http://127.0.0.1:{api_port}", region_name="us-east-1",
+            aws_access_key_id="AKIDSIGN", aws_secret_access_key="s3cret",
+            config=BotoConfig(retries={"max_attempts": 1}))
+        zid = r53.create_hosted_zone(Name=ZONE, CallerReference="signed")["HostedZone"]["Id"]
+        rrsets = [("ns1", "A", "192.0.2.53"), ("www", "A", "192.0.2.1"),
+                  ("www", "AAAA", "2001:db8::1"), ("alias", "CNAME", "www.signed.test."),
+                  ("chain", "CNAME", "alias.signed.test.")]
+        changes = [{"Action": "CREATE", "ResourceRecordSet": {
+            "Name": f"{n}.{ZONE}", "Type": t, "TTL": 60, "ResourceRecords": [{"Value": v}]}}
+            for n, t, v in rrsets]
+        for i, ip in enumerate(("192.0.2.10", "192.0.2.11")):
+            changes.append({"Action": "CREATE", "ResourceRecordSet": {
+                "Name": f"weighted.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": f"w{i}",
+                "Weight": 1, "ResourceRecords": [{"Value": ip}]}})
+        r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": changes})
+        r53.create_key_signing_key(CallerReference="k1", HostedZoneId=zid, Name="ksk_one",
+                                   Status="ACTIVE", KeyManagementServiceArn=ARN.format("one"))
+        change = r53.enable_hosted_zone_dnssec(HostedZoneId=zid)["ChangeInfo"]["Id"]
+        assert wait_insync(r53, change, timeout=20)
+        yield r53, zid, dns_port, data
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def ds_of(r53, zid, name="ksk_one"):
+    return [k["DSRecord"] for k in r53.get_dnssec(HostedZoneId=zid)["KeySigningKeys"]
+            if k["Name"] == name][0]
+
+
+class Unbound:
+    """unbound validating with `ds` as the zone's trust anchor, sent to us."""
+
+    def __init__(self, tmp, port, auth_port, ds):
+        self.port = port
+        conf = tmp / "unbound.conf"
+        conf.write_text(f"""server:
+    interface: 127.0.0.1
+    port: {port}
+    do-daemonize: no
+    chroot: ""
+    username: ""
+    directory: "{tmp}"
+    pidfile: "{tmp}/unbound.pid"
+    use-syslog: no
+    logfile: "{tmp}/unbound.log"
+    verbosity: 1
+    do-not-query-localhost: no
+    module-config: "validator iterator"
+    trust-anchor: "{ZONE} DS {ds}"
+    val-log-level: 2
+    access-control: 127.0.0.0/8 allow
+    local-zone: "test." nodefault
+stub-zone:
+    name: "{ZONE}"
+    stub-addr: 127.0.0.1@{auth_port}
+""")
+        self.proc = subprocess.Popen(["unbound", "-d", "-c", str(conf)])
+        for _ in range(100):
+            try:
+                self.ask(ZONE, "SOA", timeout=0.2)
+                return
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError("unbound did not start")
+
+    def ask(self, name, rdtype, timeout=3.0):
+        q = dns.message.make_query(name, rdtype, want_dnssec=True)
+        return dns.query.udp(q, "127.0.0.1", port=self.port, timeout=timeout)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def unbound(served, tmp_path_factory, free_port):
+    r53, zid, port, _ = served
+    u = Unbound(tmp_path_factory.mktemp("unbound"), free_port(), port, ds_of(r53, zid))
+    yield u
+    u.stop()
+
+
+@pytest.mark.parametrize("name,rdtype", [
+    ("www.signed.test.", "A"), ("www.signed.test.", "AAAA"), ("signed.test.", "SOA"),
+    ("chain.signed.test.", "A"), ("weighted.signed.test.", "A"), ("signed.test.", "DNSKEY"),
+])
+def test_unbound_validates_positive_answers(unbound, name, rdtype):
+    m = unbound.ask(name, rdtype)
+    assert m.rcode() == dns.rcode.NOERROR and m.answer
+    assert m.flags & dns.flags.AD, m.to_text()
+
+
+def test_unbound_validates_nodata(unbound):
+    m = unbound.ask("www.signed.test.", "TXT")
+    assert m.rcode() == dns.rcode.NOERROR and not m.answer
+    assert m.flags & dns.flags.AD, m.to_text()
+
+
+@pytest.mark.skipif(not shutil.which("delv"), reason="delv not installed")
+def test_delv_fully_validated(served, tmp_path):
+    r53, zid, port, _ = served
+    tag, alg, dt, digest = ds_of(r53, zid).split()
+    anchors = tmp_path / "anchors"
+    anchors.write_text(f'trust-anchors {{ "{ZONE}" static-ds {tag} {alg} {dt} "{digest}"; }};\n')
+    out = subprocess.run(["delv", "@127.0.0.1", "-p", str(port), "-a", str(anchors),
+                          f"+root={ZONE}", "www.signed.test.", "A"],
+                         capture_output=True, text=True, timeout=30)
+    assert "; fully validated" in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+def test_ksk_removed_behind_its_ds_is_servfail(served, tmp_path_factory, free_port):
+    r53, zid, port, _ = served
+    old_ds = ds_of(r53, zid)
+    r53.create_key_signing_key(CallerReference="k2", HostedZoneId=zid, Name="ksk_two",
+                               Status="ACTIVE", KeyManagementServiceArn=ARN.format("two"))
+    r53.deactivate_key_signing_key(HostedZoneId=zid, Name="ksk_one")
+    change = r53.delete_key_signing_key(HostedZoneId=zid, Name="ksk_one")["ChangeInfo"]["Id"]
+    assert wait_insync(r53, change, timeout=20)
+    broken = Unbound(tmp_path_factory.mktemp("broken"), free_port(), port, old_ds)
+    fresh = Unbound(tmp_path_factory.mktemp("fresh"), free_port(), port, ds_of(r53, zid, "ksk_two"))
+    try:
+        assert broken.ask("www.signed.test.", "A").rcode() == dns.rcode.SERVFAIL
+        m = fresh.ask("www.signed.test.", "A")
+        assert m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AD
+    finally:
+        broken.stop()
+        fresh.stop()
