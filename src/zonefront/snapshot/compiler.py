@@ -364,7 +364,9 @@ class Compiler:
                     entries.append((qtype, blk))
                 if node.rrsets or node.routed:
                     lowest = min(set(node.rrsets) | set(node.routed))
-                    if plain and entries and entries[0][0] == lowest and lowest in node.rrsets:
+                    simple = plain or (signed and TYPE_CNAME not in qtypes
+                                       and node.parent_zone is None)
+                    if simple and entries and entries[0][0] == lowest and lowest in node.rrsets:
                         any_block = entries[0][1]  # RFC 8482: the lowest type's RRset
                     else:
                         any_block = b.encode(zs_resolve_node(zs, node, TYPE_ANY), node.name,
