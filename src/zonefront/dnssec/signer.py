@@ -56,6 +56,10 @@ class ZoneKeys:
     inception: int = 0
     expiration: int = 0
     published: list[tuple[int, bytes]] = field(default_factory=list)  # extra (flags, key)
+    # RRset -> RRSIG rdata, kept with the keys so that the next compile of the
+    # zone (every change to a signed zone compiles it in full) signs only the
+    # RRsets that changed: most are found here
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.inception:
@@ -140,7 +144,6 @@ class Signer:
         self.keys = keys
         self.zone_of = zone_of
         self.authoritative = authoritative
-        self.cache: dict[tuple, bytes] = {}  # an RRset signed once, whatever block quotes it
 
     def zone_keys(self, name: bytes, rtype: int = 0) -> ZoneKeys | None:
         origin = self.zone_of(name, rtype)
@@ -153,21 +156,27 @@ class Signer:
         signers = zk.ksks if rtype == TYPE_DNSKEY else [zk.zsk]
         out = []
         for key in signers:
-            ck = (owner, rtype, ttl, tuple(sorted(rdatas)), key.public_key, zk.inception)
-            sig = self.cache.get(ck)
-            if sig is None:
-                sig = self.cache[ck] = rrsig_rdata(owner, rtype, ttl, rdatas, key, zk.origin,
-                                                   zk.inception, zk.expiration)
-            out.append(sig)
+            out.append(self._cached(zk, key, owner, rtype, ttl, rdatas))
         return out
+
+    @staticmethod
+    def _cached(zk: ZoneKeys, key: SigningKey, owner: bytes, rtype: int, ttl: int,
+                rdatas) -> bytes:
+        """An RRset is signed once per key and validity window, whatever
+        block quotes it and however many compiles see it."""
+        ck = (owner.lower(), rtype, ttl, tuple(sorted(rdatas)), key.public_key)
+        sig = zk.cache.get(ck)
+        if sig is None:
+            sig = zk.cache[ck] = rrsig_rdata(owner, rtype, ttl, rdatas, key, zk.origin,
+                                             zk.inception, zk.expiration)
+        return sig
 
     def _nsec_sigs(self, name: bytes, ttl: int, nsec: bytes) -> list[bytes]:
         """An NSEC is the zone's own data even at a delegation point."""
         zk = self.zone_keys(name, TYPE_DS)
         if zk is None:
             return []
-        return [rrsig_rdata(name, TYPE_NSEC, ttl, [nsec], zk.zsk, zk.origin, zk.inception,
-                            zk.expiration)]
+        return [self._cached(zk, zk.zsk, name, TYPE_NSEC, ttl, [nsec])]
 
     def sign_section(self, rrs: list[RR], qname: bytes) -> list[RR]:
         """`rrs` with each RRset (a run of one owner and type) followed by its

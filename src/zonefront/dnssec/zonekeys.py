@@ -51,9 +51,14 @@ class SigningState:
                        if k["status"] == "ACTIVE")
         made = self._made.get(src)
         now = int(time.time())
-        if made is not None and made[0] is zone and made[1] == active and \
-                now < made[2].dnssec.inception + self.validity // 3:
+        fresh = made is not None and made[1] == active and \
+            now < made[2].dnssec.inception + self.validity // 3
+        if fresh and made[0] is zone:
             return made[2]
+        if fresh:  # the records moved, the keys did not: their signatures are reused
+            out = dataclasses.replace(zone, dnssec=made[2].dnssec)
+            self._made[src] = (zone, active, out)
+            return out
         try:
             ksks = [self.keystore.get(arn) for _n, arn in active]
             if not ksks:

@@ -1,0 +1,114 @@
+"""Which zones the control plane signs (dnssec/zonekeys.py) and the key
+store under it: keys reused across compiles (so are their signatures), a
+KSK whose key is gone leaves the zone unsigned and reported, never half
+signed; and the compiled engine and its pure-Python twin give the same
+signed bytes."""
+from __future__ import annotations
+
+import os
+
+import dns.message
+import pytest
+
+from zonefront import model
+from zonefront.dnssec.keystore import KeyStore, KeyStoreError
+from zonefront.dnssec.zonekeys import SigningState
+from zonefront.store import dnssecstore
+from zonefront.store.sqlite import Store
+
+ARN = "arn:aws:kms:us-east-1:111122223333:key/zk"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(str(tmp_path))
+    yield s
+    s.close()
+
+
+def signed_zone(store, tmp_path, zid="ZSIGNED"):
+    key = KeyStore(str(tmp_path)).get(ARN, create=True)
+    with store.transaction():
+        dnssecstore.insert_ksk(store, zid, "ksk_zk", "ref", ARN, key.public_key, "ACTIVE")
+        dnssecstore.set_signing(store, zid, True)
+    zone = model.Zone(origin=b"\x04test\x00", source=f"/hostedzone/{zid}")
+    zone.add(zone.origin, model.TYPE_SOA, 60, b"\x00\x00" + bytes(20))
+    return zone
+
+
+def test_keys_are_reused_while_nothing_moves(store, tmp_path):
+    state = SigningState(store, str(tmp_path))
+    zone = signed_zone(store, tmp_path)
+    first = state.apply([zone])[0]
+    assert first.dnssec is not None and first is not zone
+    assert state.apply([zone])[0] is first  # same input, same object: nothing recompiles
+    moved = model.Zone(origin=zone.origin, source=zone.source, rrsets=dict(zone.rrsets))
+    again = state.apply([moved])[0]
+    assert again.dnssec is first.dnssec  # records moved, keys (and cached RRSIGs) kept
+    assert first.dnssec.zsk.public_key == state.apply([moved])[0].dnssec.zsk.public_key
+
+
+def test_unsigned_and_private_zones_pass_through(store, tmp_path):
+    state = SigningState(store, str(tmp_path))
+    plain = model.Zone(origin=b"\x05plain\x00", source="/hostedzone/ZPLAIN")
+    private = model.Zone(origin=b"\x04priv\x00", source="/hostedzone/ZPRIV", private=True)
+    with store.transaction():
+        dnssecstore.set_signing(store, "ZPRIV", True)
+    assert state.apply([plain, private]) == [plain, private]
+
+
+def test_a_missing_ksk_key_serves_unsigned_and_reports(store, tmp_path):
+    zone = signed_zone(store, tmp_path)
+    for f in os.listdir(tmp_path / "dnssec-keys"):
+        os.unlink(tmp_path / "dnssec-keys" / f)
+    state = SigningState(store, str(tmp_path))
+    out = state.apply([zone])[0]
+    assert out is zone and out.dnssec is None
+    msg = dnssecstore.zone_state(store, "ZSIGNED")["message"]
+    assert msg and "not in the key store" in msg
+
+
+def test_keystore_refuses_foreign_names_and_pkcs11_without_a_module(tmp_path):
+    ks = KeyStore(str(tmp_path))
+    for bad in ("arn:aws:s3:::bucket", "key/1", ""):
+        with pytest.raises(KeyStoreError) as e:
+            ks.get(bad, create=True)
+        assert e.value.code == "InvalidKMSArn"
+    with pytest.raises(KeyStoreError):
+        ks.get("pkcs11:token=zf;object=ksk", create=True)
+    with pytest.raises(KeyStoreError):
+        ks.get(ARN)  # not created without create=True
+    (tmp_path / "dnssec-keys").mkdir()
+    path = ks._path(ARN)
+    with open(path, "wb") as f:
+        f.write(b"not a key")
+    with pytest.raises(KeyStoreError) as e:
+        ks.get(ARN, create=True)
+    assert "cannot be read" in str(e.value)
+
+
+def test_ref_and_compiled_give_the_same_signed_bytes():
+    pytest.importorskip("zonefront.core._engine")
+    from zonefront.core._engine import Image
+    from zonefront.dnssec.keystore import SigningKey
+    from zonefront.dnssec.signer import ZoneKeys
+    from zonefront.ref.engine import RefImage
+    from zonefront.snapshot.compiler import compile_zones
+    from zonefront.zonefile import parse_zone_text
+
+    import test_signed_answers as tsa
+
+    zone = parse_zone_text(tsa.ZONE, "example.com.")
+    keys = {zone.origin: ZoneKeys(zone.origin, [SigningKey.generate()], SigningKey.generate())}
+    arrays = compile_zones([zone], signing=keys).arrays()
+    ref, comp = RefImage(arrays), Image(arrays)
+    for name in ("www.example.com.", "example.com.", "alias.example.com.", "x.sub.example.com.",
+                 "nx.example.com.", "a.wild.example.com.", "dsdeleg.example.com."):
+        for rdtype in ("A", "AAAA", "TXT", "DS", "DNSKEY", "ANY", "MX", "NS"):
+            for payload in (512, 1232, 4096):
+                q = dns.message.make_query(name, rdtype, use_edns=0, want_dnssec=True,
+                                           payload=payload)
+                q.id = 7
+                wire = q.to_wire()
+                assert ref.answer(wire, False, None, 0) == comp.answer(wire, False, None, 0), \
+                    (name, rdtype, payload)
