@@ -168,3 +168,24 @@ def test_without_do_the_bytes_are_the_unsigned_ones(impl, arrays, name, rdtype):
     signed = load(impl, arrays)
     assert ask(signed, name, rdtype, do=False)[1] == ask(plain, name, rdtype, do=False)[1]
 
+
+def test_ref_and_compiled_give_the_same_signed_bytes():
+    pytest.importorskip("zonefront.core._engine")
+    from zonefront.core._engine import Image
+    from zonefront.ref.engine import RefImage
+    from zonefront.snapshot.compiler import compile_zones
+
+    zone = parse_zone_text(ZONE, "example.com.")
+    keys = {zone.origin: ZoneKeys(zone.origin, [SigningKey.generate()], SigningKey.generate())}
+    arrays = compile_zones([zone], signing=keys).arrays()
+    ref, comp = RefImage(arrays), Image(arrays)
+    for name in ("www.example.com.", "example.com.", "alias.example.com.", "x.sub.example.com.",
+                 "nx.example.com.", "a.wild.example.com.", "dsdeleg.example.com."):
+        for rdtype in ("A", "AAAA", "TXT", "DS", "DNSKEY", "ANY", "MX", "NS"):
+            for payload in (512, 1232, 4096):
+                q = dns.message.make_query(name, rdtype, use_edns=0, want_dnssec=True,
+                                           payload=payload)
+                q.id = 7
+                wire = q.to_wire()
+                assert ref.answer(wire, False, None, 0) == comp.answer(wire, False, None, 0), \
+                    (name, rdtype, payload)
