@@ -134,3 +134,12 @@ def test_create_refuses_bad_input(r53, field, value, err):
         r53.create_key_signing_key(**args)
     assert code(e) == err
 
+
+
+def test_deleted_zone_forgets_its_keys(r53, server):
+    from zonefront.store import dnssecstore
+
+    zid = make_zone(r53, "gone.example.")
+    create_ksk(r53, zid, "ksk_gone", status="INACTIVE")
+    r53.delete_hosted_zone(Id=zid)
+    assert dnssecstore.ksks(server.cp.store, zid.rsplit("/", 1)[1]) == []

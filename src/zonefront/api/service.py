@@ -16,7 +16,7 @@ from typing import Callable
 from .. import model, rdata
 from ..config import Config
 from ..health import spec as hspec
-from ..store import vpcstore
+from ..store import dnssecstore, vpcstore
 from ..store.sqlite import RRsetRow, Store, ZoneRow
 from . import changes as changes_mod
 from .cidrapi import CidrOperations
@@ -273,6 +273,7 @@ class Route53Service(CidrOperations, VPCOperations, DNSSECOperations):
                                        "cannot be deleted.")
             self.store.delete_zone(z.id)
             vpcstore.forget_zone(self.store, z.id)
+            dnssecstore.forget_zone(self.store, z.id)
             change = self._change()
         self._committed()
         return {"ChangeInfo": change}
