@@ -32,6 +32,7 @@ alias CNAME www
 sub NS ns.sub
 ns.sub A 192.0.2.99
 dsdeleg NS ns1
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 dsdeleg DS 12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF
 """
 ORIGIN = dns.name.from_text("example.com.")
@@ -189,3 +190,14 @@ def test_ref_and_compiled_give_the_same_signed_bytes():
                 wire = q.to_wire()
                 assert ref.answer(wire, False, None, 0) == comp.answer(wire, False, None, 0), \
                     (name, rdtype, payload)
+
+
+def test_signed_answer_that_does_not_fit_sets_tc(image):
+    """RFC 4035 §3.1.1: an answer whose RRSIGs do not fit is truncated, not
+    sent without them; the unsigned answer to the same size still fits."""
+    for do, truncated in ((False, False), (True, True)):
+        q = dns.message.make_query("big.example.com.", "TXT", use_edns=0, want_dnssec=do,
+                                   payload=512)
+        m = dns.message.from_wire(image.answer(q.to_wire(), False, None, 0))
+        assert bool(m.flags & dns.flags.TC) == truncated
+        assert bool(m.answer) != truncated
