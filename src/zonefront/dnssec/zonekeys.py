@@ -36,17 +36,20 @@ class SigningState:
     def apply(self, zones: list) -> list:
         """`zones` with each signed public zone replaced by a copy carrying
         its ZoneKeys; the others as they are."""
-        return [self._one(z) for z in zones]
+        signing = dnssecstore.signing_zones(self.store)
+        if not signing and not self._made:
+            return zones
+        return [self._one(z, signing) for z in zones]
 
-    def _one(self, zone):
+    def _one(self, zone, signing: dict):
         src = zone.source or ""
         if zone.private or not src.startswith("/hostedzone/"):
             return zone
         zid = src.rsplit("/", 1)[1]
-        state = dnssecstore.zone_state(self.store, zid)
-        if not state["signing"]:
+        if zid not in signing:
             self._made.pop(src, None)
             return zone
+        state = {"message": signing[zid]}
         active = tuple((k["name"], k["kms_arn"]) for k in dnssecstore.ksks(self.store, zid)
                        if k["status"] == "ACTIVE")
         made = self._made.get(src)

@@ -85,6 +85,15 @@ def zone_state(store: Store, zone_id: str) -> dict:
     return {"signing": bool(row[0]) if row else False, "message": row[1] if row else None}
 
 
+def signing_zones(store: Store) -> dict[str, str | None]:
+    """zone id -> StatusMessage for every zone signing (one query per publish)."""
+    ensure(store)
+    with store.lock:
+        rows = store.db.execute("SELECT zone_id, message FROM dnssec_zones WHERE signing=1"
+                                ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
 def set_signing(store: Store, zone_id: str, signing: bool, message: str | None = None) -> None:
     ensure(store)
     store.db.execute("DELETE FROM dnssec_zones WHERE zone_id=?", (zone_id,))
