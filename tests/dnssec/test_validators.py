@@ -16,6 +16,7 @@ import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
+import dns.rdatatype
 import pytest
 from botocore.config import Config as BotoConfig
 from zftest import child_env, wait_insync, wait_ready
@@ -156,11 +157,33 @@ def test_delv_fully_validated(served, tmp_path):
     assert "; fully validated" in out.stdout + out.stderr, out.stdout + out.stderr
 
 
+def test_ksk_rollover_double_signature_validates_under_either_ds(served, unbound,
+                                                                tmp_path_factory, free_port):
+    """A second ACTIVE KSK signs the DNSKEY RRset beside the first: a
+    resolver holding the old DS and one holding the new both validate."""
+    r53, zid, port, _ = served
+    change = r53.create_key_signing_key(
+        CallerReference="k2", HostedZoneId=zid, Name="ksk_two", Status="ACTIVE",
+        KeyManagementServiceArn=ARN.format("two"))["ChangeInfo"]["Id"]
+    assert wait_insync(r53, change, timeout=20)
+    new = Unbound(tmp_path_factory.mktemp("new"), free_port(), port, ds_of(r53, zid, "ksk_two"))
+    try:
+        q = dns.message.make_query("signed.test.", "DNSKEY", want_dnssec=True)
+        m = dns.query.udp(q, "127.0.0.1", port=port, timeout=3)
+        sigs = [r for r in m.answer if r.rdtype == dns.rdatatype.RRSIG]
+        assert len(sigs[0]) == 2  # one RRSIG per ACTIVE KSK
+        for u in (unbound, new):
+            m = u.ask("www.signed.test.", "AAAA")
+            assert m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AD
+            m = u.ask("signed.test.", "DNSKEY")
+            assert m.flags & dns.flags.AD
+    finally:
+        new.stop()
+
+
 def test_ksk_removed_behind_its_ds_is_servfail(served, tmp_path_factory, free_port):
     r53, zid, port, _ = served
     old_ds = ds_of(r53, zid)
-    r53.create_key_signing_key(CallerReference="k2", HostedZoneId=zid, Name="ksk_two",
-                               Status="ACTIVE", KeyManagementServiceArn=ARN.format("two"))
     r53.deactivate_key_signing_key(HostedZoneId=zid, Name="ksk_one")
     change = r53.delete_key_signing_key(HostedZoneId=zid, Name="ksk_one")["ChangeInfo"]["Id"]
     assert wait_insync(r53, change, timeout=20)
