@@ -84,3 +84,20 @@ def test_keystore_refuses_foreign_names_and_pkcs11_without_a_module(tmp_path):
         ks.get(ARN, create=True)
     assert "cannot be read" in str(e.value)
 
+
+
+def test_signatures_are_refreshed_before_they_run_out(store, tmp_path, monkeypatch):
+    import zonefront.dnssec.zonekeys as zk
+
+    state = SigningState(store, str(tmp_path), validity=300)
+    zone = signed_zone(store, tmp_path)
+    first = state.apply([zone])[0]
+    assert not state.due()
+    assert first.dnssec.expiration - first.dnssec.inception == 300 + state.skew
+    now = zk.time.time()
+    monkeypatch.setattr(zk.time, "time", lambda: now + 101)  # a third of 300 has passed
+    assert state.due()
+    again = state.apply([zone])[0]
+    assert again is not first and again.dnssec.inception > first.dnssec.inception
+    assert again.dnssec.zsk.public_key == first.dnssec.zsk.public_key  # same keys, new window
+    assert not state.due()

@@ -230,7 +230,8 @@ class ControlPlane:
             self._wake.clear()
             if not woke:
                 try:
-                    if self.store.data_version() == self._seen_version:
+                    if self.store.data_version() == self._seen_version and \
+                            not self._signing.due():
                         continue
                 except Exception:  # store closed under us during stop()
                     return

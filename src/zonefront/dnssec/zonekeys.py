@@ -19,7 +19,7 @@ import time
 
 from ..store import dnssecstore
 from .keystore import KeyStore, KeyStoreError
-from .signer import DEFAULT_VALIDITY, ZoneKeys
+from .signer import DEFAULT_INCEPTION_SKEW, DEFAULT_VALIDITY, ZoneKeys
 
 log = logging.getLogger("zonefront.dnssec")
 
@@ -31,7 +31,19 @@ class SigningState:
         self.store = store
         self.keystore = KeyStore(data_dir)
         self.validity = validity
+        # signatures start this far back, for validators with slow clocks
+        self.skew = min(DEFAULT_INCEPTION_SKEW, validity // 4)
         self._made: dict[str, tuple] = {}  # zone source -> (zone in, key state, zone out)
+
+    def due(self) -> bool:
+        """Whether a signed zone's signatures are due for refreshing: the
+        publisher then publishes even though no record moved, so that
+        signatures never run out on a zone nobody changes."""
+        now = int(time.time())
+        return any(self._stale(m[2].dnssec, now) for m in self._made.values())
+
+    def _stale(self, keys: ZoneKeys, now: int) -> bool:
+        return now >= keys.inception + self.skew + self.validity // 3
 
     def apply(self, zones: list) -> list:
         """`zones` with each signed public zone replaced by a copy carrying
@@ -55,7 +67,7 @@ class SigningState:
         made = self._made.get(src)
         now = int(time.time())
         fresh = made is not None and made[1] == active and \
-            now < made[2].dnssec.inception + self.validity // 3
+            not self._stale(made[2].dnssec, now)
         if fresh and made[0] is zone:
             return made[2]
         if fresh:  # the records moved, the keys did not: their signatures are reused
@@ -76,7 +88,7 @@ class SigningState:
         if state["message"]:
             with self.store.transaction():
                 dnssecstore.set_signing(self.store, zid, True, None)
-        keys = ZoneKeys(zone.origin, ksks, zsk, now - 3600, now + self.validity)
+        keys = ZoneKeys(zone.origin, ksks, zsk, now - self.skew, now + self.validity)
         out = dataclasses.replace(zone, dnssec=keys)
         self._made[src] = (zone, active, out)
         return out
