@@ -19,6 +19,8 @@ import time
 
 from ..store import dnssecstore
 from .keystore import KeyStore, KeyStoreError
+from . import rollover
+from .records import FLAG_ZSK
 from .signer import DEFAULT_INCEPTION_SKEW, DEFAULT_VALIDITY, ZoneKeys
 
 log = logging.getLogger("zonefront.dnssec")
@@ -27,8 +29,11 @@ ZSK_NAME = "zonefront:zsk:{}"
 
 
 class SigningState:
-    def __init__(self, store, data_dir: str, validity: int = DEFAULT_VALIDITY):
+    def __init__(self, store, data_dir: str, validity: int = DEFAULT_VALIDITY,
+                 zsk_lifetime: float = rollover.DEFAULT_LIFETIME,
+                 zsk_lead: float = rollover.DEFAULT_LEAD):
         self.store = store
+        self.zsk_lifetime, self.zsk_lead = zsk_lifetime, zsk_lead
         self.keystore = KeyStore(data_dir)
         self.validity = validity
         # signatures start this far back, for validators with slow clocks
@@ -40,7 +45,7 @@ class SigningState:
         publisher then publishes even though no record moved, so that
         signatures never run out on a zone nobody changes."""
         now = int(time.time())
-        return any(self._stale(m[2].dnssec, now) for m in self._made.values())
+        return any(self._stale(m[2].dnssec, now) or now >= m[3] for m in self._made.values())
 
     def _stale(self, keys: ZoneKeys, now: int) -> bool:
         return now >= keys.inception + self.skew + self.validity // 3
@@ -62,24 +67,27 @@ class SigningState:
             self._made.pop(src, None)
             return zone
         state = {"message": signing[zid]}
-        active = tuple((k["name"], k["kms_arn"]) for k in dnssecstore.ksks(self.store, zid)
-                       if k["status"] == "ACTIVE")
-        made = self._made.get(src)
         now = int(time.time())
+        zplan = self._zsk_plan(zid, now)
+        active = (tuple((k["name"], k["kms_arn"]) for k in dnssecstore.ksks(self.store, zid)
+                        if k["status"] == "ACTIVE"), zplan.active, zplan.published)
+        made = self._made.get(src)
         fresh = made is not None and made[1] == active and \
             not self._stale(made[2].dnssec, now)
         if fresh and made[0] is zone:
             return made[2]
         if fresh:  # the records moved, the keys did not: their signatures are reused
             out = dataclasses.replace(zone, dnssec=made[2].dnssec)
-            self._made[src] = (zone, active, out)
+            self._made[src] = (zone, active, out, zplan.next_event)
             return out
         try:
-            ksks = [self.keystore.get(arn) for _n, arn in active]
+            ksks = [self.keystore.get(arn) for _n, arn in active[0]]
             if not ksks:
                 raise KeyStoreError("KeySigningKeyWithActiveStatusNotFound",
                                     "no ACTIVE key-signing key")
-            zsk = self.keystore.get_internal(ZSK_NAME.format(zid))
+            zsk = self.keystore.get_internal(zsk_name(zid, zplan.active))
+            others = [self.keystore.get_internal(zsk_name(zid, g)).public_key
+                      for g in zplan.published if g != zplan.active]
         except KeyStoreError as e:
             log.error("zone %s served unsigned: %s", src, e)
             with self.store.transaction():
@@ -88,7 +96,36 @@ class SigningState:
         if state["message"]:
             with self.store.transaction():
                 dnssecstore.set_signing(self.store, zid, True, None)
-        keys = ZoneKeys(zone.origin, ksks, zsk, now - self.skew, now + self.validity)
+        keys = ZoneKeys(zone.origin, ksks, zsk, now - self.skew, now + self.validity,
+                        [(FLAG_ZSK, k) for k in others])
+        if made is not None and made[2].dnssec.zsk.public_key == zsk.public_key and \
+                made[1][0] == active[0] and not self._stale(made[2].dnssec, now):
+            keys.inception, keys.expiration = made[2].dnssec.inception, made[2].dnssec.expiration
+            keys.cache = made[2].dnssec.cache  # only the DNSKEY RRset is new
         out = dataclasses.replace(zone, dnssec=keys)
-        self._made[src] = (zone, active, out)
+        self._made[src] = (zone, active, out, zplan.next_event)
         return out
+
+    def _zsk_plan(self, zid: str, now: int) -> rollover.Plan:
+        """Where the zone's ZSK rollover stands; the store follows the plan."""
+        gens = dnssecstore.zsks(self.store, zid)
+        if not gens:
+            gens = [(0, now)]
+            with self.store.transaction():
+                dnssecstore.add_zsk(self.store, zid, 0, now)
+        p = rollover.plan(gens, now, self.zsk_lifetime, self.zsk_lead)
+        if p.create or p.drop:
+            with self.store.transaction():
+                for g in p.drop:
+                    dnssecstore.drop_zsk(self.store, zid, g)
+                if p.create:
+                    dnssecstore.add_zsk(self.store, zid, gens[-1][0] + 1, now)
+            p = rollover.plan(dnssecstore.zsks(self.store, zid), now, self.zsk_lifetime,
+                              self.zsk_lead)
+        return p
+
+
+def zsk_name(zid: str, gen: int) -> str:
+    """Key store name of a zone's ZSK generation (generation 0 keeps the
+    plain name it had before rollovers existed)."""
+    return ZSK_NAME.format(zid) if gen == 0 else f"{ZSK_NAME.format(zid)}:{gen}"

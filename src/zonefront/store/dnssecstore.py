@@ -22,6 +22,12 @@ CREATE TABLE IF NOT EXISTS dnssec_ksks (
     modified    REAL NOT NULL,
     PRIMARY KEY (zone_id, name)
 );
+CREATE TABLE IF NOT EXISTS dnssec_zsks (
+    zone_id     TEXT NOT NULL,
+    gen         INTEGER NOT NULL,          -- 0, 1, 2...: key store name zonefront:zsk:ID[:gen]
+    created     REAL NOT NULL,             -- drives the rollover (dnssec/rollover.py)
+    PRIMARY KEY (zone_id, gen)
+);
 CREATE TABLE IF NOT EXISTS dnssec_zones (
     zone_id     TEXT PRIMARY KEY,
     signing     INTEGER NOT NULL,          -- 1 once EnableHostedZoneDNSSEC committed
@@ -101,7 +107,25 @@ def set_signing(store: Store, zone_id: str, signing: bool, message: str | None =
                      (zone_id, 1 if signing else 0, message, time.time()))
 
 
+def zsks(store: Store, zone_id: str) -> list[tuple[int, float]]:
+    ensure(store)
+    with store.lock:
+        rows = store.db.execute("SELECT gen, created FROM dnssec_zsks WHERE zone_id=? "
+                                "ORDER BY gen", (zone_id,)).fetchall()
+    return [(int(g), float(c)) for g, c in rows]
+
+
+def add_zsk(store: Store, zone_id: str, gen: int, created: float) -> None:
+    ensure(store)
+    store.db.execute("INSERT INTO dnssec_zsks VALUES (?,?,?)", (zone_id, gen, created))
+
+
+def drop_zsk(store: Store, zone_id: str, gen: int) -> None:
+    store.db.execute("DELETE FROM dnssec_zsks WHERE zone_id=? AND gen=?", (zone_id, gen))
+
+
 def forget_zone(store: Store, zone_id: str) -> None:
     ensure(store)
+    store.db.execute("DELETE FROM dnssec_zsks WHERE zone_id=?", (zone_id,))
     store.db.execute("DELETE FROM dnssec_ksks WHERE zone_id=?", (zone_id,))
     store.db.execute("DELETE FROM dnssec_zones WHERE zone_id=?", (zone_id,))
