@@ -34,7 +34,8 @@ def served(tmp_path_factory, free_port):
     proc = subprocess.Popen(
         [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "1",
          "--dns-listen", f"127.0.0.1:{dns_port}", "--api-listen", f"127.0.0.1:{api_port}",
-         "--data-dir", str(data), "--nameserver", "ns1.signed.test."],
+         "--data-dir", str(data), "--nameserver", "ns1.signed.test.",
+         "--allow-transfer", "127.0.0.1/32", "--transfer-without-tsig"],
         stderr=subprocess.PIPE, text=True, env=env)
     try:
         wait_ready(proc)
@@ -155,6 +156,23 @@ def test_delv_fully_validated(served, tmp_path):
                           f"+root={ZONE}", "www.signed.test.", "A"],
                          capture_output=True, text=True, timeout=30)
     assert "; fully validated" in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+@pytest.mark.skipif(not shutil.which("dnssec-verify"), reason="bind9-utils not installed")
+def test_axfr_copy_is_a_signed_zone_dnssec_verify_accepts(served, tmp_path):
+    import dns.query
+    import dns.zone
+
+    r53, zid, port, _ = served
+    zone = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", ZONE, port=port, timeout=5))
+    types = {rds.rdtype for _n, node in zone.nodes.items() for rds in node.rdatasets}
+    assert {dns.rdatatype.DNSKEY, dns.rdatatype.RRSIG, dns.rdatatype.NSEC} <= types
+    path = tmp_path / "signed.test.zone"
+    zone.to_file(str(path), relativize=False)
+    out = subprocess.run(["dnssec-verify", "-o", ZONE, str(path)], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Zone fully signed" in out.stdout + out.stderr
 
 
 def test_ksk_rollover_double_signature_validates_under_either_ds(served, unbound,
