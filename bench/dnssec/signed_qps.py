@@ -15,8 +15,8 @@ import random
 import time
 
 import dns.message
-
 from zonefront.core._engine import Image
+
 from zonefront.dnssec.keystore import SigningKey
 from zonefront.dnssec.signer import ZoneKeys
 from zonefront.snapshot.compiler import compile_zones

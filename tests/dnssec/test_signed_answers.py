@@ -173,6 +173,7 @@ def test_without_do_the_bytes_are_the_unsigned_ones(impl, arrays, name, rdtype):
 def test_ref_and_compiled_give_the_same_signed_bytes():
     pytest.importorskip("zonefront.core._engine")
     from zonefront.core._engine import Image
+
     from zonefront.ref.engine import RefImage
     from zonefront.snapshot.compiler import compile_zones
 

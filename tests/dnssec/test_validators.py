@@ -4,12 +4,10 @@ positive, CNAME-chain, weighted and NODATA answers; delv reports "fully
 validated"; a KSK removed behind its DS makes unbound answer SERVFAIL."""
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import boto3
 import dns.flags
@@ -19,10 +17,10 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 from botocore.config import Config as BotoConfig
+from unboundutil import ZONE, Unbound
 from zftest import child_env, wait_insync, wait_ready
 
 pytestmark = pytest.mark.skipif(not shutil.which("unbound"), reason="unbound not installed")
-ZONE = "signed.test."
 ARN = "arn:aws:kms:us-east-1:111122223333:key/{}"
 
 
@@ -72,54 +70,6 @@ def served(tmp_path_factory, free_port):
 def ds_of(r53, zid, name="ksk_one"):
     return [k["DSRecord"] for k in r53.get_dnssec(HostedZoneId=zid)["KeySigningKeys"]
             if k["Name"] == name][0]
-
-
-class Unbound:
-    """unbound validating with `ds` as the zone's trust anchor, sent to us."""
-
-    def __init__(self, tmp, port, auth_port, ds):
-        self.port = port
-        conf = tmp / "unbound.conf"
-        conf.write_text(f"""server:
-    interface: 127.0.0.1
-    port: {port}
-    do-daemonize: no
-    chroot: ""
-    username: ""
-    directory: "{tmp}"
-    pidfile: "{tmp}/unbound.pid"
-    use-syslog: no
-    logfile: "{tmp}/unbound.log"
-    verbosity: 1
-    do-not-query-localhost: no
-    module-config: "validator iterator"
-    trust-anchor: "{ZONE} DS {ds}"
-    val-log-level: 2
-    access-control: 127.0.0.0/8 allow
-    local-zone: "test." nodefault
-stub-zone:
-    name: "{ZONE}"
-    stub-addr: 127.0.0.1@{auth_port}
-""")
-        self.proc = subprocess.Popen(["unbound", "-d", "-c", str(conf)])
-        for _ in range(100):
-            try:
-                self.ask(ZONE, "SOA", timeout=0.2)
-                return
-            except Exception:
-                time.sleep(0.1)
-        raise RuntimeError("unbound did not start")
-
-    def ask(self, name, rdtype, timeout=3.0):
-        q = dns.message.make_query(name, rdtype, want_dnssec=True)
-        return dns.query.udp(q, "127.0.0.1", port=self.port, timeout=timeout)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 @pytest.fixture(scope="module")

@@ -201,10 +201,11 @@ class ControlPlane:
     def _publish_once(self) -> None:
         seq = self.store.last_change_seq()
         self._seen_version = self.store.data_version()
-        zones = self._signing.apply(self._cache.zones(self.store))
+        zones = self._cache.zones(self.store)
         changed: Changes | None = self._cache.take_changed()
         if self._registry_zones is not None:
             zones = self._registry_zones.served(zones)
+        zones = self._signing.apply(zones)  # DNSSEC keys on signed zones (issue 14)
         routing = (self.cidr_collections(), self.vpcs())
         if routing != self._routing_inputs:
             changed = None  # policy tables and views may move answers in any zone

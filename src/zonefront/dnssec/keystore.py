@@ -54,7 +54,7 @@ class SigningKey:
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
     @classmethod
-    def generate(cls) -> "SigningKey":
+    def generate(cls) -> SigningKey:
         return cls(ec.generate_private_key(ec.SECP256R1()))
 
     def to_pem(self) -> bytes:
@@ -63,7 +63,7 @@ class SigningKey:
                                            serialization.NoEncryption())
 
     @classmethod
-    def from_pem(cls, pem: bytes) -> "SigningKey":
+    def from_pem(cls, pem: bytes) -> SigningKey:
         key = serialization.load_pem_private_key(pem, None)
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
             raise ValueError("not an ECC P-256 private key")

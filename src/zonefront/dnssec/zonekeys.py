@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 
 from ..store import dnssecstore
-from .keystore import KeyStore, KeyStoreError
 from . import rollover
+from .keystore import KeyStore, KeyStoreError
 from .records import FLAG_ZSK
 from .signer import DEFAULT_INCEPTION_SKEW, DEFAULT_VALIDITY, ZoneKeys
 
@@ -54,12 +55,15 @@ class SigningState:
         """`zones` with each signed public zone replaced by a copy carrying
         its ZoneKeys; the others as they are."""
         signing = dnssecstore.signing_zones(self.store)
-        if not signing and not self._made:
+        if not signing and not self._made and not any(
+                (z.source or "").startswith("registry:") for z in zones):
             return zones
         return [self._one(z, signing) for z in zones]
 
     def _one(self, zone, signing: dict):
         src = zone.source or ""
+        if src.startswith("registry:") and not zone.private:
+            return self._registry(zone, src[len("registry:"):])
         if zone.private or not src.startswith("/hostedzone/"):
             return zone
         zid = src.rsplit("/", 1)[1]
@@ -105,6 +109,49 @@ class SigningState:
         out = dataclasses.replace(zone, dnssec=keys)
         self._made[src] = (zone, active, out, zplan.next_event)
         return out
+
+    def _registry(self, zone, tld: str):
+        """The registry's TLD zones are signed with keys of their own (one
+        KSK, one ZSK per TLD, in the key store), so a chain of trust runs from
+        the TLD's DS, written to DATA_DIR/dnssec-keys/TLD.ds as a resolver's
+        trust anchor, through the DS records AssociateDelegationSignerToDomain
+        publishes, to the registered domains' signed zones."""
+        src = zone.source
+        made = self._made.get(src)
+        now = int(time.time())
+        if made is not None and not self._stale(made[2].dnssec, now):
+            if made[0] is zone:
+                return made[2]
+            out = dataclasses.replace(zone, dnssec=made[2].dnssec)
+            self._made[src] = (zone, made[1], out, float("inf"))
+            return out
+        try:
+            ksk = self.keystore.get_internal(f"zonefront:registry:ksk:{tld}")
+            zsk = self.keystore.get_internal(f"zonefront:registry:zsk:{tld}")
+        except KeyStoreError as e:
+            log.error("registry zone %s served unsigned: %s", tld, e)
+            return zone
+        keys = ZoneKeys(zone.origin, [ksk], zsk, now - self.skew, now + self.validity)
+        self._write_anchor(tld, zone.origin, ksk)
+        out = dataclasses.replace(zone, dnssec=keys)
+        self._made[src] = (zone, (), out, float("inf"))
+        return out
+
+    def _write_anchor(self, tld: str, origin: bytes, ksk) -> None:
+        from .records import FLAG_KSK, ds_text
+
+        text = f"{tld.rstrip('.')}. DS {ds_text(origin, FLAG_KSK, ksk.public_key)}\n"
+        path = os.path.join(self.keystore.dir, f"{tld.rstrip('.')}.ds")
+        try:
+            with open(path) as f:
+                if f.read() == text:
+                    return
+        except OSError:
+            pass
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
+        log.info("registry TLD %s signed; trust anchor: %s", tld, text.strip())
 
     def _zsk_plan(self, zid: str, now: int) -> rollover.Plan:
         """Where the zone's ZSK rollover stands; the store follows the plan."""
