@@ -101,3 +101,19 @@ def test_signatures_are_refreshed_before_they_run_out(store, tmp_path, monkeypat
     assert again is not first and again.dnssec.inception > first.dnssec.inception
     assert again.dnssec.zsk.public_key == first.dnssec.zsk.public_key  # same keys, new window
     assert not state.due()
+
+
+def test_a_key_lost_after_signing_keeps_the_last_good_keys(store, tmp_path, monkeypatch):
+    import zonefront.dnssec.zonekeys as zk
+
+    state = SigningState(store, str(tmp_path), validity=300)
+    zone = signed_zone(store, tmp_path)
+    first = state.apply([zone])[0]
+    for f in os.listdir(tmp_path / "dnssec-keys"):
+        os.unlink(tmp_path / "dnssec-keys" / f)
+    now = zk.time.time()
+    monkeypatch.setattr(zk.time, "time", lambda: now + 200)  # a refresh is due
+    moved = model.Zone(origin=zone.origin, source=zone.source, rrsets=dict(zone.rrsets))
+    out = state.apply([moved])[0]
+    assert out.dnssec is first.dnssec  # still fully signed, with the keys it had
+    assert "not in the key store" in dnssecstore.zone_state(store, "ZSIGNED")["message"]

@@ -93,9 +93,16 @@ class SigningState:
             others = [self.keystore.get_internal(zsk_name(zid, g)).public_key
                       for g in zplan.published if g != zplan.active]
         except KeyStoreError as e:
-            log.error("zone %s served unsigned: %s", src, e)
             with self.store.transaction():
                 dnssecstore.set_signing(self.store, zid, True, f"Signing failed: {e}")
+            if made is not None:
+                # the last good keys are still in memory: go on signing with
+                # them (never half-signed), and report the failure
+                log.error("zone %s: %s; signing with the keys it had", src, e)
+                out = dataclasses.replace(zone, dnssec=made[2].dnssec)
+                self._made[src] = (zone, made[1], out, made[3])
+                return out
+            log.error("zone %s served unsigned: %s", src, e)
             return zone
         if state["message"]:
             with self.store.transaction():
