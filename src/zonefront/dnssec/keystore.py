@@ -6,8 +6,9 @@ directory (DATA_DIR/dnssec-keys/, directory 0700, one PEM per key, 0600),
 created on first use so that `aws route53 create-key-signing-key
 --key-management-service-arn arn:aws:kms:...:key/any-id` works on a fresh
 install.  A `pkcs11:` URI (RFC 7512) names a key in a PKCS#11 token instead
-(the hardware path); that needs a PKCS#11 binding (python-pkcs11) and the
-token's module, and is refused with a clear message when neither is there.
+(the hardware path, dnssec/keystore.py Pkcs11Key): the key is made in the
+token on first use and signs there; its private half never leaves it.  That
+needs python-pkcs11 and the token's module (SoftHSM2's by default).
 
 Private keys never leave this module except as a signing object: the API
 only ever sees the public key.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -92,7 +94,7 @@ class KeyStore:
         none yet.  Raises KeyStoreError (InvalidKMSArn) when it cannot."""
         check_arn(arn)
         if arn.startswith("pkcs11:"):
-            return _pkcs11_key(arn)
+            return _pkcs11_key(arn, create)
         return self._load(arn, create)
 
     def get_internal(self, name: str) -> SigningKey:
@@ -127,6 +129,118 @@ class KeyStore:
             return SigningKey.from_pem(f.read())
 
 
-def _pkcs11_key(uri: str) -> SigningKey:
-    raise KeyStoreError("InvalidKMSArn", f"{uri}: PKCS#11 keys need the python-pkcs11 "
-                        "binding and a token module (PKCS11_MODULE), not available here.")
+DEFAULT_PKCS11_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+def parse_pkcs11_uri(uri: str) -> tuple[dict, dict]:
+    """RFC 7512: `pkcs11:path-attrs?query-attrs`, both percent-encoded."""
+    from urllib.parse import unquote
+
+    body = uri[len("pkcs11:"):]
+    path, _, query = body.partition("?")
+
+    def attrs(text: str, sep: str) -> dict:
+        out = {}
+        for part in text.split(sep):
+            if part:
+                k, _, v = part.partition("=")
+                out[unquote(k)] = unquote(v)
+        return out
+
+    return attrs(path, ";"), attrs(query, "&")
+
+
+class Pkcs11Key:
+    """A P-256 key that stays in a PKCS#11 token: it signs there (CKM_ECDSA
+    over a SHA-256 digest gives r || s, the RFC 6605 form) and shows its
+    public point.  The same two members as SigningKey."""
+
+    def __init__(self, session, private, public_key: bytes, lock):
+        self._session = session  # kept open: the private key lives through it
+        self._private = private
+        self._lock = lock  # one operation at a time per session
+        self.public_key = public_key
+
+    def sign(self, data: bytes) -> bytes:
+        from pkcs11 import Mechanism
+
+        digest = hashlib.sha256(data).digest()
+        with self._lock:
+            return bytes(self._private.sign(digest, mechanism=Mechanism.ECDSA))
+
+
+def _pkcs11_key(uri: str, create: bool = False) -> Pkcs11Key:
+    """The key `object` in the token `token` (pkcs11:token=T;object=K, PIN in
+    `pin-value` or ZONEFRONT_PKCS11_PIN, module in `module-path` or
+    PKCS11_MODULE, SoftHSM2's by default), generated in the token when
+    asked to create it and it is not there."""
+    try:
+        import pkcs11
+        from pkcs11 import Attribute, KeyType, ObjectClass
+        from pkcs11.util.ec import encode_named_curve_parameters
+    except ImportError:
+        raise KeyStoreError("InvalidKMSArn", f"{uri}: PKCS#11 keys need the python-pkcs11 "
+                            "package") from None
+    path, query = parse_pkcs11_uri(uri)
+    token_label, label = path.get("token"), path.get("object")
+    if not token_label or not label:
+        raise KeyStoreError("InvalidKMSArn", f"{uri}: a PKCS#11 URI names a token and an "
+                            "object (pkcs11:token=...;object=...)")
+    module = query.get("module-path") or os.environ.get("PKCS11_MODULE", DEFAULT_PKCS11_MODULE)
+    pin = query.get("pin-value") or os.environ.get("ZONEFRONT_PKCS11_PIN")
+    with _SESSIONS_LOCK:
+        held = _SESSIONS.get((module, token_label))
+        if held is None:
+            try:
+                lib = pkcs11.lib(module)
+                token = lib.get_token(token_label=token_label)
+                # a token takes one login per application: every key of it
+                # shares this session (and its lock)
+                held = (token.open(user_pin=pin, rw=True), threading.Lock())
+            except Exception as e:  # the module, the token or the PIN: all "cannot use it"
+                raise KeyStoreError("InvalidKMSArn", f"{uri}: the PKCS#11 token cannot be "
+                                    f"opened: {type(e).__name__} {e}") from None
+            _SESSIONS[(module, token_label)] = held
+    session, lock = held
+    with lock:
+        return _token_key(uri, session, lock, label, create)
+
+
+def _token_key(uri, session, lock, label: str, create: bool) -> Pkcs11Key:
+    import pkcs11
+    from pkcs11 import Attribute, KeyType, ObjectClass
+    from pkcs11.util.ec import encode_named_curve_parameters
+
+    try:
+        try:
+            private = session.get_key(ObjectClass.PRIVATE_KEY, KeyType.EC, label=label)
+            public = session.get_key(ObjectClass.PUBLIC_KEY, KeyType.EC, label=label)
+        except pkcs11.NoSuchKey:
+            if not create:
+                raise KeyStoreError("InvalidKMSArn", f"{uri}: no such key in the token") \
+                    from None
+            params = session.create_domain_parameters(KeyType.EC, {
+                Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True)
+            public, private = params.generate_keypair(store=True, label=label)
+        point = bytes(public[Attribute.EC_POINT])
+    except KeyStoreError:
+        raise
+    except Exception as e:  # a token removed under an open session lands here
+        _forget_session(session)
+        raise KeyStoreError("InvalidKMSArn", f"{uri}: {type(e).__name__} {e}") from None
+    # EC_POINT is a DER OCTET STRING around 04 || X || Y
+    raw = point[-65:]
+    if len(raw) != 65 or raw[0] != 4:
+        raise KeyStoreError("InvalidKMSArn", f"{uri}: not an uncompressed P-256 point")
+    return Pkcs11Key(session, private, raw[1:], lock)
+
+
+_SESSIONS: dict = {}  # (module, token label) -> (open session, its lock)
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _forget_session(session) -> None:
+    with _SESSIONS_LOCK:
+        for k, (s, _lock) in list(_SESSIONS.items()):
+            if s is session:
+                del _SESSIONS[k]
