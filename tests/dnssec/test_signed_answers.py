@@ -202,3 +202,16 @@ def test_signed_answer_that_does_not_fit_sets_tc(image):
         m = dns.message.from_wire(image.answer(q.to_wire(), False, None, 0))
         assert bool(m.flags & dns.flags.TC) == truncated
         assert bool(m.answer) != truncated
+
+
+def test_do_and_cd_are_echoed_and_ad_is_never_set(image):
+    """RFC 4035 §3.1.6 and §3.2: an authoritative server copies CD, echoes
+    DO in its OPT record and leaves AD to resolvers."""
+    for flags in (0, dns.flags.CD):
+        q = dns.message.make_query("www.example.com.", "A", want_dnssec=True, payload=1232)
+        q.flags |= flags
+        m = dns.message.from_wire(image.answer(q.to_wire(), False, None, 0))
+        assert m.ednsflags & dns.flags.DO
+        assert bool(m.flags & dns.flags.CD) == bool(flags)
+        assert not m.flags & dns.flags.AD
+        assert any(r.rdtype == dns.rdatatype.RRSIG for r in m.answer)
