@@ -17,6 +17,7 @@ F_BELOW_DNAME).
 from __future__ import annotations
 
 import struct
+import dataclasses
 from dataclasses import dataclass
 
 from ..model import (
@@ -29,10 +30,13 @@ from ..model import (
     TYPE_PTR,
     TYPE_SOA,
     TYPE_SRV,
+    RRset,
+    RRsetMap,
     Zone,
     parent_of,
     read_name,
 )
+from ..dnssec.signer import TYPE_DNSKEY, Signer
 from ..zoneset import QNAME, RR, Choice, Node, Resolution, ZoneSet, finish, rdata_cname, rrset_rrs
 from .blocks import MAX_SERIAL_ROWS, Block, encode_block, encode_multivalue, suffixes_of
 from .policy import NONE as _NONE, PolicyTables
@@ -451,11 +455,6 @@ def cname_targets(node: Node) -> list[bytes]:
 def with_dnskeys(zone: Zone, keys) -> Zone:
     """A copy of `zone` with its DNSKEY RRset (KSKs and ZSK) at the apex,
     unless it has one; the caller's zone is left as it was."""
-    import dataclasses
-
-    from ..dnssec.signer import TYPE_DNSKEY
-    from ..model import RRset, RRsetMap
-
     key = (zone.origin, TYPE_DNSKEY)
     if key in zone.rrsets:
         return zone
@@ -476,8 +475,6 @@ DNSKEY_TTL = 3600
 def make_signer(zs: ZoneSet, signing: dict):
     """A Signer that knows which zone holds a name and whether that zone
     is authoritative for an RRset there (not a referral's NS, not glue)."""
-    from ..dnssec.signer import Signer
-
     def node_of(name: bytes):
         return zs.nodes.get(name.lower())
 
