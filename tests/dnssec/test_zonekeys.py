@@ -117,3 +117,19 @@ def test_a_key_lost_after_signing_keeps_the_last_good_keys(store, tmp_path, monk
     out = state.apply([moved])[0]
     assert out.dnssec is first.dnssec  # still fully signed, with the keys it had
     assert "not in the key store" in dnssecstore.zone_state(store, "ZSIGNED")["message"]
+
+
+def test_dnssec_section_of_the_configuration(tmp_path):
+    from zonefront.config import ConfigError, load_config
+
+    path = tmp_path / "zonefront.toml"
+    path.write_text("[dnssec]\nsignature_validity = 86400\nzsk_lifetime = 7200\n"
+                    "zsk_prepublish = 600\n")
+    cfg = load_config(str(path))
+    assert (cfg.dnssec.signature_validity, cfg.dnssec.zsk_lifetime,
+            cfg.dnssec.zsk_prepublish) == (86400, 7200, 600)
+    for bad in ("signature_validity = 10", "zsk_lifetime = 100\nzsk_prepublish = 60",
+                "signature_validity = \"long\"", "zsk_everything = 1"):
+        path.write_text(f"[dnssec]\n{bad}\n")
+        with pytest.raises(ConfigError):
+            load_config(str(path))

@@ -119,7 +119,9 @@ class ControlPlane:
             self.health_checks.stop()
             self.store.close()
             raise RuntimeError("; ".join(errors))
-        self._signing = SigningState(self.store, self.config.data_dir)  # issue 14
+        ds = self.config.dnssec  # issue 14
+        self._signing = SigningState(self.store, self.config.data_dir, ds.signature_validity,
+                                     ds.zsk_lifetime, ds.zsk_prepublish)
         self.registry = Registry(self.store, self.config)
         self.registry_worker = Worker(self.registry, on_commit=self._wake.set)
         self.registry.on_submit = self.registry_worker.wake.set
