@@ -41,13 +41,9 @@ class SigningKey:
 
     def __init__(self, private: ec.EllipticCurvePrivateKey):
         self._private = private
-
-    @property
-    def public_key(self) -> bytes:
-        """The 64-octet X || Y of the public point (DNSKEY public key field)."""
-        raw = self._private.public_key().public_bytes(serialization.Encoding.X962,
-                                                      serialization.PublicFormat.UncompressedPoint)
-        return raw[1:]
+        raw = private.public_key().public_bytes(serialization.Encoding.X962,
+                                                serialization.PublicFormat.UncompressedPoint)
+        self.public_key = raw[1:]  # X || Y, the DNSKEY public key field (64 octets)
 
     def sign(self, data: bytes) -> bytes:
         """r || s, 32 octets each (RFC 6605 §4)."""

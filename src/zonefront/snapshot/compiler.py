@@ -124,7 +124,8 @@ class _Builder:
                       nodata_types=None, nsec_owner: bytes | None = None) -> int:
         """A block of a signed zone and its DO twin (dnssec/signer.py).  The
         twin quotes SOA serials inline: its RRSIG covers them."""
-        key = ("signed", repr(res), context, wildcard,
+        key = ("signed", tuple(res.answer), tuple(res.authority), tuple(res.additional),
+               res.additional_required, res.rcode, res.aa, context, wildcard,
                None if nodata_types is None else tuple(sorted(nodata_types)), nsec_owner)
         idx = self.by_key.get(key)
         if idx is None:
