@@ -113,6 +113,9 @@ def test_tld_to_domain_chain_validates(tmp_path, free_port):
         assert m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AD, m.to_text()
         m = unbound.ask("acme.corp.", "DS")
         assert m.answer and m.flags & dns.flags.AD
+        # the TLD still holds the DS: turning signing off would break the chain
+        with pytest.raises(r53.exceptions.KeySigningKeyInParentDSRecord):
+            r53.disable_hosted_zone_dnssec(HostedZoneId=zid)
     finally:
         if unbound is not None:
             unbound.stop()

@@ -17,6 +17,7 @@ edges serve the result.
 """
 from __future__ import annotations
 
+import base64
 import re
 
 from ..dnssec import records
@@ -191,6 +192,19 @@ class DNSSECOperations:
                     "A key-signing key needs attention."
         return {"Status": status, "KeySigningKeys": [self._ksk_out(z, k) for k in keys]}
 
+    def _registry_holds_ds(self, z) -> bool:
+        """A domain registered here whose TLD zone publishes a DS of one of
+        this zone's KSKs (AssociateDelegationSignerToDomain).  The registry's
+        tables exist whenever [registry] names TLDs (domains/store.py)."""
+        name = z.name.rstrip(".").lower()
+        if not any(name.endswith("." + t) for t in self.config.registry.tlds):
+            return False
+        ours = {_b64(k["public_key"]) for k in dnssecstore.ksks(self.store, z.id)}
+        with self.store.lock:
+            rows = self.store.db.execute("SELECT public_key FROM registry_ds WHERE domain=?",
+                                         (name,)).fetchall()
+        return any("".join(r[0].split()) in ours for r in rows)
+
     def _parent_holds_ds(self, z) -> bool:
         """Whether a parent we serve still publishes a DS of this zone's KSKs
         (the registry's TLD zones, through AssociateDelegationSignerToDomain):
@@ -202,6 +216,8 @@ class DNSSECOperations:
         label = z.name.rstrip(".").split(".", 1)
         if len(label) < 2 or not tags:
             return False
+        if self._registry_holds_ds(z):
+            return True
         parent = label[1] + "."
         for pz in self.store.zones_by_name(parent):
             for r in self.store.rrsets_at(pz.id, owner_key(owner)):
@@ -209,6 +225,10 @@ class DNSSECOperations:
                                            for rd in r.wire):
                     return True
         return False
+
+
+def _b64(key: bytes) -> str:
+    return base64.b64encode(key).decode()
 
 
 def _owner_wire(name: str) -> bytes:
