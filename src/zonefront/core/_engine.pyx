@@ -370,6 +370,17 @@ cdef inline uint32_t signed_block(const image_t* img, uint32_t ref) noexcept nog
     return le32(b + BLOCK_HEAD + 4 * <size_t>le16(b + 2) + le16(b) + (4 + 2 * <size_t>ar if ar else 0))
 
 
+cdef inline uint32_t prefix_block(const image_t* img, uint32_t ref) noexcept nogil:
+    """A DO twin's shared first part (layout.py BF_PREFIX), or NONE."""
+    cdef const uint8_t* b = img.blocks + ref
+    cdef uint32_t ar
+    if not (b[11] & BF_PREFIX):
+        return NONE
+    ar = le16(b + 8)
+    return le32(b + BLOCK_HEAD + 4 * <size_t>le16(b + 2) + le16(b) + (4 + 2 * <size_t>ar if ar else 0) +
+                (4 if b[11] & BF_SIGNED else 0))
+
+
 
 # ---- routing policies (snapshot/policy.py) -----------------------------------
 
@@ -847,8 +858,34 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
     optional additional RRs that do not fit.  Returns the octets written,
     or -1 when the required part does not fit (the caller sets TC).  With
     `do` (the query's DO bit) a block of a signed zone is replaced by its
-    DO twin, the same answer with its RRSIGs (RFC 4035 §3.1.1)."""
-    cdef const uint8_t* b = img.blocks + (signed_block(img, ref) if do else ref)
+    DO twin, the same answer with its RRSIGs (RFC 4035 §3.1.1); a twin
+    with a prefix (layout.py BF_PREFIX) is that prefix, then its own data."""
+    cdef uint32_t head
+    cdef ssize_t w0, w1
+    cdef uint16_t c0[3]
+    if do:
+        ref = signed_block(img, ref)
+        head = prefix_block(img, ref)
+        if head != NONE:
+            w0 = copy_block(img, head, r, pos, room, base, qname_off, qname_len, c0)
+            if w0 < 0:
+                return -1
+            w1 = copy_block(img, ref, r, pos + w0, room - w0, base + w0, qname_off, qname_len,
+                            counts)
+            if w1 < 0:
+                return -1
+            counts[0] += c0[0]
+            counts[1] += c0[1]
+            counts[2] += c0[2]
+            return w0 + w1
+    return copy_block(img, ref, r, pos, room, base, qname_off, qname_len, counts)
+
+
+cdef inline ssize_t copy_block(const image_t* img, uint32_t ref, uint8_t* r, size_t pos,
+                               size_t room, size_t base, uint32_t qname_off, uint32_t qname_len,
+                               uint16_t* counts) noexcept nogil:
+    """put_block's copy and relocation of one block record."""
+    cdef const uint8_t* b = img.blocks + ref
     cdef uint32_t length = le16(b)
     cdef uint32_t nfix = le16(b + 2)
     cdef const uint8_t* fix = b + BLOCK_HEAD
@@ -1279,10 +1316,12 @@ cdef int walk_nodes(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count
 
 
 cdef inline int signed_twin_ok(const uint8_t* p, const uint8_t* starts, size_t off,
-                               uint32_t twin) noexcept nogil:
-    """A DO twin (dnssec/signer.py) is an earlier block record, itself
-    without a twin, so a signed answer is one hop away."""
-    return twin < off and (starts[twin >> 3] >> (twin & 7)) & 1 and not (p[twin + 11] & BF_SIGNED)
+                               uint32_t twin, uint8_t forbidden) noexcept nogil:
+    """A DO twin (dnssec/signer.py) or a twin's prefix is an earlier block
+    record without a twin of its own (and a prefix without a prefix), so a
+    signed answer is at most two records away."""
+    return twin < off and (starts[twin >> 3] >> (twin & 7)) & 1 and \
+        not (p[twin + 11] & forbidden)
 
 
 cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count,
@@ -1302,10 +1341,16 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
         nfix = le16(b + 2)
         ar = le16(b + 8)
         size = BLOCK_HEAD + 4 * <size_t>nfix + length + (4 + 2 * <size_t>ar if ar else 0) + \
-            (4 if b[11] & BF_SIGNED else 0)
+            (4 if b[11] & BF_SIGNED else 0) + (4 if b[11] & BF_PREFIX else 0)
         if size > n - off:
             return -1
-        if b[11] & BF_SIGNED and not signed_twin_ok(p, starts, off, le32(b + size - 4)):
+        if b[11] & BF_SIGNED and b[11] & BF_PREFIX:
+            return -1  # a prefix belongs to a twin, which has no twin
+        if b[11] & BF_SIGNED and not signed_twin_ok(p, starts, off, le32(b + size - 4),
+                                                     BF_SIGNED):
+            return -1
+        if b[11] & BF_PREFIX and not signed_twin_ok(p, starts, off, le32(b + size - 4),
+                                                     BF_SIGNED | BF_PREFIX):
             return -1
         for i in range(nfix):
             fx = le32(b + BLOCK_HEAD + 4 * i)

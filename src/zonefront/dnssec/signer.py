@@ -171,6 +171,21 @@ class Signer:
                                              zk.inception, zk.expiration)
         return sig
 
+    def nsec_rrs(self, res: Resolution, qname: bytes, nodata_types,
+                 nsec_owner: bytes | None = None) -> list[RR]:
+        """The compact NSEC of `nsec_owner` (or of the qname, written as
+        QNAME) and its RRSIG; the TTL is the SOA's negative TTL (RFC 9077)."""
+        name = nsec_owner or qname
+        rr_owner = QNAME if nsec_owner is None else nsec_owner
+        soa = [r for r in res.authority if r.rtype == TYPE_SOA]
+        ttl = min([soa[0].ttl, struct.unpack(">I", soa[0].rdata[-4:])[0]]) if soa else 3600
+        nsec = compact_nsec_rdata(name, nodata_types)
+        sigs = self._nsec_sigs(name, ttl, nsec)
+        if not sigs:
+            return []
+        return [RR(rr_owner, TYPE_NSEC, ttl, nsec)] + [RR(rr_owner, TYPE_RRSIG, ttl, sig)
+                                                        for sig in sigs]
+
     def _nsec_sigs(self, name: bytes, ttl: int, nsec: bytes) -> list[bytes]:
         """An NSEC is the zone's own data even at a delegation point."""
         zk = self.zone_keys(name, TYPE_DS)
@@ -205,15 +220,7 @@ class Signer:
         out.answer = self.sign_section(res.answer, qname)
         out.authority = self.sign_section(res.authority, qname)
         if nodata_types is not None:
-            name = nsec_owner or qname
-            rr_owner = QNAME if nsec_owner is None else nsec_owner
-            soa = [r for r in res.authority if r.rtype == TYPE_SOA]
-            ttl = min([soa[0].ttl, struct.unpack(">I", soa[0].rdata[-4:])[0]]) if soa else 3600
-            nsec = compact_nsec_rdata(name, nodata_types)
-            sigs = self._nsec_sigs(name, ttl, nsec)
-            if sigs:
-                out.authority.append(RR(rr_owner, TYPE_NSEC, ttl, nsec))
-                out.authority += [RR(rr_owner, TYPE_RRSIG, ttl, sig) for sig in sigs]
+            out.authority += self.nsec_rrs(res, qname, nodata_types, nsec_owner)
         # additional RRs travel unsigned: RFC 4035 §3.1.1 lets a server
         # leave their RRSIGs out, and the required ones (glue) have none
         out.additional = list(res.additional)
