@@ -153,6 +153,7 @@ class Config:
     health: HealthSettings = field(default_factory=HealthSettings)
     registry: "RegistryConfig" = field(default_factory=lambda: RegistryConfig())
     edges: EdgeSettings = field(default_factory=EdgeSettings)
+    dnssec: "DNSSECSettings" = field(default_factory=lambda: DNSSECSettings())
     # [vpcs.<id>]: VPCs defined by the operator (read-only through the API)
     vpcs: dict[str, vpcdef.VPCDef] = field(default_factory=dict)
     # [alias] resolver: the recursive resolver that aliases to outside names
@@ -167,6 +168,28 @@ class Config:
         if access_key is None:
             return self.account_id
         return self.registry.accounts.get(access_key, self.account_id)
+
+
+@dataclass
+class DNSSECSettings:
+    """The [dnssec] section (issue 14): how long signatures last and how the
+    zone-signing keys roll (dnssec/zonekeys.py, dnssec/rollover.py)."""
+
+    signature_validity: int = 14 * 86400  # seconds an RRSIG is valid; refreshed at a third
+    zsk_lifetime: int = 30 * 86400  # seconds a ZSK signs before the next one takes over
+    zsk_prepublish: int = 86400  # seconds a ZSK is published before it signs (and after)
+
+
+def _dnssec_settings(raw: dict) -> DNSSECSettings:
+    out = DNSSECSettings()
+    for key in ("signature_validity", "zsk_lifetime", "zsk_prepublish"):
+        if key in raw:
+            setattr(out, key, _typed(raw[key], int, f"dnssec.{key}"))
+    if out.signature_validity < 300:
+        raise ConfigError("dnssec.signature_validity: at least 300 seconds")
+    if out.zsk_prepublish < 1 or out.zsk_lifetime <= 2 * out.zsk_prepublish:
+        raise ConfigError("dnssec.zsk_lifetime must exceed twice dnssec.zsk_prepublish (> 0)")
+    return out
 
 
 PRICE_KINDS = ("registration", "renewal", "transfer", "change_ownership", "restoration")
@@ -247,6 +270,7 @@ _SCHEMA = {
                  "registrar_url", "whois_server", "abuse_email", "abuse_phone"},
     "edges": {"stale_after", "history", "access_key_id", "secret_access_key"},
     "alias": {"resolver", "min_refresh"},
+    "dnssec": {"signature_validity", "zsk_lifetime", "zsk_prepublish"},
 }
 
 
@@ -461,6 +485,8 @@ def load_config(path: str | None, overrides: dict | None = None,
             parse_hostport(cfg.alias_resolver, "alias.resolver")
     if "min_refresh" in alias:
         cfg.alias_min_refresh = _number(alias["min_refresh"], "alias.min_refresh")
+    if "dnssec" in doc:
+        cfg.dnssec = _dnssec_settings(doc["dnssec"])
 
     akid = env.get("ZONEFRONT_ACCESS_KEY_ID")
     secret = env.get("ZONEFRONT_SECRET_ACCESS_KEY")

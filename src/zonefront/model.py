@@ -338,6 +338,8 @@ class Zone:
     vpcs: list[tuple[str, str]] = field(default_factory=list)
     # record sets chosen per query (routing policies, aliases); see RoutedRRset
     routed: list[RoutedRRset] = field(default_factory=list)
+    # dnssec.signer.ZoneKeys when the zone is served signed (issue 14)
+    dnssec: object = None
 
     def add(self, owner: bytes, rtype: int, ttl: int, rdata: bytes) -> None:
         """Add one record; the first TTL given for an RRset is kept (as Knot

@@ -1,7 +1,8 @@
-"""The API suite's zone, record-set, CIDR and traffic policy tests (tests/api) run
+"""The API suite's zone, record-set, CIDR, traffic policy and DNSSEC tests (tests/api) run
 unchanged against a control plane on the PostgreSQL store (conftest.py
 gives them `server` and `r53`)."""
 from test_cidr import *  # noqa: F401,F403
+from test_dnssec_api import *  # noqa: F401,F403
 from test_rrsets import *  # noqa: F401,F403
 from test_zones import *  # noqa: F401,F403
 from test_history import *  # noqa: F401,F403,E402  (#17: history in the batch's transaction)

@@ -16,10 +16,11 @@ from typing import Callable
 from .. import model, rdata
 from ..config import Config
 from ..health import spec as hspec
-from ..store import historystore, protstore, vpcstore, zonefeatures
+from ..store import dnssecstore, historystore, protstore, vpcstore, zonefeatures
 from ..store.sqlite import RRsetRow, Store, ZoneRow
 from . import changes as changes_mod
 from .cidrapi import CidrOperations
+from .dnssecapi import DNSSECOperations
 from . import hcsources, history, protections, tiers
 from .hcsources import HealthCheckSourceOperations
 from .history import HistoryOperations
@@ -85,7 +86,7 @@ class Context:
 
 class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, HistoryOperations,
                      TierOperations, HealthCheckSourceOperations, TestDNSAnswerOperations,
-                     QueryLoggingOperations, TrafficOperations):
+                     QueryLoggingOperations, TrafficOperations, DNSSECOperations):
     def __init__(self, store: Store, config: Config, on_commit: Callable[[], None] = lambda: None,
                  on_records: Callable[[str, int, set], None] = lambda *a: None,
                  health=None):
@@ -300,6 +301,7 @@ class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, Histor
             protstore.delete_zone(self.store, z.id)
             zonefeatures.delete_zone(self.store, z.id)
             historystore.delete_zone(self.store, z.id)
+            dnssecstore.forget_zone(self.store, z.id)
             change = self._change()
         self._committed()
         return {"ChangeInfo": change}
@@ -315,14 +317,6 @@ class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, Histor
                                    "public hosted zone, not a private hosted zone.")
             value, count = self.config.max_vpcs_per_zone, len(z.vpcs)
         return {"Limit": {"Type": t, "Value": value}, "Count": count}
-
-    def GetDNSSEC(self, inp: dict, ctx: Context) -> dict:
-        """Zones are served unsigned (signing is not built yet), so every
-        zone reports what Route 53 reports for a zone never signed: tools
-        that check before they manage a zone (Ansible's route53_zone calls
-        this for every public zone) go on instead of failing."""
-        self._zone(inp["HostedZoneId"])
-        return {"Status": {"ServeSignature": "NOT_SIGNING"}, "KeySigningKeys": []}
 
     def GetAccountLimit(self, inp: dict, ctx: Context) -> dict:
         t = inp["Type"]

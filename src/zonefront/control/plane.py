@@ -39,6 +39,7 @@ from ..api.server import APIServer
 from ..api.service import Route53Service
 from ..api.vpcapi import startup_problems
 from ..config import Config
+from ..dnssec.zonekeys import SigningState
 from ..domains.service import Registry
 from ..domains.worker import Worker
 from ..domains.zones import RegistryZones
@@ -122,6 +123,9 @@ class ControlPlane:
             self.health_checks.stop()
             self.store.close()
             raise RuntimeError("; ".join(errors))
+        ds = self.config.dnssec  # issue 14
+        self._signing = SigningState(self.store, self.config.data_dir, ds.signature_validity,
+                                     ds.zsk_lifetime, ds.zsk_prepublish)
         self.registry = Registry(self.store, self.config)
         self.registry_worker = Worker(self.registry, on_commit=self._wake.set)
         self.registry.on_submit = self.registry_worker.wake.set
@@ -219,6 +223,7 @@ class ControlPlane:
             changed = merge_changes(changed, moved)
         if self._registry_zones is not None:
             zones = self._registry_zones.served(zones)
+        zones = self._signing.apply(zones)  # DNSSEC keys on signed zones (issue 14)
         routing = (self.cidr_collections(), self.vpcs())
         if routing != self._routing_inputs:
             changed = None  # policy tables and views may move answers in any zone
@@ -245,7 +250,8 @@ class ControlPlane:
             self._wake.clear()
             if not woke:
                 try:
-                    if self.store.data_version() == self._seen_version:
+                    if self.store.data_version() == self._seen_version and \
+                            not self._signing.due():
                         continue
                 except Exception:  # store closed under us during stop()
                     return

@@ -38,6 +38,8 @@ cdef enum:
     REDIRECT_FLAGS = 15
     NODE_HEAD = 4
     BLOCK_HEAD = 12
+    BF_SIGNED = 2  # block flags: a DO twin's u32 ends the record (layout.py)
+    BF_PREFIX = 4  # a twin's shared first part: a u32 after that (layout.py)
     TYPE_CNAME = 5
     TYPE_OPT = 41
     TYPE_DS = 43

@@ -373,6 +373,27 @@ cdef inline uint8_t block_aa(const image_t* img, uint32_t ref) noexcept nogil:
     return img.blocks[ref + 11] & 1
 
 
+cdef inline uint32_t signed_block(const image_t* img, uint32_t ref) noexcept nogil:
+    """The DO twin of a block (layout.py BF_SIGNED), or the block itself."""
+    cdef const uint8_t* b = img.blocks + ref
+    cdef uint32_t ar
+    if not (b[11] & BF_SIGNED):
+        return ref
+    ar = le16(b + 8)
+    return le32(b + BLOCK_HEAD + 4 * <size_t>le16(b + 2) + le16(b) + (4 + 2 * <size_t>ar if ar else 0))
+
+
+cdef inline uint32_t prefix_block(const image_t* img, uint32_t ref) noexcept nogil:
+    """A DO twin's shared first part (layout.py BF_PREFIX), or NONE."""
+    cdef const uint8_t* b = img.blocks + ref
+    cdef uint32_t ar
+    if not (b[11] & BF_PREFIX):
+        return NONE
+    ar = le16(b + 8)
+    return le32(b + BLOCK_HEAD + 4 * <size_t>le16(b + 2) + le16(b) + (4 + 2 * <size_t>ar if ar else 0) +
+                (4 if b[11] & BF_SIGNED else 0))
+
+
 
 # ---- routing policies (snapshot/policy.py) -----------------------------------
 
@@ -877,10 +898,38 @@ cdef inline size_t put_ede(uint8_t* opt, uint8_t* p, uint16_t info) noexcept nog
 
 cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size_t pos,
                               size_t room, size_t base, uint32_t qname_off, uint32_t qname_len,
-                              uint16_t* counts) noexcept nogil:
+                              uint16_t* counts, uint8_t do) noexcept nogil:
     """Copy a block after the question and relocate its pointers; drops
     optional additional RRs that do not fit.  Returns the octets written,
-    or -1 when the required part does not fit (the caller sets TC)."""
+    or -1 when the required part does not fit (the caller sets TC).  With
+    `do` (the query's DO bit) a block of a signed zone is replaced by its
+    DO twin, the same answer with its RRSIGs (RFC 4035 §3.1.1); a twin
+    with a prefix (layout.py BF_PREFIX) is that prefix, then its own data."""
+    cdef uint32_t head
+    cdef ssize_t w0, w1
+    cdef uint16_t c0[3]
+    if do:
+        ref = signed_block(img, ref)
+        head = prefix_block(img, ref)
+        if head != NONE:
+            w0 = copy_block(img, head, r, pos, room, base, qname_off, qname_len, c0)
+            if w0 < 0:
+                return -1
+            w1 = copy_block(img, ref, r, pos + w0, room - w0, base + w0, qname_off, qname_len,
+                            counts)
+            if w1 < 0:
+                return -1
+            counts[0] += c0[0]
+            counts[1] += c0[1]
+            counts[2] += c0[2]
+            return w0 + w1
+    return copy_block(img, ref, r, pos, room, base, qname_off, qname_len, counts)
+
+
+cdef inline ssize_t copy_block(const image_t* img, uint32_t ref, uint8_t* r, size_t pos,
+                               size_t room, size_t base, uint32_t qname_off, uint32_t qname_len,
+                               uint16_t* counts) noexcept nogil:
+    """put_block's copy and relocation of one block record."""
     cdef const uint8_t* b = img.blocks + ref
     cdef uint32_t length = le16(b)
     cdef uint32_t nfix = le16(b + 2)
@@ -1109,7 +1158,8 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             return write_header_only(q, r, 2)
     if dname_idx != NONE:
         dn = &img.dnames[dname_idx]
-        w = put_block(img, dn.block, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
+        w = put_block(img, dn.block, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts,
+                      qr.edns_do)
         aa = 1
         prefix = qr.qname_len - dn.owner_len
         newlen = prefix + dn.target_len
@@ -1144,7 +1194,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             blk_idx = select_ref(img, blk_idx, &cl)
             if crcode == 0 and blk_idx != NONE and block_aa(img, blk_idx):
                 w = put_block(img, blk_idx, r, pos, limit - pos - olen, pos,
-                              newpos, newlen, chased)
+                              newpos, newlen, chased, qr.edns_do)
                 if w < 0:
                     tc = 1
                     pos = qsec
@@ -1162,7 +1212,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             zf_stats_routed(st, K_MULTIVALUE, NONE)
         rcode = block_rcode(img, ps.prefix)
         aa = block_aa(img, ps.prefix)
-        w = put_block(img, ps.prefix, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
+        w = put_block(img, ps.prefix, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts, 0)
         if w < 0:
             tc = 1
         else:
@@ -1171,7 +1221,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             nvals = pick_values(img, ps, &cl, values)
             for i in range(nvals):
                 w = put_block(img, values[i], r, pos, limit - pos - olen, base, 12,
-                              qr.qname_len, chased)
+                              qr.qname_len, chased, 0)
                 if w < 0:
                     break
                 pos += w
@@ -1188,7 +1238,8 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             if st != NULL:
                 zf_stats_answer(st, ctx.tcp, qr.qtype, 2, answer_zone(<const image_t*>image, img, node, st), 0)
             return write_header_only(q, r, 2)
-        w = put_block(img, blk_idx, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts)
+        w = put_block(img, blk_idx, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts,
+                      qr.edns_do)
         rcode = block_rcode(img, blk_idx)
         aa = block_aa(img, blk_idx)
         if w < 0:
@@ -1385,6 +1436,15 @@ cdef int walk_nodes(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count
     return 0
 
 
+cdef inline int signed_twin_ok(const uint8_t* p, const uint8_t* starts, size_t off,
+                               uint32_t twin, uint8_t forbidden) noexcept nogil:
+    """A DO twin (dnssec/signer.py) or a twin's prefix is an earlier block
+    record without a twin of its own (and a prefix without a prefix), so a
+    signed answer is at most two records away."""
+    return twin < off and (starts[twin >> 3] >> (twin & 7)) & 1 and \
+        not (p[twin + 11] & forbidden)
+
+
 cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count,
                      uint32_t nrows) noexcept nogil:
     """The same for the block stream, with each block's fixups and
@@ -1401,8 +1461,17 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
         length = le16(b)
         nfix = le16(b + 2)
         ar = le16(b + 8)
-        size = BLOCK_HEAD + 4 * <size_t>nfix + length + (4 + 2 * <size_t>ar if ar else 0)
+        size = BLOCK_HEAD + 4 * <size_t>nfix + length + (4 + 2 * <size_t>ar if ar else 0) + \
+            (4 if b[11] & BF_SIGNED else 0) + (4 if b[11] & BF_PREFIX else 0)
         if size > n - off:
+            return -1
+        if b[11] & BF_SIGNED and b[11] & BF_PREFIX:
+            return -1  # a prefix belongs to a twin, which has no twin
+        if b[11] & BF_SIGNED and not signed_twin_ok(p, starts, off, le32(b + size - 4),
+                                                     BF_SIGNED):
+            return -1
+        if b[11] & BF_PREFIX and not signed_twin_ok(p, starts, off, le32(b + size - 4),
+                                                     BF_SIGNED | BF_PREFIX):
             return -1
         for i in range(nfix):
             fx = le32(b + BLOCK_HEAD + 4 * i)

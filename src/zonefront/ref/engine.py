@@ -205,9 +205,26 @@ class RefImage:
 
     # ---- encode ------------------------------------------------------------
 
-    def put_block(self, bidx: int, room: int, qname_off: int, qname_len: int, base: int):
-        """(bytes, an, ns, ar) or None when the required part does not fit."""
+    def put_block(self, bidx: int, room: int, qname_off: int, qname_len: int, base: int,
+                  do: bool = False):
+        """(bytes, an, ns, ar) or None when the required part does not fit;
+        with `do` a signed zone's block gives way to its DO twin (RRSIGs)."""
         blk = self.blocks[bidx]
+        if do and blk.signed != NONE:
+            blk = self.blocks[blk.signed]
+            if blk.prefix != NONE:  # the zone's signed SOA, then this name's NSEC
+                head = self._copy(self.blocks[blk.prefix], room, qname_off, qname_len, base)
+                if head is None:
+                    return None
+                tail = self._copy(blk, room - len(head[0]), qname_off, qname_len,
+                                  base + len(head[0]))
+                if tail is None:
+                    return None
+                return head[0] + tail[0], head[1] + tail[1], head[2] + tail[2], \
+                    head[3] + tail[3]
+        return self._copy(blk, room, qname_off, qname_len, base)
+
+    def _copy(self, blk, room: int, qname_off: int, qname_len: int, base: int):
         n, ar = len(blk.data), blk.ar
         if n > room:
             while ar > blk.ar_required:
@@ -281,7 +298,7 @@ class RefImage:
         if didx != NONE:
             dblock, owner_len, target_pos, target_len, _, ttl = self.dnames[didx]
             aa = 1
-            got = self.put_block(dblock, room, 12, qname_len, qsec)
+            got = self.put_block(dblock, room, 12, qname_len, qsec, q.edns_do)
             prefix = qname_len - owner_len
             newlen = prefix + target_len
             if got is None:
@@ -301,7 +318,8 @@ class RefImage:
                 crcode, cb, _ = self.decide(new_name.lower(), q.qtype)
                 cb = self.policy.select_ref(cb, cl)
                 if crcode == 0 and cb != NONE and self.blocks[cb].aa:
-                    chased = self.put_block(cb, room - len(body), newpos, newlen, qsec + len(body))
+                    chased = self.put_block(cb, room - len(body), newpos, newlen, qsec + len(body),
+                                            q.edns_do)
                     if chased is None:
                         tc, body, counts = 1, b"", (0, 0, 0)
                     else:
@@ -333,7 +351,7 @@ class RefImage:
                 return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | RCODE_SERVFAIL]) + bytes(8)
             blk = self.blocks[bidx]
             rcode, aa = blk.rcode, int(blk.aa)
-            got = self.put_block(bidx, room, 12, qname_len, qsec)
+            got = self.put_block(bidx, room, 12, qname_len, qsec, q.edns_do)
             if got is None:
                 tc = 1
             else:

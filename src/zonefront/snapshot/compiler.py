@@ -17,6 +17,7 @@ F_BELOW_DNAME).
 from __future__ import annotations
 
 import struct
+import dataclasses
 from dataclasses import dataclass
 
 from ..model import (
@@ -29,10 +30,13 @@ from ..model import (
     TYPE_PTR,
     TYPE_SOA,
     TYPE_SRV,
+    RRset,
+    RRsetMap,
     Zone,
     parent_of,
     read_name,
 )
+from ..dnssec.signer import TYPE_DNSKEY, Signer
 from ..zoneset import QNAME, RR, Choice, Node, Resolution, ZoneSet, finish, rdata_cname, rrset_rrs
 from .blocks import MAX_SERIAL_ROWS, Block, encode_block, encode_multivalue, suffixes_of
 from .policy import NONE as _NONE, PolicyTables
@@ -94,6 +98,7 @@ class _Builder:
         self.by_content: dict[Block, int] = {}
         self.by_key: dict[tuple, int] = {}
         self.self_contained: dict[tuple, int] = {}
+        self.signer = None  # dnssec.signer.Signer when some zones are signed
 
     def _append(self, record: bytes) -> int:
         off = self.base + len(self.blocks)
@@ -102,12 +107,59 @@ class _Builder:
         self.blocks += record
         return off
 
-    def add(self, blk: Block) -> int:
-        off = self.by_content.get(blk)
+    def add(self, blk: Block, signed: int = NONE) -> int:
+        """`signed`: the block's DO twin (added first), for a signed zone."""
+        ck = blk if signed == NONE else (blk, signed)
+        off = self.by_content.get(ck)
         if off is None:
-            off = self.by_content[blk] = self._append(pack_block(
+            off = self.by_content[ck] = self._append(pack_block(
                 blk.data, blk.fixups, blk.an, blk.ns, blk.ar, blk.ar_start, blk.ar_required,
-                blk.ar_ends, blk.rcode, blk.aa))
+                blk.ar_ends, blk.rcode, blk.aa, signed))
+        return off
+
+    def signs(self, context: bytes) -> bool:
+        return self.signer is not None and self.signer.zone_keys(context) is not None
+
+    def encode_signed(self, res: Resolution, context: bytes, wildcard: bool,
+                      nodata_types=None, nsec_owner: bytes | None = None) -> int:
+        """A block of a signed zone and its DO twin (dnssec/signer.py).  The
+        twin quotes SOA serials inline: its RRSIG covers them."""
+        key = ("signed", tuple(res.answer), tuple(res.authority), tuple(res.additional),
+               res.additional_required, res.rcode, res.aa, context, wildcard,
+               None if nodata_types is None else tuple(sorted(nodata_types)), nsec_owner)
+        idx = self.by_key.get(key)
+        if idx is None:
+            suffixes = suffixes_of(parent_of(context) if wildcard else context)
+            qname = None if wildcard else context
+            if nodata_types is not None and nsec_owner is None and not res.answer:
+                twin = self.add_split_nodata(res, context, suffixes, nodata_types)
+            else:
+                twin = self.add(encode_block(self.signer.sign(res, context, nodata_types,
+                                                              nsec_owner), suffixes, None, qname))
+            idx = self.by_key[key] = self.add(encode_block(res, suffixes, self.serial_rows, qname),
+                                              twin)
+        return idx
+
+    def add_split_nodata(self, res: Resolution, context: bytes, suffixes, nodata_types) -> int:
+        """A name's signed NODATA as two records: the zone's signed SOA, held
+        once and encoded for any qname in the zone, as the prefix of this
+        name's NSEC and RRSIG (layout.py BF_PREFIX).  Saves the ~180 octets
+        of SOA and RRSIG that every name of a signed zone would repeat."""
+        signed = self.signer.sign(res, context)
+        origin = self.signer.zone_of(context)
+        pkey = ("nodata-prefix", tuple(signed.authority), origin)
+        head = self.by_key.get(pkey)
+        if head is None:
+            head = self.by_key[pkey] = self.add(encode_block(signed, suffixes_of(origin), None))
+        tail = Resolution(res.rcode, res.aa)
+        tail.authority = self.signer.nsec_rrs(res, context, nodata_types)
+        blk = encode_block(tail, suffixes, None, context)
+        ck = (blk, "prefix", head)
+        off = self.by_content.get(ck)
+        if off is None:
+            off = self.by_content[ck] = self._append(pack_block(
+                blk.data, blk.fixups, blk.an, blk.ns, blk.ar, blk.ar_start, blk.ar_required,
+                blk.ar_ends, blk.rcode, blk.aa, NONE, head))
         return off
 
     def add_rrset_answer(self, qtype: int, ttl: int, rdatas: tuple) -> int:
@@ -156,6 +208,8 @@ class _Builder:
         appears; that keeps compiling a million names in seconds.  The SOA's
         serial is left out of the key: blocks carry it as a fixup.
         """
+        if self.signs(context):
+            return self.encode_signed(res, context, wildcard)
         rrs = tuple(_serial_free(rr) for rr in res.answer) + \
             tuple(_serial_free(rr) for rr in res.authority) + tuple(res.additional)
         contextual = any(rr.rtype in _NAMED or rr.owner != QNAME for rr in rrs)
@@ -183,10 +237,12 @@ _NAMED = {TYPE_NS, TYPE_CNAME, TYPE_PTR, TYPE_MX, TYPE_SOA}
 _SELF_CONTAINED_EXCLUDED = _NAMED | {TYPE_SRV, TYPE_DNAME, TYPE_DS}
 
 
-def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None = None) -> Image:
+def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None = None,
+                  signing: dict | None = None) -> Image:
     """`health`: a health.table.HealthTable giving each HealthCheckId its
-    slot; `cidr_collections`: collection id -> location -> CIDR blocks."""
-    return Compiler(zones, health, cidr_collections).full()
+    slot; `cidr_collections`: collection id -> location -> CIDR blocks;
+    `signing`: origin -> dnssec.signer.ZoneKeys for the zones to sign."""
+    return Compiler(zones, health, cidr_collections, signing=signing).full()
 
 
 class Compiler:
@@ -202,11 +258,18 @@ class Compiler:
     serial by row."""
 
     def __init__(self, zones: list[Zone], health=None, cidr_collections: dict | None = None,
-                 zoneset: ZoneSet | None = None):
+                 zoneset: ZoneSet | None = None, signing: dict | None = None):
+        if signing is None:
+            signing = {z.origin: z.dnssec for z in zones if getattr(z, "dnssec", None)}
+        if signing:
+            zones = [with_dnskeys(z, signing[z.origin]) if z.origin in signing else z
+                     for z in zones]
         self.zs = zoneset if zoneset is not None else ZoneSet(zones)
         self.rows: dict[bytes, int] = {z.origin: i for i, z in enumerate(self.zs.zones)}
         serial_rows = {o: r for o, r in self.rows.items() if r < MAX_SERIAL_ROWS}
         self.b = _Builder(PolicyTables(health, cidr_collections), serial_rows)
+        if signing:
+            self.b.signer = make_signer(self.zs, signing)
         self.negatives = bytearray(NEGATIVE.size * len(self.rows))
         self.zone_blocks: dict[bytes, tuple[int, int, int]] = {}  # origin -> (nx, nodata, row)
         self.referral_blocks: dict[bytes, int] = {}
@@ -244,7 +307,12 @@ class Compiler:
             if self.on_trace is not None:
                 self.on_trace(cut.name, self.zs.trace)
                 self.zs.trace = outer
-            got = self.referral_blocks[cut.name] = self.b.encode(res, cut.name, False)
+            if self.b.signs(cut.name) and TYPE_DS not in cut.rrsets:
+                # RFC 4035 §3.1.4: an unsigned delegation proves it has no DS
+                got = self.b.encode_signed(res, cut.name, False, set(cut.rrsets), cut.name)
+            else:
+                got = self.b.encode(res, cut.name, False)
+            self.referral_blocks[cut.name] = got
         return got
 
     def dname(self, owner: Node) -> int:
@@ -309,7 +377,14 @@ class Compiler:
                     qtypes |= chain_qtypes(zs, node)
                     default_block = b.encode(zs_resolve_node(zs, node, _ABSENT_QTYPE), node.name,
                                              wildcard)
-                plain = TYPE_CNAME not in qtypes and node.parent_zone is None
+                signed = b.signs(node.name)
+                plain = TYPE_CNAME not in qtypes and node.parent_zone is None and not signed
+                if signed and TYPE_CNAME not in qtypes:
+                    # compact denial (RFC 9824): this name's own NODATA, with its NSEC
+                    nodata = Resolution()
+                    zs.negative(node.zone, nodata, 0)
+                    default_block = b.encode_signed(nodata, node.name, wildcard,
+                                                    set(node.rrsets) | set(node.routed))
                 for qtype in sorted(qtypes):
                     rrset = node.rrsets.get(qtype)
                     if plain and qtype not in _SELF_CONTAINED_EXCLUDED and rrset is not None:
@@ -319,12 +394,16 @@ class Compiler:
                     entries.append((qtype, blk))
                 if node.rrsets or node.routed:
                     lowest = min(set(node.rrsets) | set(node.routed))
-                    if plain and entries and entries[0][0] == lowest and lowest in node.rrsets:
+                    simple = plain or (signed and TYPE_CNAME not in qtypes
+                                       and node.parent_zone is None)
+                    if simple and entries and entries[0][0] == lowest and lowest in node.rrsets:
                         any_block = entries[0][1]  # RFC 8482: the lowest type's RRset
                     else:
                         any_block = b.encode(zs_resolve_node(zs, node, TYPE_ANY), node.name,
                                              wildcard)
         wild = 0 if node.wildcard is not None else NONE  # patched by the caller
+        if any_block == nodata_block:
+            any_block = default_block
         return pack_node(node.name, flags, entries, default_block, any_block, redirect, wild,
                          nx_block, zone_row if default_block == nodata_block else None)
 
@@ -400,3 +479,52 @@ def cname_targets(node: Node) -> list[bytes]:
         if rec.rdatas:
             out.append(read_name(rec.rdatas[0], 0)[0].lower())
     return out
+
+
+def with_dnskeys(zone: Zone, keys) -> Zone:
+    """A copy of `zone` with its DNSKEY RRset (KSKs and ZSK) at the apex,
+    unless it has one; the caller's zone is left as it was."""
+    key = (zone.origin, TYPE_DNSKEY)
+    if key in zone.rrsets:
+        return zone
+    rrset = RRset(zone.origin, TYPE_DNSKEY, DNSKEY_TTL, keys.dnskey_rdatas())
+    if isinstance(zone.rrsets, RRsetMap):
+        apex = {k: v for k, v in zone.rrsets.of_owner(zone.origin).items()}
+        apex[key] = rrset
+        rrsets = zone.rrsets.with_owners({zone.origin}, apex)
+    else:
+        rrsets = dict(zone.rrsets)
+        rrsets[key] = rrset
+    return dataclasses.replace(zone, rrsets=rrsets)
+
+
+DNSKEY_TTL = 3600
+
+
+def make_signer(zs: ZoneSet, signing: dict):
+    """A Signer that knows which zone holds a name and whether that zone
+    is authoritative for an RRset there (not a referral's NS, not glue)."""
+    def node_of(name: bytes):
+        return zs.nodes.get(name.lower())
+
+    def zone_of(name: bytes, rtype: int = 0):
+        node = node_of(name)
+        if node is not None:
+            if rtype == TYPE_DS and node.parent_zone is not None:
+                return node.parent_zone.origin
+            return node.zone.origin
+        origins = {z.origin for z in zs.zones}
+        for suffix in sorted(suffixes_of(name.lower()), key=len, reverse=True):
+            if suffix in origins:
+                return suffix
+        return None
+
+    def authoritative(name: bytes, rtype: int) -> bool:
+        node = node_of(name)
+        if node is None:
+            return True
+        if node.cut_above is not None:
+            return False
+        return not (node.is_cut and rtype != TYPE_DS)
+
+    return Signer(signing, zone_of, authoritative)

@@ -181,6 +181,10 @@ class IncrementalCompiler:
             if names is None:
                 raise NeedsFullCompile(f"no list of changed names for {origin!r}")
             copy = self.copies[origin]
+            if zone.dnssec is not None or copy.dnssec is not None:
+                # a change raises the SOA serial, which every signed negative
+                # answer quotes under its RRSIG
+                raise NeedsFullCompile("a signed zone changed")
             if zone.private != copy.private:
                 raise NeedsFullCompile("a zone became private or public")
             if not isinstance(zone.rrsets, RRsetMap):

@@ -22,6 +22,11 @@ block record (stream "blocks"):
   fixups           nfix x u32: pos | value << 16 (blocks.py)
   data             len octets
   [u16 ar_start, u16 ar_required, ar x u16 ar_end]   if ar > 0
+  [u32 signed]     if flags & BF_SIGNED: the DO twin, the same answer with
+                   each RRset's RRSIGs (dnssec/signer.py), for DO queries
+  [u32 prefix]     if flags & BF_PREFIX (a twin only): a block copied before
+                   this one's data, the zone's signed SOA that every name's
+                   signed NODATA starts with, held once instead of per name
 
 negatives: per zone (u32 nodata_block, u32 nxdomain_block); most names answer
 a missing type and a missing child with their zone's two blocks, so they
@@ -66,6 +71,9 @@ TYPE_ENTRY = struct.Struct("<HI")
 U32 = struct.Struct("<I")
 # a block reference is a byte offset below this bit (PSET_BIT marks psets)
 MAX_STREAM = 0x80000000
+BF_AA = 1  # block flags
+BF_SIGNED = 2
+BF_PREFIX = 4
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,8 @@ class BlockRec:
     ar_ends: tuple[int, ...]
     rcode: int
     aa: bool
+    signed: int = NONE  # the DO twin's offset, or NONE
+    prefix: int = NONE  # a twin's shared first part (BF_PREFIX), or NONE
 
 
 def pack_node(name: bytes, flags: int, types: list[tuple[int, int]], default_block: int,
@@ -126,15 +136,22 @@ def pack_node(name: bytes, flags: int, types: list[tuple[int, int]], default_blo
 
 
 def pack_block(data: bytes, fixups, an: int, ns: int, ar: int, ar_start: int, ar_required: int,
-               ar_ends, rcode: int, aa: bool) -> bytes:
+               ar_ends, rcode: int, aa: bool, signed: int = NONE,
+               prefix: int = NONE) -> bytes:
     if max(len(data), len(fixups), an, ns, ar) > 0xFFFF:
         raise ValueError("answer block too large")
-    out = bytearray(BLOCK_HEAD.pack(len(data), len(fixups), an, ns, ar, rcode, 1 if aa else 0))
+    flags = (BF_AA if aa else 0) | (BF_SIGNED if signed != NONE else 0) | \
+        (BF_PREFIX if prefix != NONE else 0)
+    out = bytearray(BLOCK_HEAD.pack(len(data), len(fixups), an, ns, ar, rcode, flags))
     if fixups:
         out += struct.pack(f"<{len(fixups)}I", *fixups)
     out += data
     if ar:
         out += struct.pack(f"<{2 + ar}H", ar_start, ar_required, *ar_ends)
+    if signed != NONE:
+        out += U32.pack(signed)
+    if prefix != NONE:
+        out += U32.pack(prefix)
     return bytes(out)
 
 
@@ -185,7 +202,16 @@ def decode_block(buf, off: int) -> tuple[BlockRec, int]:
         ar_start, ar_required, *rest = struct.unpack_from(f"<{2 + ar}H", buf, p)
         ends = tuple(rest)
         p += 2 * (2 + ar)
-    return BlockRec(data, fixups, an, ns, ar, ar_start, ar_required, ends, rcode, bool(flags & 1)), p
+    signed = NONE
+    if flags & BF_SIGNED:
+        signed = U32.unpack_from(buf, p)[0]
+        p += 4
+    prefix = NONE
+    if flags & BF_PREFIX:
+        prefix = U32.unpack_from(buf, p)[0]
+        p += 4
+    return BlockRec(data, fixups, an, ns, ar, ar_start, ar_required, ends, rcode,
+                    bool(flags & BF_AA), signed, prefix), p
 
 
 def decode_stream(buf, decode, *extra) -> dict:

@@ -10,6 +10,7 @@ import time
 from typing import Callable, Iterable
 
 from .. import model
+from ..dnssec.zonesign import TransferCopies
 from . import axfr, ixfr
 from . import message as msg
 from . import tsig
@@ -49,6 +50,7 @@ class XfrService:
         self.keys = tsig.keyring(tsig_keys)
         self.require_tsig = bool(self.keys) if require_tsig is None else require_tsig
         self.zones_provider = zones
+        self._signed = TransferCopies()
         self.history = history if history is not None else History()
         self.clock = clock
         notify = list(notify)
@@ -88,6 +90,7 @@ class XfrService:
                 return []
             zones = self.zones_provider()
         new: dict[bytes, model.Zone] = {}
+        zones = [self._signed(z) for z in zones]  # signed zones travel signed (issue 14)
         for z in zones:
             # private zones are never served publicly, so never transferred
             if not z.private and z.soa is not None and z.origin not in new:

@@ -1,0 +1,91 @@
+"""A signed zone as secondaries take it by AXFR/IXFR (issue 14).
+
+Answers are signed per block (signer.py) and deny with compact NSECs made
+for each answer, which a secondary cannot make.  A transferred copy is
+therefore a conventionally signed zone (RFC 4035 §2): the DNSKEY RRset, an
+RRSIG over every authoritative RRset and an NSEC chain over the names in
+canonical order (RFC 4034 §6.1), so NSD, Knot or BIND serve it as it is
+and `dnssec-verify` accepts it.  Signatures come from the zone's ZoneKeys
+cache, so the RRsets the compiled answers signed are not signed again.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from .. import model
+from .signer import TYPE_DNSKEY, TYPE_NSEC, TYPE_RRSIG, Signer, type_bitmap
+
+DNSKEY_TTL = 3600
+
+
+def canonical_key(name: bytes) -> tuple[bytes, ...]:
+    return tuple(reversed([lab.lower() for lab in model.labels_of(name)]))
+
+
+def signed_copy(zone: model.Zone) -> model.Zone:
+    """`zone` (with `zone.dnssec`) as a plain Zone holding its signatures."""
+    keys = zone.dnssec
+    origin = zone.origin
+    rrsets: dict[tuple[bytes, int], model.RRset] = {}
+    for key, rs in zone.rrsets.items():
+        rrsets[key] = model.RRset(rs.owner, rs.rtype, rs.ttl, list(rs.rdatas))
+    for r in zone.routed:  # a secondary serves every candidate (xfr/history.py)
+        key = (r.owner, r.rtype)
+        rs = rrsets.setdefault(key, model.RRset(r.owner, r.rtype, r.ttl, []))
+        rs.rdatas += [rd for rd in r.rdatas if rd not in rs.rdatas]
+    rrsets = {k: v for k, v in rrsets.items() if v.rdatas}
+    if (origin, TYPE_DNSKEY) not in rrsets:
+        rrsets[(origin, TYPE_DNSKEY)] = model.RRset(origin, TYPE_DNSKEY, DNSKEY_TTL,
+                                                   keys.dnskey_rdatas())
+    cuts = {o for (o, t) in rrsets if t == model.TYPE_NS and o != origin}
+
+    def below_cut(name: bytes) -> bool:
+        return any(name != c and model.is_subdomain(name, c) for c in cuts)
+
+    def authoritative(name: bytes, rtype: int) -> bool:
+        if below_cut(name):
+            return False
+        return not (name in cuts and rtype not in (model.TYPE_DS, TYPE_NSEC))
+
+    signer = Signer({origin: keys}, lambda name, rtype=0: origin, authoritative)
+    soa = rrsets[(origin, model.TYPE_SOA)]
+    nsec_ttl = min(soa.ttl, int.from_bytes(soa.rdatas[0][-4:], "big"))
+    owners = sorted({o for (o, _t) in rrsets if not below_cut(o)}, key=canonical_key)
+    types: dict[bytes, set[int]] = {}
+    for (o, t) in rrsets:
+        types.setdefault(o, set()).add(t)
+    for i, owner in enumerate(owners):
+        nxt = owners[(i + 1) % len(owners)]
+        rd = nxt + type_bitmap(types[owner] | {TYPE_RRSIG, TYPE_NSEC})
+        rrsets[(owner, TYPE_NSEC)] = model.RRset(owner, TYPE_NSEC, nsec_ttl, [rd])
+    sigs: dict[bytes, list[bytes]] = {}
+    ttls: dict[bytes, int] = {}
+    for (o, t), rs in rrsets.items():
+        got = signer.rrsigs(o, t, rs.ttl, rs.rdatas)
+        if got:
+            sigs.setdefault(o, []).extend(got)
+            ttls[o] = min(ttls.get(o, rs.ttl), rs.ttl)
+    for o, rds in sigs.items():
+        # one RRSIG "RRset" per owner for the transfer; each record keeps its
+        # covered type's TTL in its original-TTL field, which validators use
+        rrsets[(o, TYPE_RRSIG)] = model.RRset(o, TYPE_RRSIG, ttls[o], rds)
+    return dataclasses.replace(zone, rrsets=rrsets, routed=[], dnssec=None)
+
+
+class TransferCopies:
+    """The signed copy of each signed zone, made once per served Zone object
+    (so the transfer service sees the same object until the zone moves)."""
+
+    def __init__(self):
+        self._made: dict[bytes, tuple] = {}
+
+    def __call__(self, zone: model.Zone) -> model.Zone:
+        if getattr(zone, "dnssec", None) is None:
+            return zone
+        hit = self._made.get(zone.origin)
+        if hit is not None and hit[0] is zone:
+            return hit[1]
+        out = signed_copy(zone)
+        self._made[zone.origin] = (zone, out)
+        return out
+

@@ -1,0 +1,5 @@
+"""The DNSSEC tests share unboundutil.py (a validating unbound)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
