@@ -11,7 +11,7 @@
  * the way a restarting node does, and an image that passes validation must
  * then answer every seed query without a fault.
  *
- * The engine module is a sanitizer-built copy (tests/fuzz/build.py); the
+ * The engine module is a sanitizer-built copy (tests/fuzz/fuzzbuild.py); the
  * interpreter around it is the ordinary one.  Response buffers are heap
  * blocks of exactly the capacity the loops pass, so a write one octet past
  * it is an AddressSanitizer report.
@@ -67,7 +67,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *build = getenv("ZF_FUZZ_BUILD");
     if (!root || !build) {
         fprintf(stderr, "fuzz_engine: set ZF_FUZZ_ROOT (the checkout) and ZF_FUZZ_BUILD "
-                        "(tests/fuzz/build.py's directory); tests/fuzz/run.py does\n");
+                        "(tests/fuzz/fuzzbuild.py's directory); tests/fuzz/run.py does\n");
         exit(2);
     }
     Py_InitializeEx(0);

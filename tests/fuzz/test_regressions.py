@@ -1,0 +1,64 @@
+"""What the fuzzers found, pinned as ordinary tests (no clang or atheris needed).
+
+The crashing inputs themselves are in tests/fuzz/regressions/<target>/ and
+run under their fuzzer in test_fuzz.py; these say what was wrong in words.
+"""
+from pathlib import Path
+
+import dns.message
+import pytest
+
+import world
+from zonefront import zonefile
+from zonefront.xfr import message, tsig
+
+REG = Path(__file__).resolve().parent / "regressions"
+
+
+def test_nul_in_an_ipv4_address_is_a_zone_file_error():
+    """inet_pton raises ValueError (not OSError) for an embedded NUL; the
+    fast A path let it escape instead of a file:line error."""
+    with pytest.raises(zonefile.ZoneFileError):
+        zonefile.parse_zone_text("@ 60 IN SOA ns h 1 2 3 4 5\nx 60 A 1.2.3.4\0\n", "example.com.")
+    data = (REG / "zonefile" / "valueerror-nul-in-ipv4").read_bytes()
+    with pytest.raises(zonefile.ZoneFileError):
+        zonefile.parse_zone_text(data.decode(), "example.com.")
+
+
+def test_a_malformed_tsig_in_a_response_is_unsigned_not_an_exception():
+    """The NOTIFY receiver calls verify_response on any datagram that
+    matches a job; a TSIG whose rdata length lies raised FormError there."""
+    key = tsig.Key.from_text("xfr-key:hmac-sha256:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0")
+    data = (REG / "xfr" / "formerror-tsig-rdata-length").read_bytes()[1:]
+    m = message.parse(data)
+    assert m.tsig is not None
+    assert tsig.verify_response(m, key, b"\0" * 32) is False
+
+
+@pytest.fixture(scope="module")
+def image():
+    from zonefront.core._engine import Image
+
+    arrays, zones, health = world.compiled()
+    return Image(arrays, zones).attach(geo=world.geo_arrays(), health=health)
+
+
+def test_prefetch_of_a_qname_that_ends_the_packet(image):
+    """engine_prefetch read one octet past such a packet (ASan); the batched
+    path (prefetch, then answer) must give what answer() gives."""
+    from zonefront.core._engine import answer_batched
+
+    data = (REG / "engine" / "asan-prefetch-qname-at-end").read_bytes()
+    q = data[:12] + b"\x03www\x07example\x04test"  # labels, no root: the name runs to the end
+    for pkt in (data, q, data[:-1]):
+        assert answer_batched(image, [pkt]) == [image.answer(pkt)]
+
+
+def test_client_address_with_a_high_first_octet_routes_by_cidr(image):
+    """198.51.100.200 was built as (198 << 24) in int, undefined behaviour
+    (UBSan); it must land in the /25 'lab' location."""
+    q = dns.message.make_query("c.routed.example", "A")
+    r = dns.message.from_wire(image.answer(q.to_wire(), False, "198.51.100.200"))
+    assert [rd.address for rr in r.answer for rd in rr] == ["10.6.0.2"]
+    r = dns.message.from_wire(image.answer(q.to_wire(), False, "198.51.100.7"))
+    assert [rd.address for rr in r.answer for rd in rr] == ["10.6.0.1"]
