@@ -71,7 +71,10 @@ def _stamp(out: Path, inputs: list[Path], flags: list[str]) -> None:
 
 
 def _types_inc(out: Path) -> Path:
-    sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(ROOT / "tests" / "fuzz"))
+    import srcpath
+
+    srcpath.use_checkout()
     from zonefront import rdata
 
     lines = [f'{{ "{m}", {v} }},' for m, v in rdata._TYPES.items()]

@@ -19,7 +19,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(HERE)]
+sys.path.insert(0, str(HERE))
+
+import srcpath  # noqa: E402
+
+srcpath.use_checkout()
 
 import world  # noqa: E402
 

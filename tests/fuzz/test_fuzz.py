@@ -17,7 +17,7 @@ import pytest
 import fuzzbuild
 import catalog
 
-SECONDS = {"engine": 4, "snapshot": 4}  # the rest: 3
+SECONDS = {"engine": 3, "snapshot": 3}  # the rest: 2
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def run_target(name: str, exes: dict, tmp_path) -> None:
     work = tmp_path / "corpus"
     work.mkdir()
     cmd = catalog.command(name, exes) + [
-        f"-max_total_time={SECONDS.get(name, 3)}", "-timeout=10", "-rss_limit_mb=2560",
+        f"-max_total_time={SECONDS.get(name, 2)}", "-timeout=10", "-rss_limit_mb=2560",
         "-print_final_stats=1", f"-artifact_prefix={tmp_path}/", str(work),
     ] + [str(d) for d in catalog.corpus_dirs(name)]
     env = fuzzbuild.environment()

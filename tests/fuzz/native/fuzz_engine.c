@@ -73,8 +73,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     Py_InitializeEx(0);
     char code[4096];
     snprintf(code, sizeof(code),
-             "import sys\nsys.path[:0] = ['%s/src', '%s/tests/fuzz', '%s/tests/fuzz/native']\n",
-             root, root, root);
+             "import sys\nsys.path[:0] = ['%s/tests/fuzz', '%s/tests/fuzz/native']\n"
+             "import srcpath\nsrcpath.use_checkout()\n",
+             root, root);
     if (PyRun_SimpleString(code) != 0)
         die("sys.path");
     PyObject *embed = PyImport_ImportModule("embed");

@@ -14,9 +14,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-for p in (ROOT / "src", ROOT / "tests" / "fuzz"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
+if str(ROOT / "tests" / "fuzz") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tests" / "fuzz"))
+
+import srcpath  # noqa: E402
+
+srcpath.use_checkout()
 
 
 def main(ns: dict) -> None:
