@@ -62,3 +62,17 @@ def test_client_address_with_a_high_first_octet_routes_by_cidr(image):
     assert [rd.address for rr in r.answer for rd in rr] == ["10.6.0.2"]
     r = dns.message.from_wire(image.answer(q.to_wire(), False, "198.51.100.7"))
     assert [rd.address for rr in r.answer for rd in rr] == ["10.6.0.1"]
+
+
+def test_snapshot_whose_dname_owner_outgrows_the_name_is_refused():
+    """A hostile snapshot passed validation with a DNAME record whose
+    owner_len exceeded the name of the node pointing at it; answering a
+    query below it wrapped (qname - owner) and memcpy'd 4 GiB (ASan).  It
+    must be refused when loaded."""
+    from zonefront.core._engine import Image
+    from zonefront.snapshot import format as snapshot_format
+
+    data = (REG / "snapshot" / "asan-dname-owner-longer-than-name").read_bytes()
+    arrays, meta = snapshot_format.loads(data)
+    with pytest.raises(ValueError, match="DNAME owner longer than the name"):
+        Image(arrays, meta["zones"])

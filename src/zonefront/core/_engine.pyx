@@ -1518,6 +1518,11 @@ cdef class Image:
                 if flags & (F_BELOW_DNAME | F_HAS_DNAME):
                     if redirect >= ndn:
                         raise ValueError(f"node at {off}: dname out of range")
+                    # the DNAME's owner is this name or an ancestor: engine_answer
+                    # copies the qname's first (qname - owner) octets, which a
+                    # longer owner would make a wrapped, 4 GiB memcpy (tests/fuzz)
+                    if self.img.dnames[redirect].owner_len > nd[0]:
+                        raise ValueError(f"node at {off}: DNAME owner longer than the name")
                 elif not self._is_block(redirect):
                     raise ValueError(f"node at {off}: referral out of range")
             off += node_size(nd)
