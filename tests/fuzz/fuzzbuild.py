@@ -45,7 +45,7 @@ def default_out() -> Path:
 
 
 def _run(cmd: list[str]) -> None:
-    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise BuildError(f"{' '.join(map(str, cmd))[:300]}\n{proc.stderr[-4000:]}")
 

@@ -12,7 +12,6 @@ a campaign found and someone chose to keep) alone.
 from __future__ import annotations
 
 import hashlib
-import json
 import struct
 import sys
 from pathlib import Path
@@ -21,11 +20,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
-import srcpath  # noqa: E402
+import srcpath
 
 srcpath.use_checkout()
 
-import world  # noqa: E402
+import world
 
 
 def _put(target: str, blobs) -> int:
@@ -46,7 +45,7 @@ def engine_seeds() -> list[bytes]:
 
 def tcp_seeds() -> list[bytes]:
     qs = world.seed_queries()
-    frame = lambda m: struct.pack(">H", len(m)) + m  # noqa: E731
+    frame = lambda m: struct.pack(">H", len(m)) + m
     streams = [b"\x07" + b"".join(frame(q) for q in qs[i:i + 3]) for i in range(0, 24, 3)]
     streams.append(b"\x00" + frame(qs[1])[:5])  # a message cut short
     streams.append(b"\x01" + b"\x00\x00" + frame(qs[2]))  # an empty message first
@@ -159,9 +158,9 @@ def xml_api_seeds() -> list[bytes]:
 
 
 def domains_api_seeds() -> list[bytes]:
-    import cbor2
     import botocore.serialize
     import botocore.session
+    import cbor2
 
     sys.path.insert(0, str(HERE / "targets"))
     import domains_api
@@ -206,6 +205,7 @@ def xfr_seeds() -> list[bytes]:
 
     sys.path.insert(0, str(HERE / "targets"))
     import xfr
+
     from zonefront.xfr import tsig
 
     key = tsig.Key.from_text(xfr.KEY)

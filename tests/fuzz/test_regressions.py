@@ -7,8 +7,8 @@ from pathlib import Path
 
 import dns.message
 import pytest
-
 import world
+
 from zonefront import zonefile
 from zonefront.xfr import message, tsig
 
@@ -70,6 +70,7 @@ def test_snapshot_whose_dname_owner_outgrows_the_name_is_refused():
     query below it wrapped (qname - owner) and memcpy'd 4 GiB (ASan).  It
     must be refused when loaded."""
     from zonefront.core._engine import Image
+
     from zonefront.snapshot import format as snapshot_format
 
     data = (REG / "snapshot" / "asan-dname-owner-longer-than-name").read_bytes()

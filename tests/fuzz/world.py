@@ -13,8 +13,17 @@ from pathlib import Path
 
 from zonefront.health.table import HealthTable
 from zonefront.model import (
-    TYPE_A, TYPE_AAAA, TYPE_CNAME, TYPE_DNAME, TYPE_MX, TYPE_NS, TYPE_SOA, TYPE_TXT,
-    RoutedRRset, Zone, name_from_text,
+    TYPE_A,
+    TYPE_AAAA,
+    TYPE_CNAME,
+    TYPE_DNAME,
+    TYPE_MX,
+    TYPE_NS,
+    TYPE_SOA,
+    TYPE_TXT,
+    RoutedRRset,
+    Zone,
+    name_from_text,
 )
 from zonefront.snapshot.policy import pack_code
 from zonefront.zonefile import parse_zone_file

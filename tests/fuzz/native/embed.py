@@ -51,6 +51,7 @@ def snapshot_one(data: bytes) -> list:
     address and the queries to ask it (the image stays alive until the
     next call)."""
     from zonefront.core._engine import Image
+
     from zonefront.snapshot import format as snapshot_format
 
     del _images[1:]

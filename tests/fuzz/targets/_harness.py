@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[3]
 if str(ROOT / "tests" / "fuzz") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests" / "fuzz"))
 
-import srcpath  # noqa: E402
+import srcpath
 
 srcpath.use_checkout()
 

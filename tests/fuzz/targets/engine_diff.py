@@ -15,6 +15,7 @@ def setup():
     global compiled, ref, world
     import world
     from zonefront.core._engine import Image
+
     from zonefront.ref.engine import RefImage
 
     arrays, zones, health = world.compiled()

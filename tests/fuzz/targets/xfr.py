@@ -19,6 +19,7 @@ def setup():
 
     logging.disable(logging.CRITICAL)  # every refused transfer logs a line
     import world
+
     from zonefront.xfr import message, tsig
     from zonefront.xfr.service import XfrService
 

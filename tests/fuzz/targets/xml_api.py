@@ -15,9 +15,9 @@ OPS: list[str] = []
 def setup():
     global server, changes, Route53Error, SHAPES, names, XMLInputError
     from zonefront.api import changes, names, server
-    from zonefront.api.xmlio import XMLInputError
     from zonefront.api._r53model import OPERATIONS, SHAPES
     from zonefront.api.errors import Route53Error
+    from zonefront.api.xmlio import XMLInputError
 
     OPS.extend(sorted(n for n, o in OPERATIONS.items() if o["input"] and any(
         not r.get("location") for r in SHAPES[o["input"]]["members"].values())))
