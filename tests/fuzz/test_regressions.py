@@ -39,8 +39,7 @@ def test_a_malformed_tsig_in_a_response_is_unsigned_not_an_exception():
 def image():
     from zonefront.core._engine import Image
 
-    arrays, zones, health = world.compiled()
-    return Image(arrays, zones).attach(geo=world.geo_arrays(), health=health)
+    return world.build(Image)
 
 
 def test_prefetch_of_a_qname_that_ends_the_packet(image):

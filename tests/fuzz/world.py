@@ -34,7 +34,9 @@ ROUTED = name_from_text("routed.example.")
 
 # the client addresses a packet's ID selects (fuzz_engine.c and the
 # differential target read them from here): GeoIP hits, CIDR hits, misses
-CLIENTS = [None, "127.0.0.1", "85.1.1.1", "8.8.8.9", "198.51.100.200", "2001:db8::5", "::1", "1.1.1.7"]
+# (10/8 and fd00::/8 are the private view's networks)
+CLIENTS = [None, "127.0.0.1", "85.1.1.1", "8.8.8.9", "198.51.100.200", "2001:db8::5", "fd00::5", "10.1.2.3"]
+VIEW_NETS = ["10.0.0.0/8", "fd00::/8"]
 
 GEO_RANGES = [  # (first, last, continent, country, subdivision, lat, lon, prefix)
     ("1.1.1.0", "1.1.1.255", "OC", "AU", "", -33.87, 151.21, 24),
@@ -129,6 +131,23 @@ def zones() -> list[Zone]:
     return [parse_zone_file(p) for p in ZONE_FILES] + [routed_zone()]
 
 
+def private_zones() -> list[Zone]:
+    """A private view: its own example.test (answers differ from the public
+    one) and a zone only the view holds."""
+    out = []
+    for text in ("example.test.", "internal.example."):
+        origin = name_from_text(text)
+        z = Zone(origin)
+        ns = name_from_text("ns." + text)
+        z.add(origin, TYPE_SOA, 60, ns + name_from_text("h." + text) + struct.pack(">IIIII", 9, 1, 1, 1, 30))
+        z.add(origin, TYPE_NS, 60, ns)
+        z.add(ns, TYPE_A, 60, _ip4("10.0.0.53"))
+        z.add(name_from_text("www." + text), TYPE_A, 60, _ip4("10.0.0.80"))
+        z.add(name_from_text("*.wild." + text), TYPE_TXT, 60, b"\x07private")
+        out.append(z)
+    return out
+
+
 def health_table() -> HealthTable:
     health = HealthTable(64)
     health.set("h-up", True)
@@ -137,12 +156,24 @@ def health_table() -> HealthTable:
 
 
 def compiled():
-    """(arrays, zone rows, health) of the world's image."""
+    """(arrays, zone rows, health) of the world's public image."""
     from zonefront.snapshot.compiler import compile_zones
 
     health = health_table()
     image = compile_zones(zones(), health, CIDR)
     return image.arrays(), image.zones, health
+
+
+def build(image_class):
+    """The world's image in one implementation (core._engine.Image or
+    ref.engine.RefImage), routing tables attached and the private view set."""
+    from zonefront.snapshot.compiler import compile_zones
+
+    arrays, zones_, health = compiled()
+    image = image_class(arrays, zones_).attach(geo=geo_arrays(), health=health)
+    view = compile_zones(private_zones(), health, CIDR)
+    view_image = image_class(view.arrays(), view.zones).attach(geo=geo_arrays(), health=health)
+    return image.set_views([(view_image, VIEW_NETS)])
 
 
 def sockaddr(client: str | None) -> bytes | None:
@@ -171,7 +202,8 @@ def seed_queries() -> list[bytes]:
              "p.routed.example", "c.routed.example", "f.routed.example", "site.routed.example",
              "broken.routed.example", "t.routed.example", "www.routed.example", "m.routed.example",
              "big.routed.example", "x.sub.routed.example", "a.dn.routed.example", "q.out.routed.example",
-             "deep.routed.example", "n.t.deep.routed.example", "zz.x.wild.routed.example", "example.org"]
+             "deep.routed.example", "n.t.deep.routed.example", "zz.x.wild.routed.example", "example.org",
+             "www.internal.example", "a.wild.internal.example"]
     qtypes = ["A", "AAAA", "TXT", "MX", "NS", "SOA", "CNAME", "ANY", "DS", "SRV", "DNAME", "HTTPS", "CAA"]
     out = []
     for i, name in enumerate(names):
@@ -183,6 +215,7 @@ def seed_queries() -> list[bytes]:
             q = dns.message.make_query(name.upper() if kind == 3 else name, qtype,
                                        use_edns=0 if kind else None, want_dnssec=kind == 1,
                                        payload=512 if kind == 3 else 1232, options=opts)
-            q.id = (i * 37 + j * 11) & 0xFFFF
+            k = len(out)  # the ID's first octet walks every client, UDP and TCP (control())
+            q.id = ((k % 16) << 8) | ((i * 37 + j * 11) & 0xFF)
             out.append(q.to_wire())
     return out

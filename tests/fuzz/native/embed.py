@@ -34,8 +34,7 @@ def setup(build_dir: str):
     _addr = _load_instrumented(os.path.join(build_dir, "_imageaddr" + suffix), "_imageaddr")
     import world
 
-    arrays, zones, health = world.compiled()
-    image = engine.Image(arrays, zones).attach(geo=world.geo_arrays(), health=health)
+    image = world.build(engine.Image)
     _images.append(image)
     capi = engine.__pyx_capi__
     return (capi["engine_answer"], capi["engine_prefetch"], _addr.image_address(image), 1232,

@@ -2,7 +2,7 @@
 
 The compiled core (core/_engine.pyx) and its pure-Python twin
 (ref/engine.py) answer every input from the same compiled image of the fuzz
-world (world.py: fixture zones plus every routing policy); the packet's ID
+world (world.py: fixture zones, every routing policy, a private view); the packet's ID
 picks the client, UDP or TCP, and the policy seed (world.control).  Any
 difference in the response octets, or an exception from either, is a
 finding.  The compiled engine here is the ordinary build; the libFuzzer
@@ -18,9 +18,8 @@ def setup():
 
     from zonefront.ref.engine import RefImage
 
-    arrays, zones, health = world.compiled()
-    compiled = Image(arrays, zones).attach(geo=world.geo_arrays(), health=health)
-    ref = RefImage(arrays, zones).attach(geo=world.geo_arrays(), health=health)
+    compiled = world.build(Image)
+    ref = world.build(RefImage)
 
 
 def one_input(data: bytes) -> None:
