@@ -70,6 +70,7 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every goal (a dry run: 0.01)")
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "fuzz" / "campaign")
     args = ap.parse_args()
+    args.out = args.out.resolve()  # each fuzzer runs in its own directory
     exes = fuzzbuild.build()
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
