@@ -76,3 +76,31 @@ def test_snapshot_whose_dname_owner_outgrows_the_name_is_refused():
     arrays, meta = snapshot_format.loads(data)
     with pytest.raises(ValueError, match="DNAME owner longer than the name"):
         Image(arrays, meta["zones"])
+
+
+def _name_of(total: int) -> bytes:
+    labels, left = [], total - 1
+    while left > 0:
+        n = min(63, left - 1)
+        labels.append(bytes([n]) + b"a" * n)
+        left -= n + 1
+    return b"".join(labels) + b"\0"
+
+
+@pytest.mark.parametrize("total,rcode", [(254, 5), (255, 5), (256, 1)])
+def test_a_255_octet_qname_is_a_name_in_both_engines(total, rcode):
+    """The reference refused a 255-octet qname (the legal maximum, RFC 1035
+    §2.3.4) as FORMERR while the compiled core answered it: its check
+    reserved room for a root label after the root label itself."""
+    from zonefront.core._engine import Image
+    from zonefront.ref.engine import RefImage
+
+    name = _name_of(total)
+    assert len(name) == total
+    q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + name + b"\x00\x01\x00\x01"
+    compiled, ref = world.build(Image), world.build(RefImage)
+    assert compiled.answer(q) == ref.answer(q)
+    assert compiled.answer(q)[3] & 0xF == rcode  # 5: in no zone we serve; 1: FORMERR
+    data = (REG / "engine_diff" / "diff-255-octet-qname").read_bytes()
+    client, tcp, seed = world.control(data)
+    assert compiled.answer(data, tcp, client, seed) == ref.answer(data, tcp, client, seed)

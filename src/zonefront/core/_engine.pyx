@@ -97,7 +97,7 @@ cdef inline ssize_t skip_name(const uint8_t* q, size_t qlen, size_t off) noexcep
             return -1
         off += 1
         total += n + 1
-        if total + 1 > 255:
+        if total > 255 or (n and total >= 255):  # 255 octets with the root label (RFC 1035 §2.3.4)
             return -1
         if n == 0:
             return off
