@@ -104,3 +104,24 @@ def test_a_255_octet_qname_is_a_name_in_both_engines(total, rcode):
     data = (REG / "engine_diff" / "diff-255-octet-qname").read_bytes()
     client, tcp, seed = world.control(data)
     assert compiled.answer(data, tcp, client, seed) == ref.answer(data, tcp, client, seed)
+
+
+@pytest.mark.parametrize("proto", ["json", "cbor"])
+def test_a_null_list_member_is_a_serialization_error(proto):
+    """[null] in a Domains request list reached validate() as None and raised
+    AttributeError (an InternalFailure) instead of SerializationException."""
+    import json
+
+    import cbor2
+
+    from zonefront.domains import protocol
+    from zonefront.domains.errors import DomainsError
+
+    doc = {"FilterConditions": [None], "SortCondition": {"Name": "Expiry", "SortOrder": "ASC"}}
+    body = json.dumps(doc).encode() if proto == "json" else cbor2.dumps(doc)
+    with pytest.raises(DomainsError) as e:
+        protocol.decode_input(proto, "ListDomains", body)
+    assert e.value.code == "SerializationException"
+    data = (REG / "domains_api" / "attributeerror-null-in-list").read_bytes()
+    with pytest.raises(DomainsError):
+        protocol.decode_input(protocol.CBOR, "ListDomains", data[1:])
