@@ -36,7 +36,7 @@ def run(name: str, exes: dict, out: Path, runs: int) -> dict:
         old.unlink()
     cmd = catalog.command(name, exes) + [
         f"-runs={runs}", "-timeout=10", "-rss_limit_mb=3072", "-print_final_stats=1",
-        f"-artifact_prefix={work}/", "-close_fd_mask=1", str(corpus),
+        f"-artifact_prefix={work}/", str(corpus),
     ] + [str(d) for d in catalog.corpus_dirs(name)]
     log = work / "fuzz.log"
     t0 = time.monotonic()
