@@ -59,8 +59,13 @@ def _stale(out: Path, inputs: list[Path], flags: list[str]) -> bool:
     if out.exists() and stamp.exists() and stamp.read_text() == h.hexdigest():
         return False
     stamp.unlink(missing_ok=True)
-    out.unlink(missing_ok=True)
     return True
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    """Swap a fresh build in at once: a fuzzer starting meanwhile (another
+    campaign, the CI test) sees the old file or the new, never none."""
+    os.replace(tmp, out)
 
 
 def _stamp(out: Path, inputs: list[Path], flags: list[str]) -> None:
@@ -90,7 +95,9 @@ def _c_target(cc: str, out: Path, name: str, sources: list[Path], extra: list[st
     flags = SAN + ["-fsanitize=fuzzer", f"-I{CSRC}", f"-I{out}"] + extra
     headers = sorted(CSRC.glob("*.h")) + [out / "zscan_types.inc"]
     if _stale(exe, sources + headers, flags):
-        _run([cc] + flags + sources + ["-o", exe, "-lpthread", "-lm"])
+        tmp = exe.with_name(exe.name + f".tmp{os.getpid()}")
+        _run([cc] + flags + sources + ["-o", tmp, "-lpthread", "-lm"])
+        _replace(tmp, exe)
         _stamp(exe, sources + headers, flags)
     return exe
 
@@ -115,8 +122,10 @@ def _extension(cc: str, out: Path, pyx: Path, name: str) -> Path:
     inputs = [pyx, ignore] + sorted(pyx.parent.glob("*.pxd")) + sorted(CSRC.glob("*.h")) + [
         ROOT / "src" / "zonefront" / "core" / "_engine.pxd"]
     if _stale(so, inputs, flags):
+        tmp = so.with_name(so.name + f".tmp{os.getpid()}")
         _run([sys.executable, "-m", "cython", "-3", "-I", ROOT / "src", pyx, "-o", c_file])
-        _run([cc] + flags + [c_file, "-o", so])
+        _run([cc] + flags + [c_file, "-o", tmp])
+        _replace(tmp, so)
         _stamp(so, inputs, flags)
     return so
 
