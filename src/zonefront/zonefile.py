@@ -200,7 +200,7 @@ class _Reader:
                 if rtype == 1 and len(toks) == pos + 2:
                     try:
                         wire = inet_pton(AF_INET, toks[-1])
-                    except OSError:
+                    except (OSError, ValueError):  # ValueError: a NUL in the token
                         wire = from_tokens(rtype, toks[pos + 1 :], origin)  # for its error
                 else:
                     wire = from_tokens(rtype, toks[pos + 1 :], origin)

@@ -73,6 +73,13 @@ cdef inline uint16_t ld16(const uint8_t* p) noexcept nogil:
     return (p[0] << 8) | p[1]
 
 
+cdef inline uint32_t be32(const uint8_t* p) noexcept nogil:
+    """Each octet widened before its shift: `p[0] << 24` shifts an int, and
+    an octet of 128 or more overflows it (undefined behaviour, found by
+    UBSan under tests/fuzz: client 198.51.100.200)."""
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
+
+
 cdef inline void st16(uint8_t* p, uint32_t v) noexcept nogil:
     p[0] = (v >> 8) & 0xFF
     p[1] = v & 0xFF
@@ -103,7 +110,7 @@ cdef inline ssize_t skip_name(const uint8_t* q, size_t qlen, size_t off) noexcep
             return -1
         off += 1
         total += n + 1
-        if total + 1 > 255:
+        if total > 255 or (n and total >= 255):  # 255 octets with the root label (RFC 1035 §2.3.4)
             return -1
         if n == 0:
             return off
@@ -460,7 +467,7 @@ cdef void set_client(client_t* cl, const query_t* qr, const zf_qctx_t* ctx,
         cl.bits = qr.ecs_source
         if qr.ecs_family == 1:
             cl.family = 4
-            cl.v4 = (buf[0] << 24) | (buf[1] << 16) | (buf[2] << 8) | buf[3]
+            cl.v4 = be32(buf)
         else:
             cl.family = 6
             cl.hi = load64(buf)
@@ -473,7 +480,7 @@ cdef void set_client(client_t* cl, const query_t* qr, const zf_qctx_t* ctx,
     if fam == AF_INET:
         cl.family = 4
         cl.bits = 32
-        cl.v4 = (sa[4] << 24) | (sa[5] << 16) | (sa[6] << 8) | sa[7]
+        cl.v4 = be32(sa + 4)
     elif fam == AF_INET6:
         cl.hi = load64(sa + 8)
         cl.lo = load64(sa + 16)
@@ -1062,7 +1069,7 @@ cdef const image_t* choose_view(const image_t* img, const query_t* qr, const zf_
         sa = <const uint8_t*>ctx.src
         fam = (<const sa_family_t*>sa)[0]
         if fam == AF_INET:
-            v4 = (sa[4] << 24) | (sa[5] << 16) | (sa[6] << 8) | sa[7]
+            v4 = be32(sa + 4)
             i = find4(img.view4, img.nview4, v4)
             if i >= 0:
                 i = img.view4[i].loc
@@ -1333,6 +1340,8 @@ cdef void engine_prefetch(const void* image, const uint8_t* q, size_t qlen,
         if qlen < 17 or (q[2] & 0x80):
             return
         while True:
+            if off >= qlen:  # a name that runs to the end: nothing past it is ours to read
+                return
             n = q[off]
             if n & 0xC0 or total + n + 1 > 255 or off + 1 + n > qlen:
                 return
@@ -1699,6 +1708,11 @@ cdef class Image:
                 if flags & (F_BELOW_DNAME | F_HAS_DNAME):
                     if redirect >= ndn:
                         raise ValueError(f"node at {off}: dname out of range")
+                    # the DNAME's owner is this name or an ancestor: engine_answer
+                    # copies the qname's first (qname - owner) octets, which a
+                    # longer owner would make a wrapped, 4 GiB memcpy (tests/fuzz)
+                    if self.img.dnames[redirect].owner_len > nd[0]:
+                        raise ValueError(f"node at {off}: DNAME owner longer than the name")
                 elif not self._is_block(redirect):
                     raise ValueError(f"node at {off}: referral out of range")
             off += node_size(nd)

@@ -96,11 +96,15 @@ def coerce(shape_name: str, value, path: str):
     if kind == "list":
         if not isinstance(value, list):
             raise serialization_error(f"Value at '{path}' must be a list.")
+        if None in value:  # a dense list: validate() would meet None where a value must be
+            raise serialization_error(f"Value at '{path}.{value.index(None) + 1}' must not be null.")
         return [coerce(shape["member"]["shape"], v, f"{path}.{i + 1}")
                 for i, v in enumerate(value)]
     if kind == "map":
         if not isinstance(value, dict):
             raise serialization_error(f"Value at '{path}' must be a map.")
+        if any(v is None for v in value.values()):
+            raise serialization_error(f"Value at '{path}' must not hold null values.")
         return {coerce(shape["key"]["shape"], k, path): coerce(shape["value"]["shape"], v, path)
                 for k, v in value.items()}
     if kind == "string":

@@ -70,7 +70,9 @@ def _read_name(buf: bytes, off: int, allow_pointers: bool) -> int:
             raise Malformed("bad label type")
         off += 1
         total += n + 1
-        if total + 1 > 255:
+        # RFC 1035 §2.3.4: 255 octets at most, the root label included; a
+        # label that leaves no room for the root already makes it too long
+        if total > 255 or (n and total >= 255):
             raise Malformed("name too long")
         if n == 0:
             return off
