@@ -298,3 +298,15 @@ def test_skew_boundary(offset, ok):
         with pytest.raises(sigv4.AuthError) as e:
             sigv4.verify("GET", PATH, "", headers, b"", {AKID: SECRET}, now=now)
         assert e.value.code == "SignatureDoesNotMatch"
+
+
+def test_a_path_no_operation_has_is_a_clear_404(server):
+    """Every operation of the model is routed (tests/api/test_model_fresh.py);
+    a signed request for a path none of them has gets Route 53's error shape
+    naming the method and path, not a bare 404 page."""
+    path = "/2013-04-01/nosuchresource"
+    status, data = send(server, "GET", path, headers=sign(server, "GET", path, b"").items())
+    assert status == 404
+    code, message = error_of(data)
+    assert code == "UnknownOperationException"
+    assert f"GET {path}" in message

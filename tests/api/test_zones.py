@@ -237,12 +237,6 @@ def test_get_change_unknown(r53):
     assert code(e) == "NoSuchChange" and status(e) == 404
 
 
-def test_unimplemented_operation_is_clear(r53):
-    with pytest.raises(ClientError) as e:  # traffic policies are implemented now
-        r53.list_query_logging_configs()
-    assert code(e) == "NotImplemented" and status(e) == 501
-
-
 def test_get_dnssec_reports_an_unsigned_zone(r53):
     zid = r53.create_hosted_zone(Name="dnssec.example.", CallerReference="dnssec-1")[
         "HostedZone"]["Id"]

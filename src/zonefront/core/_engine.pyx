@@ -1160,8 +1160,13 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     memcpy(r + 12, q + 12, qr.qname_len + 4)
     pos = qsec
     if dname_idx == NONE and blk_idx != NONE and (blk_idx & PSET_BIT):
+        top = blk_idx
         blk_idx = select_to_values(img, blk_idx, &cl)
+        if st != NULL and blk_idx != top:  # a multivalue answer counts itself below
+            count_route(img, top, blk_idx, st)
         if blk_idx == NONE:
+            if st != NULL:
+                zf_stats_answer(st, ctx.tcp, qr.qtype, 2, answer_zone(<const image_t*>image, img, node, st), 0)
             return write_header_only(q, r, 2)
     if dname_idx != NONE:
         dn = &img.dnames[dname_idx]
