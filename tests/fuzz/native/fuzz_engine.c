@@ -109,7 +109,7 @@ static void ask(const void *image, const uint8_t *q, size_t n, int client, int t
     size_t cap = tcp ? TCP_CAP : UDP_CAP;
     /* the block's last `cap` octets: ASan sees a write past the capacity */
     uint8_t *a = resp_a + (TCP_CAP - cap), *b = resp_b + (TCP_CAP - cap);
-    zf_qctx_t ctx;
+    zf_qctx_t ctx = {0};  /* every field the loops set, stats (counters) NULL */
     ctx.src = clients[client] == Py_None ? NULL
                                          : (const struct sockaddr *)PyBytes_AS_STRING(clients[client]);
     ctx.seed = seed;
