@@ -50,8 +50,12 @@ def cmd_serve(args) -> int:
         zone_files = [demo_zone_path()]
     from .geodefault import geo_from_arg
 
+    # Zone files (and `zonefront compile` snapshots of them) hold no location
+    # routing: only hosted zones do.  Without --api the packaged database
+    # would cost ~65 MB and its load before the first answer for nothing.
+    geoip = args.geoip if (args.geoip is not None or args.api) else "none"
     try:  # no --geoip: the packaged GeoLite2 database (geodefault.py)
-        geo, geo_note = geo_from_arg(args.geoip)
+        geo, geo_note = geo_from_arg(geoip)
     except Exception as e:  # maxminddb raises several types for a bad file
         print(f"zonefront: {args.geoip}: cannot read GeoIP data: {e}", file=sys.stderr)
         return 1
@@ -292,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=0, help="UDP worker threads (default: cores)")
     s.add_argument("--geoip", metavar="FILE.mmdb",
                    help="MaxMind GeoIP2/GeoLite2 City or Country database for routing "
-                        "(default: the GeoLite2-City of the maxminddb-geolite2 package; "
+                        "(default with the API: the GeoLite2-City of the maxminddb-geolite2 "
+                        "package; without it none, since zone files hold no location routing; "
                         "'none': no GeoIP data)")
     s.add_argument("--edns-udp-size", type=udp_size_arg, default=DEFAULT_UDP_MAX, metavar="OCTETS",
                    help="largest UDP response, advertised in EDNS (512..4096, default 1232)")
