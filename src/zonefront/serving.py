@@ -205,16 +205,17 @@ def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> E
 
 def _compile_forked(zone_files: list[str], out: str) -> None:
     """Compile `zone_files` into the snapshot `out` in a forked child;
-    raises ValueError with the child's reason (`file:line: reason`)."""
-    from .snapshot import format as snapshot_format
-    from .snapshot.fastcompile import compile_zone_files
-
+    raises ValueError with the child's reason (`file:line: reason`).  The
+    compiler is imported in the child only: the server never holds it."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: compile, write, leave without running any cleanup
         code = 1
         try:
             os.close(r)
+            from .snapshot import format as snapshot_format
+            from .snapshot.fastcompile import compile_zone_files
+
             snapshot_format.write(out, compile_zone_files(zone_files), int(time.time()))
             code = 0
         except (ValueError, OSError) as e:  # ZoneFileError is a ValueError
