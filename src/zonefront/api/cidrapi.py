@@ -14,6 +14,7 @@ from .. import cidr
 from ..store import cidrstore
 from .errors import Route53Error, invalid_input
 from .geolocations import CONTINENTS, COUNTRIES, SUBDIVISIONS
+from .paging import list_limit
 
 MAX_COLLECTIONS = 5  # Route 53's default quota of CIDR collections per account
 MAX_BLOCKS_PER_COLLECTION = 1000
@@ -30,19 +31,6 @@ def _arn(cid: str) -> str:
 
 def _summary(c: dict) -> dict:
     return {"Arn": _arn(c["id"]), "Id": c["id"], "Name": c["name"], "Version": c["version"]}
-
-
-def _limit(value) -> int:
-    if value in (None, ""):
-        return MAX_LIST
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise invalid_input(f"Invalid value for MaxResults: {value!r} is not an integer") \
-            from None
-    if n < 1:
-        raise invalid_input("MaxResults must be at least 1")
-    return min(n, MAX_LIST)
 
 
 def _page(items: list, token: str | None, limit: int, key) -> tuple[list, str | None]:
@@ -159,7 +147,7 @@ class CidrOperations:
         return {"Id": change["Id"]}
 
     def ListCidrCollections(self, inp: dict, ctx) -> dict:
-        limit = _limit(inp.get("MaxResults"))
+        limit = list_limit(inp.get("MaxResults"), MAX_LIST)
         token = inp.get("NextToken") or ""
         rows = cidrstore.list_collections(self.store, token, limit + 1)
         out = {"CidrCollections": [_summary(c) for c in rows[:limit]]}
@@ -170,7 +158,7 @@ class CidrOperations:
     def ListCidrLocations(self, inp: dict, ctx) -> dict:
         c = self._collection(inp["CollectionId"])
         items, nxt = _page(cidrstore.locations(self.store, c["id"]), inp.get("NextToken"),
-                           _limit(inp.get("MaxResults")), key=lambda x: x)
+                           list_limit(inp.get("MaxResults"), MAX_LIST), key=lambda x: x)
         out = {"CidrLocations": [{"LocationName": x} for x in items]}
         if nxt:
             out["NextToken"] = nxt
@@ -184,7 +172,8 @@ class CidrOperations:
                                "The CIDR collection location doesn't match any location in "
                                "your account.")
         items, nxt = _page(cidrstore.blocks(self.store, c["id"], loc), inp.get("NextToken"),
-                           _limit(inp.get("MaxResults")), key=lambda x: f"{x[1]}/{x[0]}")
+                           list_limit(inp.get("MaxResults"), MAX_LIST),
+                           key=lambda x: f"{x[1]}/{x[0]}")
         out = {"CidrBlocks": [{"CidrBlock": b, "LocationName": x} for b, x in items]}
         if nxt:
             out["NextToken"] = nxt

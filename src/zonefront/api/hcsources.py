@@ -15,6 +15,7 @@ import uuid
 
 from ..store import hcsourcestore
 from .errors import Route53Error, invalid_input
+from .paging import list_limit
 
 MAX_SOURCES = 50  # a zonefront quota: TooManyHealthCheckSources beyond it
 MAX_LIST = 100
@@ -34,19 +35,6 @@ def check_config(store, cfg: dict) -> None:
     if cfg.get("EndpointType") == "PRIVATE" and not sid:
         raise invalid_input("A PRIVATE endpoint health check must name its "
                             "HealthCheckSourceId.")
-
-
-def _limit(value, default: int = MAX_LIST) -> int:
-    if value in (None, ""):
-        return default
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise invalid_input(f"Invalid value for MaxResults: {value!r} is not an integer") \
-            from None
-    if n < 1:
-        raise invalid_input("MaxResults must be at least 1")
-    return min(n, MAX_LIST)
 
 
 class HealthCheckSourceOperations:
@@ -93,7 +81,7 @@ class HealthCheckSourceOperations:
         return {"HealthCheckSource": self._source_out(self._source(inp["HealthCheckSourceId"]))}
 
     def ListHealthCheckSources(self, inp: dict, ctx) -> dict:
-        limit = _limit(inp.get("MaxResults"))
+        limit = list_limit(inp.get("MaxResults"), MAX_LIST)
         rows = hcsourcestore.list_sources(self.store)
         token = inp.get("NextToken")
         if token:
@@ -117,7 +105,7 @@ class HealthCheckSourceOperations:
 
     def ListHealthChecksBySource(self, inp: dict, ctx) -> dict:
         s = self._source(inp["HealthCheckSourceId"])
-        limit = _limit(inp.get("MaxItems"))
+        limit = list_limit(inp.get("MaxItems"), MAX_LIST, "MaxItems")
         rows = [h for h in self.store.list_health_checks()
                 if h["config"].get("HealthCheckSourceId") == s["id"]]
         marker = inp.get("Marker")

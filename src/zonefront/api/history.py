@@ -18,6 +18,7 @@ from datetime import datetime
 from ..store import historystore, zonefeatures
 from . import names
 from .errors import Route53Error, invalid_input
+from .paging import list_limit
 
 MAX_LIST = 100
 DEFAULT_RETENTION_DAYS = 90
@@ -52,19 +53,6 @@ def _time_bound(value, what: str) -> float | None:
     if t.tzinfo is None:
         raise invalid_input(f"{what} must give a time zone (Z or +hh:mm)")
     return t.timestamp()
-
-
-def _limit(value) -> int:
-    if value in (None, ""):
-        return MAX_LIST
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise invalid_input(f"Invalid value for MaxResults: {value!r} is not an integer") \
-            from None
-    if n < 1:
-        raise invalid_input("MaxResults must be at least 1")
-    return min(n, MAX_LIST)
 
 
 def _token_out(position: int, context: str) -> str:
@@ -135,7 +123,7 @@ class HistoryOperations:
 
     def ListHostedZoneChangeBatches(self, inp: dict, ctx) -> dict:
         z = self._history_zone(inp["HostedZoneId"])
-        limit = _limit(inp.get("MaxResults"))
+        limit = list_limit(inp.get("MaxResults"), MAX_LIST)
         entries = self._entries(z, inp)
         start_after = inp.get("StartAfterChangeId")
         if start_after:
@@ -156,7 +144,7 @@ class HistoryOperations:
 
     def ListResourceRecordSetChanges(self, inp: dict, ctx) -> dict:
         z = self._history_zone(inp["HostedZoneId"])
-        limit = _limit(inp.get("MaxResults"))
+        limit = list_limit(inp.get("MaxResults"), MAX_LIST)
         want_name = None
         if inp.get("RecordName"):
             try:

@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 from ..store import protstore
 from . import names
 from .errors import Route53Error, invalid_change_batch, invalid_input
+from .paging import list_limit
 
 MAX_LIST = 100  # ListResourceRecordSetProtections' largest page
 MAX_PER_ZONE = 1000  # a zonefront quota (LimitsExceeded beyond it)
@@ -73,19 +74,6 @@ def _token_in(token: str) -> tuple[str, str]:
             from None
 
 
-def _limit(value) -> int:
-    if value in (None, ""):
-        return MAX_LIST
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise invalid_input(f"Invalid value for MaxResults: {value!r} is not an integer") \
-            from None
-    if n < 1:
-        raise invalid_input("MaxResults must be at least 1")
-    return min(n, MAX_LIST)
-
-
 class ProtectionOperations:
     """Mixed into Route53Service: needs self.store, self._zone()."""
 
@@ -135,7 +123,7 @@ class ProtectionOperations:
 
     def ListResourceRecordSetProtections(self, inp: dict, ctx) -> dict:
         z = self._zone(inp["HostedZoneId"])
-        limit = _limit(inp.get("MaxResults"))
+        limit = list_limit(inp.get("MaxResults"), MAX_LIST)
         rows = sorted(protstore.list_protections(self.store, z.id),
                       key=lambda r: _sort_key(r["owner_text"], r["rtype"]))
         start = None

@@ -33,6 +33,7 @@ from .traffic import TrafficOperations, public_rrset
 from . import names
 from ._r53model import OPERATIONS
 from .errors import Route53Error, invalid_input
+from .paging import list_limit
 
 _ID_CHARS = string.ascii_uppercase + string.digits
 DEFAULT_SOA_TIMERS = "1 7200 900 1209600 86400"  # Route 53's default SOA
@@ -60,15 +61,7 @@ def bare_id(value: str, kind: str) -> str:
 
 
 def _max_items(value, default: int, cap: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise invalid_input(f"Invalid value for MaxItems: {value!r} is not an integer") from None
-    if n < 1:
-        raise invalid_input("MaxItems must be at least 1")
-    return min(n, cap)
+    return list_limit(value, cap, "MaxItems", default)
 
 
 class Context:
