@@ -21,6 +21,7 @@ from ..store.sqlite import RRsetRow
 from ..trafficflow import PRIVATE
 from . import names, trafficdoc
 from .errors import Route53Error, invalid_input
+from .paging import list_limit
 
 MAX_POLICIES = 50
 MAX_VERSIONS = 1000
@@ -72,18 +73,6 @@ def _version(value) -> int:
     if v < 1:
         raise invalid_input("TrafficPolicyVersion must be at least 1")
     return v
-
-
-def _max_items(value) -> int:
-    if value in (None, ""):
-        return MAX_LIST
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise invalid_input(f"Invalid value for MaxItems: {value!r}") from None
-    if n < 1:
-        raise invalid_input("MaxItems must be at least 1")
-    return min(n, MAX_LIST)
 
 
 class TrafficOperations:
@@ -150,7 +139,7 @@ class TrafficOperations:
         return {"TrafficPolicy": self._policy_out(self._policy(inp["Id"], inp["Version"]))}
 
     def ListTrafficPolicies(self, inp: dict, ctx) -> dict:
-        limit = _max_items(inp.get("MaxItems"))
+        limit = list_limit(inp.get("MaxItems"), MAX_LIST, "MaxItems")
         marker = inp.get("TrafficPolicyIdMarker") or ""
         # the marker is the first id of the next page (inclusive)
         ids = ts.policy_ids(self.store, "", -1)
@@ -169,7 +158,7 @@ class TrafficOperations:
     def ListTrafficPolicyVersions(self, inp: dict, ctx) -> dict:
         pid = inp["Id"]
         self._policy(pid)
-        limit = _max_items(inp.get("MaxItems"))
+        limit = list_limit(inp.get("MaxItems"), MAX_LIST, "MaxItems")
         marker = inp.get("TrafficPolicyVersionMarker")
         after = _version(marker) - 1 if marker else 0
         rows = ts.policy_versions(self.store, pid, after, limit + 1)
@@ -324,7 +313,7 @@ class TrafficOperations:
         return {}
 
     def _instance_page(self, inp: dict, zone_id=None, policy=None, zone_marker=True) -> dict:
-        limit = _max_items(inp.get("MaxItems"))
+        limit = list_limit(inp.get("MaxItems"), MAX_LIST, "MaxItems")
         start = None
         name_marker = inp.get("TrafficPolicyInstanceNameMarker")
         type_marker = inp.get("TrafficPolicyInstanceTypeMarker")

@@ -22,6 +22,7 @@ from .. import vpcdef
 from ..store import vpcstore
 from ..store.sqlite import ZoneRow
 from .errors import Route53Error, invalid_input
+from .paging import list_limit
 
 MAX_LIST_BY_VPC = 100  # ListHostedZonesByVPC MaxItems default and cap
 MAX_LIST_AUTHORIZATIONS = 50  # ListVPCAssociationAuthorizations MaxResults default
@@ -49,18 +50,6 @@ def _untoken(token: str) -> str:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise Route53Error("InvalidPaginationToken", "The value that you specified for "
                            "NextToken in a List request isn't valid.") from None
-
-
-def _page_size(value, default: int, name: str) -> int:
-    if value in (None, ""):
-        return default
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise invalid_input(f"Invalid value for {name}: {value!r} is not an integer") from None
-    if n < 1:
-        raise invalid_input(f"{name} must be at least 1")
-    return min(n, default)
 
 
 class VPCOperations:
@@ -184,7 +173,7 @@ class VPCOperations:
         return {"ChangeInfo": change}
 
     def ListHostedZonesByVPC(self, inp: dict, ctx) -> dict:
-        limit = _page_size(inp.get("MaxItems"), MAX_LIST_BY_VPC, "MaxItems")
+        limit = list_limit(inp.get("MaxItems"), MAX_LIST_BY_VPC, "MaxItems")
         start = 0
         if inp.get("NextToken"):
             text = _untoken(inp["NextToken"])
@@ -233,7 +222,7 @@ class VPCOperations:
         return {"HostedZoneId": z.id, "VPC": {"VPCRegion": region, "VPCId": vpc_id}}
 
     def ListVPCAssociationAuthorizations(self, inp: dict, ctx) -> dict:
-        limit = _page_size(inp.get("MaxResults"), MAX_LIST_AUTHORIZATIONS, "MaxResults")
+        limit = list_limit(inp.get("MaxResults"), MAX_LIST_AUTHORIZATIONS, "MaxResults")
         z = self._own_private_zone(inp["HostedZoneId"], ctx)
         items = vpcstore.authorizations(self.store, z.id)
         if inp.get("NextToken"):

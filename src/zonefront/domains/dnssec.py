@@ -11,6 +11,8 @@ import base64
 import binascii
 import hashlib
 
+from ..dnssec.records import key_tag  # RFC 4034 Appendix B
+
 # DNSSEC algorithms Route 53 Domains accepts (IANA numbers)
 ALGORITHMS = {5, 7, 8, 10, 13, 14, 15, 16}
 FLAGS = {256, 257}  # ZSK, KSK (SEP bit)
@@ -29,14 +31,6 @@ def dnskey_rdata(flags: int, algorithm: int, public_key_b64: str) -> bytes:
     if not key:
         raise KeyError_("PublicKey is empty")
     return flags.to_bytes(2, "big") + bytes([3, algorithm]) + key
-
-
-def key_tag(rdata: bytes) -> int:
-    acc = 0
-    for i, b in enumerate(rdata):
-        acc += b << 8 if i % 2 == 0 else b
-    acc += (acc >> 16) & 0xFFFF
-    return acc & 0xFFFF
 
 
 def owner_wire(name: str) -> bytes:
