@@ -66,3 +66,15 @@ def udp_size_arg(text: str) -> int:
     if not lo <= v <= hi:
         raise argparse.ArgumentTypeError(f"must be within {lo}..{hi}")
     return v
+
+
+def recv_exact(sock, n: int, closed: str = "connection closed") -> bytes:
+    """Exactly n octets from a stream socket; OSError(`closed`) when the
+    peer closes first (DNS over TCP's length-prefixed messages, Frame Streams)."""
+    buf = b""
+    while len(buf) < n:
+        part = sock.recv(n - len(buf))
+        if not part:
+            raise OSError(closed)
+        buf += part
+    return buf

@@ -19,6 +19,10 @@ import socket
 import struct
 import time
 
+from ..netaddr import recv_exact
+
+_COLLECTOR_CLOSED = "collector closed the connection"
+
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = b"protobuf:dnstap.Dnstap"
@@ -126,9 +130,9 @@ class DnstapWriter:
         try:
             s.connect(self.path)
             s.sendall(control_frame(CTRL_READY))
-            head = self._recv_exact(s, 8)
+            head = recv_exact(s, 8, _COLLECTOR_CLOSED)
             zero, length = struct.unpack("!II", head)
-            body = self._recv_exact(s, length)
+            body = recv_exact(s, length, _COLLECTOR_CLOSED)
             if zero != 0 or struct.unpack_from("!I", body)[0] != CTRL_ACCEPT:
                 raise OSError("collector did not ACCEPT")
             s.sendall(control_frame(CTRL_START))
@@ -138,16 +142,6 @@ class DnstapWriter:
             return False
         self._sock = s
         return True
-
-    @staticmethod
-    def _recv_exact(s: socket.socket, n: int) -> bytes:
-        buf = b""
-        while len(buf) < n:
-            chunk = s.recv(n - len(buf))
-            if not chunk:
-                raise OSError("collector closed the connection")
-            buf += chunk
-        return buf
 
     def record(self, ts_us: int, tcp: int, family: int, addr: bytes, port: int, dport: int,
                query: bytes, response: bytes) -> None:
@@ -199,7 +193,7 @@ class DnstapWriter:
             try:
                 self._sock.sendall(control_frame(CTRL_STOP, content_type=False))
                 self._sock.settimeout(1.0)
-                self._recv_exact(self._sock, 8)  # FINISH (best effort)
+                recv_exact(self._sock, 8, _COLLECTOR_CLOSED)  # FINISH (best effort)
             except OSError:
                 pass
             self._sock.close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..dnsmsg import FLAG_TC, answer_records, make_query
 from ..model import TYPE_CNAME, name_lower
+from ..netaddr import recv_exact
 
 OK, NXDOMAIN, NODATA, ERROR = "ok", "nxdomain", "nodata", "error"
 
@@ -53,18 +54,8 @@ def _exchange(server: tuple[str, int], query: bytes, timeout: float, tcp: bool) 
                 if data[:2] == query[:2]:
                     return data
         s.sendall(struct.pack(">H", len(query)) + query)
-        head = _read(s, 2)
-        return _read(s, struct.unpack(">H", head)[0])
-
-
-def _read(s: socket.socket, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        part = s.recv(n - len(buf))
-        if not part:
-            raise OSError("connection closed")
-        buf += part
-    return buf
+        head = recv_exact(s, 2)
+        return recv_exact(s, struct.unpack(">H", head)[0])
 
 
 def resolve(server: tuple[str, int], qname: bytes, qtype: int, timeout: float = 2.0) -> Outcome:
