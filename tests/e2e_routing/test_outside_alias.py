@@ -187,7 +187,7 @@ def test_alias_follows_outside_target_and_survives_resolver_outage(world):
     assert wait_for(lambda: answer(served, origin)[0] == ["192.0.2.11"], timeout=3 * TTL,
                     step=0.1)
     assert wait_for(lambda: answer(served, origin, "AAAA")[0] == ["2001:db8::11"],
-                    timeout=2, step=0.1)
+                    timeout=3 * TTL, step=0.1)
     # EvaluateTargetHealth: a target that no longer resolves is unhealthy
     assert wait_for(lambda: answer(served, f"fo.{origin}")[0] == ["192.0.2.99"],
                     timeout=3 * TTL, step=0.1)
