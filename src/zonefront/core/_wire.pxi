@@ -1,0 +1,193 @@
+cdef int cmp_u32(const void* a, const void* b) noexcept nogil:
+    cdef uint32_t x = (<const uint32_t*>a)[0], y = (<const uint32_t*>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef uint8_t LOWER[256]
+for _i in range(256):
+    LOWER[_i] = _i + 32 if 65 <= _i <= 90 else _i
+
+
+cdef inline uint16_t ld16(const uint8_t* p) noexcept nogil:
+    return (p[0] << 8) | p[1]
+
+
+cdef inline uint32_t be32(const uint8_t* p) noexcept nogil:
+    """Each octet widened before its shift: `p[0] << 24` shifts an int, and
+    an octet of 128 or more overflows it (undefined behaviour, found by
+    UBSan under tests/fuzz: client 198.51.100.200)."""
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
+
+
+cdef inline void st16(uint8_t* p, uint32_t v) noexcept nogil:
+    p[0] = (v >> 8) & 0xFF
+    p[1] = v & 0xFF
+
+
+cdef inline void st32(uint8_t* p, uint32_t v) noexcept nogil:
+    p[0] = v >> 24
+    p[1] = (v >> 16) & 0xFF
+    p[2] = (v >> 8) & 0xFF
+    p[3] = v & 0xFF
+
+
+# ---- parse -----------------------------------------------------------------
+
+cdef inline ssize_t skip_name(const uint8_t* q, size_t qlen, size_t off) noexcept nogil:
+    """Offset after a name that may end in a compression pointer, or -1."""
+    cdef size_t total = 0
+    cdef uint8_t n
+    while True:
+        if off >= qlen:
+            return -1
+        n = q[off]
+        if (n & 0xC0) == 0xC0:
+            if off + 1 >= qlen:
+                return -1
+            return off + 2
+        if n & 0xC0:
+            return -1
+        off += 1
+        total += n + 1
+        if total > 255 or (n and total >= 255):  # 255 octets with the root label (RFC 1035 §2.3.4)
+            return -1
+        if n == 0:
+            return off
+        off += n
+
+
+cdef int parse_options(query_t* qr, const uint8_t* p, size_t n) noexcept nogil:
+    cdef size_t off = 0
+    cdef uint16_t code, olen, family
+    cdef uint8_t src, scope
+    while off < n:
+        if off + 4 > n:
+            return -1
+        code = ld16(p + off)
+        olen = ld16(p + off + 2)
+        if off + 4 + olen > n:
+            return -1
+        if code == 8:  # Client Subnet, RFC 7871 §6
+            if qr.has_ecs or olen < 4:
+                return -1
+            family = ld16(p + off + 4)
+            src = p[off + 6]
+            scope = p[off + 7]
+            if family == 1:
+                if src > 32:
+                    return -1
+            elif family == 2:
+                if src > 128:
+                    return -1
+            else:
+                return -1
+            if scope != 0 or olen - 4 != (src + 7) // 8:
+                return -1
+            if (src % 8) and (p[off + 4 + olen - 1] & (0xFF >> (src % 8))):
+                return -1
+            qr.has_ecs = 1
+            qr.ecs_family = family
+            qr.ecs_source = src
+            qr.ecs_addr_len = olen - 4
+            memcpy(qr.ecs_addr, p + off + 8, olen - 4)
+        off += 4 + olen
+    return 0
+
+
+cdef inline void lower_copy(uint8_t* d, const uint8_t* s, uint32_t n) noexcept nogil:
+    """Copies a wire name lower-casing ASCII letters, eight octets at a time.
+    Length octets (at most 63) are never in 'A'..'Z', so the whole name goes
+    through unchanged but for its letters."""
+    cdef uint64_t w, h, up
+    while n >= 8:
+        memcpy(&w, s, 8)
+        h = w & 0x7F7F7F7F7F7F7F7FULL
+        # bit 7 of each octet: (h >= 'A') xor (h > 'Z'), for octets below 0x80
+        up = ((h + 0x3F3F3F3F3F3F3F3FULL) ^ (h + 0x2525252525252525ULL)) & ~w & 0x8080808080808080ULL
+        w |= up >> 2
+        memcpy(d, &w, 8)
+        s += 8
+        d += 8
+        n -= 8
+    while n:
+        d[0] = LOWER[s[0]]
+        s += 1
+        d += 1
+        n -= 1
+
+
+cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr) noexcept nogil:
+    """0, or -1 for FORMERR.  The header is known to be 12 octets, QR clear
+    and opcode QUERY."""
+    cdef size_t off = 12
+    cdef uint32_t total = 0, i
+    cdef uint8_t n
+    cdef ssize_t s
+    cdef size_t start
+    cdef uint16_t rtype, rdlen
+    cdef uint32_t an, ns, ar
+    if ld16(q + 4) != 1:
+        return -1
+    qr.nlabels = 0
+    qr.edns = 0
+    qr.has_ecs = 0
+    while True:  # structure first, one step per label
+        if off >= qlen:
+            return -1
+        n = q[off]
+        if n & 0xC0:
+            return -1
+        if qr.nlabels >= MAX_LABELS:
+            return -1
+        qr.label_off[qr.nlabels] = total
+        qr.nlabels += 1
+        if total + n + 1 > 255 or off + 1 + n > qlen:
+            return -1
+        total += n + 1
+        off += n + 1
+        if n == 0:
+            break
+    lower_copy(qr.key, q + 12, total)
+    qr.qname_len = total
+    if off + 4 > qlen:
+        return -1
+    qr.qtype = ld16(q + off)
+    qr.qclass = ld16(q + off + 2)
+    off += 4
+    an = ld16(q + 6)
+    ns = ld16(q + 8)
+    ar = ld16(q + 10)
+    for i in range(an + ns):
+        s = skip_name(q, qlen, off)
+        if s < 0 or <size_t>s + 10 > qlen:
+            return -1
+        rdlen = ld16(q + s + 8)
+        if <size_t>s + 10 + rdlen > qlen:
+            return -1
+        off = s + 10 + rdlen
+    for i in range(ar):
+        start = off
+        s = skip_name(q, qlen, off)
+        if s < 0 or <size_t>s + 10 > qlen:
+            return -1
+        rtype = ld16(q + s)
+        rdlen = ld16(q + s + 8)
+        if <size_t>s + 10 + rdlen > qlen:
+            return -1
+        if rtype == TYPE_OPT:
+            if qr.edns or q[start] != 0 or <size_t>s != start + 1:
+                return -1
+            qr.edns = 1
+            qr.edns_size = ld16(q + s + 2)
+            if qr.edns_size < 512:
+                qr.edns_size = 512
+            qr.edns_version = q[s + 5]
+            qr.edns_do = 1 if q[s + 6] & 0x80 else 0
+            if parse_options(qr, q + s + 10, rdlen) != 0:
+                return -1
+        off = s + 10 + rdlen
+    if off != qlen:
+        return -1
+    return 0
+
+
