@@ -31,19 +31,19 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
         return write_header_only(q, r, RCODE_FORMERR)
 
     if ctx.tcp:
-        limit = 65535
+        limit = TCP_MAX
     elif qr.edns:
         limit = qr.edns_size if qr.edns_size < img.udp_max else img.udp_max
     else:
-        limit = 512
+        limit = UDP_CLASSIC
     if limit > cap:
         limit = cap
     olen = opt_len(&qr)
     qsec = 12 + qr.qname_len + 4
     if limit < qsec + olen:
         if st != NULL:
-            zf_stats_answer(st, ctx.tcp, qr.qtype, 2, ZF_ZONE_ID_NONE, 0)
-        return write_header_only(q, r, 2)
+            zf_stats_answer(st, ctx.tcp, qr.qtype, RCODE_SERVFAIL, ZF_ZONE_ID_NONE, 0)
+        return write_header_only(q, r, RCODE_SERVFAIL)
     counts[0] = counts[1] = counts[2] = 0
 
     if img.nviews:
@@ -69,8 +69,8 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             count_route(img, top, blk_idx, st)
         if blk_idx == NONE:
             if st != NULL:
-                zf_stats_answer(st, ctx.tcp, qr.qtype, 2, answer_zone(<const image_t*>image, img, node, st), 0)
-            return write_header_only(q, r, 2)
+                zf_stats_answer(st, ctx.tcp, qr.qtype, RCODE_SERVFAIL, answer_zone(<const image_t*>image, img, node, st), 0)
+            return write_header_only(q, r, RCODE_SERVFAIL)
     if dname_idx != NONE:
         dn = &img.dnames[dname_idx]
         w = put_block(img, dn.block, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts,
@@ -151,8 +151,8 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             count_route(img, top, blk_idx, st)
         if blk_idx == NONE:
             if st != NULL:
-                zf_stats_answer(st, ctx.tcp, qr.qtype, 2, answer_zone(<const image_t*>image, img, node, st), 0)
-            return write_header_only(q, r, 2)
+                zf_stats_answer(st, ctx.tcp, qr.qtype, RCODE_SERVFAIL, answer_zone(<const image_t*>image, img, node, st), 0)
+            return write_header_only(q, r, RCODE_SERVFAIL)
         w = put_block(img, blk_idx, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts,
                       qr.edns_do)
         rcode = block_rcode(img, blk_idx)

@@ -1,16 +1,10 @@
 cdef inline void set_key(query_t* nq, const uint8_t* name, uint32_t n) noexcept nogil:
     """Lower-cased key and label offsets of an uncompressed wire name that
     the engine itself wrote (so known to be well-formed)."""
-    cdef uint32_t off = 0
-    nq.nlabels = 0
     nq.qname_len = n
-    while off < n:
-        nq.label_off[nq.nlabels] = off
-        nq.nlabels += 1
-        if name[off] == 0:
-            break
-        off += 1 + name[off]
-    lower_copy(nq.key, name, n)
+    nq.nlabels = 0  # stays 0 if a corrupt image wrote no name: nothing below matches then
+    zf_name_walk(name, n, 0, nq.label_off, &nq.nlabels, MAX_LABELS)
+    zf_fold_copy(nq.key, name, n)
 
 
 cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t* blk_out,
@@ -22,7 +16,7 @@ cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t
     cdef const uint8_t* node
     cdef uint8_t flags
     if qr[0].edns and qr[0].edns_version > 0:
-        rcode = 16  # BADVERS, RFC 6891 §6.1.3
+        rcode = RCODE_BADVERS  # RFC 6891 §6.1.3
     elif (qr[0].qclass != 1 and qr[0].qclass != 255) or qr[0].qtype == TYPE_AXFR or qr[0].qtype == TYPE_IXFR:
         rcode = RCODE_REFUSED
     else:

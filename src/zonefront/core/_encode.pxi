@@ -41,14 +41,10 @@ cdef inline size_t write_opt(const query_t* qr, uint8_t* p, uint32_t rcode, uint
     return n
 
 
-cdef enum:
-    EDE_NOT_AUTHORITATIVE = 20  # RFC 8914 §4.21
-
-
 cdef inline size_t put_ede(uint8_t* opt, uint8_t* p, uint16_t info) noexcept nogil:
     """Append an Extended DNS Error option (RFC 8914 §2, no extra text) at
     `p`, the end of the OPT record written at `opt`, and grow its RDLENGTH."""
-    st16(p, 15)
+    st16(p, EDNS_OPT_EDE)
     st16(p + 2, 2)
     st16(p + 4, info)
     st16(opt + 9, ld16(opt + 9) + 6)

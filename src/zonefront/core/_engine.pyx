@@ -11,8 +11,13 @@ from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort
 from libc.string cimport memcpy, memset
 
-cdef extern from "zfhash.h":
-    uint32_t zf_hash(const uint8_t* p, size_t n) nogil
+cdef extern from "zfwire.h" nogil:
+    # one name walker, case folder and hash for the engine, the loops and RRL
+    size_t zf_name_walk(const uint8_t* m, size_t len, size_t off, uint8_t* label_off,
+                        uint32_t* nlabels, uint32_t max_labels)
+    ssize_t zf_name_skip(const uint8_t* m, size_t len, size_t off)
+    void zf_fold_copy(uint8_t* d, const uint8_t* s, size_t n)
+    uint32_t zf_hash(const uint8_t* p, size_t n)
 
 cdef extern from "zfdebug.h":
     # a debug build (ZONEFRONT_DEBUG=1) checks these and aborts naming the one
@@ -68,3 +73,30 @@ include "_answer.pxi"
 include "_counters.pxi"
 include "_prefetch.pxi"
 include "_image.pxi"
+
+
+def wire_constants():
+    """The numbers this build was compiled with, by the names of the Python
+    tables they mirror: tests/core/test_wire_constants.py holds them equal."""
+    return {
+        "TYPE_CNAME": TYPE_CNAME, "TYPE_OPT": TYPE_OPT, "TYPE_DS": TYPE_DS,
+        "TYPE_IXFR": TYPE_IXFR, "TYPE_AXFR": TYPE_AXFR, "TYPE_ANY": TYPE_ANY,
+        "RCODE_FORMERR": RCODE_FORMERR, "RCODE_SERVFAIL": RCODE_SERVFAIL,
+        "RCODE_NOTIMP": RCODE_NOTIMP, "RCODE_REFUSED": RCODE_REFUSED,
+        "RCODE_YXDOMAIN": RCODE_YXDOMAIN, "RCODE_BADVERS": RCODE_BADVERS,
+        "OUR_UDP_PAYLOAD": OUR_UDP_PAYLOAD, "EDNS_OPT_ECS": EDNS_OPT_ECS,
+        "EDE_NOT_AUTHORITATIVE": EDE_NOT_AUTHORITATIVE,
+        "F_CUT": F_CUT, "F_OCCLUDED": F_OCCLUDED, "F_BELOW_DNAME": F_BELOW_DNAME,
+        "F_HAS_DNAME": F_HAS_DNAME, "F_WILD": F_WILD, "F_ANY_FIRST": F_ANY_FIRST,
+        "F_ZONE_NEG": F_ZONE_NEG, "REDIRECT_FLAGS": REDIRECT_FLAGS,
+        "NODE_HEAD": NODE_HEAD, "BLOCK_HEAD": BLOCK_HEAD,
+        "BF_SIGNED": BF_SIGNED, "BF_PREFIX": BF_PREFIX,
+        "K_WEIGHTED": K_WEIGHTED, "K_FAILOVER": K_FAILOVER, "K_MULTIVALUE": K_MULTIVALUE,
+        "K_LATENCY": K_LATENCY, "K_GEO": K_GEO, "K_GEOPROX": K_GEOPROX, "K_CIDR": K_CIDR,
+        "K_ALIAS": K_ALIAS, "P_VALUES": P_VALUES,
+        "C_EVAL_TARGET": C_EVAL_TARGET, "C_DEFAULT": C_DEFAULT, "C_PRIMARY": C_PRIMARY,
+        "C_SECONDARY": C_SECONDARY, "C_CONTINENT": C_CONTINENT, "C_COUNTRY": C_COUNTRY,
+        "C_SUBDIVISION": C_SUBDIVISION, "MAX_MULTIVALUE": MAX_MULTIVALUE,
+        "MAX_CANDS": MAX_CANDS, "FIX_BLOCK": FIX_BLOCK, "FIX_SERIAL": FIX_SERIAL,
+        "FIX_ROW_MASK": FIX_ROW_MASK, "NONE": NONE, "PSET_BIT": PSET_BIT,
+    }

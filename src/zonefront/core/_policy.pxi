@@ -12,7 +12,6 @@ cdef extern from "<netinet/in.h>" nogil:
     cdef int AF_INET
     cdef int AF_INET6
 
-DEF MAX_CANDS = 256
 
 
 cdef inline uint64_t splitmix64(uint64_t* state) noexcept nogil:

@@ -14,7 +14,7 @@ cdef void engine_prefetch(const void* image, const uint8_t* q, size_t qlen,
     left to the answer."""
     cdef const image_t* img = <const image_t*>image
     cdef size_t off = 12
-    cdef uint32_t total = 0, n, i, probes, ref
+    cdef uint32_t total = 0, i, probes, ref
     cdef uint8_t key[256]
     cdef const uint8_t* nd
     cdef const pset_t* ps
@@ -24,19 +24,12 @@ cdef void engine_prefetch(const void* image, const uint8_t* q, size_t qlen,
         hint.ref = NONE
         if qlen < 17 or (q[2] & 0x80):
             return
-        while True:
-            if off >= qlen:  # a name that runs to the end: nothing past it is ours to read
-                return
-            n = q[off]
-            if n & 0xC0 or total + n + 1 > 255 or off + 1 + n > qlen:
-                return
-            total += n + 1
-            off += n + 1
-            if n == 0:
-                break
-        if off + 2 > qlen:
+        # a name that runs to the end: nothing past it is ours to read
+        total = <uint32_t>zf_name_walk(q, qlen, 12, NULL, NULL, 0)
+        off = 12 + total
+        if total == 0 or off + 2 > qlen:
             return
-        lower_copy(key, q + 12, total)
+        zf_fold_copy(key, q + 12, total)
         hint.hash = zf_hash(key, total)
         hint.qname_len = total
         hint.qtype = (q[off] << 8) | q[off + 1]

@@ -3,11 +3,6 @@ cdef int cmp_u32(const void* a, const void* b) noexcept nogil:
     return (x > y) - (x < y)
 
 
-cdef uint8_t LOWER[256]
-for _i in range(256):
-    LOWER[_i] = _i + 32 if 65 <= _i <= 90 else _i
-
-
 cdef inline uint16_t ld16(const uint8_t* p) noexcept nogil:
     return (p[0] << 8) | p[1]
 
@@ -33,29 +28,6 @@ cdef inline void st32(uint8_t* p, uint32_t v) noexcept nogil:
 
 # ---- parse -----------------------------------------------------------------
 
-cdef inline ssize_t skip_name(const uint8_t* q, size_t qlen, size_t off) noexcept nogil:
-    """Offset after a name that may end in a compression pointer, or -1."""
-    cdef size_t total = 0
-    cdef uint8_t n
-    while True:
-        if off >= qlen:
-            return -1
-        n = q[off]
-        if (n & 0xC0) == 0xC0:
-            if off + 1 >= qlen:
-                return -1
-            return off + 2
-        if n & 0xC0:
-            return -1
-        off += 1
-        total += n + 1
-        if total > 255 or (n and total >= 255):  # 255 octets with the root label (RFC 1035 §2.3.4)
-            return -1
-        if n == 0:
-            return off
-        off += n
-
-
 cdef int parse_options(query_t* qr, const uint8_t* p, size_t n) noexcept nogil:
     cdef size_t off = 0
     cdef uint16_t code, olen, family
@@ -67,7 +39,7 @@ cdef int parse_options(query_t* qr, const uint8_t* p, size_t n) noexcept nogil:
         olen = ld16(p + off + 2)
         if off + 4 + olen > n:
             return -1
-        if code == 8:  # Client Subnet, RFC 7871 §6
+        if code == EDNS_OPT_ECS:  # RFC 7871 §6
             if qr.has_ecs or olen < 4:
                 return -1
             family = ld16(p + off + 4)
@@ -94,34 +66,11 @@ cdef int parse_options(query_t* qr, const uint8_t* p, size_t n) noexcept nogil:
     return 0
 
 
-cdef inline void lower_copy(uint8_t* d, const uint8_t* s, uint32_t n) noexcept nogil:
-    """Copies a wire name lower-casing ASCII letters, eight octets at a time.
-    Length octets (at most 63) are never in 'A'..'Z', so the whole name goes
-    through unchanged but for its letters."""
-    cdef uint64_t w, h, up
-    while n >= 8:
-        memcpy(&w, s, 8)
-        h = w & 0x7F7F7F7F7F7F7F7FULL
-        # bit 7 of each octet: (h >= 'A') xor (h > 'Z'), for octets below 0x80
-        up = ((h + 0x3F3F3F3F3F3F3F3FULL) ^ (h + 0x2525252525252525ULL)) & ~w & 0x8080808080808080ULL
-        w |= up >> 2
-        memcpy(d, &w, 8)
-        s += 8
-        d += 8
-        n -= 8
-    while n:
-        d[0] = LOWER[s[0]]
-        s += 1
-        d += 1
-        n -= 1
-
-
 cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr) noexcept nogil:
     """0, or -1 for FORMERR.  The header is known to be 12 octets, QR clear
     and opcode QUERY."""
     cdef size_t off = 12
     cdef uint32_t total = 0, i
-    cdef uint8_t n
     cdef ssize_t s
     cdef size_t start
     cdef uint16_t rtype, rdlen
@@ -131,23 +80,11 @@ cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr) noexcept nogil:
     qr.nlabels = 0
     qr.edns = 0
     qr.has_ecs = 0
-    while True:  # structure first, one step per label
-        if off >= qlen:
-            return -1
-        n = q[off]
-        if n & 0xC0:
-            return -1
-        if qr.nlabels >= MAX_LABELS:
-            return -1
-        qr.label_off[qr.nlabels] = total
-        qr.nlabels += 1
-        if total + n + 1 > 255 or off + 1 + n > qlen:
-            return -1
-        total += n + 1
-        off += n + 1
-        if n == 0:
-            break
-    lower_copy(qr.key, q + 12, total)
+    total = <uint32_t>zf_name_walk(q, qlen, 12, qr.label_off, &qr.nlabels, MAX_LABELS)
+    if total == 0:
+        return -1
+    off += total
+    zf_fold_copy(qr.key, q + 12, total)
     qr.qname_len = total
     if off + 4 > qlen:
         return -1
@@ -158,7 +95,7 @@ cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr) noexcept nogil:
     ns = ld16(q + 8)
     ar = ld16(q + 10)
     for i in range(an + ns):
-        s = skip_name(q, qlen, off)
+        s = zf_name_skip(q, qlen, off)
         if s < 0 or <size_t>s + 10 > qlen:
             return -1
         rdlen = ld16(q + s + 8)
@@ -167,7 +104,7 @@ cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr) noexcept nogil:
         off = s + 10 + rdlen
     for i in range(ar):
         start = off
-        s = skip_name(q, qlen, off)
+        s = zf_name_skip(q, qlen, off)
         if s < 0 or <size_t>s + 10 > qlen:
             return -1
         rtype = ld16(q + s)
@@ -179,8 +116,8 @@ cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr) noexcept nogil:
                 return -1
             qr.edns = 1
             qr.edns_size = ld16(q + s + 2)
-            if qr.edns_size < 512:
-                qr.edns_size = 512
+            if qr.edns_size < UDP_CLASSIC:
+                qr.edns_size = UDP_CLASSIC
             qr.edns_version = q[s + 5]
             qr.edns_do = 1 if q[s + 6] & 0x80 else 0
             if parse_options(qr, q + s + 10, rdlen) != 0:
