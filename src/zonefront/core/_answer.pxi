@@ -47,15 +47,15 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     counts[0] = counts[1] = counts[2] = 0
 
     if img.nviews:
-        img = choose_view(img, &qr, ctx, &rcode, &blk_idx, &dname_idx, &node)
+        img = view_for(img, &qr, ctx, &rcode, &blk_idx, &dname_idx, &node)
     else:
-        rcode = find_answer(img, &qr, &blk_idx, &dname_idx, &node)
+        rcode = decide(img, &qr, &blk_idx, &dname_idx, &node)
     # a name in none of our zones: REFUSED with EDE 20, Not Authoritative
     # (RFC 8914 §4.21, as NSD and Knot answer)
     ede = rcode == RCODE_REFUSED and blk_idx == NONE and dname_idx == NONE \
         and (qr.qclass == 1 or qr.qclass == 255) and qr.qtype != TYPE_AXFR \
         and qr.qtype != TYPE_IXFR
-    set_client(&cl, &qr, ctx, (q[0] << 8) | q[1])
+    make_client(&cl, &qr, ctx, (q[0] << 8) | q[1])
 
     # header and question; the qname keeps the client's case (0x20)
     r[0] = q[0]
@@ -105,7 +105,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             nq.qtype = qr.qtype
             nq.qclass = qr.qclass
             nq.edns = 0
-            crcode = find_answer(img, &nq, &blk_idx, &dname_idx, &top)
+            crcode = decide(img, &nq, &blk_idx, &dname_idx, &top)
             blk_idx = select_ref(img, blk_idx, &cl)
             if crcode == 0 and blk_idx != NONE and block_aa(img, blk_idx):
                 w = put_block(img, blk_idx, r, pos, limit - pos - olen, pos,
@@ -170,7 +170,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     st16(r + 10, counts[2] + (1 if qr.edns else 0))
     if qr.edns:
         optpos = pos
-        pos += write_opt(&qr, r + pos, rcode, img.udp_max, cl.scope)
+        pos += opt_record(&qr, r + pos, rcode, img.udp_max, cl.scope)
         if ede and pos + 6 <= limit:
             pos += put_ede(r + optpos, r + pos, EDE_NOT_AUTHORITATIVE)
     ZF_ASSERT(pos <= limit)  # truncation kept the response within what the client takes

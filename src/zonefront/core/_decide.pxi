@@ -7,7 +7,7 @@ cdef inline void set_key(query_t* nq, const uint8_t* name, uint32_t n) noexcept 
     zf_fold_copy(nq.key, name, n)
 
 
-cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t* blk_out,
+cdef inline uint32_t decide(const image_t* img, const query_t* qr, uint32_t* blk_out,
                                  uint32_t* dname_out, uint32_t* node_out) noexcept nogil:
     """Pick what answers: a block, a DNAME to synthesize from, or only an
     rcode.  The same decisions as ref/engine.py's decide()."""
@@ -62,10 +62,11 @@ cdef inline uint32_t find_answer(const image_t* img, const query_t* qr, uint32_t
     return rcode
 
 
-cdef const image_t* choose_view(const image_t* img, const query_t* qr, const zf_qctx_t* ctx,
-                               uint32_t* rcode, uint32_t* blk, uint32_t* dn,
-                               uint32_t* node) noexcept nogil:
-    """Private zones (issue 7): a source address inside a VPC's networks is
+cdef const image_t* view_for(const image_t* img, const query_t* qr, const zf_qctx_t* ctx,
+                      uint32_t* rcode, uint32_t* blk, uint32_t* dn,
+                      uint32_t* node) noexcept nogil:
+    """The image that answers, decide() run in it (ref/engine.py view_for
+    picks the same one).  Private zones (issue 7): a source address inside a VPC's networks is
     answered from that VPC's view when the view holds a zone for the qname;
     otherwise, and for every other source, from the public zones.  Only the
     packet's source decides, never the Client Subnet option, which the
@@ -97,12 +98,12 @@ cdef const image_t* choose_view(const image_t* img, const query_t* qr, const zf_
                     i = img.view6[i].loc
     if i >= 0 and <uint32_t>i < img.nviews:
         view = img.views[i]
-        rcode[0] = find_answer(view, qr, blk, dn, node)
+        rcode[0] = decide(view, qr, blk, dn, node)
         if rcode[0] != RCODE_REFUSED:
             if ctx.stats != NULL:
                 zf_stats_view(<zf_stats_t*>ctx.stats, <uint32_t>i)
             return view
-    rcode[0] = find_answer(img, qr, blk, dn, node)
+    rcode[0] = decide(img, qr, blk, dn, node)
     return img
 
 

@@ -17,7 +17,7 @@ cdef inline size_t opt_len(const query_t* qr) noexcept nogil:
     return 11
 
 
-cdef inline size_t write_opt(const query_t* qr, uint8_t* p, uint32_t rcode, uint16_t udp_max,
+cdef inline size_t opt_record(const query_t* qr, uint8_t* p, uint32_t rcode, uint16_t udp_max,
                              uint8_t scope) noexcept nogil:
     cdef size_t n = 11
     p[0] = 0

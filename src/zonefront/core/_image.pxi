@@ -771,7 +771,7 @@ cdef class Image:
                         elif parse_query(qp[i], ql[i], &qr) == 0:
                             total += qr.qname_len
                             if stage == 1:
-                                total += find_answer(&self.img, &qr, &blk, &dn, &node) + blk
+                                total += decide(&self.img, &qr, &blk, &dn, &node) + blk
         finally:
             free(qp)
             free(ql)

@@ -38,7 +38,7 @@ cdef inline uint64_t load64(const uint8_t* p) noexcept nogil:
     return v
 
 
-cdef void set_client(client_t* cl, const query_t* qr, const zf_qctx_t* ctx,
+cdef void make_client(client_t* cl, const query_t* qr, const zf_qctx_t* ctx,
                      uint16_t qid) noexcept nogil:
     """The address routing decides on: the Client Subnet option when the
     query has one (RFC 7871), else the source address."""

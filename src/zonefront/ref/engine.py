@@ -213,18 +213,18 @@ class RefImage:
         if do and blk.signed != NONE:
             blk = self.blocks[blk.signed]
             if blk.prefix != NONE:  # the zone's signed SOA, then this name's NSEC
-                head = self._copy(self.blocks[blk.prefix], room, qname_off, qname_len, base)
+                head = self.copy_block(self.blocks[blk.prefix], room, qname_off, qname_len, base)
                 if head is None:
                     return None
-                tail = self._copy(blk, room - len(head[0]), qname_off, qname_len,
+                tail = self.copy_block(blk, room - len(head[0]), qname_off, qname_len,
                                   base + len(head[0]))
                 if tail is None:
                     return None
                 return head[0] + tail[0], head[1] + tail[1], head[2] + tail[2], \
                     head[3] + tail[3]
-        return self._copy(blk, room, qname_off, qname_len, base)
+        return self.copy_block(blk, room, qname_off, qname_len, base)
 
-    def _copy(self, blk, room: int, qname_off: int, qname_len: int, base: int):
+    def copy_block(self, blk, room: int, qname_off: int, qname_len: int, base: int):
         n, ar = len(blk.data), blk.ar
         if n > room:
             while ar > blk.ar_required:
