@@ -395,6 +395,7 @@ static int process(zf_tcp_server_t *s, conn_t *c)
     ctx.seed = s->seed;
     ctx.tcp = 1;
     ctx.stats = s->counters;
+    ctx.hint = NULL;
     while (c->in_len - off >= 2 && !c->xfr_wait) {
         size_t mlen = ((size_t)c->in[off] << 8) | c->in[off + 1];
         if (c->in_len - off - 2 < mlen)

@@ -170,7 +170,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
         if st != NULL:
             zf_stats_answer(st, ctx.tcp, 0, RCODE_NOTIMP, ZF_ZONE_ID_NONE, 0)
         return write_header_only(q, r, RCODE_NOTIMP)
-    if parse_query(q, qlen, &qr) != 0:
+    if parse_query(q, qlen, &qr, ctx.hint) != 0:
         if st != NULL:
             zf_stats_answer(st, ctx.tcp, 0, RCODE_FORMERR, ZF_ZONE_ID_NONE, 0)
         return write_header_only(q, r, RCODE_FORMERR)

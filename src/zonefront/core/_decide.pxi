@@ -4,7 +4,9 @@ cdef inline void set_key(query_t* nq, const uint8_t* name, uint32_t n) noexcept 
     nq.qname_len = n
     nq.nlabels = 0  # stays 0 if a corrupt image wrote no name: nothing below matches then
     zf_name_walk(name, n, 0, nq.label_off, &nq.nlabels, MAX_LABELS)
-    zf_fold_copy(nq.key, name, n)
+    zf_fold_copy(nq.keybuf, name, n)
+    nq.key = nq.keybuf
+    nq.hashed = 0
 
 
 cdef inline uint32_t decide(const image_t* img, const query_t* qr, uint32_t* blk_out,
@@ -20,7 +22,8 @@ cdef inline uint32_t decide(const image_t* img, const query_t* qr, uint32_t* blk
     elif (qr[0].qclass != 1 and qr[0].qclass != 255) or qr[0].qtype == TYPE_AXFR or qr[0].qtype == TYPE_IXFR:
         rcode = RCODE_REFUSED
     else:
-        idx = find_node(img, qr[0].key, qr[0].qname_len)
+        idx = find_node_hashed(img, qr[0].key, qr[0].qname_len,
+                               qr[0].key_hash if qr[0].hashed else zf_hash(qr[0].key, qr[0].qname_len))
         if idx != NONE:
             node = img.nodes + idx
             flags = node[1]

@@ -2,18 +2,20 @@
 from libc.stdint cimport int32_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 cdef extern from "zfapi.h":
-    ctypedef struct zf_qctx_t:
-        const void* src
-        uint32_t seed
-        uint8_t tcp
-        void* stats
-    ctypedef size_t (*zf_answer_fn)(const void* image, const uint8_t* query, size_t qlen,
-                                    uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
     ctypedef struct zf_hint_t:
         uint32_t hash
         uint32_t ref
         uint16_t qname_len
         uint16_t qtype
+        uint8_t key[256]
+    ctypedef struct zf_qctx_t:
+        const void* src
+        uint32_t seed
+        uint8_t tcp
+        void* stats
+        const zf_hint_t* hint
+    ctypedef size_t (*zf_answer_fn)(const void* image, const uint8_t* query, size_t qlen,
+                                    uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
     ctypedef void (*zf_prefetch_fn)(const void* image, const uint8_t* query, size_t qlen,
                                     zf_hint_t* hint, int stage) noexcept nogil
     int ZF_PREFETCH_STAGES
@@ -231,7 +233,10 @@ ctypedef struct query_t:
     uint8_t ecs_addr[16]
     uint32_t nlabels        # labels including the root label
     uint8_t label_off[MAX_LABELS + 1]
-    uint8_t key[256]        # lower-cased qname
+    const uint8_t* key      # lower-cased qname: keybuf, or the prefetch hint's key
+    uint32_t key_hash       # zf_hash(key), when hashed
+    uint8_t hashed
+    uint8_t keybuf[256]
 
 
 

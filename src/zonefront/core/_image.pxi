@@ -716,6 +716,7 @@ cdef class Image:
         ctx.seed = seed
         ctx.tcp = 1 if tcp else 0
         ctx.stats = NULL
+        ctx.hint = NULL
         buf = bytearray(65535)
         out = buf
         with nogil:
@@ -747,6 +748,7 @@ cdef class Image:
         ctx.seed = 0
         ctx.tcp = 0
         ctx.stats = <void*>stats
+        ctx.hint = NULL
         buf = bytearray(65535)
         out = buf
         try:
@@ -763,12 +765,14 @@ cdef class Image:
                                 for j in range(i, min(i + 64, nq)):
                                     engine_prefetch(&self.img, qp[j], ql[j], &hints[j - i], pstage)
                             for j in range(i, min(i + 64, nq)):
+                                ctx.hint = &hints[j - i]
                                 total += engine_answer(&self.img, qp[j], ql[j], out, 65535, &ctx)
+                        ctx.hint = NULL
                         continue
                     for i in range(nq):
                         if stage == 2:
                             total += engine_answer(&self.img, qp[i], ql[i], out, 65535, &ctx)
-                        elif parse_query(qp[i], ql[i], &qr) == 0:
+                        elif parse_query(qp[i], ql[i], &qr, NULL) == 0:
                             total += qr.qname_len
                             if stage == 1:
                                 total += decide(&self.img, &qr, &blk, &dn, &node) + blk
@@ -793,6 +797,7 @@ def answer_batched(Image image, list queries):
     ctx.seed = 0
     ctx.tcp = 0
     ctx.stats = NULL
+    ctx.hint = NULL
     try:
         if lens == NULL or outs == NULL or qp == NULL or ql == NULL:
             raise MemoryError()
@@ -805,6 +810,7 @@ def answer_batched(Image image, list queries):
                     for j in range(i, min(i + 64, nq)):
                         engine_prefetch(image.ptr, qp[j], ql[j], &hints[j - i], pstage)
                 for j in range(i, min(i + 64, nq)):
+                    ctx.hint = &hints[j - i]
                     lens[j] = engine_answer(image.ptr, qp[j], ql[j], outs + <size_t>j * 65535, 65535, &ctx)
         return [(<char*>outs)[<size_t>i * 65535 : <size_t>i * 65535 + lens[i]] for i in range(nq)]
     finally:

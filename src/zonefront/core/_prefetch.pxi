@@ -15,7 +15,6 @@ cdef void engine_prefetch(const void* image, const uint8_t* q, size_t qlen,
     cdef const image_t* img = <const image_t*>image
     cdef size_t off = 12
     cdef uint32_t total = 0, i, probes, ref
-    cdef uint8_t key[256]
     cdef const uint8_t* nd
     cdef const pset_t* ps
     cdef const cand_t* c
@@ -29,8 +28,8 @@ cdef void engine_prefetch(const void* image, const uint8_t* q, size_t qlen,
         off = 12 + total
         if total == 0 or off + 2 > qlen:
             return
-        zf_fold_copy(key, q + 12, total)
-        hint.hash = zf_hash(key, total)
+        zf_fold_copy(hint.key, q + 12, total)
+        hint.hash = zf_hash(hint.key, total)
         hint.qname_len = total
         hint.qtype = (q[off] << 8) | q[off + 1]
         __builtin_prefetch(&img.table[<uint32_t>((<uint64_t>hint.hash * img.tsize) >> 32)])

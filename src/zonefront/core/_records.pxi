@@ -82,7 +82,12 @@ cdef inline int names_equal(const uint8_t* a, const uint8_t* b, uint32_t n) noex
 
 cdef inline uint32_t find_node(const image_t* img, const uint8_t* key, uint32_t n) noexcept nogil:
     """Byte offset of the node named `key` (lower-cased wire form), or NONE."""
-    cdef uint32_t h = zf_hash(key, n)
+    return find_node_hashed(img, key, n, zf_hash(key, n))
+
+
+cdef inline uint32_t find_node_hashed(const image_t* img, const uint8_t* key, uint32_t n,
+                                      uint32_t h) noexcept nogil:
+    """find_node with the key's zf_hash known already."""
     cdef uint32_t i = <uint32_t>((<uint64_t>h * img.tsize) >> 32)
     cdef const uint8_t* nd
     ZF_ASSERT(i < img.tsize)

@@ -66,9 +66,11 @@ cdef int parse_options(query_t* qr, const uint8_t* p, size_t n) noexcept nogil:
     return 0
 
 
-cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr) noexcept nogil:
+cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr,
+                     const zf_hint_t* hint) noexcept nogil:
     """0, or -1 for FORMERR.  The header is known to be 12 octets, QR clear
-    and opcode QUERY."""
+    and opcode QUERY.  With a hint (engine_prefetch's stage 0 on the same
+    octets) the lower-cased key and its hash are taken from it."""
     cdef size_t off = 12
     cdef uint32_t total = 0, i
     cdef ssize_t s
@@ -84,8 +86,15 @@ cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr) noexcept nogil:
     if total == 0:
         return -1
     off += total
-    zf_fold_copy(qr.key, q + 12, total)
     qr.qname_len = total
+    if hint != NULL and hint.qname_len == total:
+        qr.key = hint.key
+        qr.key_hash = hint.hash
+        qr.hashed = 1
+    else:
+        zf_fold_copy(qr.keybuf, q + 12, total)
+        qr.key = qr.keybuf
+        qr.hashed = 0
     if off + 4 > qlen:
         return -1
     qr.qtype = ld16(q + off)
