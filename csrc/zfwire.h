@@ -127,10 +127,19 @@ static inline uint8_t zf_fold1(uint8_t c)
 }
 
 /* Copies n octets of a wire name lower-casing its letters; the whole name
- * goes through unchanged but for them. */
+ * goes through unchanged but for them.  d and s do not overlap. */
 static inline void zf_fold_copy(uint8_t *d, const uint8_t *s, size_t n)
 {
     uint64_t w;
+    if (n < 8) {
+        while (n) {
+            *d++ = zf_fold1(*s++);
+            n--;
+        }
+        return;
+    }
+    const uint8_t *last = s + n - 8;
+    uint8_t *dlast = d + n - 8;
     while (n >= 8) {
         memcpy(&w, s, 8);
         w = zf_fold8(w);
@@ -139,9 +148,10 @@ static inline void zf_fold_copy(uint8_t *d, const uint8_t *s, size_t n)
         d += 8;
         n -= 8;
     }
-    while (n) {
-        *d++ = zf_fold1(*s++);
-        n--;
+    if (n) { /* the last eight octets, over some already written: no byte loop */
+        memcpy(&w, last, 8);
+        w = zf_fold8(w);
+        memcpy(dlast, &w, 8);
     }
 }
 
