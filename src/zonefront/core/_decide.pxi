@@ -1,3 +1,5 @@
+# ---- decide: what answers a query (ref/engine.py decide, view_for) -----------
+
 cdef inline void set_key(query_t* nq, const uint8_t* name, uint32_t n) noexcept nogil:
     """Lower-cased key and label offsets of an uncompressed wire name that
     the engine itself wrote (so known to be well-formed)."""

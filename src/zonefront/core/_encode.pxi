@@ -1,4 +1,5 @@
-# ---- encode ----------------------------------------------------------------
+# ---- encode: header, OPT, block copy and relocation (ref/engine.py put_block,
+#      copy_block, opt_record) ---------------------------------------------------
 
 cdef inline size_t write_header_only(const uint8_t* q, uint8_t* r, uint8_t rcode) noexcept nogil:
     r[0] = q[0]

@@ -6,6 +6,19 @@ engine_answer() with the GIL released.  The answer logic itself was run at
 compile time (snapshot/compiler.py); here a query costs one parse, one to a
 few hash probes and one memcpy.  ref/engine.py is the readable twin and
 tests/differential compare the two byte for byte.
+
+One translation unit, read in parts (`include`, in this order), each named
+after what it shares with the twin:
+
+    _wire.pxi      byte order, parse_query (ref/wire.py); names: csrc/zfwire.h
+    _records.pxi   node and block records in place (snapshot/layout.py)
+    _policy.pxi    make_client, select_ref / select_to_values (ref/policy.py)
+    _encode.pxi    write_header_only, opt_record, put_block, copy_block
+    _decide.pxi    decide, view_for: what answers (ref/engine.py)
+    _answer.pxi    engine_answer and its stages, by ref/engine.py's names
+    _counters.pxi  per-worker counters (csrc/zfstats.h)
+    _prefetch.pxi  engine_prefetch: the batch's stages (csrc/zfapi.h)
+    _image.pxi     Image: loading, validation, patching; answer_batched
 """
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort

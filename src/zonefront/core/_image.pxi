@@ -1,4 +1,5 @@
-# ---- loading -----------------------------------------------------------------
+# ---- Image: loading, validation, patching, the Python face (ref/engine.py
+#      RefImage) ------------------------------------------------------------------
 
 from zonefront.snapshot.layout import ARRAY_NAMES as ARRAYS
 GEO_ARRAYS = ("geo4", "geo6", "geolocs")
@@ -6,6 +7,11 @@ GEO_ARRAYS = ("geo4", "geo6", "geolocs")
 # leaves after each (at least as much again as the stream holds)
 APPENDABLE = {"nodes": 4 << 20, "blocks": 8 << 20, "dnames": 64 << 10, "psets": 256 << 10,
               "cands": 512 << 10}
+
+
+cdef int cmp_u32(const void* a, const void* b) noexcept nogil:
+    cdef uint32_t x = (<const uint32_t*>a)[0], y = (<const uint32_t*>b)[0]
+    return (x > y) - (x < y)
 
 
 cdef inline size_t node_size(const uint8_t* nd) noexcept nogil:

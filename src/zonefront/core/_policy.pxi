@@ -1,4 +1,4 @@
-# ---- routing policies (snapshot/policy.py) -----------------------------------
+# ---- routing policies (snapshot/policy.py; ref/policy.py) -------------------
 
 cdef extern from "<math.h>" nogil:
     double sin(double x)

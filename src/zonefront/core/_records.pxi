@@ -1,4 +1,4 @@
-# ---- lookup ----------------------------------------------------------------
+# ---- records: node and block records read in place (snapshot/layout.py) ------
 
 cdef inline uint32_t le32(const uint8_t* p) noexcept nogil:
     cdef uint32_t v

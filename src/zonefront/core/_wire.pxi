@@ -1,7 +1,4 @@
-cdef int cmp_u32(const void* a, const void* b) noexcept nogil:
-    cdef uint32_t x = (<const uint32_t*>a)[0], y = (<const uint32_t*>b)[0]
-    return (x > y) - (x < y)
-
+# ---- wire: byte order and the query parser (ref/wire.py; csrc/zfwire.h) -----
 
 cdef inline uint16_t ld16(const uint8_t* p) noexcept nogil:
     return (p[0] << 8) | p[1]
