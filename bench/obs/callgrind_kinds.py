@@ -5,7 +5,10 @@ one query shape at a time, answered ROUNDS x QUERIES times in one nogil loop.
         --toggle-collect='*engine_answer*' python bench/obs/callgrind_kinds.py KIND
     callgrind_annotate cg.KIND | head   # Ir / (ROUNDS * QUERIES) = instructions per answer
 
-KIND: a, nxdomain, nodata, cname, weighted.  The zone is bench/micro's
+KIND: a, nxdomain, nodata, cname, weighted; "a-batched" answers the A
+queries as the UDP loop does (engine_prefetch's stages over each batch of
+64 first) and counts engine_prefetch too (add
+--toggle-collect='*engine_prefetch*').  The zone is bench/micro's
 20k-name zone plus 2,000 CNAMEs to its hosts and 2,000 weighted names of
 three candidates each.  `python bench/obs/callgrind_kinds.py --all` runs
 every kind under valgrind and prints one line each.
@@ -19,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "micro"))
 
 QUERIES = 2000
 ROUNDS = 10
-KINDS = ("a", "nxdomain", "nodata", "cname", "weighted")
+KINDS = ("a", "nxdomain", "nodata", "cname", "weighted", "a-batched")
 
 
 def zone():
@@ -41,6 +44,7 @@ def zone():
 def queries(kind):
     import dns.message
 
+    kind = "a" if kind == "a-batched" else kind
     shape = {"a": ("host{}.bench.test", "A"), "nxdomain": ("nx{}.bench.test", "A"),
              "nodata": ("host{}.bench.test", "MX"), "cname": ("c{}.bench.test", "A"),
              "weighted": ("w{}.wpol.bench.test", "A")}[kind]
@@ -51,21 +55,38 @@ def queries(kind):
     return out
 
 
-def run(kind):
-    from zonefront.core._engine import Image
+def arrays():
     from zonefront.snapshot.compiler import compile_zones
 
-    image = Image(compile_zones([zone()]).arrays())
+    return compile_zones([zone()]).arrays()
+
+
+def run(kind, arrays_file=None):
+    import pickle
+
+    from zonefront.core._engine import Image
+
+    if arrays_file:  # compiled once outside valgrind, where the compile is slow
+        with open(arrays_file, "rb") as f:
+            image = Image(pickle.load(f))
+    else:
+        image = Image(arrays())
     qs = queries(kind)
-    image.answer_many(qs, ROUNDS, 2)
+    image.answer_many(qs, ROUNDS, 3 if kind == "a-batched" else 2)
 
 
 def under_valgrind():
-    for kind in KINDS:
-        with tempfile.TemporaryDirectory() as tmp:
+    import pickle
+
+    with tempfile.TemporaryDirectory() as tmp:
+        compiled = os.path.join(tmp, "arrays.pickle")
+        with open(compiled, "wb") as f:
+            pickle.dump(arrays(), f)
+        for kind in KINDS:
             out = os.path.join(tmp, "cg.out")
             subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                            "--toggle-collect=*engine_answer*", sys.executable, __file__, kind],
+                            "--toggle-collect=*engine_answer*", "--toggle-collect=*engine_prefetch*",
+                            sys.executable, __file__, kind, compiled],
                            check=True, capture_output=True)
             ir = 0
             with open(out) as f:
@@ -79,4 +100,4 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--all"]:
         under_valgrind()
     else:
-        run(sys.argv[1])
+        run(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
