@@ -24,6 +24,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "zfwire.h"
+
 /* Response classes (BIND's "responses", "nodata"/"referrals", "nxdomains",
  * "errors"), each with buckets of its own so one cannot starve another. */
 #define RRL_CLASS_POSITIVE 0 /* NOERROR with answers */
@@ -107,34 +109,6 @@ static inline uint64_t rrl_mix(uint64_t h)
     return h;
 }
 
-/* ASCII A-Z -> a-z in all eight octets at once; octets >= 0x80 and label
- * lengths (<= 63, below 'A') are left alone. */
-static inline uint64_t rrl_lower8(uint64_t w)
-{
-    const uint64_t hi = 0x8080808080808080ULL;
-    uint64_t low7 = w & ~hi;
-    uint64_t ge_a = low7 + 0x3f3f3f3f3f3f3f3fULL; /* high bit set where octet >= 'A' */
-    uint64_t gt_z = low7 + 0x2525252525252525ULL; /* high bit set where octet > 'Z' */
-    uint64_t upper = ge_a & ~gt_z & ~w & hi;
-    return w | (upper >> 2);
-}
-
-/* Length of the uncompressed wire name at p (up to end), or 0 if it is not
- * one (a response's question name is written uncompressed). */
-static inline size_t rrl_name_len(const uint8_t *p, const uint8_t *end)
-{
-    const uint8_t *s = p;
-    while (p < end) {
-        uint8_t l = *p;
-        if (l == 0)
-            return (size_t)(p - s) + 1 <= 255 ? (size_t)(p - s) + 1 : 0;
-        if (l & 0xC0)
-            return 0;
-        p += 1 + (size_t)l;
-    }
-    return 0;
-}
-
 /* Decides one UDP response resp[0, *len) to src (sockaddr_in or _in6).  On
  * RRL_SLIP the response has been cut in place to header + question with
  * TC=1 and *len updated; on RRL_DROP it must not be sent. */
@@ -150,12 +124,12 @@ static inline int rrl_account(rrl_t *r, const struct sockaddr *src, uint8_t *res
                  : rcode == 3 ? RRL_CLASS_NXDOMAIN : RRL_CLASS_ERROR;
 
     /* The question: its name and type are part of the key. */
-    size_t qname_len = qdcount ? rrl_name_len(resp + 12, resp + n) : 0;
+    size_t qname_len = qdcount ? zf_name_walk(resp, n, ZF_HEADER_LEN, NULL, NULL, 0) : 0;
     if (qname_len && 12 + qname_len + 4 > n)
         qname_len = 0;
     unsigned qtype = qname_len ? ((unsigned)resp[12 + qname_len] << 8) | resp[13 + qname_len] : 0;
 
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)cls << 56) ^ ((uint64_t)qtype << 32) ^ qname_len;
+    uint64_t h = ZF_HASH_SEED ^ ((uint64_t)cls << 56) ^ ((uint64_t)qtype << 32) ^ qname_len;
     if (src->sa_family == AF_INET) {
         uint32_t a = ((const struct sockaddr_in *)src)->sin_addr.s_addr & r->mask4;
         h = rrl_mix(h ^ a);
@@ -165,21 +139,7 @@ static inline int rrl_account(rrl_t *r, const struct sockaddr *src, uint8_t *res
         h = rrl_mix(h ^ (a[0] & r->mask6[0]) ^ 6);
         h = rrl_mix(h ^ (a[1] & r->mask6[1]));
     }
-    const uint8_t *q = resp + 12;
-    size_t left = qname_len;
-    uint64_t w;
-    while (left >= 8) {
-        memcpy(&w, q, 8);
-        h = (h ^ rrl_lower8(w)) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-        q += 8;
-        left -= 8;
-    }
-    if (left) {
-        w = 0;
-        memcpy(&w, q, left);
-        h = (h ^ rrl_lower8(w)) * 0xc4ceb9fe1a85ec53ULL;
-    }
+    h = zf_hash_words(h, resp + ZF_HEADER_LEN, qname_len, 1); /* the name, case folded */
     h = rrl_mix(h);
 
     /* Find the key in its set, or take the empty / least recently refilled way. */

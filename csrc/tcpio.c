@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "tcpio.h"
 #include "zfdebug.h"
+#include "zfwire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -244,17 +245,10 @@ void tcpio_xfr_done(zf_tcp_server_t *s, uint32_t conn, uint32_t gen, uint8_t *bu
 /* Skips one RR (or, with question set, one question) at *p; 0 past the end. */
 static int skip_entry(const uint8_t *m, size_t len, size_t *p, int question)
 {
-    size_t i = *p;
-    while (i < len && m[i]) {
-        if (m[i] >= 0xC0) { /* compression pointer ends the name */
-            i += 1;
-            break;
-        }
-        if (m[i] > 63)
-            return 0;
-        i += 1 + (size_t)m[i];
-    }
-    i += 1;
+    ptrdiff_t e = zf_name_skip(m, len, *p);
+    if (e < 0)
+        return 0;
+    size_t i = (size_t)e;
     if (question) {
         i += 4;
     } else {
@@ -276,34 +270,27 @@ int tcpio_is_xfr(const uint8_t *m, size_t len)
 {
     if (len < 17 || (m[2] & 0xF8) != 0 || m[4] != 0 || m[5] != 1)
         return 0; /* a response, an opcode other than QUERY, or not one question */
-    size_t p = 12;
-    while (p < len && m[p]) {
-        if (m[p] > 63)
-            return 0;
-        p += 1 + (size_t)m[p];
-    }
-    if (p + 5 > len)
+    size_t nl = zf_name_walk(m, len, ZF_HEADER_LEN, NULL, NULL, 0);
+    if (!nl || ZF_HEADER_LEN + nl + 4 > len)
         return 0;
-    unsigned qtype = ((unsigned)m[p + 1] << 8) | m[p + 2];
-    if (qtype == 251 || qtype == 252)
+    size_t p = ZF_HEADER_LEN + nl; /* the qtype */
+    unsigned qtype = ((unsigned)m[p] << 8) | m[p + 1];
+    if (qtype == ZF_TYPE_IXFR || qtype == ZF_TYPE_AXFR)
         return 1;
-    if (qtype != 6 || (m[10] == 0 && m[11] == 0))
+    if (qtype != ZF_TYPE_SOA || (m[10] == 0 && m[11] == 0))
         return 0;
     unsigned rrs = (((unsigned)m[6] << 8) | m[7]) + (((unsigned)m[8] << 8) | m[9]) +
                    (((unsigned)m[10] << 8) | m[11]);
-    p += 5;
+    p += 4;
     size_t last = 0;
     for (unsigned k = 0; k < rrs; k++) {
         last = p;
         if (!skip_entry(m, len, &p, 0))
             return 0;
     }
-    /* the TSIG's owner is a key name; find its type after the name */
-    size_t i = last;
-    while (i < len && m[i] && m[i] < 0xC0)
-        i += 1 + (size_t)m[i];
-    i += (i < len && m[i] >= 0xC0) ? 2 : 1;
-    return i + 2 <= len && m[i] == 0 && m[i + 1] == 250;
+    /* the TSIG's owner is a key name; its type follows the name */
+    ptrdiff_t i = zf_name_skip(m, len, last);
+    return i >= 0 && (size_t)i + 2 <= len && m[i] == 0 && m[i + 1] == ZF_TYPE_TSIG;
 }
 
 /* ------------------------------------------------------------------------
@@ -408,6 +395,7 @@ static int process(zf_tcp_server_t *s, conn_t *c)
     ctx.seed = s->seed;
     ctx.tcp = 1;
     ctx.stats = s->counters;
+    ctx.hint = NULL;
     while (c->in_len - off >= 2 && !c->xfr_wait) {
         size_t mlen = ((size_t)c->in[off] << 8) | c->in[off + 1];
         if (c->in_len - off - 2 < mlen)

@@ -471,7 +471,9 @@ static inline __attribute__((always_inline)) unsigned answer_batch_with(zf_udp_w
     if (rrl)
         rrl_tick(rrl); /* one clock reading per batch */
     zf_prefetch_fn prefetch = slot->prefetch;
-    if (prefetch && n > 1) {
+    int hinted = prefetch && n > 1; /* hints[i] is then this batch's, for the answer too */
+    ctx.hint = NULL;
+    if (hinted) {
         for (int stage = 0; stage < ZF_PREFETCH_STAGES; stage++)
             for (unsigned i = 0; i < n; i++)
                 if (!trunc[i] && lens[i])
@@ -486,6 +488,8 @@ static inline __attribute__((always_inline)) unsigned answer_batch_with(zf_udp_w
             continue;
         }
         ctx.src = (const struct sockaddr *)&w->addrs[i];
+        if (hinted)
+            ctx.hint = &w->hints[i];
         uint8_t *out = w->tx + (size_t)m * TX_STRIDE;
         size_t len = answer(image, w->rx + (size_t)i * RX_STRIDE, lens[i], out,
                             ZF_UDP_TX_SIZE, &ctx);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zfhash.h"
+#include "zfwire.h"
 
 /* layout.py */
 #define F_CUT 1

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "zfhash.h"
+#include "zfwire.h"
 
 #define HUGE_MIN ((size_t)2 << 20)
 

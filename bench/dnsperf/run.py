@@ -513,7 +513,26 @@ class Zonefront(Server):
         return argv + ["--dns-listen", f"127.0.0.1:{self.port}", "--workers", str(self.workers)]
 
 
-SERVER_CLASSES = {"zonefront": Zonefront, "nsd": Nsd, "knot": Knot, "gdnsd": Gdnsd}
+class ZonefrontBase(Zonefront):
+    """zonefront from another checkout (--zonefront-base DIR, built in place),
+    run beside this one for a same-run before/after comparison."""
+
+    name = "zonefront-base"
+
+    def env(self) -> dict[str, str]:
+        e = dict(os.environ)
+        e["PYTHONPATH"] = os.path.join(os.path.abspath(self.opts.zonefront_base or "."), "src")
+        return e
+
+    def version(self) -> str:
+        base = os.path.abspath(self.opts.zonefront_base or ".")
+        rev = subprocess.run(["git", "-C", base, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10).stdout.strip()
+        return f"zonefront from {base} {rev}".strip()
+
+
+SERVER_CLASSES = {"zonefront": Zonefront, "nsd": Nsd, "knot": Knot, "gdnsd": Gdnsd,
+                  "zonefront-base": ZonefrontBase}
 
 # --------------------------------------------------------------------------
 # process hygiene: everything we start is in _STARTED and gets stopped
@@ -899,6 +918,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--load-only", action="store_true", help="only measure zone load time and memory")
     ap.add_argument("--zf-snapshot", action="store_true", help="zonefront: compile then serve --snapshot")
     ap.add_argument("--zonefront-cmd", default=None, help="command prefix for zonefront (default python -m zonefront.cli)")
+    ap.add_argument("--zonefront-base", default=None, metavar="DIR",
+                    help="server zonefront-base: zonefront from DIR/src (an older checkout), for before/after")
     ap.add_argument("--ready-timeout", type=float, default=300)
     ap.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "zonefront-bench-cache"))
     ap.add_argument("--keep", action="store_true", help="keep the temp dir with configs and logs")

@@ -2,18 +2,20 @@
 from libc.stdint cimport int32_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 cdef extern from "zfapi.h":
-    ctypedef struct zf_qctx_t:
-        const void* src
-        uint32_t seed
-        uint8_t tcp
-        void* stats
-    ctypedef size_t (*zf_answer_fn)(const void* image, const uint8_t* query, size_t qlen,
-                                    uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
     ctypedef struct zf_hint_t:
         uint32_t hash
         uint32_t ref
         uint16_t qname_len
         uint16_t qtype
+        uint8_t key[256]
+    ctypedef struct zf_qctx_t:
+        const void* src
+        uint32_t seed
+        uint8_t tcp
+        void* stats
+        const zf_hint_t* hint
+    ctypedef size_t (*zf_answer_fn)(const void* image, const uint8_t* query, size_t qlen,
+                                    uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
     ctypedef void (*zf_prefetch_fn)(const void* image, const uint8_t* query, size_t qlen,
                                     zf_hint_t* hint, int stage) noexcept nogil
     int ZF_PREFETCH_STAGES
@@ -26,6 +28,28 @@ cdef size_t engine_answer(const void* image, const uint8_t* query, size_t qlen,
 cdef void engine_prefetch(const void* image, const uint8_t* query, size_t qlen,
                           zf_hint_t* hint, int stage) noexcept nogil
 
+# The wire's numbers, defined once in csrc/zfwire.h (tests/core/test_wire_constants.py
+# holds them and the layout numbers below equal to the Python tables).
+cdef extern from "zfwire.h":
+    const uint16_t TYPE_CNAME "ZF_TYPE_CNAME"
+    const uint16_t TYPE_OPT "ZF_TYPE_OPT"
+    const uint16_t TYPE_DS "ZF_TYPE_DS"
+    const uint16_t TYPE_IXFR "ZF_TYPE_IXFR"
+    const uint16_t TYPE_AXFR "ZF_TYPE_AXFR"
+    const uint16_t TYPE_ANY "ZF_TYPE_ANY"
+    const uint8_t RCODE_FORMERR "ZF_RCODE_FORMERR"
+    const uint8_t RCODE_SERVFAIL "ZF_RCODE_SERVFAIL"
+    const uint8_t RCODE_NOTIMP "ZF_RCODE_NOTIMP"
+    const uint8_t RCODE_REFUSED "ZF_RCODE_REFUSED"
+    const uint8_t RCODE_YXDOMAIN "ZF_RCODE_YXDOMAIN"
+    const uint32_t RCODE_BADVERS "ZF_RCODE_BADVERS"
+    const uint16_t OUR_UDP_PAYLOAD "ZF_UDP_PAYLOAD"
+    const uint16_t UDP_CLASSIC "ZF_UDP_CLASSIC"
+    const uint32_t TCP_MAX "ZF_TCP_MAX"
+    const uint16_t EDNS_OPT_ECS "ZF_EDNS_OPT_ECS"
+    const uint16_t EDNS_OPT_EDE "ZF_EDNS_OPT_EDE"
+    const uint16_t EDE_NOT_AUTHORITATIVE "ZF_EDE_NOT_AUTHORITATIVE"
+    const uint32_t HEADER_LEN "ZF_HEADER_LEN"
 
 cdef enum:
     F_CUT = 1
@@ -40,17 +64,6 @@ cdef enum:
     BLOCK_HEAD = 12
     BF_SIGNED = 2  # block flags: a DO twin's u32 ends the record (layout.py)
     BF_PREFIX = 4  # a twin's shared first part: a u32 after that (layout.py)
-    TYPE_CNAME = 5
-    TYPE_OPT = 41
-    TYPE_DS = 43
-    TYPE_IXFR = 251
-    TYPE_AXFR = 252
-    TYPE_ANY = 255
-    RCODE_FORMERR = 1
-    RCODE_NOTIMP = 4
-    RCODE_REFUSED = 5
-    RCODE_YXDOMAIN = 6
-    OUR_UDP_PAYLOAD = 1232
     K_WEIGHTED = 1
     K_FAILOVER = 2
     K_MULTIVALUE = 3
@@ -72,6 +85,7 @@ cdef enum:
     FIX_SERIAL = 0x4000
     FIX_ROW_MASK = 0x3FFF
     MAX_LABELS = 128
+    MAX_CANDS = 256         # candidates one policy set is chosen among (ref/policy.py)
 
 cdef extern from *:
     """
@@ -219,7 +233,10 @@ ctypedef struct query_t:
     uint8_t ecs_addr[16]
     uint32_t nlabels        # labels including the root label
     uint8_t label_off[MAX_LABELS + 1]
-    uint8_t key[256]        # lower-cased qname
+    const uint8_t* key      # lower-cased qname: keybuf, or the prefetch hint's key
+    uint32_t key_hash       # zf_hash(key), when hashed
+    uint8_t hashed
+    uint8_t keybuf[256]
 
 
 

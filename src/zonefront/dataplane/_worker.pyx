@@ -20,15 +20,11 @@ import threading
 
 log = logging.getLogger("zonefront.dataplane")
 
-# On: the engine is cimported (zonefront.core._engine must then be built and
-# importable) and is the default answer function.  Off: echo only, for work
-# on the loops while the engine does not build.
-DEF ZF_WITH_ENGINE = True
+# The engine is the default answer function (zonefront.core._engine must be
+# built first); echo answers only in the loops' own tests.
+from zonefront.core._engine cimport engine_answer, engine_prefetch, Image
 
-IF ZF_WITH_ENGINE:
-    from zonefront.core._engine cimport engine_answer, engine_prefetch, Image
-
-HAVE_ENGINE = ZF_WITH_ENGINE
+HAVE_ENGINE = True  # tests written for an engine-less build still ask
 RX_SIZE = ZF_UDP_RX_SIZE
 TX_SIZE = ZF_UDP_TX_SIZE
 
@@ -81,20 +77,17 @@ cdef class Slot:
 
     answer is "echo" (test answer function, image None or EchoImage) or
     "engine" (core._engine.engine_answer, image a core._engine.Image); the
-    default is "engine" when this module was built with the engine.
+    default is "engine".
     """
 
     def __cinit__(self, image=None, answer=None):
         cdef zf_answer_fn fn
         if answer is None:
-            answer = "engine" if ZF_WITH_ENGINE else "echo"
+            answer = "engine"
         if answer == "echo":
             fn = echo_answer
         elif answer == "engine":
-            IF ZF_WITH_ENGINE:
-                fn = engine_answer
-            ELSE:
-                raise ValueError("this build has no engine (ZF_WITH_ENGINE is off in _worker.pyx)")
+            fn = engine_answer
         else:
             raise ValueError(f"unknown answer function {answer!r}")
         self.answer = answer
@@ -103,9 +96,8 @@ cdef class Slot:
         self.slot = zf_slot_new(fn, self._pointer(image))
         if self.slot == NULL:
             raise MemoryError()
-        IF ZF_WITH_ENGINE:
-            if answer == "engine" and os.environ.get("ZONEFRONT_PREFETCH", "1") != "0":
-                zf_slot_set_prefetch(self.slot, engine_prefetch)
+        if answer == "engine" and os.environ.get("ZONEFRONT_PREFETCH", "1") != "0":
+            zf_slot_set_prefetch(self.slot, engine_prefetch)
         self._image = image
 
     def __dealloc__(self):
@@ -121,12 +113,11 @@ cdef class Slot:
             if isinstance(image, EchoImage):
                 return (<EchoImage>image).ptr
             raise TypeError(f"echo slot takes EchoImage or None, not {type(image).__name__}")
-        IF ZF_WITH_ENGINE:
-            if isinstance(image, Image):
-                return (<Image>image).ptr
-            inner = getattr(image, "image", None)  # core.engine.Engine; we keep it, it keeps this
-            if isinstance(inner, Image):
-                return (<Image>inner).ptr
+        if isinstance(image, Image):
+            return (<Image>image).ptr
+        inner = getattr(image, "image", None)  # core.engine.Engine; we keep it, it keeps this
+        if isinstance(inner, Image):
+            return (<Image>inner).ptr
         raise TypeError(f"engine slot takes core._engine.Image or an Engine, not {type(image).__name__}")
 
     def swap(self, image, double timeout=5.0):

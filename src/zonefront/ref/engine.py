@@ -7,6 +7,7 @@ same bytes; ZONEFRONT_PUREPYTHON=1 serves from this twin.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 from ..model import TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DS, TYPE_IXFR, TYPE_OPT
 from ..snapshot.blocks import FIX_BLOCK, FIX_SERIAL
@@ -35,6 +36,23 @@ from .policy import Policy, make_client
 from .wire import DROP, FORMERR, NOTIMP, OUR_UDP_PAYLOAD, parse_query
 
 EDE_NOT_AUTHORITATIVE = 20  # RFC 8914 §4.21
+
+
+@dataclass
+class Answer:
+    """What the answer stages build: engine_answer's answer_t."""
+    rcode: int
+    room: int  # octets left for the sections after the question, OPT kept aside
+    qsec: int  # where the question ends
+    aa: int = 0
+    tc: int = 0
+    body: bytes = b""
+    counts: tuple = (0, 0, 0)
+
+
+def header_only(query: bytes, rcode: int) -> bytes:
+    """engine_answer's write_header_only: ID, QR, opcode and RD echoed."""
+    return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | rcode]) + bytes(8)
 
 
 
@@ -213,18 +231,18 @@ class RefImage:
         if do and blk.signed != NONE:
             blk = self.blocks[blk.signed]
             if blk.prefix != NONE:  # the zone's signed SOA, then this name's NSEC
-                head = self._copy(self.blocks[blk.prefix], room, qname_off, qname_len, base)
+                head = self.copy_block(self.blocks[blk.prefix], room, qname_off, qname_len, base)
                 if head is None:
                     return None
-                tail = self._copy(blk, room - len(head[0]), qname_off, qname_len,
+                tail = self.copy_block(blk, room - len(head[0]), qname_off, qname_len,
                                   base + len(head[0]))
                 if tail is None:
                     return None
                 return head[0] + tail[0], head[1] + tail[1], head[2] + tail[2], \
                     head[3] + tail[3]
-        return self._copy(blk, room, qname_off, qname_len, base)
+        return self.copy_block(blk, room, qname_off, qname_len, base)
 
-    def _copy(self, blk, room: int, qname_off: int, qname_len: int, base: int):
+    def copy_block(self, blk, room: int, qname_off: int, qname_len: int, base: int):
         n, ar = len(blk.data), blk.ar
         if n > room:
             while ar > blk.ar_required:
@@ -252,6 +270,13 @@ class RefImage:
             struct.pack_into(">H", out, pos, 0xC000 | target)
         return bytes(out), blk.an, blk.ns, ar
 
+    # ---- answer: the stages of engine_answer, by the same names ----------
+    #
+    # parse_query -> response_limit -> view_for / decide -> make_client,
+    # select_to_values / select_ref -> answer_dname, answer_values or
+    # answer_block -> finish.  A stage's result is an Answer: rcode, aa, tc,
+    # the sections' octets and their counts.
+
     def answer(self, query: bytes, tcp: bool = False, client: str | None = None, seed: int = 0,
                cap: int = 65535) -> bytes:
         view = self.view_for(query, client)
@@ -261,24 +286,12 @@ class RefImage:
         if q == DROP:
             return b""
         if q in (FORMERR, NOTIMP):
-            rcode = RCODE_FORMERR if q == FORMERR else RCODE_NOTIMP
-            return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | rcode]) + bytes(8)
-        qname_len = len(q.qname)
-        if tcp:
-            limit = 65535
-        elif q.edns:
-            limit = min(q.edns_size, self.udp_max)
-        else:
-            limit = 512
-        limit = min(limit, cap)
+            return header_only(query, RCODE_FORMERR if q == FORMERR else RCODE_NOTIMP)
+        limit = self.response_limit(q, tcp, cap)
         opt = self.opt_record(q, 0, self.udp_max) if q.edns else b""
-        qsec = 12 + qname_len + 4
+        qsec = 12 + len(q.qname) + 4
         if limit < qsec + len(opt):
-            return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | RCODE_SERVFAIL]) + bytes(8)
-        rcode, aa, tc = 0, 0, 0
-        cl = None
-        body = b""
-        counts = (0, 0, 0)
+            return header_only(query, RCODE_SERVFAIL)
         bidx = didx = NONE
         if q.edns and q.edns_version > 0:
             rcode = RCODE_BADVERS
@@ -290,82 +303,115 @@ class RefImage:
         ede = rcode == RCODE_REFUSED and bidx == NONE and didx == NONE \
             and q.qclass in (1, 255) and q.qtype not in (TYPE_AXFR, TYPE_IXFR)
         cl = make_client(q, q.qname.lower(), client, seed)
-        room = limit - qsec - len(opt)
+        a = Answer(rcode=rcode, room=limit - qsec - len(opt), qsec=qsec)
         if didx == NONE and bidx != NONE and bidx & PSET_BIT:
             bidx = self.policy.select_to_values(bidx, cl)
             if bidx == NONE:
-                return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | RCODE_SERVFAIL]) + bytes(8)
+                return header_only(query, RCODE_SERVFAIL)
         if didx != NONE:
-            dblock, owner_len, target_pos, target_len, _, ttl = self.dnames[didx]
-            aa = 1
-            got = self.put_block(dblock, room, 12, qname_len, qsec, q.edns_do)
-            prefix = qname_len - owner_len
-            newlen = prefix + target_len
-            if got is None:
-                tc = 1
-            elif newlen > 255:
-                rcode = RCODE_YXDOMAIN
-                body, counts = got[0], got[1:]
-            elif len(got[0]) + 12 + newlen > room:
-                tc = 1
-            else:
-                new_name = q.qname[:prefix] + self.blocks[dblock].data[target_pos : target_pos + target_len]
-                cname = struct.pack(">HHHIH", 0xC00C, TYPE_CNAME, 1, ttl, newlen) + new_name
-                body = got[0] + cname
-                counts = (2, got[2], got[3])
-                # RFC 6672 §3.2: restart at the new name, once
-                newpos = qsec + len(got[0]) + 12
-                crcode, cb, _ = self.decide(new_name.lower(), q.qtype)
-                cb = self.policy.select_ref(cb, cl)
-                if crcode == 0 and cb != NONE and self.blocks[cb].aa:
-                    chased = self.put_block(cb, room - len(body), newpos, newlen, qsec + len(body),
-                                            q.edns_do)
-                    if chased is None:
-                        tc, body, counts = 1, b"", (0, 0, 0)
-                    else:
-                        rcode = self.blocks[cb].rcode
-                        body += chased[0]
-                        counts = (2 + chased[1], chased[2], chased[3])
+            self.answer_dname(q, a, didx, cl)
         elif bidx != NONE and bidx & PSET_BIT and self.policy.psets[bidx & ~PSET_BIT][4] != NONE \
                 and self.policy.psets[bidx & ~PSET_BIT][0] == 3:
-            ps = self.policy.psets[bidx & ~PSET_BIT]
-            head = self.blocks[ps[4]]
-            rcode, aa = head.rcode, int(head.aa)
-            got = self.put_block(ps[4], room, 12, qname_len, qsec)
-            if got is None:
-                tc = 1
-            else:
-                body, counts = got[0], list(got[1:])
-                values = self.policy.pick_values(ps, cl)
-                for v in values:
-                    part = self.put_block(v, room - len(body), 12, qname_len, qsec)
-                    if part is None:
-                        break
-                    body += part[0]
-                    counts[0] += part[1]
-                if counts[0] == 0 and values:
-                    tc, body, counts = 1, b"", (0, 0, 0)
+            self.answer_values(q, a, self.policy.psets[bidx & ~PSET_BIT], cl)
         elif bidx != NONE:
             bidx = self.policy.select_ref(bidx, cl)
             if bidx == NONE:
-                return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | RCODE_SERVFAIL]) + bytes(8)
-            blk = self.blocks[bidx]
-            rcode, aa = blk.rcode, int(blk.aa)
-            got = self.put_block(bidx, room, 12, qname_len, qsec, q.edns_do)
-            if got is None:
-                tc = 1
-            else:
-                body, counts = got[0], got[1:]
+                return header_only(query, RCODE_SERVFAIL)
+            self.answer_block(q, a, bidx)
+        return self.finish(query, q, a, limit, ede, cl.scope)
+
+    def response_limit(self, q, tcp: bool, cap: int) -> int:
+        if tcp:
+            limit = 65535
+        elif q.edns:
+            limit = min(q.edns_size, self.udp_max)
+        else:
+            limit = 512
+        return min(limit, cap)
+
+    def answer_dname(self, q, a: "Answer", didx: int, cl) -> None:
+        """The DNAME, the CNAME synthesized from it, and the answer at the
+        new name, chased once (RFC 6672 §3)."""
+        qname_len, qsec, room = len(q.qname), a.qsec, a.room
+        dblock, owner_len, target_pos, target_len, _, ttl = self.dnames[didx]
+        a.aa = 1
+        got = self.put_block(dblock, room, 12, qname_len, qsec, q.edns_do)
+        prefix = qname_len - owner_len
+        newlen = prefix + target_len
+        if got is None:
+            a.tc = 1
+        elif newlen > 255:
+            a.rcode = RCODE_YXDOMAIN
+            a.body, a.counts = got[0], got[1:]
+        elif len(got[0]) + 12 + newlen > room:
+            a.tc = 1
+        else:
+            new_name = q.qname[:prefix] + self.blocks[dblock].data[target_pos : target_pos + target_len]
+            cname = struct.pack(">HHHIH", 0xC00C, TYPE_CNAME, 1, ttl, newlen) + new_name
+            a.body = got[0] + cname
+            a.counts = (2, got[2], got[3])
+            # RFC 6672 §3.2: restart at the new name, once
+            newpos = qsec + len(got[0]) + 12
+            crcode, cb, _ = self.decide(new_name.lower(), q.qtype)
+            cb = self.policy.select_ref(cb, cl)
+            if crcode == 0 and cb != NONE and self.blocks[cb].aa:
+                chased = self.put_block(cb, room - len(a.body), newpos, newlen, qsec + len(a.body),
+                                        q.edns_do)
+                if chased is None:
+                    a.tc, a.body, a.counts = 1, b"", (0, 0, 0)
+                else:
+                    a.rcode = self.blocks[cb].rcode
+                    a.body += chased[0]
+                    a.counts = (2 + chased[1], chased[2], chased[3])
+
+    def answer_values(self, q, a: "Answer", ps, cl) -> None:
+        """A multivalue answer: the set's shared first part, then up to eight
+        healthy values picked at random, as many as fit."""
+        qname_len = len(q.qname)
+        head = self.blocks[ps[4]]
+        a.rcode, a.aa = head.rcode, int(head.aa)
+        got = self.put_block(ps[4], a.room, 12, qname_len, a.qsec)
+        if got is None:
+            a.tc = 1
+            return
+        body, counts = got[0], list(got[1:])
+        values = self.policy.pick_values(ps, cl)
+        for v in values:
+            part = self.put_block(v, a.room - len(body), 12, qname_len, a.qsec)
+            if part is None:
+                break
+            body += part[0]
+            counts[0] += part[1]
+        if counts[0] == 0 and values:
+            a.tc, a.body, a.counts = 1, b"", (0, 0, 0)
+        else:
+            a.body, a.counts = body, tuple(counts)
+
+    def answer_block(self, q, a: "Answer", bidx: int) -> None:
+        """One pre-encoded answer, copied and relocated; TC when its
+        required part does not fit."""
+        blk = self.blocks[bidx]
+        a.rcode, a.aa = blk.rcode, int(blk.aa)
+        got = self.put_block(bidx, a.room, 12, len(q.qname), a.qsec, q.edns_do)
+        if got is None:
+            a.tc = 1
+        else:
+            a.body, a.counts = got[0], got[1:]
+
+    def finish(self, query: bytes, q, a: "Answer", limit: int, ede: bool, scope: int) -> bytes:
+        """Header, question, the stages' sections, then the OPT record (with
+        EDE 20 when the name is in none of our zones and it fits)."""
+        opt = b""
         if q.edns:
-            opt = self.opt_record(q, rcode, self.udp_max, cl.scope if cl is not None else 0)
-            if ede and qsec + len(body) + len(opt) + 6 <= limit:
+            opt = self.opt_record(q, a.rcode, self.udp_max, scope)
+            if ede and a.qsec + len(a.body) + len(opt) + 6 <= limit:
                 opt = opt[:9] + struct.pack(">H", len(opt) - 11 + 6) + opt[11:] + \
                     struct.pack(">HHH", 15, 2, EDE_NOT_AUTHORITATIVE)
         header = query[0:2] + bytes(
-            [0x80 | (query[2] & 0x01) | (0x04 if aa else 0) | (0x02 if tc else 0), (query[3] & 0x10) | (rcode & 0xF)]
-        ) + struct.pack(">HHHH", 1, counts[0], counts[1], counts[2] + (1 if q.edns else 0))
-        question = query[12:qsec]
-        return bytes(header + question + body + opt)
+            [0x80 | (query[2] & 0x01) | (0x04 if a.aa else 0) | (0x02 if a.tc else 0),
+             (query[3] & 0x10) | (a.rcode & 0xF)]
+        ) + struct.pack(">HHHH", 1, a.counts[0], a.counts[1], a.counts[2] + (1 if q.edns else 0))
+        return bytes(header + query[12:a.qsec] + a.body + opt)
 
     @staticmethod
     def opt_record(q, rcode: int, udp_max: int, scope: int = 0) -> bytes:

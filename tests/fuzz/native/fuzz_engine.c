@@ -4,8 +4,8 @@
  * to engine_answer() (the zf_answer_fn of zfapi.h) with the fuzz world's
  * image; its first octet (part of the DNS ID, which the engine only copies)
  * picks the client address and UDP or TCP, its second the policy seed.  The
- * same query is answered again after engine_prefetch()'s four stages, as the
- * UDP loop does, and both answers must be the same octets.
+ * same query is answered again after engine_prefetch()'s four stages, with
+ * their hint, as the UDP loop does, and both answers must be the same octets.
  *
  * With ZF_FUZZ_SNAPSHOT, each input is a snapshot file: embed.py loads it
  * the way a restarting node does, and an image that passes validation must
@@ -127,9 +127,10 @@ static void ask(const void *image, const uint8_t *q, size_t n, int client, int t
     memset(&hint, 0xA5, sizeof(hint)); /* the stages must not read what stage 0 did not set */
     for (int stage = 0; stage < ZF_PREFETCH_STAGES; stage++)
         prefetch(image, q, n, &hint, stage);
+    ctx.hint = &hint; /* and the answer takes the qname's key and hash from it, as the loops do */
     size_t again = answer(image, q, n, b, cap, &ctx);
     if (again != got || memcmp(a, b, got) != 0) {
-        fprintf(stderr, "answer differs after prefetch (%zu vs %zu octets)\n", got, again);
+        fprintf(stderr, "answer differs after prefetch, with its hint (%zu vs %zu octets)\n", got, again);
         abort();
     }
 }
