@@ -132,7 +132,7 @@ class Config:
     auth: bool = True  # False only with --no-auth: requests are not signature-checked
     credentials: dict[str, str] = field(default_factory=dict)  # access key id -> secret
     readonly_keys: list[str] = field(default_factory=list)  # keys refused on writes
-    # access key id -> IAM policy document (dict, or its JSON text), checked by api/iam.py
+    # access key id -> IAM policy document (dict, or its JSON text), checked by aws/iam.py
     policies: dict[str, object] = field(default_factory=dict)
     nameservers: list[str] = field(default_factory=lambda: list(DEFAULT_NAMESERVERS))
     soa_rname: str | None = None  # SOA RNAME for new zones; None: hostmaster.<zone>
@@ -351,7 +351,7 @@ def _health_settings(sec: dict) -> HealthSettings:
 
 def _policies(sec, where: str) -> dict[str, object]:
     """[api.policies]: key id -> a policy as JSON text or as TOML tables.  Only
-    the shape is checked here; api/iam.py parses the policy language when the
+    the shape is checked here; aws/iam.py parses the policy language when the
     API starts (and refuses to start on a policy it cannot enforce exactly)."""
     import json
 

@@ -325,15 +325,9 @@ def start_serve(args, server, served, control, data_dir: str | None) -> Observab
 
 
 def start_plain(addr, collectors=()) -> metrics.MetricsServer | None:
-    """A metrics listener for `edge` and `checker`: process metrics plus
-    whatever collectors the caller has."""
-    if addr is None:
-        return None
-    reg = metrics.Registry()
-    reg.register(lambda: metrics.process_families(metrics.START_TIME))
-    for c in collectors:
-        reg.register(c)
-    return metrics.MetricsServer(addr[0], addr[1], reg).start()
+    """A metrics listener for `edge`: process metrics plus whatever
+    collectors the caller has (dataplane/metrics.py's plain listener)."""
+    return metrics.start_plain(addr, collectors)
 
 
 def _wrap_publish(control, times: PublishTimes) -> None:
@@ -416,18 +410,3 @@ def start_edge_metrics(addr, edge) -> metrics.MetricsServer:
     else:
         collectors.append(edge_families)
     return start_plain(addr, collectors)
-
-
-def start_checker_metrics(addr, checker, location: str) -> metrics.MetricsServer:
-    """`zonefront checker --metrics-listen`: the probes of this location."""
-    def families():
-        fam = metrics.Family("zonefront_checker_probes", "gauge",
-                             "Probe pool figures of this checker location")
-        try:
-            for k, v in sorted(checker.pool.stats().items()):
-                if isinstance(v, (int, float)):
-                    fam.add(v, location=location, figure=str(k))
-        except Exception:  # noqa: BLE001, S110 (a pool without figures yet)
-            pass
-        return [fam]
-    return start_plain(addr, [families])

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import cidr
-from .api._r53model import SHAPES
+from .aws._route53_model import SHAPES
 
 # Route 53's VPCRegion enum (botocore's model): the regions a VPC may be in
 REGIONS = tuple(SHAPES["VPCRegion"]["enum"])

@@ -23,8 +23,8 @@ import re
 from ..dnssec import records
 from ..dnssec.keystore import KeyStore, KeyStoreError
 from ..store import dnssecstore
-from . import names
-from .errors import Route53Error, invalid_input
+from ..aws import names
+from ..aws.route53_errors import Route53Error, invalid_input
 
 MAX_KSKS = 2
 KSK_STATUSES = ("ACTIVE", "INACTIVE")

@@ -30,8 +30,8 @@ import threading
 import time
 
 from ..config import Config
-from . import iam
-from .errors import Route53Error
+from ..aws import iam
+from ..aws.route53_errors import Route53Error
 
 KEYS_FILE = "access-keys.json"
 MASTER_FILE = "access-keys.key"

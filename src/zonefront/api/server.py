@@ -21,9 +21,10 @@ from urllib.parse import parse_qsl, unquote
 from ..config import Config
 from ..console.mount import console_mount
 from ..domains import http as domains_http
-from . import access, iam, keyapi, sigv4, vpcext, xmlio
-from ._r53model import OPERATIONS, SHAPES
-from .errors import Route53Error, invalid_input
+from ..aws import access, iam, sigv4
+from . import keyapi, vpcext, xmlio
+from ..aws._route53_model import OPERATIONS, SHAPES
+from ..aws.route53_errors import Route53Error, invalid_input
 from .keys import KeyRing
 from .service import Context, Route53Service
 
@@ -187,7 +188,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _authorize(self, access_key: str | None, req: iam.Request,
                    code: str = "AccessDenied") -> None:
-        """IAM's decision for this key (api/iam.py); AccessDenied unless allowed."""
+        """IAM's decision for this key (aws/iam.py); AccessDenied unless allowed."""
         if access_key is None:
             return
         access.add_globals(req, access_key, self.client_address[0], self.scheme == "https")

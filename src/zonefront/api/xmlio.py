@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
-from ._r53model import SHAPES
+from ..aws._route53_model import SHAPES
 
 NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 _NSB = "{" + NS + "}"

@@ -337,3 +337,15 @@ def process_families(started: float) -> list[Family]:
 
 
 START_TIME = time.time()
+
+
+def start_plain(addr, collectors=()) -> MetricsServer | None:
+    """A listener with process metrics plus whatever collectors the caller
+    has (`zonefront edge` and `zonefront checker`); None when addr is None."""
+    if addr is None:
+        return None
+    reg = Registry()
+    reg.register(lambda: process_families(START_TIME))
+    for c in collectors:
+        reg.register(c)
+    return MetricsServer(addr[0], addr[1], reg).start()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import logging
 
-from ..api import access, iam, sigv4
-from ..api.errors import Route53Error
+from ..aws import access, iam, sigv4
+from ..aws.route53_errors import Route53Error
 from . import protocol, rdap
-from ._model import OPERATIONS
+from ..aws._domains_model import OPERATIONS
 from .errors import DomainsError
 
 log = logging.getLogger("zonefront.domains")

@@ -22,8 +22,9 @@ import time
 from typing import Callable
 
 from .. import model, rdata
-from ..api import names as r53names
-from ..api.service import DEFAULT_SOA_TIMERS, NS_TTL, SOA_TTL, new_id
+from ..aws import names as r53names
+from ..aws.ids import new_id
+from ..aws.zone_defaults import DEFAULT_SOA_TIMERS, NS_TTL, SOA_TTL
 from ..store.sqlite import RRsetRow, ZoneRow
 from .errors import DomainsError
 from .service import Registry, add_years, new_auth_code, new_op_id

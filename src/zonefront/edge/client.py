@@ -1,6 +1,6 @@
 """An edge's HTTP(S) client for the control plane: one keep-alive
 connection, every request signed with SigV4 (service route53, as botocore
-signs Route 53 calls), so the API's own verifier (api/sigv4.py) checks it.
+signs Route 53 calls), so the API's own verifier (aws/sigv4.py) checks it.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import json
 import ssl
 from urllib.parse import quote, urlsplit
 
-from ..api.sigv4 import ALGORITHM, signing_key
+from ..aws.sigv4 import ALGORITHM, signing_key
 
 REGION = "us-east-1"
 SERVICE = "route53"

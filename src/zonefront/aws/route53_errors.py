@@ -2,7 +2,7 @@
 botocore's model where the code is a modelled shape."""
 from __future__ import annotations
 
-from ._r53model import SHAPES
+from ._route53_model import SHAPES
 
 
 class Route53Error(Exception):
