@@ -83,6 +83,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 from . import vpcdef
+from .errors import InputError
 
 DEFAULT_NAMESERVERS = [
     "ns1.zonefront.local.",
@@ -95,7 +96,7 @@ DEFAULT_NAMESERVERS = [
 DEFAULT_CHECKER_LOCATIONS = ["us-east-1", "us-west-2", "eu-west-1"]
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError, ValueError):
     """A configuration file or flag that cannot be used; the message says which key."""
 
 
@@ -172,7 +173,7 @@ class Config:
 
 @dataclass
 class DNSSECSettings:
-    """The [dnssec] section (issue 14): how long signatures last and how the
+    """The [dnssec] section (DNSSEC signing): how long signatures last and how the
     zone-signing keys roll (dnssec/zonekeys.py, dnssec/rollover.py)."""
 
     signature_validity: int = 14 * 86400  # seconds an RRSIG is valid; refreshed at a third

@@ -1,4 +1,4 @@
-"""Issue 15's assembly: `--metrics-listen`, query logging and `--dnstap-socket`
+"""Observability's assembly: `--metrics-listen`, query logging and `--dnstap-socket`
 for `zonefront serve` (and the metrics listener for `edge` and `checker`).
 
 It joins the data plane's counters and record drain (dataplane/metrics.py,
@@ -21,7 +21,7 @@ log = logging.getLogger("zonefront.observability")
 
 
 class Observability:
-    """What serve runs for issue 15; stop() in reverse order."""
+    """What serve runs for metrics, query logs and dnstap; stop() in reverse order."""
 
     def __init__(self):
         self.registry = metrics.Registry()
@@ -234,7 +234,8 @@ def _registry_families(control) -> list[metrics.Family]:
         with store.lock:
             rows = store.db.execute("SELECT status, COUNT(*) FROM registry_operations "
                                     "GROUP BY status").fetchall()
-    except Exception:  # noqa: BLE001 (a store without the Domains tables: no figures)
+    except Exception as e:  # noqa: BLE001 (a store without the Domains tables: no figures)
+        log.debug("no registry figures: %s", e)
         rows = []
     for status, n in rows:
         fam.add(n, state=str(status))
@@ -354,7 +355,8 @@ def _wrap_publish(control, times: PublishTimes) -> None:
             with store.lock:
                 rows = store.db.execute("SELECT submitted FROM changes WHERE seq <= ? AND "
                                         "seq > ?", (seq, marked.last)).fetchall()
-        except Exception:
+        except Exception as e:  # noqa: BLE001 (the store closing: no latency this time)
+            log.debug("change -> INSYNC latency not read: %s", e)
             rows = []
         now = time.time()
         for (submitted,) in rows:

@@ -16,7 +16,9 @@ from .. import model, rdata, zonefile
 from ..aws import names
 from ..aws._route53_model import SHAPES
 from ..aws.ids import bare_id, new_id
+from ..aws.route53_errors import Route53Error
 from ..config import Config
+from ..errors import InputError
 from ..store.backend import open_store
 from ..store.sqlite import RRsetRow, Store, ZoneRow
 from ..store.zones import build_zone
@@ -25,7 +27,7 @@ from .service import Context, Route53Service
 ROUTE53_TYPES = set(SHAPES["RRType"]["enum"])
 
 
-class ZoneIOError(ValueError):
+class ZoneIOError(InputError, ValueError):
     """Import or export refused; the message says why (file errors are
     zonefile.ZoneFileError, which carries .line and .reason)."""
 
@@ -113,7 +115,7 @@ def _check_protections(store: Store, z: ZoneRow, keep: list, rows: list) -> None
     changed = [k for k in set(before) | set(after) if before.get(k) != after.get(k)]
     try:
         protections.check(store, z.id, changed)
-    except Exception as e:
+    except Route53Error as e:
         raise ZoneIOError(f"import refused: {e}") from None
 
 

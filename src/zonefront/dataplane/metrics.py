@@ -265,7 +265,7 @@ class DnsCollector:
         drops.add(_proc_udp_drops(self.server.udp_fds))
         gen = Family("zonefront_dns_image_generation", "gauge",
                      "Images swapped in since the start (RCU generation)")
-        gen.add(self.server.slot.generation)
+        gen.add(self.server.image_slot.generation)
         fams = [resp, queries, errs, tc, rrl, routed, chosen, views, *tcpf, batch, drops, gen]
         if self.extra is not None:
             fams.extend(self.extra())

@@ -61,6 +61,7 @@ from contextlib import contextmanager
 import msgpack
 
 from .. import model
+from ..errors import InputError
 
 ZONES_MAGIC = "zonefront-zones"
 DELTA_MAGIC = "zonefront-delta"
@@ -71,7 +72,7 @@ EDGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # an edge's name in
 ROUTED_FIELDS = tuple(f.name for f in dataclasses.fields(model.RoutedRRset))
 
 
-class FormatError(ValueError):
+class FormatError(InputError, ValueError):
     """A document an edge cannot apply: foreign, of another version, or corrupt."""
 
 
