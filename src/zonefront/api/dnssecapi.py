@@ -1,4 +1,4 @@
-"""Route 53's DNSSEC operations (issue 14), mixed into Route53Service:
+"""Route 53's DNSSEC operations, mixed into Route53Service:
 key-signing keys (Create/Activate/Deactivate/DeleteKeySigningKey), signing
 on and off (Enable/DisableHostedZoneDNSSEC) and GetDNSSEC, with the rules
 and error codes Route 53 documents:

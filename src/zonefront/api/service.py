@@ -192,7 +192,7 @@ class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, Histor
         z = self._zone(inp["Id"])
         out = {"HostedZone": self._hosted_zone(z)}
         f = zonefeatures.get(self.store, z.id)
-        if f.stored:  # as before #17 for zones whose tier and features were never set
+        if f.stored:  # as before tiers existed, for zones whose tier and features were never set
             out["HostedZone"]["Config"]["HostedZoneTier"] = f.tier
             out["HostedZone"]["Features"] = tiers.features_out(f, z.private)
         if z.private:

@@ -8,7 +8,7 @@ below /2013-04-01/zonefront/, signed with SigV4 like every Route 53 call
   GET    /2013-04-01/zonefront/state            epoch, serial, health etag (JSON);
          ?epoch=E&serial=N&health=H&wait=S      long poll: answers when any differs
   GET    /2013-04-01/zonefront/snapshot         compiled image (snapshot/format.py)
-  GET    /2013-04-01/zonefront/zones            source zones (edge/format.py)
+  GET    /2013-04-01/zonefront/zones            source zones (edge/documents.py)
   GET    /2013-04-01/zonefront/delta?since=N&epoch=E   changes since N, or 410
   GET    /2013-04-01/zonefront/health           health table (If-None-Match: etag -> 304)
 
@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from .. import httpio
 from ..errors import ServiceError
-from .format import EDGE_ID
+from .documents import EDGE_ID
 
 log = logging.getLogger("zonefront.edges")
 
