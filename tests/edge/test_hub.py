@@ -66,7 +66,7 @@ def test_deltas_rebuild_the_published_zones():
     rnd = random.Random(7)
     h = hub()
     zones = [make_zone("a.test.", 50, "A"), make_zone("b.test.", 20, "B")]
-    h.published(zones)
+    h.offer(zones)
     _s, blob = h.zones_doc()
     first = documents.loads_zones(blob)
     same(first, zones)
@@ -97,7 +97,7 @@ def test_deltas_rebuild_the_published_zones():
             c.private = not z.private
             c.vpcs = [("us-east-1", "vpc-1")] if c.private else []
             zones[i] = c
-        h.published(zones)
+        h.offer(zones)
         # one step at a time ...
         edge = documents.apply_delta(edge, h.delta_doc(edge.serial, edge.epoch))
         same(edge, zones)
@@ -111,10 +111,10 @@ def test_deltas_rebuild_the_published_zones():
 def test_one_record_change_in_a_big_zone_is_a_small_delta():
     h = hub()
     z = make_zone("big.test.", 100_000, "BIG")
-    h.published([z])
+    h.offer([z])
     since = h.serial
     owner = name("h5.big.test.")
-    h.published([patched(z, put=[model.RRset(owner, 1, 300, [b"\xc0\x00\x02\x05"])])])
+    h.offer([patched(z, put=[model.RRset(owner, 1, 300, [b"\xc0\x00\x02\x05"])])])
     blob = h.delta_doc(since, h.epoch)
     assert len(blob) < 1024, len(blob)
     doc = documents.unpack(blob, documents.DELTA_MAGIC)
@@ -124,10 +124,10 @@ def test_one_record_change_in_a_big_zone_is_a_small_delta():
 def test_history_is_bounded_and_epochs_do_not_mix():
     h = hub(history=3)
     z = make_zone("a.test.", 3, "A")
-    serials = [h.published([z])]
+    serials = [h.offer([z])]
     for i in range(5):
         z = patched(z, put=[model.RRset(name(f"x{i}.a.test."), 1, 60, [b"\x01\x02\x03\x04"])])
-        serials.append(h.published([z]))
+        serials.append(h.offer([z]))
     assert h.delta_doc(serials[0], h.epoch) is None  # fell out of the history
     assert h.delta_doc(serials[-3], h.epoch) is not None
     assert h.delta_doc(serials[-3], "another-epoch") is None
@@ -136,7 +136,7 @@ def test_history_is_bounded_and_epochs_do_not_mix():
 
 def test_documents_carry_a_version():
     h = hub()
-    h.published([make_zone("a.test.", 1, "A")])
+    h.offer([make_zone("a.test.", 1, "A")])
     _s, blob = h.zones_doc()
     doc = documents.unpack(blob, documents.ZONES_MAGIC)
     doc["version"] = 99
@@ -157,11 +157,11 @@ def test_insync_waits_for_live_edges_only():
     gate = InsyncGate(done.append, h)
     h.on_report = gate.evaluate
     z = make_zone("a.test.", 1, "A")
-    gate.served(1, h.published([z]))
+    gate.served(1, h.offer([z]))
     assert done == [1]  # no edges: INSYNC when the control plane serves it
     h.heartbeat("e1", {"epoch": h.epoch, "serial": h.serial})
     h.heartbeat("e2", {"epoch": h.epoch, "serial": h.serial})
-    s2 = h.published([patched(z, put=[model.RRset(name("b.a.test."), 1, 60, [bytes(4)])])])
+    s2 = h.offer([patched(z, put=[model.RRset(name("b.a.test."), 1, 60, [bytes(4)])])])
     gate.served(2, s2)
     assert done == [1]
     h.heartbeat("e1", {"epoch": h.epoch, "serial": s2})
@@ -170,7 +170,7 @@ def test_insync_waits_for_live_edges_only():
     assert done == [1]
     h.heartbeat("e2", {"epoch": h.epoch, "serial": s2})
     assert done == [1, 2]
-    gate.served(3, h.published([z]))
+    gate.served(3, h.offer([z]))
     assert done == [1, 2]
     time.sleep(0.35)  # both go stale: the hub's tick reports it
     h._tick_served()
@@ -193,7 +193,7 @@ def test_edge_compile_answers_like_the_control_plane():
                                   set_id="s", failover="SECONDARY")]
     table.slot("hc-0")  # the control plane's slots need not start at 0
     h = EdgeHub(EdgeSettings(), table)
-    h.published([z])
+    h.offer([z])
     arrays, meta = snapshot_format.loads(h.snapshot_doc()[1])
     cp = Engine(arrays, meta["zones"]).attach(health=table)
     zs = documents.loads_zones(h.zones_doc()[1])
@@ -219,17 +219,17 @@ def test_public_dns_fallback_set_travels_in_zones_and_deltas():
     fallback = {"ids": frozenset()}
     hub = EdgeHub(EdgeSettings(), fallback=lambda: fallback["ids"])
     zones = [make_zone("a.test.", 2, "ZA"), make_zone("a.test.", 1, "ZP", private=True)]
-    hub.published(zones)
+    hub.offer(zones)
     _serial, blob = hub.zones_doc()
     first = documents.loads_zones(blob)
     assert first.fallback == frozenset()
     fallback["ids"] = frozenset({"ZP"})
-    hub.published(zones)  # only the feature changed
+    hub.offer(zones)  # only the feature changed
     zs = documents.apply_delta(first, hub.delta_doc(first.serial, first.epoch))
     assert zs.fallback == frozenset({"ZP"})
     assert documents.loads_zones(hub.zones_doc()[1]).fallback == frozenset({"ZP"})
     # a later delta that does not change it keeps it
-    hub.published([patched(zones[0], remove=[(name("h0.a.test."), 1)]), zones[1]])
+    hub.offer([patched(zones[0], remove=[(name("h0.a.test."), 1)]), zones[1]])
     assert documents.apply_delta(zs, hub.delta_doc(zs.serial, zs.epoch)).fallback == {"ZP"}
 
 def test_traffic_policy_rule_trees_reach_edges_whole():
@@ -250,12 +250,12 @@ def test_traffic_policy_rule_trees_reach_edges_whole():
     h = hub()
     z = make_zone("tp.test.", 3, "TP")
     z.routed = compile_document(doc, name("www.tp.test."), 60)
-    h.published([z])
+    h.offer([z])
     _s, blob = h.zones_doc()
     first = documents.loads_zones(blob)
     same(first, [z])
     assert first.zone_list()[0].routed[0].children[0].health_check == "hc-tp"
     doc["Endpoints"]["a"]["Value"] = "192.0.2.7"
     z2 = patched(z, routed=compile_document(doc, name("www.tp.test."), 60))
-    h.published([z2])
+    h.offer([z2])
     same(documents.apply_delta(first, h.delta_doc(first.serial, first.epoch)), [z2])

@@ -238,7 +238,7 @@ class ControlPlane:
                                         for top in getattr(z, "routed", ()) for r in top.walk()
                                         if r.health_check})
         image = self._shippable(built)
-        serial = self.edges.published(zones, image, getattr(built, "lineage", None),
+        serial = self.edges.offer(zones, image, getattr(built, "lineage", None),
                                       getattr(built, "patch", None))
         self.insync.served(seq, serial)  # INSYNC now, or once the live edges serve it
         self._published_seq = seq

@@ -169,10 +169,10 @@ class EdgeHub:
 
     # -- publishing ----------------------------------------------------------
 
-    def published(self, zones: list[model.Zone], image=None, lineage: str | None = None,
-                  patch: dict | None = None) -> int:
-        """Record a publish (after the control plane's own workers serve it)
-        for the edges to fetch; returns its serial.  `image`: what the
+    def offer(self, zones: list[model.Zone], image=None, lineage: str | None = None,
+              patch: dict | None = None) -> int:
+        """Offer the edges what the control plane published (after its own
+        workers serve it), for them to fetch; returns its serial.  `image`: what the
         control plane serves for these zones (serving.LiveImage), shipped as
         the snapshot instead of compiling the zones again; `lineage` and
         `patch` (serving.Built): an edge holding that compiler run's previous
