@@ -99,7 +99,7 @@ def catchup_run(root: str, records: int) -> list[tuple[str, float]]:
     from zonefront import model
     from zonefront.api.server import APIServer
     from zonefront.config import Config, EdgeSettings
-    from zonefront.edge.format import no_gc
+    from zonefront.edge.documents import no_gc
     from zonefront.edge.hub import EdgeHub
     from zonefront.health.table import HealthTable
 

@@ -1,13 +1,13 @@
-"""The package import graph: nothing imports zonefront.cli, and the
-assembly packages (cli, serving, control) and the services they join (api,
-edge) never import each other in a circle, not even from inside a
+"""The package import graph points down only: every package of
+src/zonefront sits in one layer, no package imports one in a higher layer,
+and the packages import each other in no circle, not even from inside a
 function, where a cycle would otherwise hide until the first call.
 
 Every module under src/zonefront is read with `ast` (imports at any depth,
 relative imports resolved); packages are compared at the top level
-(zonefront.api.server -> "api", zonefront.serving -> "serving").  A cycle
-is a pair that reaches each other through any packages in between.
-`pytest -s` prints the package dependency map.
+(zonefront.api.server -> "api", zonefront.serving -> "serving").  A new
+top-level module or package fails the test until it is placed in LAYERS.
+`pytest tests/test_import_layers.py -s` prints the layer map.
 """
 from __future__ import annotations
 
@@ -17,8 +17,21 @@ import pathlib
 import zonefront
 
 SRC = pathlib.Path(zonefront.__file__).parent
-# pairs among these must not reach each other both ways
-GUARDED = ("cli", "serving", "control", "edge", "api")
+# bottom first; a package may import its own layer (without a circle) and
+# the layers below it.  The edge sits with the assembly: `zonefront edge` is
+# a whole process (data plane + serving + its client), and its hub is what
+# the control plane mounts.
+LAYERS = {
+    "vocabulary": ("model", "rdata", "zoneset", "zonefile", "dnsmsg", "config", "errors",
+                   "aws", "netaddr", "cidr", "geo", "geodefault", "vpcdef", "trafficflow",
+                   "fallback", "obs_cli"),
+    "mechanisms": ("store", "dnssec", "snapshot", "ref", "core", "dataplane", "outside",
+                   "httpio"),
+    "services": ("api", "domains", "health", "xfr", "console"),
+    "assembly": ("serving", "observability", "edge", "control"),
+    "command": ("cli",),
+}
+RANK = {pkg: i for i, names in enumerate(LAYERS.values()) for pkg in names}
 
 
 def module_name(path: pathlib.Path, src: pathlib.Path = SRC) -> str:
@@ -111,25 +124,72 @@ def test_walker_sees_every_kind_of_import(tmp_path):
     assert "api" in reachable(graph, "edge") and "edge" in reachable(graph, "api")
 
 
+def cycle_in(graph: dict[str, set[str]]) -> list[str]:
+    """One circle of the graph (its first node repeated at the end), or []."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(n: str) -> list[str]:
+        state[n] = 1
+        path.append(n)
+        for m in sorted(graph.get(n, ())):
+            if state.get(m) == 1:
+                return path[path.index(m):] + [m]
+            if m not in state:
+                found = visit(m)
+                if found:
+                    return found
+        path.pop()
+        state[n] = 2
+        return []
+
+    for n in sorted(graph):
+        if n not in state:
+            found = visit(n)
+            if found:
+                return found
+    return []
+
+
+def test_cycle_finder():
+    assert cycle_in({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+    assert cycle_in({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
 def test_nothing_imports_cli():
     offenders = sorted(m for m, targets in module_graph().items()
                        if "zonefront.cli" in targets and m != "zonefront.cli")
     assert offenders == [], f"modules importing zonefront.cli: {offenders}"
 
 
-def test_no_cycle_among_assembly_and_the_services_it_joins():
+def test_every_package_has_a_layer():
+    unplaced = sorted(set(package_graph(module_graph())) - set(RANK) - {"zonefront"})
+    assert unplaced == [], f"place these in LAYERS: {unplaced}"
+
+
+def test_no_upward_import():
+    modules = module_graph()
+    upward = sorted(f"{m} -> {t}" for m, targets in modules.items() for t in targets
+                    if package_of(t) in RANK and package_of(m) in RANK
+                    and RANK[package_of(t)] > RANK[package_of(m)])
+    assert upward == [], "imports pointing up a layer:\n  " + "\n  ".join(upward)
+
+
+def test_no_cycle_between_packages():
     graph = package_graph(module_graph())
-    reach = {p: reachable(graph, p) for p in GUARDED}
-    cycles = sorted((a, b) for i, a in enumerate(GUARDED) for b in GUARDED[i + 1:]
-                    if b in reach[a] and a in reach[b])
-    assert cycles == [], f"packages that import each other (directly or not): {cycles}"
+    circle = cycle_in(graph)
+    assert circle == [], f"packages importing each other in a circle: {' -> '.join(circle)}"
 
 
-def test_print_package_map():
-    """`pytest tests/test_import_layers.py -s` shows who imports whom."""
+def test_print_layer_map():
+    """`pytest tests/test_import_layers.py -s` shows each layer, top first,
+    and what each package imports."""
     graph = package_graph(module_graph())
     width = max(map(len, graph))
     print()
-    for pkg in sorted(graph):
-        print(f"  {pkg:<{width}} -> {' '.join(sorted(graph[pkg])) or '-'}")
+    for layer, names in reversed(list(LAYERS.items())):
+        print(f"{layer}:")
+        for pkg in names:
+            if pkg in graph:
+                print(f"  {pkg:<{width}} -> {' '.join(sorted(graph[pkg])) or '-'}")
     assert "cli" not in set().union(*graph.values())

@@ -20,8 +20,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGETS = {
-    "route53": os.path.join(ROOT, "src", "zonefront", "api", "_r53model.py"),
-    "route53domains": os.path.join(ROOT, "src", "zonefront", "domains", "_model.py"),
+    "route53": os.path.join(ROOT, "src", "zonefront", "aws", "_route53_model.py"),
+    "route53domains": os.path.join(ROOT, "src", "zonefront", "aws", "_domains_model.py"),
 }
 
 # Route 53 is REST/XML: members carry their wire location and XML names.

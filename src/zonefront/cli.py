@@ -231,6 +231,7 @@ def local_credentials(data_dir: str) -> tuple[str, str, str]:
 def cmd_zone(args) -> int:
     from .api import zoneio
     from .config import load_config
+    from .errors import ZonefrontError
 
     try:
         config = load_config(args.config, {"data_dir": args.data_dir})
@@ -239,7 +240,7 @@ def cmd_zone(args) -> int:
             print(zoneio.import_zone(data_dir, args.zone, args.file, config), file=sys.stderr)
         else:
             sys.stdout.write(zoneio.export_zone(data_dir, args.zone, config))
-    except Exception as e:  # zoneio raises with line and reason
+    except (ZonefrontError, OSError) as e:  # zoneio raises with line and reason
         print(f"zonefront: {e}", file=sys.stderr)
         return 1
     return 0

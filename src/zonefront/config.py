@@ -83,6 +83,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 from . import vpcdef
+from .errors import InputError
 
 DEFAULT_NAMESERVERS = [
     "ns1.zonefront.local.",
@@ -95,7 +96,7 @@ DEFAULT_NAMESERVERS = [
 DEFAULT_CHECKER_LOCATIONS = ["us-east-1", "us-west-2", "eu-west-1"]
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError, ValueError):
     """A configuration file or flag that cannot be used; the message says which key."""
 
 
@@ -132,7 +133,7 @@ class Config:
     auth: bool = True  # False only with --no-auth: requests are not signature-checked
     credentials: dict[str, str] = field(default_factory=dict)  # access key id -> secret
     readonly_keys: list[str] = field(default_factory=list)  # keys refused on writes
-    # access key id -> IAM policy document (dict, or its JSON text), checked by api/iam.py
+    # access key id -> IAM policy document (dict, or its JSON text), checked by aws/iam.py
     policies: dict[str, object] = field(default_factory=dict)
     nameservers: list[str] = field(default_factory=lambda: list(DEFAULT_NAMESERVERS))
     soa_rname: str | None = None  # SOA RNAME for new zones; None: hostmaster.<zone>
@@ -172,7 +173,7 @@ class Config:
 
 @dataclass
 class DNSSECSettings:
-    """The [dnssec] section (issue 14): how long signatures last and how the
+    """The [dnssec] section (DNSSEC signing): how long signatures last and how the
     zone-signing keys roll (dnssec/zonekeys.py, dnssec/rollover.py)."""
 
     signature_validity: int = 14 * 86400  # seconds an RRSIG is valid; refreshed at a third
@@ -351,7 +352,7 @@ def _health_settings(sec: dict) -> HealthSettings:
 
 def _policies(sec, where: str) -> dict[str, object]:
     """[api.policies]: key id -> a policy as JSON text or as TOML tables.  Only
-    the shape is checked here; api/iam.py parses the policy language when the
+    the shape is checked here; aws/iam.py parses the policy language when the
     API starts (and refuses to start on a policy it cannot enforce exactly)."""
     import json
 

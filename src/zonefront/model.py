@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 
+from .errors import InputError
+
 ROOT = b"\x00"
 MAX_NAME_WIRE = 255
 MAX_LABEL = 63
@@ -41,7 +43,7 @@ TYPE_MAILA = 254
 TYPE_ANY = 255
 
 
-class NameError_(ValueError):
+class NameError_(InputError, ValueError):
     """A domain name that cannot exist on the wire (too long, bad label)."""
 
 
@@ -198,7 +200,7 @@ class RRset:
 class RoutedRRset:
     """One Route 53 record set that is chosen per query: it has a routing
     policy (SetIdentifier) and/or is an alias.  Several of them with one
-    owner and type compete; the compiled core picks among them (issue 5).
+    owner and type compete; the compiled core picks among them (routing policies).
 
     Exactly one policy field group is set for a SetIdentifier'd record set,
     as Route 53 requires; an alias has alias_name (and no rdatas).
@@ -338,7 +340,7 @@ class Zone:
     vpcs: list[tuple[str, str]] = field(default_factory=list)
     # record sets chosen per query (routing policies, aliases); see RoutedRRset
     routed: list[RoutedRRset] = field(default_factory=list)
-    # dnssec.signer.ZoneKeys when the zone is served signed (issue 14)
+    # dnssec.signer.ZoneKeys when the zone is served signed (DNSSEC signing)
     dnssec: object = None
 
     def add(self, owner: bytes, rtype: int, ttl: int, rdata: bytes) -> None:

@@ -1,4 +1,4 @@
-"""The command-line and TOML side of issue 15 (metrics, query logs, dnstap):
+"""The command-line and TOML side of observability (metrics, query logs, dnstap):
 options and settings only, so that parsing arguments loads no compiled
 module; observability.py runs what they ask for."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 15's assembly: `--metrics-listen`, query logging and `--dnstap-socket`
+"""Observability's assembly: `--metrics-listen`, query logging and `--dnstap-socket`
 for `zonefront serve` (and the metrics listener for `edge` and `checker`).
 
 It joins the data plane's counters and record drain (dataplane/metrics.py,
@@ -21,7 +21,7 @@ log = logging.getLogger("zonefront.observability")
 
 
 class Observability:
-    """What serve runs for issue 15; stop() in reverse order."""
+    """What serve runs for metrics, query logs and dnstap; stop() in reverse order."""
 
     def __init__(self):
         self.registry = metrics.Registry()
@@ -234,7 +234,8 @@ def _registry_families(control) -> list[metrics.Family]:
         with store.lock:
             rows = store.db.execute("SELECT status, COUNT(*) FROM registry_operations "
                                     "GROUP BY status").fetchall()
-    except Exception:  # noqa: BLE001 (a store without the Domains tables: no figures)
+    except Exception as e:  # noqa: BLE001 (a store without the Domains tables: no figures)
+        log.debug("no registry figures: %s", e)
         rows = []
     for status, n in rows:
         fam.add(n, state=str(status))
@@ -325,15 +326,9 @@ def start_serve(args, server, served, control, data_dir: str | None) -> Observab
 
 
 def start_plain(addr, collectors=()) -> metrics.MetricsServer | None:
-    """A metrics listener for `edge` and `checker`: process metrics plus
-    whatever collectors the caller has."""
-    if addr is None:
-        return None
-    reg = metrics.Registry()
-    reg.register(lambda: metrics.process_families(metrics.START_TIME))
-    for c in collectors:
-        reg.register(c)
-    return metrics.MetricsServer(addr[0], addr[1], reg).start()
+    """A metrics listener for `edge`: process metrics plus whatever
+    collectors the caller has (dataplane/metrics.py's plain listener)."""
+    return metrics.start_plain(addr, collectors)
 
 
 def _wrap_publish(control, times: PublishTimes) -> None:
@@ -360,7 +355,8 @@ def _wrap_publish(control, times: PublishTimes) -> None:
             with store.lock:
                 rows = store.db.execute("SELECT submitted FROM changes WHERE seq <= ? AND "
                                         "seq > ?", (seq, marked.last)).fetchall()
-        except Exception:
+        except Exception as e:  # noqa: BLE001 (the store closing: no latency this time)
+            log.debug("change -> INSYNC latency not read: %s", e)
             rows = []
         now = time.time()
         for (submitted,) in rows:
@@ -416,18 +412,3 @@ def start_edge_metrics(addr, edge) -> metrics.MetricsServer:
     else:
         collectors.append(edge_families)
     return start_plain(addr, collectors)
-
-
-def start_checker_metrics(addr, checker, location: str) -> metrics.MetricsServer:
-    """`zonefront checker --metrics-listen`: the probes of this location."""
-    def families():
-        fam = metrics.Family("zonefront_checker_probes", "gauge",
-                             "Probe pool figures of this checker location")
-        try:
-            for k, v in sorted(checker.pool.stats().items()):
-                if isinstance(v, (int, float)):
-                    fam.add(v, location=location, figure=str(k))
-        except Exception:  # noqa: BLE001, S110 (a pool without figures yet)
-            pass
-        return [fam]
-    return start_plain(addr, [families])

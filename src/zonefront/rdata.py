@@ -21,10 +21,11 @@ import socket
 import time
 
 from . import model
+from .errors import InputError
 from .model import NameError_, name_from_text, name_to_text, read_name
 
 
-class RdataError(ValueError):
+class RdataError(InputError, ValueError):
     """Rdata that cannot be converted; the message says which field and why."""
 
 

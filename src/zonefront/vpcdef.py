@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 
 from . import cidr
-from .api._r53model import SHAPES
+from .aws._route53_model import SHAPES
+from .errors import InputError
 
 # Route 53's VPCRegion enum (botocore's model): the regions a VPC may be in
 REGIONS = tuple(SHAPES["VPCRegion"]["enum"])
@@ -22,7 +23,7 @@ MAX_CIDRS = 1000  # networks per VPC; bounds the data plane's range table
 _VPC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-class VPCDefError(ValueError):
+class VPCDefError(InputError, ValueError):
     """A VPC definition that cannot be used; the message says what and why."""
 
 

@@ -23,6 +23,7 @@ from .model import (
     TYPE_CNAME, TYPE_DNAME, TYPE_NSEC, TYPE_RRSIG, TYPE_SOA, NameError_, RRset, Zone,
 )
 from .rdata import RdataError
+from .errors import InputError
 
 MAX_INCLUDE_DEPTH = 16
 
@@ -38,7 +39,7 @@ _SINGLETONS = {TYPE_SOA: "SOA", TYPE_CNAME: "CNAME", TYPE_DNAME: "DNAME"}
 _BESIDE_CNAME = {TYPE_CNAME, TYPE_RRSIG, TYPE_NSEC}
 
 
-class ZoneFileError(ValueError):
+class ZoneFileError(InputError, ValueError):
     """A master file that cannot be loaded; `str()` is `file:line: reason`."""
 
     def __init__(self, filename: str, line: int, reason: str):

@@ -102,7 +102,7 @@ def test_expired_signature(server):
     scope = f"{amz[:8]}/us-east-1/route53/aws4_request"
     sts = "\n".join(["AWS4-HMAC-SHA256", amz, scope,
                      hashlib.sha256(creq.encode()).hexdigest()])
-    from zonefront.api.sigv4 import signing_key
+    from zonefront.aws.sigv4 import signing_key
     sig = hmac.new(signing_key(SECRET, amz[:8], "us-east-1", "route53"), sts.encode(),
                    hashlib.sha256).hexdigest()
     conn = http.client.HTTPConnection(host, port, timeout=10)

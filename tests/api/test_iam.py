@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 from r53util import change, new_zone, rrset
 
-from zonefront.api import iam
-from zonefront.api.access import normalized_name, route53_request
+from zonefront.aws import iam
+from zonefront.aws.access import normalized_name, route53_request
 from zonefront.api.keys import ManagedKeys, seal, unseal
 from zonefront.config import Config
 from zonefront.control import ControlPlane

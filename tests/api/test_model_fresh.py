@@ -10,10 +10,10 @@ import re
 import botocore.loaders
 import pytest
 
-from zonefront.api import _r53model
+from zonefront.aws import _route53_model as _r53model
 from zonefront.api.server import match_route
 from zonefront.api.service import Route53Service
-from zonefront.domains import _model as domains_model
+from zonefront.aws import _domains_model as domains_model
 from zonefront.domains.service import Registry
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

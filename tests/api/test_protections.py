@@ -10,8 +10,8 @@ from clinew import HAVE_AWS, aws
 from r53util import change, new_zone, rrset
 
 from zonefront.api import protections
-from zonefront.api.errors import Route53Error
-from zonefront.store.zoneio import ZoneIOError, import_zone
+from zonefront.aws.route53_errors import Route53Error
+from zonefront.api.zoneio import ZoneIOError, import_zone
 
 
 def _values(r53, zid, name, rtype):

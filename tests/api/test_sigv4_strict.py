@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from r53util import AKID, SECRET, new_zone
 
-from zonefront.api import sigv4
+from zonefront.aws import sigv4
 
 NS = "{https://route53.amazonaws.com/doc/2013-04-01/}"
 PATH = "/2013-04-01/hostedzone"

@@ -201,7 +201,7 @@ def test_protected_name_refuses_an_instance(r53, monkeypatch):
     import sys
     import types
 
-    from zonefront.api.errors import invalid_change_batch
+    from zonefront.aws.route53_errors import invalid_change_batch
 
     calls = []
 

@@ -12,7 +12,7 @@ import botocore.credentials
 import cbor2
 import pytest
 
-from zonefront.domains._model import OPERATIONS
+from zonefront.aws._domains_model import OPERATIONS
 from zonefront.domains.service import SUPPORTED
 
 from .conftest import (AKID, CONTACT, LIMIT_AKID, LIMIT_SECRET, RO_AKID, RO_SECRET, SECRET,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from zonefront import model
-from zonefront.api import names as r53names
+from zonefront.aws import names as r53names
 from zonefront.config import Config, ConfigError, RegistryConfig, load_config
 from zonefront.domains import dnssec, names
 from zonefront.domains.errors import DomainsError

@@ -171,9 +171,9 @@ def test_health_state_reaches_edges(cluster):
     assert wait_for(lambda: all(addresses(p, name) == {"192.0.2.20"} for p in cl.ports), 3)
     print(f"health change reached 3 edges in {time.monotonic() - t:.3f}s")
     # the table as edges read it
-    from zonefront.edge import format as fmt
+    from zonefront.edge import documents
 
-    doc = fmt.loads_health(cl.api.call("GET", "/2013-04-01/zonefront/health")[2])
+    doc = documents.loads_health(cl.api.call("GET", "/2013-04-01/zonefront/health")[2])
     assert doc["states"][hc] is False and doc["buffer"][doc["slots"][hc]] == 0
     force("healthy")
     assert wait_for(lambda: all(addresses(p, name) == {"192.0.2.10"} for p in cl.ports), 3)

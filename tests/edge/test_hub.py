@@ -12,7 +12,7 @@ import pytest
 
 from zonefront import model
 from zonefront.config import EdgeSettings
-from zonefront.edge import format as fmt
+from zonefront.edge import documents
 from zonefront.control.insync import InsyncGate
 from zonefront.edge.hub import EdgeHub
 from zonefront.edge.mirror import MirrorHealth
@@ -49,7 +49,7 @@ def patched(z: model.Zone, put=(), remove=(), routed=None) -> model.Zone:
                       rrsets=rr, routed=z.routed if routed is None else routed)
 
 
-def same(zs: fmt.ZoneSet, zones: list[model.Zone]) -> None:
+def same(zs: documents.EdgeZones, zones: list[model.Zone]) -> None:
     got = zs.zone_list()
     assert [z.source for z in got] == [z.source for z in zones]
     for a, b in zip(got, zones):
@@ -66,9 +66,9 @@ def test_deltas_rebuild_the_published_zones():
     rnd = random.Random(7)
     h = hub()
     zones = [make_zone("a.test.", 50, "A"), make_zone("b.test.", 20, "B")]
-    h.published(zones)
+    h.offer(zones)
     _s, blob = h.zones_doc()
-    first = fmt.loads_zones(blob)
+    first = documents.loads_zones(blob)
     same(first, zones)
     edge = first
     copies = {first.serial: first}
@@ -97,37 +97,37 @@ def test_deltas_rebuild_the_published_zones():
             c.private = not z.private
             c.vpcs = [("us-east-1", "vpc-1")] if c.private else []
             zones[i] = c
-        h.published(zones)
+        h.offer(zones)
         # one step at a time ...
-        edge = fmt.apply_delta(edge, h.delta_doc(edge.serial, edge.epoch))
+        edge = documents.apply_delta(edge, h.delta_doc(edge.serial, edge.epoch))
         same(edge, zones)
         copies[edge.serial] = edge
     # ... or many at once, from any serial still in the history
     for since in sorted(copies)[::7]:
-        same(fmt.apply_delta(copies[since], h.delta_doc(since, h.epoch)), zones)
-    assert fmt.unpack(h.delta_doc(h.serial, h.epoch), fmt.DELTA_MAGIC)["zones"] == []
+        same(documents.apply_delta(copies[since], h.delta_doc(since, h.epoch)), zones)
+    assert documents.unpack(h.delta_doc(h.serial, h.epoch), documents.DELTA_MAGIC)["zones"] == []
 
 
 def test_one_record_change_in_a_big_zone_is_a_small_delta():
     h = hub()
     z = make_zone("big.test.", 100_000, "BIG")
-    h.published([z])
+    h.offer([z])
     since = h.serial
     owner = name("h5.big.test.")
-    h.published([patched(z, put=[model.RRset(owner, 1, 300, [b"\xc0\x00\x02\x05"])])])
+    h.offer([patched(z, put=[model.RRset(owner, 1, 300, [b"\xc0\x00\x02\x05"])])])
     blob = h.delta_doc(since, h.epoch)
     assert len(blob) < 1024, len(blob)
-    doc = fmt.unpack(blob, fmt.DELTA_MAGIC)
+    doc = documents.unpack(blob, documents.DELTA_MAGIC)
     assert doc["zones"][0]["op"] == "patch" and len(doc["zones"][0]["put"]) == 1
 
 
 def test_history_is_bounded_and_epochs_do_not_mix():
     h = hub(history=3)
     z = make_zone("a.test.", 3, "A")
-    serials = [h.published([z])]
+    serials = [h.offer([z])]
     for i in range(5):
         z = patched(z, put=[model.RRset(name(f"x{i}.a.test."), 1, 60, [b"\x01\x02\x03\x04"])])
-        serials.append(h.published([z]))
+        serials.append(h.offer([z]))
     assert h.delta_doc(serials[0], h.epoch) is None  # fell out of the history
     assert h.delta_doc(serials[-3], h.epoch) is not None
     assert h.delta_doc(serials[-3], "another-epoch") is None
@@ -136,18 +136,18 @@ def test_history_is_bounded_and_epochs_do_not_mix():
 
 def test_documents_carry_a_version():
     h = hub()
-    h.published([make_zone("a.test.", 1, "A")])
+    h.offer([make_zone("a.test.", 1, "A")])
     _s, blob = h.zones_doc()
-    doc = fmt.unpack(blob, fmt.ZONES_MAGIC)
+    doc = documents.unpack(blob, documents.ZONES_MAGIC)
     doc["version"] = 99
-    with pytest.raises(fmt.FormatError, match="version 99"):
-        fmt.loads_zones(fmt.pack(doc))
-    with pytest.raises(fmt.FormatError):
-        fmt.loads_zones(b"\x93\x01\x02\x03")
-    with pytest.raises(fmt.FormatError):
-        fmt.apply_delta(fmt.loads_zones(blob), fmt.pack({"magic": fmt.DELTA_MAGIC,
-                                                         "version": 1, "epoch": h.epoch,
-                                                         "from": 1, "serial": 2}))
+    with pytest.raises(documents.FormatError, match="version 99"):
+        documents.loads_zones(documents.pack(doc))
+    with pytest.raises(documents.FormatError):
+        documents.loads_zones(b"\x93\x01\x02\x03")
+    with pytest.raises(documents.FormatError):
+        documents.apply_delta(documents.loads_zones(blob),
+                              documents.pack({"magic": documents.DELTA_MAGIC, "version": 1,
+                                              "epoch": h.epoch, "from": 1, "serial": 2}))
 
 
 def test_insync_waits_for_live_edges_only():
@@ -157,11 +157,11 @@ def test_insync_waits_for_live_edges_only():
     gate = InsyncGate(done.append, h)
     h.on_report = gate.evaluate
     z = make_zone("a.test.", 1, "A")
-    gate.served(1, h.published([z]))
+    gate.served(1, h.offer([z]))
     assert done == [1]  # no edges: INSYNC when the control plane serves it
     h.heartbeat("e1", {"epoch": h.epoch, "serial": h.serial})
     h.heartbeat("e2", {"epoch": h.epoch, "serial": h.serial})
-    s2 = h.published([patched(z, put=[model.RRset(name("b.a.test."), 1, 60, [bytes(4)])])])
+    s2 = h.offer([patched(z, put=[model.RRset(name("b.a.test."), 1, 60, [bytes(4)])])])
     gate.served(2, s2)
     assert done == [1]
     h.heartbeat("e1", {"epoch": h.epoch, "serial": s2})
@@ -170,7 +170,7 @@ def test_insync_waits_for_live_edges_only():
     assert done == [1]
     h.heartbeat("e2", {"epoch": h.epoch, "serial": s2})
     assert done == [1, 2]
-    gate.served(3, h.published([z]))
+    gate.served(3, h.offer([z]))
     assert done == [1, 2]
     time.sleep(0.35)  # both go stale: the hub's tick reports it
     h._tick_served()
@@ -193,16 +193,16 @@ def test_edge_compile_answers_like_the_control_plane():
                                   set_id="s", failover="SECONDARY")]
     table.slot("hc-0")  # the control plane's slots need not start at 0
     h = EdgeHub(EdgeSettings(), table)
-    h.published([z])
+    h.offer([z])
     arrays, meta = snapshot_format.loads(h.snapshot_doc()[1])
     cp = Engine(arrays, meta["zones"]).attach(health=table)
-    zs = fmt.loads_zones(h.zones_doc()[1])
+    zs = documents.loads_zones(h.zones_doc()[1])
     mirror = MirrorHealth()
     mirror.slots = zs.slots
     edge = build_engine(zs.zone_list(), mirror, zs.cidr, zs.vpcs).engine
     for healthy in (True, False):
         table.set("hc-1", healthy)
-        mirror.update(fmt.loads_health(h.health_doc()[1])["buffer"])
+        mirror.update(documents.loads_health(h.health_doc()[1])["buffer"])
         for qname in ("f.r.test.", "h3.r.test.", "nx.r.test.", "r.test."):
             q = dns.message.make_query(qname, "A")
             q.id = 4242
@@ -219,18 +219,18 @@ def test_public_dns_fallback_set_travels_in_zones_and_deltas():
     fallback = {"ids": frozenset()}
     hub = EdgeHub(EdgeSettings(), fallback=lambda: fallback["ids"])
     zones = [make_zone("a.test.", 2, "ZA"), make_zone("a.test.", 1, "ZP", private=True)]
-    hub.published(zones)
+    hub.offer(zones)
     _serial, blob = hub.zones_doc()
-    first = fmt.loads_zones(blob)
+    first = documents.loads_zones(blob)
     assert first.fallback == frozenset()
     fallback["ids"] = frozenset({"ZP"})
-    hub.published(zones)  # only the feature changed
-    zs = fmt.apply_delta(first, hub.delta_doc(first.serial, first.epoch))
+    hub.offer(zones)  # only the feature changed
+    zs = documents.apply_delta(first, hub.delta_doc(first.serial, first.epoch))
     assert zs.fallback == frozenset({"ZP"})
-    assert fmt.loads_zones(hub.zones_doc()[1]).fallback == frozenset({"ZP"})
+    assert documents.loads_zones(hub.zones_doc()[1]).fallback == frozenset({"ZP"})
     # a later delta that does not change it keeps it
-    hub.published([patched(zones[0], remove=[(name("h0.a.test."), 1)]), zones[1]])
-    assert fmt.apply_delta(zs, hub.delta_doc(zs.serial, zs.epoch)).fallback == {"ZP"}
+    hub.offer([patched(zones[0], remove=[(name("h0.a.test."), 1)]), zones[1]])
+    assert documents.apply_delta(zs, hub.delta_doc(zs.serial, zs.epoch)).fallback == {"ZP"}
 
 def test_traffic_policy_rule_trees_reach_edges_whole():
     """A routed record set's rule subtree (Traffic Flow) is packed with it,
@@ -250,12 +250,12 @@ def test_traffic_policy_rule_trees_reach_edges_whole():
     h = hub()
     z = make_zone("tp.test.", 3, "TP")
     z.routed = compile_document(doc, name("www.tp.test."), 60)
-    h.published([z])
+    h.offer([z])
     _s, blob = h.zones_doc()
-    first = fmt.loads_zones(blob)
+    first = documents.loads_zones(blob)
     same(first, [z])
     assert first.zone_list()[0].routed[0].children[0].health_check == "hc-tp"
     doc["Endpoints"]["a"]["Value"] = "192.0.2.7"
     z2 = patched(z, routed=compile_document(doc, name("www.tp.test."), 60))
-    h.published([z2])
-    same(fmt.apply_delta(first, h.delta_doc(first.serial, first.epoch)), [z2])
+    h.offer([z2])
+    same(documents.apply_delta(first, h.delta_doc(first.serial, first.epoch)), [z2])

@@ -159,7 +159,7 @@ def test_regions():
     for name in ("us-east-1", "ap-southeast-2", "sa-east-1", "af-south-1"):
         assert name in geo.REGIONS
     # every region a latency record may name has coordinates
-    from zonefront.api._r53model import SHAPES
+    from zonefront.aws._route53_model import SHAPES
     assert set(SHAPES["ResourceRecordSetRegion"]["enum"]) <= set(geo.REGIONS)
 
 

@@ -10,7 +10,7 @@ import time
 from zonefront.config import Config, HealthSettings
 from zonefront.health.remote import RemoteChecker
 from zonefront.health.spec import normalize
-from zonefront.store import zoneio
+from zonefront.api import zoneio
 from zonefront.store.postgres import PostgresStore
 from test_multi_process import Serve, wait_for
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from zonefront import model
-from zonefront.api import names
+from zonefront.aws import names
 from zonefront.store import vpcstore
 from zonefront.store.sqlite import RRsetRow, Store, ZoneRow
 from zonefront.store.zones import ZoneCache

@@ -8,7 +8,7 @@ from zonefront import zonefile
 from zonefront.api.service import Context, Route53Service
 from zonefront.config import Config
 from zonefront.store.sqlite import Store
-from zonefront.store.zoneio import ZoneIOError, export_zone, import_zone
+from zonefront.api.zoneio import ZoneIOError, export_zone, import_zone
 
 GOOD = """$ORIGIN imp.example.
 $TTL 3600

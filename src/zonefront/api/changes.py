@@ -19,9 +19,9 @@ from .. import model, rdata
 from ..store import cidrstore
 from ..store.sqlite import RRsetRow, Store
 from ..trafficflow import PRIVATE
-from . import names
-from ._r53model import SHAPES
-from .errors import Route53Error, invalid_change_batch, invalid_input
+from ..aws import names
+from ..aws._route53_model import SHAPES
+from ..aws.route53_errors import Route53Error, invalid_change_batch, invalid_input
 
 POLICY_FIELDS = ("Weight", "Region", "Failover", "GeoLocation", "MultiValueAnswer",
                  "GeoProximityLocation", "CidrRoutingConfig")

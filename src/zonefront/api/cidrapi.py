@@ -12,7 +12,7 @@ import uuid
 
 from .. import cidr
 from ..store import cidrstore
-from .errors import Route53Error, invalid_input
+from ..aws.route53_errors import Route53Error, invalid_input
 from .geolocations import CONTINENTS, COUNTRIES, SUBDIVISIONS
 from .paging import list_limit
 

@@ -1,4 +1,4 @@
-"""Route 53's DNSSEC operations (issue 14), mixed into Route53Service:
+"""Route 53's DNSSEC operations, mixed into Route53Service:
 key-signing keys (Create/Activate/Deactivate/DeleteKeySigningKey), signing
 on and off (Enable/DisableHostedZoneDNSSEC) and GetDNSSEC, with the rules
 and error codes Route 53 documents:
@@ -23,8 +23,8 @@ import re
 from ..dnssec import records
 from ..dnssec.keystore import KeyStore, KeyStoreError
 from ..store import dnssecstore
-from . import names
-from .errors import Route53Error, invalid_input
+from ..aws import names
+from ..aws.route53_errors import Route53Error, invalid_input
 
 MAX_KSKS = 2
 KSK_STATUSES = ("ACTIVE", "INACTIVE")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 
 from ..store import hcsourcestore
-from .errors import Route53Error, invalid_input
+from ..aws.route53_errors import Route53Error, invalid_input
 from .paging import list_limit
 
 MAX_SOURCES = 50  # a zonefront quota: TooManyHealthCheckSources beyond it

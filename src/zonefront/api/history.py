@@ -16,8 +16,8 @@ import time
 from datetime import datetime
 
 from ..store import historystore, zonefeatures
-from . import names
-from .errors import Route53Error, invalid_input
+from ..aws import names
+from ..aws.route53_errors import Route53Error, invalid_input
 from .paging import list_limit
 
 MAX_LIST = 100

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from urllib.parse import unquote
 
-from . import iam
-from .errors import Route53Error, invalid_input
+from ..aws import iam
+from ..aws.route53_errors import Route53Error, invalid_input
 from .keys import KeyError_
 
 PATH = "/2013-04-01/zonefront/accesskey"

@@ -30,8 +30,9 @@ import threading
 import time
 
 from ..config import Config
-from . import iam
-from .errors import Route53Error
+from ..aws import iam
+from ..aws.route53_errors import Route53Error
+from ..errors import InputError
 
 KEYS_FILE = "access-keys.json"
 MASTER_FILE = "access-keys.key"
@@ -39,7 +40,7 @@ _NONCE = 16
 _TAG = 32
 
 
-class KeyError_(ValueError):
+class KeyError_(InputError, ValueError):
     """A managed-key operation that cannot be done (unknown key, bad policy)."""
 
 

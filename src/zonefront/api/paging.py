@@ -4,7 +4,7 @@ not a positive integer is InvalidInput, and more than the operation's cap is
 the cap (Route 53 answers a smaller page rather than an error)."""
 from __future__ import annotations
 
-from .errors import invalid_input
+from ..aws.route53_errors import invalid_input
 
 
 def list_limit(value, cap: int, name: str = "MaxResults", default: int | None = None) -> int:

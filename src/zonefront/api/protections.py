@@ -16,8 +16,8 @@ import time
 from xml.sax.saxutils import escape
 
 from ..store import protstore
-from . import names
-from .errors import Route53Error, invalid_change_batch, invalid_input
+from ..aws import names
+from ..aws.route53_errors import Route53Error, invalid_change_batch, invalid_input
 from .paging import list_limit
 
 MAX_LIST = 100  # ListResourceRecordSetProtections' largest page

@@ -14,7 +14,7 @@ import re
 import uuid
 
 from ..store import querylogstore
-from .errors import Route53Error, invalid_input
+from ..aws.route53_errors import Route53Error, invalid_input
 
 MAX_LIST = 100
 # Route 53 takes the group's ARN with or without the trailing ":*"

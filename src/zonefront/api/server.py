@@ -18,19 +18,19 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote
 
+from .. import httpio
 from ..config import Config
-from ..console.mount import console_mount
-from ..domains import http as domains_http
-from . import access, iam, keyapi, sigv4, vpcext, xmlio
-from ._r53model import OPERATIONS, SHAPES
-from .errors import Route53Error, invalid_input
+from ..aws import access, iam, sigv4
+from . import keyapi, vpcext, xmlio
+from ..aws._route53_model import OPERATIONS, SHAPES
+from ..aws.route53_errors import Route53Error, invalid_input
 from .keys import KeyRing
 from .service import Context, Route53Service
 
 log = logging.getLogger("zonefront.api")
 
-# observer(operation, HTTP status, seconds) per response sent (issue 15's
-# metrics append one); an empty list costs a length check per request
+# observer(operation, HTTP status, seconds) per response sent (the
+# Prometheus metrics append one); an empty list costs a length check per request
 REQUEST_OBSERVERS: list = []
 
 _VPC_ACTIONS = {"POST": "CreateVPC", "PUT": "UpdateVPC", "DELETE": "DeleteVPC"}
@@ -111,11 +111,10 @@ class Handler(BaseHTTPRequestHandler):
     config: Config
     keyring: KeyRing  # secrets for SigV4, policies for IAM
     scheme: str = "http"
-    registry = None  # domains.service.Registry: Route 53 Domains and RDAP on this port
-    # the endpoints `zonefront edge` calls (edge/hub.py's EdgeHub, mounted by
-    # control/plane.py): claims(raw_path), serve(handler, ...), paths (text)
-    edges = None
-    console = None  # console/mount.py's ConsoleMount: static files under /console/
+    # the other services on this port, tried in order before Route 53's
+    # routing (control/mounts.py's table: console, Route 53 Domains, edges)
+    mounts: tuple = ()
+    edge_paths: str | None = None  # what an edge key may call, for its AccessDenied
 
     def setup(self):
         super().setup()
@@ -146,15 +145,7 @@ class Handler(BaseHTTPRequestHandler):
         for observe in REQUEST_OBSERVERS:
             observe(getattr(self, "_zf_op", "other"), status,
                     time.monotonic() - getattr(self, "_zf_t0", time.monotonic()))
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("x-amzn-RequestId", request_id)
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        httpio.send(self, status, body, content_type, request_id, headers)
 
     def _error(self, e: Route53Error, request_id: str, close: bool = False):
         body = xmlio.error_xml(e.code, e.message, request_id, sender=e.status < 500,
@@ -182,12 +173,21 @@ class Handler(BaseHTTPRequestHandler):
                                f"more than the {self.config.max_body} bytes accepted.", 413)
         return self.rfile.read(length)
 
+    def _signed_key(self, method: str, raw_path: str, raw_query: str,
+                    body: bytes) -> str | None:
+        """The access key whose SigV4 signature this request carries (None
+        when the configuration turns authentication off); raises AuthError."""
+        if not self.config.auth:
+            return None
+        return sigv4.verify(method, raw_path, raw_query, self.headers, body, self.keyring,
+                            service="route53")
+
     def _authorizer(self, access_key: str | None):
         return lambda req, code="AccessDenied": self._authorize(access_key, req, code)
 
     def _authorize(self, access_key: str | None, req: iam.Request,
                    code: str = "AccessDenied") -> None:
-        """IAM's decision for this key (api/iam.py); AccessDenied unless allowed."""
+        """IAM's decision for this key (aws/iam.py); AccessDenied unless allowed."""
         if access_key is None:
             return
         access.add_globals(req, access_key, self.client_address[0], self.scheme == "https")
@@ -198,13 +198,9 @@ class Handler(BaseHTTPRequestHandler):
         self._zf_op = "other"
         request_id = str(uuid.uuid4())
         raw_path, _, raw_query = self.path.partition("?")
-        if self.console is not None and self.console.claims(raw_path):
-            self.console.serve(self, method, raw_path, raw_query)
-            return
-        if self.registry is not None:
-            kind = domains_http.classify(method, raw_path, self.headers)
-            if kind is not None:
-                domains_http.serve(self, kind, method, raw_path, raw_query, request_id)
+        for mount in self.mounts:
+            if mount.claims(self, method, raw_path):
+                mount.serve(self, method, raw_path, raw_query, request_id)
                 return
         try:
             body = self._read_body()
@@ -212,19 +208,9 @@ class Handler(BaseHTTPRequestHandler):
             self._error(e, request_id, close=True)
             return
         try:
-            access_key = None
-            edge_keys = self.config.edges.credentials
-            if self.config.auth:
-                access_key = sigv4.verify(method, raw_path, raw_query, self.headers, body,
-                                          self.keyring, service="route53")
-            if self.edges is not None and self.edges.claims(raw_path):
-                if access_key not in edge_keys:
-                    self._authorize(access_key, iam.Request("zonefront:EdgeSync"))
-                self.edges.serve(self, method, raw_path, raw_query, body, request_id,
-                                 readonly=access_key in self.config.readonly_keys)
-                return
-            if access_key is not None and access_key in edge_keys:
-                paths = self.edges.paths if self.edges is not None else "the edge endpoints"
+            access_key = self._signed_key(method, raw_path, raw_query, body)
+            if access_key is not None and access_key in self.config.edges.credentials:
+                paths = self.edge_paths or "the edge endpoints"
                 raise Route53Error("AccessDenied", f"User: arn:aws:iam::{self.config.account_id}"
                                    f":user/{access_key} is an edge key: it may call only "
                                    f"{paths}", 403)
@@ -289,26 +275,15 @@ class Handler(BaseHTTPRequestHandler):
         self._send(op["code"], body, request_id, headers)
 
 
-def _console_auth(handler, method: str, raw_path: str, raw_query: str) -> None:
-    """The console's signed calls outside the Route 53 paths (its /metrics
-    proxy): the same SigV4 check, then IAM action zonefront:GetMetrics."""
-    access_key = None
-    if handler.config.auth:
-        access_key = sigv4.verify(method, raw_path, raw_query, handler.headers, b"",
-                                  handler.keyring, service="route53")
-    handler._authorize(access_key, iam.Request("zonefront:GetMetrics"))
-
-
 class APIServer:
     """The API's listening socket and its serving thread."""
 
-    def __init__(self, config: Config, service: Route53Service, registry=None, edges=None):
+    def __init__(self, config: Config, service: Route53Service, mounts=(),
+                 edge_paths: str | None = None):
         scheme = "https" if config.tls_cert else "http"
         handler = type("BoundHandler", (Handler,), {"service": service, "config": config,
-                                                     "scheme": scheme, "registry": registry,
-                                                     "edges": edges,
-                                                     "console": console_mount(config,
-                                                                              _console_auth),
+                                                     "scheme": scheme, "mounts": tuple(mounts),
+                                                     "edge_paths": edge_paths,
                                                      "keyring": KeyRing(config)})
         host, port = config.api_listen
         ThreadingHTTPServer.allow_reuse_address = True

@@ -7,8 +7,6 @@ returned).
 """
 from __future__ import annotations
 
-import secrets
-import string
 import time
 import uuid
 from typing import Callable
@@ -30,34 +28,17 @@ from .testanswer import TestDNSAnswerOperations
 from .tiers import TierOperations
 from .vpcapi import VPCOperations
 from .traffic import TrafficOperations, public_rrset
-from . import names
-from ._r53model import OPERATIONS
-from .errors import Route53Error, invalid_input
+from ..aws import names
+from ..aws.ids import bare_id, new_id
+from ..aws.zone_defaults import DEFAULT_SOA_TIMERS, NS_TTL, SOA_TTL
+from ..aws._route53_model import OPERATIONS
+from ..aws.route53_errors import Route53Error, invalid_input
 from .paging import list_limit
-
-_ID_CHARS = string.ascii_uppercase + string.digits
-DEFAULT_SOA_TIMERS = "1 7200 900 1209600 86400"  # Route 53's default SOA
-SOA_TTL = 900
-NS_TTL = 172800
 
 # limits Route 53 enforces on list calls
 MAX_LIST_ZONES = 100
 MAX_LIST_RRSETS = 300
 MAX_LIST_HEALTH_CHECKS = 1000
-
-
-def new_id(prefix: str) -> str:
-    """Route 53 style id: a letter then 20 upper-case letters and digits."""
-    return prefix + "".join(secrets.choice(_ID_CHARS) for _ in range(20))
-
-
-def bare_id(value: str, kind: str) -> str:
-    """Accept 'Z123', '/hostedzone/Z123' or 'hostedzone/Z123'."""
-    v = value.strip()
-    for p in (f"/{kind}/", f"{kind}/"):
-        if v.startswith(p):
-            return v[len(p):]
-    return v
 
 
 def _max_items(value, default: int, cap: int) -> int:
@@ -211,7 +192,7 @@ class Route53Service(CidrOperations, VPCOperations, ProtectionOperations, Histor
         z = self._zone(inp["Id"])
         out = {"HostedZone": self._hosted_zone(z)}
         f = zonefeatures.get(self.store, z.id)
-        if f.stored:  # as before #17 for zones whose tier and features were never set
+        if f.stored:  # as before tiers existed, for zones whose tier and features were never set
             out["HostedZone"]["Config"]["HostedZoneTier"] = f.tier
             out["HostedZone"]["Features"] = tiers.features_out(f, z.private)
         if z.private:

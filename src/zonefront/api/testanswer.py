@@ -20,8 +20,8 @@ import struct
 
 from .. import rdata
 from ..dnsmsg import FLAG_TC, answer_records, make_query
-from . import names
-from .errors import Route53Error, invalid_input
+from ..aws import names
+from ..aws.route53_errors import Route53Error, invalid_input
 
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
           6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE"}

@@ -14,9 +14,9 @@ import ipaddress
 import time
 
 from ..store import zonefeatures
-from . import names
-from ._r53model import SHAPES
-from .errors import invalid_change_batch, invalid_input
+from ..aws import names
+from ..aws._route53_model import SHAPES
+from ..aws.route53_errors import invalid_change_batch, invalid_input
 
 GUARDRAILS = tuple(SHAPES["ChangeGuardrailName"]["enum"])
 TIERS = tuple(SHAPES["HostedZoneTier"]["enum"])

@@ -19,8 +19,9 @@ from .. import model
 from ..store import trafficstore as ts
 from ..store.sqlite import RRsetRow
 from ..trafficflow import PRIVATE
-from . import names, trafficdoc
-from .errors import Route53Error, invalid_input
+from ..aws import names
+from . import trafficdoc
+from ..aws.route53_errors import Route53Error, invalid_input
 from .paging import list_limit
 
 MAX_POLICIES = 50

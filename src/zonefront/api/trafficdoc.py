@@ -12,7 +12,7 @@ import json
 
 from .. import geo, model, rdata
 from ..trafficflow import RULE_ITEMS
-from .errors import Route53Error
+from ..aws.route53_errors import Route53Error
 
 FORMAT_VERSION = "2015-10-01"
 MAX_DEPTH = 8

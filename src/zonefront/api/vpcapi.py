@@ -21,7 +21,7 @@ import binascii
 from .. import vpcdef
 from ..store import vpcstore
 from ..store.sqlite import ZoneRow
-from .errors import Route53Error, invalid_input
+from ..aws.route53_errors import Route53Error, invalid_input
 from .paging import list_limit
 
 MAX_LIST_BY_VPC = 100  # ListHostedZonesByVPC MaxItems default and cap

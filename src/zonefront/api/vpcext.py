@@ -34,7 +34,7 @@ from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 from . import xmlio
-from .errors import Route53Error, invalid_input
+from ..aws.route53_errors import Route53Error, invalid_input
 
 log = logging.getLogger("zonefront.api")
 

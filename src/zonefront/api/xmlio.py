@@ -13,17 +13,18 @@ import xml.etree.ElementTree as ET
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
-from ._r53model import SHAPES
+from ..aws._route53_model import SHAPES
+from ..errors import InputError
 
 NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 _NSB = "{" + NS + "}"
 
 
-class XMLInputError(ValueError):
+class XMLInputError(InputError, ValueError):
     """The body is not acceptable XML for the operation (-> InvalidInput)."""
 
 
-class _Forbidden(Exception):
+class _Forbidden(InputError):
     pass
 
 

@@ -19,6 +19,9 @@ import urllib.error
 import urllib.request
 from importlib import resources
 
+from .. import httpio
+from ..errors import ServiceError
+
 PREFIX = "/console"
 METRICS = PREFIX + "/metrics"
 METRICS_TIMEOUT = 3.0  # seconds for the metrics listener to answer
@@ -97,7 +100,7 @@ class ConsoleMount:
             return
         try:
             self.auth(handler, method, raw_path, raw_query)
-        except Exception as e:  # Route53Error and its AuthError: code, message, status
+        except ServiceError as e:  # Route53Error and its AuthError: code, message, status
             code, status = getattr(e, "code", "AccessDenied"), getattr(e, "status", 403)
             body = f"{code}: {getattr(e, 'message', str(e))}\n".encode()
             self._reply(handler, status, body, "text/plain", {"x-amzn-ErrorType": code})
@@ -123,14 +126,7 @@ class ConsoleMount:
     def _reply(handler, status: int, body: bytes, ctype: str, extra: dict | None = None):
         if handler.headers.get("Content-Length"):
             handler.rfile.read(int(handler.headers["Content-Length"]))
-        handler.send_response(status)
-        handler.send_header("Content-Type", ctype)
-        handler.send_header("Content-Length", str(len(body)))
-        for k, v in {**SECURITY_HEADERS, **(extra or {})}.items():
-            handler.send_header(k, v)
-        handler.end_headers()
-        if handler.command != "HEAD":
-            handler.wfile.write(body)
+        httpio.send(handler, status, body, ctype, None, {**SECURITY_HEADERS, **(extra or {})})
 
 
 def console_mount(config, auth=None) -> ConsoleMount | None:

@@ -53,6 +53,7 @@ from ..store.backend import open_store
 from ..store.sqlite import Store
 from ..store.zones import ZoneCache
 from .insync import InsyncGate
+from .mounts import mount_table
 
 log = logging.getLogger("zonefront.control")
 
@@ -123,7 +124,7 @@ class ControlPlane:
             self.health_checks.stop()
             self.store.close()
             raise RuntimeError("; ".join(errors))
-        ds = self.config.dnssec  # issue 14
+        ds = self.config.dnssec
         self._signing = SigningState(self.store, self.config.data_dir, ds.signature_validity,
                                      ds.zsk_lifetime, ds.zsk_prepublish)
         self.registry = Registry(self.store, self.config)
@@ -139,7 +140,9 @@ class ControlPlane:
         self.edges.start()
         self._publish_once()  # serve the committed state before accepting API calls
         self.registry_worker.start()
-        self._server = APIServer(self.config, self.service, self.registry, edges=self.edges)
+        self._server = APIServer(self.config, self.service,
+                                 mount_table(self.config, self.registry, self.edges),
+                                 edge_paths=self.edges.paths if self.edges is not None else None)
         self._thread = threading.Thread(target=self._run, name="zonefront-publisher",
                                         daemon=True)
         self._thread.start()
@@ -223,7 +226,7 @@ class ControlPlane:
             changed = merge_changes(changed, moved)
         if self._registry_zones is not None:
             zones = self._registry_zones.served(zones)
-        zones = self._signing.apply(zones)  # DNSSEC keys on signed zones (issue 14)
+        zones = self._signing.apply(zones)  # DNSSEC keys on signed zones
         routing = (self.cidr_collections(), self.vpcs())
         if routing != self._routing_inputs:
             changed = None  # policy tables and views may move answers in any zone
@@ -235,7 +238,7 @@ class ControlPlane:
                                         for top in getattr(z, "routed", ()) for r in top.walk()
                                         if r.health_check})
         image = self._shippable(built)
-        serial = self.edges.published(zones, image, getattr(built, "lineage", None),
+        serial = self.edges.offer(zones, image, getattr(built, "lineage", None),
                                       getattr(built, "patch", None))
         self.insync.served(seq, serial)  # INSYNC now, or once the live edges serve it
         self._published_seq = seq
@@ -253,7 +256,8 @@ class ControlPlane:
                     if self.store.data_version() == self._seen_version and \
                             not self._signing.due():
                         continue
-                except Exception:  # store closed under us during stop()
+                except Exception as e:  # noqa: BLE001 (store closed under us during stop())
+                    log.debug("publisher stops: store unreadable (%s)", e)
                     return
             try:
                 self._publish_once()

@@ -265,7 +265,7 @@ class DnsCollector:
         drops.add(_proc_udp_drops(self.server.udp_fds))
         gen = Family("zonefront_dns_image_generation", "gauge",
                      "Images swapped in since the start (RCU generation)")
-        gen.add(self.server.slot.generation)
+        gen.add(self.server.image_slot.generation)
         fams = [resp, queries, errs, tc, rrl, routed, chosen, views, *tcpf, batch, drops, gen]
         if self.extra is not None:
             fams.extend(self.extra())
@@ -337,3 +337,15 @@ def process_families(started: float) -> list[Family]:
 
 
 START_TIME = time.time()
+
+
+def start_plain(addr, collectors=()) -> MetricsServer | None:
+    """A listener with process metrics plus whatever collectors the caller
+    has (`zonefront edge` and `zonefront checker`); None when addr is None."""
+    if addr is None:
+        return None
+    reg = Registry()
+    reg.register(lambda: process_families(START_TIME))
+    for c in collectors:
+        reg.register(c)
+    return MetricsServer(addr[0], addr[1], reg).start()

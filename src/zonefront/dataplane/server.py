@@ -55,7 +55,7 @@ class DnsServer:
     a table of its own (SO_REUSEPORT hashes a source to one worker).  TCP is
     never limited.  Limited replies are counted in udp rrl_dropped and
     rrl_slipped (a dropped one also in dropped, a slipped one in responses).
-    counters: give every thread a _stats.Counters of its own (issue 15:
+    counters: give every thread a _stats.Counters of its own (metrics:
     answers by zone, type and rcode, routing decisions, batch sizes, and the
     record ring for query logs and dnstap); `self.counters` lists them.
     """
@@ -86,7 +86,9 @@ class DnsServer:
         if rrl is not None:
             # Validates now (and reports the rounded table size), not in start().
             self.rrl = _worker.RateLimiter.from_config(dict(rrl)).config
-        self.slot = _worker.Slot(image, answer)
+        # the image the workers answer from, swapped between batches (not a
+        # health-table slot, nor a batch's RX/TX slot)
+        self.image_slot = _worker.Slot(image, answer)
         self.counting = counters
         self.counters: list[_stats.Counters] = []
         self.ports: list[int] = []
@@ -106,7 +108,7 @@ class DnsServer:
 
     @property
     def image(self):
-        return self.slot.image
+        return self.image_slot.image
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -118,13 +120,13 @@ class DnsServer:
             for host, port in self.listen:
                 self.ports.append(self._bind(host, port))
             for fd in self._udp_fds:
-                self._udp.append(_worker.UdpWorker(fd, self.slot, self.batch, self.mmsg,
+                self._udp.append(_worker.UdpWorker(fd, self.image_slot, self.batch, self.mmsg,
                                                    rrl=self.rrl,
                                                    counters=self._new_counters()))
             if self.tcp:
                 for _ in range(self.tcp_threads):
                     self._tcps.append(_worker.TcpServer(
-                        self._tcp_fds, self.slot, self.tcp_idle_timeout,
+                        self._tcp_fds, self.image_slot, self.tcp_idle_timeout,
                         self.tcp_max_connections, xfr=self.xfr,
                         counters=self._new_counters()))
         except BaseException:
@@ -192,9 +194,10 @@ class DnsServer:
         thread stayed inside one batch past timeout; the old image is then
         kept alive until it is quiescent.
         """
-        ok = self.slot.swap(image, self.reload_timeout if timeout is None else timeout)
+        wait = self.reload_timeout if timeout is None else timeout
+        ok = self.image_slot.swap(image, wait)
         if not ok:
-            log.warning("image swap: old image still in use after %.1fs", timeout or 0)
+            log.warning("image swap: old image still in use after %.1fs", wait)
         return ok
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -202,7 +205,7 @@ class DnsServer:
         if not self._started or self._stopped:
             return
         self._stopped = True
-        self.slot.stop()
+        self.image_slot.stop()
         for t in self._tcps:
             t.stop()
         for w in self._udp:
@@ -245,7 +248,7 @@ class DnsServer:
         for t in self._tcps:
             for k, v in t.stats().items():
                 tcp[k] += v
-        return {"udp": udp, "tcp": tcp, "generation": self.slot.generation,
+        return {"udp": udp, "tcp": tcp, "generation": self.image_slot.generation,
                 "rrl_dropped": udp["rrl_dropped"], "rrl_slipped": udp["rrl_slipped"],
                 "queries": udp["queries"] + tcp["queries"],
                 "responses": udp["responses"] + tcp["responses"]}

@@ -24,10 +24,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from ..errors import ServiceError
+
 KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key/([A-Za-z0-9_/+=,.@-]{1,256})$")
 
 
-class KeyStoreError(Exception):
+class KeyStoreError(ServiceError):
     """The key cannot be named, created or read; `code` is Route 53's error."""
 
     def __init__(self, code: str, message: str):

@@ -1,4 +1,4 @@
-"""A signed zone as secondaries take it by AXFR/IXFR (issue 14).
+"""A signed zone as secondaries take it by AXFR/IXFR.
 
 Answers are signed per block (signer.py) and deny with compact NSECs made
 for each answer, which a secondary cannot make.  A transferred copy is

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 
 from ..dnssec.records import key_tag  # RFC 4034 Appendix B
+from ..errors import InputError
 
 # DNSSEC algorithms Route 53 Domains accepts (IANA numbers)
 ALGORITHMS = {5, 7, 8, 10, 13, 14, 15, 16}
@@ -19,7 +20,7 @@ FLAGS = {256, 257}  # ZSK, KSK (SEP bit)
 DIGEST_SHA256 = 2
 
 
-class KeyError_(ValueError):
+class KeyError_(InputError, ValueError):
     pass
 
 

@@ -7,8 +7,10 @@ protocols; the protocol module writes `__type` in its own form.
 """
 from __future__ import annotations
 
+from ..errors import ServiceError
 
-class DomainsError(Exception):
+
+class DomainsError(ServiceError):
     def __init__(self, code: str, message: str, status: int = 400, **fields):
         super().__init__(f"{code}: {message}")
         self.code = code

@@ -1,18 +1,19 @@
 """Route 53 Domains on the API port: recognise a Domains request (JSON 1.1
 by X-Amz-Target, RPC v2 CBOR by path, RDAP by path), check its signature
 (scope service `route53domains`), call the Registry and answer in the
-request's protocol.  api/server.py hands such requests here before its
-Route 53 REST routing.
+request's protocol.  control/mounts.py hands such requests here before
+Route 53's REST routing.
 """
 from __future__ import annotations
 
 import json
 import logging
 
-from ..api import access, iam, sigv4
-from ..api.errors import Route53Error
+from .. import httpio
+from ..aws import access, iam, sigv4
+from ..aws.route53_errors import Route53Error
 from . import protocol, rdap
-from ._model import OPERATIONS
+from ..aws._domains_model import OPERATIONS
 from .errors import DomainsError
 
 log = logging.getLogger("zonefront.domains")
@@ -42,29 +43,17 @@ def classify(method: str, raw_path: str, headers) -> str | None:
     return None
 
 
-def _send(h, status: int, body: bytes, ctype: str, request_id: str,
-          extra: dict | None = None) -> None:
-    h.send_response(status)
-    h.send_header("Content-Type", ctype)
-    h.send_header("Content-Length", str(len(body)))
-    h.send_header("x-amzn-RequestId", request_id)
-    for k, v in (extra or {}).items():
-        h.send_header(k, v)
-    h.end_headers()
-    if h.command != "HEAD":
-        h.wfile.write(body)
-
-
 def _send_error(h, proto: str, e: DomainsError, request_id: str) -> None:
     extra = {"smithy-protocol": "rpc-v2-cbor"} if proto == protocol.CBOR else {}
     extra["x-amzn-ErrorType"] = e.code
-    _send(h, e.status, protocol.encode_error(proto, e), protocol.content_type(proto),
-          request_id, extra)
+    httpio.send(h, e.status, protocol.encode_error(proto, e), protocol.content_type(proto),
+                request_id, extra)
 
 
-def serve(h, kind: str, method: str, raw_path: str, raw_query: str, request_id: str) -> None:
-    """Answer one request on the handler `h` (api.server.Handler)."""
-    reg = h.registry
+def serve(h, reg, kind: str, method: str, raw_path: str, raw_query: str,
+          request_id: str) -> None:
+    """Answer one request on the handler `h` (api.server.Handler) from the
+    Registry `reg` (control/mounts.py mounts this module)."""
     try:
         body = h._read_body()
     except Route53Error as e:
@@ -75,8 +64,8 @@ def serve(h, kind: str, method: str, raw_path: str, raw_query: str, request_id: 
     host = h.headers.get("Host") or "%s:%d" % h.server.server_address[:2]
     if kind == RDAP:
         status, doc = rdap.lookup(reg, raw_path, f"{h.scheme}://{host}")
-        _send(h, status, json.dumps(doc, ensure_ascii=False).encode("utf-8"),
-              rdap.CONTENT_TYPE, request_id, {"Access-Control-Allow-Origin": "*"})
+        httpio.send(h, status, json.dumps(doc, ensure_ascii=False).encode("utf-8"),
+                    rdap.CONTENT_TYPE, request_id, {"Access-Control-Allow-Origin": "*"})
         return
     try:
         if method != "POST":
@@ -124,4 +113,4 @@ def serve(h, kind: str, method: str, raw_path: str, raw_query: str, request_id: 
                     request_id)
         return
     extra = {"smithy-protocol": "rpc-v2-cbor"} if kind == protocol.CBOR else {}
-    _send(h, 200, payload, protocol.content_type(kind), request_id, extra)
+    httpio.send(h, 200, payload, protocol.content_type(kind), request_id, extra)

@@ -24,7 +24,7 @@ import re
 
 import cbor2
 
-from ._model import META, OPERATIONS, SHAPES
+from ..aws._domains_model import META, OPERATIONS, SHAPES
 from .errors import DomainsError
 
 TARGET_PREFIX = META["targetPrefix"]  # Route53Domains_v20140515

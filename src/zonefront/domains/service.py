@@ -21,7 +21,7 @@ from ..config import Config
 from ..store.sqlite import Store
 from . import contacts as contacts_mod
 from . import dnssec, names
-from ._model import OPERATIONS
+from ..aws._domains_model import OPERATIONS
 from .restore import RestoreOperations
 from .errors import DomainsError, duplicate, invalid_input, tld_rules, unsupported_tld
 from .store import DomainRow, RegistryStore

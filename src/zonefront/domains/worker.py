@@ -22,8 +22,10 @@ import time
 from typing import Callable
 
 from .. import model, rdata
-from ..api import names as r53names
-from ..api.service import DEFAULT_SOA_TIMERS, NS_TTL, SOA_TTL, new_id
+from ..aws import names as r53names
+from ..aws.ids import new_id
+from ..aws.zone_defaults import DEFAULT_SOA_TIMERS, NS_TTL, SOA_TTL
+from ..errors import ServiceError
 from ..store.sqlite import RRsetRow, ZoneRow
 from .errors import DomainsError
 from .service import Registry, add_years, new_auth_code, new_op_id
@@ -35,7 +37,7 @@ DAY = 86400.0
 POLL = 0.05  # seconds between looks at the queue when nothing woke the worker
 
 
-class OpFailed(Exception):
+class OpFailed(ServiceError):
     """The operation cannot be applied; its Message says why."""
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 
 from .. import model, rdata
-from ..api import names as r53names
+from ..aws import names as r53names
 from ..config import Config
 from . import dnssec
 from .store import RegistryStore

@@ -1,6 +1,6 @@
 """An edge's HTTP(S) client for the control plane: one keep-alive
 connection, every request signed with SigV4 (service route53, as botocore
-signs Route 53 calls), so the API's own verifier (api/sigv4.py) checks it.
+signs Route 53 calls), so the API's own verifier (aws/sigv4.py) checks it.
 """
 from __future__ import annotations
 
@@ -12,20 +12,21 @@ import json
 import ssl
 from urllib.parse import quote, urlsplit
 
-from ..api.sigv4 import ALGORITHM, signing_key
+from ..aws.sigv4 import ALGORITHM, signing_key
+from ..errors import ServiceError
 
 REGION = "us-east-1"
 SERVICE = "route53"
 
 
-class ControlPlaneError(Exception):
+class ControlPlaneError(ServiceError):
     """The control plane answered with an error status."""
 
     def __init__(self, status: int, body: bytes):
         try:
             err = json.loads(body)["Error"]
             text = f"{err['Code']}: {err['Message']}"
-        except Exception:  # XML (a Route 53 error) or nothing
+        except (ValueError, KeyError, TypeError):  # XML (a Route 53 error) or nothing
             text = body[:200].decode("utf-8", "replace")
         super().__init__(f"HTTP {status}: {text}")
         self.status = status

@@ -2,7 +2,7 @@
 without the control plane:
 
   snapshot.zfs   the public image, as snapshot/format.py writes it
-  zones.zfz      the source zones (edge/format.py), to apply deltas to
+  zones.zfz      the source zones (edge/documents.py), to apply deltas to
   health.bin     the control plane's health buffer
   state.json     {"epoch", "serial", "health"}: written last, names the
                  pair above; a snapshot whose serial it does not name is

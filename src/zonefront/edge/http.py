@@ -8,7 +8,7 @@ below /2013-04-01/zonefront/, signed with SigV4 like every Route 53 call
   GET    /2013-04-01/zonefront/state            epoch, serial, health etag (JSON);
          ?epoch=E&serial=N&health=H&wait=S      long poll: answers when any differs
   GET    /2013-04-01/zonefront/snapshot         compiled image (snapshot/format.py)
-  GET    /2013-04-01/zonefront/zones            source zones (edge/format.py)
+  GET    /2013-04-01/zonefront/zones            source zones (edge/documents.py)
   GET    /2013-04-01/zonefront/delta?since=N&epoch=E   changes since N, or 410
   GET    /2013-04-01/zonefront/health           health table (If-None-Match: etag -> 304)
 
@@ -21,7 +21,9 @@ import json
 import logging
 from urllib.parse import parse_qsl
 
-from .format import EDGE_ID
+from .. import httpio
+from ..errors import ServiceError
+from .documents import EDGE_ID
 
 log = logging.getLogger("zonefront.edges")
 
@@ -39,27 +41,14 @@ def is_edge_path(raw_path: str) -> bool:
             and raw_path[len(PREFIX):].split("/", 1)[0] in ROUTES)
 
 
-class _Err(Exception):
+class _Err(ServiceError):
     def __init__(self, status: int, code: str, message: str):
         super().__init__(message)
         self.status, self.code = status, code
 
 
-def _send(handler, status: int, body: bytes, ctype: str, request_id: str,
-          headers: dict | None = None) -> None:
-    handler.send_response(status)
-    handler.send_header("Content-Type", ctype)
-    handler.send_header("Content-Length", str(len(body)))
-    handler.send_header("x-amzn-RequestId", request_id)
-    for k, v in (headers or {}).items():
-        handler.send_header(k, str(v))
-    handler.end_headers()
-    if handler.command != "HEAD":
-        handler.wfile.write(body)
-
-
 def _json(handler, status: int, doc, request_id: str) -> None:
-    _send(handler, status, json.dumps(doc).encode(), "application/json", request_id)
+    httpio.send(handler, status, json.dumps(doc).encode(), "application/json", request_id)
 
 
 def serve(handler, hub, method: str, raw_path: str, raw_query: str, body: bytes,
@@ -127,25 +116,25 @@ def _route(handler, hub, method, raw_path, raw_query, body, request_id, readonly
         _json(handler, 200, st, request_id)
     elif what == "snapshot":
         serial, blob = hub.snapshot_doc()
-        _send(handler, 200, blob, MSGPACK, request_id,
-              {"X-Zonefront-Epoch": hub.epoch, "X-Zonefront-Serial": serial})
+        httpio.send(handler, 200, blob, MSGPACK, request_id,
+                    {"X-Zonefront-Epoch": hub.epoch, "X-Zonefront-Serial": serial})
     elif what == "zones":
         serial, blob = hub.zones_doc()
-        _send(handler, 200, blob, MSGPACK, request_id,
-              {"X-Zonefront-Epoch": hub.epoch, "X-Zonefront-Serial": serial})
+        httpio.send(handler, 200, blob, MSGPACK, request_id,
+                    {"X-Zonefront-Epoch": hub.epoch, "X-Zonefront-Serial": serial})
     elif what == "delta":
         blob = hub.delta_doc(_int(q, "since"), q.get("epoch", ""))
         if blob is None:
             st = hub.state()
             raise _Err(410, "HistoryGone", f"no delta from {q.get('epoch')}/{q.get('since')} "
                        f"to {st['epoch']}/{st['serial']}; fetch zones")
-        _send(handler, 200, blob, MSGPACK, request_id, {"X-Zonefront-Epoch": hub.epoch})
+        httpio.send(handler, 200, blob, MSGPACK, request_id, {"X-Zonefront-Epoch": hub.epoch})
     elif what == "health":
         etag, blob = hub.health_doc()
         if etag and handler.headers.get("If-None-Match") == f'"{etag}"':
-            _send(handler, 304, b"", MSGPACK, request_id, {"ETag": f'"{etag}"'})
+            httpio.send(handler, 304, b"", MSGPACK, request_id, {"ETag": f'"{etag}"'})
         else:
-            _send(handler, 200, blob, MSGPACK, request_id, {"ETag": f'"{etag}"'})
+            httpio.send(handler, 200, blob, MSGPACK, request_id, {"ETag": f'"{etag}"'})
     else:
         raise _Err(404, "UnknownOperationException", f"No zonefront operation at {method} "
                    f"{raw_path}")

@@ -36,13 +36,13 @@ from .. import model
 from ..config import EdgeSettings
 from ..serving import compile_public
 from ..snapshot import format as snapshot_format
-from . import format as fmt
+from . import documents
 from . import http as edge_http
 
 log = logging.getLogger("zonefront.edges")
 
 TICK = 0.05  # seconds between looks at the health table and at edge staleness
-EDGE_ID = fmt.EDGE_ID
+EDGE_ID = documents.EDGE_ID
 
 
 @dataclasses.dataclass
@@ -169,10 +169,10 @@ class EdgeHub:
 
     # -- publishing ----------------------------------------------------------
 
-    def published(self, zones: list[model.Zone], image=None, lineage: str | None = None,
-                  patch: dict | None = None) -> int:
-        """Record a publish (after the control plane's own workers serve it)
-        for the edges to fetch; returns its serial.  `image`: what the
+    def offer(self, zones: list[model.Zone], image=None, lineage: str | None = None,
+              patch: dict | None = None) -> int:
+        """Offer the edges what the control plane published (after its own
+        workers serve it), for them to fetch; returns its serial.  `image`: what the
         control plane serves for these zones (serving.LiveImage), shipped as
         the snapshot instead of compiling the zones again; `lineage` and
         `patch` (serving.Built): an edge holding that compiler run's previous
@@ -180,7 +180,7 @@ class EdgeHub:
         cidr = self._cidr_fn() or {}
         vpcs = plain_vpcs(self._vpcs_fn())
         fallback = frozenset(self._fallback_fn())
-        keyed = fmt.keyed(zones)
+        keyed = documents.keyed(zones)
         by_key = dict(keyed)
         changes: dict = {}
         for k, z in keyed:
@@ -221,7 +221,7 @@ class EdgeHub:
                 fallback = self._fallback
             hit = self._cache.get("zones")
             if hit is None or hit[0] != serial:
-                blob = fmt.dumps_zones(self.epoch, serial, [z for _k, z in keyed], slots,
+                blob = documents.dumps_zones(self.epoch, serial, [z for _k, z in keyed], slots,
                                        cidr, vpcs, fallback)
                 self._cache["zones"] = hit = (serial, blob)
             return hit
@@ -258,11 +258,11 @@ class EdgeHub:
                     return None
                 entries = list(self._history)[idx + 1:]
             by_key, order = self._by_key, [k for k, _z in self._keyed]
-            doc = {"magic": fmt.DELTA_MAGIC, "version": fmt.FORMAT_VERSION,
+            doc = {"magic": documents.DELTA_MAGIC, "version": documents.FORMAT_VERSION,
                    "epoch": self.epoch, "from": since, "serial": self.serial,
                    "lineage": self._lineage,
                    "order": order, "slots": self._slots,
-                   "routed_fields": list(fmt.ROUTED_FIELDS)}
+                   "routed_fields": list(documents.ROUTED_FIELDS)}
             if any(p.meta for p in entries):
                 doc["cidr"], doc["vpcs"] = self._cidr, self._vpcs
                 doc["fallback"] = sorted(self._fallback)
@@ -289,7 +289,7 @@ class EdgeHub:
             if z is None:
                 out.append({"key": k, "op": "delete"})
             elif ch == "put":
-                out.append({"key": k, "op": "put", "zone": fmt.zone_doc(k, z)})
+                out.append({"key": k, "op": "put", "zone": documents.zone_doc(k, z)})
             else:
                 keys, routed = ch
                 put, remove = [], []
@@ -298,11 +298,12 @@ class EdgeHub:
                     if r is None:
                         remove.append(list(key))
                     else:
-                        put.append(fmt.rrset_doc(r))
+                        put.append(documents.rrset_doc(r))
                 out.append({"key": k, "op": "patch", "put": put, "remove": remove,
-                            "routed": [fmt.routed_doc(r) for r in z.routed] if routed else None})
+                            "routed": ([documents.routed_doc(r) for r in z.routed]
+                                       if routed else None)})
         doc["zones"] = out
-        return fmt.pack(doc)
+        return documents.pack(doc)
 
     # -- health ----------------------------------------------------------------
 
@@ -328,10 +329,10 @@ class EdgeHub:
 
     def health_doc(self) -> tuple[str, bytes]:
         if self.health is None:
-            return "", fmt.dumps_health("", b"", {})
+            return "", documents.dumps_health("", b"", {})
         self._tick_health()
         buf = bytes(self.health.buffer)
-        return self._health_etag, fmt.dumps_health(self._health_etag, buf,
+        return self._health_etag, documents.dumps_health(self._health_etag, buf,
                                                    self._health_slots())
 
     # -- edges -------------------------------------------------------------------

@@ -30,7 +30,7 @@ from ..dataplane.server import DnsServer
 from ..serving import Built, LiveImage, QuietSaver, ServedZones, ZoneSource, public_zones
 from ..snapshot import format as snapshot_format
 from . import disk as edisk
-from . import format as fmt
+from . import documents
 from .client import Client, ControlPlaneError
 from .mirror import MirrorHealth
 
@@ -51,7 +51,7 @@ class Edge:
                  wait: float = 10.0, heartbeat: float = 1.0, tcp_idle_timeout: float = 10.0,
                  tcp_max_connections: int = 1000, emit=None, counters: bool = False):
         self.url = control_plane
-        self.counters = counters  # per-worker counters for --metrics-listen (issue 15)
+        self.counters = counters  # per-worker counters for --metrics-listen
         self.client = Client(control_plane, access_key, secret, timeout=300.0)
         self.hb_client = Client(control_plane, access_key, secret, timeout=5.0)
         self.listen, self.workers = listen, workers
@@ -67,7 +67,7 @@ class Edge:
         self.source = ZoneSource([], None, udp_max, geo)
         self.source.health = self.health
         self.serving = ServedZones(self.source)  # compiles and swaps what the workers answer
-        self.zs: fmt.ZoneSet | None = None  # source zones of the served image
+        self.zs: documents.EdgeZones | None = None  # source zones of the served image
         self.served = ("", 0)  # (epoch, serial) of the image the workers answer from
         self.describe = "nothing yet"
         self.server = None
@@ -162,14 +162,14 @@ class Edge:
                 if failures:
                     self.emit(f"edge: control plane {self.url} reachable again")
                 failures = 0
-            except (*NET_ERRORS, fmt.FormatError, snapshot_format.SnapshotError,
+            except (*NET_ERRORS, documents.FormatError, snapshot_format.SnapshotError,
                     ValueError) as e:
                 failures += 1
                 self.stats["failures"] += 1
                 if failures == 1 or failures % 20 == 0:
                     self.emit(f"edge: control plane {self.url}: {e}; serving serial "
                               f"{self.served[1]}, retrying")
-                if isinstance(e, (ValueError, fmt.FormatError)) and not isinstance(
+                if isinstance(e, (ValueError, documents.FormatError)) and not isinstance(
                         e, ControlPlaneError):
                     self.zs = None  # take a full copy next
                 self._stop.wait(min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1)))
@@ -202,7 +202,7 @@ class Edge:
         blob = self.disk.read(edisk.ZONES) if epoch else None
         if blob is None:
             return
-        zs = fmt.loads_zones(blob, self.disk.path(edisk.ZONES))
+        zs = documents.loads_zones(blob, self.disk.path(edisk.ZONES))
         if (zs.epoch, zs.serial) != (epoch, serial):
             return
         self.health.slots = dict(zs.slots)
@@ -220,7 +220,7 @@ class Edge:
         if status == 410:
             self._full()
             return
-        zs = fmt.apply_delta(self.zs, blob)
+        zs = documents.apply_delta(self.zs, blob)
         if self.lineage is not None and zs.lineage != self.lineage:
             self._full()  # the control plane compiled afresh: its new image, not a compile here
             return
@@ -235,7 +235,7 @@ class Edge:
         epoch = hdrs.get("x-zonefront-epoch", "")
         serial = int(meta["serial"])
         _s, _h, blob = self.client.call("GET", API + "/zones")
-        zs = fmt.loads_zones(blob, "control plane zones")
+        zs = documents.loads_zones(blob, "control plane zones")
         self.health.slots = dict(zs.slots)
         self.stats["full"] += 1
         if (zs.epoch, zs.serial) == (epoch, serial) and not any(
@@ -252,7 +252,7 @@ class Edge:
             self.lineage = None
             self._install(zs, zones_blob=blob)
 
-    def _install(self, zs: fmt.ZoneSet, save: bool = True, zones_blob: bytes | None = None):
+    def _install(self, zs: documents.EdgeZones, save: bool = True, zones_blob: bytes | None = None):
         """Compile `zs` and swap it in.  The zones a delta left alone are the
         same objects as before (format.apply_delta copies on write), which
         is how ServedZones tells the changed ones; new CIDR collections or
@@ -273,7 +273,7 @@ class Edge:
         if save:
             self._save_served(zs, built, zones_blob)
 
-    def _save_served(self, zs: fmt.ZoneSet, built: Built, zones_blob: bytes | None) -> None:
+    def _save_served(self, zs: documents.EdgeZones, built: Built, zones_blob: bytes | None) -> None:
         with self._save_lock:
             self._unsaved = (zs, built.image, zones_blob, self.lineage)
         if built.engine.memory() <= SAVE_AT_ONCE or self._saver is None:
@@ -281,7 +281,7 @@ class Edge:
         else:
             self._saver.changed()
 
-    def _apply_patches(self, zs: fmt.ZoneSet) -> bool:
+    def _apply_patches(self, zs: documents.EdgeZones) -> bool:
         """Apply the control plane's own patches to the served image (the
         same streams, loaded from its snapshot): no compile at all.  False
         when the delta carries none for this image; then the zones are
@@ -320,7 +320,7 @@ class Edge:
                 image = image.as_raw()
             self._save(zs, snapshot_format.dumps(image, zs.serial, lineage), zones_blob)
 
-    def _served_now(self, zs: fmt.ZoneSet, describe: str) -> None:
+    def _served_now(self, zs: documents.EdgeZones, describe: str) -> None:
         """The workers answer from `zs` (ServedZones swapped it in)."""
         self.zs = zs
         self.served = (zs.epoch, zs.serial)
@@ -331,7 +331,7 @@ class Edge:
         else:
             self.emit(f"edge: serving serial {zs.serial}: {describe}")
 
-    def _save(self, zs: fmt.ZoneSet, snapshot: bytes, zones_blob: bytes | None) -> None:
+    def _save(self, zs: documents.EdgeZones, snapshot: bytes, zones_blob: bytes | None) -> None:
         try:
             self.disk.save(zs.epoch, zs.serial, snapshot,
                            zones_blob if zones_blob is not None else zs.dumps())
@@ -344,7 +344,7 @@ class Edge:
                                             ok=(200, 304))
         if status == 304:
             return
-        doc = fmt.loads_health(blob)
+        doc = documents.loads_health(blob)
         self.health.update(doc["buffer"])
         self.health_etag = str(doc.get("etag", ""))
         self.stats["health"] += 1

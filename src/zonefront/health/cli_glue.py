@@ -44,9 +44,7 @@ def cmd_checker(args) -> int:
     checker = RemoteChecker(settings, config.data_dir, args.location, store=open_store(config))
     metrics = None
     if getattr(args, "metrics_listen", None):
-        from .. import observability
-        metrics = observability.start_checker_metrics(args.metrics_listen, checker,
-                                                      args.location)
+        metrics = start_checker_metrics(args.metrics_listen, checker, args.location)
     signal.signal(signal.SIGTERM, lambda *_: checker.stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: checker.stop_event.set())
     print(f"checker ready: location {args.location}, data {config.data_dir}", file=sys.stderr,
@@ -56,6 +54,23 @@ def cmd_checker(args) -> int:
         metrics.stop()
     print("checker stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def start_checker_metrics(addr, checker, location: str):
+    """`zonefront checker --metrics-listen`: the probes of this location."""
+    from ..dataplane import metrics
+
+    def families():
+        fam = metrics.Family("zonefront_checker_probes", "gauge",
+                             "Probe pool figures of this checker location")
+        try:
+            for k, v in sorted(checker.pool.stats().items()):
+                if isinstance(v, (int, float)):
+                    fam.add(v, location=location, figure=str(k))
+        except Exception:  # noqa: BLE001, S110 (a pool without figures yet)
+            pass
+        return [fam]
+    return metrics.start_plain(addr, [families])
 
 
 def _run_source_checker(args, config) -> int:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from ..errors import InputError
+
 PROBED = ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP")
 TLS_TYPES = ("HTTPS", "HTTPS_STR_MATCH")
 MATCH_TYPES = ("HTTP_STR_MATCH", "HTTPS_STR_MATCH")
@@ -25,7 +27,7 @@ _ENDPOINT_ONLY = ("IPAddress", "Port", "ResourcePath", "FullyQualifiedDomainName
 _CALC_ONLY = ("HealthThreshold", "ChildHealthChecks")
 
 
-class SpecError(ValueError):
+class SpecError(InputError, ValueError):
     """A HealthCheckConfig Route 53 would refuse; the message is InvalidInput's."""
 
 

@@ -1,7 +1,8 @@
 """Health bits shared between the checker threads and the compiled data plane.
 
 The checkers (health/) write one octet per health check; the routing code in
-core/ reads it with no lock, accepting a value up to one batch old (STYLE.md).
+core/ reads it with no lock, accepting a value up to one batch old
+(a health change is seconds apart; a lock per query would cost every answer).
 The buffer is allocated once and never resized, so the C side can keep its
 address for the life of the process.  1 = healthy, 0 = unhealthy.  A check
 that has no slot (deleted, or unknown to this process) counts as healthy,

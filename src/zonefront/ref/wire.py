@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import InputError
 from ..model import TYPE_OPT
 
 DROP = "drop"
@@ -51,7 +52,7 @@ class Query:
         return (self.flags >> 11) & 0xF
 
 
-class Malformed(Exception):
+class Malformed(InputError):
     pass
 
 

@@ -12,13 +12,14 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from cpython.buffer cimport PyBuffer_FillInfo
 
 from .. import rdata as _rdata
+from ..errors import ZonefrontError
 
 ZK_NAMES = ("python", "plain", "named", "cname", "cut", "occluded")
 _ZN_APEX = 2
 _ZN_CUT = 4
 
 
-class Unsupported(Exception):
+class Unsupported(ZonefrontError):
     """The C path gave up on a file or a zone set: a fault in it (which
     zonefile.py then reports), or something only the Python path handles."""
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import msgpack
 
 from .layout import ARRAY_NAMES
+from ..errors import InputError
 
 if TYPE_CHECKING:
     from .compiler import Image
@@ -37,7 +38,7 @@ _ALIGN = 64
 _MAX_HEADER = 64 << 20
 
 
-class SnapshotError(ValueError):
+class SnapshotError(InputError, ValueError):
     """A snapshot that cannot be served: unreadable, foreign or corrupt."""
 
 

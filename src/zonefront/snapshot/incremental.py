@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 
 from .. import rdata
+from ..errors import ZonefrontError
 from ..model import (
     ROOT,
     TYPE_DNAME,
@@ -53,7 +54,7 @@ _KNOWN_TYPES = frozenset(rdata.KNOWN_RRTYPES)
 _WILD = b"\x01*"
 
 
-class NeedsFullCompile(Exception):
+class NeedsFullCompile(ZonefrontError):
     """The change cannot be patched in; nothing was changed."""
 
 

@@ -27,6 +27,7 @@ EXISTS` before using a table, so a second process learns them too.
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass, field
@@ -34,11 +35,15 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from ..errors import InputError
+
 # every schema change and write transaction holds this advisory lock (see postgres.py)
 WRITE_LOCK_KEY = 0x7A6F6E65  # 'zone'
 
+log = logging.getLogger("zonefront.store")
 
-class DialectError(ValueError):
+
+class DialectError(InputError, ValueError):
     """A statement this layer cannot translate (a store module used an
     SQLite-only feature); the message names it."""
 
@@ -284,8 +289,8 @@ class PgConnection:
         if self.conn.broken or self.conn.closed:
             try:
                 self.conn.close()
-            except Exception:
-                pass
+            except (psycopg.Error, OSError) as e:  # it is broken already; a new one follows
+                log.debug("closing a broken PostgreSQL connection: %s", e)
             self.conn = self._connect()
             return True
         return False

@@ -1,4 +1,4 @@
-"""DNSSEC state in the store (issue 14): each hosted zone's key-signing keys
+"""DNSSEC state in the store: each hosted zone's key-signing keys
 and whether it is signed.  Tables are created on first use beside
 store/sqlite.py's schema (as cidrstore.py does), so SQLite and PostgreSQL
 data directories gain them without a migration.  Private keys are never

@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS traffic_instances (
     id          TEXT PRIMARY KEY,          -- UUID
     zone_id     TEXT NOT NULL,
     name        TEXT NOT NULL,             -- fully qualified, as listed
-    name_key    BLOB NOT NULL,             -- api.names.sort_key(owner): list order
+    name_key    BLOB NOT NULL,             -- aws.names.sort_key(owner): list order
     rtype       TEXT NOT NULL,
     ttl         INTEGER NOT NULL,
     policy_id   TEXT NOT NULL,

@@ -17,7 +17,7 @@ import re
 import threading
 
 from .. import model, rdata, trafficflow
-from ..api import names
+from ..aws import names
 from .sqlite import Store, ZoneRow
 
 # Local Zone groups are named after their parent region ("us-west-2-lax-1")

@@ -5,6 +5,7 @@ import struct
 from dataclasses import dataclass, field
 
 from .. import model
+from ..errors import InputError
 from ..zoneset import (  # noqa: F401  (re-exported: the rcodes transfers answer with)
     RCODE_FORMERR,
     RCODE_NOERROR,
@@ -29,7 +30,7 @@ MAX_MESSAGE = 65535
 TSIG_RESERVE = 700
 
 
-class FormError(ValueError):
+class FormError(InputError, ValueError):
     """A message we cannot parse; answered with FORMERR when the header is readable."""
 
 

@@ -90,7 +90,7 @@ class XfrService:
                 return []
             zones = self.zones_provider()
         new: dict[bytes, model.Zone] = {}
-        zones = [self._signed(z) for z in zones]  # signed zones travel signed (issue 14)
+        zones = [self._signed(z) for z in zones]  # signed zones travel signed
         for z in zones:
             # private zones are never served publicly, so never transferred
             if not z.private and z.soa is not None and z.origin not in new:

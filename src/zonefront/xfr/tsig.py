@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 from .. import model
+from ..errors import InputError
 from . import message as msg
 
 ERR_BADSIG = 16
@@ -28,7 +29,7 @@ ALGORITHMS = {
 }
 
 
-class TsigError(ValueError):
+class TsigError(InputError, ValueError):
     pass
 
 

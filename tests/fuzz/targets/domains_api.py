@@ -12,7 +12,7 @@ OPS: list[str] = []
 def setup():
     global protocol, DomainsError
     from zonefront.domains import protocol
-    from zonefront.domains._model import OPERATIONS
+    from zonefront.aws._domains_model import OPERATIONS
     from zonefront.domains.errors import DomainsError
 
     OPS.extend(sorted(n for n, o in OPERATIONS.items() if o["input"]))

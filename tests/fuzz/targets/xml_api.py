@@ -14,9 +14,10 @@ OPS: list[str] = []
 
 def setup():
     global server, changes, Route53Error, SHAPES, names, XMLInputError
-    from zonefront.api import changes, names, server
-    from zonefront.api._r53model import OPERATIONS, SHAPES
-    from zonefront.api.errors import Route53Error
+    from zonefront.api import changes, server
+    from zonefront.aws import names
+    from zonefront.aws._route53_model import OPERATIONS, SHAPES
+    from zonefront.aws.route53_errors import Route53Error
     from zonefront.api.xmlio import XMLInputError
 
     OPS.extend(sorted(n for n, o in OPERATIONS.items() if o["input"] and any(

@@ -1,6 +1,6 @@
 // AWS Signature Version 4 in the browser: the console signs each Route 53
 // call exactly as boto3 does, so the server has one authentication path
-// (api/sigv4.py: scope route53/us-east-1, 5-minute skew, host signed, body
+// (aws/sigv4.py: scope route53/us-east-1, 5-minute skew, host signed, body
 // hashed).  The browser sets Host itself, so we sign location.host, the value
 // it will send.
 import { sha256 as jsSha256, hmacSha256 as jsHmac } from "./sha256.js";

@@ -18,6 +18,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from ..errors import InputError
+
 VERSIONS = ("2012-10-17", "2008-10-17")
 FULL_ACCESS = {"Version": "2012-10-17",
                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -35,7 +37,7 @@ _NEGATED = {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "No
             "ArnNotEquals", "ArnNotLike"}
 
 
-class PolicyError(ValueError):
+class PolicyError(InputError, ValueError):
     """The document is not a policy we can enforce exactly (MalformedPolicyDocument)."""
 
 

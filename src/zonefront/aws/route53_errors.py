@@ -2,10 +2,11 @@
 botocore's model where the code is a modelled shape."""
 from __future__ import annotations
 
-from ._r53model import SHAPES
+from ..errors import ServiceError
+from ._route53_model import SHAPES
 
 
-class Route53Error(Exception):
+class Route53Error(ServiceError):
     """Becomes an ErrorResponse with this Code and Message."""
 
     def __init__(self, code: str, message: str, status: int | None = None,

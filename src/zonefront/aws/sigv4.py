@@ -27,7 +27,7 @@ import hmac
 import posixpath
 from urllib.parse import quote, unquote
 
-from .errors import Route53Error
+from .route53_errors import Route53Error
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 REGION = "us-east-1"  # Route 53 and Route 53 Domains sign every call here

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from . import iam
-from ._r53model import OPERATIONS, SHAPES
+from ._route53_model import OPERATIONS, SHAPES
 
 ARN_PREFIX = "arn:aws:route53:::"
 _BY_SEGMENT = {  # first path segment -> ARN resource type

@@ -9,11 +9,12 @@ not used for API input.
 from __future__ import annotations
 
 from .. import model
+from ..errors import InputError
 
 _PLAIN = set(b"abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-class BadName(ValueError):
+class BadName(InputError, ValueError):
     pass
 
 

@@ -61,6 +61,7 @@ from contextlib import contextmanager
 import msgpack
 
 from .. import model
+from ..errors import InputError
 
 ZONES_MAGIC = "zonefront-zones"
 DELTA_MAGIC = "zonefront-delta"
@@ -71,7 +72,7 @@ EDGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # an edge's name in
 ROUTED_FIELDS = tuple(f.name for f in dataclasses.fields(model.RoutedRRset))
 
 
-class FormatError(ValueError):
+class FormatError(InputError, ValueError):
     """A document an edge cannot apply: foreign, of another version, or corrupt."""
 
 
@@ -202,7 +203,7 @@ def dumps_zones(epoch: str, serial: int, zones: list[model.Zone], slots: dict,
 
 
 @dataclasses.dataclass
-class ZoneSet:
+class EdgeZones:
     """An edge's copy of the published source zones at one serial.  Zones
     are never mutated once built: a delta makes new Zone objects for the
     zones it touches, so a list handed out stays consistent."""
@@ -232,7 +233,7 @@ class ZoneSet:
                            self.vpcs, self.fallback)
 
 
-def loads_zones(blob: bytes, what: str = "zones") -> ZoneSet:
+def loads_zones(blob: bytes, what: str = "zones") -> EdgeZones:
     doc = unpack(blob, ZONES_MAGIC, what)
     fields = doc.get("routed_fields") or list(ROUTED_FIELDS)
     try:
@@ -241,7 +242,7 @@ def loads_zones(blob: bytes, what: str = "zones") -> ZoneSet:
         order = list(doc["order"])
         if set(order) != set(zones):
             raise FormatError(f"{what}: order and zones disagree")
-        return ZoneSet(doc["epoch"], int(doc["serial"]), order, zones, dict(doc["slots"]),
+        return EdgeZones(doc["epoch"], int(doc["serial"]), order, zones, dict(doc["slots"]),
                        doc.get("cidr") or {}, doc.get("vpcs") or {},
                        fallback=frozenset(doc.get("fallback") or ()))
     except (KeyError, TypeError, ValueError) as e:
@@ -252,8 +253,8 @@ def loads_zones(blob: bytes, what: str = "zones") -> ZoneSet:
 
 # -- deltas -----------------------------------------------------------------
 
-def apply_delta(zs: ZoneSet, blob: bytes, what: str = "delta") -> ZoneSet:
-    """A new ZoneSet: `zs` with the delta applied.  `zs` is left unchanged.
+def apply_delta(zs: EdgeZones, blob: bytes, what: str = "delta") -> EdgeZones:
+    """A new EdgeZones: `zs` with the delta applied.  `zs` is left unchanged.
     Raises FormatError when the delta does not start at zs's serial."""
     doc = unpack(blob, DELTA_MAGIC, what)
     if doc.get("epoch") != zs.epoch or doc.get("from") != zs.serial:
@@ -305,7 +306,7 @@ def apply_delta(zs: ZoneSet, blob: bytes, what: str = "delta") -> ZoneSet:
             raise FormatError(f"{what}: the zones after the delta are not the ones listed")
         slots = dict(zs.slots)
         slots.update(doc.get("slots") or {})
-        return ZoneSet(zs.epoch, int(doc["serial"]), order, zones, slots,
+        return EdgeZones(zs.epoch, int(doc["serial"]), order, zones, slots,
                        doc["cidr"] if "cidr" in doc else zs.cidr,
                        doc["vpcs"] if "vpcs" in doc else zs.vpcs, changed,
                        doc.get("lineage"), doc.get("image"),
