@@ -58,6 +58,12 @@ cdef extern from "zfstats.h" nogil:
     uint32_t zf_stats_row_of_nx(zf_stats_t* st, const uint32_t* negatives, uint32_t nneg,
                                 uint32_t nx)
     void zf_stats_view(zf_stats_t* st, uint32_t view)
+    # per-record counters (issue 21, csrc/zfrecs.h): NULL unless --metrics-per-record
+    ctypedef struct zf_recs_t:
+        pass
+    zf_recs_t* zf_stats_recs(zf_stats_t* st)
+    void zf_recs_count(zf_recs_t* t, const uint8_t* owner, unsigned len, uint16_t qtype,
+                       unsigned rcode)
 
 cdef int cmp_u32(const void* a, const void* b) noexcept nogil:
     cdef uint32_t x = (<const uint32_t*>a)[0], y = (<const uint32_t*>b)[0]
@@ -1167,6 +1173,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
         if blk_idx == NONE:
             if st != NULL:
                 zf_stats_answer(st, ctx.tcp, qr.qtype, 2, answer_zone(<const image_t*>image, img, node, st), 0)
+                count_record(<const image_t*>image, img, node, &qr, 2, st)
             return write_header_only(q, r, 2)
     if dname_idx != NONE:
         dn = &img.dnames[dname_idx]
@@ -1249,6 +1256,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
         if blk_idx == NONE:
             if st != NULL:
                 zf_stats_answer(st, ctx.tcp, qr.qtype, 2, answer_zone(<const image_t*>image, img, node, st), 0)
+                count_record(<const image_t*>image, img, node, &qr, 2, st)
             return write_header_only(q, r, 2)
         w = put_block(img, blk_idx, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts,
                       qr.edns_do)
@@ -1273,6 +1281,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     ZF_ASSERT(pos <= limit)  # truncation kept the response within what the client takes
     if st != NULL:
         zf_stats_answer(st, ctx.tcp, qr.qtype, rcode, answer_zone(<const image_t*>image, img, node, st), tc)
+        count_record(<const image_t*>image, img, node, &qr, rcode, st)
     return pos
 
 
@@ -1292,6 +1301,28 @@ cdef inline uint32_t answer_zone(const image_t* pub, const image_t* img, uint32_
     if nd[1] & F_ZONE_NEG:
         return le16(nd + NODE_HEAD)
     return zf_stats_row_of_nx(st, img.negatives, img.nneg, le32(nd + NODE_HEAD + 4))
+
+
+cdef inline void count_record(const image_t* pub, const image_t* img, uint32_t node,
+                              const query_t* qr, uint32_t rcode, zf_stats_t* st) noexcept nogil:
+    """Per-record counters (issue 21), when on: the answer's owner is the
+    query name's own node, or the wildcard that answered below an encloser;
+    anything else (NXDOMAIN, a referral or DNAME from above, a private view)
+    has no record of its own and is not counted per record."""
+    cdef zf_recs_t* t = zf_stats_recs(st)
+    cdef const uint8_t* nd
+    cdef uint32_t wild
+    if t == NULL or node == NONE or img != pub:
+        return
+    nd = img.nodes + node
+    if nd[0] != qr.qname_len:  # the closest encloser, not the name itself
+        if nd[1] & (F_OCCLUDED | F_CUT | F_BELOW_DNAME | F_HAS_DNAME):
+            return
+        wild = node_wild(nd)
+        if wild == NONE:
+            return
+        nd = img.nodes + wild
+    zf_recs_count(t, node_name(nd), nd[0], qr.qtype, rcode)
 
 
 cdef void count_route(const image_t* img, uint32_t top, uint32_t chosen,
