@@ -40,7 +40,8 @@ from zonefront.dataplane.server import DnsServer
 from zonefront.snapshot.compiler import compile_zones
 
 NAMES = 20000
-VARIANTS = ("off", "metrics", "querylog", "dnstap")
+VARIANTS = ("off", "metrics", "records", "querylog", "dnstap")
+PER_RECORD = 100  # "records": --metrics-per-record 100 (issue 21)
 
 
 def query_file(path: str, count: int = 50000) -> None:
@@ -68,9 +69,14 @@ def run_variant(variant: str, image, qfile: str, seconds: float, workers: int, t
     stop = threading.Event()
     extra = []
     drain = None
-    if variant == "metrics":
+    if variant in ("metrics", "records"):
+        top = PER_RECORD if variant == "records" else 0
+        if top:
+            for c in server.counters:
+                c.enable_records(max(4096, 2 * top))
         reg = metrics.Registry()
-        reg.register(metrics.DnsCollector(server, zone_names=lambda: ["bench.test."]))
+        reg.register(metrics.DnsCollector(server, zone_names=lambda: ["bench.test."],
+                                          per_record=top))
         http = metrics.MetricsServer("127.0.0.1", 0, reg).start()
         extra.append(http.stop)
 

@@ -26,6 +26,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "zfrecs.h"
+
 /* qtype buckets: the common types, then "other" (labels in dataplane/metrics.py) */
 #define ZF_ST_QTYPES 16
 #define ZF_ST_QT_OTHER 15
@@ -96,6 +98,7 @@ typedef struct zf_stats {
     _Atomic(zf_ring_t *) ring;          /* NULL: no records */
     _Atomic(const zf_rows_t *) log_rows; /* zone rows with query logging on, or NULL */
     _Atomic uint8_t log_all;            /* dnstap: every query, not only logged zones */
+    _Atomic(zf_recs_t *) recs;          /* per-record counters (zfrecs.h), or NULL: off */
 } zf_stats_t;
 
 static inline unsigned zf_st_qtype(uint16_t qtype)
@@ -166,6 +169,18 @@ static inline uint32_t zf_stats_row_of_nx(zf_stats_t *st, const uint32_t *negati
             return row;
         }
     return ZF_ZONE_ID_OTHER; /* not a zone's block: counted under "other" */
+}
+
+/* The per-record table when --metrics-per-record is on, else NULL: the
+ * engine tests this before it works out the owner to count. */
+static inline zf_recs_t *zf_stats_recs(zf_stats_t *st)
+{
+    return atomic_load_explicit(&st->recs, memory_order_relaxed);
+}
+
+static inline void zf_stats_set_recs(zf_stats_t *st, zf_recs_t *t)
+{
+    atomic_store_explicit(&st->recs, t, memory_order_release);
 }
 
 static inline void zf_stats_view(zf_stats_t *st, uint32_t view)

@@ -2,10 +2,11 @@
 `valgrind --tool=callgrind --toggle-collect='*engine_answer*'`.
 
     valgrind --tool=callgrind --callgrind-out-file=cg.out \\
-        --toggle-collect='*engine_answer*' python bench/obs/callgrind_answer.py {off|on} [mix]
+        --toggle-collect='*engine_answer*' python bench/obs/callgrind_answer.py {off|on|records} [mix]
     callgrind_annotate cg.out | head   # Ir / (ROUNDS * QUERIES) = instructions per answer
 
-mix: "a" (A answers only) or "mix" (bench/micro's mix: A, AAAA, NXDOMAIN,
+records: the counters plus the per-record table (--metrics-per-record,
+csrc/zfrecs.h).  mix: "a" (A answers only) or "mix" (bench/micro's mix: A, AAAA, NXDOMAIN,
 wildcard, TXT).  Uses bench/micro's 20k-name zone.
 """
 import os
@@ -33,9 +34,11 @@ def main():
                    for i in range(QUERIES)]
     stats = 0
     keep = None
-    if mode == "on":
+    if mode in ("on", "records"):
         from zonefront.dataplane._stats import Counters
         keep = Counters()
+        if mode == "records":
+            keep.enable_records(4096)
         stats = keep.address
     image.answer_many(queries, ROUNDS, 2, stats) if stats else image.answer_many(queries, ROUNDS, 2)
     print(f"{mode} {mix}: {ROUNDS * len(queries)} answers", file=sys.stderr)

@@ -115,7 +115,7 @@ def cmd_serve(args) -> int:
     try:
         obs = observability.start_serve(args, server, served, control,
                                         api_data_dir(args) if args.api else None)
-    except OSError as e:
+    except (OSError, ValueError) as e:  # ValueError: a bad [metrics] per_record
         if control is not None:
             control.stop()
         server.stop()

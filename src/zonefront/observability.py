@@ -15,7 +15,7 @@ import logging
 import time
 
 from .dataplane import metrics
-from .obs_cli import metrics_address, read_sections
+from .obs_cli import metrics_address, per_record, read_sections
 
 log = logging.getLogger("zonefront.observability")
 
@@ -278,6 +278,10 @@ def start_serve(args, server, served, control, data_dir: str | None) -> Observab
     obs = Observability()
     sections = read_sections(getattr(args, "config", None))
     qcfg = sections.get("query_logging", {})
+    top = per_record(args, sections)  # checked before anything starts
+    if top and server.counters:
+        for c in server.counters:
+            c.enable_records(max(4096, 2 * top))
     if server.counters:
         dnstap = None
         if getattr(args, "dnstap_socket", None):
@@ -318,7 +322,7 @@ def start_serve(args, server, served, control, data_dir: str | None) -> Observab
     if addr is not None:
         obs.registry.register(metrics.DnsCollector(server, zone_names=lambda: _zone_names(served),
                                                    candidate_label=CandidateLabels(served),
-                                                   extra=dns_extra))
+                                                   extra=dns_extra, per_record=top))
         obs.registry.register(lambda: metrics.process_families(metrics.START_TIME))
         obs.http = metrics.MetricsServer(addr[0], addr[1], obs.registry).start()
         log.info("metrics on http://%s:%d/metrics", *obs.http.address[:2])

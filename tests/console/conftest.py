@@ -1,59 +1,63 @@
 """A real `zonefront serve --api` and a headless Chromium (Debian chromium +
 chromium-driver, driven by selenium) for the console's end-to-end tests.
 
-The server's data directory is prepared before it starts: a 20,000-record
-zone imported with `zonefront zone import` (the paging test) and an
-IAM-limited key made with `zonefront key create` (the AccessDenied test).
+The servers start through tests/e2e_routing/zfserve.py (free ports, the
+`ready:` line, a clean SIGTERM exit).  The main one's data directory is
+prepared before it starts: a 20,000-record zone imported with `zonefront
+zone import` (the paging test) and an IAM-limited key made with `zonefront
+key create` (the AccessDenied tests).  Screenshots for the README are
+written only with ZONEFRONT_SCREENSHOTS=1.
 """
 from __future__ import annotations
 
 import http.server
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-KEY_ID = "AKCONSOLETEST0001"
-SECRET = "console-test-secret-0123456789abcdef"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "e2e_routing"))
+import zfserve  # the one free-port + `zonefront serve` starter the e2e tests share
+
+KEY_ID, SECRET = zfserve.AKID, zfserve.SECRET  # the server's key, from its environment
+RO_KEY_ID, RO_SECRET = "AKCONSOLEREADONLY", "console-readonly-secret-0123456789"
 BIG_ZONE = "big.test."
 BIG_COUNT = 20000
-REGISTRY_TLD = "zfreg"
-VPC_ID, VPC_REGION = "vpc-0c0a5013", "eu-west-1"  # for the private zone form  # a registry TLD: the Domains page has something to manage
+REGISTRY_TLD = "zfreg"  # a registry TLD: the Domains page has something to manage
+VPC_ID, VPC_REGION = "vpc-0c0a5013", "eu-west-1"  # for the private zone form
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "docs" / "console"
+# the README's pictures are rewritten only when asked: ZONEFRONT_SCREENSHOTS=1
+WRITE_SHOTS = os.environ.get("ZONEFRONT_SCREENSHOTS") == "1"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+free_port = zfserve.free_port
 
+CONFIG = f"""
+[api.credentials]
+{RO_KEY_ID} = "{RO_SECRET}"
 
-def free_port() -> int:
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                    u.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
+[api]
+readonly_keys = ["{RO_KEY_ID}"]
+
+[zones]
+max_rrsets_per_zone = 30000
+
+[vpcs.{VPC_ID}]
+region = "{VPC_REGION}"
+cidrs = ["10.77.0.0/16"]
+"""
+HEALTH = """locations = ["us-east-1", "eu-west-1", "ap-southeast-1"]
+min_interval = 1
+"""
 
 
 def zf(*args: str) -> list[str]:
     return [sys.executable, "-m", "zonefront.cli", *args]
-
-
-def _env() -> dict:
-    """The test's own environment: the server runs the zonefront this test
-    imports (installed in CI, PYTHONPATH=src in a worktree)."""
-    return dict(os.environ)
 
 
 class Target:
@@ -82,76 +86,70 @@ class Target:
 
 
 class Served:
-    def __init__(self, base: str, dns: tuple[str, int], limited: tuple[str, str], proc):
-        self.base = base
-        self.dns = dns
+    """What the console tests use of a zfserve.Served: the API's base URL,
+    the DNS address, a key limited to route53:GetChange, the process."""
+
+    def __init__(self, s: zfserve.Served, limited: tuple[str, str], metrics: int | None = None):
+        self.inner = s
+        self.base = f"http://127.0.0.1:{s.api_port}"
+        self.dns = ("127.0.0.1", s.dns_port)
         self.limited = limited
-        self.proc = proc
+        self.proc = s.proc
+        self.metrics = metrics  # the --metrics-listen port, if any
+
+
+def _limited_key(data: str, cfg: str, env: dict) -> tuple[str, str]:
+    policy = Path(data) / "deny.json"
+    policy.write_text('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+                      '"Action": "route53:GetChange", "Resource": "*"}]}')
+    out = subprocess.run(zf("key", "create", "--data-dir", data, "--config", cfg,
+                            "--name", "viewer", "--policy", str(policy)),
+                         check=True, env=env, capture_output=True, text=True, timeout=60).stdout
+    fields = dict(line.split(None, 1) for line in out.splitlines()
+                  if line.startswith(("Access", "Secret")))
+    return fields["AccessKeyId"].strip(), fields["SecretAccessKey"].strip()
 
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory):
-    data = tmp_path_factory.mktemp("console-data")
-    config = data / "zonefront.toml"
-    config.write_text(f"""
-[api]
-access_key_id = "{KEY_ID}"
-secret_access_key = "{SECRET}"
+    """The console's server: a 20,000-record zone imported and an
+    IAM-limited key made before it starts; no metrics listener."""
+    limited: list = []
 
-[zones]
-max_rrsets_per_zone = 30000
+    def prepare(data, cfg, env):
+        zone = Path(data) / "big.zone"
+        with open(zone, "w") as f:
+            f.write(f"$ORIGIN {BIG_ZONE}\n$TTL 300\n"
+                    "@ SOA ns1.big.test. hostmaster.big.test. 1 7200 900 1209600 86400\n")
+            f.write("@ NS ns1.big.test.\n")
+            f.writelines(f"h{i:05d} A 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}\n"
+                         for i in range(BIG_COUNT))
+        subprocess.run(zf("zone", "--data-dir", data, "--config", cfg, "import", BIG_ZONE,
+                          str(zone)), check=True, env=env, capture_output=True, timeout=120)
+        limited.append(_limited_key(data, cfg, env))
 
-[vpcs.{VPC_ID}]
-region = "{VPC_REGION}"
-cidrs = ["10.77.0.0/16"]
-
-[health]
-locations = ["us-east-1", "eu-west-1", "ap-southeast-1"]
-min_interval = 1
-""")
-    env = _env()
-    zone = data / "big.zone"
-    with open(zone, "w") as f:
-        f.write(f"$ORIGIN {BIG_ZONE}\n$TTL 300\n@ SOA ns1.big.test. hostmaster.big.test. 1 7200 900 1209600 86400\n")
-        f.write("@ NS ns1.big.test.\n")
-        f.writelines(f"h{i:05d} A 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}\n" for i in range(BIG_COUNT))
-    base_args = ["--data-dir", str(data), "--config", str(config)]
-    subprocess.run(zf("zone", *base_args, "import", BIG_ZONE, str(zone)), check=True, env=env,
-                   capture_output=True, timeout=120)
-    policy = data / "deny.json"
-    policy.write_text('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
-                      '"Action": "route53:GetChange", "Resource": "*"}]}')
-    out = subprocess.run(zf("key", "create", *base_args, "--name", "viewer", "--policy", str(policy)),
-                         check=True, env=env, capture_output=True, text=True, timeout=60).stdout
-    fields = dict(line.split(None, 1) for line in out.splitlines() if line.startswith(("Access", "Secret")))
-    limited = (fields["AccessKeyId"].strip(), fields["SecretAccessKey"].strip())
-    api_port, dns_port = free_port(), free_port()
-    log = open(data / "serve.log", "w")  # noqa: SIM115  (closed after the server stops)
-    proc = subprocess.Popen(zf("serve", "--api", "--no-demo", "--workers", "1",
-                               "--api-listen", f"127.0.0.1:{api_port}",
-                               "--dns-listen", f"127.0.0.1:{dns_port}",
-                               "--registry-tld", REGISTRY_TLD, *base_args),
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", api_port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("zonefront serve exited:\n" + (data / "serve.log").read_text())
-            time.sleep(0.2)
-    else:
-        raise RuntimeError("zonefront serve did not listen")
-    yield Served(f"http://127.0.0.1:{api_port}", ("127.0.0.1", dns_port), limited, proc)
-    proc.send_signal(signal.SIGTERM)
+    s = zfserve.start(tmp_path_factory.mktemp("console"), CONFIG, health_toml=HEALTH, workers=1,
+                      extra_args=("--registry-tld", REGISTRY_TLD), prepare=prepare)
     try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-    log.close()
+        yield Served(s, limited[0])
+    finally:
+        zfserve.stop(s)
+
+
+@pytest.fixture(scope="module")
+def metered(tmp_path_factory):
+    """A second server with `--metrics-listen` and per-record counters on,
+    for the traffic charts over real metrics."""
+    limited: list = []
+    port = free_port()
+    s = zfserve.start(tmp_path_factory.mktemp("console-metrics"), CONFIG,
+                      extra_args=("--metrics-listen", f"127.0.0.1:{port}",
+                                  "--metrics-per-record", "50"),
+                      prepare=lambda d, c, e: limited.append(_limited_key(d, c, e)))
+    try:
+        yield Served(s, limited[0], metrics=port)
+    finally:
+        zfserve.stop(s)
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ from .conftest import (
     SHOTS,
     VPC_ID,
     VPC_REGION,
+    WRITE_SHOTS,
     Target,
 )
 
@@ -104,6 +105,9 @@ def button(root, text):
 
 
 def shot(driver, name):
+    """A README picture (docs/console/NAME.png), only with ZONEFRONT_SCREENSHOTS=1."""
+    if not WRITE_SHOTS:
+        return
     SHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
 

@@ -174,12 +174,33 @@ def test_metrics_proxy_is_signed_and_authorized(tmp_path, metrics_listener):
         status, hdrs, body = signed_get(addr, "/console/metrics", AKID, SECRET)
         assert status == 200 and body == PROM_TEXT
         assert hdrs["Content-Type"].startswith("text/plain; version=0.0.4")
-        # the read-only policy lists Route 53 reads, not zonefront:GetMetrics
+        # the read-only policy (api.readonly_keys) includes zonefront:GetMetrics
         status, hdrs, body = signed_get(addr, "/console/metrics", RO_AKID, RO_SECRET)
-        assert status == 403 and hdrs["x-amzn-ErrorType"] == "AccessDenied"
-        assert b"zonefront:GetMetrics" in body
+        assert status == 200 and body == PROM_TEXT
     finally:
         run.cp.stop()
+
+
+def test_metrics_proxy_refuses_a_policy_without_get_metrics(tmp_path, metrics_listener):
+    from r53util import AKID, SECRET
+
+    reads = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*",
+                                                     "Action": ["route53:Get*", "route53:List*"]}]}
+    run = start_control_plane(tmp_path, console_metrics=metrics_listener, policies={AKID: reads})
+    try:
+        status, hdrs, body = signed_get(run.cp.api_address, "/console/metrics", AKID, SECRET)
+        assert status == 403 and hdrs["x-amzn-ErrorType"] == "AccessDenied"
+        assert b"zonefront:GetMetrics" in body and PROM_TEXT not in body
+    finally:
+        run.cp.stop()
+
+
+def test_read_only_policy_allows_metrics_and_no_write():
+    from zonefront.api import iam
+
+    ro = iam.parse(iam.READ_ONLY)
+    assert iam.evaluate(ro, iam.Request("zonefront:GetMetrics"))[0] == "Allow"
+    assert iam.evaluate(ro, iam.Request("route53:ChangeResourceRecordSets"))[0] == "ImplicitDeny"
 
 
 def test_metrics_proxy_without_metrics_listen(on):

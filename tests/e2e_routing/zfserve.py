@@ -172,8 +172,10 @@ def ecs_of(m: dns.message.Message):
 
 
 def start(tmp_dir, config_toml: str = "", geoip: str | None = None,
-          extra_args: tuple[str, ...] = (), health_toml: str = "enabled = false\n") -> Served:
-    """Start the product; the caller stops it with stop()."""
+          extra_args: tuple[str, ...] = (), health_toml: str = "enabled = false\n",
+          workers: int = 2, prepare=None) -> Served:
+    """Start the product; the caller stops it with stop().  prepare(data dir,
+    config path, env) runs first (e.g. `zonefront zone import`, `key create`)."""
     data = os.path.join(str(tmp_dir), "data")
     os.makedirs(data, exist_ok=True)
     cfg = os.path.join(str(tmp_dir), "zonefront.toml")
@@ -182,8 +184,10 @@ def start(tmp_dir, config_toml: str = "", geoip: str | None = None,
         f.write("[health]\n" + health_toml + "\n" + config_toml)
     dns_port, api_port = free_port(), free_port()
     env = child_env(ZONEFRONT_ACCESS_KEY_ID=AKID, ZONEFRONT_SECRET_ACCESS_KEY=SECRET)
+    if prepare is not None:
+        prepare(data, cfg, env)
     argv = [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo",
-            "--workers", "2", "--dns-listen", f"127.0.0.1:{dns_port}",
+            "--workers", str(workers), "--dns-listen", f"127.0.0.1:{dns_port}",
             "--api-listen", f"127.0.0.1:{api_port}", "--data-dir", data, "--config", cfg]
     if geoip:
         argv += ["--geoip", geoip]

@@ -27,7 +27,8 @@ FULL_ACCESS = {"Version": "2012-10-17",
 READ_ONLY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
     "route53:Get*", "route53:List*", "route53:TestDNSAnswer",
     "route53domains:Check*", "route53domains:Get*", "route53domains:List*",
-    "route53domains:View*", "zonefront:GetVPC", "zonefront:ListVPCs", "zonefront:EdgeSync"]}]}
+    "route53domains:View*", "zonefront:GetVPC", "zonefront:ListVPCs", "zonefront:EdgeSync",
+    "zonefront:GetMetrics"]}]}  # the console's charts (/console/metrics) are reads too
 
 _BASE_OPS = {"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase",
              "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike", "Bool", "Null",

@@ -211,6 +211,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
         if blk_idx == NONE:
             if st != NULL:
                 zf_stats_answer(st, ctx.tcp, qr.qtype, RCODE_SERVFAIL, answer_zone(<const image_t*>image, img, node, st), 0)
+                count_record(<const image_t*>image, img, node, &qr, RCODE_SERVFAIL, st)
             return write_header_only(q, r, RCODE_SERVFAIL)
     if dname_idx != NONE:
         answer_dname(img, &qr, q, r, &a, dname_idx, &cl)
@@ -228,10 +229,12 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
         if blk_idx == NONE:
             if st != NULL:
                 zf_stats_answer(st, ctx.tcp, qr.qtype, RCODE_SERVFAIL, answer_zone(<const image_t*>image, img, node, st), 0)
+                count_record(<const image_t*>image, img, node, &qr, RCODE_SERVFAIL, st)
             return write_header_only(q, r, RCODE_SERVFAIL)
         answer_block(img, &qr, r, &a, blk_idx)
 
     finish(img, &qr, q, r, &a, ede, cl.scope)
     if st != NULL:
         zf_stats_answer(st, ctx.tcp, qr.qtype, a.rcode, answer_zone(<const image_t*>image, img, node, st), a.tc)
+        count_record(<const image_t*>image, img, node, &qr, a.rcode, st)
     return a.pos

@@ -76,6 +76,12 @@ cdef extern from "zfstats.h" nogil:
     uint32_t zf_stats_row_of_nx(zf_stats_t* st, const uint32_t* negatives, uint32_t nneg,
                                 uint32_t nx)
     void zf_stats_view(zf_stats_t* st, uint32_t view)
+    # per-record counters (csrc/zfrecs.h): NULL unless --metrics-per-record
+    ctypedef struct zf_recs_t:
+        pass
+    zf_recs_t* zf_stats_recs(zf_stats_t* st)
+    void zf_recs_count(zf_recs_t* t, const uint8_t* owner, unsigned len, uint16_t qtype,
+                       unsigned rcode)
 
 include "_wire.pxi"
 include "_records.pxi"

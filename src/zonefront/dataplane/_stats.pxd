@@ -34,6 +34,19 @@ cdef extern from "zfstats.h" nogil:
         uint64_t batch[12]
         uint64_t batch_sum
         uint32_t port
+    ctypedef struct zf_rec_owner_t:
+        uint16_t qtype
+        uint8_t len
+        uint8_t name[256]
+    ctypedef struct zf_recs_t:
+        uint32_t cap
+        uint32_t used
+        uint64_t overflow
+    int ZF_RECS_RCODES
+    zf_recs_t* zf_recs_new(uint32_t slots)
+    void zf_recs_free(zf_recs_t* t)
+    int zf_recs_slot(const zf_recs_t* t, uint32_t i, zf_rec_owner_t* owner, uint64_t* counts)
+    void zf_stats_set_recs(zf_stats_t* st, zf_recs_t* t)
     zf_stats_t* zf_stats_new()
     void zf_stats_set_ring(zf_stats_t* st, zf_ring_t* r)
     void zf_stats_set_rows(zf_stats_t* st, const void* rows)
@@ -46,4 +59,5 @@ cdef extern from "zfstats.h" nogil:
 cdef class Counters:
     cdef zf_stats_t* st            # owned; written by one loop only
     cdef zf_ring_t* ring           # owned once enabled; never freed while a loop may run
+    cdef zf_recs_t* recs           # owned once enabled (per-record counters); freed with this
     cdef list _rows                # every log_rows buffer handed to C (kept alive)

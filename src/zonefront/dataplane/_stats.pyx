@@ -41,6 +41,7 @@ cdef class Counters:
         if self.st == NULL:
             raise MemoryError()
         self.ring = NULL
+        self.recs = NULL
         self._rows = []
 
     def __dealloc__(self):
@@ -51,6 +52,9 @@ cdef class Counters:
         if self.ring != NULL:
             zf_ring_free(self.ring)
             self.ring = NULL
+        if self.recs != NULL:
+            zf_recs_free(self.recs)
+            self.recs = NULL
 
     def enable_ring(self, unsigned capacity=1 << 20, bint full_messages=False):
         """Start writing records (queries only, or with full_messages the
@@ -62,6 +66,23 @@ cdef class Counters:
         if self.ring == NULL:
             raise MemoryError()
         zf_stats_set_ring(self.st, self.ring)
+
+    def enable_records(self, unsigned slots=4096):
+        """Start counting answers per (owner, qtype, rcode) in a table of
+        `slots` (rounded up to a power of two; 3/4 of them usable).  Once per
+        Counters, like the ring: the table lives as long as this object."""
+        if self.recs != NULL:
+            raise RuntimeError("per-record counters already enabled")
+        if slots < 1 or slots > (1 << 20):
+            raise ValueError(f"per-record slots must be 1..{1 << 20}, not {slots}")
+        self.recs = zf_recs_new(slots)
+        if self.recs == NULL:
+            raise MemoryError()
+        zf_stats_set_recs(self.st, self.recs)
+
+    @property
+    def records_enabled(self):
+        return self.recs != NULL
 
     def set_log_rows(self, rows):
         """Which public zone rows query logging records (an iterable of
@@ -114,6 +135,33 @@ cdef class Counters:
         """The C counters' address (core._engine.Image.answer_many's stats=,
         for benchmarks); valid while this object lives."""
         return <size_t>self.st
+
+
+def sum_records(list counters):
+    """Every worker's per-record counters added up: ({(owner wire, qtype):
+    [answers per rcode bucket]}, answers that found no slot, slots taken)."""
+    cdef Counters c
+    cdef zf_rec_owner_t o
+    cdef uint64_t n[8]
+    cdef uint32_t i
+    cdef int r
+    out = {}
+    overflow = used = 0
+    for c in counters:
+        if c.recs == NULL:
+            continue
+        overflow += c.recs.overflow
+        used += c.recs.used
+        for i in range(c.recs.cap):
+            if not zf_recs_slot(c.recs, i, &o, n):
+                continue
+            key = (PyBytes_FromStringAndSize(<char*>o.name, o.len), o.qtype)
+            acc = out.get(key)
+            if acc is None:
+                acc = out[key] = [0] * ZF_RECS_RCODES
+            for r in range(ZF_RECS_RCODES):
+                acc[r] += n[r]
+    return out, overflow, used
 
 
 def iter_records(bytes data):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from zonefront import model, rdata
 from zonefront.dataplane import _stats
 
 log = logging.getLogger(__name__)
@@ -171,14 +172,17 @@ class DnsCollector:
 
     zone_names() gives the public zone names by row (with trailing dots);
     candidate_label(index) names a routing candidate ("name type set-id"), or
-    None to count it only by policy kind.
+    None to count it only by policy kind.  per_record: export the top N
+    (owner, type) pairs of the per-record counters (0: none; the workers'
+    tables are enabled separately, Counters.enable_records).
     """
 
     def __init__(self, server, zone_names: Callable[[], list[str]] | None = None,
                  view_names: Callable[[], list[str]] | None = None,
                  candidate_label: Callable[[int], str | None] | None = None,
-                 extra: Callable[[], Iterable[Family]] | None = None):
+                 extra: Callable[[], Iterable[Family]] | None = None, per_record: int = 0):
         self.server = server
+        self.per_record = per_record
         self.zone_names = zone_names or (list)
         self.view_names = view_names or (list)
         self.candidate_label = candidate_label
@@ -267,9 +271,52 @@ class DnsCollector:
                      "Images swapped in since the start (RCU generation)")
         gen.add(self.server.image_slot.generation)
         fams = [resp, queries, errs, tc, rrl, routed, chosen, views, *tcpf, batch, drops, gen]
+        if self.per_record > 0:
+            fams.extend(record_families(self.server.counters, names, self.per_record))
         if self.extra is not None:
             fams.extend(self.extra())
         return fams
+
+
+def record_families(counters, zone_names: list[str], top: int) -> list[Family]:
+    """zonefront_dns_record_queries_total{zone,name,type,rcode} for the `top`
+    busiest (owner, type) pairs of the workers' per-record tables, plus what
+    the bounds left out: answers that found no slot, pairs beyond `top`."""
+    sums, overflow, used = _stats.sum_records(list(counters))
+    zones = {z.lower() for z in zone_names}
+    busiest = sorted(sums.items(), key=lambda kv: (-sum(kv[1]), kv[0]))[:top]
+    fam = Family("zonefront_dns_record_queries_total", "counter",
+                 "Answers per record (owner name and query type; a wildcard counts its "
+                 "synthesised answers) and response code, for the busiest records "
+                 "(--metrics-per-record)")
+    for (owner, qtype), counts in busiest:
+        name = model.name_to_text(owner)
+        zone = _zone_of(owner, zones)
+        for rc, n in enumerate(counts):
+            if n:
+                fam.add(n, zone=zone, name=name, type=rdata.rrtype_to_text(qtype),
+                        rcode=RCODE_LABELS[rc])
+    lost = Family("zonefront_dns_record_uncounted_total", "counter",
+                  "Answers not counted per record because every worker's table was full")
+    lost.add(overflow)
+    hidden = Family("zonefront_dns_record_series_hidden", "gauge",
+                    "Records counted but left out of this scrape (beyond the top N)")
+    hidden.add(max(0, len(sums) - top))
+    slots = Family("zonefront_dns_record_slots_used", "gauge",
+                   "Per-record table slots taken, summed over workers")
+    slots.add(used)
+    return [fam, lost, hidden, slots]
+
+
+def _zone_of(owner: bytes, zones: set[str]) -> str:
+    """The longest public zone name that owner is in (text, trailing dot)."""
+    labels = model.labels_of(owner)
+    for i in range(len(labels) + 1):
+        text = ".".join(model.label_to_text(lab) for lab in labels[i:]) + "." if i < len(labels) \
+            else "."
+        if text.lower() in zones:
+            return text.lower()
+    return "other"
 
 
 # ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ export async function render(root, [zoneId, tab = "records"]) {
   const zone = { id: zoneId, name: txt(doc, "Name"), private: txt(doc, "PrivateZone") === "true",
                  count: txt(doc, "ResourceRecordSetCount"),
                  nameservers: all(doc, "NameServer").map((n) => n.textContent) };
-  const tabs = [["records", "Record sets"], ["import", "Import / export"], ["dnssec", "DNSSEC"], ["test", "Test a query"]];
+  const tabs = [["records", "Record sets"], ["import", "Import / export"], ["dnssec", "DNSSEC"], ["traffic", "Traffic"], ["test", "Test a query"]];
   const nav = h("nav", { class: "tabs", "aria-label": "Zone" }, tabs.map(([t, label]) =>
     h("a", { href: `#/zones/${zoneId}/${t}`, "aria-current": t === tab ? "page" : null }, label)));
   const msg = h("div", { id: "zone-msg" });
@@ -30,6 +30,7 @@ export async function render(root, [zoneId, tab = "records"]) {
   if (tab === "import") return importExport(body, zone, msg);
   if (tab === "dnssec") return dnssec(body, zone, msg);
   if (tab === "test") return (await import("./traffic.js")).testQuery(body, zone);
+  if (tab === "traffic") return (await import("./traffic.js")).zoneTraffic(body, zone);
   return records(body, zone, msg);
 }
 

@@ -1,6 +1,7 @@
-// Traffic: queries per second and answer codes per zone (and per record when
-// the metrics carry it) from /metrics, sampled while the page is open; and
-// "test a query" on TestDNSAnswer.
+// Traffic: queries per second and answer codes per zone and per record (when
+// the server counts per record, --metrics-per-record) from /metrics, sampled
+// while the page is open; a zone's own record charts; and "test a query" on
+// TestDNSAnswer.
 import { all, bareId, ktxt, metrics, r53, txt } from "./api.js";
 import { every } from "./app.js";
 import { lineChart } from "./chart.js";
@@ -36,6 +37,116 @@ export function rates(prev, cur, seconds) {
   return out;
 }
 
+const PER_RECORD_OFF = "Per-record charts need zonefront serve --metrics-per-record N (the N " +
+  "busiest records are exported as zonefront_dns_record_queries_total); this server counts " +
+  "per zone only.";
+const SHOWN = 6;  // records in the queries-per-second chart
+const DETAILED = 3;  // records with an answer-code chart of their own
+
+// zonefront_dns_record_queries_total{zone,name,type,rcode}: per record
+// ("name type") its zone, all answers and answers by rcode; only `zone`'s when given
+export function recordTotals(text, zone) {
+  const out = {};
+  for (const s of parseProm(text)) {
+    if (s.name !== "zonefront_dns_record_queries_total") continue;
+    if (zone && s.labels.zone !== zone) continue;
+    const key = `${s.labels.name} ${s.labels.type}`;
+    const r = out[key] || (out[key] = { name: s.labels.name, type: s.labels.type, zone: s.labels.zone, total: 0, codes: {} });
+    r.total += s.value;
+    r.codes[s.labels.rcode] = (r.codes[s.labels.rcode] || 0) + s.value;
+  }
+  return out;
+}
+
+// the server exports this family whenever per-record counting is on, even
+// before a record has been asked for
+export const perRecordOn = (text) => /^zonefront_dns_record_slots_used /m.test(text);
+
+export function recordRates(prev, cur, seconds) {
+  const r = (a, b) => Math.max(0, ((b || 0) - (a || 0)) / seconds);
+  const out = {};
+  for (const [k, v] of Object.entries(cur)) {
+    const p = prev[k] || { total: 0, codes: {} };
+    out[k] = { total: r(p.total, v.total), codes: {} };
+    for (const [c, n] of Object.entries(v.codes)) out[k].codes[c] = r(p.codes[c], n);
+  }
+  return out;
+}
+
+// Samples -> the per-record charts and a table of the counts (the table is
+// also what a screen reader reads); zone: only that zone's records.
+export function recordPanel(zone) {
+  let prev = null;
+  const qps = new Map();  // "name type" -> points
+  const codes = new Map();  // "name type" -> rcode -> points
+  const push = (map, key, point) => { const p = map.get(key) || []; p.push(point); map.set(key, p.slice(-150)); };
+  return (text, now) => {
+    if (!perRecordOn(text)) return [h("p", { class: "hint", id: "records-off" }, PER_RECORD_OFF)];
+    const cur = recordTotals(text, zone);
+    if (prev) {
+      for (const [k, v] of Object.entries(recordRates(prev.totals, cur, (now - prev.t) / 1000))) {
+        push(qps, k, [now, v.total]);
+        const m = codes.get(k) || new Map();
+        for (const [c, n] of Object.entries(v.codes)) push(m, c, [now, n]);
+        codes.set(k, m);
+      }
+    }
+    prev = { t: now, totals: cur };
+    const busiest = Object.values(cur).sort((a, b) => b.total - a.total);
+    const top = busiest.slice(0, SHOWN).map((r) => `${r.name} ${r.type}`);
+    const out = [];
+    if (!busiest.length) {
+      out.push(h("p", { class: "msg info", id: "records-none" }, "No record has been asked for yet."));
+      return out;
+    }
+    const chart = lineChart("Queries per second by record", top.filter((k) => qps.has(k))
+      .map((k) => ({ name: k, points: qps.get(k) })), "/s");
+    chart.id = "record-qps";
+    out.push(chart);
+    for (const k of top.slice(0, DETAILED)) {
+      const m = codes.get(k);
+      const c = lineChart(`Answer codes per second, ${k}`, m ? [...m].map(([name, points]) => ({ name, points })) : [], "/s");
+      c.classList.add("record-codes");
+      c.dataset.record = k;
+      out.push(c);
+    }
+    const rcodes = [...new Set(busiest.flatMap((r) => Object.keys(r.codes)))].sort();
+    out.push(table(["Record", "Type", "Zone", "Answers", ...rcodes], busiest.map((r) =>
+      h("tr", { dataset: { record: `${r.name} ${r.type}` } }, h("td", {}, r.name), h("td", {}, r.type), h("td", {}, r.zone),
+        h("td", { class: "num" }, String(r.total)),
+        ...rcodes.map((c) => h("td", { class: "num", dataset: { rcode: c } }, String(r.codes[c] || 0))))),
+    { "aria-label": "Answers per record", id: "record-table" }));
+    return out;
+  };
+}
+
+// A zone's own traffic tab: its answer codes and its records.
+export async function zoneTraffic(box, zone) {
+  const charts = h("div", { id: "zone-traffic" });
+  box.replaceChildren(charts);
+  const panel = recordPanel(zone.name);
+  let prev = null;
+  const codes = new Map();
+  async function sample() {
+    let text;
+    try { text = await metrics(); } catch (e) { showError(charts, e); return; }
+    if (text === null) { charts.replaceChildren(h("p", { class: "msg info", id: "metrics-needed" }, NEEDS)); return; }
+    const now = Date.now();
+    const cur = totals(text);
+    if (prev) {
+      const r = rates(prev.totals, cur, (now - prev.t) / 1000);
+      for (const [c, v] of Object.entries(r.codes[zone.name] || {})) {
+        const p = codes.get(c) || []; p.push([now, v]); codes.set(c, p.slice(-150));
+      }
+    }
+    prev = { t: now, totals: cur };
+    charts.replaceChildren(lineChart(`Answer codes per second, ${zone.name}`,
+      [...codes].map(([name, points]) => ({ name, points })), "/s"), ...panel(text, now));
+  }
+  await sample();
+  every(2000, sample);
+}
+
 export async function render(root) {
   const msg = h("div", { id: "traffic-msg" });
   const charts = h("div", { id: "traffic-charts" });
@@ -51,6 +162,7 @@ export async function render(root) {
   const qps = new Map();  // zone -> points
   const codes = new Map();  // zone -> rcode -> points
   const push = (map, key, point) => { const p = map.get(key) || []; p.push(point); map.set(key, p.slice(-150)); };
+  const records = recordPanel(null);
   async function sample() {
     let text;
     try { text = await metrics(); } catch (e) { showError(charts, e); return; }
@@ -72,7 +184,7 @@ export async function render(root) {
         : h("p", { class: "msg info" }, "Sampling the metrics; rates appear after two samples (2 s)."),
       ...[...codes].map(([z, m]) => lineChart(`Answer codes per second, ${z}`,
         [...m].map(([name, points]) => ({ name, points })), "/s")),
-      h("p", { class: "hint" }, "Per-record charts need a record label on the metrics; zonefront counts answers per zone and response code."));
+      h("h2", {}, "Records"), ...records(text, now));
   }
   await sample();
   every(2000, sample);
