@@ -7,6 +7,7 @@ cdef extern from "zfapi.h":
         uint32_t seed
         uint8_t tcp
         void* stats
+        uint8_t* defer
     ctypedef size_t (*zf_answer_fn)(const void* image, const uint8_t* query, size_t qlen,
                                     uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
     ctypedef struct zf_hint_t:
@@ -40,6 +41,7 @@ cdef enum:
     BLOCK_HEAD = 12
     BF_SIGNED = 2  # block flags: a DO twin's u32 ends the record (layout.py)
     BF_PREFIX = 4  # a twin's shared first part: a u32 after that (layout.py)
+    BF_DEFER = 8   # a fallback zone's NXDOMAIN: the recursive resolver answers (zfdefer.h)
     TYPE_CNAME = 5
     TYPE_OPT = 41
     TYPE_DS = 43

@@ -1088,6 +1088,11 @@ cdef const image_t* choose_view(const image_t* img, const query_t* qr, const zf_
         view = img.views[i]
         rcode[0] = find_answer(view, qr, blk, dn, node)
         if rcode[0] != RCODE_REFUSED:
+            # a fallback zone's NXDOMAIN (BF_DEFER): the resolver answers, if the loop can ask it
+            if ctx.defer != NULL and dn[0] == NONE and blk[0] != NONE and not (blk[0] & PSET_BIT) \
+                    and view.blocks[blk[0] + 11] & BF_DEFER:
+                ctx.defer[0] = 1
+                return NULL
             if ctx.stats != NULL:
                 zf_stats_view(<zf_stats_t*>ctx.stats, <uint32_t>i)
             return view
@@ -1145,6 +1150,8 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
 
     if img.nviews:
         img = choose_view(img, &qr, ctx, &rcode, &blk_idx, &dname_idx, &node)
+        if img == NULL:
+            return 0  # deferred to the recursive fallback (zfdefer.h)
     else:
         rcode = find_answer(img, &qr, &blk_idx, &dname_idx, &node)
     # a name in none of our zones: REFUSED with EDE 20, Not Authoritative
@@ -2103,14 +2110,18 @@ cdef class Image:
         """Octets held: the arrays plus the hash table."""
         return self.arena_used + self.img.tsize * sizeof(slot_t)
 
-    def answer(self, const uint8_t[::1] query, bint tcp=False, client=None, uint32_t seed=0):
+    def answer(self, const uint8_t[::1] query, bint tcp=False, client=None, uint32_t seed=0,
+               bint deferrable=False):
         """Answer one query (for embedding and tests); b"" means no reply.
         `client` is the source address ("192.0.2.1", "2001:db8::1") that
         routing decides on when the query carries no Client Subnet option;
-        `seed` stands for the socket loop's per-batch randomness."""
+        `seed` stands for the socket loop's per-batch randomness.
+        `deferrable`: return None for a query the recursive fallback
+        answers (zfdefer.h), as the socket loops see it."""
         cdef uint8_t* out
         cdef size_t n
         cdef zf_qctx_t ctx
+        cdef uint8_t deferred = 0
         cdef size_t qlen = query.shape[0]
         cdef const uint8_t* qp = <const uint8_t*>b"\0"
         cdef const uint8_t* sp
@@ -2124,10 +2135,13 @@ cdef class Image:
         ctx.seed = seed
         ctx.tcp = 1 if tcp else 0
         ctx.stats = NULL
+        ctx.defer = &deferred if deferrable else NULL
         buf = bytearray(65535)
         out = buf
         with nogil:
             n = engine_answer(&self.img, qp, qlen, out, 65535, &ctx)
+        if deferred:
+            return None
         return bytes(buf[:n])
 
     def answer_many(self, list queries, int rounds=1, int stage=2, size_t stats=0):
@@ -2155,6 +2169,7 @@ cdef class Image:
         ctx.seed = 0
         ctx.tcp = 0
         ctx.stats = <void*>stats
+        ctx.defer = NULL
         buf = bytearray(65535)
         out = buf
         try:
@@ -2201,6 +2216,7 @@ def answer_batched(Image image, list queries):
     ctx.seed = 0
     ctx.tcp = 0
     ctx.stats = NULL
+    ctx.defer = NULL
     try:
         if lens == NULL or outs == NULL or qp == NULL or ql == NULL:
             raise MemoryError()
