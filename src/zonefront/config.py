@@ -161,6 +161,11 @@ class Config:
     # "system" (/etc/resolv.conf's first nameserver) or "none" (outside/)
     alias_resolver: str = "system"
     alias_min_refresh: float = 1.0  # [alias] min_refresh: seconds between questions, at least
+    # [alias] fallback_resolver: the recursive resolver that answers, for a private
+    # zone with public DNS fallback, the names it lacks when no public zone here
+    # covers it: "HOST:PORT", "system" or "none" (the private NXDOMAIN stands)
+    alias_fallback_resolver: str = "none"
+    alias_fallback_timeout: float = 2.0  # [alias] fallback_timeout: seconds, then SERVFAIL
 
     def account_of(self, access_key: str | None) -> str:
         """The account an access key acts for: [registry] accounts maps keys
@@ -269,7 +274,7 @@ _SCHEMA = {
                  "operation_delay", "sweep_interval", "accounts", "registrar_name",
                  "registrar_url", "whois_server", "abuse_email", "abuse_phone"},
     "edges": {"stale_after", "history", "access_key_id", "secret_access_key"},
-    "alias": {"resolver", "min_refresh"},
+    "alias": {"resolver", "min_refresh", "fallback_resolver", "fallback_timeout"},
     "dnssec": {"signature_validity", "zsk_lifetime", "zsk_prepublish"},
 }
 
@@ -485,6 +490,15 @@ def load_config(path: str | None, overrides: dict | None = None,
             parse_hostport(cfg.alias_resolver, "alias.resolver")
     if "min_refresh" in alias:
         cfg.alias_min_refresh = _number(alias["min_refresh"], "alias.min_refresh")
+    if "fallback_resolver" in alias:
+        cfg.alias_fallback_resolver = _typed(alias["fallback_resolver"], str,
+                                             "alias.fallback_resolver")
+        if cfg.alias_fallback_resolver not in ("system", "none"):
+            parse_hostport(cfg.alias_fallback_resolver, "alias.fallback_resolver")
+    if "fallback_timeout" in alias:
+        cfg.alias_fallback_timeout = _number(alias["fallback_timeout"], "alias.fallback_timeout")
+        if not 0 < cfg.alias_fallback_timeout <= 30:
+            raise ConfigError("alias.fallback_timeout must be within (0, 30] seconds")
     if "dnssec" in doc:
         cfg.dnssec = _dnssec_settings(doc["dnssec"])
 

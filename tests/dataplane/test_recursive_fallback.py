@@ -7,17 +7,19 @@ a resolver that does not answer gives SERVFAIL; a full queue gives SERVFAIL
 at once and is counted; with no resolver the private NXDOMAIN stands."""
 from __future__ import annotations
 
+import os
 import socket
 import struct
-import threading
+import sys
 import time
 
-import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
-import dns.rrset
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e_private"))
+from stubresolver import Resolver  # noqa: E402
 
 from zonefront.dataplane.forwarder import Forwarder
 from zonefront.dataplane.server import DnsServer
@@ -29,74 +31,6 @@ INSIDE, OUTSIDE = "127.0.0.2", "127.0.0.1"
 SOA = "@ 300 IN SOA ns1 host 1 7200 900 1209600 300\n@ 300 IN NS ns1\n"
 PRIVATE = SOA + "www 60 IN A 10.0.0.1\nsecret 60 IN A 10.0.0.2\n"
 PUBLIC = SOA + "www 60 IN A 192.0.2.1\n"
-
-
-class Resolver:
-    """A recursive resolver stand-in: answers A questions from `names` over
-    UDP and TCP on 127.0.0.1, NXDOMAIN for the rest; records the ids it saw.
-    `silent` drops every UDP query (a resolver that is down)."""
-
-    def __init__(self, names: dict[str, str], silent: bool = False):
-        self.names = names
-        self.silent = silent
-        self.ids: list[int] = []
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
-        self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
-        self.tcp.listen(8)
-        self.udp.settimeout(0.1)
-        self.tcp.settimeout(0.1)
-        self.stopping = False
-        self.threads = [threading.Thread(target=f, daemon=True) for f in (self._serve_udp,
-                                                                           self._serve_tcp)]
-        for t in self.threads:
-            t.start()
-
-    def reply(self, wire: bytes) -> bytes:
-        q = dns.message.from_wire(wire)
-        self.ids.append(q.id)
-        r = dns.message.make_response(q)
-        r.flags |= dns.flags.RA
-        name = q.question[0].name.to_text()
-        if name in self.names:
-            r.answer.append(dns.rrset.from_text(name, 30, "IN", "A", self.names[name]))
-        else:
-            r.set_rcode(dns.rcode.NXDOMAIN)
-        return r.to_wire()
-
-    def _serve_udp(self):
-        while not self.stopping:
-            try:
-                wire, peer = self.udp.recvfrom(4096)
-            except OSError:
-                continue
-            if not self.silent:
-                self.udp.sendto(self.reply(wire), peer)
-
-    def _serve_tcp(self):
-        while not self.stopping:
-            try:
-                conn, _ = self.tcp.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(2)
-                n = struct.unpack(">H", conn.recv(2))[0]
-                wire = b""
-                while len(wire) < n:
-                    wire += conn.recv(n - len(wire))
-                out = self.reply(wire)
-                conn.sendall(struct.pack(">H", len(out)) + out)
-
-    def close(self):
-        self.stopping = True
-        for t in self.threads:
-            t.join(2)
-        self.udp.close()
-        self.tcp.close()
 
 
 def _zone(text, origin, private=False):

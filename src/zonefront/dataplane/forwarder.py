@@ -210,3 +210,12 @@ def resolver_address(setting: str) -> tuple[str, int] | None:
                         "NXDOMAIN for names no public zone here has")
         return server
     return parse_hostport(setting, 53)
+
+
+def server_kwargs(config) -> dict:
+    """{"fallback": Forwarder} for DnsServer from a config.Config's [alias]
+    fallback_resolver / fallback_timeout, or {} when it is "none"."""
+    server = resolver_address(config.alias_fallback_resolver)
+    if server is None:
+        return {}
+    return {"fallback": Forwarder(server, timeout=config.alias_fallback_timeout)}
