@@ -148,6 +148,9 @@ class Config:
     max_reusable_delegation_sets: int = 100  # MAX_REUSABLE_DELEGATION_SETS_BY_OWNER
     max_health_checks: int = 200  # MAX_HEALTH_CHECKS_BY_OWNER
     max_vpc_authorizations_per_zone: int = 100  # TooManyVPCAssociationAuthorizations
+    # UpdateHostedZoneFeatures LimitsExceeded: private zones with public DNS fallback;
+    # each one's view is compiled with the public names it lacks (fallback.py)
+    max_public_fallback_zones: int = 100
     change_history_days: int = 90  # ADVANCED zones' change history is kept this long
     account_id: str = "000000000000"  # shown in ARNs of AccessDenied messages
     health: HealthSettings = field(default_factory=HealthSettings)
@@ -265,7 +268,8 @@ _SCHEMA = {
     "zones": {"nameservers", "soa_rname", "max_rrsets_per_zone", "max_hosted_zones",
               "max_vpcs_per_zone", "max_zones_per_delegation_set",
               "max_reusable_delegation_sets", "max_health_checks",
-              "max_vpc_authorizations_per_zone", "change_history_days"},
+              "max_vpc_authorizations_per_zone", "change_history_days",
+              "max_public_fallback_zones"},
     "health": {"locations", "remote_locations", "threads", "max_sockets", "connect_timeout",
                "read_timeout", "min_interval", "checker_ip_ranges", "enabled"},
     "registry": {"tlds", "nameservers", "reserved", "premium", "currency", "prices",
@@ -467,7 +471,8 @@ def load_config(path: str | None, overrides: dict | None = None,
                                      "zones.soa_rname")
     for key in ("max_rrsets_per_zone", "max_hosted_zones", "max_vpcs_per_zone",
                 "max_zones_per_delegation_set", "max_reusable_delegation_sets",
-                "max_health_checks", "max_vpc_authorizations_per_zone", "change_history_days"):
+                "max_health_checks", "max_vpc_authorizations_per_zone", "change_history_days",
+                "max_public_fallback_zones"):
         if key in zones:
             setattr(cfg, key, _typed(zones[key], int, f"zones.{key}"))
 
