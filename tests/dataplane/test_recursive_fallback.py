@@ -21,6 +21,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e_private"))
 from stubresolver import Resolver  # noqa: E402
 
+from zonefront.dataplane import metrics
 from zonefront.dataplane.forwarder import Forwarder
 from zonefront.dataplane.server import DnsServer
 from zonefront.serving import build_engine
@@ -141,6 +142,11 @@ def test_full_queue_is_servfail_and_counted():
                 s.close()
             stats = srv.stats()["fallback"]
         assert rcodes == [dns.rcode.SERVFAIL] * 8
+        text = metrics.Registry()
+        text.register(metrics.DnsCollector(srv))
+        exposition = text.exposition()
+        assert f'zonefront_dns_recursive_fallback_total{{outcome="overflow"}} ' \
+               f'{stats["overflow"]}' in exposition
         assert stats["overflow"] + stats["busy"] >= 1
         assert stats["overflow"] + stats["busy"] + stats["timeouts"] == 8
     finally:
