@@ -96,11 +96,10 @@ class Forwarder:
             self._sock.close()
 
     def stats(self) -> dict:
-        out = dict(self.counts)
         q = self.queue.stats()
-        out.update(deferred=q["deferred"], overflow=q["overflow"], queued=q["queued"])
         with self._lock:
-            out["in_flight"] = len(self._pending)
+            out = dict(self.counts, in_flight=len(self._pending))
+        out.update(deferred=q["deferred"], overflow=q["overflow"], queued=q["queued"])
         return out
 
     # -- the two threads ----------------------------------------------------
@@ -129,7 +128,7 @@ class Forwarder:
                 continue
             try:
                 self._sock.send(wire_id + query[2:])
-                self.counts["forwarded"] += 1
+                self._count("forwarded")
             except OSError as e:
                 log.debug("fallback resolver %s: %s", self.resolver, e)
                 with self._lock:
@@ -171,7 +170,7 @@ class Forwarder:
                              daemon=True).start()
             return
         d.reply(reply)
-        self.counts["answered"] += 1
+        self._count("answered")
 
     def _over_tcp(self, d) -> None:
         query = d.query
@@ -188,10 +187,14 @@ class Forwarder:
             self._fail(d, "errors")
             return
         d.reply(reply)
-        self.counts["answered"] += 1
+        self._count("answered")
+
+    def _count(self, counter: str) -> None:
+        with self._lock:  # three threads count (send, receive, TCP retries)
+            self.counts[counter] += 1
 
     def _fail(self, d, counter: str) -> None:
-        self.counts[counter] += 1
+        self._count(counter)
         d.reply(d.servfail())
 
 
