@@ -19,7 +19,7 @@ import dns.rcode
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e_private"))
-from stubresolver import Resolver  # noqa: E402
+from stubresolver import Resolver
 
 from zonefront.dataplane import metrics
 from zonefront.dataplane.forwarder import Forwarder

@@ -65,7 +65,7 @@ class Forwarder:
         self._threads: list[threading.Thread] = []
         self._sock: socket.socket | None = None
 
-    def start(self) -> "Forwarder":
+    def start(self) -> Forwarder:
         info = socket.getaddrinfo(self.resolver[0], self.resolver[1], type=socket.SOCK_DGRAM)[0]
         self._family, self._addr = info[0], info[4]
         self._sock = socket.socket(self._family, socket.SOCK_DGRAM)
@@ -140,7 +140,7 @@ class Forwarder:
         while not self._stopping.is_set():
             try:
                 data = self._sock.recv(65535)
-            except (socket.timeout, BlockingIOError):
+            except (TimeoutError, BlockingIOError):
                 data = None
             except OSError:  # ICMP port unreachable (resolver down): the deadline answers
                 data = None
