@@ -13,6 +13,7 @@ import struct
 import sys
 import time
 
+import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
@@ -108,6 +109,24 @@ def test_pipelined_tcp_answers_stay_in_order(resolver):
                 got.append(dns.message.from_wire(s.recv(n, socket.MSG_WAITALL)))
     assert [m.id for m in got] == [1, 2, 3]
     assert [m.answer[0][0].to_text() for m in got] == ["10.0.0.1", "198.51.100.7", "10.0.0.2"]
+
+
+@pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
+def test_truncated_reply_goes_to_the_client_over_udp_and_is_retried_for_tcp(tcp):
+    big = Resolver({"big.corp.test.": "198.51.100.9"}, truncate=frozenset({"big.corp.test."}))
+    try:
+        with _server(_image(), Forwarder(("127.0.0.1", big.port))) as srv:
+            q = dns.message.make_query("big.corp.test.", "A")
+            if tcp:
+                r = dns.query.tcp(q, "127.0.0.1", port=srv.ports[0], source=INSIDE, timeout=3)
+                assert r.answer[0][0].to_text() == "198.51.100.9"
+                assert not r.flags & dns.flags.TC and len(big.tcp_ids) == 1
+            else:  # a UDP client sees TC and retries over TCP itself
+                r = dns.query.udp(q, "127.0.0.1", port=srv.ports[0], source=INSIDE, timeout=3)
+                assert r.flags & dns.flags.TC and big.tcp_ids == []
+            assert r.id == q.id
+    finally:
+        big.close()
 
 
 @pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])

@@ -17,9 +17,12 @@ class Resolver:
     UDP and TCP on 127.0.0.1, NXDOMAIN for the rest; records the ids it saw.
     `silent` drops every UDP query (a resolver that is down)."""
 
-    def __init__(self, names: dict[str, str], silent: bool = False):
+    def __init__(self, names: dict[str, str], silent: bool = False,
+                 truncate: frozenset = frozenset()):
         self.names = names
         self.silent = silent
+        self.truncate = truncate  # names answered TC=1 and empty over UDP
+        self.tcp_ids: list[int] = []
         self.ids: list[int] = []
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.udp.bind(("127.0.0.1", 0))
@@ -54,8 +57,15 @@ class Resolver:
                 wire, peer = self.udp.recvfrom(4096)
             except OSError:
                 continue
-            if not self.silent:
-                self.udp.sendto(self.reply(wire), peer)
+            if self.silent:
+                continue
+            out = self.reply(wire)
+            q = dns.message.from_wire(wire)
+            if q.question[0].name.to_text() in self.truncate:
+                r = dns.message.make_response(q)
+                r.flags |= dns.flags.TC
+                out = r.to_wire()
+            self.udp.sendto(out, peer)
 
     def _serve_tcp(self):
         while not self.stopping:
@@ -70,6 +80,7 @@ class Resolver:
                 while len(wire) < n:
                     wire += conn.recv(n - len(wire))
                 out = self.reply(wire)
+                self.tcp_ids.append(self.ids[-1])
                 conn.sendall(struct.pack(">H", len(out)) + out)
 
     def close(self):
