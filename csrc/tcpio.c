@@ -4,6 +4,7 @@
 #include "tcpio.h"
 #include "zfdebug.h"
 #include "zfwire.h"
+#include "zfdefer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +72,7 @@ struct zf_tcp_server {
     uint32_t next_gen;    /* source of conn_t.gen */
     zf_stats_t *counters; /* this thread's own (zfstats.h), or NULL (off) */
     zf_xfr_fn xfr;        /* slow path for AXFR/IXFR, or NULL */
+    zf_defer_q_t *defer;  /* the recursive fallback's queue (zfdefer.h), or NULL */
     void *xfr_ctx;
     int xfrfd;            /* eventfd: tcpio_xfr_done() queued replies */
     pthread_mutex_t xfr_lock; /* guards xfr_head/xfr_tail (producers: any thread) */
@@ -216,6 +218,11 @@ void tcpio_server_set_xfr(zf_tcp_server_t *s, zf_xfr_fn fn, void *ctx)
 {
     s->xfr = fn;
     s->xfr_ctx = ctx;
+}
+
+void tcpio_server_set_defer(zf_tcp_server_t *s, zf_defer_q_t *q)
+{
+    s->defer = q;
 }
 
 void tcpio_xfr_done(zf_tcp_server_t *s, uint32_t conn, uint32_t gen, uint8_t *buf, size_t len)
@@ -396,6 +403,8 @@ static int process(zf_tcp_server_t *s, conn_t *c)
     ctx.tcp = 1;
     ctx.stats = s->counters;
     ctx.hint = NULL;
+    uint8_t deferred = 0;
+    ctx.defer = s->defer ? &deferred : NULL;
     while (c->in_len - off >= 2 && !c->xfr_wait) {
         size_t mlen = ((size_t)c->in[off] << 8) | c->in[off + 1];
         if (c->in_len - off - 2 < mlen)
@@ -431,6 +440,15 @@ static int process(zf_tcp_server_t *s, conn_t *c)
         if (s->counters && rlen && rlen <= ZF_TCP_MAX_MSG)
             zf_stats_record(s->counters, ctx.src, 1, c->in + off - mlen, mlen, s->scratch + 2,
                             rlen);
+        if (deferred) { /* the recursive fallback replies on this connection, in order */
+            deferred = 0;
+            if (zf_defer_push(s->defer, c->in + off - mlen, mlen, ctx.src, sizeof(c->peer), -1, s,
+                              (uint32_t)(c - s->conns), c->gen) == 0) {
+                c->xfr_wait = 1;
+                break;
+            }
+            rlen = zf_defer_servfail(c->in + off - mlen, mlen, s->scratch + 2, ZF_TCP_MAX_MSG);
+        }
         if (rlen == 0 || rlen > ZF_TCP_MAX_MSG) {
             STAT_ADD(s->stats.dropped, 1);
             continue;

@@ -65,6 +65,12 @@ void tcpio_server_set_xfr(zf_tcp_server_t *s, zf_xfr_fn fn, void *ctx);
  * back, len octets); buf NULL or len 0 closes the connection.  A reply for a
  * connection closed meanwhile (gen moved on) is freed unsent. */
 void tcpio_xfr_done(zf_tcp_server_t *s, uint32_t conn, uint32_t gen, uint8_t *buf, size_t len);
+/* Queries the engine defers (zfapi.h zf_qctx_t.defer) go to q (zfdefer.h)
+ * with this server, the connection and its gen; the connection then waits
+ * as for a transfer until tcpio_xfr_done() brings the reply.  NULL: the
+ * engine answers them NXDOMAIN.  Before tcpio_server_run(). */
+struct zf_defer_q;
+void tcpio_server_set_defer(zf_tcp_server_t *s, struct zf_defer_q *q);
 /* 1 when the framed message (without its length prefix) goes to the slow path. */
 int tcpio_is_xfr(const uint8_t *m, size_t len);
 

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "udpio.h"
 #include "zfdebug.h"
+#include "zfdefer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -268,6 +269,7 @@ struct zf_udp_worker {
     zf_slot_t *slot;
     rrl_t *rrl;          /* response rate limiting table, or NULL (off) */
     zf_stats_t *counters; /* this worker's own (zfstats.h), or NULL (off) */
+    zf_defer_q_t *defer; /* the recursive fallback's queue (zfdefer.h), or NULL (off) */
     _Atomic int stop;
     uint64_t rng;        /* xorshift64* state; per-batch policy seed */
     uint8_t *rx;         /* batch * RX_STRIDE */
@@ -413,6 +415,11 @@ void udpio_worker_set_counters(zf_udp_worker_t *w, zf_stats_t *st)
         st->port = (uint32_t)zf_socket_port(w->fd);
 }
 
+void udpio_worker_set_defer(zf_udp_worker_t *w, zf_defer_q_t *q)
+{
+    w->defer = q;
+}
+
 static inline uint32_t next_seed(zf_udp_worker_t *w)
 {
     uint64_t x = w->rng;
@@ -460,10 +467,12 @@ static inline __attribute__((always_inline)) unsigned answer_batch_with(zf_udp_w
     zf_qctx_t ctx;
     unsigned rrl_drop = 0, rrl_slip = 0;
     zf_stats_t *counters = w->counters;
+    uint8_t deferred = 0;
     w->empty = 0;
     ctx.seed = next_seed(w);
     ctx.tcp = 0;
     ctx.stats = counters;
+    ctx.defer = w->defer ? &deferred : NULL;
     if (counters) {
         zf_stats_batch(counters, n);
         zf_stats_tick(counters);
@@ -493,8 +502,18 @@ static inline __attribute__((always_inline)) unsigned answer_batch_with(zf_udp_w
         uint8_t *out = w->tx + (size_t)m * TX_STRIDE;
         size_t len = answer(image, w->rx + (size_t)i * RX_STRIDE, lens[i], out,
                             ZF_UDP_TX_SIZE, &ctx);
-        if (len == 0 || len > ZF_UDP_TX_SIZE)
-            continue;
+        if (len == 0 || len > ZF_UDP_TX_SIZE) {
+            if (!deferred)
+                continue;
+            /* the recursive fallback answers from this socket later; a full queue: SERVFAIL now */
+            deferred = 0;
+            if (zf_defer_push(w->defer, w->rx + (size_t)i * RX_STRIDE, lens[i], ctx.src,
+                              namelens[i], w->fd, NULL, 0, 0) == 0)
+                continue;
+            len = zf_defer_servfail(w->rx + (size_t)i * RX_STRIDE, lens[i], out, ZF_UDP_TX_SIZE);
+            if (len == 0)
+                continue;
+        }
         if (counters)
             zf_stats_record(counters, ctx.src, 0, w->rx + (size_t)i * RX_STRIDE, lens[i], out,
                             len);

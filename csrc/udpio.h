@@ -129,6 +129,10 @@ void udpio_worker_set_rrl(zf_udp_worker_t *w, rrl_t *rrl);
  * writes query records to st's ring when a sink has set one; NULL stops.
  * Same rules as set_rrl: only while the worker is not running. */
 void udpio_worker_set_counters(zf_udp_worker_t *w, zf_stats_t *st);
+/* Hands queries the engine defers (zfapi.h zf_qctx_t.defer) to q, or
+ * answers them NXDOMAIN when q is NULL; same rules as set_rrl. */
+struct zf_defer_q;
+void udpio_worker_set_defer(zf_udp_worker_t *w, struct zf_defer_q *q);
 void udpio_worker_stop(zf_udp_worker_t *w);
 /* Wakes every loop blocked in a receive on fd at once; for shutdown only,
  * since the socket then reads as empty forever. */

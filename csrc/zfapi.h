@@ -18,6 +18,8 @@ typedef struct zf_qctx {
     uint8_t tcp;                /* 1 over TCP: the 64 KiB limit, not the UDP one */
     struct zf_stats *stats;     /* the calling loop's counters (zfstats.h), or NULL */
     const struct zf_hint *hint; /* this query's prefetch stages' result, or NULL */
+    uint8_t *defer;             /* NULL: answer everything; else the engine sets *defer = 1 and
+                                 * returns 0 for a query the recursive fallback answers (zfdefer.h) */
 } zf_qctx_t;
 
 /* Answer one query of qlen bytes into resp (capacity cap, at least 512;

@@ -85,6 +85,15 @@ def cmd_serve(args) -> int:
     except ValueError as e:
         print(f"zonefront: {e}", file=sys.stderr)
         return 1
+    if args.api:  # private zones' recursive fallback: [alias] fallback_resolver
+        from .config import load_config
+        from .dataplane import forwarder
+
+        try:
+            server_kwargs.update(forwarder.server_kwargs(load_config(args.config, {})))
+        except (ValueError, OSError) as e:
+            print(f"zonefront: {e}", file=sys.stderr)
+            return 1
     server = DnsServer(listen, workers=workers, image=engine.image,
                        tcp_idle_timeout=args.tcp_idle_timeout,
                        tcp_max_connections=args.tcp_max_connections,

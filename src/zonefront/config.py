@@ -149,6 +149,9 @@ class Config:
     max_reusable_delegation_sets: int = 100  # MAX_REUSABLE_DELEGATION_SETS_BY_OWNER
     max_health_checks: int = 200  # MAX_HEALTH_CHECKS_BY_OWNER
     max_vpc_authorizations_per_zone: int = 100  # TooManyVPCAssociationAuthorizations
+    # UpdateHostedZoneFeatures LimitsExceeded: private zones with public DNS fallback;
+    # each one's view is compiled with the public names it lacks (fallback.py)
+    max_public_fallback_zones: int = 100
     change_history_days: int = 90  # ADVANCED zones' change history is kept this long
     account_id: str = "000000000000"  # shown in ARNs of AccessDenied messages
     health: HealthSettings = field(default_factory=HealthSettings)
@@ -162,6 +165,11 @@ class Config:
     # "system" (/etc/resolv.conf's first nameserver) or "none" (outside/)
     alias_resolver: str = "system"
     alias_min_refresh: float = 1.0  # [alias] min_refresh: seconds between questions, at least
+    # [alias] fallback_resolver: the recursive resolver that answers, for a private
+    # zone with public DNS fallback, the names it lacks when no public zone here
+    # covers it: "HOST:PORT", "system" or "none" (the private NXDOMAIN stands)
+    alias_fallback_resolver: str = "none"
+    alias_fallback_timeout: float = 2.0  # [alias] fallback_timeout: seconds, then SERVFAIL
 
     def account_of(self, access_key: str | None) -> str:
         """The account an access key acts for: [registry] accounts maps keys
@@ -261,7 +269,8 @@ _SCHEMA = {
     "zones": {"nameservers", "soa_rname", "max_rrsets_per_zone", "max_hosted_zones",
               "max_vpcs_per_zone", "max_zones_per_delegation_set",
               "max_reusable_delegation_sets", "max_health_checks",
-              "max_vpc_authorizations_per_zone", "change_history_days"},
+              "max_vpc_authorizations_per_zone", "change_history_days",
+              "max_public_fallback_zones"},
     "health": {"locations", "remote_locations", "threads", "max_sockets", "connect_timeout",
                "read_timeout", "min_interval", "checker_ip_ranges", "enabled"},
     "registry": {"tlds", "nameservers", "reserved", "premium", "currency", "prices",
@@ -270,7 +279,7 @@ _SCHEMA = {
                  "operation_delay", "sweep_interval", "accounts", "registrar_name",
                  "registrar_url", "whois_server", "abuse_email", "abuse_phone"},
     "edges": {"stale_after", "history", "access_key_id", "secret_access_key"},
-    "alias": {"resolver", "min_refresh"},
+    "alias": {"resolver", "min_refresh", "fallback_resolver", "fallback_timeout"},
     "dnssec": {"signature_validity", "zsk_lifetime", "zsk_prepublish"},
 }
 
@@ -463,7 +472,8 @@ def load_config(path: str | None, overrides: dict | None = None,
                                      "zones.soa_rname")
     for key in ("max_rrsets_per_zone", "max_hosted_zones", "max_vpcs_per_zone",
                 "max_zones_per_delegation_set", "max_reusable_delegation_sets",
-                "max_health_checks", "max_vpc_authorizations_per_zone", "change_history_days"):
+                "max_health_checks", "max_vpc_authorizations_per_zone", "change_history_days",
+                "max_public_fallback_zones"):
         if key in zones:
             setattr(cfg, key, _typed(zones[key], int, f"zones.{key}"))
 
@@ -486,6 +496,15 @@ def load_config(path: str | None, overrides: dict | None = None,
             parse_hostport(cfg.alias_resolver, "alias.resolver")
     if "min_refresh" in alias:
         cfg.alias_min_refresh = _number(alias["min_refresh"], "alias.min_refresh")
+    if "fallback_resolver" in alias:
+        cfg.alias_fallback_resolver = _typed(alias["fallback_resolver"], str,
+                                             "alias.fallback_resolver")
+        if cfg.alias_fallback_resolver not in ("system", "none"):
+            parse_hostport(cfg.alias_fallback_resolver, "alias.fallback_resolver")
+    if "fallback_timeout" in alias:
+        cfg.alias_fallback_timeout = _number(alias["fallback_timeout"], "alias.fallback_timeout")
+        if not 0 < cfg.alias_fallback_timeout <= 30:
+            raise ConfigError("alias.fallback_timeout must be within (0, 30] seconds")
     if "dnssec" in doc:
         cfg.dnssec = _dnssec_settings(doc["dnssec"])
 

@@ -11,12 +11,22 @@ private zone (not existing there, not empty non-terminals of it, not matched
 by one of its wildcards, not below one of its delegations).  The view built
 from that zone answers those names as the public zone does, in C, with no
 per-query switch; every other name keeps the private answer.
+
+Where no public zone served here covers the private zone, public DNS is a
+configured recursive resolver ([alias] fallback_resolver): `mark_deferred`
+flags such a zone's NXDOMAIN block (layout.BF_DEFER) in the compiled view,
+and the socket loops hand those queries to dataplane/forwarder.py instead
+of answering (csrc/zfdefer.h).  With no resolver configured the flag is
+never looked at and the private NXDOMAIN stands.
 """
 from __future__ import annotations
 
 import dataclasses
 
 from . import model
+from .snapshot.layout import BF_DEFER, NEGATIVE, NONE
+
+BLOCK_FLAGS_AT = 11  # the flags octet of a block record (layout.BLOCK_HEAD)
 
 
 def _existing(zone: model.Zone) -> set[bytes]:
@@ -46,6 +56,26 @@ def _nxdomain_in(zone: model.Zone, existing: set[bytes], wild_parents: set[bytes
             return False  # delegated from the private zone: a referral
         n = model.parent_of(n)
     return True
+
+
+def covered(private: model.Zone, public: list[model.Zone]) -> bool:
+    """A public zone served here covers the private zone's names."""
+    return any(model.is_subdomain(private.origin, p.origin) for p in public)
+
+
+def mark_deferred(arrays: dict, zones: list[dict], origins: set[bytes]) -> dict:
+    """The view's arrays with the NXDOMAIN block of each zone in `origins`
+    flagged BF_DEFER.  `zones` is the image's zone list, in row order (the
+    rows of "negatives")."""
+    rows = [i for i, z in enumerate(zones) if z["origin"] in origins]
+    if not rows:
+        return arrays
+    blocks = bytearray(arrays["blocks"])
+    for row in rows:
+        _nodata, nx = NEGATIVE.unpack_from(arrays["negatives"], row * NEGATIVE.size)
+        if nx != NONE:
+            blocks[nx + BLOCK_FLAGS_AT] |= BF_DEFER
+    return dict(arrays, blocks=bytes(blocks))
 
 
 def with_public_fallback(private: model.Zone, public: list[model.Zone]) -> model.Zone:

@@ -132,9 +132,12 @@ def build_views(private: list[model.Zone], vpcs: dict, health, cidr: dict, geo=N
     names it lacks (fallback.py: public DNS fallback)."""
     if not private:
         return []
+    deferred: set[bytes] = set()  # fallback zones no public zone here covers: the resolver's
     if fallback:
-        from .fallback import with_public_fallback
+        from .fallback import covered, with_public_fallback
 
+        deferred = {z.origin for z in private if z.source.rsplit("/", 1)[-1] in fallback
+                    and not covered(z, public)}
         private = [with_public_fallback(z, public) if z.source.rsplit("/", 1)[-1] in fallback
                    else z for z in private]
     by_cidr: dict[str, set] = {}
@@ -153,7 +156,12 @@ def build_views(private: list[model.Zone], vpcs: dict, health, cidr: dict, geo=N
                 zones.append(z)
         if zones:
             image = compile_zones(zones, health, cidr)
-            view = Engine(image.arrays(), image.zones, udp_max=udp_max)
+            arrays = image.arrays()
+            if deferred:
+                from .fallback import mark_deferred
+
+                arrays = mark_deferred(arrays, image.zones, deferred)
+            view = Engine(arrays, image.zones, udp_max=udp_max)
             view.attach(geo, health)
             views.append((view.image, blocks))
     return views

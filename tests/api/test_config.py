@@ -73,3 +73,16 @@ def test_no_auth_and_nameserver_flags():
     assert c.auth is False and c.nameservers == ["ns1.a.example.", "ns2.a.example."]
     with pytest.raises(ConfigError, match="unknown setting"):
         load_config(None, {"bogus": 1}, environ={})
+
+
+def test_alias_fallback_resolver(tmp_path):
+    cfg = load_config(write(tmp_path, '[alias]\nfallback_resolver = "127.0.0.1:5353"\n'
+                                      'fallback_timeout = 0.5\n'), {}, environ={})
+    assert (cfg.alias_fallback_resolver, cfg.alias_fallback_timeout) == ("127.0.0.1:5353", 0.5)
+    assert load_config(None, {}, environ={}).alias_fallback_resolver == "none"
+    for text, fragment in (('fallback_resolver = "resolver"', "alias.fallback_resolver"),
+                           ("fallback_resolver = 53", "alias.fallback_resolver"),
+                           ("fallback_timeout = 0", "alias.fallback_timeout"),
+                           ("fallback_timeout = 60", "alias.fallback_timeout")):
+        with pytest.raises(ConfigError, match=fragment):
+            load_config(write(tmp_path, f"[alias]\n{text}\n"), {}, environ={})

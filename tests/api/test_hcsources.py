@@ -125,6 +125,8 @@ def test_aws_cli_sources(server, hcsrc_vpc):
     assert got["HealthCheckSource"]["HealthCheckSourceStatus"] == "CREATE_PENDING"
     listed = aws(server, "list-health-checks-by-source", "--health-check-source-id", sid)
     assert listed["HealthChecks"] == []
+    every = aws(server, "list-health-check-sources")["HealthCheckSources"]
+    assert sid in [s["HealthCheckSourceId"] for s in every]
     aws(server, "delete-health-check-source", "--health-check-source-id", sid)
     err = aws(server, "get-health-check-source", "--health-check-source-id", sid, ok=False)
     assert "NoSuchHealthCheckSource" in err

@@ -21,7 +21,7 @@ def test_rcu_swap_under_sanitizer(tmp_path, sanitizer):
     build = subprocess.run(
         ["gcc", "-std=gnu11", "-O1", "-g", f"-fsanitize={sanitizer}", f"-I{CSRC}",
          str(Path(__file__).with_name("rcu_stress.c")), str(CSRC / "udpio.c"),
-         str(CSRC / "tcpio.c"), "-o", str(exe), "-lpthread"],
+         str(CSRC / "tcpio.c"), str(CSRC / "zfdefer.c"), "-o", str(exe), "-lpthread"],
         capture_output=True, text=True)
     if build.returncode != 0:
         pytest.skip(f"cannot build with -fsanitize={sanitizer}: {build.stderr[-300:]}")

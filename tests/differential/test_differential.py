@@ -182,3 +182,37 @@ def test_mutated_packets_same_bytes_and_no_crash():
                     assert len(a) <= 1232
             n += 1
     assert n == 8000
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(record, max_size=14), st.lists(st.tuples(query_names(), st.sampled_from(QTYPES),
+       st.booleans()), min_size=1, max_size=12))
+def test_recursive_fallback_defers_the_same_queries(records, queries):
+    """A view whose zone's NXDOMAIN is flagged for the recursive fallback
+    (fallback.mark_deferred): both engines defer exactly the queries whose
+    answer there is that NXDOMAIN (no answer records: not the end of a
+    CNAME or DNAME chain), answer the rest byte for byte alike, and answer
+    it NXDOMAIN when the caller cannot defer or the client is outside."""
+    from zonefront.core._engine import Image
+    from zonefront.fallback import mark_deferred
+    from zonefront.ref.engine import RefImage
+
+    view = compile_zones([build_zone(records)])
+    view_arrays = mark_deferred(view.arrays(), view.zones, {ORIGIN})
+    other = Zone(name_from_text("other.test."))
+    other.add(other.origin, TYPE_SOA, 3600, soa_rdata())
+    pub_arrays = compile_zones([other]).arrays()
+    compiled = Image(pub_arrays).set_views([(Image(view_arrays), ["10.0.0.0/8"])])
+    ref = RefImage(pub_arrays).set_views([(RefImage(view_arrays), ["10.0.0.0/8"])])
+    for name, qtype, edns in queries:
+        wire = dns.message.make_query(name, qtype, use_edns=0 if edns else None).to_wire()
+        for tcp in (False, True):
+            for client in ("10.1.2.3", "192.0.2.1"):
+                plain = compiled.answer(wire, tcp, client)
+                assert plain == ref.answer(wire, tcp, client)
+                got = compiled.answer(wire, tcp, client, deferrable=True)
+                assert got == ref.answer(wire, tcp, client, deferrable=True), (name, qtype)
+                nxdomain = len(plain) >= 12 and plain[3] & 0xF == 3 and plain[6:8] == b"\0\0"
+                assert (got is None) == (nxdomain and client == "10.1.2.3"), (name, qtype)
+                if got is not None:
+                    assert got == plain

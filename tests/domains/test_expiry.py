@@ -224,3 +224,19 @@ def test_get_domain_prices(tmp_path):
         assert e.value.code == "InvalidInput"
     finally:
         store.close()
+
+
+def test_restore_domain_operation_limit(reg):
+    """RestoreDomain's OperationLimitExceeded: the account's operations in
+    flight are at [registry] max_operations."""
+    r, w, _zones = reg
+    register(r, w, "lim-back.corp", AutoRenew=False)
+    d = r.rs.get("lim-back.corp")
+    w.sweep(d.expires + 1)
+    w.sweep(d.expires + 31 * DAY)
+    assert r.rs.get("lim-back.corp").state == "redemption"
+    r.rc.max_operations = r.rs.count_open_ops(ACCT)  # full at what is in flight now
+    with pytest.raises(DomainsError) as e:
+        r.RestoreDomain({"DomainName": "lim-back.corp"}, ACCT)
+    assert e.value.code == "OperationLimitExceeded"
+    assert r.rs.get("lim-back.corp").state == "redemption"  # refused: nothing changed

@@ -31,6 +31,19 @@ def test_get_domain_prices(cbor, jsonc):
         assert e.value.response["Error"]["Code"] == "UnsupportedTLD"
 
 
+def test_domains_errors_per_operation(cbor, jsonc):
+    """GetDomainPrices InvalidInput and RestoreDomain UnsupportedTLD over
+    boto3 (DuplicateRequest and OperationLimitExceeded need a domain in
+    redemption: tests/domains/test_expiry.py)."""
+    for client in (cbor, jsonc):
+        with pytest.raises(ClientError) as e:
+            client.get_domain_prices(DomainName="below.some.corp")  # not registrable
+        assert e.value.response["Error"]["Code"] == "InvalidInput"
+        with pytest.raises(ClientError) as e:
+            client.restore_domain(DomainName="back.nosuchtld")
+        assert e.value.response["Error"]["Code"] == "UnsupportedTLD"
+
+
 def test_restore_domain_refused_outside_redemption(jsonc):
     assert register(jsonc, "fresh-restore.corp")["Status"] == "SUCCESSFUL"
     with pytest.raises(ClientError) as e:

@@ -152,7 +152,8 @@ def build(out: Path | None = None, only: tuple[str, ...] = TARGETS) -> dict[str,
         exes["zscan"] = _c_target(cc, out, "zscan", [NATIVE / "fuzz_zscan.c", CSRC / "zscan.c",
                                                       CSRC / "zftable.c"], [])
     if "tcp" in only:
-        exes["tcp"] = _c_target(cc, out, "tcp", [NATIVE / "fuzz_tcp.c", CSRC / "udpio.c"], [])
+        exes["tcp"] = _c_target(cc, out, "tcp", [NATIVE / "fuzz_tcp.c", CSRC / "udpio.c",
+                                                  CSRC / "zfdefer.c"], [])
     if "engine" in only or "snapshot" in only:
         _extension(cc, out, ROOT / "src" / "zonefront" / "core" / "_engine.pyx", "_engine")
         _extension(cc, out, NATIVE / "_imageaddr.pyx", "_imageaddr")

@@ -111,7 +111,10 @@ class HistoryOperations:
 
     def GetHostedZoneChangeBatch(self, inp: dict, ctx) -> dict:
         z = self._history_zone(inp["HostedZoneId"])
-        cid = inp["ChangeId"].rsplit("/", 1)[-1]
+        cid = inp["ChangeId"].removeprefix("/change/")
+        if not (0 < len(cid) <= 32 and cid.isascii() and cid.isalnum()):
+            raise invalid_input(f"ChangeId {inp['ChangeId']!r} is not a change id "
+                                "(up to 32 letters and digits)")
         e = historystore.get(self.store, z.id, cid)
         if e is None or e["submitted"] < _retention_start(self.config):
             raise Route53Error("NoSuchChange", f"A change with the specified change ID "

@@ -16,7 +16,7 @@ import time
 from ..store import zonefeatures
 from ..aws import names
 from ..aws._route53_model import SHAPES
-from ..aws.route53_errors import invalid_change_batch, invalid_input
+from ..aws.route53_errors import Route53Error, invalid_change_batch, invalid_input
 
 GUARDRAILS = tuple(SHAPES["ChangeGuardrailName"]["enum"])
 TIERS = tuple(SHAPES["HostedZoneTier"]["enum"])
@@ -87,6 +87,12 @@ class TierOperations:
                     raise invalid_input(f"Guardrail {name} is given more than once")
                 seen.add(name)
                 new[name] = status
+            if fallback and not f.public_fallback:
+                limit = self.config.max_public_fallback_zones
+                if len(zonefeatures.fallback_zones(self.store) - {z.id}) >= limit:
+                    raise Route53Error("LimitsExceeded", f"At most {limit} private hosted "
+                                       "zones can have public DNS fallback enabled "
+                                       "([zones] max_public_fallback_zones).")
             if _bool(inp.get("DryRun")):
                 return {}
             if fallback is not None:

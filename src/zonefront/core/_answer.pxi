@@ -188,6 +188,8 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
 
     if img.nviews:
         img = view_for(img, &qr, ctx, &rcode, &blk_idx, &dname_idx, &node)
+        if img == NULL:
+            return 0  # deferred to the recursive fallback (zfdefer.h)
     else:
         rcode = decide(img, &qr, &blk_idx, &dname_idx, &node)
     a.rcode = rcode

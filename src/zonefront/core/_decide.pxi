@@ -105,6 +105,11 @@ cdef const image_t* view_for(const image_t* img, const query_t* qr, const zf_qct
         view = img.views[i]
         rcode[0] = decide(view, qr, blk, dn, node)
         if rcode[0] != RCODE_REFUSED:
+            # a fallback zone's NXDOMAIN (BF_DEFER): the resolver answers, if the loop can ask it
+            if ctx.defer != NULL and dn[0] == NONE and blk[0] != NONE and not (blk[0] & PSET_BIT) \
+                    and view.blocks[blk[0] + 11] & BF_DEFER:
+                ctx.defer[0] = 1
+                return NULL
             if ctx.stats != NULL:
                 zf_stats_view(<zf_stats_t*>ctx.stats, <uint32_t>i)
             return view

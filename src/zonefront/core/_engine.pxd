@@ -14,6 +14,7 @@ cdef extern from "zfapi.h":
         uint8_t tcp
         void* stats
         const zf_hint_t* hint
+        uint8_t* defer
     ctypedef size_t (*zf_answer_fn)(const void* image, const uint8_t* query, size_t qlen,
                                     uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
     ctypedef void (*zf_prefetch_fn)(const void* image, const uint8_t* query, size_t qlen,
@@ -64,6 +65,7 @@ cdef enum:
     BLOCK_HEAD = 12
     BF_SIGNED = 2  # block flags: a DO twin's u32 ends the record (layout.py)
     BF_PREFIX = 4  # a twin's shared first part: a u32 after that (layout.py)
+    BF_DEFER = 8   # a fallback zone's NXDOMAIN: the recursive resolver answers (zfdefer.h)
     K_WEIGHTED = 1
     K_FAILOVER = 2
     K_MULTIVALUE = 3

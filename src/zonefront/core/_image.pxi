@@ -701,14 +701,18 @@ cdef class Image:
         """Octets held: the arrays plus the hash table."""
         return self.arena_used + self.img.tsize * sizeof(slot_t)
 
-    def answer(self, const uint8_t[::1] query, bint tcp=False, client=None, uint32_t seed=0):
+    def answer(self, const uint8_t[::1] query, bint tcp=False, client=None, uint32_t seed=0,
+               bint deferrable=False):
         """Answer one query (for embedding and tests); b"" means no reply.
         `client` is the source address ("192.0.2.1", "2001:db8::1") that
         routing decides on when the query carries no Client Subnet option;
-        `seed` stands for the socket loop's per-batch randomness."""
+        `seed` stands for the socket loop's per-batch randomness.
+        `deferrable`: return None for a query the recursive fallback
+        answers (zfdefer.h), as the socket loops see it."""
         cdef uint8_t* out
         cdef size_t n
         cdef zf_qctx_t ctx
+        cdef uint8_t deferred = 0
         cdef size_t qlen = query.shape[0]
         cdef const uint8_t* qp = <const uint8_t*>b"\0"
         cdef const uint8_t* sp
@@ -723,10 +727,13 @@ cdef class Image:
         ctx.tcp = 1 if tcp else 0
         ctx.stats = NULL
         ctx.hint = NULL
+        ctx.defer = &deferred if deferrable else NULL
         buf = bytearray(65535)
         out = buf
         with nogil:
             n = engine_answer(&self.img, qp, qlen, out, 65535, &ctx)
+        if deferred:
+            return None
         return bytes(buf[:n])
 
     def answer_many(self, list queries, int rounds=1, int stage=2, size_t stats=0):
@@ -755,6 +762,7 @@ cdef class Image:
         ctx.tcp = 0
         ctx.stats = <void*>stats
         ctx.hint = NULL
+        ctx.defer = NULL
         buf = bytearray(65535)
         out = buf
         try:
@@ -804,6 +812,7 @@ def answer_batched(Image image, list queries):
     ctx.tcp = 0
     ctx.stats = NULL
     ctx.hint = NULL
+    ctx.defer = NULL
     try:
         if lens == NULL or outs == NULL or qp == NULL or ql == NULL:
             raise MemoryError()

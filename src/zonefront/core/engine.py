@@ -75,11 +75,15 @@ class Engine:
         return cls(arrays, meta["zones"], meta["serial"], udp_max, release_source=True)
 
     def answer(self, query: bytes, client: str | None = None, tcp: bool = False,
-               seed: int = 0) -> bytes:
+               seed: int = 0, deferrable: bool = False) -> bytes | None:
         """The response to one query, or b"" when it gets no reply.
         `client` is the source address routing policies decide on (an EDNS
         Client Subnet option in the query takes precedence); `seed` varies
-        the weighted and multivalue choices."""
+        the weighted and multivalue choices.  `deferrable`: None instead of
+        a public-fallback zone's NXDOMAIN that the recursive fallback
+        answers (fallback.py, zfdefer.h), as the socket loops see it."""
+        if deferrable:
+            return self.image.answer(query, tcp, client, seed, deferrable=True)
         return self.image.answer(query, tcp, client, seed)
 
     def attach(self, geo=None, health=None) -> "Engine":

@@ -9,6 +9,7 @@ cdef extern from "zfapi.h":
         uint32_t seed
         uint8_t tcp
         void* stats
+        uint8_t* defer
     ctypedef size_t (*zf_answer_fn)(const void* image, const uint8_t* query, size_t qlen,
                                     uint8_t* resp, size_t cap, const zf_qctx_t* ctx) noexcept nogil
     ctypedef struct zf_hint_t:
@@ -110,6 +111,38 @@ cdef extern from "tcpio.h" nogil:
     int tcpio_is_xfr(const uint8_t* m, size_t len)
 
 
+cdef extern from "zfdefer.h" nogil:
+    ctypedef struct zf_defer_item_t:
+        void* tcp
+        uint32_t conn
+        uint32_t gen
+        int fd
+        unsigned srclen
+        sockaddr_storage src
+        size_t qlen
+        uint8_t query[1]
+    ctypedef struct zf_defer_q_t:
+        unsigned len
+        unsigned cap
+        uint64_t pushed
+        uint64_t overflow
+    zf_defer_q_t* zf_defer_new(unsigned cap)
+    void zf_defer_free(zf_defer_q_t* q)
+    void zf_defer_close(zf_defer_q_t* q)
+    zf_defer_item_t* zf_defer_pop(zf_defer_q_t* q, int timeout_ms)
+    size_t zf_defer_servfail(const uint8_t* query, size_t qlen, uint8_t* out, size_t cap)
+    void udpio_worker_set_defer(zf_udp_worker_t* w, zf_defer_q_t* q)
+    void tcpio_server_set_defer(zf_tcp_server_t* s, zf_defer_q_t* q)
+
+
+# The recursive fallback's queue (csrc/zfdefer.h) and one query popped from it.
+cdef class DeferQueue:
+    cdef zf_defer_q_t* q           # owned; the loops push, the forwarder pops
+
+cdef class Deferred:
+    cdef zf_defer_item_t* item     # owned (malloc'd by zf_defer_push)
+
+
 # Test image for echo_answer: a tag byte appended to every reply, and an
 # optional per-query delay that keeps a batch "online" for swap tests.
 cdef struct echo_image_t:
@@ -146,6 +179,7 @@ cdef class UdpWorker:
     cdef readonly unsigned batch
     cdef readonly Counters counters  # None when counting is off
     cdef bint _running
+    cdef readonly DeferQueue defer  # the recursive fallback's queue, or None
 
 
 cdef class TcpServer:
@@ -156,3 +190,4 @@ cdef class TcpServer:
     cdef bint _running
     cdef readonly object xfr       # xfr(query, (host, port)) -> list[bytes] | None, or None
     cdef object _xfr_queue         # (conn, gen, query, client) for the slow-path thread
+    cdef readonly DeferQueue defer  # the recursive fallback's queue, or None

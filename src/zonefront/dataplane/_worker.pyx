@@ -13,6 +13,10 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, strerror
 from posix.unistd cimport usleep
 
+cdef extern from "<sys/socket.h>" nogil:
+    ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr,
+                   unsigned addrlen)
+
 import logging
 import os
 import queue
@@ -274,6 +278,13 @@ cdef class UdpWorker:
             udpio_worker_free(self.w)
             self.w = NULL
 
+    def set_defer(self, DeferQueue q):
+        """Hand deferred queries to q (None: answer them NXDOMAIN); not while running."""
+        if self._running:
+            raise RuntimeError("worker is running")
+        self.defer = q
+        udpio_worker_set_defer(self.w, q.q if q is not None else NULL)
+
     def run(self):
         """Serve until stop() or slot.stop(); the GIL is released throughout."""
         cdef int rc
@@ -344,6 +355,13 @@ cdef class TcpServer:
         if xfr is not None:
             self._xfr_queue = queue.SimpleQueue()
             tcpio_server_set_xfr(self.s, _xfr_submit, <void*>self)
+
+    def set_defer(self, DeferQueue q):
+        """Hand deferred queries to q (None: answer them NXDOMAIN); not while running."""
+        if self._running:
+            raise RuntimeError("server is running")
+        self.defer = q
+        tcpio_server_set_defer(self.s, q.q if q is not None else NULL)
 
     def _xfr_loop(self):
         """The slow-path thread: one transfer at a time, in arrival order."""
@@ -481,3 +499,102 @@ def run_tcp(listen_fds, Slot slot not None, double idle_timeout=10.0, int max_co
 def stop(Slot slot not None):
     """Stop every loop serving from slot."""
     slot.stop()
+
+
+# ---------------------------------------------------------------------------
+# the recursive fallback's queue (csrc/zfdefer.h; dataplane/forwarder.py)
+
+cdef class DeferQueue:
+    """Bounded: a loop that finds it full answers SERVFAIL and counts it."""
+
+    def __cinit__(self, unsigned cap=1024):
+        self.q = zf_defer_new(cap)
+        if self.q == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        if self.q != NULL:
+            zf_defer_free(self.q)
+            self.q = NULL
+
+    def close(self):
+        """Pop returns None from now on and pushes overflow."""
+        zf_defer_close(self.q)
+
+    def pop(self, double timeout=0.1):
+        """The oldest deferred query (a Deferred), or None after timeout."""
+        cdef zf_defer_item_t* it
+        cdef int ms = <int>(timeout * 1000)
+        with nogil:
+            it = zf_defer_pop(self.q, ms)
+        if it == NULL:
+            return None
+        d = Deferred()
+        d.item = it
+        return d
+
+    def stats(self) -> dict:
+        return {"queued": self.q.len, "capacity": self.q.cap, "deferred": self.q.pushed,
+                "overflow": self.q.overflow}
+
+
+cdef class Deferred:
+    """One deferred query: the bytes as received, the client, and reply()
+    to answer it where it came from (the UDP socket, or the TCP connection
+    through tcpio_xfr_done)."""
+
+    def __dealloc__(self):
+        free(self.item)
+        self.item = NULL
+
+    @property
+    def query(self) -> bytes:
+        return (<char*>self.item.query)[:self.item.qlen]
+
+    @property
+    def tcp(self) -> bool:
+        return self.item.tcp != NULL
+
+    @property
+    def client(self) -> tuple:
+        import socket as _socket
+
+        raw = (<char*>&self.item.src)[:self.item.srclen]
+        fam = int.from_bytes(raw[:2], "little")
+        if fam == _socket.AF_INET6:
+            return _socket.inet_ntop(fam, raw[8:24]), int.from_bytes(raw[2:4], "big")
+        return _socket.inet_ntop(_socket.AF_INET, raw[4:8]), int.from_bytes(raw[2:4], "big")
+
+    def servfail(self) -> bytes:
+        cdef uint8_t out[512]
+        cdef size_t n = zf_defer_servfail(self.item.query, self.item.qlen, out, 512)
+        return (<char*>out)[:n]
+
+    def reply(self, const uint8_t[::1] message):
+        """Send message (b"": nothing; over TCP that closes the connection).
+        Once only; the caller must keep the loops' sockets and servers open
+        until every popped query is answered or dropped."""
+        cdef zf_defer_item_t* it = self.item
+        cdef size_t n = message.shape[0]
+        cdef uint8_t* buf
+        if it == NULL:
+            raise RuntimeError("already answered")
+        self.item = NULL
+        try:
+            if it.tcp != NULL:
+                buf = NULL
+                if 0 < n <= 65535:
+                    buf = <uint8_t*>malloc(n + 2)
+                    if buf == NULL:
+                        raise MemoryError()
+                    buf[0] = <uint8_t>(n >> 8)
+                    buf[1] = <uint8_t>n
+                    memcpy(buf + 2, &message[0], n)
+                with nogil:
+                    tcpio_xfr_done(<zf_tcp_server_t*>it.tcp, it.conn, it.gen, buf,
+                                   n + 2 if buf != NULL else 0)
+            elif n:
+                with nogil:
+                    sendto(it.fd, &message[0], n, 0, <const sockaddr*>&it.src, it.srclen)
+        finally:
+            free(it)

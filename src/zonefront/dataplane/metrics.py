@@ -273,6 +273,14 @@ class DnsCollector:
         fams = [resp, queries, errs, tc, rrl, routed, chosen, views, *tcpf, batch, drops, gen]
         if self.per_record > 0:
             fams.extend(record_families(self.server.counters, names, self.per_record))
+        if "fallback" in st:  # the recursive fallback (dataplane/forwarder.py)
+            fb = Family("zonefront_dns_recursive_fallback_total", "counter",
+                        "Queries of public DNS fallback zones sent to the recursive resolver, "
+                        "by outcome (overflow, busy, timeout, error: answered SERVFAIL)")
+            for outcome, key in (("answered", "answered"), ("overflow", "overflow"),
+                                 ("busy", "busy"), ("timeout", "timeouts"), ("error", "errors")):
+                fb.add(st["fallback"][key], outcome=outcome)
+            fams.append(fb)
         if self.extra is not None:
             fams.extend(self.extra())
         return fams

@@ -58,6 +58,10 @@ class DnsServer:
     counters: give every thread a _stats.Counters of its own (metrics:
     answers by zone, type and rcode, routing decisions, batch sizes, and the
     record ring for query logs and dnstap); `self.counters` lists them.
+    fallback: a forwarder.Forwarder (not started) for the recursive fallback:
+    the loops hand it the queries the engine defers (fallback.py), it is
+    started and stopped with the server, and stats() shows its counters
+    under "fallback".  None: those names answer the private NXDOMAIN.
     """
 
     def __init__(self, listen: list[tuple[str, int]], workers: int = 1, image=None,
@@ -65,7 +69,7 @@ class DnsServer:
                  tcp_max_connections: int = 1000, *, answer: str | None = None,
                  tcp_threads: int = 1, recv_timeout: float = 0.1, bufsize: int = 0,
                  mmsg: bool = True, reload_timeout: float = 5.0, xfr=None,
-                 rrl: dict | None = None, counters: bool = False):
+                 rrl: dict | None = None, counters: bool = False, fallback=None):
         if not listen:
             raise ValueError("nothing to listen on")
         if workers < 1 or tcp_threads < 1:
@@ -82,6 +86,7 @@ class DnsServer:
         self.mmsg = mmsg
         self.reload_timeout = reload_timeout
         self.xfr = xfr
+        self.fallback = fallback
         self.rrl = None
         if rrl is not None:
             # Validates now (and reports the rounded table size), not in start().
@@ -129,6 +134,10 @@ class DnsServer:
                         self._tcp_fds, self.image_slot, self.tcp_idle_timeout,
                         self.tcp_max_connections, xfr=self.xfr,
                         counters=self._new_counters()))
+            if self.fallback is not None:
+                for loop in self._udp + self._tcps:
+                    loop.set_defer(self.fallback.queue)
+                self.fallback.start()
         except BaseException:
             self._close_fds()
             raise
@@ -217,6 +226,8 @@ class DnsServer:
         alive = [t.name for t in self._threads if t.is_alive()]
         if alive:
             raise RuntimeError(f"threads did not stop: {alive}")
+        if self.fallback is not None:  # its replies go out on our sockets: before they close
+            self.fallback.stop(timeout)
         self._close_fds()
         if self._errors:
             raise self._errors[0]
@@ -248,7 +259,10 @@ class DnsServer:
         for t in self._tcps:
             for k, v in t.stats().items():
                 tcp[k] += v
-        return {"udp": udp, "tcp": tcp, "generation": self.image_slot.generation,
-                "rrl_dropped": udp["rrl_dropped"], "rrl_slipped": udp["rrl_slipped"],
-                "queries": udp["queries"] + tcp["queries"],
-                "responses": udp["responses"] + tcp["responses"]}
+        out = {"udp": udp, "tcp": tcp, "generation": self.image_slot.generation,
+               "rrl_dropped": udp["rrl_dropped"], "rrl_slipped": udp["rrl_slipped"],
+               "queries": udp["queries"] + tcp["queries"],
+               "responses": udp["responses"] + tcp["responses"]}
+        if self.fallback is not None:
+            out["fallback"] = self.fallback.stats()
+        return out

@@ -270,6 +270,16 @@ class RefImage:
             struct.pack_into(">H", out, pos, 0xC000 | target)
         return bytes(out), blk.an, blk.ns, ar
 
+    def defers(self, query: bytes) -> bool:
+        """The query's answer here is a fallback zone's NXDOMAIN (BF_DEFER),
+        which the socket loops hand to the recursive fallback (zfdefer.h)."""
+        q = parse_query(bytes(query))
+        if isinstance(q, str):
+            return False
+        rcode, blk, dn = self.decide(q.qname.lower(), q.qtype)
+        return rcode != RCODE_REFUSED and dn == NONE and blk != NONE and not blk & PSET_BIT \
+            and self.blocks[blk].defer
+
     # ---- answer: the stages of engine_answer, by the same names ----------
     #
     # parse_query -> response_limit -> view_for / decide -> make_client,
@@ -278,9 +288,12 @@ class RefImage:
     # the sections' octets and their counts.
 
     def answer(self, query: bytes, tcp: bool = False, client: str | None = None, seed: int = 0,
-               cap: int = 65535) -> bytes:
+               cap: int = 65535, deferrable: bool = False) -> bytes | None:
+        """`deferrable`: None for a query the recursive fallback answers."""
         view = self.view_for(query, client)
         if view is not None:
+            if deferrable and view.defers(query):
+                return None
             return view.answer(query, tcp, client, seed, cap)
         q = parse_query(bytes(query))
         if q == DROP:

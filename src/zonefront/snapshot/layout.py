@@ -74,6 +74,7 @@ MAX_STREAM = 0x80000000
 BF_AA = 1  # block flags
 BF_SIGNED = 2
 BF_PREFIX = 4
+BF_DEFER = 8  # a fallback zone's NXDOMAIN, set by fallback.mark_deferred (zfdefer.h)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class BlockRec:
     aa: bool
     signed: int = NONE  # the DO twin's offset, or NONE
     prefix: int = NONE  # a twin's shared first part (BF_PREFIX), or NONE
+    defer: bool = False  # BF_DEFER: the recursive fallback answers this NXDOMAIN
 
 
 def pack_node(name: bytes, flags: int, types: list[tuple[int, int]], default_block: int,
@@ -211,7 +213,7 @@ def decode_block(buf, off: int) -> tuple[BlockRec, int]:
         prefix = U32.unpack_from(buf, p)[0]
         p += 4
     return BlockRec(data, fixups, an, ns, ar, ar_start, ar_required, ends, rcode,
-                    bool(flags & BF_AA), signed, prefix), p
+                    bool(flags & BF_AA), signed, prefix, bool(flags & BF_DEFER)), p
 
 
 def decode_stream(buf, decode, *extra) -> dict:
