@@ -24,9 +24,9 @@ SRC = pathlib.Path(zonefront.__file__).parent
 LAYERS = {
     "vocabulary": ("model", "rdata", "zoneset", "zonefile", "dnsmsg", "config", "errors",
                    "aws", "netaddr", "cidr", "geo", "geodefault", "vpcdef", "trafficflow",
-                   "fallback", "obs_cli"),
-    "mechanisms": ("store", "dnssec", "snapshot", "ref", "core", "dataplane", "outside",
-                   "httpio"),
+                   "obs_cli"),
+    "mechanisms": ("store", "dnssec", "snapshot", "fallback", "ref", "core", "dataplane",
+                   "outside", "httpio"),
     "services": ("api", "domains", "health", "xfr", "console"),
     "assembly": ("serving", "observability", "edge", "control"),
     "command": ("cli",),
