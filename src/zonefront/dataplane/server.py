@@ -58,6 +58,10 @@ class DnsServer:
     counters: give every thread a _stats.Counters of its own (issue 15:
     answers by zone, type and rcode, routing decisions, batch sizes, and the
     record ring for query logs and dnstap); `self.counters` lists them.
+    xdp: "IFACE[:QUEUES]" also serves UDP to the listen addresses through
+    AF_XDP sockets on that interface (dataplane/xdp.py), one worker per rx
+    queue, with the same engine, RRL and counters; if XDP cannot attach, a
+    log line says why and the kernel's UDP path serves alone (`xdp_active`).
     """
 
     def __init__(self, listen: list[tuple[str, int]], workers: int = 1, image=None,
@@ -65,7 +69,7 @@ class DnsServer:
                  tcp_max_connections: int = 1000, *, answer: str | None = None,
                  tcp_threads: int = 1, recv_timeout: float = 0.1, bufsize: int = 0,
                  mmsg: bool = True, reload_timeout: float = 5.0, xfr=None,
-                 rrl: dict | None = None, counters: bool = False):
+                 rrl: dict | None = None, counters: bool = False, xdp: str | None = None):
         if not listen:
             raise ValueError("nothing to listen on")
         if workers < 1 or tcp_threads < 1:
@@ -87,6 +91,10 @@ class DnsServer:
             # Validates now (and reports the rounded table size), not in start().
             self.rrl = _worker.RateLimiter.from_config(dict(rrl)).config
         self.slot = _worker.Slot(image, answer)
+        self.xdp = None
+        if xdp:
+            from zonefront.dataplane.xdp import XdpPath  # validates the spec now
+            self.xdp = XdpPath(xdp, batch)
         self.counting = counters
         self.counters: list[_stats.Counters] = []
         self.ports: list[int] = []
@@ -134,7 +142,14 @@ class DnsServer:
             self._spawn(w.run, f"zf-udp-{i}")
         for i, t in enumerate(self._tcps):
             self._spawn(t.run, f"zf-tcp-{i}")
+        if self.xdp is not None:
+            self.xdp.start(self.addresses, self.slot, self.rrl, self._new_counters,
+                           self._errors.append)
         return self
+
+    @property
+    def xdp_active(self) -> bool:
+        return self.xdp is not None and self.xdp.active
 
     def _new_counters(self):
         if not self.counting:
@@ -209,9 +224,13 @@ class DnsServer:
             w.stop()
         for fd in self._udp_fds:
             _worker.wake_udp(fd)
+        if self.xdp is not None:
+            self.xdp.stop_workers()
         for t in self._threads:
             t.join(timeout)
         alive = [t.name for t in self._threads if t.is_alive()]
+        if self.xdp is not None:
+            alive += self.xdp.join(timeout)
         if alive:
             raise RuntimeError(f"threads did not stop: {alive}")
         self._close_fds()
@@ -245,7 +264,9 @@ class DnsServer:
         for t in self._tcps:
             for k, v in t.stats().items():
                 tcp[k] += v
-        return {"udp": udp, "tcp": tcp, "generation": self.slot.generation,
-                "rrl_dropped": udp["rrl_dropped"], "rrl_slipped": udp["rrl_slipped"],
-                "queries": udp["queries"] + tcp["queries"],
-                "responses": udp["responses"] + tcp["responses"]}
+        xdp = self.xdp.stats() if self.xdp is not None else {}
+        return {"udp": udp, "tcp": tcp, "xdp": xdp, "generation": self.slot.generation,
+                "rrl_dropped": udp["rrl_dropped"] + xdp.get("rrl_dropped", 0),
+                "rrl_slipped": udp["rrl_slipped"] + xdp.get("rrl_slipped", 0),
+                "queries": udp["queries"] + tcp["queries"] + xdp.get("queries", 0),
+                "responses": udp["responses"] + tcp["responses"] + xdp.get("responses", 0)}
