@@ -74,6 +74,39 @@ def cpu0():
     raise RuntimeError("no cpu0 in /proc/stat")
 
 
+def cpu0_irq():
+    """irq+softirq jiffies of CPU 0 (the packet work done on the server's core)."""
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu0 "):
+                v = [int(x) for x in line.split()[1:]]
+                return v[5] + v[6]
+    return 0
+
+
+def tree_ticks(root: int) -> int:
+    """utime+stime jiffies of root and its descendants, every thread."""
+    total, todo, seen = 0, [root], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/children") as f:
+                        todo.extend(int(c) for c in f.read().split())
+                except OSError:
+                    pass
+        except OSError:
+            continue
+    return total
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -186,6 +219,8 @@ class Zonefront(Server):
     def env(self):
         e = dict(os.environ)
         e["PYTHONPATH"] = os.path.join(REPO, "src")
+        if self.opts.xdp_batch:
+            e["ZONEFRONT_XDP_BATCH"] = str(self.opts.xdp_batch)
         return e
 
     def argv(self):
@@ -245,7 +280,7 @@ def parse_kxdpgun(text, seconds):
             "lat_ms": None, "lat_sd_ms": None}
 
 
-def drive(kind, opts, qfile, rate=None):
+def drive(kind, opts, qfile, srv, rate=None):
     secs = opts.seconds
     if kind == "dnsperf":
         argv = ["dnsperf", "-s", SADDR, "-p", "53", "-d", qfile, "-l", str(secs), "-c", "4",
@@ -257,10 +292,12 @@ def drive(kind, opts, qfile, rate=None):
                 "-I", CIF, "-F", "1", "-R", mac(SNS, SIF), "-L", mac(CNS, CIF), "-l", CADDR, SADDR]
     cmd = ["ip", "netns", "exec", CNS, "taskset", "-c", "1"] + argv
     b0, t0 = cpu0()
+    i0, p0 = cpu0_irq(), tree_ticks(srv.proc.pid)
     w0 = time.monotonic()
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 60)
     wall = time.monotonic() - w0
     b1, t1 = cpu0()
+    i1, p1 = cpu0_irq(), tree_ticks(srv.proc.pid)
     text = r.stdout + r.stderr
     res = parse_dnsperf(text) if kind == "dnsperf" else parse_kxdpgun(text, secs)
     if not res["sent"]:
@@ -268,8 +305,37 @@ def drive(kind, opts, qfile, rate=None):
     res["cpu0_busy"] = (b1 - b0) / max(1, t1 - t0)
     hz = os.sysconf("SC_CLK_TCK")
     res["cpu_us_per_answer"] = ((b1 - b0) / hz * 1e6 / res["answered"]) if res["answered"] else None
+    # on a shared machine CPU 0 also runs other people's work: the server's
+    # own threads plus CPU 0's irq/softirq is the figure that compares
+    own = (p1 - p0) + (i1 - i0)
+    res["server_cpu_s"] = own / hz
+    res["server_us_per_answer"] = (own / hz * 1e6 / res["answered"]) if res["answered"] else None
     res["wall_s"] = round(wall, 1)
     return res
+
+
+def _median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    return xs[len(xs) // 2] if xs else None
+
+
+def summary(runs):
+    """Medians per (server, driver) over the rounds, as a Markdown table."""
+    keys = []
+    for r in runs:
+        if (r["server"], r["driver"]) not in keys:
+            keys.append((r["server"], r["driver"]))
+    print("\n| server | driver | runs | answered qps | lost | latency ms | CPU0 busy | "
+          "server+irq us/answer | CPU0 us/answer |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for srv, drv in keys:
+        rs = [r for r in runs if r["server"] == srv and r["driver"] == drv]
+        m = {k: _median([r.get(k) for r in rs]) for k in
+             ("qps", "lost", "lat_ms", "cpu0_busy", "server_us_per_answer", "cpu_us_per_answer")}
+        fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
+        print(f"| {srv} | {drv} | {len(rs)} | {fmt(m['qps'], '.0f')} | {fmt(m['lost'], 'd')} | "
+              f"{fmt(m['lat_ms'], '.2f')} | {fmt(m['cpu0_busy'] * 100, '.0f')}% | "
+              f"{fmt(m['server_us_per_answer'], '.2f')} | {fmt(m['cpu_us_per_answer'], '.2f')} |")
 
 
 def main(argv=None):
@@ -284,6 +350,9 @@ def main(argv=None):
     ap.add_argument("--drivers", default="dnsperf,dnsperf-rate,kxdpgun")
     ap.add_argument("--work", default="/tmp/zfx-bench")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat the whole server list (interleaved); the summary takes medians")
+    ap.add_argument("--xdp-batch", type=int, default=0, help="zonefront's XDP batch (default 64)")
     opts = ap.parse_args(argv)
     zonefile, qfile = genzone.ensure(os.path.join(opts.work, "data"), opts.names, 200_000, 53)
     drivers = opts.drivers.split(",")
@@ -293,7 +362,7 @@ def main(argv=None):
     netns_up()
     results = {"load_before": loadavg(), "versions": {}, "runs": []}
     try:
-        for name in opts.servers.split(","):
+        for name in opts.servers.split(",") * opts.rounds:
             srv = make(name, opts.work, zonefile, opts)
             try:
                 srv.start()
@@ -305,19 +374,23 @@ def main(argv=None):
                 for d in drivers:
                     kind = "kxdpgun" if d == "kxdpgun" else "dnsperf"
                     rate = opts.rate if d == "dnsperf-rate" else None
-                    res = drive(kind, opts, qfile, rate)
+                    res = drive(kind, opts, qfile, srv, rate)
                     res.update(server=name, driver=d, load=loadavg())
                     results["runs"].append(res)
                     lat = f"{res['lat_ms']:.3f} ms" if res.get("lat_ms") else "-"
                     cpq = res["cpu_us_per_answer"]
+                    own = res["server_us_per_answer"]
                     print(f"{name:14} {d:13} qps {res['qps']:>10.0f}  lost {res['lost']:>8}  "
                           f"lat {lat:>10}  cpu0 {res['cpu0_busy'] * 100:5.1f}%  "
-                          f"{cpq if cpq is None else round(cpq, 3)} us/answer  load {res['load']}"
+                          f"{cpq if cpq is None else round(cpq, 2)} us/ans  "
+                          f"server+irq {res['server_cpu_s']:.2f}s "
+                          f"{own if own is None else round(own, 2)} us/ans  load {res['load']}"
                           + (f"  ERR {res['error']}" if res.get("error") else ""), flush=True)
             finally:
                 srv.stop()
     finally:
         netns_down()
+    summary(results["runs"])
     if opts.json:
         with open(opts.json, "w") as f:
             json.dump(results, f, indent=1)

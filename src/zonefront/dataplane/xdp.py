@@ -48,7 +48,9 @@ class XdpPath:
 
     def __init__(self, spec: str, batch: int = 64):
         self.iface, self.queues = parse_spec(spec)
-        self.batch = batch
+        # frames taken from the rx ring per round (ZONEFRONT_XDP_BATCH, for
+        # benchmarks); the rings hold 2048
+        self.batch = int(os.environ.get("ZONEFRONT_XDP_BATCH", batch))
         self.active = False
         self.reason = ""
         self.mode = ""
