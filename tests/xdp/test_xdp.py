@@ -355,3 +355,33 @@ def test_program_detaches_on_sigterm_and_sigkill(net, tmp_path, sig):
     while "prog/xdp" in net.xdp_programs() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "prog/xdp" not in net.xdp_programs()
+
+
+def test_private_view_chosen_by_the_frame_source_address(net, server):
+    """The view is picked from the IP source of the frame (zf_qctx_t src),
+    as on the kernel path: 10.77.0.2 is in vpc-a's network, 10.77.0.3 not."""
+    from zonefront.model import Zone
+    from zonefront.serving import build_engine
+    origin = name_from_text("corp.test.")
+
+    def zone(addr, private):
+        z = Zone(origin, private=private, vpcs=[("us-east-1", "vpc-a")] if private else [])
+        z.add(origin, DIFF.TYPE_SOA, 3600, DIFF.soa_rdata())
+        z.add(name_from_text("www.corp.test."), TYPE_A, 60, bytes(addr))
+        return z
+
+    built = build_engine([zone([192, 0, 2, 1], False), zone([10, 99, 0, 1], True)], None, {},
+                         {"vpc-a": {"cidrs": [f"{CLIENT_V4}/32"]}})
+    srv = server(image=built.engine.image)
+    from .nsnet import sh
+    sh("ip", "-n", net.client_ns, "addr", "add", "10.77.0.3/24", "dev", net.client_if)
+    inside = net.open_in(net.client_ns)
+    inside.bind((CLIENT_V4, 0))
+    outside = net.open_in(net.client_ns)
+    outside.bind(("10.77.0.3", 0))
+    wire = dns.message.make_query("www.corp.test.", "A").to_wire()
+    a_in = dns.message.from_wire(ask(inside, wire, (SERVER_V4, srv.port), 2.0))
+    a_out = dns.message.from_wire(ask(outside, wire, (SERVER_V4, srv.port), 2.0))
+    assert a_in.answer[0][0].address == "10.99.0.1"
+    assert a_out.answer[0][0].address == "192.0.2.1"
+    assert srv.srv.stats()["xdp"]["responses"] == 2
