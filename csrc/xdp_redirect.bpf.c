@@ -4,7 +4,8 @@
  * the receiving queue; everything else (ARP, TCP, ICMP, VLAN-tagged frames,
  * IPv4 with options or fragments, IPv6 with extension headers, other ports)
  * passes to the kernel untouched, so TCP, zone transfers, the API and tools
- * keep working on the same addresses.  A queue with no socket in zf_xsks
+ * keep working on the same addresses; so do multicast and broadcast
+ * destinations.  A queue with no socket in zf_xsks
  * also passes (bpf_redirect_map's XDP_PASS fallback).
  *
  * Built by setup.py with `clang -O2 -target bpf` into the package; loaded
@@ -56,6 +57,10 @@ int zf_xdp_redirect(struct xdp_md *ctx)
         if (ip->ihl != 5 || ip->version != 4 || (ip->frag_off & bpf_htons(0x3FFF)) ||
             ip->protocol != IPPROTO_UDP)
             return XDP_PASS;
+        /* multicast and broadcast: the kernel answers from a unicast address */
+        if ((ip->daddr & bpf_htonl(0xF0000000)) == bpf_htonl(0xE0000000) ||
+            ip->daddr == 0xFFFFFFFF)
+            return XDP_PASS;
         udp = (void *)(ip + 1);
         key.family = 4;
         __builtin_memcpy(key.addr, &ip->daddr, 4);
@@ -64,6 +69,8 @@ int zf_xdp_redirect(struct xdp_md *ctx)
         if ((void *)(ip6 + 1) > end)
             return XDP_PASS;
         if (ip6->nexthdr != IPPROTO_UDP) /* extension headers, fragments */
+            return XDP_PASS;
+        if (ip6->daddr.s6_addr[0] == 0xFF) /* multicast */
             return XDP_PASS;
         udp = (void *)(ip6 + 1);
         key.family = 6;

@@ -212,7 +212,7 @@ class Gdnsd(Server):
         return ["gdnsd", "-c", d, "start"]
 
     def version(self):
-        return (sh("gdnsd", "-V", check=False).stderr or "?").strip().splitlines()[0]
+        return "gdnsd " + sh("dpkg-query", "-W", "-f", "${Version}", "gdnsd", check=False).stdout
 
 
 class Zonefront(Server):
@@ -291,6 +291,13 @@ def drive(kind, opts, qfile, srv, rate=None):
         argv = ["kxdpgun", "-t", str(secs), "-Q", str(rate or opts.kxdpgun_rate), "-i", qfile,
                 "-I", CIF, "-F", "1", "-R", mac(SNS, SIF), "-L", mac(CNS, CIF), "-l", CADDR, SADDR]
     cmd = ["ip", "netns", "exec", CNS, "taskset", "-c", "1"] + argv
+    perf = None
+    if opts.perf and shutil.which("perf"):
+        # instructions retired by the server's threads (user and kernel, the
+        # softirq work its sends trigger included): repeatable on a busy machine
+        perf = subprocess.Popen(["perf", "stat", "-x", ",", "-e",
+                                 "instructions:u,instructions:k", "-p", str(srv.proc.pid)],
+                                stderr=subprocess.PIPE, text=True)
     b0, t0 = cpu0()
     i0, p0 = cpu0_irq(), tree_ticks(srv.proc.pid)
     w0 = time.monotonic()
@@ -299,6 +306,13 @@ def drive(kind, opts, qfile, srv, rate=None):
     b1, t1 = cpu0()
     i1, p1 = cpu0_irq(), tree_ticks(srv.proc.pid)
     text = r.stdout + r.stderr
+    instr = {}
+    if perf is not None:
+        perf.send_signal(signal.SIGINT)
+        for line in perf.communicate(timeout=30)[1].splitlines():
+            f = line.split(",")
+            if len(f) > 2 and f[0].isdigit():
+                instr[f[2]] = int(f[0])
     res = parse_dnsperf(text) if kind == "dnsperf" else parse_kxdpgun(text, secs)
     if not res["sent"]:
         res["error"] = text.strip()[-400:]
@@ -311,6 +325,9 @@ def drive(kind, opts, qfile, srv, rate=None):
     res["server_cpu_s"] = own / hz
     res["server_us_per_answer"] = (own / hz * 1e6 / res["answered"]) if res["answered"] else None
     res["wall_s"] = round(wall, 1)
+    if instr and res["answered"]:
+        res["instr_u_per_answer"] = instr.get("instructions:u", 0) / res["answered"]
+        res["instr_k_per_answer"] = instr.get("instructions:k", 0) / res["answered"]
     return res
 
 
@@ -326,16 +343,20 @@ def summary(runs):
         if (r["server"], r["driver"]) not in keys:
             keys.append((r["server"], r["driver"]))
     print("\n| server | driver | runs | answered qps | lost | latency ms | CPU0 busy | "
-          "server+irq us/answer | CPU0 us/answer |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "server+irq us/answer | CPU0 us/answer | instructions/answer user+kernel |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for srv, drv in keys:
         rs = [r for r in runs if r["server"] == srv and r["driver"] == drv]
         m = {k: _median([r.get(k) for r in rs]) for k in
-             ("qps", "lost", "lat_ms", "cpu0_busy", "server_us_per_answer", "cpu_us_per_answer")}
+             ("qps", "lost", "lat_ms", "cpu0_busy", "server_us_per_answer", "cpu_us_per_answer",
+              "instr_u_per_answer", "instr_k_per_answer")}
+        ins = "-" if m["instr_u_per_answer"] is None else \
+            f"{m['instr_u_per_answer']:.0f}+{m['instr_k_per_answer']:.0f}"
         fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
         print(f"| {srv} | {drv} | {len(rs)} | {fmt(m['qps'], '.0f')} | {fmt(m['lost'], 'd')} | "
               f"{fmt(m['lat_ms'], '.2f')} | {fmt(m['cpu0_busy'] * 100, '.0f')}% | "
-              f"{fmt(m['server_us_per_answer'], '.2f')} | {fmt(m['cpu_us_per_answer'], '.2f')} |")
+              f"{fmt(m['server_us_per_answer'], '.2f')} | {fmt(m['cpu_us_per_answer'], '.2f')} | "
+              f"{ins} |")
 
 
 def main(argv=None):
@@ -350,6 +371,9 @@ def main(argv=None):
     ap.add_argument("--drivers", default="dnsperf,dnsperf-rate,kxdpgun")
     ap.add_argument("--work", default="/tmp/zfx-bench")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--perf", action="store_true",
+                    help="perf stat instructions per answer (needs hardware counters; "
+                         "this VM has none)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="repeat the whole server list (interleaved); the summary takes medians")
     ap.add_argument("--xdp-batch", type=int, default=0, help="zonefront's XDP batch (default 64)")
@@ -384,7 +408,9 @@ def main(argv=None):
                           f"lat {lat:>10}  cpu0 {res['cpu0_busy'] * 100:5.1f}%  "
                           f"{cpq if cpq is None else round(cpq, 2)} us/ans  "
                           f"server+irq {res['server_cpu_s']:.2f}s "
-                          f"{own if own is None else round(own, 2)} us/ans  load {res['load']}"
+                          f"{own if own is None else round(own, 2)} us/ans  "
+                          f"instr u/k {res.get('instr_u_per_answer', 0):.0f}/"
+                          f"{res.get('instr_k_per_answer', 0):.0f}  load {res['load']}"
                           + (f"  ERR {res['error']}" if res.get("error") else ""), flush=True)
             finally:
                 srv.stop()
