@@ -385,3 +385,4 @@ def test_private_view_chosen_by_the_frame_source_address(net, server):
     assert a_in.answer[0][0].address == "10.99.0.1"
     assert a_out.answer[0][0].address == "192.0.2.1"
     assert srv.srv.stats()["xdp"]["responses"] == 2
+
