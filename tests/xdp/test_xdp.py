@@ -386,3 +386,16 @@ def test_private_view_chosen_by_the_frame_source_address(net, server):
     assert a_out.answer[0][0].address == "192.0.2.1"
     assert srv.srv.stats()["xdp"]["responses"] == 2
 
+
+
+def test_cli_flag_reaches_the_server_and_a_bad_one_stops_the_start():
+    from zonefront.cli import build_parser
+    from zonefront.dataplane import xdp_glue
+    args = build_parser().parse_args(["serve", "--no-api", "--xdp", "eth9:2"])
+    assert xdp_glue.server_kwargs(args) == {"xdp": "eth9:2"}
+    assert xdp_glue.server_kwargs(build_parser().parse_args(["serve"])) == {}
+    with pytest.raises(SystemExit, match="QUEUES"):
+        xdp_glue.server_kwargs(build_parser().parse_args(["serve", "--xdp", "eth9:x"]))
+    edge = build_parser().parse_args(["edge", "--control-plane", "http://x", "--data-dir", "/tmp",
+                                      "--xdp", "eth9"])
+    assert edge.xdp == "eth9"
