@@ -399,3 +399,31 @@ def test_cli_flag_reaches_the_server_and_a_bad_one_stops_the_start():
     edge = build_parser().parse_args(["edge", "--control-plane", "http://x", "--data-dir", "/tmp",
                                       "--xdp", "eth9"])
     assert edge.xdp == "eth9"
+
+
+def test_without_capabilities_the_kernel_path_serves_and_says_why(net, tmp_path):
+    import shutil
+    if not shutil.which("setpriv"):
+        pytest.skip("needs setpriv (util-linux)")
+    logpath = tmp_path / "serve.log"
+    env = dict(os.environ, PYTHONPATH=SRC)
+    p = subprocess.Popen(["ip", "netns", "exec", net.server_ns, "setpriv", "--inh-caps=-all",
+                          "--bounding-set=-all", sys.executable, "-m", "zonefront.cli", "serve",
+                          "--no-api", "--workers", "1", "--dns-listen", "0.0.0.0:5301",
+                          "--xdp", net.server_if], stdout=open(logpath, "w"),
+                         stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while "ready:" not in logpath.read_text():
+            assert p.poll() is None and time.monotonic() < deadline, logpath.read_text()
+            time.sleep(0.1)
+        text = logpath.read_text()
+        assert "XDP: cannot use zfxs0: cannot load the XDP program: Operation not permitted" in text
+        assert "serving UDP through the kernel instead" in text
+        assert "prog/xdp" not in net.xdp_programs()
+        sock = net.open_in(net.client_ns)
+        wire = dns.message.make_query("www.example.com.", "A").to_wire()
+        assert ask(sock, wire, (SERVER_V4, 5301), 2.0) is not None
+    finally:
+        p.terminate()
+        p.wait(15)
