@@ -322,6 +322,12 @@ def drive(kind, opts, qfile, srv, rate=None):
     # on a shared machine CPU 0 also runs other people's work: the server's
     # own threads plus CPU 0's irq/softirq is the figure that compares
     own = (p1 - p0) + (i1 - i0)
+    res["server_threads_s"] = (p1 - p0) / hz
+    res["cpu0_irq_s"] = (i1 - i0) / hz
+    # the server's own threads alone: softirq work done inside its system
+    # calls is charged to it unless the kernel accounts irq time apart
+    res["threads_us_per_answer"] = ((p1 - p0) / hz * 1e6 / res["answered"]) \
+        if res["answered"] else None
     res["server_cpu_s"] = own / hz
     res["server_us_per_answer"] = (own / hz * 1e6 / res["answered"]) if res["answered"] else None
     res["wall_s"] = round(wall, 1)
@@ -343,19 +349,22 @@ def summary(runs):
         if (r["server"], r["driver"]) not in keys:
             keys.append((r["server"], r["driver"]))
     print("\n| server | driver | runs | answered qps | lost | latency ms | CPU0 busy | "
-          "server+irq us/answer | CPU0 us/answer | instructions/answer user+kernel |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "server+irq us/answer | server threads us/answer | CPU0 us/answer | "
+          "instructions/answer user+kernel |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for srv, drv in keys:
         rs = [r for r in runs if r["server"] == srv and r["driver"] == drv]
         m = {k: _median([r.get(k) for r in rs]) for k in
              ("qps", "lost", "lat_ms", "cpu0_busy", "server_us_per_answer", "cpu_us_per_answer",
+              "threads_us_per_answer",
               "instr_u_per_answer", "instr_k_per_answer")}
         ins = "-" if m["instr_u_per_answer"] is None else \
             f"{m['instr_u_per_answer']:.0f}+{m['instr_k_per_answer']:.0f}"
         fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
         print(f"| {srv} | {drv} | {len(rs)} | {fmt(m['qps'], '.0f')} | {fmt(m['lost'], 'd')} | "
               f"{fmt(m['lat_ms'], '.2f')} | {fmt(m['cpu0_busy'] * 100, '.0f')}% | "
-              f"{fmt(m['server_us_per_answer'], '.2f')} | {fmt(m['cpu_us_per_answer'], '.2f')} | "
+              f"{fmt(m['server_us_per_answer'], '.2f')} | {fmt(m['threads_us_per_answer'], '.2f')} | "
+              f"{fmt(m['cpu_us_per_answer'], '.2f')} | "
               f"{ins} |")
 
 
@@ -407,7 +416,7 @@ def main(argv=None):
                     print(f"{name:14} {d:13} qps {res['qps']:>10.0f}  lost {res['lost']:>8}  "
                           f"lat {lat:>10}  cpu0 {res['cpu0_busy'] * 100:5.1f}%  "
                           f"{cpq if cpq is None else round(cpq, 2)} us/ans  "
-                          f"server+irq {res['server_cpu_s']:.2f}s "
+                          f"server+irq {res['server_cpu_s']:.2f}s (irq {res['cpu0_irq_s']:.2f}s) "
                           f"{own if own is None else round(own, 2)} us/ans  "
                           f"instr u/k {res.get('instr_u_per_answer', 0):.0f}/"
                           f"{res.get('instr_k_per_answer', 0):.0f}  load {res['load']}"
