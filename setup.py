@@ -22,6 +22,11 @@ C_SOURCES = {
     "zonefront.core._engine": [],
     "zonefront.dataplane._worker": ["csrc/udpio.c", "csrc/tcpio.c", "csrc/rrl.c", "csrc/zfdefer.c"],
     "zonefront.snapshot._fastcompile": ["csrc/zftable.c", "csrc/zscan.c", "csrc/zfcompile.c"],
+    "zonefront.dataplane._xdp": ["csrc/xdpio.c", "csrc/udpio.c"],  # udpio: the RCU slot
+}
+# Libraries beyond pthread, per module.
+LIBRARIES = {
+    "zonefront.dataplane._xdp": ["xdp", "bpf"],
 }
 
 
@@ -43,13 +48,46 @@ def extensions():
                 [pyx] + extra,
                 include_dirs=["csrc"],
                 extra_compile_args=CFLAGS,
-                libraries=["pthread"],
+                libraries=["pthread"] + LIBRARIES.get(mod, []),
             )
         )
     return exts
 
 
+# --- AF_XDP (issue 19) ------------------------------------------------------
+# The XDP program is compiled here, once, with clang -target bpf, into the
+# package beside _xdp (dataplane/xdp_redirect.bpf.o): a server then needs
+# no compiler or kernel headers at run time.  Missing libxdp/libbpf/clang
+# stop the build with what to install instead of a linker error.
+from setuptools.command.build_ext import build_ext as _build_ext  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sysconfig  # noqa: E402
+
+BPF_SOURCE = "csrc/xdp_redirect.bpf.c"
+BPF_OBJECT = "zonefront/dataplane/xdp_redirect.bpf.o"
+XDP_DEPS = "apt-get install libxdp-dev libbpf-dev clang (Debian 12)"
+
+
+class build_ext(_build_ext):
+    def run(self):
+        wants_xdp = any(e.name == "zonefront.dataplane._xdp" for e in self.extensions)
+        if wants_xdp:
+            for h in ("/usr/include/xdp/xsk.h", "/usr/include/bpf/libbpf.h"):
+                if not os.path.exists(h):
+                    raise SystemExit(f"zonefront: AF_XDP needs {h}: {XDP_DEPS}")
+            if not shutil.which("clang"):
+                raise SystemExit(f"zonefront: the XDP program needs clang: {XDP_DEPS}")
+        super().run()
+        if wants_xdp:
+            out = os.path.join("src" if self.inplace else self.build_lib, BPF_OBJECT)
+            arch = sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu"
+            subprocess.run(["clang", "-O2", "-g", "-target", "bpf", f"-I/usr/include/{arch}",
+                            "-Icsrc", "-c", BPF_SOURCE, "-o", out], check=True)
+
+
 setup(
+    cmdclass={"build_ext": build_ext},
     ext_modules=cythonize(
         extensions(),
         language_level=3,

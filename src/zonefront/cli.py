@@ -9,7 +9,7 @@ import threading
 import time
 
 from . import __version__, obs_cli
-from .dataplane import rrl_glue
+from .dataplane import rrl_glue, xdp_glue
 from .domains import cli_glue as domains_glue
 from .edge import cli_glue as edge_glue
 from .netaddr import (DEFAULT_DNS_LISTEN, DEFAULT_UDP_MAX, format_hostport, hostport_arg,
@@ -80,6 +80,7 @@ def cmd_serve(args) -> int:
     listen = args.dns_listen or [parse_hostport(DEFAULT_DNS_LISTEN)]
     workers = args.workers or os.cpu_count() or 1
     server_kwargs: dict = rrl_glue.server_kwargs(args)
+    server_kwargs.update(xdp_glue.server_kwargs(args))
     try:
         xfr = xfr_glue.start(args, server_kwargs, lambda: served.current)
     except ValueError as e:
@@ -139,8 +140,9 @@ def cmd_serve(args) -> int:
 
     addrs = " ".join(format_hostport(h, p) for h, p in server.addresses)
     api = f" api http://{format_hostport(*control.api_address)}" if control else ""
+    xdp_note = f" xdp {server.xdp.iface}/{server.xdp.mode}" if server.xdp_active else ""
     print(
-        f"ready: dns udp+tcp {addrs} workers={workers}{api}; {describe(engine)}; "
+        f"ready: dns udp+tcp {addrs} workers={workers}{api}{xdp_note}; {describe(engine)}; "
         f"loaded in {load_s:.3f}s, image {engine.memory() / 1e6:.1f} MB",
         file=sys.stderr,
         flush=True,
@@ -329,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     domains_glue.add_arguments(s)
     xfr_glue.add_arguments(s)
     rrl_glue.add_arguments(s)
+    xdp_glue.add_arguments(s)
     obs_cli.add_arguments(s)
     s.set_defaults(func=cmd_serve)
 

@@ -211,7 +211,8 @@ class DnsCollector:
         for (t, q, r, z), n in merged.items():
             resp.add(n, transport=t, qtype=q, rcode=r, zone=z)
         st = self.server.stats()
-        queries.add(st["udp"]["queries"], transport="udp")
+        xdp = st.get("xdp") or {}  # AF_XDP is UDP too: counted with it
+        queries.add(st["udp"]["queries"] + xdp.get("queries", 0), transport="udp")
         queries.add(st["tcp"]["queries"], transport="tcp")
         errs = Family("zonefront_dns_error_responses_total", "counter",
                       "FORMERR and REFUSED responses (also in zonefront_dns_responses_total)")
@@ -223,8 +224,8 @@ class DnsCollector:
         tc.add(sums["tc"][1], transport="tcp")
         rrl = Family("zonefront_dns_rrl_total", "counter",
                      "Responses rate limited (RRL): dropped, or slipped as TC=1")
-        rrl.add(st["udp"]["rrl_dropped"], action="drop")
-        rrl.add(st["udp"]["rrl_slipped"], action="slip")
+        rrl.add(st["rrl_dropped"], action="drop")
+        rrl.add(st["rrl_slipped"], action="slip")
         routed = Family("zonefront_dns_routing_decisions_total", "counter",
                         "Answers decided by a routing policy, by policy kind")
         for i, n in enumerate(sums["routed"]):

@@ -62,6 +62,10 @@ class DnsServer:
     the loops hand it the queries the engine defers (fallback.py), it is
     started and stopped with the server, and stats() shows its counters
     under "fallback".  None: those names answer the private NXDOMAIN.
+    xdp: "IFACE[:QUEUES]" also serves UDP to the listen addresses through
+    AF_XDP sockets on that interface (dataplane/xdp.py), one worker per rx
+    queue, with the same engine, RRL and counters; if XDP cannot attach, a
+    log line says why and the kernel's UDP path serves alone (`xdp_active`).
     """
 
     def __init__(self, listen: list[tuple[str, int]], workers: int = 1, image=None,
@@ -69,7 +73,8 @@ class DnsServer:
                  tcp_max_connections: int = 1000, *, answer: str | None = None,
                  tcp_threads: int = 1, recv_timeout: float = 0.1, bufsize: int = 0,
                  mmsg: bool = True, reload_timeout: float = 5.0, xfr=None,
-                 rrl: dict | None = None, counters: bool = False, fallback=None):
+                 rrl: dict | None = None, counters: bool = False, fallback=None,
+                 xdp: str | None = None):
         if not listen:
             raise ValueError("nothing to listen on")
         if workers < 1 or tcp_threads < 1:
@@ -94,6 +99,10 @@ class DnsServer:
         # the image the workers answer from, swapped between batches (not a
         # health-table slot, nor a batch's RX/TX slot)
         self.image_slot = _worker.Slot(image, answer)
+        self.xdp = None
+        if xdp:
+            from zonefront.dataplane.xdp import XdpPath  # validates the spec now
+            self.xdp = XdpPath(xdp, batch)
         self.counting = counters
         self.counters: list[_stats.Counters] = []
         self.ports: list[int] = []
@@ -145,7 +154,14 @@ class DnsServer:
             self._spawn(w.run, f"zf-udp-{i}")
         for i, t in enumerate(self._tcps):
             self._spawn(t.run, f"zf-tcp-{i}")
+        if self.xdp is not None:
+            self.xdp.start(self.addresses, self.image_slot, self.rrl, self._new_counters,
+                           self._errors.append)
         return self
+
+    @property
+    def xdp_active(self) -> bool:
+        return self.xdp is not None and self.xdp.active
 
     def _new_counters(self):
         if not self.counting:
@@ -221,9 +237,13 @@ class DnsServer:
             w.stop()
         for fd in self._udp_fds:
             _worker.wake_udp(fd)
+        if self.xdp is not None:
+            self.xdp.stop_workers()
         for t in self._threads:
             t.join(timeout)
         alive = [t.name for t in self._threads if t.is_alive()]
+        if self.xdp is not None:
+            alive += self.xdp.join(timeout)
         if alive:
             raise RuntimeError(f"threads did not stop: {alive}")
         if self.fallback is not None:  # its replies go out on our sockets: before they close
@@ -259,10 +279,12 @@ class DnsServer:
         for t in self._tcps:
             for k, v in t.stats().items():
                 tcp[k] += v
-        out = {"udp": udp, "tcp": tcp, "generation": self.image_slot.generation,
-               "rrl_dropped": udp["rrl_dropped"], "rrl_slipped": udp["rrl_slipped"],
-               "queries": udp["queries"] + tcp["queries"],
-               "responses": udp["responses"] + tcp["responses"]}
+        xdp = self.xdp.stats() if self.xdp is not None else {}
+        out = {"udp": udp, "tcp": tcp, "xdp": xdp, "generation": self.image_slot.generation,
+               "rrl_dropped": udp["rrl_dropped"] + xdp.get("rrl_dropped", 0),
+               "rrl_slipped": udp["rrl_slipped"] + xdp.get("rrl_slipped", 0),
+               "queries": udp["queries"] + tcp["queries"] + xdp.get("queries", 0),
+               "responses": udp["responses"] + tcp["responses"] + xdp.get("responses", 0)}
         if self.fallback is not None:
             out["fallback"] = self.fallback.stats()
         return out

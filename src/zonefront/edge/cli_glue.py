@@ -48,6 +48,8 @@ def add_edge_parser(subparsers) -> argparse.ArgumentParser:
                    help="long-poll duration for new serials and health (default 10)")
     e.add_argument("--heartbeat", type=float, default=1.0, metavar="SECONDS",
                    help="heartbeat period (default 1; at most stale_after/4)")
+    from ..dataplane.xdp_glue import add_arguments as add_xdp
+    add_xdp(e)
     from ..obs_cli import add_arguments as add_observability
     add_observability(e, dns=False)
     e.set_defaults(func=cmd_edge)
@@ -56,6 +58,11 @@ def add_edge_parser(subparsers) -> argparse.ArgumentParser:
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def _xdp_spec(args):
+    from ..dataplane.xdp_glue import server_kwargs
+    return server_kwargs(args).get("xdp")
 
 
 def cmd_edge(args) -> int:
@@ -85,7 +92,7 @@ def cmd_edge(args) -> int:
                     wait=args.poll_wait, heartbeat=args.heartbeat,
                     tcp_idle_timeout=args.tcp_idle_timeout,
                     tcp_max_connections=args.tcp_max_connections, emit=_say,
-                    counters=bool(args.metrics_listen))
+                    counters=bool(args.metrics_listen), xdp=_xdp_spec(args))
     except ValueError as e:
         _say(f"zonefront: {e}")
         return 1

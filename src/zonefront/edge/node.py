@@ -49,9 +49,11 @@ class Edge:
                  listen: list[tuple[str, int]], workers: int, data_dir: str, edge_id: str,
                  address: str | None = None, geo=None, udp_max: int = 1232,
                  wait: float = 10.0, heartbeat: float = 1.0, tcp_idle_timeout: float = 10.0,
-                 tcp_max_connections: int = 1000, emit=None, counters: bool = False):
+                 tcp_max_connections: int = 1000, emit=None, counters: bool = False,
+                 xdp: str | None = None):
         self.url = control_plane
         self.counters = counters  # per-worker counters for --metrics-listen
+        self.xdp = xdp  # "IFACE[:QUEUES]": AF_XDP on that interface too
         self.client = Client(control_plane, access_key, secret, timeout=300.0)
         self.hb_client = Client(control_plane, access_key, secret, timeout=5.0)
         self.listen, self.workers = listen, workers
@@ -118,7 +120,7 @@ class Edge:
                                 image=self.serving.engine.image,
                                 tcp_idle_timeout=self.tcp_idle_timeout,
                                 tcp_max_connections=self.tcp_max_connections,
-                                counters=self.counters)
+                                counters=self.counters, xdp=self.xdp)
         self.server.start()
         self.serving.attach(self.server)
         if self.address is None:
