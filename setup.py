@@ -22,7 +22,7 @@ C_SOURCES = {
     "zonefront.core._engine": [],
     "zonefront.dataplane._worker": ["csrc/udpio.c", "csrc/tcpio.c", "csrc/rrl.c", "csrc/zfdefer.c"],
     "zonefront.snapshot._fastcompile": ["csrc/zftable.c", "csrc/zscan.c", "csrc/zfcompile.c"],
-    "zonefront.dataplane._xdp": ["csrc/xdpio.c", "csrc/udpio.c"],  # udpio: the RCU slot
+    "zonefront.dataplane._xdp": ["csrc/xdpio.c", "csrc/udpio.c", "csrc/zfdefer.c"],  # udpio: the RCU slot
 }
 # Libraries beyond pthread, per module.
 LIBRARIES = {
