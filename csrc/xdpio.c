@@ -656,6 +656,10 @@ static inline __attribute__((always_inline)) unsigned answer_frames_with(zf_xdp_
     ctx.seed = next_seed(w);
     ctx.tcp = 0;
     ctx.stats = counters;
+    ctx.hint = NULL;
+    /* no recursive fallback here: a fallback zone's name the resolver would
+     * answer gets the private zone's NXDOMAIN over XDP (zfdefer.h) */
+    ctx.defer = NULL;
     if (counters) {
         zf_stats_batch(counters, n);
         zf_stats_tick(counters);
@@ -663,7 +667,8 @@ static inline __attribute__((always_inline)) unsigned answer_frames_with(zf_xdp_
     if (rrl)
         rrl_tick(rrl);
     zf_prefetch_fn prefetch = slot->prefetch;
-    if (prefetch && n > 1) {
+    int hinted = prefetch && n > 1; /* hints[i] is then this batch's, for the answer too */
+    if (hinted) {
         for (int stage = 0; stage < ZF_PREFETCH_STAGES; stage++)
             for (unsigned i = 0; i < n; i++)
                 if (pkts[i].family)
@@ -687,6 +692,7 @@ static inline __attribute__((always_inline)) unsigned answer_frames_with(zf_xdp_
             cap = ZF_UDP_TX_SIZE;
         memcpy(w->scratch, k->payload, k->qlen);
         ctx.src = (const struct sockaddr *)&w->srcs[i];
+        ctx.hint = hinted ? &w->hints[i] : NULL;
         size_t len = answer(image, w->scratch, k->qlen, k->payload, cap, &ctx);
         if (len == 0 || len > cap) {
             free_frame(w, k->addr);
