@@ -5,7 +5,7 @@ csrc/zfcompile.c writes, against the Python tables they mirror."""
 import os
 import re
 
-from zonefront import zoneset
+from zonefront import netaddr, zoneset
 from zonefront.core._engine import wire_constants
 from zonefront.model import TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DS, TYPE_IXFR, TYPE_OPT, TYPE_SOA
 from zonefront.ref import engine as ref_engine
@@ -81,7 +81,7 @@ def test_zfwire_h_equals_the_python_tables():
              "IXFR": TYPE_IXFR, "AXFR": TYPE_AXFR, "ANY": TYPE_ANY, "TSIG": 250}
     for name, value in types.items():
         assert c["ZF_TYPE_" + name] == value, name
-    assert c["ZF_UDP_PAYLOAD"] == ref_wire.OUR_UDP_PAYLOAD
+    assert c["ZF_UDP_PAYLOAD"] == ref_wire.OUR_UDP_PAYLOAD == netaddr.DEFAULT_UDP_MAX
     assert c["ZF_EDNS_OPT_ECS"] == ref_wire.EDNS_OPT_ECS
     assert c["ZF_EDE_NOT_AUTHORITATIVE"] == ref_engine.EDE_NOT_AUTHORITATIVE
 

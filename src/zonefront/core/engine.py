@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from ..netaddr import DEFAULT_UDP_MAX  # = csrc/zfwire.h ZF_UDP_PAYLOAD (tests/core/test_wire_constants.py)
 from ..snapshot import format as snapshot_format
 
 if TYPE_CHECKING:  # serving a snapshot needs neither the model nor the compiler
@@ -41,7 +42,7 @@ class Engine:
     Engine and swapping it in (dataplane.server.DnsServer.reload)."""
 
     def __init__(self, arrays: dict, zones: list[dict] | None = None, serial: int = 0,
-                 udp_max: int = 1232, release_source: bool = False, growable: bool = False):
+                 udp_max: int = DEFAULT_UDP_MAX, release_source: bool = False, growable: bool = False):
         self.image = _image_class()(arrays, zones or [], udp_max, release_source=release_source,
                                     growable=growable)
         self.serial = serial
@@ -55,7 +56,7 @@ class Engine:
         return engine
 
     @classmethod
-    def from_zones(cls, zones: "list[Zone]", serial: int = 0, udp_max: int = 1232, health=None,
+    def from_zones(cls, zones: "list[Zone]", serial: int = 0, udp_max: int = DEFAULT_UDP_MAX, health=None,
                    cidr_collections: dict | None = None, geo=None) -> "Engine":
         from ..snapshot.compiler import compile_zones
 
@@ -64,13 +65,13 @@ class Engine:
         return engine.attach(geo=geo, health=health)
 
     @classmethod
-    def from_zone_files(cls, paths: list[str], udp_max: int = 1232) -> "Engine":
+    def from_zone_files(cls, paths: list[str], udp_max: int = DEFAULT_UDP_MAX) -> "Engine":
         from ..zonefile import parse_zone_file
 
         return cls.from_zones([parse_zone_file(p) for p in paths], udp_max=udp_max)
 
     @classmethod
-    def from_snapshot(cls, path: str, udp_max: int = 1232) -> "Engine":
+    def from_snapshot(cls, path: str, udp_max: int = DEFAULT_UDP_MAX) -> "Engine":
         arrays, meta = snapshot_format.read(path)  # views of the mapped file
         return cls(arrays, meta["zones"], meta["serial"], udp_max, release_source=True)
 
