@@ -17,6 +17,24 @@ class Resolver:
     UDP and TCP on 127.0.0.1, NXDOMAIN for the rest; records the ids it saw.
     `silent` drops every UDP query (a resolver that is down)."""
 
+    @staticmethod
+    def _bind_pair() -> tuple[socket.socket, socket.socket]:
+        """A UDP and a TCP socket on one free port: the port the kernel picks
+        for UDP may be taken for TCP by another test's server, so try again."""
+        for _ in range(100):
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            udp.bind(("127.0.0.1", 0))
+            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                tcp.bind(("127.0.0.1", udp.getsockname()[1]))
+            except OSError:
+                udp.close()
+                tcp.close()
+                continue
+            return udp, tcp
+        raise OSError("no port free for both UDP and TCP on 127.0.0.1")
+
     def __init__(self, names: dict[str, str], silent: bool = False,
                  truncate: frozenset = frozenset()):
         self.names = names
@@ -24,12 +42,8 @@ class Resolver:
         self.truncate = truncate  # names answered TC=1 and empty over UDP
         self.tcp_ids: list[int] = []
         self.ids: list[int] = []
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
+        self.udp, self.tcp = self._bind_pair()
         self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
         self.tcp.listen(8)
         self.udp.settimeout(0.1)
         self.tcp.settimeout(0.1)
