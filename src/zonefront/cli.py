@@ -48,14 +48,16 @@ def cmd_serve(args) -> int:
     zone_files = list(args.zone_file or [])
     if not zone_files and not args.snapshot and not args.no_demo:
         zone_files = [demo_zone_path()]
-    from .geodefault import geo_from_arg
-
     # Zone files (and `zonefront compile` snapshots of them) hold no location
     # routing: only hosted zones do.  Without --api the packaged database
     # would cost ~65 MB and its load before the first answer for nothing.
     geoip = args.geoip if (args.geoip is not None or args.api) else "none"
     try:  # no --geoip: the packaged GeoLite2 database (geodefault.py)
-        geo, geo_note = geo_from_arg(geoip)
+        geo, geo_note = None, None
+        if geoip is None or geoip.lower() != "none":  # not even imported (9 ms) without it
+            from .geodefault import geo_from_arg
+
+            geo, geo_note = geo_from_arg(geoip)
     except Exception as e:  # maxminddb raises several types for a bad file
         print(f"zonefront: {args.geoip}: cannot read GeoIP data: {e}", file=sys.stderr)
         return 1

@@ -216,7 +216,8 @@ def _compile_forked(zone_files: list[str], out: str) -> None:
             from .snapshot import format as snapshot_format
             from .snapshot.fastcompile import compile_zone_files
 
-            snapshot_format.write(out, compile_zone_files(zone_files), int(time.time()))
+            snapshot_format.write(out, compile_zone_files(zone_files), int(time.time()),
+                                  durable=False)  # read back at once, then deleted
             code = 0
         except (ValueError, OSError) as e:  # ZoneFileError is a ValueError
             os.write(w, str(e).encode("utf-8", "replace")[:8192])
