@@ -9,8 +9,12 @@
 #define _GNU_SOURCE
 #include "zfcompile.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "zfhash.h"
 
@@ -103,9 +107,17 @@ struct zc {
     uint32_t counts[6];
     int dry; /* pack_block leaves the record in `rec` without adding it */
     const char *err;
+    /* zc_spill: the block stream's head goes to an unlinked temporary file
+     * once `blocks` holds more than spill_window octets, so that compiling
+     * never holds the scanned table and the whole block stream in memory
+     * at once (1M names: the stream is 77 MB beside a 123 MB table) */
+    int spill_fd;        /* -1: nothing written out (yet) */
+    size_t spill_window; /* 0: the stream stays in memory */
+    size_t spilled;      /* stream octets before blocks.p[0], in the file */
 };
 
 const char *zc_error(const zc_t *c) { return c->err; }
+size_t zc_blocks_len(const zc_t *c) { return c->spilled + c->blocks.len; }
 zbuf_t *zc_nodes(zc_t *c) { return &c->nodes; }
 zbuf_t *zc_blocks(zc_t *c) { return &c->blocks; }
 
@@ -120,6 +132,7 @@ zc_t *zc_new(zf_table_t *t)
     if (c == NULL)
         return NULL;
     c->t = t;
+    c->spill_fd = -1;
     c->nzones = t->nzones;
     c->zones = calloc(t->nzones ? t->nzones : 1, sizeof(zc_zone_t));
     c->nrefs = t->nnames ? t->nnames : 1;
@@ -154,6 +167,8 @@ void zc_free(zc_t *c)
     zf_dealloc(c->refs, c->nrefs * sizeof(uint32_t));
     free(c->qtypes);
     free(c->entries);
+    if (c->spill_fd >= 0)
+        close(c->spill_fd);
     free(c);
 }
 
@@ -229,13 +244,74 @@ static int is_subdomain(const uint8_t *name, int len, const uint8_t *anc, int al
 
 /* ---- block stream ------------------------------------------------------------------ */
 
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int open_spill(void)
+{
+    const char *dir = getenv("TMPDIR");
+    if (dir == NULL || *dir == 0)
+        dir = "/tmp";
+#ifdef O_TMPFILE
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+#endif
+    char path[4096];
+    if (snprintf(path, sizeof(path), "%s/zonefront-blocks-XXXXXX", dir) >= (int)sizeof(path))
+        return -1;
+    fd = mkstemp(path);
+    if (fd >= 0)
+        unlink(path);
+    return fd;
+}
+
+/* Writes the block stream's head out, keeping its last half window in
+ * memory, where the dedup cache still finds recent blocks. */
+static int spill_blocks(zc_t *c, size_t keep)
+{
+    zbuf_t *s = &c->blocks;
+    if (s->len <= keep)
+        return 0;
+    if (c->spill_fd < 0 && (c->spill_fd = open_spill()) < 0)
+        return -1;
+    size_t out = s->len - keep;
+    if (write_all(c->spill_fd, s->p, out) != 0)
+        return -1;
+    memmove(s->p, s->p + out, keep);
+    s->len = keep;
+    c->spilled += out;
+    return 0;
+}
+
 static uint32_t stream_append(zc_t *c, zbuf_t *s, const uint8_t *rec, size_t len)
 {
-    if (s->len + len >= MAX_STREAM) {
+    size_t base = s == &c->blocks ? c->spilled : 0;
+    if (base + s->len + len >= MAX_STREAM) {
         c->err = s == &c->blocks ? "compiled answers exceed 2 GiB" : "compiled names exceed 2 GiB";
         return ZF_NONE;
     }
-    uint32_t off = (uint32_t)s->len;
+    if (base && c->spill_window == 0) {
+        c->err = "the block stream was written out";
+        return ZF_NONE;
+    }
+    if (s == &c->blocks && c->spill_window && s->len + len > c->spill_window &&
+        spill_blocks(c, c->spill_window / 2) != 0) {
+        c->err = "cannot write compiled answers to a temporary file";
+        return ZF_NONE;
+    }
+    uint32_t off = (uint32_t)(c->spilled * (s == &c->blocks) + s->len);
     if (zbuf_put(s, rec, len) != 0) {
         c->err = "out of memory";
         return ZF_NONE;
@@ -260,8 +336,9 @@ static uint32_t add_block(zc_t *c, const uint8_t *rec, size_t len)
     uint64_t *slot = &c->dedup[h & c->dmask];
     uint64_t e = *slot;
     if (e && (uint32_t)(e >> 32) == h) {
-        uint32_t off = (uint32_t)e - 1;
-        if (off + len <= c->blocks.len && memcmp(c->blocks.p + off, rec, len) == 0)
+        uint32_t off = (uint32_t)e - 1; /* written out already: a miss */
+        if (off >= c->spilled && off - c->spilled + len <= c->blocks.len &&
+            memcmp(c->blocks.p + (off - c->spilled), rec, len) == 0)
             return off;
     }
     uint32_t off = stream_append(c, &c->blocks, rec, len);
@@ -1162,8 +1239,9 @@ uint32_t zc_check_negatives(zc_t *c)
         c->dry = 1;
         uint32_t b = encode(c, res, zf_name(c->t, apex), c->t->names[apex].len);
         c->dry = 0;
-        z->neg_ok = b != ZF_NONE && (size_t)z->nodata + c->rec.len <= c->blocks.len &&
-                    memcmp(c->blocks.p + z->nodata, c->rec.p, c->rec.len) == 0;
+        z->neg_ok = b != ZF_NONE && z->nodata >= c->spilled &&
+                    (size_t)z->nodata - c->spilled + c->rec.len <= c->blocks.len &&
+                    memcmp(c->blocks.p + (z->nodata - c->spilled), c->rec.p, c->rec.len) == 0;
         c->err = NULL;
         ok += (uint32_t)z->neg_ok;
     }
@@ -1189,4 +1267,22 @@ int zc_patch_wild(zc_t *c)
         put_le32(rec + pos, to);
     }
     return 0;
+}
+
+void zc_spill(zc_t *c, size_t window)
+{
+    c->spill_window = window;
+}
+
+int zc_blocks_finish(zc_t *c)
+{
+    if (c->spill_fd < 0)
+        return -1;
+    if (spill_blocks(c, 0) != 0) {
+        c->err = "cannot write compiled answers to a temporary file";
+        return -2;
+    }
+    zbuf_free(&c->blocks);
+    c->spill_window = 0; /* nothing more may be appended */
+    return c->spill_fd;
 }

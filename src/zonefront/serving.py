@@ -28,13 +28,10 @@ import dataclasses
 import gc
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from importlib import resources
 from typing import TYPE_CHECKING, Callable
 
 from . import model
@@ -55,6 +52,8 @@ Changes = dict[bytes, "set[bytes] | None"]
 
 
 def demo_zone_path() -> str:
+    from importlib import resources  # ~15 ms cold; only the demo zone needs it
+
     return str(resources.files("zonefront").joinpath("data/demo.zone"))
 
 
@@ -190,6 +189,8 @@ def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> E
         if hasattr(os, "fork") and threading.active_count() == 1:
             _compile_forked(zone_files, tmp)
             return Engine.from_snapshot(tmp, udp_max)
+        import subprocess  # not imported on the way to a first answer
+
         proc = subprocess.run(
             [sys.executable, "-m", "zonefront.cli", "compile", *zone_files, "-o", tmp,
              "--serial", str(int(time.time()))],
@@ -444,7 +445,7 @@ class ServedZones:
             inc = IncrementalCompiler(public, image_class(), src.health, meta[0], src.udp_max)
             image = inc.image.attach(src.geo, src.health)
             self._compiler, self._compiler_meta = inc, meta
-            self._lineage = uuid.uuid4().hex
+            self._lineage = os.urandom(16).hex()  # uuid4's randomness, without uuid's import
             self.stats["full"] += 1
             # the compiler's millions of objects live as long as it does: kept
             # out of the cyclic collector's full passes, which would otherwise

@@ -116,4 +116,7 @@ cdef extern from "zfcompile.h":
     const char* zc_error(const zc_t* c)
     zbuf_t* zc_nodes(zc_t* c)
     zbuf_t* zc_blocks(zc_t* c)
+    size_t zc_blocks_len(const zc_t* c)
+    void zc_spill(zc_t* c, size_t window)
+    int zc_blocks_finish(zc_t* c)
     void zc_counts(const zc_t* c, uint32_t* out)
