@@ -11,6 +11,8 @@ import sys
 # and the server process: neither signs nor routes by location
 NOT_ON_THE_ZONE_FILE_PATH = ("cryptography", "zonefront.dnssec.keystore", "zonefront.geodefault",
                              "zonefront.geo", "maxminddb")
+# and, once it serves without metrics, query logs or the API: 6 MB of RSS
+NOT_WHILE_SERVING = ("zonefront.observability", "zonefront.dataplane.metrics", "http.server")
 
 
 def _imported(code: str) -> set[str]:
@@ -50,3 +52,28 @@ sys.exit(cli.main(['serve', '--zone-file', {str(zone)!r}, '--no-api', '--workers
     mods = set(out.stdout.split())
     assert "zonefront.core._engine" in mods
     assert not mods & set(NOT_ON_THE_ZONE_FILE_PATH)
+
+
+def test_serving_without_metrics_or_api_loads_no_observability(tmp_path):
+    """The process as it serves (after start-up, `stopped` printed), with
+    nothing to count: observability.py and its HTTP server never load."""
+    zone = tmp_path / "z.zone"
+    zone.write_text("$ORIGIN z.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n")
+    code = f"""
+import os, signal, sys, threading
+from zonefront import cli
+from zonefront.dataplane import server
+start = server.DnsServer.start
+def started(self):
+    start(self)
+    threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+server.DnsServer.start = started
+code = cli.main(['serve', '--zone-file', {str(zone)!r}, '--no-api', '--workers', '1',
+                 '--dns-listen', '127.0.0.1:0'])
+print(' '.join(sys.modules))
+sys.exit(code)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "ready:" in out.stderr and "stopped" in out.stderr, out.stderr
+    mods = set(out.stdout.split())
+    assert not mods & set(NOT_ON_THE_ZONE_FILE_PATH + NOT_WHILE_SERVING)

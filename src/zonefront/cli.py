@@ -113,10 +113,13 @@ def cmd_serve(args) -> int:
             print(f"zonefront: API: {e}", file=sys.stderr)
             return 1
 
-    from . import observability
-    try:
-        obs = observability.start_serve(args, server, served, control,
-                                        api_data_dir(args) if args.api else None)
+    obs = None
+    try:  # nothing counted and no API: nothing to observe, and 6 MB of RSS not imported
+        if server.counting or control is not None:
+            from . import observability
+
+            obs = observability.start_serve(args, server, served, control,
+                                            api_data_dir(args) if args.api else None)
     except OSError as e:
         if control is not None:
             control.stop()
@@ -150,7 +153,8 @@ def cmd_serve(args) -> int:
             except (SnapshotError, OSError, ValueError) as e:  # ZoneFileError is a ValueError
                 print(f"reload failed, still serving the previous zones: {e}",
                       file=sys.stderr, flush=True)
-    obs.stop()
+    if obs is not None:
+        obs.stop()
     if control is not None:
         control.stop()
     if saver is not None:
