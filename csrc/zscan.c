@@ -14,6 +14,10 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define RELEASE_STEP ((size_t)8 << 20) /* octets scanned between two madvise calls */
 
 #define FAIL(why_) do { s->why = (why_); return -1; } while (0)
 
@@ -665,6 +669,12 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
     uint32_t line = 0;
     const uint8_t *pos = text, *end = text + len;
     int rc = -1;
+    /* only this call's text: an $INCLUDE's nested call must not drop its
+     * own (heap) text */
+    int release = s->release_behind;
+    const uint8_t *released = text; /* page-aligned: the mapping's start */
+    size_t page = release ? (size_t)sysconf(_SC_PAGESIZE) : 1;
+    s->release_behind = 0;
 
     if (olen >= 0)
         memcpy(origin, origin_in, (size_t)olen);
@@ -685,6 +695,13 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
 #define FAIL(why_) do { s->why = (why_); s->why_line = line; goto out; } while (0)
     while (pos < end) {
         const uint8_t *ls = pos;
+        if (release && (size_t)(ls - released) >= RELEASE_STEP) {
+            /* no token or name points into the text once its record is
+             * read: they are copied into tokbuf, the table and owner_text */
+            size_t n = (size_t)(ls - released) / page * page;
+            (void)madvise((void *)released, n, MADV_DONTNEED);
+            released += n;
+        }
         const uint8_t *nl = memchr(pos, '\n', (size_t)(end - pos));
         const uint8_t *le = nl ? nl : end;
         pos = nl ? nl + 1 : end;

@@ -91,6 +91,7 @@ cdef extern from "zscan.h":
         const char* why
         uint32_t why_line
         uint32_t fallbacks
+        int release_behind
 
     int zs_add_type(const char* mnemonic, uint16_t value)
     int zs_init(zs_scanner_t* s, zf_table_t* t, uint16_t zone)

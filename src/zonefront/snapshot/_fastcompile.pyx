@@ -136,9 +136,11 @@ cdef class Table:
         if zf_truncate(&self.t, mark[0], mark[1], mark[2], mark[3], mark[4]) != 0:
             raise ValueError("bad table mark")
 
-    def scan_zone(self, const uint8_t[::1] text, includer):
+    def scan_zone(self, const uint8_t[::1] text, includer, bint mapped=False):
         """One master file's text as a new zone (its index); Unsupported
-        when the scanner gives up.  `includer` serves $INCLUDE."""
+        when the scanner gives up.  `includer` serves $INCLUDE.  `mapped`:
+        the text is a private read-only mapping of the file, whose pages
+        the scanner drops once read (never pass heap memory)."""
         cdef int zone = zf_add_zone(&self.t)
         if zone < 0:
             raise Unsupported("too many zones")
@@ -149,6 +151,7 @@ cdef class Table:
         self.includer = includer
         self.error = None
         try:
+            self.s.release_behind = mapped
             self.scan_text(text, None, 0)
             self.rdata_fallbacks += self.s.fallbacks
         finally:
