@@ -85,7 +85,7 @@ cdef class Stream:
         return zc_blocks(self.table.c) if self.which else zc_nodes(self.table.c)
 
     def __len__(self):
-        return zc_blocks_len(self.table.c) if self.which else self._buf().len
+        return zc_stream_len(self.table.c, self.which)
 
     def __iadd__(self, const uint8_t[::1] record):
         if self.exports:
@@ -98,8 +98,8 @@ cdef class Stream:
 
     def __getbuffer__(self, Py_buffer* view, int flags):
         cdef zbuf_t* b = self._buf()
-        if self.which and zc_blocks_len(self.table.c) != b.len:
-            raise BufferError("the block stream is in a file: Table.finish_blocks()")
+        if zc_stream_len(self.table.c, self.which) != b.len:
+            raise BufferError("the stream is in a file: Table.finish_stream()")
         PyBuffer_FillInfo(view, self, <void*>(b.p if b.p != NULL else EMPTY), b.len, 1, flags)
         self.exports += 1
 
@@ -263,25 +263,25 @@ cdef class Table:
     # ---- compiling --------------------------------------------------------
 
     def prepare(self, size_t spill_window=0):
-        """`spill_window`: octets of the block stream held in memory at
-        most, the rest going to an unlinked temporary file (0: all in
-        memory); finish_blocks() then maps the file."""
+        """`spill_window`: octets of each stream held in memory at most,
+        the rest going to an unlinked temporary file (0: all in memory);
+        finish_stream() then maps the file."""
         self.c = zc_new(&self.t)
         if self.c == NULL:
             raise MemoryError()
         zc_spill(self.c, spill_window)
 
-    def finish_blocks(self):
-        """The whole block stream as a read-only buffer: the stream itself,
-        or a read-only mapping of the file it was written to.  No block may
-        be added afterwards."""
-        cdef int fd = zc_blocks_finish(self.c)
+    def finish_stream(self, int which):
+        """The whole node (0) or block (1) stream as a read-only buffer: the
+        stream itself, or a read-only mapping of the file it was written
+        to.  Nothing may be added to it afterwards."""
+        cdef int fd = zc_stream_finish(self.c, which)
         if fd == -2:
             raise OSError((zc_error(self.c) or b"write error").decode())
         if fd == -1:
-            return memoryview(Stream(self, 1))
+            return memoryview(Stream(self, which))
         import mmap
-        return memoryview(mmap.mmap(fd, zc_blocks_len(self.c), access=mmap.ACCESS_READ))
+        return memoryview(mmap.mmap(fd, zc_stream_len(self.c, which), access=mmap.ACCESS_READ))
 
     def stream(self, int which):
         """The node (0) or block (1) stream.  Streams hold the table, never

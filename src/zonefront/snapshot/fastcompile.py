@@ -44,13 +44,13 @@ from .compiler import Compiler, Image, compile_zones
 
 Unsupported = _fastcompile.Unsupported
 
-# Octets of the compiled block stream kept in memory while compiling; the
-# stream's head goes to an unlinked temporary file beyond that and is mapped
-# back once the scanned table is freed.  At 1M names the stream is 77 MB
-# beside a 123 MB table: written out, compiling peaks at ~200 MB instead of
-# 270 MB for a 121 MB image (issue 13: within 1.5x the image).  A zone whose
-# stream fits never touches the file.
-SPILL_WINDOW = 16 << 20
+# Octets of each compiled stream (nodes, blocks) kept in memory while
+# compiling; a stream's head goes to an unlinked temporary file beyond that
+# and is mapped back once the scanned table is freed.  At 1M names the
+# streams are 44 + 77 MB beside a 123 MB table: written out, compiling no
+# longer holds all three at once (issue 13: peak within 1.5x the image).
+# A zone whose streams fit never touches a file.
+SPILL_WINDOW = 8 << 20
 
 
 class Stats:
@@ -198,8 +198,9 @@ def _compile(table, zones: list[Zone], stats: Stats, spill_window: int) -> Image
                      "records": nrecords})
     node_count = table.node_count
     table.release()
-    blocks = table.finish_blocks()  # the table's memory is gone before the file's is mapped
-    return Image(memoryview(nodes), blocks, bytes(compiler.negatives),
+    # the table's memory is gone before the files are mapped
+    nodes, blocks = table.finish_stream(0), table.finish_stream(1)
+    return Image(nodes, blocks, bytes(compiler.negatives),
                  bytes(compiler.dnames), info, compiler.b.policy.arrays(), node_count,
                  compiler.serials())
 
