@@ -10,7 +10,8 @@ import sys
 # the compiler of unsigned zones (the forked child of serving._compile_forked)
 # and the server process: neither signs nor routes by location
 NOT_ON_THE_ZONE_FILE_PATH = ("cryptography", "zonefront.dnssec.keystore", "zonefront.geodefault",
-                             "zonefront.geo", "maxminddb")
+                             "zonefront.geo", "maxminddb", "zonefront.dnssec.signer", "hashlib",
+                             "calendar")
 # and, once it serves without metrics, query logs or the API: 6 MB of RSS
 NOT_WHILE_SERVING = ("zonefront.observability", "zonefront.dataplane.metrics", "http.server")
 
