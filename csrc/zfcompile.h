@@ -66,6 +66,16 @@ int zc_patch_wild(zc_t *c);
 const char *zc_error(const zc_t *c);
 zbuf_t *zc_nodes(zc_t *c);
 zbuf_t *zc_blocks(zc_t *c);
+/* the node (0) or block (1) stream's length, written out or not */
+size_t zc_stream_len(const zc_t *c, int which);
+/* Keep at most `window` octets of each stream in memory; the rest is
+ * written to an unlinked temporary file as the stream grows (0: never). */
+void zc_spill(zc_t *c, size_t window);
+/* After the stream's last record (zc_patch_wild included): the file's
+ * descriptor holding the whole stream (the memory copy is freed; the zc_t
+ * closes it), -1 when nothing was written out (the stream is
+ * zc_nodes()/zc_blocks()), -2 on a write error. */
+int zc_stream_finish(zc_t *c, int which);
 /* how many names each kind compiled (for tests and the report) */
 void zc_counts(const zc_t *c, uint32_t out[6]);
 

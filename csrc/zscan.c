@@ -14,6 +14,10 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define RELEASE_STEP ((size_t)8 << 20) /* octets scanned between two madvise calls */
 
 #define FAIL(why_) do { s->why = (why_); return -1; } while (0)
 
@@ -114,6 +118,19 @@ static inline int is_ws(uint8_t c)
     return c == ' ' || c == '\t' || c == '\r' || c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1f);
 }
 
+/* an octet that continues an unquoted token as itself: not blank, not
+ * ( ) ; " \\, not NUL, ASCII (filled by zs_scan on first use) */
+static uint8_t plain_octet[256];
+static int plain_ready;
+
+static void fill_plain(void)
+{
+    for (int c = 1; c < 0x80; c++)
+        plain_octet[c] = !is_ws((uint8_t)c) && c != '(' && c != ')' && c != ';' && c != '"' &&
+                         c != '\\' && c != '\n';
+    plain_ready = 1;
+}
+
 static inline int is_digit(uint8_t c)
 {
     return c >= '0' && c <= '9';
@@ -202,6 +219,19 @@ static int scan_line(zs_scanner_t *s, const uint8_t *p, const uint8_t *e, int *d
             if (new_tok(s, 0) != 0)
                 FAIL("out of memory");
             while (p < e) {
+                /* most of a zone file is runs of plain octets: copied at once */
+                const uint8_t *r = p;
+                while (r < e && plain_octet[*r])
+                    r++;
+                if (r > p) {
+                    size_t k = (size_t)(r - p);
+                    memcpy(s->tokbuf.p + s->tokbuf.len, p, k);
+                    s->tokbuf.len += k;
+                    s->toks[s->ntoks - 1].len += (uint32_t)k;
+                    p = r;
+                    if (p >= e)
+                        break;
+                }
                 c = *p;
                 if (c == '\\') {
                     if (p + 1 >= e)
@@ -665,14 +695,29 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
     uint32_t line = 0;
     const uint8_t *pos = text, *end = text + len;
     int rc = -1;
+    /* only this call's text: an $INCLUDE's nested call must not drop its
+     * own (heap) text */
+    int release = s->release_behind;
+    const uint8_t *released = text; /* page-aligned: the mapping's start */
+    size_t page = release ? (size_t)sysconf(_SC_PAGESIZE) : 1;
+    s->release_behind = 0;
 
     if (olen >= 0)
         memcpy(origin, origin_in, (size_t)olen);
+    if (!plain_ready)
+        fill_plain();
     if (memchr(text, 0, len) != NULL) {
         s->why = "NUL octet";
         return -1;
     }
-    for (size_t i = 0; i < len; i++) {
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) { /* a word at a time until a non-ASCII octet */
+        uint64_t w;
+        memcpy(&w, text + i, 8);
+        if (w & 0x8080808080808080ULL)
+            break;
+    }
+    for (; i < len; i++) {
         if (text[i] >= 0x80) {
             if (!valid_utf8(text + i, len - i)) {
                 s->why = "not UTF-8";
@@ -685,6 +730,13 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
 #define FAIL(why_) do { s->why = (why_); s->why_line = line; goto out; } while (0)
     while (pos < end) {
         const uint8_t *ls = pos;
+        if (release && (size_t)(ls - released) >= RELEASE_STEP) {
+            /* no token or name points into the text once its record is
+             * read: they are copied into tokbuf, the table and owner_text */
+            size_t n = (size_t)(ls - released) / page * page;
+            (void)madvise((void *)released, n, MADV_DONTNEED);
+            released += n;
+        }
         const uint8_t *nl = memchr(pos, '\n', (size_t)(end - pos));
         const uint8_t *le = nl ? nl : end;
         pos = nl ? nl + 1 : end;

@@ -57,6 +57,10 @@ struct zs_scanner {
     const char *why;       /* why the scan stopped */
     uint32_t why_line;     /* on which line of the innermost file */
     uint32_t fallbacks;    /* rdatas parsed by the callback */
+    /* the next zs_scan's text is a private, read-only file mapping: the
+     * pages it has passed are dropped (madvise), so a big file is never
+     * resident whole beside the table it fills; reset by zs_scan */
+    int release_behind;
 };
 
 /* the type mnemonics, from rdata._TYPES (one table, in Python) */

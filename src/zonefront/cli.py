@@ -48,14 +48,16 @@ def cmd_serve(args) -> int:
     zone_files = list(args.zone_file or [])
     if not zone_files and not args.snapshot and not args.no_demo:
         zone_files = [demo_zone_path()]
-    from .geodefault import geo_from_arg
-
     # Zone files (and `zonefront compile` snapshots of them) hold no location
     # routing: only hosted zones do.  Without --api the packaged database
     # would cost ~65 MB and its load before the first answer for nothing.
     geoip = args.geoip if (args.geoip is not None or args.api) else "none"
     try:  # no --geoip: the packaged GeoLite2 database (geodefault.py)
-        geo, geo_note = geo_from_arg(geoip)
+        geo, geo_note = None, None
+        if geoip is None or geoip.lower() != "none":  # not even imported (9 ms) without it
+            from .geodefault import geo_from_arg
+
+            geo, geo_note = geo_from_arg(geoip)
     except Exception as e:  # maxminddb raises several types for a bad file
         print(f"zonefront: {args.geoip}: cannot read GeoIP data: {e}", file=sys.stderr)
         return 1
@@ -121,10 +123,13 @@ def cmd_serve(args) -> int:
             print(f"zonefront: API: {e}", file=sys.stderr)
             return 1
 
-    from . import observability
-    try:
-        obs = observability.start_serve(args, server, served, control,
-                                        api_data_dir(args) if args.api else None)
+    obs = None
+    try:  # nothing counted and no API: nothing to observe, and 6 MB of RSS not imported
+        if server.counting or control is not None:
+            from . import observability
+
+            obs = observability.start_serve(args, server, served, control,
+                                            api_data_dir(args) if args.api else None)
     except (OSError, ValueError) as e:  # ValueError: a bad [metrics] per_record
         if control is not None:
             control.stop()
@@ -159,7 +164,8 @@ def cmd_serve(args) -> int:
             except (SnapshotError, OSError, ValueError) as e:  # ZoneFileError is a ValueError
                 print(f"reload failed, still serving the previous zones: {e}",
                       file=sys.stderr, flush=True)
-    obs.stop()
+    if obs is not None:
+        obs.stop()
     if control is not None:
         control.stop()
     if saver is not None:

@@ -4,7 +4,6 @@ module; observability.py runs what they ask for."""
 from __future__ import annotations
 
 import argparse
-import tomllib
 
 from .netaddr import hostport_arg
 
@@ -60,6 +59,8 @@ def read_sections(path: str | None) -> dict:
     """The [metrics] and [query_logging] tables of the configuration file."""
     if not path:
         return {}
+    import tomllib  # 3 ms of every start, only when there is a file to read
+
     try:
         with open(path, "rb") as f:
             doc = tomllib.load(f)
@@ -80,5 +81,7 @@ def metrics_address(args, sections: dict):
 
 def counting_wanted(args) -> bool:
     sections = read_sections(getattr(args, "config", None))
+    # --metrics-per-record alone counts too, so that start_serve refuses it
+    # without a metrics listener instead of the option going unheard
     return bool(metrics_address(args, sections) or getattr(args, "dnstap_socket", None)
-                or getattr(args, "api", False))
+                or getattr(args, "api", False) or getattr(args, "metrics_per_record", None))

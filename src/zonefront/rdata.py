@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import calendar
 import re
 import socket
 import time
@@ -344,6 +343,8 @@ def _hex(text: str, what: str) -> bytes:
 def _time_from_text(tok: str, what: str) -> int:
     """RRSIG times: YYYYMMDDHHmmSS in UTC, or seconds (RFC 4034 §3.2)."""
     if len(tok) == 14 and tok.isdigit():
+        import calendar  # RRSIG text only: not on every zone file's way (it loads locale)
+
         try:
             t = time.strptime(tok, "%Y%m%d%H%M%S")
         except ValueError:

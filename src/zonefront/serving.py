@@ -28,13 +28,10 @@ import dataclasses
 import gc
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from importlib import resources
 from typing import TYPE_CHECKING, Callable
 
 from . import model
@@ -55,6 +52,8 @@ Changes = dict[bytes, "set[bytes] | None"]
 
 
 def demo_zone_path() -> str:
+    from importlib import resources  # ~15 ms cold; only the demo zone needs it
+
     return str(resources.files("zonefront").joinpath("data/demo.zone"))
 
 
@@ -198,6 +197,8 @@ def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> E
         if hasattr(os, "fork") and threading.active_count() == 1:
             _compile_forked(zone_files, tmp)
             return Engine.from_snapshot(tmp, udp_max)
+        import subprocess  # not imported on the way to a first answer
+
         proc = subprocess.run(
             [sys.executable, "-m", "zonefront.cli", "compile", *zone_files, "-o", tmp,
              "--serial", str(int(time.time()))],
@@ -221,10 +222,14 @@ def _compile_forked(zone_files: list[str], out: str) -> None:
         code = 1
         try:
             os.close(r)
+            # a process that lives for one compile and leaves by _exit: the
+            # cyclic collector's passes over the imports cost ~3% of it
+            gc.disable()
             from .snapshot import format as snapshot_format
             from .snapshot.fastcompile import compile_zone_files
 
-            snapshot_format.write(out, compile_zone_files(zone_files), int(time.time()))
+            snapshot_format.write(out, compile_zone_files(zone_files), int(time.time()),
+                                  durable=False)  # read back at once, then deleted
             code = 0
         except (ValueError, OSError) as e:  # ZoneFileError is a ValueError
             os.write(w, str(e).encode("utf-8", "replace")[:8192])
@@ -451,7 +456,7 @@ class ServedZones:
             inc = IncrementalCompiler(public, image_class(), src.health, meta[0], src.udp_max)
             image = inc.image.attach(src.geo, src.health)
             self._compiler, self._compiler_meta = inc, meta
-            self._lineage = uuid.uuid4().hex
+            self._lineage = os.urandom(16).hex()  # uuid4's randomness, without uuid's import
             self.stats["full"] += 1
             # the compiler's millions of objects live as long as it does: kept
             # out of the cyclic collector's full passes, which would otherwise

@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..model import (
     TYPE_CNAME,
@@ -29,7 +30,10 @@ from ..model import (
 )
 from ..zoneset import QNAME, RR, Resolution
 from . import records
-from .keystore import SigningKey
+
+if TYPE_CHECKING:  # keys come from keystore.py; the compiler of an unsigned zone
+    # never loads `cryptography` (~20 ms of a zone file's way to its first answer)
+    from .keystore import SigningKey
 
 TYPE_DNAME = 39
 TYPE_DS = 43

@@ -91,6 +91,7 @@ cdef extern from "zscan.h":
         const char* why
         uint32_t why_line
         uint32_t fallbacks
+        int release_behind
 
     int zs_add_type(const char* mnemonic, uint16_t value)
     int zs_init(zs_scanner_t* s, zf_table_t* t, uint16_t zone)
@@ -116,4 +117,7 @@ cdef extern from "zfcompile.h":
     const char* zc_error(const zc_t* c)
     zbuf_t* zc_nodes(zc_t* c)
     zbuf_t* zc_blocks(zc_t* c)
+    size_t zc_stream_len(const zc_t* c, int which)
+    void zc_spill(zc_t* c, size_t window)
+    int zc_stream_finish(zc_t* c, int which)
     void zc_counts(const zc_t* c, uint32_t* out)

@@ -86,7 +86,7 @@ cdef class Stream:
         return zc_blocks(self.table.c) if self.which else zc_nodes(self.table.c)
 
     def __len__(self):
-        return self._buf().len
+        return zc_stream_len(self.table.c, self.which)
 
     def __iadd__(self, const uint8_t[::1] record):
         if self.exports:
@@ -99,6 +99,8 @@ cdef class Stream:
 
     def __getbuffer__(self, Py_buffer* view, int flags):
         cdef zbuf_t* b = self._buf()
+        if zc_stream_len(self.table.c, self.which) != b.len:
+            raise BufferError("the stream is in a file: Table.finish_stream()")
         PyBuffer_FillInfo(view, self, <void*>(b.p if b.p != NULL else EMPTY), b.len, 1, flags)
         self.exports += 1
 
@@ -135,9 +137,11 @@ cdef class Table:
         if zf_truncate(&self.t, mark[0], mark[1], mark[2], mark[3], mark[4]) != 0:
             raise ValueError("bad table mark")
 
-    def scan_zone(self, const uint8_t[::1] text, includer):
+    def scan_zone(self, const uint8_t[::1] text, includer, bint mapped=False):
         """One master file's text as a new zone (its index); Unsupported
-        when the scanner gives up.  `includer` serves $INCLUDE."""
+        when the scanner gives up.  `includer` serves $INCLUDE.  `mapped`:
+        the text is a private read-only mapping of the file, whose pages
+        the scanner drops once read (never pass heap memory)."""
         cdef int zone = zf_add_zone(&self.t)
         if zone < 0:
             raise Unsupported("too many zones")
@@ -148,6 +152,7 @@ cdef class Table:
         self.includer = includer
         self.error = None
         try:
+            self.s.release_behind = mapped
             self.scan_text(text, None, 0)
             self.rdata_fallbacks += self.s.fallbacks
         finally:
@@ -258,10 +263,26 @@ cdef class Table:
 
     # ---- compiling --------------------------------------------------------
 
-    def prepare(self):
+    def prepare(self, size_t spill_window=0):
+        """`spill_window`: octets of each stream held in memory at most,
+        the rest going to an unlinked temporary file (0: all in memory);
+        finish_stream() then maps the file."""
         self.c = zc_new(&self.t)
         if self.c == NULL:
             raise MemoryError()
+        zc_spill(self.c, spill_window)
+
+    def finish_stream(self, int which):
+        """The whole node (0) or block (1) stream as a read-only buffer: the
+        stream itself, or a read-only mapping of the file it was written
+        to.  Nothing may be added to it afterwards."""
+        cdef int fd = zc_stream_finish(self.c, which)
+        if fd == -2:
+            raise OSError((zc_error(self.c) or b"write error").decode())
+        if fd == -1:
+            return memoryview(Stream(self, which))
+        import mmap
+        return memoryview(mmap.mmap(fd, zc_stream_len(self.c, which), access=mmap.ACCESS_READ))
 
     def stream(self, int which):
         """The node (0) or block (1) stream.  Streams hold the table, never

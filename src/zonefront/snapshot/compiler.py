@@ -36,7 +36,6 @@ from ..model import (
     parent_of,
     read_name,
 )
-from ..dnssec.signer import TYPE_DNSKEY, Signer
 from ..zoneset import QNAME, RR, Choice, Node, Resolution, ZoneSet, finish, rdata_cname, rrset_rrs
 from .blocks import MAX_SERIAL_ROWS, Block, encode_block, encode_multivalue, suffixes_of
 from .policy import NONE as _NONE, PolicyTables
@@ -484,6 +483,8 @@ def cname_targets(node: Node) -> list[bytes]:
 def with_dnskeys(zone: Zone, keys) -> Zone:
     """A copy of `zone` with its DNSKEY RRset (KSKs and ZSK) at the apex,
     unless it has one; the caller's zone is left as it was."""
+    from ..dnssec.signer import TYPE_DNSKEY
+
     key = (zone.origin, TYPE_DNSKEY)
     if key in zone.rrsets:
         return zone
@@ -504,6 +505,9 @@ DNSKEY_TTL = 3600
 def make_signer(zs: ZoneSet, signing: dict):
     """A Signer that knows which zone holds a name and whether that zone
     is authoritative for an RRset there (not a referral's NS, not glue)."""
+    # signing only: an unsigned zone's compile never loads dnssec/ (hashlib, ~5 ms)
+    from ..dnssec.signer import Signer
+
     def node_of(name: bytes):
         return zs.nodes.get(name.lower())
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""`zonefront serve ARGS...` up to the moment its DNS server has started,
+then exit: the start path alone, for instruction counts that a busy shared
+machine cannot blur (wall times can be 3-5x off there).
+
+    valgrind --tool=callgrind --dump-after=os_fork \\
+        --callgrind-out-file=/tmp/cg.%p python3 bench/compile/startcost.py \\
+        --zone-file Z --no-api --dns-listen 127.0.0.1:PORT --workers 1
+
+With --dump-after=os_fork both the server and its forked compiler child dump
+their counters at the fork: the server's files are "before the fork" (.1)
+and "after" (the last), the child's first file is the server's counters it
+inherited (leave it out) and its last is its own work.  Without valgrind it
+prints the milliseconds of each stage (fork, child done, image loaded,
+server started) to stderr.  Run it with this checkout's src/ first on
+PYTHONPATH, byte-compiled (load.py does `compileall`).
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+T0 = time.perf_counter()
+
+
+def mark(what: str) -> None:
+    sys.stderr.write(f"{(time.perf_counter() - T0) * 1000:8.1f} ms  {what}\n")
+
+
+def main(argv: list[str]) -> int:
+    from zonefront import cli, serving
+    from zonefront.dataplane import server
+
+    mark("cli imported")
+    forked = serving._compile_forked
+
+    def timed_fork(*a):
+        mark("fork")
+        forked(*a)
+        mark("compiler child done")
+
+    serving._compile_forked = timed_fork
+    start = server.DnsServer.start
+
+    def started(self):
+        start(self)
+        mark("server started")
+        self.stop()
+        raise SystemExit(0)
+
+    server.DnsServer.start = started
+    return cli.main(["serve", *argv])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
