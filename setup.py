@@ -19,11 +19,14 @@ CFLAGS += ["-std=gnu11", "-Wno-unused-function", "-Wno-unreachable-code"]
 
 # Each compiled module lists the plain C files it links; csrc/ holds no Python.h.
 C_SOURCES = {
-    "zonefront.core._engine": [],
+    "zonefront.core._engine": ["csrc/zfdeny.c"],
     "zonefront.dataplane._worker": ["csrc/udpio.c", "csrc/tcpio.c", "csrc/rrl.c"],
     "zonefront.snapshot._fastcompile": ["csrc/zftable.c", "csrc/zscan.c", "csrc/zfcompile.c"],
 }
 
+
+# libraries each module links besides pthread (libcrypto: the online DNSSEC signer)
+LIBRARIES = {"zonefront.core._engine": ["crypto"]}
 
 # ZONEFRONT_ONLY=mod1,mod2 builds just those modules (for work on one module
 # while another is mid-edit); unset builds everything.
@@ -43,7 +46,7 @@ def extensions():
                 [pyx] + extra,
                 include_dirs=["csrc"],
                 extra_compile_args=CFLAGS,
-                libraries=["pthread"],
+                libraries=["pthread"] + LIBRARIES.get(mod, []),
             )
         )
     return exts

@@ -903,6 +903,9 @@ cdef inline size_t put_ede(uint8_t* opt, uint8_t* p, uint16_t info) noexcept nog
     return 6
 
 
+include "_deny.pxi"
+
+
 cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size_t pos,
                               size_t room, size_t base, uint32_t qname_off, uint32_t qname_len,
                               uint16_t* counts, uint8_t do) noexcept nogil:
@@ -913,7 +916,7 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
     DO twin, the same answer with its RRSIGs (RFC 4035 §3.1.1); a twin
     with a prefix (layout.py BF_PREFIX) is that prefix, then its own data."""
     cdef uint32_t head
-    cdef ssize_t w0, w1
+    cdef ssize_t w0, w1, w2
     cdef uint16_t c0[3]
     if do:
         ref = signed_block(img, ref)
@@ -929,7 +932,13 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
             counts[0] += c0[0]
             counts[1] += c0[1]
             counts[2] += c0[2]
-            return w0 + w1
+            w1 += w0
+        else:
+            w1 = copy_block(img, ref, r, pos, room, base, qname_off, qname_len, counts)
+            if w1 < 0:
+                return -1
+        w2 = put_online(img, ref, r, pos + w1, room - w1, qname_off, qname_len, counts)
+        return w1 + w2 if w2 >= 0 else -1
     return copy_block(img, ref, r, pos, room, base, qname_off, qname_len, counts)
 
 
@@ -1213,7 +1222,7 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
                     counts[0] = 0
                 else:
                     pos += w
-                    rcode = block_rcode(img, blk_idx)
+                    rcode = block_rcode(img, answer_block(img, blk_idx, qr.edns_do))
                     counts[0] = 2 + chased[0]
                     counts[1] = chased[1]
                     counts[2] = chased[2]
@@ -1252,8 +1261,8 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             return write_header_only(q, r, 2)
         w = put_block(img, blk_idx, r, pos, limit - pos - olen, pos, 12, qr.qname_len, counts,
                       qr.edns_do)
-        rcode = block_rcode(img, blk_idx)
-        aa = block_aa(img, blk_idx)
+        rcode = block_rcode(img, answer_block(img, blk_idx, qr.edns_do))
+        aa = block_aa(img, answer_block(img, blk_idx, qr.edns_do))
         if w < 0:
             tc = 1
         else:
@@ -1464,7 +1473,7 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
     """The same for the block stream, with each block's fixups and
     additional-section table checked against its length, and serial fixups
     against the `nrows` zone rows."""
-    cdef size_t off = 0, size
+    cdef size_t off = 0, size, online
     cdef uint32_t k = 0, length, nfix, ar, i, fx
     cdef const uint8_t* b
     cdef const uint8_t* ext
@@ -1479,6 +1488,12 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
             (4 if b[11] & BF_SIGNED else 0) + (4 if b[11] & BF_PREFIX else 0)
         if size > n - off:
             return -1
+        online = 0
+        if b[11] & BF_ONLINE:  # a twin's template: in bounds and well-formed
+            if b[11] & BF_SIGNED or size + 2 > n - off or size + 2 + le16(b + size) > n - off \
+                    or zfdeny_check(b + size + 2, le16(b + size)) != 0:
+                return -1
+            online = 2 + le16(b + size)
         if b[11] & BF_SIGNED and b[11] & BF_PREFIX:
             return -1  # a prefix belongs to a twin, which has no twin
         if b[11] & BF_SIGNED and not signed_twin_ok(p, starts, off, le32(b + size - 4),
@@ -1487,6 +1502,7 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
         if b[11] & BF_PREFIX and not signed_twin_ok(p, starts, off, le32(b + size - 4),
                                                      BF_SIGNED | BF_PREFIX):
             return -1
+        size += online
         for i in range(nfix):
             fx = le32(b + BLOCK_HEAD + 4 * i)
             if ((fx >> 16) & (FIX_BLOCK | FIX_SERIAL)) == FIX_SERIAL:

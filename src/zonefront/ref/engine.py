@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 
+from ..dnssec import online
 from ..model import TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DS, TYPE_IXFR, TYPE_OPT
 from ..snapshot.blocks import FIX_BLOCK, FIX_SERIAL
 from ..snapshot.compiler import ARRAY_NAMES, DNAME
@@ -206,12 +207,15 @@ class RefImage:
     # ---- encode ------------------------------------------------------------
 
     def put_block(self, bidx: int, room: int, qname_off: int, qname_len: int, base: int,
-                  do: bool = False):
+                  do: bool = False, qname: bytes = b""):
         """(bytes, an, ns, ar) or None when the required part does not fit;
-        with `do` a signed zone's block gives way to its DO twin (RRSIGs)."""
+        with `do` a signed zone's block gives way to its DO twin (RRSIGs);
+        a twin with an online template (layout.py BF_ONLINE) then gets the
+        records signed for `qname` (the name at `qname_off`) appended."""
         blk = self.blocks[bidx]
         if do and blk.signed != NONE:
             blk = self.blocks[blk.signed]
+            got = self._copy(blk, room, qname_off, qname_len, base)
             if blk.prefix != NONE:  # the zone's signed SOA, then this name's NSEC
                 head = self._copy(self.blocks[blk.prefix], room, qname_off, qname_len, base)
                 if head is None:
@@ -220,9 +224,21 @@ class RefImage:
                                   base + len(head[0]))
                 if tail is None:
                     return None
-                return head[0] + tail[0], head[1] + tail[1], head[2] + tail[2], \
+                got = head[0] + tail[0], head[1] + tail[1], head[2] + tail[2], \
                     head[3] + tail[3]
+            if got is not None and blk.online:
+                extra = online.put(blk.online, qname, qname_off, room - len(got[0]))
+                if extra is None:
+                    return None
+                got = got[0] + extra[0], got[1] + extra[1], got[2] + extra[2], got[3]
+            return got
         return self._copy(blk, room, qname_off, qname_len, base)
+
+    def answer_block(self, bidx: int, do: bool):
+        """The block whose rcode and AA the response takes: a DO query's
+        twin (a nonexistent name's is NOERROR, RFC 9824)."""
+        blk = self.blocks[bidx]
+        return self.blocks[blk.signed] if do and blk.signed != NONE else blk
 
     def _copy(self, blk, room: int, qname_off: int, qname_len: int, base: int):
         n, ar = len(blk.data), blk.ar
@@ -319,11 +335,11 @@ class RefImage:
                 cb = self.policy.select_ref(cb, cl)
                 if crcode == 0 and cb != NONE and self.blocks[cb].aa:
                     chased = self.put_block(cb, room - len(body), newpos, newlen, qsec + len(body),
-                                            q.edns_do)
+                                            q.edns_do, new_name)
                     if chased is None:
                         tc, body, counts = 1, b"", (0, 0, 0)
                     else:
-                        rcode = self.blocks[cb].rcode
+                        rcode = self.answer_block(cb, q.edns_do).rcode
                         body += chased[0]
                         counts = (2 + chased[1], chased[2], chased[3])
         elif bidx != NONE and bidx & PSET_BIT and self.policy.psets[bidx & ~PSET_BIT][4] != NONE \
@@ -349,9 +365,9 @@ class RefImage:
             bidx = self.policy.select_ref(bidx, cl)
             if bidx == NONE:
                 return query[0:2] + bytes([0x80 | (query[2] & 0x79), (query[3] & 0x10) | RCODE_SERVFAIL]) + bytes(8)
-            blk = self.blocks[bidx]
+            blk = self.answer_block(bidx, q.edns_do)
             rcode, aa = blk.rcode, int(blk.aa)
-            got = self.put_block(bidx, room, 12, qname_len, qsec, q.edns_do)
+            got = self.put_block(bidx, room, 12, qname_len, qsec, q.edns_do, q.qname)
             if got is None:
                 tc = 1
             else:

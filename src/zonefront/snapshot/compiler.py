@@ -36,7 +36,8 @@ from ..model import (
     parent_of,
     read_name,
 )
-from ..dnssec.signer import TYPE_DNSKEY, Signer
+from ..dnssec import online
+from ..dnssec.signer import TYPE_DNSKEY, TYPE_RRSIG, Signer
 from ..zoneset import QNAME, RR, Choice, Node, Resolution, ZoneSet, finish, rdata_cname, rrset_rrs
 from .blocks import MAX_SERIAL_ROWS, Block, encode_block, encode_multivalue, suffixes_of
 from .policy import NONE as _NONE, PolicyTables
@@ -131,7 +132,12 @@ class _Builder:
         if idx is None:
             suffixes = suffixes_of(parent_of(context) if wildcard else context)
             qname = None if wildcard else context
-            if nodata_types is not None and nsec_owner is None and not res.answer:
+            twin = NONE
+            if nsec_owner is None and (wildcard or (nodata_types is None and res.rcode == 3)):
+                twin = self.add_online_twin(res, context, suffixes, nodata_types)
+            if twin != NONE:
+                pass
+            elif nodata_types is not None and nsec_owner is None and not res.answer:
                 twin = self.add_split_nodata(res, context, suffixes, nodata_types)
             else:
                 twin = self.add(encode_block(self.signer.sign(res, context, nodata_types,
@@ -140,17 +146,63 @@ class _Builder:
                                               twin)
         return idx
 
-    def add_split_nodata(self, res: Resolution, context: bytes, suffixes, nodata_types) -> int:
-        """A name's signed NODATA as two records: the zone's signed SOA, held
-        once and encoded for any qname in the zone, as the prefix of this
-        name's NSEC and RRSIG (layout.py BF_PREFIX).  Saves the ~180 octets
-        of SOA and RRSIG that every name of a signed zone would repeat."""
+    def signed_soa(self, res: Resolution, context: bytes) -> int:
+        """The zone's signed SOA (authority section), one block per zone,
+        the prefix of every signed negative answer in it."""
         signed = self.signer.sign(res, context)
         origin = self.signer.zone_of(context)
         pkey = ("nodata-prefix", tuple(signed.authority), origin)
         head = self.by_key.get(pkey)
         if head is None:
             head = self.by_key[pkey] = self.add(encode_block(signed, suffixes_of(origin), None))
+        return head
+
+    def add_online_twin(self, res: Resolution, context: bytes, suffixes, nodata_types) -> int:
+        """A DO twin signed while answering (dnssec/online.py), for answers
+        that depend on the qname: a nonexistent name's NODATA with the
+        NXNAME NSEC (`nodata_types` None and rcode NXDOMAIN), a wildcard's
+        NODATA with its types, or a wildcard's RRset signed as the qname's.
+        NONE when the answer has another shape (then the precomputed twin)."""
+        zk = self.signer.zone_keys(context)
+        if zk is None:
+            return NONE
+        soa = [r for r in res.authority if r.rtype == TYPE_SOA]
+        ttl = min(soa[0].ttl, struct.unpack(">I", soa[0].rdata[-4:])[0]) if soa else 3600
+        if not res.answer and soa and not res.additional:
+            types = nodata_types
+            if types is None:
+                if res.rcode != 3:
+                    return NONE
+                types = {online.TYPE_NXNAME}
+            tmpl = online.nsec_template(zk, ttl, types)
+            if tmpl is None:
+                return NONE
+            head = self.signed_soa(res, context)
+            return self._append(pack_block(b"", (), 0, 0, 0, 0, 0, (), 0, res.aa, NONE, head,
+                                           tmpl))
+        if nodata_types is not None or res.authority or res.additional or not res.answer:
+            return NONE
+        own = [r for r in res.answer if r.owner == QNAME]
+        if not own or len({r.rtype for r in own}) != 1 or res.answer[:len(own)] != own:
+            return NONE
+        tmpl = online.rrsig_template(zk, own[0].rtype, own[0].ttl, [r.rdata for r in own])
+        if tmpl is None:
+            return NONE
+        signed = self.signer.sign(res, context)
+        signed.answer = [r for r in signed.answer
+                         if not (r.owner == QNAME and r.rtype == TYPE_RRSIG)]
+        blk = encode_block(signed, suffixes, None, None)
+        if blk.ns or blk.ar:
+            return NONE
+        return self._append(pack_block(blk.data, blk.fixups, blk.an, 0, 0, blk.ar_start, 0, (),
+                                       blk.rcode, blk.aa, NONE, NONE, tmpl))
+
+    def add_split_nodata(self, res: Resolution, context: bytes, suffixes, nodata_types) -> int:
+        """A name's signed NODATA as two records: the zone's signed SOA, held
+        once and encoded for any qname in the zone, as the prefix of this
+        name's NSEC and RRSIG (layout.py BF_PREFIX).  Saves the ~180 octets
+        of SOA and RRSIG that every name of a signed zone would repeat."""
+        head = self.signed_soa(res, context)
         tail = Resolution(res.rcode, res.aa)
         tail.authority = self.signer.nsec_rrs(res, context, nodata_types)
         blk = encode_block(tail, suffixes, None, context)

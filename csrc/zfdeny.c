@@ -1,0 +1,294 @@
+/* Online compact-denial and wildcard signatures (zfdeny.h). */
+#include "zfdeny.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/sha.h>
+
+#define KEY_SLOTS 8
+
+typedef struct {
+    uint64_t fp;          /* template fingerprint; 0 = empty slot */
+    uint8_t nlen;         /* length of name (a wire name is at most 255) */
+    uint8_t name[255];    /* lower-cased qname */
+    uint8_t sig[64];      /* r || s */
+} slot_t;
+
+typedef struct {
+    uint8_t pub[65];      /* which key this is */
+    EVP_PKEY *pkey;
+    EVP_PKEY_CTX *ctx;    /* sign-initialised once, reused per signature */
+} key_t_;
+
+typedef struct {
+    slot_t slots[ZFDENY_SLOTS];
+    key_t_ keys[KEY_SLOTS];
+    unsigned next_key;    /* round-robin replacement among keys */
+    uint64_t hits, misses;
+} state_t;
+
+static __thread state_t *tls_state;
+static pthread_key_t state_key;
+static pthread_once_t state_once = PTHREAD_ONCE_INIT;
+
+static void free_state(void *p)
+{
+    state_t *st = p;
+    for (int i = 0; i < KEY_SLOTS; i++) {
+        EVP_PKEY_CTX_free(st->keys[i].ctx);
+        EVP_PKEY_free(st->keys[i].pkey);
+    }
+    free(st);
+}
+
+static void make_key(void) { pthread_key_create(&state_key, free_state); }
+
+static state_t *state(void)
+{
+    if (tls_state == NULL) {
+        pthread_once(&state_once, make_key);
+        tls_state = calloc(1, sizeof(state_t));
+        if (tls_state != NULL)
+            pthread_setspecific(state_key, tls_state);
+    }
+    return tls_state;
+}
+
+static EVP_PKEY *pkey_from_raw(const uint8_t *priv, const uint8_t *pub)
+{
+    EVP_PKEY *pkey = NULL;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    BIGNUM *d = BN_bin2bn(priv, 32, NULL);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (bld && d && ctx &&
+        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) &&
+        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, 65) &&
+        (params = OSSL_PARAM_BLD_to_param(bld)) != NULL &&
+        EVP_PKEY_fromdata_init(ctx) > 0)
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_clear_free(d);
+    EVP_PKEY_CTX_free(ctx);
+    return pkey;
+}
+
+/* The signing context for a key, made once per thread (building an
+ * EVP_PKEY costs more than a signature). */
+static EVP_PKEY_CTX *key_ctx(state_t *st, const uint8_t *priv, const uint8_t *pub)
+{
+    key_t_ *k;
+    for (int i = 0; i < KEY_SLOTS; i++)
+        if (st->keys[i].ctx != NULL && memcmp(st->keys[i].pub, pub, 65) == 0)
+            return st->keys[i].ctx;
+    k = &st->keys[st->next_key++ % KEY_SLOTS];
+    EVP_PKEY_CTX_free(k->ctx);
+    EVP_PKEY_free(k->pkey);
+    k->ctx = NULL;
+    k->pkey = pkey_from_raw(priv, pub);
+    if (k->pkey == NULL)
+        return NULL;
+    k->ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+    if (k->ctx == NULL || EVP_PKEY_sign_init(k->ctx) <= 0) {
+        EVP_PKEY_CTX_free(k->ctx);
+        k->ctx = NULL;
+        return NULL;
+    }
+    memcpy(k->pub, pub, 65);
+    return k->ctx;
+}
+
+static inline uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline void be16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+static int sign_digest(EVP_PKEY_CTX *ctx, const uint8_t *data, size_t len, uint8_t *sig)
+{
+    uint8_t md[32], der[80];
+    size_t dlen = sizeof der;
+    const uint8_t *p = der;
+    const BIGNUM *r, *s;
+    ECDSA_SIG *es;
+    int ok;
+    SHA256(data, len, md);
+    if (EVP_PKEY_sign(ctx, der, &dlen, md, 32) <= 0)
+        return -1;
+    es = d2i_ECDSA_SIG(NULL, &p, (long)dlen);
+    if (es == NULL)
+        return -1;
+    ECDSA_SIG_get0(es, &r, &s);
+    ok = BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32;
+    ECDSA_SIG_free(es);
+    return ok ? 0 : -1;
+}
+
+int zfdeny_sign_raw(const uint8_t *priv, const uint8_t *pub, const uint8_t *data, size_t len,
+                    uint8_t *sig)
+{
+    state_t *st = state();
+    EVP_PKEY_CTX *ctx;
+    if (st == NULL || (ctx = key_ctx(st, priv, pub)) == NULL)
+        return -1;
+    return sign_digest(ctx, data, len, sig);
+}
+
+int zfdeny_check(const uint8_t *tmpl, size_t tlen)
+{
+    size_t hlen, n, i, off;
+    if (tlen < ZFDENY_HEAD + 2)
+        return -1;
+    hlen = le16(tmpl + 2);
+    if (hlen < 19 || hlen > 18 + 255 || ZFDENY_HEAD + hlen + 2 > tlen)
+        return -1;
+    off = ZFDENY_HEAD + hlen;
+    n = le16(tmpl + off);
+    off += 2;
+    if (tmpl[0] == ZFDENY_NSEC)
+        return off + n == tlen && hlen + 512 + n < ZFDENY_MAX_DATA ? 0 : -1;
+    if (tmpl[0] != ZFDENY_RRSIG)
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (off + 2 > tlen || off + 2 + le16(tmpl + off) > tlen)
+            return -1;
+        off += 2 + le16(tmpl + off);
+    }
+    return off == tlen && hlen + 256 * n + tlen < ZFDENY_MAX_DATA ? 0 : -1;
+}
+
+void zfdeny_thread_stats(uint64_t *hits, uint64_t *misses)
+{
+    state_t *st = state();
+    *hits = st ? st->hits : 0;
+    *misses = st ? st->misses : 0;
+}
+
+/* An RR's fixed part after a compression pointer to the qname. */
+static inline uint8_t *put_rr_head(uint8_t *p, uint32_t name_off, uint16_t type, uint32_t ttl,
+                                   uint16_t rdlen)
+{
+    be16(p, 0xC000 | name_off);
+    be16(p + 2, type);
+    be16(p + 4, 1);
+    be32(p + 6, ttl);
+    be16(p + 10, rdlen);
+    return p + 12;
+}
+
+ssize_t zfdeny_put(const uint8_t *tmpl, const uint8_t *name, uint32_t name_len,
+                   uint32_t name_off, uint8_t *out, size_t room, uint16_t *counts)
+{
+    uint8_t kind = tmpl[0];
+    uint32_t hlen = le16(tmpl + 2), ttl = le32(tmpl + 4);
+    uint64_t fp;
+    const uint8_t *priv = tmpl + 16, *pub = tmpl + 48, *head = tmpl + ZFDENY_HEAD;
+    const uint8_t *rest = head + hlen;
+    uint8_t lc[255];
+    uint8_t data[ZFDENY_MAX_DATA];
+    uint32_t labels = 0, i, off, blen = 0, nsec_rdlen = 0;
+    size_t need, dlen;
+    uint64_t h;
+    slot_t *slot;
+    state_t *st;
+    uint8_t *p;
+
+    if (name_len == 0 || name_len > 255 || name_off > 0x3FFF)
+        return -2;
+    memcpy(&fp, tmpl + 8, 8);
+    for (i = 0; i < name_len; i++)
+        lc[i] = (name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i];
+    for (off = 0; off < name_len && lc[off] != 0; off += 1 + lc[off])
+        labels++;  /* length octets are below 64, so lower-casing never touched one */
+
+    if (kind == ZFDENY_NSEC) {
+        blen = le16(rest);
+        nsec_rdlen = 2 + name_len + blen;
+        need = 12 + nsec_rdlen + 12 + hlen + 64;
+    } else if (kind == ZFDENY_RRSIG) {
+        need = 12 + hlen + 64;
+    } else {
+        return -2;
+    }
+    if (need > room)
+        return -1;
+
+    st = state();
+    if (st == NULL)
+        return -2;
+    h = fp ^ 0xcbf29ce484222325ULL;
+    for (i = 0; i < name_len; i++)
+        h = (h ^ lc[i]) * 0x100000001b3ULL;
+    slot = &st->slots[(h ^ (h >> 29)) & (ZFDENY_SLOTS - 1)];
+
+    p = out;
+    if (kind == ZFDENY_NSEC) {
+        p = put_rr_head(p, name_off, 47, ttl, (uint16_t)nsec_rdlen);
+        p[0] = 1;
+        p[1] = 0;
+        memcpy(p + 2, lc, name_len);
+        memcpy(p + 2 + name_len, rest + 2, blen);
+        p += nsec_rdlen;
+    }
+    p = put_rr_head(p, name_off, 46, ttl, (uint16_t)(hlen + 64));
+    memcpy(p, head, hlen);
+    p[3] = (uint8_t)labels;
+
+    if (slot->fp == fp && slot->nlen == name_len && memcmp(slot->name, lc, name_len) == 0) {
+        st->hits++;
+    } else {
+        /* RFC 4034 §3.1.8.1: RRSIG rdata without the signature, then the
+         * RRset in canonical form, owner = the lower-cased qname */
+        memcpy(data, p, hlen);
+        dlen = hlen;
+        if (kind == ZFDENY_NSEC) {
+            if (dlen + name_len + 10 + nsec_rdlen > sizeof data)
+                return -2;
+            memcpy(data + dlen, lc, name_len);
+            dlen += name_len;
+            memcpy(data + dlen, out + 2, 10 + nsec_rdlen);  /* type..rdata as written */
+            dlen += 10 + nsec_rdlen;
+        } else {
+            uint32_t n = le16(rest);
+            const uint8_t *t = rest + 2;
+            for (i = 0; i < n; i++) {
+                uint32_t tl = le16(t);
+                if (dlen + name_len + tl > sizeof data)
+                    return -2;
+                memcpy(data + dlen, lc, name_len);
+                memcpy(data + dlen + name_len, t + 2, tl);
+                dlen += name_len + tl;
+                t += 2 + tl;
+            }
+        }
+        EVP_PKEY_CTX *ctx = key_ctx(st, priv, pub);
+        if (ctx == NULL || sign_digest(ctx, data, dlen, slot->sig) != 0) {
+            slot->fp = 0;
+            return -2;
+        }
+        st->misses++;
+        slot->fp = fp;
+        slot->nlen = (uint8_t)name_len;
+        memcpy(slot->name, lc, name_len);
+    }
+    memcpy(p + hlen, slot->sig, 64);
+    p += hlen + 64;
+    if (kind == ZFDENY_NSEC)
+        counts[1] += 2;
+    else
+        counts[0] += 1;
+    return p - out;
+}

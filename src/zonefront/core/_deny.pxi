@@ -1,0 +1,66 @@
+# Online signing in the answer path (issue 14): compact denial of existence
+# (RFC 9824) and wildcard RRsets signed as the qname's.  Included by
+# _engine.pyx; the work is in csrc/zfdeny.c, the templates come from
+# dnssec/online.py through a DO twin's BF_ONLINE trailer (layout.py).
+
+cdef extern from "zfdeny.h" nogil:
+    ssize_t zfdeny_put(const uint8_t* tmpl, const uint8_t* name, uint32_t name_len,
+                       uint32_t name_off, uint8_t* out, size_t room, uint16_t* counts)
+    int zfdeny_check(const uint8_t* tmpl, size_t tlen)
+    void zfdeny_thread_stats(uint64_t* hits, uint64_t* misses)
+    int zfdeny_sign_raw(const uint8_t* priv, const uint8_t* pub, const uint8_t* data,
+                        size_t length, uint8_t* sig)
+
+cdef enum:
+    BF_ONLINE = 8  # block flag: a twin's online template (u16 length, bytes) ends the record
+
+
+cdef inline size_t block_trailer(const uint8_t* b) noexcept nogil:
+    """Where a block record's BF_ONLINE trailer starts (after the twin and
+    prefix references)."""
+    cdef size_t ar = le16(b + 8)
+    return BLOCK_HEAD + 4 * <size_t>le16(b + 2) + le16(b) + (4 + 2 * ar if ar else 0) + \
+        (4 if b[11] & BF_SIGNED else 0) + (4 if b[11] & BF_PREFIX else 0)
+
+
+cdef inline ssize_t put_online(const image_t* img, uint32_t twin, uint8_t* r, size_t pos,
+                               size_t room, uint32_t qname_off, uint32_t qname_len,
+                               uint16_t* counts) noexcept nogil:
+    """After a twin's copy: the records its template signs for the qname
+    (the name at qname_off in the response); 0 for a twin without one, -1
+    when they do not fit or cannot be signed (the caller sets TC)."""
+    cdef const uint8_t* b = img.blocks + twin
+    cdef ssize_t w
+    if not (b[11] & BF_ONLINE):
+        return 0
+    w = zfdeny_put(b + block_trailer(b) + 2, r + qname_off, qname_len, qname_off, r + pos, room,
+                   counts)
+    return w if w >= 0 else -1
+
+
+cdef inline uint32_t answer_block(const image_t* img, uint32_t ref, uint8_t do) noexcept nogil:
+    """The block whose rcode and AA a response takes: a DO query's twin (a
+    nonexistent name's is NOERROR with the NXNAME NSEC, RFC 9824 §3)."""
+    return signed_block(img, ref) if do else ref
+
+
+def deny_cache_stats():
+    """(hits, misses) of the online signer's cache in the calling thread."""
+    cdef uint64_t hits = 0, misses = 0
+    zfdeny_thread_stats(&hits, &misses)
+    return hits, misses
+
+
+def sign_raw(const uint8_t[::1] priv, const uint8_t[::1] pub, const uint8_t[::1] data):
+    """r || s over `data` with a raw P-256 key (32-octet scalar, 65-octet
+    point): the C signer, for tests and bulk signing."""
+    cdef uint8_t sig[64]
+    cdef int rc
+    if priv.shape[0] != 32 or pub.shape[0] != 65:
+        raise ValueError("a P-256 key is a 32-octet scalar and a 65-octet point")
+    with nogil:
+        rc = zfdeny_sign_raw(&priv[0], &pub[0], &data[0] if data.shape[0] else NULL,
+                             data.shape[0], sig)
+    if rc != 0:
+        raise ValueError("signing failed")
+    return bytes(sig[:64])
