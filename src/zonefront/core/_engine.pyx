@@ -191,6 +191,7 @@ cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr) noexcept nogil:
         return -1
     qr.nlabels = 0
     qr.edns = 0
+    qr.edns_do = 0  # a query without OPT never has DO (it was left unset)
     qr.has_ecs = 0
     while True:  # structure first, one step per label
         if off >= qlen:
