@@ -939,7 +939,10 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
             if w1 < 0:
                 return -1
         w2 = put_online(img, ref, r, pos + w1, room - w1, qname_off, qname_len, counts)
-        return w1 + w2 if w2 >= 0 else -1
+        if w2 < 0:
+            counts[0] = counts[1] = counts[2] = 0  # as when the copy itself does not fit
+            return -1
+        return w1 + w2
     return copy_block(img, ref, r, pos, room, base, qname_off, qname_len, counts)
 
 
