@@ -160,6 +160,8 @@ int zfdeny_check(const uint8_t *tmpl, size_t tlen)
     off += 2;
     if (tmpl[0] == ZFDENY_NSEC)
         return off + n == tlen && hlen + 512 + n < ZFDENY_MAX_DATA ? 0 : -1;
+    if (tmpl[0] == ZFDENY_RRSET)
+        return n == 0 && off == tlen ? 0 : -1;
     if (tmpl[0] != ZFDENY_RRSIG)
         return -1;
     for (i = 0; i < n; i++) {
@@ -290,5 +292,100 @@ ssize_t zfdeny_put(const uint8_t *tmpl, const uint8_t *name, uint32_t name_len,
         counts[1] += 2;
     else
         counts[0] += 1;
+    return p - out;
+}
+
+/* canonical order of two RRs of one RRset: by rdata octets (RFC 4034 §6.3) */
+static int cmp_rdata(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen)
+{
+    uint32_t n = alen < blen ? alen : blen;
+    int c = memcmp(a, b, n);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+#define SET_MAX 16
+
+ssize_t zfdeny_put_set(const uint8_t *tmpl, const uint8_t *name, uint32_t name_len,
+                       uint32_t name_off, const uint8_t *const *rrs, const uint16_t *lens,
+                       uint32_t n, uint8_t *out, size_t room, uint16_t *counts)
+{
+    uint32_t hlen = le16(tmpl + 2), ttl = le32(tmpl + 4);
+    uint64_t fp, h;
+    const uint8_t *priv = tmpl + 16, *pub = tmpl + 48, *head = tmpl + ZFDENY_HEAD;
+    uint8_t lc[255];
+    uint8_t data[ZFDENY_MAX_DATA];
+    uint32_t order[SET_MAX], labels = 0, i, j, off, k;
+    size_t dlen;
+    slot_t *slot;
+    state_t *st;
+    uint8_t *p = out;
+
+    if (tmpl[0] != ZFDENY_RRSET || n == 0 || n > SET_MAX || name_len == 0 || name_len > 255 ||
+        name_off > 0x3FFF)
+        return -2;
+    if (12 + hlen + 64 > room)
+        return -1;
+    for (i = 0; i < n; i++)
+        if (lens[i] < 12)
+            return -2;
+    memcpy(&fp, tmpl + 8, 8);
+    for (i = 0; i < name_len; i++)
+        lc[i] = (name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i];
+    for (off = 0; off < name_len && lc[off] != 0; off += 1 + lc[off])
+        labels++;
+    /* insertion sort of at most 16 by rdata; duplicates are one RR */
+    for (i = 0; i < n; i++) {
+        for (j = i; j > 0 && cmp_rdata(rrs[order[j - 1]] + 12, lens[order[j - 1]] - 12,
+                                       rrs[i] + 12, lens[i] - 12) > 0; j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    /* the cache key: the template, the qname and the set of rdatas */
+    h = fp ^ 0xcbf29ce484222325ULL;
+    for (i = 0; i < name_len; i++)
+        h = (h ^ lc[i]) * 0x100000001b3ULL;
+    for (i = 0; i < n; i++)
+        for (j = 10; j < lens[order[i]]; j++)
+            h = (h ^ rrs[order[i]][j]) * 0x100000001b3ULL;
+    h |= 1;  /* never the empty slot's 0 */
+
+    st = state();
+    if (st == NULL)
+        return -2;
+    slot = &st->slots[(h ^ (h >> 29)) & (ZFDENY_SLOTS - 1)];
+    p = put_rr_head(p, name_off, 46, ttl, (uint16_t)(hlen + 64));
+    memcpy(p, head, hlen);
+    p[3] = (uint8_t)labels;
+    if (slot->fp == h && slot->nlen == name_len && memcmp(slot->name, lc, name_len) == 0) {
+        st->hits++;
+    } else {
+        memcpy(data, p, hlen);
+        dlen = hlen;
+        for (k = 0; k < n; k++) {
+            i = order[k];
+            if (k > 0 && cmp_rdata(rrs[order[k - 1]] + 12, lens[order[k - 1]] - 12,
+                                   rrs[i] + 12, lens[i] - 12) == 0)
+                continue;
+            if (dlen + name_len + lens[i] > sizeof data)
+                return -2;
+            memcpy(data + dlen, lc, name_len);
+            dlen += name_len;
+            memcpy(data + dlen, rrs[i] + 2, lens[i] - 2);  /* type class ttl rdlength rdata */
+            be32(data + dlen + 4, ttl);                      /* the RRSIG's original TTL */
+            dlen += lens[i] - 2;
+        }
+        EVP_PKEY_CTX *ctx = key_ctx(st, priv, pub);
+        if (ctx == NULL || sign_digest(ctx, data, dlen, slot->sig) != 0) {
+            slot->fp = 0;
+            return -2;
+        }
+        st->misses++;
+        slot->fp = h;
+        slot->nlen = (uint8_t)name_len;
+        memcpy(slot->name, lc, name_len);
+    }
+    memcpy(p + hlen, slot->sig, 64);
+    p += hlen + 64;
+    counts[0] += 1;
     return p - out;
 }

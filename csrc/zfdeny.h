@@ -21,6 +21,7 @@
 /* template kinds (dnssec/online.py) */
 #define ZFDENY_NSEC 1   /* NSEC at qname + RRSIG, appended to the authority section */
 #define ZFDENY_RRSIG 2  /* RRSIG over the answer RRset owned by qname, appended to the answer */
+#define ZFDENY_RRSET 3  /* RRSIG over the values a multivalue answer chose (zfdeny_put_set) */
 
 /* fixed template head: u8 kind, u8 0, u16 hlen, u32 ttl, u64 fingerprint,
  * 32 private, 65 public; then the RRSIG rdata head (hlen octets) */
@@ -35,6 +36,14 @@
  * when signing failed (then the caller answers SERVFAIL). */
 ssize_t zfdeny_put(const uint8_t *tmpl, const uint8_t *name, uint32_t name_len,
                    uint32_t name_off, uint8_t *out, size_t room, uint16_t *counts);
+
+/* The RRSIG over the `n` RRs a multivalue answer wrote (each `rrs[i]`,
+ * `lens[i]` octets: a pointer to the qname, then type class ttl rdlength
+ * rdata), appended at `out`; they are signed in canonical order, each with
+ * the template's TTL.  Same returns as zfdeny_put. */
+ssize_t zfdeny_put_set(const uint8_t *tmpl, const uint8_t *name, uint32_t name_len,
+                       uint32_t name_off, const uint8_t *const *rrs, const uint16_t *lens,
+                       uint32_t n, uint8_t *out, size_t room, uint16_t *counts);
 
 /* 0 when a template of `tlen` octets is well-formed (checked when an image
  * loads, so zfdeny_put reads only inside it). */

@@ -53,6 +53,10 @@ def served(tmp_path_factory, free_port):
             changes.append({"Action": "CREATE", "ResourceRecordSet": {
                 "Name": f"weighted.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": f"w{i}",
                 "Weight": 1, "ResourceRecords": [{"Value": ip}]}})
+        for i in range(3):
+            changes.append({"Action": "CREATE", "ResourceRecordSet": {
+                "Name": f"mv.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": f"m{i}",
+                "MultiValueAnswer": True, "ResourceRecords": [{"Value": f"192.0.2.{20 + i}"}]}})
         r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": changes})
         r53.create_key_signing_key(CallerReference="k1", HostedZoneId=zid, Name="ksk_one",
                                    Status="ACTIVE", KeyManagementServiceArn=ARN.format("one"))
@@ -84,6 +88,7 @@ def unbound(served, tmp_path_factory, free_port):
 @pytest.mark.parametrize("name,rdtype", [
     ("www.signed.test.", "A"), ("www.signed.test.", "AAAA"), ("signed.test.", "SOA"),
     ("chain.signed.test.", "A"), ("weighted.signed.test.", "A"), ("signed.test.", "DNSKEY"),
+    ("mv.signed.test.", "A"),
 ])
 def test_unbound_validates_positive_answers(unbound, name, rdtype):
     m = unbound.ask(name, rdtype)

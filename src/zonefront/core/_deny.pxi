@@ -6,6 +6,9 @@
 cdef extern from "zfdeny.h" nogil:
     ssize_t zfdeny_put(const uint8_t* tmpl, const uint8_t* name, uint32_t name_len,
                        uint32_t name_off, uint8_t* out, size_t room, uint16_t* counts)
+    ssize_t zfdeny_put_set(const uint8_t* tmpl, const uint8_t* name, uint32_t name_len,
+                           uint32_t name_off, const uint8_t* const* rrs, const uint16_t* lens,
+                           uint32_t n, uint8_t* out, size_t room, uint16_t* counts)
     int zfdeny_check(const uint8_t* tmpl, size_t tlen)
     void zfdeny_thread_stats(uint64_t* hits, uint64_t* misses)
     int zfdeny_sign_raw(const uint8_t* priv, const uint8_t* pub, const uint8_t* data,
@@ -35,6 +38,27 @@ cdef inline ssize_t put_online(const image_t* img, uint32_t twin, uint8_t* r, si
         return 0
     w = zfdeny_put(b + block_trailer(b) + 2, r + qname_off, qname_len, qname_off, r + pos, room,
                    counts)
+    return w if w >= 0 else -1
+
+
+cdef inline ssize_t put_values_signature(const image_t* img, uint32_t prefix, uint8_t* r,
+                                        const size_t* starts, uint32_t n, size_t room,
+                                        uint32_t qname_len, uint16_t* counts) noexcept nogil:
+    """A multivalue answer's RRSIG over the `n` values just written (value i
+    from starts[i] to starts[i + 1]), when its prefix block has a twin with
+    a ZFDENY_RRSET template; 0 when it has none, -1 when it does not fit."""
+    cdef uint32_t twin = signed_block(img, prefix), i
+    cdef const uint8_t* b = img.blocks + twin
+    cdef const uint8_t* rrs[MAX_MULTIVALUE]
+    cdef uint16_t lens[MAX_MULTIVALUE]
+    cdef ssize_t w
+    if twin == prefix or not (b[11] & BF_ONLINE) or n > MAX_MULTIVALUE:
+        return 0
+    for i in range(n):
+        rrs[i] = r + starts[i]
+        lens[i] = <uint16_t>(starts[i + 1] - starts[i])
+    w = zfdeny_put_set(b + block_trailer(b) + 2, r + 12, qname_len, 12, rrs, lens, n,
+                       r + starts[n], room, counts)
     return w if w >= 0 else -1
 
 

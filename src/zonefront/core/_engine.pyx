@@ -1124,7 +1124,8 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
     cdef client_t cl
     cdef const pset_t* ps
     cdef uint32_t values[MAX_MULTIVALUE]
-    cdef uint32_t nvals
+    cdef uint32_t nvals, nwritten
+    cdef size_t vstart[MAX_MULTIVALUE + 1]
     cdef size_t base, optpos
     cdef bint ede
     cdef uint32_t node, top
@@ -1244,16 +1245,29 @@ cdef size_t engine_answer(const void* image, const uint8_t* q, size_t qlen,
             base = pos
             pos += w
             nvals = pick_values(img, ps, &cl, values)
+            nwritten = 0
             for i in range(nvals):
                 w = put_block(img, values[i], r, pos, limit - pos - olen, base, 12,
                               qr.qname_len, chased, 0)
                 if w < 0:
                     break
+                vstart[nwritten] = pos
+                nwritten += 1
                 pos += w
                 counts[0] += chased[0]
             if counts[0] == 0 and nvals:
                 tc = 1
                 pos = qsec
+            elif qr.edns_do and nwritten:  # signed zone: the chosen values' RRSIG (_deny.pxi)
+                vstart[nwritten] = pos
+                w = put_values_signature(img, ps.prefix, r, vstart, nwritten, limit - pos - olen,
+                                         qr.qname_len, counts)
+                if w < 0:
+                    tc = 1
+                    pos = qsec
+                    counts[0] = 0
+                else:
+                    pos += w
     elif blk_idx != NONE:
         top = blk_idx
         blk_idx = select_ref(img, blk_idx, &cl)

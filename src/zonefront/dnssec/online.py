@@ -12,6 +12,7 @@ per-worker cache; `put` below is the reference engine's copy of it).
   while answering; no signature)
   NSEC:  u16 bitmap length, the NSEC type bitmap
   RRSIG: u16 n, n x (u16 length, type class ttl rdlength rdata), canonical order
+  RRSET: u16 0; the RRs are the values a multivalue answer chose (put_set)
 
 Integers are little-endian except inside DNS data.  A nonexistent name is
 answered NOERROR with the SOA and an NSEC owned by the qname whose next name
@@ -32,6 +33,7 @@ from .signer import TYPE_NSEC, TYPE_NXNAME, TYPE_RRSIG, ZoneKeys, canonical_rdat
 
 KIND_NSEC = 1
 KIND_RRSIG = 2
+KIND_RRSET = 3
 HEAD = struct.Struct("<BBHIQ")  # kind, 0, hlen, ttl, fingerprint
 FIXED = HEAD.size + 32 + 65  # == ZFDENY_HEAD in csrc/zfdeny.h
 MAX_DATA = 12288  # ZFDENY_MAX_DATA
@@ -87,6 +89,31 @@ def rrsig_template(zk: ZoneKeys, rtype: int, ttl: int, rdatas) -> bytes | None:
         return None
     body = struct.pack("<H", len(tails)) + b"".join(struct.pack("<H", len(t)) + t for t in tails)
     return _template(KIND_RRSIG, ttl, key, head, body)
+
+
+def rrset_template(zk: ZoneKeys, rtype: int, ttl: int) -> bytes | None:
+    """An RRSIG over whichever values of a multivalue answer are chosen."""
+    key = zsk_raw(zk)
+    if key is None:
+        return None
+    return _template(KIND_RRSET, ttl, key, _rrsig_head(zk, rtype, ttl), struct.pack("<H", 0))
+
+
+def put_set(tmpl: bytes, name: bytes, name_off: int, rrs: list[bytes], room: int):
+    """The reference engine's zfdeny_put_set: the RRSIG (octets) over the
+    RRs written (each a pointer to the qname, then type class ttl rdlength
+    rdata), or None when it does not fit."""
+    kind, _, hlen, ttl, _fp = HEAD.unpack_from(tmpl, 0)
+    priv = tmpl[HEAD.size:HEAD.size + 32]
+    head = bytearray(tmpl[FIXED:FIXED + hlen])
+    lc = name.lower()
+    head[3] = _labels(lc)
+    data = bytes(head)
+    for rdata in sorted({rr[12:] for rr in rrs}):
+        data += lc + rrs[0][2:6] + struct.pack(">IH", ttl, len(rdata)) + rdata
+    out = struct.pack(">HHHIH", 0xC000 | name_off, TYPE_RRSIG, 1, ttl, hlen + 64) + bytes(head) + \
+        sign_raw(priv, data)
+    return out if len(out) <= room else None
 
 
 def _labels(name: bytes) -> int:

@@ -353,14 +353,24 @@ class RefImage:
             else:
                 body, counts = got[0], list(got[1:])
                 values = self.policy.pick_values(ps, cl)
+                written = []
                 for v in values:
                     part = self.put_block(v, room - len(body), 12, qname_len, qsec)
                     if part is None:
                         break
                     body += part[0]
+                    written.append(part[0])
                     counts[0] += part[1]
+                twin = self.answer_block(ps[4], True)
                 if counts[0] == 0 and values:
                     tc, body, counts = 1, b"", (0, 0, 0)
+                elif q.edns_do and written and twin.online:  # the chosen values' RRSIG
+                    sig = online.put_set(twin.online, q.qname, 12, written, room - len(body))
+                    if sig is None:
+                        tc, body, counts = 1, b"", (0, 0, 0)
+                    else:
+                        body += sig
+                        counts[0] += 1
         elif bidx != NONE:
             bidx = self.policy.select_ref(bidx, cl)
             if bidx == NONE:

@@ -197,6 +197,27 @@ class _Builder:
         return self._append(pack_block(blk.data, blk.fixups, blk.an, 0, 0, blk.ar_start, 0, (),
                                        blk.rcode, blk.aa, NONE, NONE, tmpl))
 
+    def values_twin(self, choice: Choice, context: bytes) -> int:
+        """A signed zone's multivalue answer: a twin of its (empty) prefix
+        whose template signs the values chosen per query (online.py
+        KIND_RRSET); NONE when the values are not one RR each, owned by
+        the qname, of a type without names in its rdata, or a CNAME chain
+        comes first (then they stay unsigned)."""
+        if not self.signs(context) or choice.prefix.answer or choice.prefix.authority:
+            return NONE
+        zk = self.signer.zone_keys(context)
+        values = [o.answer for o in choice.options]
+        if not values or any(len(v) != 1 or v[0].owner != QNAME for v in values):
+            return NONE
+        rtype = values[0][0].rtype
+        if any(v[0].rtype != rtype for v in values) or rtype in _SELF_CONTAINED_EXCLUDED:
+            return NONE
+        tmpl = online.rrset_template(zk, rtype, min(v[0].ttl for v in values))
+        if tmpl is None:
+            return NONE
+        return self._append(pack_block(b"", (), 0, 0, 0, 0, 0, (), choice.prefix.rcode,
+                                       choice.prefix.aa, NONE, NONE, tmpl))
+
     def add_split_nodata(self, res: Resolution, context: bytes, suffixes, nodata_types) -> int:
         """A name's signed NODATA as two records: the zone's signed SOA, held
         once and encoded for any qname in the zone, as the prefix of this
@@ -246,7 +267,7 @@ class _Builder:
             n = len(choice.prefix.answer)
             head, parts = encode_multivalue(choice.prefix, [o.answer[n:] for o in choice.options],
                                             suffixes, self.serial_rows)
-            prefix = self.add(head)
+            prefix = self.add(head, self.values_twin(choice, context))
             refs = [self.add(p) for p in parts]
         else:
             refs = [self.encode(o, context, wildcard) for o in choice.options]
