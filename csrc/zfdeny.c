@@ -26,12 +26,19 @@ typedef struct {
     EVP_PKEY_CTX *ctx;    /* sign-initialised once, reused per signature */
 } key_t_;
 
-typedef struct {
+typedef struct state {
     slot_t slots[ZFDENY_SLOTS];
     key_t_ keys[KEY_SLOTS];
     unsigned next_key;    /* round-robin replacement among keys */
     uint64_t hits, misses;
+    struct state *next, *prev;  /* every thread's state, for zfdeny_total_stats */
 } state_t;
+
+/* Threads come and go rarely (workers start once), so the registry of
+ * states takes a lock there; answering never does. */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static state_t *registry;
+static uint64_t gone_hits, gone_misses;  /* counts of threads that ended */
 
 static __thread state_t *tls_state;
 static pthread_key_t state_key;
@@ -40,6 +47,16 @@ static pthread_once_t state_once = PTHREAD_ONCE_INIT;
 static void free_state(void *p)
 {
     state_t *st = p;
+    pthread_mutex_lock(&registry_lock);
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        registry = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    gone_hits += st->hits;
+    gone_misses += st->misses;
+    pthread_mutex_unlock(&registry_lock);
     for (int i = 0; i < KEY_SLOTS; i++) {
         EVP_PKEY_CTX_free(st->keys[i].ctx);
         EVP_PKEY_free(st->keys[i].pkey);
@@ -54,8 +71,15 @@ static state_t *state(void)
     if (tls_state == NULL) {
         pthread_once(&state_once, make_key);
         tls_state = calloc(1, sizeof(state_t));
-        if (tls_state != NULL)
+        if (tls_state != NULL) {
             pthread_setspecific(state_key, tls_state);
+            pthread_mutex_lock(&registry_lock);
+            tls_state->next = registry;
+            if (registry)
+                registry->prev = tls_state;
+            registry = tls_state;
+            pthread_mutex_unlock(&registry_lock);
+        }
     }
     return tls_state;
 }
@@ -145,6 +169,18 @@ int zfdeny_sign_raw(const uint8_t *priv, const uint8_t *pub, const uint8_t *data
     if (st == NULL || (ctx = key_ctx(st, priv, pub)) == NULL)
         return -1;
     return sign_digest(ctx, data, len, sig);
+}
+
+void zfdeny_total_stats(uint64_t *hits, uint64_t *misses)
+{
+    pthread_mutex_lock(&registry_lock);
+    *hits = gone_hits;
+    *misses = gone_misses;
+    for (state_t *st = registry; st; st = st->next) {
+        *hits += __atomic_load_n(&st->hits, __ATOMIC_RELAXED);
+        *misses += __atomic_load_n(&st->misses, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&registry_lock);
 }
 
 int zfdeny_check(const uint8_t *tmpl, size_t tlen)

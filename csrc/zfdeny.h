@@ -52,6 +52,9 @@ int zfdeny_check(const uint8_t *tmpl, size_t tlen);
 /* This thread's cache counters since it started. */
 void zfdeny_thread_stats(uint64_t *hits, uint64_t *misses);
 
+/* Every thread's counters, ended threads included (for stats and benches). */
+void zfdeny_total_stats(uint64_t *hits, uint64_t *misses);
+
 /* Sign `data` (len octets) with the raw P-256 key (priv 32, pub 65) into
  * sig[64] (r || s, RFC 6605); 0 on success.  Used by bulk signing. */
 int zfdeny_sign_raw(const uint8_t *priv, const uint8_t *pub, const uint8_t *data, size_t len,

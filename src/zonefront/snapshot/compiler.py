@@ -489,6 +489,8 @@ class Compiler:
 
     def full(self) -> Image:
         node_list = sorted(self.zs.nodes.values(), key=lambda n: n.name)
+        if self.b.signer is not None:
+            self.prefill_signatures(node_list)
         node_off: dict[bytes, int] = {}
         wild_patches: list[tuple[int, bytes]] = []  # (field offset, wildcard name)
         nodes = bytearray()
@@ -505,6 +507,38 @@ class Compiler:
         return Image(bytes(nodes), bytes(self.b.blocks), bytes(self.negatives),
                      bytes(self.dnames), self.zone_info(), self.b.policy.arrays(),
                      len(node_list), self.serials())
+
+
+def _prefill_signatures(self, node_list) -> None:
+    """Bulk signing (dnssec/signer.py prefill): the RRSIGs a signed zone's
+    plain names need (each RRset, and the compact NSEC of its NODATA), made
+    in one batch before the names compile.  Names of another shape sign as
+    they compile; a guess that differs from what compiling asks for only
+    costs that signature again."""
+    from ..dnssec.signer import TYPE_NSEC, compact_nsec_rdata, prefill
+
+    per_zone: dict[bytes, list] = {}
+    for node in node_list:
+        if node.cut_above is not None or node.dname_above is not None or node.is_cut \
+                or node.routed or TYPE_CNAME in node.rrsets or node.name.startswith(b"\x01*"):
+            continue
+        zk = self.b.signer.keys.get(node.zone.origin)
+        if zk is None:
+            continue
+        todo = per_zone.setdefault(node.zone.origin, [])
+        for rtype, rrset in node.rrsets.items():
+            if rtype != TYPE_DNSKEY:
+                todo.append((node.name, rtype, rrset.ttl, list(rrset.rdatas)))
+        soa = node.zone.rrsets.get((node.zone.origin, TYPE_SOA))
+        if soa is not None:
+            ttl = min(soa.ttl, struct.unpack(">I", soa.rdatas[0][-4:])[0])
+            todo.append((node.name, TYPE_NSEC, ttl, [compact_nsec_rdata(node.name,
+                                                                        set(node.rrsets))]))
+    for origin, todo in per_zone.items():
+        prefill(self.b.signer.keys[origin], todo)
+
+
+Compiler.prefill_signatures = _prefill_signatures
 
 
 def zs_resolve_node(zs: ZoneSet, node: Node, qtype: int) -> Resolution:
