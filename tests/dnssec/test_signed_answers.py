@@ -238,3 +238,17 @@ def test_do_and_cd_are_echoed_and_ad_is_never_set(image):
         assert bool(m.flags & dns.flags.CD) == bool(flags)
         assert not m.flags & dns.flags.AD
         assert any(r.rdtype == dns.rdatatype.RRSIG for r in m.answer)
+
+
+def test_fast_signed_path_gives_the_same_octets(monkeypatch):
+    """Signed plain names compile through Blocks.add_signed_* (bulk
+    signing); the general path must give the very same image (the same
+    ZoneKeys, so the same cached signatures)."""
+    from zonefront.snapshot import compiler
+
+    zone = parse_zone_text(ZONE, "example.com.")
+    keys = {zone.origin: ZoneKeys(zone.origin, [KSK], ZSK)}
+    fast = compiler.compile_zones([zone], signing=keys).arrays()
+    monkeypatch.setattr(compiler, "FAST_SIGNED", False)
+    slow = compiler.compile_zones([zone], signing=keys).arrays()
+    assert fast == slow
