@@ -227,6 +227,29 @@ static inline uint8_t *put_rr_head(uint8_t *p, uint32_t name_off, uint16_t type,
     return p + 12;
 }
 
+/* The cache is 2-way set associative: a key may sit in either slot of its
+ * pair, the most recently signed first.  Returns the slot holding the key
+ * (*hit = 1), or the pair's first slot, its old entry moved to the second
+ * (*hit = 0), to be filled by the caller. */
+static slot_t *cache_slot(state_t *st, uint64_t h, uint64_t key, const uint8_t *lc,
+                          uint32_t len, int *hit)
+{
+    slot_t *a = &st->slots[(h ^ (h >> 29)) & (ZFDENY_SLOTS - 2)], *b = a + 1;
+    if (a->fp == key && a->nlen == len && memcmp(a->name, lc, len) == 0) {
+        *hit = 1;
+        return a;
+    }
+    if (b->fp == key && b->nlen == len && memcmp(b->name, lc, len) == 0) {
+        *hit = 1;
+        return b;
+    }
+    *hit = 0;
+    if (a->fp != 0)
+        memcpy(b, a, sizeof *a);
+    a->fp = 0;
+    return a;
+}
+
 ssize_t zfdeny_put(const uint8_t *tmpl, const uint8_t *name, uint32_t name_len,
                    uint32_t name_off, uint8_t *out, size_t room, uint16_t *counts)
 {
@@ -243,6 +266,7 @@ ssize_t zfdeny_put(const uint8_t *tmpl, const uint8_t *name, uint32_t name_len,
     slot_t *slot;
     state_t *st;
     uint8_t *p;
+    int hit;
 
     if (name_len == 0 || name_len > 255 || name_off > 0x3FFF)
         return -2;
@@ -270,7 +294,7 @@ ssize_t zfdeny_put(const uint8_t *tmpl, const uint8_t *name, uint32_t name_len,
     h = fp ^ 0xcbf29ce484222325ULL;
     for (i = 0; i < name_len; i++)
         h = (h ^ lc[i]) * 0x100000001b3ULL;
-    slot = &st->slots[(h ^ (h >> 29)) & (ZFDENY_SLOTS - 1)];
+    slot = cache_slot(st, h, fp, lc, name_len, &hit);
 
     p = out;
     if (kind == ZFDENY_NSEC) {
@@ -285,7 +309,7 @@ ssize_t zfdeny_put(const uint8_t *tmpl, const uint8_t *name, uint32_t name_len,
     memcpy(p, head, hlen);
     p[3] = (uint8_t)labels;
 
-    if (slot->fp == fp && slot->nlen == name_len && memcmp(slot->name, lc, name_len) == 0) {
+    if (hit) {
         st->hits++;
     } else {
         /* RFC 4034 §3.1.8.1: RRSIG rdata without the signature, then the
@@ -355,6 +379,7 @@ ssize_t zfdeny_put_set(const uint8_t *tmpl, const uint8_t *name, uint32_t name_l
     slot_t *slot;
     state_t *st;
     uint8_t *p = out;
+    int hit;
 
     if (tmpl[0] != ZFDENY_RRSET || n == 0 || n > SET_MAX || name_len == 0 || name_len > 255 ||
         name_off > 0x3FFF)
@@ -388,11 +413,11 @@ ssize_t zfdeny_put_set(const uint8_t *tmpl, const uint8_t *name, uint32_t name_l
     st = state();
     if (st == NULL)
         return -2;
-    slot = &st->slots[(h ^ (h >> 29)) & (ZFDENY_SLOTS - 1)];
+    slot = cache_slot(st, h, h, lc, name_len, &hit);
     p = put_rr_head(p, name_off, 46, ttl, (uint16_t)(hlen + 64));
     memcpy(p, head, hlen);
     p[3] = (uint8_t)labels;
-    if (slot->fp == h && slot->nlen == name_len && memcmp(slot->name, lc, name_len) == 0) {
+    if (hit) {
         st->hits++;
     } else {
         memcpy(data, p, hlen);

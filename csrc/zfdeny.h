@@ -6,7 +6,7 @@
  * A block of a signed zone whose DO twin carries an online template
  * (snapshot/layout.py BF_ONLINE, built by dnssec/online.py) is answered by
  * copying the twin, then calling zfdeny_put, which appends the records
- * signed for this qname.  Signatures are kept in a per-thread direct-mapped
+ * signed for this qname.  Signatures are kept in a per-thread 2-way set-associative
  * cache keyed by (template fingerprint, lower-cased qname): no lock, bounded
  * memory (ZFDENY_SLOTS entries per thread), and a random-subdomain flood
  * only ever evicts.

@@ -110,7 +110,11 @@ def main() -> None:
         qs = [dns.message.make_query(nm, "A", use_edns=0, want_dnssec=True).to_wire()
               for nm in names(kind, a.names, 20000, random.Random(3))]
         for label, image in images.items():
+            h0, m0 = deny_cache_stats()
             engine[f"{kind}_{label}_ns"] = round(engine_ns(image, qs, 2), 1)
+            h1, m1 = deny_cache_stats()
+            if label == "signed" and kind != "static":
+                engine[f"{kind}_cache_hit_rate"] = round((h1 - h0) / max(1, h1 - h0 + m1 - m0), 3)
     out["engine"] = engine
     out["load_after"] = os.getloadavg()[0]
     print(json.dumps(out))
