@@ -202,3 +202,36 @@ def test_multivalue_engines_agree_but_for_signatures():
             a = ref.answer(q.to_wire(), False, "192.0.2.9", seed)
             b = comp.answer(q.to_wire(), False, "192.0.2.9", seed)
             assert same_but_signatures(a, b), seed
+
+
+def online_templates(blocks: bytes):
+    """(offset of the u16 length, length) of every BF_ONLINE template."""
+    from zonefront.snapshot.layout import BF_ONLINE, decode_block
+
+    out, off = [], 0
+    while off < len(blocks):
+        rec, nxt = decode_block(blocks, off)
+        if blocks[off + 11] & BF_ONLINE:
+            out.append((nxt - len(rec.online) - 2, len(rec.online)))
+        off = nxt
+    return out
+
+
+@pytest.mark.parametrize("damage", ["kind", "hlen", "length"])
+def test_a_malformed_online_template_is_refused(arrays, damage):
+    """A hostile or corrupt snapshot: the compiled image refuses it at load
+    (zfdeny_check), before any answer reads the template."""
+    from zonefront.core._engine import Image
+
+    blocks = bytearray(arrays["blocks"])
+    found = online_templates(bytes(blocks))
+    assert found
+    at, tlen = found[0]
+    if damage == "kind":
+        blocks[at + 2] = 9
+    elif damage == "hlen":
+        blocks[at + 2 + 2:at + 2 + 4] = (tlen).to_bytes(2, "little")
+    else:
+        blocks[at:at + 2] = (0xFFF0).to_bytes(2, "little")
+    with pytest.raises(ValueError, match="block records are malformed"):
+        Image(dict(arrays, blocks=bytes(blocks)))
