@@ -450,3 +450,52 @@ ssize_t zfdeny_put_set(const uint8_t *tmpl, const uint8_t *name, uint32_t name_l
     counts[0] += 1;
     return p - out;
 }
+
+typedef struct {
+    const uint8_t *priv, *pub;
+    const uint8_t *const *datas;
+    const size_t *lens;
+    uint8_t *sigs;
+    size_t first, step, n;
+    int failed;
+} batch_t;
+
+static void *sign_stripe(void *arg)
+{
+    batch_t *b = arg;
+    for (size_t i = b->first; i < b->n; i += b->step)
+        if (zfdeny_sign_raw(b->priv, b->pub, b->datas[i], b->lens[i], b->sigs + 64 * i) != 0) {
+            b->failed = 1;
+            break;
+        }
+    return NULL;
+}
+
+int zfdeny_sign_batch(const uint8_t *priv, const uint8_t *pub, const uint8_t *const *datas,
+                      const size_t *lens, size_t n, uint8_t *sigs, unsigned threads)
+{
+    batch_t parts[16];
+    pthread_t tids[16];
+    unsigned t, started = 0;
+    int failed = 0;
+    if (threads < 1)
+        threads = 1;
+    if (threads > 16)
+        threads = 16;
+    for (t = 0; t < threads; t++)
+        parts[t] = (batch_t){priv, pub, datas, lens, sigs, t, threads, n, 0};
+    for (t = 1; t < threads; t++) {
+        if (pthread_create(&tids[t], NULL, sign_stripe, &parts[t]) != 0)
+            break;
+        started = t;
+    }
+    /* stripes whose thread did not start are signed here */
+    for (t = 0; t < threads; t++)
+        if (t == 0 || t > started)
+            sign_stripe(&parts[t]);
+    for (t = 1; t <= started; t++)
+        pthread_join(tids[t], NULL);
+    for (t = 0; t < threads; t++)
+        failed |= parts[t].failed;
+    return failed ? -1 : 0;
+}

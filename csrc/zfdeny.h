@@ -60,4 +60,9 @@ void zfdeny_total_stats(uint64_t *hits, uint64_t *misses);
 int zfdeny_sign_raw(const uint8_t *priv, const uint8_t *pub, const uint8_t *data, size_t len,
                     uint8_t *sig);
 
+/* zfdeny_sign_raw over n buffers into sigs[64 * n], striped over `threads`
+ * threads (this one included); 0 when every signature was made. */
+int zfdeny_sign_batch(const uint8_t *priv, const uint8_t *pub, const uint8_t *const *datas,
+                      const size_t *lens, size_t n, uint8_t *sigs, unsigned threads);
+
 #endif

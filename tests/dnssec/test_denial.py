@@ -235,3 +235,25 @@ def test_a_malformed_online_template_is_refused(arrays, damage):
         blocks[at:at + 2] = (0xFFF0).to_bytes(2, "little")
     with pytest.raises(ValueError, match="block records are malformed"):
         Image(dict(arrays, blocks=bytes(blocks)))
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_bulk_signatures_verify(threads):
+    """core._engine.sign_many (bulk signing at compile time): every
+    signature, from any thread's stripe, verifies with the public key."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    from zonefront.core._engine import sign_many
+
+    datas = [bytes([i]) * (i + 1) for i in range(40)]
+    sigs = sign_many(ZSK.raw_private(), b"\x04" + ZSK.public_key, datas, threads)
+    pub = ec.EllipticCurvePublicNumbers(int.from_bytes(ZSK.public_key[:32], "big"),
+                                        int.from_bytes(ZSK.public_key[32:], "big"),
+                                        ec.SECP256R1()).public_key()
+    for d, s in zip(datas, sigs):
+        pub.verify(encode_dss_signature(int.from_bytes(s[:32], "big"), int.from_bytes(s[32:], "big")),
+                   d, ec.ECDSA(hashes.SHA256()))
+    with pytest.raises(ValueError):
+        sign_many(b"\x00" * 31, b"\x04" + ZSK.public_key, datas)

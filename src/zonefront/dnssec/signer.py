@@ -14,6 +14,7 @@ plus RRSIG and NSEC; it too depends on the name only, so it is signed here.
 """
 from __future__ import annotations
 
+import os
 import struct
 import time
 from dataclasses import dataclass, field
@@ -126,7 +127,7 @@ def prefill(zk: ZoneKeys, rrsets) -> int:
     """Sign many RRsets (owner, rtype, ttl, rdatas) with the zone's ZSK in
     one batch, into the cache `Signer` consults, so that compiling the zone
     then finds their RRSIGs made: a first compile's signatures come from
-    the C signer in one loop without the GIL (core/_deny.pxi sign_many)
+    the C signer without the GIL, on up to four threads (core/_deny.pxi sign_many)
     instead of one Python call each.  Returns how many it signed; 0 when
     the key cannot leave its store or the engine is not built."""
     raw = getattr(zk.zsk, "raw_private", None)
@@ -147,7 +148,8 @@ def prefill(zk: ZoneKeys, rrsets) -> int:
         keys.append(ck)
         heads.append(head)
         datas.append(data)
-    sigs = sign_many(raw(), b"\x04" + zk.zsk.public_key, datas)
+    threads = min(4, os.cpu_count() or 1) if len(datas) >= 1000 else 1
+    sigs = sign_many(raw(), b"\x04" + zk.zsk.public_key, datas, threads)
     for ck, head, sig in zip(keys, heads, sigs):
         zk.cache[ck] = head + sig
     return len(sigs)
