@@ -257,3 +257,23 @@ def test_bulk_signatures_verify(threads):
                    d, ec.ECDSA(hashes.SHA256()))
     with pytest.raises(ValueError):
         sign_many(b"\x00" * 31, b"\x04" + ZSK.public_key, datas)
+
+
+def test_snapshot_files_are_private(arrays, tmp_path):
+    """A signed zone's snapshot holds its ZSK in the online templates: the
+    file is readable by its owner only, like the key store."""
+    import os
+    import stat
+
+    from zonefront.edge.disk import write_atomic
+    from zonefront.snapshot import format as snapshot_format
+    from zonefront.snapshot.compiler import compile_zones
+
+    zs = zones()
+    image = compile_zones(zs, signing={zs[0].origin: ZoneKeys(zs[0].origin, [KSK], ZSK)})
+    path = tmp_path / "z.snap"
+    snapshot_format.write(str(path), image)
+    write_atomic(str(tmp_path / "edge.zfs"), b"x")
+    for p in (path, tmp_path / "edge.zfs"):
+        assert stat.S_IMODE(os.stat(p).st_mode) == 0o600
+    assert ZSK.raw_private() in path.read_bytes() and KSK.raw_private() not in path.read_bytes()
