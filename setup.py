@@ -19,16 +19,17 @@ CFLAGS += ["-std=gnu11", "-Wno-unused-function", "-Wno-unreachable-code"]
 
 # Each compiled module lists the plain C files it links; csrc/ holds no Python.h.
 C_SOURCES = {
-    "zonefront.core._engine": [],
+    "zonefront.core._engine": ["csrc/zfdeny.c"],
     "zonefront.dataplane._worker": ["csrc/udpio.c", "csrc/tcpio.c", "csrc/rrl.c", "csrc/zfdefer.c"],
     "zonefront.snapshot._fastcompile": ["csrc/zftable.c", "csrc/zscan.c", "csrc/zfcompile.c"],
     "zonefront.dataplane._xdp": ["csrc/xdpio.c", "csrc/udpio.c", "csrc/zfdefer.c"],  # udpio: the RCU slot
 }
-# Libraries beyond pthread, per module.
+# Libraries beyond pthread, per module (libcrypto: the online DNSSEC signer;
+# libxdp/libbpf: the AF_XDP sockets and their program).
 LIBRARIES = {
+    "zonefront.core._engine": ["crypto"],
     "zonefront.dataplane._xdp": ["xdp", "bpf"],
 }
-
 
 # ZONEFRONT_ONLY=mod1,mod2 builds just those modules (for work on one module
 # while another is mid-edit); unset builds everything.

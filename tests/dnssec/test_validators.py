@@ -44,7 +44,8 @@ def served(tmp_path_factory, free_port):
         zid = r53.create_hosted_zone(Name=ZONE, CallerReference="signed")["HostedZone"]["Id"]
         rrsets = [("ns1", "A", "192.0.2.53"), ("www", "A", "192.0.2.1"),
                   ("www", "AAAA", "2001:db8::1"), ("alias", "CNAME", "www.signed.test."),
-                  ("chain", "CNAME", "alias.signed.test.")]
+                  ("chain", "CNAME", "alias.signed.test."), ("*.wild", "TXT", '"wild"'),
+                  ("host.ent", "A", "192.0.2.7")]
         changes = [{"Action": "CREATE", "ResourceRecordSet": {
             "Name": f"{n}.{ZONE}", "Type": t, "TTL": 60, "ResourceRecords": [{"Value": v}]}}
             for n, t, v in rrsets]
@@ -52,6 +53,10 @@ def served(tmp_path_factory, free_port):
             changes.append({"Action": "CREATE", "ResourceRecordSet": {
                 "Name": f"weighted.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": f"w{i}",
                 "Weight": 1, "ResourceRecords": [{"Value": ip}]}})
+        for i in range(3):
+            changes.append({"Action": "CREATE", "ResourceRecordSet": {
+                "Name": f"mv.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": f"m{i}",
+                "MultiValueAnswer": True, "ResourceRecords": [{"Value": f"192.0.2.{20 + i}"}]}})
         r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": changes})
         r53.create_key_signing_key(CallerReference="k1", HostedZoneId=zid, Name="ksk_one",
                                    Status="ACTIVE", KeyManagementServiceArn=ARN.format("one"))
@@ -83,6 +88,7 @@ def unbound(served, tmp_path_factory, free_port):
 @pytest.mark.parametrize("name,rdtype", [
     ("www.signed.test.", "A"), ("www.signed.test.", "AAAA"), ("signed.test.", "SOA"),
     ("chain.signed.test.", "A"), ("weighted.signed.test.", "A"), ("signed.test.", "DNSKEY"),
+    ("mv.signed.test.", "A"),
 ])
 def test_unbound_validates_positive_answers(unbound, name, rdtype):
     m = unbound.ask(name, rdtype)
@@ -96,16 +102,58 @@ def test_unbound_validates_nodata(unbound):
     assert m.flags & dns.flags.AD, m.to_text()
 
 
-@pytest.mark.skipif(not shutil.which("delv"), reason="delv not installed")
-def test_delv_fully_validated(served, tmp_path):
+@pytest.mark.parametrize("name,rdtype", [
+    ("nothere.signed.test.", "A"),         # nonexistent: NXDOMAIN presented as NODATA
+    ("a.b.nothere.signed.test.", "AAAA"),
+    ("ent.signed.test.", "A"),             # empty non-terminal
+    ("x.wild.signed.test.", "A"),          # wildcard match, type absent
+])
+def test_unbound_validates_compact_denial(unbound, name, rdtype):
+    """RFC 9824: NOERROR, no answer, the NSEC owned by the qname; AD."""
+    m = unbound.ask(name, rdtype)
+    assert m.rcode() == dns.rcode.NOERROR and not m.answer, m.to_text()
+    assert m.flags & dns.flags.AD, m.to_text()
+
+
+def test_nonexistent_name_has_nxname_and_real_nxdomain_without_do(served):
+    _, _, port, _ = served
+    q = dns.message.make_query("nothere.signed.test.", "A", want_dnssec=True)
+    m = dns.query.udp(q, "127.0.0.1", port=port, timeout=3)
+    assert m.rcode() == dns.rcode.NOERROR
+    nsec = [r for r in m.authority if r.rdtype == dns.rdatatype.NSEC][0]
+    assert nsec[0].to_text().split()[1:] == ["RRSIG", "NSEC", "NXNAME"]
+    m = dns.query.udp(dns.message.make_query("nothere.signed.test.", "A"), "127.0.0.1",
+                      port=port, timeout=3)
+    assert m.rcode() == dns.rcode.NXDOMAIN
+
+
+@pytest.mark.parametrize("name", ["x.wild.signed.test.", "a.b.c.wild.signed.test."])
+def test_unbound_validates_wildcard_answers(unbound, name):
+    m = unbound.ask(name, "TXT")
+    assert m.rcode() == dns.rcode.NOERROR and m.answer, m.to_text()
+    assert m.flags & dns.flags.AD, m.to_text()
+
+
+def delv(served, tmp_path, name, rdtype):
     r53, zid, port, _ = served
     tag, alg, dt, digest = ds_of(r53, zid).split()
     anchors = tmp_path / "anchors"
     anchors.write_text(f'trust-anchors {{ "{ZONE}" static-ds {tag} {alg} {dt} "{digest}"; }};\n')
     out = subprocess.run(["delv", "@127.0.0.1", "-p", str(port), "-a", str(anchors),
-                          f"+root={ZONE}", "www.signed.test.", "A"],
+                          f"+root={ZONE}", name, rdtype],
                          capture_output=True, text=True, timeout=30)
-    assert "; fully validated" in out.stdout + out.stderr, out.stdout + out.stderr
+    return out.stdout + out.stderr
+
+
+@pytest.mark.skipif(not shutil.which("delv"), reason="delv not installed")
+@pytest.mark.parametrize("name,rdtype", [
+    ("www.signed.test.", "A"), ("nothere.signed.test.", "A"), ("ent.signed.test.", "A"),
+    ("x.wild.signed.test.", "TXT"), ("x.wild.signed.test.", "A"),
+])
+def test_delv_fully_validated(served, tmp_path, name, rdtype):
+    """A denial reads "; negative response, fully validated"."""
+    out = delv(served, tmp_path, name, rdtype)
+    assert "fully validated" in out.splitlines()[0], out
 
 
 @pytest.mark.skipif(not shutil.which("dnssec-verify"), reason="bind9-utils not installed")

@@ -34,6 +34,15 @@ def resolve(port, name, rdtype="A"):
     return m.rcode(), addrs
 
 
+def denied(port, name) -> bool:
+    """The name does not resolve.  The registry's TLDs are signed with
+    compact denial (RFC 9824), so a validating resolver asking with DO sees
+    a nonexistent name as NOERROR with no answer (NXNAME in the NSEC),
+    where an unsigned zone says NXDOMAIN."""
+    rcode, addrs = resolve(port, name)
+    return rcode in (dns.rcode.NXDOMAIN, dns.rcode.NOERROR) and not addrs
+
+
 def zone_id(route53, name):
     zs = route53.list_hosted_zones_by_name(DNSName=name)["HostedZones"]
     hit = [z for z in zs if z["Name"] == name + "."]
@@ -68,7 +77,7 @@ def rdap(served, name):
 def test_register_resolve_redelegate_ds_renew_delete(served, cbor, route53, unbound):
     dport = served.dns_port
     assert cbor.check_domain_availability(DomainName="acme.corp")["Availability"] == "AVAILABLE"
-    assert resolve(unbound, "www.acme.corp")[0] == dns.rcode.NXDOMAIN
+    assert denied(unbound, "www.acme.corp")
 
     op = register(cbor, "acme.corp", DurationInYears=2)
     assert op["Status"] == "SUCCESSFUL" and op["Type"] == "REGISTER_DOMAIN"
@@ -159,7 +168,7 @@ def test_register_resolve_redelegate_ds_renew_delete(served, cbor, route53, unbo
     assert wait_op(cbor, op)["Status"] == "SUCCESSFUL"
     m = ask(dport, "www.acme.corp")
     assert m.rcode() == dns.rcode.NXDOMAIN and m.flags & dns.flags.AA
-    assert resolve(unbound, "www.acme.corp")[0] == dns.rcode.NXDOMAIN
+    assert denied(unbound, "www.acme.corp")
     assert cbor.check_domain_availability(DomainName="acme.corp")["Availability"] == "AVAILABLE"
     assert rdap(served, "acme.corp")[0] == 404
     with pytest.raises(cbor.exceptions.InvalidInput):
@@ -217,7 +226,7 @@ def test_json11_lifecycle_and_transfer_with_auth_code(served, jsonc, other, unbo
 
     op = other.delete_domain(DomainName="moving.corp")["OperationId"]
     assert wait_op(other, op)["Status"] == "SUCCESSFUL"
-    assert resolve(unbound, "www.moving.corp")[0] == dns.rcode.NXDOMAIN
+    assert denied(unbound, "www.moving.corp")
 
 
 def test_account_to_account_transfer(cbor, other):

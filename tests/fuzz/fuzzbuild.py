@@ -119,12 +119,15 @@ def _extension(cc: str, out: Path, pyx: Path, name: str) -> Path:
     ignore = NATIVE / "cython_ubsan.ignore"
     flags = SAN + ["-fsanitize=fuzzer-no-link", f"-fsanitize-ignorelist={ignore}", "-fPIC",
                    "-shared", f"-I{CSRC}"] + inc
-    inputs = [pyx, ignore] + sorted(pyx.parent.glob("*.pxd")) + sorted(CSRC.glob("*.h")) + [
-        ROOT / "src" / "zonefront" / "core" / "_engine.pxd"]
+    # the engine links its online DNSSEC signer (csrc/zfdeny.c, libcrypto), as setup.py does
+    csources = [CSRC / "zfdeny.c"] if name == "_engine" else []
+    libs = ["-lcrypto"] if name == "_engine" else []
+    inputs = [pyx, ignore] + sorted(pyx.parent.glob("*.pxd")) + sorted(pyx.parent.glob("*.pxi")) + \
+        sorted(CSRC.glob("*.h")) + csources + [ROOT / "src" / "zonefront" / "core" / "_engine.pxd"]
     if _stale(so, inputs, flags):
         tmp = so.with_name(so.name + f".tmp{os.getpid()}")
         _run([sys.executable, "-m", "cython", "-3", "-I", ROOT / "src", pyx, "-o", c_file])
-        _run([cc] + flags + [c_file, "-o", tmp])
+        _run([cc] + flags + [c_file] + csources + ["-o", tmp] + libs)
         _replace(tmp, so)
         _stamp(so, inputs, flags)
     return so

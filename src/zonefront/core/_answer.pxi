@@ -82,7 +82,7 @@ cdef inline void answer_dname(const image_t* img, const query_t* qr, const uint8
                 a.counts[0] = 0
             else:
                 a.pos += w
-                a.rcode = block_rcode(img, blk_idx)
+                a.rcode = block_rcode(img, rcode_block(img, blk_idx, qr.edns_do))
                 a.counts[0] = 2 + chased[0]
                 a.counts[1] = chased[1]
                 a.counts[2] = chased[2]
@@ -94,9 +94,10 @@ cdef inline void answer_values(const image_t* img, const query_t* qr, uint8_t* r
     healthy values picked at random, as many as fit."""
     cdef ssize_t w
     cdef uint32_t values[MAX_MULTIVALUE]
-    cdef uint32_t nvals, i
+    cdef uint32_t nvals, i, nwritten = 0
     cdef uint16_t chased[3]
     cdef size_t base
+    cdef size_t vstart[MAX_MULTIVALUE + 1]
     a.rcode = block_rcode(img, ps.prefix)
     a.aa = block_aa(img, ps.prefix)
     w = put_block(img, ps.prefix, r, a.pos, a.limit - a.pos - a.olen, a.pos, 12, qr.qname_len,
@@ -112,11 +113,23 @@ cdef inline void answer_values(const image_t* img, const query_t* qr, uint8_t* r
                           qr.qname_len, chased, 0)
             if w < 0:
                 break
+            vstart[nwritten] = a.pos
+            nwritten += 1
             a.pos += w
             a.counts[0] += chased[0]
         if a.counts[0] == 0 and nvals:
             a.tc = 1
             a.pos = a.qsec
+        elif qr.edns_do and nwritten:  # signed zone: the chosen values' RRSIG (_deny.pxi)
+            vstart[nwritten] = a.pos
+            w = put_values_signature(img, ps.prefix, r, vstart, nwritten,
+                                     a.limit - a.pos - a.olen, qr.qname_len, a.counts)
+            if w < 0:
+                a.tc = 1
+                a.pos = a.qsec
+                a.counts[0] = 0
+            else:
+                a.pos += w
 
 
 cdef inline void answer_block(const image_t* img, const query_t* qr, uint8_t* r, answer_t* a,
@@ -125,8 +138,9 @@ cdef inline void answer_block(const image_t* img, const query_t* qr, uint8_t* r,
     copied, relocated, TC when its required part does not fit."""
     cdef ssize_t w = put_block(img, blk_idx, r, a.pos, a.limit - a.pos - a.olen, a.pos, 12,
                                qr.qname_len, a.counts, qr.edns_do)
-    a.rcode = block_rcode(img, blk_idx)
-    a.aa = block_aa(img, blk_idx)
+    cdef uint32_t shown = rcode_block(img, blk_idx, qr.edns_do)  # a DO twin's rcode (RFC 9824)
+    a.rcode = block_rcode(img, shown)
+    a.aa = block_aa(img, shown)
     if w < 0:
         a.tc = 1
     else:

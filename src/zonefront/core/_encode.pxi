@@ -52,6 +52,9 @@ cdef inline size_t put_ede(uint8_t* opt, uint8_t* p, uint16_t info) noexcept nog
     return 6
 
 
+include "_deny.pxi"
+
+
 cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size_t pos,
                               size_t room, size_t base, uint32_t qname_off, uint32_t qname_len,
                               uint16_t* counts, uint8_t do) noexcept nogil:
@@ -62,7 +65,7 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
     DO twin, the same answer with its RRSIGs (RFC 4035 §3.1.1); a twin
     with a prefix (layout.py BF_PREFIX) is that prefix, then its own data."""
     cdef uint32_t head
-    cdef ssize_t w0, w1
+    cdef ssize_t w0, w1, w2
     cdef uint16_t c0[3]
     if do:
         ref = signed_block(img, ref)
@@ -78,7 +81,17 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
             counts[0] += c0[0]
             counts[1] += c0[1]
             counts[2] += c0[2]
-            return w0 + w1
+            w1 += w0
+        else:
+            w1 = copy_block(img, ref, r, pos, room, base, qname_off, qname_len, counts)
+            if w1 < 0:
+                return -1
+        # a twin signed while answering (_deny.pxi): its records for the qname
+        w2 = put_online(img, ref, r, pos + w1, room - w1, qname_off, qname_len, counts)
+        if w2 < 0:
+            counts[0] = counts[1] = counts[2] = 0  # as when the copy itself does not fit
+            return -1
+        return w1 + w2
     return copy_block(img, ref, r, pos, room, base, qname_off, qname_len, counts)
 
 

@@ -65,7 +65,7 @@ cdef enum:
     BLOCK_HEAD = 12
     BF_SIGNED = 2  # block flags: a DO twin's u32 ends the record (layout.py)
     BF_PREFIX = 4  # a twin's shared first part: a u32 after that (layout.py)
-    BF_DEFER = 8   # a fallback zone's NXDOMAIN: the recursive resolver answers (zfdefer.h)
+    BF_DEFER = 16  # a fallback zone's NXDOMAIN: the recursive resolver answers (zfdefer.h)
     K_WEIGHTED = 1
     K_FAILOVER = 2
     K_MULTIVALUE = 3

@@ -62,7 +62,7 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
     """The same for the block stream, with each block's fixups and
     additional-section table checked against its length, and serial fixups
     against the `nrows` zone rows."""
-    cdef size_t off = 0, size
+    cdef size_t off = 0, size, online
     cdef uint32_t k = 0, length, nfix, ar, i, fx
     cdef const uint8_t* b
     cdef const uint8_t* ext
@@ -77,6 +77,12 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
             (4 if b[11] & BF_SIGNED else 0) + (4 if b[11] & BF_PREFIX else 0)
         if size > n - off:
             return -1
+        online = 0
+        if b[11] & BF_ONLINE:  # a twin's template: in bounds and well-formed
+            if b[11] & BF_SIGNED or size + 2 > n - off or size + 2 + le16(b + size) > n - off \
+                    or zfdeny_check(b + size + 2, le16(b + size)) != 0:
+                return -1
+            online = 2 + le16(b + size)
         if b[11] & BF_SIGNED and b[11] & BF_PREFIX:
             return -1  # a prefix belongs to a twin, which has no twin
         if b[11] & BF_SIGNED and not signed_twin_ok(p, starts, off, le32(b + size - 4),
@@ -85,6 +91,7 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
         if b[11] & BF_PREFIX and not signed_twin_ok(p, starts, off, le32(b + size - 4),
                                                      BF_SIGNED | BF_PREFIX):
             return -1
+        size += online
         for i in range(nfix):
             fx = le32(b + BLOCK_HEAD + 4 * i)
             if ((fx >> 16) & (FIX_BLOCK | FIX_SERIAL)) == FIX_SERIAL:

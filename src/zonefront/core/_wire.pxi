@@ -78,6 +78,7 @@ cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr,
         return -1
     qr.nlabels = 0
     qr.edns = 0
+    qr.edns_do = 0  # a query without OPT never has DO (it was left unset)
     qr.has_ecs = 0
     total = <uint32_t>zf_name_walk(q, qlen, 12, qr.label_off, &qr.nlabels, MAX_LABELS)
     if total == 0:

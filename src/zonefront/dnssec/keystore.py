@@ -53,6 +53,11 @@ class SigningKey:
         r, s = decode_dss_signature(der)
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
+    def raw_private(self) -> bytes:
+        """The 32-octet scalar, for the engine's online signer (a ZSK only:
+        dnssec/online.py).  Never written anywhere but a compiled image."""
+        return self._private.private_numbers().private_value.to_bytes(32, "big")
+
     @classmethod
     def generate(cls) -> SigningKey:
         return cls(ec.generate_private_key(ec.SECP256R1()))

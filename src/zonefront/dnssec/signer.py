@@ -14,6 +14,7 @@ plus RRSIG and NSEC; it too depends on the name only, so it is signed here.
 """
 from __future__ import annotations
 
+import os
 import struct
 import time
 from dataclasses import dataclass, field
@@ -110,6 +111,12 @@ def rrsig_rdata(owner: bytes, rtype: int, ttl: int, rdatas, key: SigningKey, sig
 
 
 def _rrsig_with_tag(owner, rtype, ttl, rdatas, key, tag, signer, inception, expiration) -> bytes:
+    head, data = _to_sign(owner, rtype, ttl, rdatas, tag, signer, inception, expiration)
+    return head + key.sign(data)
+
+
+def _to_sign(owner, rtype, ttl, rdatas, tag, signer, inception, expiration):
+    """(RRSIG rdata head, the octets its signature covers)."""
     head = struct.pack(">HBBIIIH", rtype, records.ALGORITHM, label_count(owner), ttl,
                        expiration, inception, tag) + signer.lower()
     owner_c = owner.lower()
@@ -117,7 +124,39 @@ def _rrsig_with_tag(owner, rtype, ttl, rdatas, key, tag, signer, inception, expi
     data = bytearray(head)
     for rd in rrs:
         data += owner_c + struct.pack(">HHIH", rtype, 1, ttl, len(rd)) + rd
-    return head + key.sign(bytes(data))
+    return head, bytes(data)
+
+
+def prefill(zk: ZoneKeys, rrsets) -> int:
+    """Sign many RRsets (owner, rtype, ttl, rdatas) with the zone's ZSK in
+    one batch, into the cache `Signer` consults, so that compiling the zone
+    then finds their RRSIGs made: a first compile's signatures come from
+    the C signer without the GIL, on up to four threads (core/_deny.pxi sign_many)
+    instead of one Python call each.  Returns how many it signed; 0 when
+    the key cannot leave its store or the engine is not built."""
+    raw = getattr(zk.zsk, "raw_private", None)
+    if raw is None:
+        return 0
+    try:
+        from ..core._engine import sign_many
+    except ImportError:
+        return 0
+    tag = records.key_tag(records.dnskey_rdata(records.FLAG_ZSK, zk.zsk.public_key))
+    keys, heads, datas = [], [], []
+    for owner, rtype, ttl, rdatas in rrsets:
+        ck = (owner.lower(), rtype, ttl, tuple(sorted(rdatas)), zk.zsk.public_key)
+        if ck in zk.cache:
+            continue
+        head, data = _to_sign(owner, rtype, ttl, rdatas, tag, zk.origin, zk.inception,
+                              zk.expiration)
+        keys.append(ck)
+        heads.append(head)
+        datas.append(data)
+    threads = min(4, os.cpu_count() or 1) if len(datas) >= 1000 else 1
+    sigs = sign_many(raw(), b"\x04" + zk.zsk.public_key, datas, threads)
+    for ck, head, sig in zip(keys, heads, sigs):
+        zk.cache[ck] = head + sig
+    return len(sigs)
 
 
 def type_bitmap(types) -> bytes:

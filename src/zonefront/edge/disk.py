@@ -24,7 +24,8 @@ STATE = "state.json"
 
 def write_atomic(path: str, data: bytes) -> None:
     tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "wb") as f:
+    # 0600: a signed zone's snapshot holds its ZSK (dnssec/online.py)
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())

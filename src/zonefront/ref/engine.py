@@ -9,6 +9,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from ..dnssec import online
 from ..model import TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DS, TYPE_IXFR, TYPE_OPT
 from ..snapshot.blocks import FIX_BLOCK, FIX_SERIAL
 from ..snapshot.compiler import ARRAY_NAMES, DNAME
@@ -224,9 +225,11 @@ class RefImage:
     # ---- encode ------------------------------------------------------------
 
     def put_block(self, bidx: int, room: int, qname_off: int, qname_len: int, base: int,
-                  do: bool = False):
+                  do: bool = False, qname: bytes = b""):
         """(bytes, an, ns, ar) or None when the required part does not fit;
-        with `do` a signed zone's block gives way to its DO twin (RRSIGs)."""
+        with `do` a signed zone's block gives way to its DO twin (RRSIGs);
+        a twin with an online template (layout.py BF_ONLINE) then gets the
+        records signed for `qname` (the name at `qname_off`) appended."""
         blk = self.blocks[bidx]
         if do and blk.signed != NONE:
             blk = self.blocks[blk.signed]
@@ -235,12 +238,26 @@ class RefImage:
                 if head is None:
                     return None
                 tail = self.copy_block(blk, room - len(head[0]), qname_off, qname_len,
-                                  base + len(head[0]))
+                                       base + len(head[0]))
                 if tail is None:
                     return None
-                return head[0] + tail[0], head[1] + tail[1], head[2] + tail[2], \
+                got = head[0] + tail[0], head[1] + tail[1], head[2] + tail[2], \
                     head[3] + tail[3]
+            else:
+                got = self.copy_block(blk, room, qname_off, qname_len, base)
+            if got is not None and blk.online:
+                extra = online.put(blk.online, qname, qname_off, room - len(got[0]))
+                if extra is None:
+                    return None
+                got = got[0] + extra[0], got[1] + extra[1], got[2] + extra[2], got[3]
+            return got
         return self.copy_block(blk, room, qname_off, qname_len, base)
+
+    def rcode_block(self, bidx: int, do: bool):
+        """The block whose rcode and AA the response takes: a DO query's
+        twin (a nonexistent name's is NOERROR, RFC 9824)."""
+        blk = self.blocks[bidx]
+        return self.blocks[blk.signed] if do and blk.signed != NONE else blk
 
     def copy_block(self, blk, room: int, qname_off: int, qname_len: int, base: int):
         n, ar = len(blk.data), blk.ar
@@ -369,11 +386,11 @@ class RefImage:
             cb = self.policy.select_ref(cb, cl)
             if crcode == 0 and cb != NONE and self.blocks[cb].aa:
                 chased = self.put_block(cb, room - len(a.body), newpos, newlen, qsec + len(a.body),
-                                        q.edns_do)
+                                        q.edns_do, new_name)
                 if chased is None:
                     a.tc, a.body, a.counts = 1, b"", (0, 0, 0)
                 else:
-                    a.rcode = self.blocks[cb].rcode
+                    a.rcode = self.rcode_block(cb, q.edns_do).rcode
                     a.body += chased[0]
                     a.counts = (2 + chased[1], chased[2], chased[3])
 
@@ -389,23 +406,33 @@ class RefImage:
             return
         body, counts = got[0], list(got[1:])
         values = self.policy.pick_values(ps, cl)
+        written = []
         for v in values:
             part = self.put_block(v, a.room - len(body), 12, qname_len, a.qsec)
             if part is None:
                 break
             body += part[0]
+            written.append(part[0])
             counts[0] += part[1]
+        twin = self.rcode_block(ps[4], True)
         if counts[0] == 0 and values:
             a.tc, a.body, a.counts = 1, b"", (0, 0, 0)
-        else:
-            a.body, a.counts = body, tuple(counts)
+            return
+        if q.edns_do and written and twin.online:  # the chosen values' RRSIG
+            sig = online.put_set(twin.online, q.qname, 12, written, a.room - len(body))
+            if sig is None:
+                a.tc, a.body, a.counts = 1, b"", (0, 0, 0)
+                return
+            body += sig
+            counts[0] += 1
+        a.body, a.counts = body, tuple(counts)
 
     def answer_block(self, q, a: "Answer", bidx: int) -> None:
         """One pre-encoded answer, copied and relocated; TC when its
         required part does not fit."""
-        blk = self.blocks[bidx]
+        blk = self.rcode_block(bidx, q.edns_do)
         a.rcode, a.aa = blk.rcode, int(blk.aa)
-        got = self.put_block(bidx, a.room, 12, len(q.qname), a.qsec, q.edns_do)
+        got = self.put_block(bidx, a.room, 12, len(q.qname), a.qsec, q.edns_do, q.qname)
         if got is None:
             a.tc = 1
         else:

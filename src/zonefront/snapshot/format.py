@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from .compiler import Image
 
 MAGIC = "zonefront-snapshot"
-FORMAT_VERSION = 5  # 2: routing policy tables; 3: node/block records, raw arrays; 4: zone rows;
-# 5: SOA serials per zone row (serial fixups)
+FORMAT_VERSION = 6  # 2: routing policy tables; 3: node/block records, raw arrays; 4: zone rows;
+# 5: SOA serials per zone row (serial fixups); 6: online-signing templates (layout.py BF_ONLINE)
 _LEAD = struct.Struct("<7sBI")
 _LEAD_MAGIC = b"ZFSNAP\0"
 _TABLE = struct.Struct(f"<{2 * len(ARRAY_NAMES)}Q")  # (offset, length) of each array
@@ -83,7 +83,8 @@ def write(path: str, image: "Image", serial: int | None = None, durable: bool = 
     snapshot handed from a compiler child to its parent skips it (5-10 ms
     of a 100k-name zone's way to its first answer)."""
     tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "wb") as f:
+    # 0600: a signed zone's snapshot holds its ZSK (dnssec/online.py)
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
         for chunk in _chunks(image, serial):
             f.write(chunk)
         if durable:

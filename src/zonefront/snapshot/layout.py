@@ -27,6 +27,10 @@ block record (stream "blocks"):
   [u32 prefix]     if flags & BF_PREFIX (a twin only): a block copied before
                    this one's data, the zone's signed SOA that every name's
                    signed NODATA starts with, held once instead of per name
+  [u16 tlen, tlen octets]  if flags & BF_ONLINE (a twin only): what to sign
+                   for the qname while answering (dnssec/online.py), appended
+                   after the data: the compact NSEC of a name that does not
+                   exist, or the RRSIG of a wildcard-synthesized RRset
 
 negatives: per zone (u32 nodata_block, u32 nxdomain_block); most names answer
 a missing type and a missing child with their zone's two blocks, so they
@@ -74,7 +78,8 @@ MAX_STREAM = 0x80000000
 BF_AA = 1  # block flags
 BF_SIGNED = 2
 BF_PREFIX = 4
-BF_DEFER = 8  # a fallback zone's NXDOMAIN, set by fallback.mark_deferred (zfdefer.h)
+BF_ONLINE = 8  # a twin with an online-signing template (dnssec/online.py)
+BF_DEFER = 16  # a fallback zone's NXDOMAIN, set by fallback.mark_deferred (zfdefer.h)
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,7 @@ class BlockRec:
     aa: bool
     signed: int = NONE  # the DO twin's offset, or NONE
     prefix: int = NONE  # a twin's shared first part (BF_PREFIX), or NONE
+    online: bytes = b""  # a twin's online-signing template (BF_ONLINE), or empty
     defer: bool = False  # BF_DEFER: the recursive fallback answers this NXDOMAIN
 
 
@@ -139,11 +145,11 @@ def pack_node(name: bytes, flags: int, types: list[tuple[int, int]], default_blo
 
 def pack_block(data: bytes, fixups, an: int, ns: int, ar: int, ar_start: int, ar_required: int,
                ar_ends, rcode: int, aa: bool, signed: int = NONE,
-               prefix: int = NONE) -> bytes:
-    if max(len(data), len(fixups), an, ns, ar) > 0xFFFF:
+               prefix: int = NONE, online: bytes = b"") -> bytes:
+    if max(len(data), len(fixups), an, ns, ar, len(online)) > 0xFFFF:
         raise ValueError("answer block too large")
     flags = (BF_AA if aa else 0) | (BF_SIGNED if signed != NONE else 0) | \
-        (BF_PREFIX if prefix != NONE else 0)
+        (BF_PREFIX if prefix != NONE else 0) | (BF_ONLINE if online else 0)
     out = bytearray(BLOCK_HEAD.pack(len(data), len(fixups), an, ns, ar, rcode, flags))
     if fixups:
         out += struct.pack(f"<{len(fixups)}I", *fixups)
@@ -154,6 +160,8 @@ def pack_block(data: bytes, fixups, an: int, ns: int, ar: int, ar_start: int, ar
         out += U32.pack(signed)
     if prefix != NONE:
         out += U32.pack(prefix)
+    if online:
+        out += struct.pack("<H", len(online)) + online
     return bytes(out)
 
 
@@ -212,8 +220,13 @@ def decode_block(buf, off: int) -> tuple[BlockRec, int]:
     if flags & BF_PREFIX:
         prefix = U32.unpack_from(buf, p)[0]
         p += 4
+    online = b""
+    if flags & BF_ONLINE:
+        tlen = struct.unpack_from("<H", buf, p)[0]
+        online = bytes(buf[p + 2 : p + 2 + tlen])
+        p += 2 + tlen
     return BlockRec(data, fixups, an, ns, ar, ar_start, ar_required, ends, rcode,
-                    bool(flags & BF_AA), signed, prefix, bool(flags & BF_DEFER)), p
+                    bool(flags & BF_AA), signed, prefix, online, bool(flags & BF_DEFER)), p
 
 
 def decode_stream(buf, decode, *extra) -> dict:

@@ -1,0 +1,135 @@
+# Online signing in the answer path: compact denial of existence (RFC 9824)
+# and wildcard RRsets signed as the qname's.  Included by _encode.pxi before
+# put_block, which calls it; the work is in csrc/zfdeny.c, the templates come from
+# dnssec/online.py through a DO twin's BF_ONLINE trailer (layout.py).
+
+cdef extern from "zfdeny.h" nogil:
+    ssize_t zfdeny_put(const uint8_t* tmpl, const uint8_t* name, uint32_t name_len,
+                       uint32_t name_off, uint8_t* out, size_t room, uint16_t* counts)
+    ssize_t zfdeny_put_set(const uint8_t* tmpl, const uint8_t* name, uint32_t name_len,
+                           uint32_t name_off, const uint8_t* const* rrs, const uint16_t* lens,
+                           uint32_t n, uint8_t* out, size_t room, uint16_t* counts)
+    int zfdeny_check(const uint8_t* tmpl, size_t tlen)
+    void zfdeny_thread_stats(uint64_t* hits, uint64_t* misses)
+    void zfdeny_total_stats(uint64_t* hits, uint64_t* misses)
+    int zfdeny_sign_raw(const uint8_t* priv, const uint8_t* pub, const uint8_t* data,
+                        size_t length, uint8_t* sig)
+    int zfdeny_sign_batch(const uint8_t* priv, const uint8_t* pub, const uint8_t* const* datas,
+                          const size_t* lens, size_t n, uint8_t* sigs, unsigned threads)
+
+cdef enum:
+    BF_ONLINE = 8  # block flag: a twin's online template (u16 length, bytes) ends the record
+
+
+cdef inline size_t block_trailer(const uint8_t* b) noexcept nogil:
+    """Where a block record's BF_ONLINE trailer starts (after the twin and
+    prefix references)."""
+    cdef size_t ar = le16(b + 8)
+    return BLOCK_HEAD + 4 * <size_t>le16(b + 2) + le16(b) + (4 + 2 * ar if ar else 0) + \
+        (4 if b[11] & BF_SIGNED else 0) + (4 if b[11] & BF_PREFIX else 0)
+
+
+cdef inline ssize_t put_online(const image_t* img, uint32_t twin, uint8_t* r, size_t pos,
+                               size_t room, uint32_t qname_off, uint32_t qname_len,
+                               uint16_t* counts) noexcept nogil:
+    """After a twin's copy: the records its template signs for the qname
+    (the name at qname_off in the response); 0 for a twin without one, -1
+    when they do not fit or cannot be signed (the caller sets TC)."""
+    cdef const uint8_t* b = img.blocks + twin
+    cdef ssize_t w
+    if not (b[11] & BF_ONLINE):
+        return 0
+    w = zfdeny_put(b + block_trailer(b) + 2, r + qname_off, qname_len, qname_off, r + pos, room,
+                   counts)
+    return w if w >= 0 else -1
+
+
+cdef inline ssize_t put_values_signature(const image_t* img, uint32_t prefix, uint8_t* r,
+                                        const size_t* starts, uint32_t n, size_t room,
+                                        uint32_t qname_len, uint16_t* counts) noexcept nogil:
+    """A multivalue answer's RRSIG over the `n` values just written (value i
+    from starts[i] to starts[i + 1]), when its prefix block has a twin with
+    a ZFDENY_RRSET template; 0 when it has none, -1 when it does not fit."""
+    cdef uint32_t twin = signed_block(img, prefix), i
+    cdef const uint8_t* b = img.blocks + twin
+    cdef const uint8_t* rrs[MAX_MULTIVALUE]
+    cdef uint16_t lens[MAX_MULTIVALUE]
+    cdef ssize_t w
+    if twin == prefix or not (b[11] & BF_ONLINE) or n > MAX_MULTIVALUE:
+        return 0
+    for i in range(n):
+        rrs[i] = r + starts[i]
+        lens[i] = <uint16_t>(starts[i + 1] - starts[i])
+    w = zfdeny_put_set(b + block_trailer(b) + 2, r + 12, qname_len, 12, rrs, lens, n,
+                       r + starts[n], room, counts)
+    return w if w >= 0 else -1
+
+
+cdef inline uint32_t rcode_block(const image_t* img, uint32_t ref, uint8_t do) noexcept nogil:
+    """The block whose rcode and AA a response takes: a DO query's twin (a
+    nonexistent name's is NOERROR with the NXNAME NSEC, RFC 9824 §3)."""
+    return signed_block(img, ref) if do else ref
+
+
+def deny_cache_stats(bint all_threads=False):
+    """(hits, misses) of the online signer's cache in the calling thread,
+    or summed over every thread (the socket workers included)."""
+    cdef uint64_t hits = 0, misses = 0
+    if all_threads:
+        zfdeny_total_stats(&hits, &misses)
+    else:
+        zfdeny_thread_stats(&hits, &misses)
+    return hits, misses
+
+
+def sign_raw(const uint8_t[::1] priv, const uint8_t[::1] pub, const uint8_t[::1] data):
+    """r || s over `data` with a raw P-256 key (32-octet scalar, 65-octet
+    point): the C signer, for tests and bulk signing."""
+    cdef uint8_t sig[64]
+    cdef int rc
+    if priv.shape[0] != 32 or pub.shape[0] != 65:
+        raise ValueError("a P-256 key is a 32-octet scalar and a 65-octet point")
+    with nogil:
+        rc = zfdeny_sign_raw(&priv[0], &pub[0], &data[0] if data.shape[0] else NULL,
+                             data.shape[0], sig)
+    if rc != 0:
+        raise ValueError("signing failed")
+    return bytes(sig[:64])
+
+
+def sign_many(const uint8_t[::1] priv, const uint8_t[::1] pub, list datas, unsigned threads=1):
+    """r || s over each of `datas` (bytes) with one raw P-256 key, without
+    the GIL and striped over `threads` threads: bulk signing at compile time
+    (dnssec/signer.py prefill).  A list of 64-octet signatures, in order."""
+    cdef Py_ssize_t n = len(datas), i
+    cdef const uint8_t** ptrs
+    cdef size_t* lens
+    cdef uint8_t* sigs
+    cdef bytes d
+    cdef int bad = 0
+    if priv.shape[0] != 32 or pub.shape[0] != 65:
+        raise ValueError("a P-256 key is a 32-octet scalar and a 65-octet point")
+    for d in datas:  # bytes only (a TypeError otherwise): their buffers stay put
+        pass         # while the list holds them
+    ptrs = <const uint8_t**>malloc(sizeof(uint8_t*) * (n + 1))
+    lens = <size_t*>malloc(sizeof(size_t) * (n + 1))
+    sigs = <uint8_t*>malloc(64 * (n + 1))
+    if ptrs == NULL or lens == NULL or sigs == NULL:
+        free(ptrs)
+        free(lens)
+        free(sigs)
+        raise MemoryError()
+    try:
+        for i in range(n):
+            d = datas[i]
+            ptrs[i] = <const uint8_t*>(<char*>d)
+            lens[i] = len(d)
+        with nogil:
+            bad = zfdeny_sign_batch(&priv[0], &pub[0], ptrs, lens, n, sigs, threads) != 0
+        if bad:
+            raise ValueError("signing failed")
+        return [sigs[64 * i:64 * i + 64] for i in range(n)]
+    finally:
+        free(ptrs)
+        free(lens)
+        free(sigs)
