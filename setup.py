@@ -20,6 +20,7 @@ CFLAGS += ["-std=gnu11", "-Wno-unused-function", "-Wno-unreachable-code"]
 # Each compiled module lists the plain C files it links; csrc/ holds no Python.h.
 C_SOURCES = {
     "zonefront.core._engine": ["csrc/zfdeny.c"],
+    "zonefront.dnssec._sign": ["csrc/zfdeny.c"],
     "zonefront.dataplane._worker": ["csrc/udpio.c", "csrc/tcpio.c", "csrc/rrl.c", "csrc/zfdefer.c"],
     "zonefront.snapshot._fastcompile": ["csrc/zftable.c", "csrc/zscan.c", "csrc/zfcompile.c"],
     "zonefront.dataplane._xdp": ["csrc/xdpio.c", "csrc/udpio.c", "csrc/zfdefer.c"],  # udpio: the RCU slot
@@ -28,6 +29,7 @@ C_SOURCES = {
 # libxdp/libbpf: the AF_XDP sockets and their program).
 LIBRARIES = {
     "zonefront.core._engine": ["crypto"],
+    "zonefront.dnssec._sign": ["crypto"],
     "zonefront.dataplane._xdp": ["xdp", "bpf"],
 }
 

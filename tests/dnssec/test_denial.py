@@ -239,13 +239,13 @@ def test_a_malformed_online_template_is_refused(arrays, damage):
 
 @pytest.mark.parametrize("threads", [1, 3])
 def test_bulk_signatures_verify(threads):
-    """core._engine.sign_many (bulk signing at compile time): every
+    """dnssec._sign.sign_many (bulk signing at compile time): every
     signature, from any thread's stripe, verifies with the public key."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-    from zonefront.core._engine import sign_many
+    from zonefront.dnssec._sign import sign_many
 
     datas = [bytes([i]) * (i + 1) for i in range(40)]
     sigs = sign_many(ZSK.raw_private(), b"\x04" + ZSK.public_key, datas, threads)

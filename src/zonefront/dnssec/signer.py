@@ -131,14 +131,14 @@ def prefill(zk: ZoneKeys, rrsets) -> int:
     """Sign many RRsets (owner, rtype, ttl, rdatas) with the zone's ZSK in
     one batch, into the cache `Signer` consults, so that compiling the zone
     then finds their RRSIGs made: a first compile's signatures come from
-    the C signer without the GIL, on up to four threads (core/_deny.pxi sign_many)
+    the C signer without the GIL, on up to four threads (dnssec/_sign.pyx sign_many)
     instead of one Python call each.  Returns how many it signed; 0 when
     the key cannot leave its store or the engine is not built."""
     raw = getattr(zk.zsk, "raw_private", None)
     if raw is None:
         return 0
     try:
-        from ..core._engine import sign_many
+        from ._sign import sign_many
     except ImportError:
         return 0
     tag = records.key_tag(records.dnskey_rdata(records.FLAG_ZSK, zk.zsk.public_key))

@@ -36,8 +36,7 @@ from ..model import (
     parent_of,
     read_name,
 )
-from ..dnssec import online
-from ..dnssec.signer import TYPE_DNSKEY, TYPE_RRSIG, Signer
+from ..model import TYPE_DNSKEY, TYPE_RRSIG
 from ..zoneset import QNAME, RR, Choice, Node, Resolution, ZoneSet, finish, rdata_cname, rrset_rrs
 from .blocks import MAX_SERIAL_ROWS, Block, encode_block, encode_multivalue, suffixes_of
 from .policy import NONE as _NONE, PolicyTables
@@ -163,6 +162,7 @@ class _Builder:
         NXNAME NSEC (`nodata_types` None and rcode NXDOMAIN), a wildcard's
         NODATA with its types, or a wildcard's RRset signed as the qname's.
         NONE when the answer has another shape (then the precomputed twin)."""
+        from ..dnssec import online  # signed zones only: off the zone-file path
         zk = self.signer.zone_keys(context)
         if zk is None:
             return NONE
@@ -203,6 +203,7 @@ class _Builder:
         KIND_RRSET); NONE when the values are not one RR each, owned by
         the qname, of a type without names in its rdata, or a CNAME chain
         comes first (then they stay unsigned)."""
+        from ..dnssec import online  # signed zones only: off the zone-file path
         if not self.signs(context) or choice.prefix.answer or choice.prefix.authority:
             return NONE
         zk = self.signer.zone_keys(context)
