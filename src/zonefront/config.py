@@ -82,7 +82,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 
-from . import vpcdef
+from . import netaddr, vpcdef
 from .errors import InputError
 
 DEFAULT_NAMESERVERS = [
@@ -243,16 +243,15 @@ class RegistryConfig:
 
 
 def parse_hostport(text: str, what: str = "api.listen") -> tuple[str, int]:
-    """'HOST:PORT' or '[v6]:PORT' -> (host, port)."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not host:
+    """'HOST:PORT' or '[v6]:PORT' -> (host, port): netaddr's one parser,
+    its reason prefixed with the setting it came from."""
+    try:
+        host, port = netaddr.parse_hostport(text)
+    except ValueError as e:
+        raise ConfigError(f"{what}: {e}") from None
+    if not host:
         raise ConfigError(f"{what}: expected HOST:PORT, got {text!r}")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    p = int(port)
-    if not 0 <= p <= 65535:
-        raise ConfigError(f"{what}: port {p} out of range 0..65535")
-    return host, p
+    return host, port
 
 
 def _absolute_ns(name: str, what: str) -> str:

@@ -196,7 +196,7 @@ def test_metrics_proxy_refuses_a_policy_without_get_metrics(tmp_path, metrics_li
 
 
 def test_read_only_policy_allows_metrics_and_no_write():
-    from zonefront.api import iam
+    from zonefront.aws import iam
 
     ro = iam.parse(iam.READ_ONLY)
     assert iam.evaluate(ro, iam.Request("zonefront:GetMetrics"))[0] == "Allow"
