@@ -180,3 +180,19 @@ def test_bad_value_exit_status_of_the_command(tmp_path, free_port):
     assert "zonefront: --fallback-resolver: '127.0.0.1:fifty-three': port 'fifty-three' is " \
         "not a number" in p.stderr, p.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_none_and_system():
+    from zonefront.dataplane.forwarder import Forwarder
+    from zonefront.outside import stub
+
+    assert cli_glue.fallback_forwarder("none", "2.0") is None
+    assert cli_glue.fallback_forwarder(" none ", "0.5") is None
+    f = cli_glue.fallback_forwarder("system", "2.0")  # /etc/resolv.conf's first nameserver
+    system = stub.system_resolver()
+    if system is None:
+        assert f is None
+    else:
+        assert isinstance(f, Forwarder) and f.resolver == (system[0], int(system[1]))
+    f = cli_glue.fallback_forwarder("[::1]:5353", "30")
+    assert f.resolver == ("::1", 5353) and f.timeout == 30.0
