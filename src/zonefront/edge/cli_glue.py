@@ -48,6 +48,14 @@ def add_edge_parser(subparsers) -> argparse.ArgumentParser:
                    help="long-poll duration for new serials and health (default 10)")
     e.add_argument("--heartbeat", type=float, default=1.0, metavar="SECONDS",
                    help="heartbeat period (default 1; at most stale_after/4)")
+    e.add_argument("--fallback-resolver", default="none", metavar="HOST:PORT|system|none",
+                   help="recursive resolver for private zones with public DNS fallback that "
+                        "no public zone here covers, as [alias] fallback_resolver on the "
+                        "control plane: HOST:PORT, 'system' (/etc/resolv.conf's first "
+                        "nameserver) or 'none' (default: the private NXDOMAIN stands)")
+    e.add_argument("--fallback-timeout", default="2.0", metavar="SECONDS",
+                   help="seconds to wait for that resolver, then SERVFAIL (default 2.0; "
+                        "at most 30)")
     from ..dataplane.xdp_glue import add_arguments as add_xdp
     add_xdp(e)
     from ..obs_cli import add_arguments as add_observability
@@ -63,6 +71,37 @@ def _say(text: str) -> None:
 def _xdp_spec(args):
     from ..dataplane.xdp_glue import server_kwargs
     return server_kwargs(args).get("xdp")
+
+
+def fallback_forwarder(setting: str, timeout_text: str):
+    """The --fallback-resolver / --fallback-timeout pair as a Forwarder (not
+    started) for DnsServer, or None for "none" (and for "system" with no
+    nameserver in /etc/resolv.conf).  The same values and limits as the
+    control plane's [alias] fallback_resolver / fallback_timeout; a bad one
+    raises ValueError naming the flag."""
+    from ..dataplane import forwarder
+
+    try:
+        timeout = float(timeout_text)
+    except ValueError:
+        raise ValueError(f"--fallback-timeout {timeout_text!r}: not a number") from None
+    if not 0 < timeout <= 30:  # NaN fails this too
+        raise ValueError(f"--fallback-timeout {timeout_text!r}: must be within (0, 30] seconds")
+    try:
+        server = forwarder.resolver_address(setting.strip())
+    except ValueError as e:
+        raise ValueError(f"--fallback-resolver: {e}") from None
+    if server is None:
+        return None
+    host, port = server
+    if not host or not 0 < port:
+        raise ValueError(f"--fallback-resolver {setting!r}: expected HOST:PORT, 'system' "
+                         f"or 'none'")
+    try:  # the forwarder resolves it when it starts: a bad name fails here, named
+        socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    except (OSError, UnicodeError) as e:
+        raise ValueError(f"--fallback-resolver {setting!r}: {e}") from None
+    return forwarder.Forwarder(server, timeout=timeout)
 
 
 def cmd_edge(args) -> int:
@@ -83,6 +122,11 @@ def cmd_edge(args) -> int:
         return 1
     if geo_note:
         _say(geo_note)
+    try:
+        fallback = fallback_forwarder(args.fallback_resolver, args.fallback_timeout)
+    except ValueError as e:
+        _say(f"zonefront: {e}")
+        return 1
     listen = args.dns_listen or [parse_hostport(DEFAULT_DNS_LISTEN)]
     workers = args.workers or os.cpu_count() or 1
     edge_id = args.edge_id or f"{socket.gethostname()}-{listen[0][1]}"
@@ -92,7 +136,8 @@ def cmd_edge(args) -> int:
                     wait=args.poll_wait, heartbeat=args.heartbeat,
                     tcp_idle_timeout=args.tcp_idle_timeout,
                     tcp_max_connections=args.tcp_max_connections, emit=_say,
-                    counters=bool(args.metrics_listen), xdp=_xdp_spec(args))
+                    counters=bool(args.metrics_listen), xdp=_xdp_spec(args),
+                    fallback=fallback)
     except ValueError as e:
         _say(f"zonefront: {e}")
         return 1
@@ -123,7 +168,9 @@ def cmd_edge(args) -> int:
             addrs = " ".join(format_hostport(h, p) for h, p in edge.server.addresses)
             _say(f"ready: edge {edge_id} dns udp+tcp {addrs} workers={workers} "
                  f"control-plane {args.control_plane}; serial {edge.served[1]} "
-                 f"({edge.describe}); loaded in {edge.load_s:.3f}s")
+                 f"({edge.describe}); loaded in {edge.load_s:.3f}s"
+                 + (f"; fallback resolver {format_hostport(*fallback.resolver)}"
+                    if fallback is not None else ""))
         stop.wait(0.2 if announced else 0.0)
     if metrics is not None:
         metrics.stop()

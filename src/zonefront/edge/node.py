@@ -50,8 +50,11 @@ class Edge:
                  address: str | None = None, geo=None, udp_max: int = 1232,
                  wait: float = 10.0, heartbeat: float = 1.0, tcp_idle_timeout: float = 10.0,
                  tcp_max_connections: int = 1000, emit=None, counters: bool = False,
-                 xdp: str | None = None):
+                 xdp: str | None = None, fallback=None):
         self.url = control_plane
+        # a dataplane.forwarder.Forwarder (not started) for the private zones'
+        # recursive fallback, as `serve --api` has; None: their NXDOMAIN stands
+        self.fallback = fallback
         self.counters = counters  # per-worker counters for --metrics-listen
         self.xdp = xdp  # "IFACE[:QUEUES]": AF_XDP on that interface too
         self.client = Client(control_plane, access_key, secret, timeout=300.0)
@@ -120,7 +123,8 @@ class Edge:
                                 image=self.serving.engine.image,
                                 tcp_idle_timeout=self.tcp_idle_timeout,
                                 tcp_max_connections=self.tcp_max_connections,
-                                counters=self.counters, xdp=self.xdp)
+                                counters=self.counters, xdp=self.xdp,
+                                fallback=self.fallback)
         self.server.start()
         self.serving.attach(self.server)
         if self.address is None:
