@@ -111,7 +111,7 @@ def catchup_run(root: str, records: int) -> list[tuple[str, float]]:
     settings = EdgeSettings(credentials={EDGE_KEY: EDGE_SECRET})
     hub = EdgeHub(settings, HealthTable())
     hub.start()
-    hub.published([z])
+    hub.offer([z])
     api_port = free_port(socket.SOCK_STREAM)
     config = Config(api_listen=("127.0.0.1", api_port), credentials={KEY: SECRET},
                     edges=settings)
@@ -146,7 +146,7 @@ def catchup_run(root: str, records: int) -> list[tuple[str, float]]:
         rr[(owner, 1)] = model.RRset(owner, 1, 300, [bytes([192, 0, 2, 77])])
         z2 = model.Zone(origin=z.origin, source=z.source, rrsets=rr)
         before = hub.serial
-        hub.published([z2])
+        hub.offer([z2])
         t = time.perf_counter()
         edge = start_edge(url, edge_port, edge_dir, "big1", wait_ready=False)
         edge.wait_line("ready:", timeout=300)
