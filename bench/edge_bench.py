@@ -99,6 +99,7 @@ def catchup_run(root: str, records: int) -> list[tuple[str, float]]:
     from zonefront import model
     from zonefront.api.server import APIServer
     from zonefront.config import Config, EdgeSettings
+    from zonefront.control.mounts import mount_table
     from zonefront.edge.documents import no_gc
     from zonefront.edge.hub import EdgeHub
     from zonefront.health.table import HealthTable
@@ -115,7 +116,7 @@ def catchup_run(root: str, records: int) -> list[tuple[str, float]]:
     api_port = free_port(socket.SOCK_STREAM)
     config = Config(api_listen=("127.0.0.1", api_port), credentials={KEY: SECRET},
                     edges=settings)
-    server = APIServer(config, None, None, edges=hub)
+    server = APIServer(config, None, mount_table(config, None, hub), edge_paths=hub.paths)
     server.start()
     url = f"http://127.0.0.1:{api_port}"
     probe = "h%d.big.test" % (records // 2)
