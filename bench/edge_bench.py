@@ -29,8 +29,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "src"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "edge"))
 
-from cluster import (EDGE_KEY, EDGE_SECRET, KEY, SECRET, addresses, free_port,  # noqa: E402
+from cluster import (EDGE_KEY, EDGE_SECRET, KEY, SECRET, addresses,  # noqa: E402
                      start_control_plane, start_edge, wait_for)
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    """A free port of this kind, as the kernel picks it (port 0)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def pct(xs: list[float], p: float) -> float:
