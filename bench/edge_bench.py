@@ -27,10 +27,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "src"))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "edge"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))  # tests/helpers
 
-from cluster import (EDGE_KEY, EDGE_SECRET, KEY, SECRET, addresses,  # noqa: E402
-                     start_control_plane, start_edge, wait_for)
+from helpers.edge_cluster import (  # noqa: E402
+    EDGE_KEY, EDGE_SECRET, KEY, SECRET, addresses, start_control_plane, start_edge, wait_for)
 
 
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
