@@ -24,7 +24,7 @@ from zonefront.dataplane import _worker
 from helpers.dnswire import make_query, udp_client
 
 ROOT = Path(__file__).resolve().parents[3]
-ZONE = ROOT / "tests" / "e2e" / "zones" / "example.test.zone"
+ZONE = ROOT / "tests" / "scenarios" / "serve" / "zones" / "example.test.zone"
 
 pytestmark = [
     pytest.mark.skipif(not _worker.HAVE_ENGINE, reason="_worker built without engine"),
