@@ -27,10 +27,17 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "src"))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "edge"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))  # tests/helpers
 
-from cluster import (EDGE_KEY, EDGE_SECRET, KEY, SECRET, addresses, free_port,  # noqa: E402
-                     start_control_plane, start_edge, wait_for)
+from helpers.edge_cluster import (  # noqa: E402
+    EDGE_KEY, EDGE_SECRET, KEY, SECRET, addresses, start_control_plane, start_edge, wait_for)
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    """A free port of this kind, as the kernel picks it (port 0)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -99,6 +106,7 @@ def catchup_run(root: str, records: int) -> list[tuple[str, float]]:
     from zonefront import model
     from zonefront.api.server import APIServer
     from zonefront.config import Config, EdgeSettings
+    from zonefront.control.mounts import mount_table
     from zonefront.edge.documents import no_gc
     from zonefront.edge.hub import EdgeHub
     from zonefront.health.table import HealthTable
@@ -111,11 +119,11 @@ def catchup_run(root: str, records: int) -> list[tuple[str, float]]:
     settings = EdgeSettings(credentials={EDGE_KEY: EDGE_SECRET})
     hub = EdgeHub(settings, HealthTable())
     hub.start()
-    hub.published([z])
+    hub.offer([z])
     api_port = free_port(socket.SOCK_STREAM)
     config = Config(api_listen=("127.0.0.1", api_port), credentials={KEY: SECRET},
                     edges=settings)
-    server = APIServer(config, None, None, edges=hub)
+    server = APIServer(config, None, mount_table(config, None, hub), edge_paths=hub.paths)
     server.start()
     url = f"http://127.0.0.1:{api_port}"
     probe = "h%d.big.test" % (records // 2)
@@ -146,7 +154,7 @@ def catchup_run(root: str, records: int) -> list[tuple[str, float]]:
         rr[(owner, 1)] = model.RRset(owner, 1, 300, [bytes([192, 0, 2, 77])])
         z2 = model.Zone(origin=z.origin, source=z.source, rrsets=rr)
         before = hub.serial
-        hub.published([z2])
+        hub.offer([z2])
         t = time.perf_counter()
         edge = start_edge(url, edge_port, edge_dir, "big1", wait_ready=False)
         edge.wait_line("ready:", timeout=300)

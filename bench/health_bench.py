@@ -30,7 +30,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "src"))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "health"))
 
 from zonefront.config import HealthSettings  # noqa: E402
 from zonefront.health.manager import HealthManager  # noqa: E402

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))  # tests/zftest.py, by bare name
+sys.path.insert(0, os.path.dirname(__file__))  # `from helpers.X import ...`
 
 IMPLS = ["ref"] if os.environ.get("ZONEFRONT_PUREPYTHON") == "1" else ["ref", "compiled"]
 

@@ -9,7 +9,7 @@ into Python modules (documentation dropped):
     python tools/gen_botocore_models.py --check    # exit 1 if either differs
 
 One generator for both services, so a botocore upgrade is one command and the
-test in tests/api/test_model_fresh.py tells when it was forgotten.
+test in tests/unit/api/test_model_fresh.py tells when it was forgotten.
 """
 from __future__ import annotations
 

@@ -111,7 +111,7 @@ def test_fixture_zone_with_include_and_unusual_types():
 
 
 def test_e2e_zones_together():
-    paths = sorted(str(p) for p in (ROOT / "tests" / "e2e" / "zones").glob("*.zone"))
+    paths = sorted(str(p) for p in (ROOT / "tests" / "scenarios" / "serve" / "zones").glob("*.zone"))
     assert_same_answers(paths)
 
 

@@ -65,8 +65,8 @@ def tcp_seeds() -> list[bytes]:
 def zone_text_seeds() -> list[bytes]:
     files = [ROOT / "tests" / "data" / "zones" / "example.com.db",
              ROOT / "tests" / "data" / "zones" / "sub" / "hosts.db",
-             ROOT / "tests" / "e2e" / "zones" / "example.test.zone",
-             ROOT / "tests" / "e2e" / "zones" / "other.test.zone"]
+             ROOT / "tests" / "scenarios" / "serve" / "zones" / "example.test.zone",
+             ROOT / "tests" / "scenarios" / "serve" / "zones" / "other.test.zone"]
     out = [f.read_bytes() for f in files if f.exists()]
     out.append(b"$ORIGIN x.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n"
                b"* MX 10 mail\nd DNAME y.\nc CNAME d\nsub NS ns.sub\nns.sub AAAA ::1\n"

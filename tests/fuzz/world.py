@@ -29,7 +29,7 @@ from zonefront.snapshot.policy import pack_code
 from zonefront.zonefile import parse_zone_file
 
 TESTS = Path(__file__).resolve().parents[1]
-ZONE_FILES = [TESTS / "data" / "zones" / "example.com.db", TESTS / "e2e" / "zones" / "example.test.zone"]
+ZONE_FILES = [TESTS / "data" / "zones" / "example.com.db", TESTS / "scenarios" / "serve" / "zones" / "example.test.zone"]
 ROUTED = name_from_text("routed.example.")
 
 # the client addresses a packet's ID selects (fuzz_engine.c and the

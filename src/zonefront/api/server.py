@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, unquote
 from .. import httpio
 from ..config import Config
 from ..aws import access, iam, sigv4
-from . import keyapi, vpcext, xmlio
+from . import xmlio
 from ..aws._route53_model import OPERATIONS, SHAPES
 from ..aws.route53_errors import Route53Error, invalid_input
 from .keys import KeyRing
@@ -32,9 +32,6 @@ log = logging.getLogger("zonefront.api")
 # observer(operation, HTTP status, seconds) per response sent (the
 # Prometheus metrics append one); an empty list costs a length check per request
 REQUEST_OBSERVERS: list = []
-
-_VPC_ACTIONS = {"POST": "CreateVPC", "PUT": "UpdateVPC", "DELETE": "DeleteVPC"}
-
 
 def _compile_routes() -> list[tuple[str, re.Pattern, str]]:
     routes = []
@@ -182,6 +179,17 @@ class Handler(BaseHTTPRequestHandler):
         return sigv4.verify(method, raw_path, raw_query, self.headers, body, self.keyring,
                             service="route53")
 
+    def _signed_caller(self, method: str, raw_path: str, raw_query: str,
+                       body: bytes) -> str | None:
+        """_signed_key, refusing an edge's key: it may call the edges' paths only."""
+        access_key = self._signed_key(method, raw_path, raw_query, body)
+        if access_key is not None and access_key in self.config.edges.credentials:
+            paths = self.edge_paths or "the edge endpoints"
+            raise Route53Error("AccessDenied", f"User: arn:aws:iam::{self.config.account_id}"
+                               f":user/{access_key} is an edge key: it may call only "
+                               f"{paths}", 403)
+        return access_key
+
     def _authorizer(self, access_key: str | None):
         return lambda req, code="AccessDenied": self._authorize(access_key, req, code)
 
@@ -208,33 +216,7 @@ class Handler(BaseHTTPRequestHandler):
             self._error(e, request_id, close=True)
             return
         try:
-            access_key = self._signed_key(method, raw_path, raw_query, body)
-            if access_key is not None and access_key in self.config.edges.credentials:
-                paths = self.edge_paths or "the edge endpoints"
-                raise Route53Error("AccessDenied", f"User: arn:aws:iam::{self.config.account_id}"
-                                   f":user/{access_key} is an edge key: it may call only "
-                                   f"{paths}", 403)
-            if keyapi.claims(raw_path):  # zonefront's own calls: access keys (admin)
-                status, out, hdrs = keyapi.serve(self.keyring, method, raw_path, body,
-                                                 self._authorizer(access_key))
-                self._send(status, out, request_id, hdrs, content_type="application/json")
-                return
-            if raw_path.startswith(vpcext.PREFIX):  # zonefront's own calls (VPCs)
-                tail = raw_path[len(vpcext.PREFIX):].strip("/")
-                action = _VPC_ACTIONS.get(method) or ("GetVPC" if "/" in tail else "ListVPCs")
-                try:
-                    self._authorize(access_key, iam.Request(f"zonefront:{action}"))
-                except Route53Error as e:  # answered in the request's format (JSON or XML)
-                    out, ctype = vpcext._error(e, request_id,
-                                               vpcext._wants_json(self.headers, body))
-                    self._send(e.status, out, request_id, content_type=ctype)
-                    return
-                host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
-                status, out, ctype, hdrs = vpcext.serve(
-                    self.service, self.config, method, raw_path, self.headers, body,
-                    access_key, f"{self.scheme}://{host}", request_id)
-                self._send(status, out, request_id, hdrs, content_type=ctype)
-                return
+            access_key = self._signed_caller(method, raw_path, raw_query, body)
             # the template match runs on the raw path so that an encoded '/'
             # (%2F) stays inside its segment; parameters are unquoted after
             op_name, params, other = match_route(method, raw_path)

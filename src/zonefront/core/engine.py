@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from ..netaddr import DEFAULT_UDP_MAX  # = csrc/zfwire.h ZF_UDP_PAYLOAD (tests/core/test_wire_constants.py)
+from ..netaddr import DEFAULT_UDP_MAX  # = csrc/zfwire.h ZF_UDP_PAYLOAD (tests/unit/core/test_wire_constants.py)
 from ..snapshot import format as snapshot_format
 
 if TYPE_CHECKING:  # serving a snapshot needs neither the model nor the compiler

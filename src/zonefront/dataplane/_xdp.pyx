@@ -9,6 +9,7 @@ from libc.string cimport strerror
 
 from zonefront.dataplane._stats cimport Counters, zf_stats_t
 from zonefront.dataplane._worker cimport Slot, RateLimiter, zf_slot_t, rrl_t
+from zonefront.errors import ServiceError
 
 cdef extern from "xdpio.h" nogil:
     ctypedef struct zf_xdp_prog_t:
@@ -41,7 +42,7 @@ cdef extern from "xdpio.h" nogil:
     int xdpio_worker_zerocopy(const zf_xdp_worker_t* w)
 
 
-class XdpError(OSError):
+class XdpError(ServiceError, OSError):
     """XDP cannot run here (capability, driver, interface); the reason is the message."""
 
 

@@ -1,0 +1,214 @@
+"""`zonefront serve --api` signing a hosted zone, checked by real validators
+(issue 14): unbound with the zone's DS as its trust anchor sets AD on
+positive, CNAME-chain, weighted and NODATA answers; delv reports "fully
+validated"; a KSK removed behind its DS makes unbound answer SERVFAIL."""
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+
+import boto3
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+from botocore.config import Config as BotoConfig
+from helpers.unbound import ZONE, Unbound
+from helpers.procs import child_env, wait_insync, wait_ready
+
+pytestmark = pytest.mark.skipif(not shutil.which("unbound"), reason="unbound not installed")
+ARN = "arn:aws:kms:us-east-1:111122223333:key/{}"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, free_port):
+    data = tmp_path_factory.mktemp("signed")
+    dns_port, api_port = free_port(), free_port()
+    env = child_env(ZONEFRONT_ACCESS_KEY_ID="AKIDSIGN", ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "1",
+         "--dns-listen", f"127.0.0.1:{dns_port}", "--api-listen", f"127.0.0.1:{api_port}",
+         "--data-dir", str(data), "--nameserver", "ns1.signed.test.",
+         "--allow-transfer", "127.0.0.1/32", "--transfer-without-tsig"],
+        stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        wait_ready(proc)
+        r53 = boto3.client(
+            "route53", endpoint_url=f"http://127.0.0.1:{api_port}", region_name="us-east-1",
+            aws_access_key_id="AKIDSIGN", aws_secret_access_key="s3cret",
+            config=BotoConfig(retries={"max_attempts": 1}))
+        zid = r53.create_hosted_zone(Name=ZONE, CallerReference="signed")["HostedZone"]["Id"]
+        rrsets = [("ns1", "A", "192.0.2.53"), ("www", "A", "192.0.2.1"),
+                  ("www", "AAAA", "2001:db8::1"), ("alias", "CNAME", "www.signed.test."),
+                  ("chain", "CNAME", "alias.signed.test."), ("*.wild", "TXT", '"wild"'),
+                  ("host.ent", "A", "192.0.2.7")]
+        changes = [{"Action": "CREATE", "ResourceRecordSet": {
+            "Name": f"{n}.{ZONE}", "Type": t, "TTL": 60, "ResourceRecords": [{"Value": v}]}}
+            for n, t, v in rrsets]
+        for i, ip in enumerate(("192.0.2.10", "192.0.2.11")):
+            changes.append({"Action": "CREATE", "ResourceRecordSet": {
+                "Name": f"weighted.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": f"w{i}",
+                "Weight": 1, "ResourceRecords": [{"Value": ip}]}})
+        for i in range(3):
+            changes.append({"Action": "CREATE", "ResourceRecordSet": {
+                "Name": f"mv.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": f"m{i}",
+                "MultiValueAnswer": True, "ResourceRecords": [{"Value": f"192.0.2.{20 + i}"}]}})
+        r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": changes})
+        r53.create_key_signing_key(CallerReference="k1", HostedZoneId=zid, Name="ksk_one",
+                                   Status="ACTIVE", KeyManagementServiceArn=ARN.format("one"))
+        change = r53.enable_hosted_zone_dnssec(HostedZoneId=zid)["ChangeInfo"]["Id"]
+        assert wait_insync(r53, change, timeout=20)
+        yield r53, zid, dns_port, data
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def ds_of(r53, zid, name="ksk_one"):
+    return [k["DSRecord"] for k in r53.get_dnssec(HostedZoneId=zid)["KeySigningKeys"]
+            if k["Name"] == name][0]
+
+
+@pytest.fixture(scope="module")
+def unbound(served, tmp_path_factory, free_port):
+    r53, zid, port, _ = served
+    u = Unbound(tmp_path_factory.mktemp("unbound"), free_port(), port, ds_of(r53, zid))
+    yield u
+    u.stop()
+
+
+@pytest.mark.parametrize("name,rdtype", [
+    ("www.signed.test.", "A"), ("www.signed.test.", "AAAA"), ("signed.test.", "SOA"),
+    ("chain.signed.test.", "A"), ("weighted.signed.test.", "A"), ("signed.test.", "DNSKEY"),
+    ("mv.signed.test.", "A"),
+])
+def test_unbound_validates_positive_answers(unbound, name, rdtype):
+    m = unbound.ask(name, rdtype)
+    assert m.rcode() == dns.rcode.NOERROR and m.answer
+    assert m.flags & dns.flags.AD, m.to_text()
+
+
+def test_unbound_validates_nodata(unbound):
+    m = unbound.ask("www.signed.test.", "TXT")
+    assert m.rcode() == dns.rcode.NOERROR and not m.answer
+    assert m.flags & dns.flags.AD, m.to_text()
+
+
+@pytest.mark.parametrize("name,rdtype", [
+    ("nothere.signed.test.", "A"),         # nonexistent: NXDOMAIN presented as NODATA
+    ("a.b.nothere.signed.test.", "AAAA"),
+    ("ent.signed.test.", "A"),             # empty non-terminal
+    ("x.wild.signed.test.", "A"),          # wildcard match, type absent
+])
+def test_unbound_validates_compact_denial(unbound, name, rdtype):
+    """RFC 9824: NOERROR, no answer, the NSEC owned by the qname; AD."""
+    m = unbound.ask(name, rdtype)
+    assert m.rcode() == dns.rcode.NOERROR and not m.answer, m.to_text()
+    assert m.flags & dns.flags.AD, m.to_text()
+
+
+def test_nonexistent_name_has_nxname_and_real_nxdomain_without_do(served):
+    _, _, port, _ = served
+    q = dns.message.make_query("nothere.signed.test.", "A", want_dnssec=True)
+    m = dns.query.udp(q, "127.0.0.1", port=port, timeout=3)
+    assert m.rcode() == dns.rcode.NOERROR
+    nsec = [r for r in m.authority if r.rdtype == dns.rdatatype.NSEC][0]
+    assert nsec[0].to_text().split()[1:] == ["RRSIG", "NSEC", "NXNAME"]
+    m = dns.query.udp(dns.message.make_query("nothere.signed.test.", "A"), "127.0.0.1",
+                      port=port, timeout=3)
+    assert m.rcode() == dns.rcode.NXDOMAIN
+
+
+@pytest.mark.parametrize("name", ["x.wild.signed.test.", "a.b.c.wild.signed.test."])
+def test_unbound_validates_wildcard_answers(unbound, name):
+    m = unbound.ask(name, "TXT")
+    assert m.rcode() == dns.rcode.NOERROR and m.answer, m.to_text()
+    assert m.flags & dns.flags.AD, m.to_text()
+
+
+def delv(served, tmp_path, name, rdtype):
+    r53, zid, port, _ = served
+    tag, alg, dt, digest = ds_of(r53, zid).split()
+    anchors = tmp_path / "anchors"
+    anchors.write_text(f'trust-anchors {{ "{ZONE}" static-ds {tag} {alg} {dt} "{digest}"; }};\n')
+    out = subprocess.run(["delv", "@127.0.0.1", "-p", str(port), "-a", str(anchors),
+                          f"+root={ZONE}", name, rdtype],
+                         capture_output=True, text=True, timeout=30)
+    return out.stdout + out.stderr
+
+
+@pytest.mark.skipif(not shutil.which("delv"), reason="delv not installed")
+@pytest.mark.parametrize("name,rdtype", [
+    ("www.signed.test.", "A"), ("nothere.signed.test.", "A"), ("ent.signed.test.", "A"),
+    ("x.wild.signed.test.", "TXT"), ("x.wild.signed.test.", "A"),
+])
+def test_delv_fully_validated(served, tmp_path, name, rdtype):
+    """A denial reads "; negative response, fully validated"."""
+    out = delv(served, tmp_path, name, rdtype)
+    assert "fully validated" in out.splitlines()[0], out
+
+
+@pytest.mark.skipif(not shutil.which("dnssec-verify"), reason="bind9-utils not installed")
+def test_axfr_copy_is_a_signed_zone_dnssec_verify_accepts(served, tmp_path):
+    import dns.query
+    import dns.zone
+
+    r53, zid, port, _ = served
+    zone = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", ZONE, port=port, timeout=5))
+    types = {rds.rdtype for _n, node in zone.nodes.items() for rds in node.rdatasets}
+    assert {dns.rdatatype.DNSKEY, dns.rdatatype.RRSIG, dns.rdatatype.NSEC} <= types
+    path = tmp_path / "signed.test.zone"
+    zone.to_file(str(path), relativize=False)
+    out = subprocess.run(["dnssec-verify", "-o", ZONE, str(path)], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Zone fully signed" in out.stdout + out.stderr
+
+
+def test_ksk_rollover_double_signature_validates_under_either_ds(served, unbound,
+                                                                tmp_path_factory, free_port):
+    """A second ACTIVE KSK signs the DNSKEY RRset beside the first: a
+    resolver holding the old DS and one holding the new both validate."""
+    r53, zid, port, _ = served
+    change = r53.create_key_signing_key(
+        CallerReference="k2", HostedZoneId=zid, Name="ksk_two", Status="ACTIVE",
+        KeyManagementServiceArn=ARN.format("two"))["ChangeInfo"]["Id"]
+    assert wait_insync(r53, change, timeout=20)
+    new = Unbound(tmp_path_factory.mktemp("new"), free_port(), port, ds_of(r53, zid, "ksk_two"))
+    try:
+        q = dns.message.make_query("signed.test.", "DNSKEY", want_dnssec=True)
+        m = dns.query.udp(q, "127.0.0.1", port=port, timeout=3)
+        sigs = [r for r in m.answer if r.rdtype == dns.rdatatype.RRSIG]
+        assert len(sigs[0]) == 2  # one RRSIG per ACTIVE KSK
+        for u in (unbound, new):
+            m = u.ask("www.signed.test.", "AAAA")
+            assert m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AD
+            m = u.ask("signed.test.", "DNSKEY")
+            assert m.flags & dns.flags.AD
+    finally:
+        new.stop()
+
+
+def test_ksk_removed_behind_its_ds_is_servfail(served, tmp_path_factory, free_port):
+    r53, zid, port, _ = served
+    old_ds = ds_of(r53, zid)
+    r53.deactivate_key_signing_key(HostedZoneId=zid, Name="ksk_one")
+    change = r53.delete_key_signing_key(HostedZoneId=zid, Name="ksk_one")["ChangeInfo"]["Id"]
+    assert wait_insync(r53, change, timeout=20)
+    broken = Unbound(tmp_path_factory.mktemp("broken"), free_port(), port, old_ds)
+    fresh = Unbound(tmp_path_factory.mktemp("fresh"), free_port(), port, ds_of(r53, zid, "ksk_two"))
+    try:
+        assert broken.ask("www.signed.test.", "A").rcode() == dns.rcode.SERVFAIL
+        m = fresh.ask("www.signed.test.", "A")
+        assert m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AD
+    finally:
+        broken.stop()
+        fresh.stop()
