@@ -181,7 +181,7 @@ def test_metrics_proxy_is_signed_and_authorized(tmp_path, metrics_listener):
 
 
 def test_metrics_proxy_refuses_a_policy_without_get_metrics(tmp_path, metrics_listener):
-    from r53util import AKID, SECRET
+    from helpers.route53 import AKID, SECRET
 
     reads = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*",
                                                      "Action": ["route53:Get*", "route53:List*"]}]}

@@ -13,7 +13,7 @@ from zonefront.ref import policy as ref_policy
 from zonefront.ref import wire as ref_wire
 from zonefront.snapshot import blocks, layout, policy
 
-CSRC = os.path.join(os.path.dirname(__file__), "..", "..", "csrc")
+CSRC = os.path.join(os.path.dirname(__file__), "..", "..", "..", "csrc")
 
 
 def c_defines(name):
