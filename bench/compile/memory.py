@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "src"))
 
-import harness  # noqa: E402
+import harness  # noqa: E402  (after the sys.path lines)
 
 
 def rss_mb() -> float:

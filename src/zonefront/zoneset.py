@@ -25,6 +25,7 @@ Rules implemented (and mirrored by core/_engine.pyx's lookup):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from .model import (
     ROOT,
@@ -89,6 +90,12 @@ class Resolution:
                           list(self.additional), self.additional_required)
 
 
+# the routed record sets of the (many) nodes that have none: one shared,
+# read-only mapping instead of an empty dict per name; a node given routed
+# record sets gets a dict of its own (_zone_nodes, IncrementalCompiler)
+NO_ROUTED: "MappingProxyType[int, list[RoutedRRset]]" = MappingProxyType({})
+
+
 @dataclass(slots=True)
 class Node:
     name: bytes
@@ -103,7 +110,8 @@ class Node:
     # (RFC 4035 §3.1.4.1), answered from the parent's RRset or its NODATA
     parent_zone: Zone | None = None
     parent_ds: RRset | None = None
-    routed: dict[int, list[RoutedRRset]] = field(default_factory=dict)  # chosen per query
+    # chosen per query; NO_ROUTED (shared, read-only) when there are none
+    routed: dict[int, list[RoutedRRset]] = field(default_factory=lambda: NO_ROUTED)
 
 
 def rrset_rrs(rrset: RRset, owner: bytes | None = None, ttl: int | None = None) -> list[RR]:
@@ -172,6 +180,8 @@ class ZoneSet:
             if node is None:
                 node = nodes[owner] = Node(owner, zone)
             if isinstance(rrset, RoutedRRset):
+                if node.routed is NO_ROUTED:
+                    node.routed = {}
                 node.routed.setdefault(rtype, []).append(rrset)
                 node.rrsets.pop(rtype, None)  # a type is either simple or routed
             elif rtype not in node.routed:

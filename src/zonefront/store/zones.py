@@ -211,6 +211,30 @@ def build_zone(store: Store, z: ZoneRow) -> model.Zone:
     zone = model.Zone(origin=names.name_from_text(z.name), source=f"/hostedzone/{z.id}",
                       private=bool(z.private), vpcs=_vpc_pairs(z.vpcs),
                       rrsets=model.RRsetMap())  # patch_zone shares its shards
-    _add_rows(zone, store.list_rrsets(z.id))
+    _add_rows(zone, _paged_rrsets(store, z.id))
     zone.routed.sort(key=_routed_order)
     return zone
+
+
+# rows read at a time when a zone is built whole.  All of a million-record-set
+# zone's rows at once (each with its parsed JSON) were ~1 GB that, once freed,
+# the allocator could not give back: the kept record sets sat among them
+BUILD_PAGE = 2048
+
+
+def _paged_rrsets(store: Store, zone_id: str, page: int | None = None):
+    """Every stored record set of a zone in Route 53's order, `page` rows
+    per query (a `start` is inclusive: the row a page ends on starts the next)."""
+    page = page or BUILD_PAGE
+    start = None
+    while True:
+        rows = store.list_rrsets(zone_id, start, page + 1 if start else page)
+        full = len(rows) == (page + 1 if start else page)
+        if start is not None and rows and (rows[0].name_key, rows[0].rtype,
+                                           rows[0].set_id) == start:
+            rows = rows[1:]  # the previous page's last row
+        yield from rows
+        if not full or not rows:
+            return
+        last = rows[-1]
+        start = (last.name_key, last.rtype, last.set_id)
