@@ -244,7 +244,13 @@ class RRsetMap(MutableMapping):
     shard (`with_owners`): the API's zone cache hands every publish a new
     Zone, and copying a million-entry dict per change batch cost more than
     compiling the change.  Consumers that compare two versions of a zone
-    visit only the shards that differ (`differing_shards`)."""
+    visit only the shards that differ (`differing_shards`).
+
+    A shard maps each owner to one dict rtype -> RRset (`owners()`), which
+    zoneset.ZoneSet takes as its node's record sets instead of building a
+    second dict per name, and which no (owner, rtype) tuple is kept for.
+    So, once a map has been handed on, neither it nor those dicts change:
+    derive a new map (`with_owners`), which gives changed owners new dicts."""
 
     SHARDS = 1024
     __slots__ = ("_shards", "_len")
@@ -252,61 +258,108 @@ class RRsetMap(MutableMapping):
     def __init__(self, items=()):
         shards: list[dict] = [{} for _ in range(self.SHARDS)]
         mask = self.SHARDS - 1
-        for k, v in (items.items() if hasattr(items, "items") else items):
-            shards[hash(k[0]) & mask][k] = v
+        n = 0
+        for (owner, rtype), v in (items.items() if hasattr(items, "items") else items):
+            shard = shards[hash(owner) & mask]
+            by_type = shard.get(owner)
+            if by_type is None:
+                shard[owner] = {rtype: v}
+                n += 1
+            else:
+                n += rtype not in by_type
+                by_type[rtype] = v
         self._shards = shards
-        self._len = sum(len(s) for s in shards)
+        self._len = n
 
     @classmethod
     def _shard(cls, owner: bytes) -> int:
         return hash(owner) & (cls.SHARDS - 1)
 
     def __getitem__(self, key):
-        return self._shards[hash(key[0]) & (self.SHARDS - 1)][key]
+        by_type = self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key[0])
+        if by_type is None or key[1] not in by_type:
+            raise KeyError(key)
+        return by_type[key[1]]
 
     def get(self, key, default=None):
-        return self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key, default)
+        by_type = self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key[0])
+        return default if by_type is None else by_type.get(key[1], default)
 
     def __contains__(self, key) -> bool:
-        return key in self._shards[hash(key[0]) & (self.SHARDS - 1)]
+        by_type = self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key[0])
+        return by_type is not None and key[1] in by_type
 
     def __setitem__(self, key, value) -> None:
         shard = self._shards[hash(key[0]) & (self.SHARDS - 1)]
-        if key not in shard:
+        by_type = shard.get(key[0])
+        if by_type is None:
+            shard[key[0]] = {key[1]: value}
             self._len += 1
-        shard[key] = value
+        else:
+            self._len += key[1] not in by_type
+            by_type[key[1]] = value
 
     def __delitem__(self, key) -> None:
-        del self._shards[hash(key[0]) & (self.SHARDS - 1)][key]
+        shard = self._shards[hash(key[0]) & (self.SHARDS - 1)]
+        by_type = shard.get(key[0])
+        if by_type is None or key[1] not in by_type:
+            raise KeyError(key)
+        del by_type[key[1]]
+        if not by_type:
+            del shard[key[0]]
         self._len -= 1
 
     def __iter__(self) -> Iterator:
         for shard in self._shards:
-            yield from shard
+            for owner, by_type in shard.items():
+                for rtype in by_type:
+                    yield (owner, rtype)
 
     def __len__(self) -> int:
         return self._len
 
+    def items(self):
+        for shard in self._shards:
+            for owner, by_type in shard.items():
+                for rtype, v in by_type.items():
+                    yield (owner, rtype), v
+
+    def values(self):
+        for shard in self._shards:
+            for by_type in shard.values():
+                yield from by_type.values()
+
     def __reduce__(self):  # shards follow hash(), which differs between processes
         return (RRsetMap, (dict(self.items()),))
 
+    def owners(self):
+        """(owner, {rtype: RRset}) for every owner; the dicts are the map's
+        own and must not be changed."""
+        for shard in self._shards:
+            yield from shard.items()
+
     def of_owner(self, owner: bytes) -> dict:
-        """Every (owner, rtype) -> RRset of one owner: a scan of its shard."""
-        return {k: v for k, v in self._shards[self._shard(owner)].items() if k[0] == owner}
+        """Every (owner, rtype) -> RRset of one owner."""
+        by_type = self._shards[self._shard(owner)].get(owner)
+        return {(owner, t): v for t, v in by_type.items()} if by_type else {}
 
     def with_owners(self, owners, rrsets) -> "RRsetMap":
         """A new map: this one with every RRset of `owners` replaced by those
         in `rrsets` ((owner, rtype) -> RRset).  Only the shards those owners
-        fall in are copied; the rest are shared, and never changed again
-        through either map (see __setitem__'s callers: zones are built once,
-        then only derived)."""
+        fall in are copied, and those owners get new dicts; the rest is
+        shared, and never changed again through either map (zones are built
+        once, then only derived)."""
         new = RRsetMap.__new__(RRsetMap)
         new._shards = list(self._shards)
         new._len = self._len
         for i in {self._shard(o) for o in owners}:
             old = new._shards[i]
-            shard = {k: v for k, v in old.items() if k[0] not in owners}
-            new._len -= len(old) - len(shard)
+            shard = {}
+            for o, by_type in old.items():
+                if o in owners:
+                    new._len -= len(by_type)
+                else:
+                    shard[o] = by_type
             new._shards[i] = shard
         for k, v in rrsets.items():
             if k[0] not in owners:
@@ -315,10 +368,14 @@ class RRsetMap(MutableMapping):
         return new
 
     def differing_shards(self, other: "RRsetMap"):
-        """(mine, theirs) for each shard the two maps do not share."""
+        """(mine, theirs), each (owner, rtype) -> RRset, for the owners whose
+        record sets the two maps do not share (in the shards they do not share)."""
         for a, b in zip(self._shards, other._shards):
             if a is not b:
-                yield a, b
+                yield ({(o, t): v for o, d in a.items() if b.get(o) is not d
+                        for t, v in d.items()},
+                       {(o, t): v for o, d in b.items() if a.get(o) is not d
+                        for t, v in d.items()})
 
 
 @dataclass
