@@ -8,7 +8,7 @@ RFC 4343); names inside rdata keep the case they were written with.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 ROOT = b"\x00"
@@ -238,6 +238,50 @@ class RoutedRRset:
             yield from c.walk()
 
 
+class OneType(Mapping):
+    """The record sets of an owner with one type, as a read-only mapping
+    rtype -> RRset: what RRsetMap keeps for most owners instead of a dict
+    (a one-entry dict takes ~240 octets, this ~60)."""
+
+    __slots__ = ("rtype", "rrset")
+
+    def __init__(self, rtype: int, rrset) -> None:
+        self.rtype = rtype
+        self.rrset = rrset
+
+    def __getitem__(self, rtype):
+        if rtype == self.rtype:
+            return self.rrset
+        raise KeyError(rtype)
+
+    def get(self, rtype, default=None):
+        return self.rrset if rtype == self.rtype else default
+
+    def __contains__(self, rtype) -> bool:
+        return rtype == self.rtype
+
+    def __iter__(self) -> Iterator:
+        yield self.rtype
+
+    def __len__(self) -> int:
+        return 1
+
+    def __bool__(self) -> bool:
+        return True
+
+    def keys(self):
+        return (self.rtype,)
+
+    def values(self):
+        return (self.rrset,)
+
+    def items(self):
+        return ((self.rtype, self.rrset),)
+
+    def __repr__(self) -> str:
+        return f"OneType({self.rtype}, {self.rrset!r})"
+
+
 class RRsetMap(MutableMapping):
     """A zone's RRsets by (owner, rtype), kept in shards by owner so that a
     zone with a few owners changed is a new map sharing every untouched
@@ -246,11 +290,12 @@ class RRsetMap(MutableMapping):
     compiling the change.  Consumers that compare two versions of a zone
     visit only the shards that differ (`differing_shards`).
 
-    A shard maps each owner to one dict rtype -> RRset (`owners()`), which
-    zoneset.ZoneSet takes as its node's record sets instead of building a
-    second dict per name, and which no (owner, rtype) tuple is kept for.
-    So, once a map has been handed on, neither it nor those dicts change:
-    derive a new map (`with_owners`), which gives changed owners new dicts."""
+    A shard maps each owner to its record sets by type (`owners()`): a
+    OneType for an owner of one type (most), else a dict.  zoneset.ZoneSet
+    takes those as its nodes' record sets instead of building a dict per
+    name, and no (owner, rtype) tuple is kept per record set.  So, once a
+    map has been handed on, neither it nor those mappings change: derive a
+    new map (`with_owners`), which gives the changed owners new ones."""
 
     SHARDS = 1024
     __slots__ = ("_shards", "_len")
@@ -263,11 +308,11 @@ class RRsetMap(MutableMapping):
             shard = shards[hash(owner) & mask]
             by_type = shard.get(owner)
             if by_type is None:
-                shard[owner] = {rtype: v}
+                shard[owner] = OneType(rtype, v)
                 n += 1
             else:
                 n += rtype not in by_type
-                by_type[rtype] = v
+                shard[owner] = _with_type(by_type, rtype, v)
         self._shards = shards
         self._len = n
 
@@ -293,20 +338,24 @@ class RRsetMap(MutableMapping):
         shard = self._shards[hash(key[0]) & (self.SHARDS - 1)]
         by_type = shard.get(key[0])
         if by_type is None:
-            shard[key[0]] = {key[1]: value}
+            shard[key[0]] = OneType(key[1], value)
             self._len += 1
         else:
             self._len += key[1] not in by_type
-            by_type[key[1]] = value
+            shard[key[0]] = _with_type(by_type, key[1], value)
 
     def __delitem__(self, key) -> None:
         shard = self._shards[hash(key[0]) & (self.SHARDS - 1)]
         by_type = shard.get(key[0])
         if by_type is None or key[1] not in by_type:
             raise KeyError(key)
-        del by_type[key[1]]
-        if not by_type:
+        if len(by_type) == 1:
             del shard[key[0]]
+        elif len(by_type) == 2:
+            ((t, v),) = [(t, v) for t, v in by_type.items() if t != key[1]]
+            shard[key[0]] = OneType(t, v)
+        else:
+            del by_type[key[1]]
         self._len -= 1
 
     def __iter__(self) -> Iterator:
@@ -333,8 +382,8 @@ class RRsetMap(MutableMapping):
         return (RRsetMap, (dict(self.items()),))
 
     def owners(self):
-        """(owner, {rtype: RRset}) for every owner; the dicts are the map's
-        own and must not be changed."""
+        """(owner, rtype -> RRset) for every owner; the mappings (OneType or
+        dict) are the map's own and must not be changed."""
         for shard in self._shards:
             yield from shard.items()
 
@@ -376,6 +425,16 @@ class RRsetMap(MutableMapping):
                         for t, v in d.items()},
                        {(o, t): v for o, d in b.items() if a.get(o) is not d
                         for t, v in d.items()})
+
+
+def _with_type(by_type, rtype: int, rrset):
+    """An owner's record sets with `rtype` set: a dict once there are two types."""
+    if isinstance(by_type, OneType):
+        if by_type.rtype == rtype:
+            return OneType(rtype, rrset)
+        return {by_type.rtype: by_type.rrset, rtype: rrset}
+    by_type[rtype] = rrset
+    return by_type
 
 
 @dataclass
