@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "src"))
 
-import harness  # noqa: E402  (after the sys.path lines)
+import harness
 
 
 def rss_mb() -> float:
@@ -59,8 +59,9 @@ def main(argv=None) -> int:
     n = size(args.rrsets)
     path = harness.zone_with_rrsets(args.cache_dir, n, args.seed)
 
-    from zonefront import model, serving
     from zonefront.core._engine import Image
+
+    from zonefront import model, serving
     from zonefront.snapshot.incremental import IncrementalCompiler
 
     steps = []

@@ -243,7 +243,7 @@ class OneType(Mapping):
     rtype -> RRset: what RRsetMap keeps for most owners instead of a dict
     (a one-entry dict takes ~240 octets, this ~60)."""
 
-    __slots__ = ("rtype", "rrset")
+    __slots__ = ("rrset", "rtype")
 
     def __init__(self, rtype: int, rrset) -> None:
         self.rtype = rtype

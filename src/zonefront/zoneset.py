@@ -94,7 +94,7 @@ class Resolution:
 # the routed record sets of the (many) nodes that have none: one shared,
 # read-only mapping instead of an empty dict per name; a node given routed
 # record sets gets a dict of its own (_zone_nodes, IncrementalCompiler)
-NO_ROUTED: "MappingProxyType[int, list[RoutedRRset]]" = MappingProxyType({})
+NO_ROUTED: MappingProxyType[int, list[RoutedRRset]] = MappingProxyType({})
 
 
 @dataclass(slots=True)
