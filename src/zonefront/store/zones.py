@@ -224,17 +224,21 @@ BUILD_PAGE = 2048
 
 def _paged_rrsets(store: Store, zone_id: str, page: int | None = None):
     """Every stored record set of a zone in Route 53's order, `page` rows
-    per query (a `start` is inclusive: the row a page ends on starts the next)."""
+    per query.  A page starts at the last name read (`name_key >= ?`, an
+    index seek: the three-part start list_rrsets also takes made SQLite scan
+    the zone from its first row for every page) and skips as many rows as
+    were read of that name (the store's order, whatever its collation)."""
     page = page or BUILD_PAGE
-    start = None
+    name, done = None, 0  # the last name read, and how many of its rows
     while True:
-        rows = store.list_rrsets(zone_id, start, page + 1 if start else page)
-        full = len(rows) == (page + 1 if start else page)
-        if start is not None and rows and (rows[0].name_key, rows[0].rtype,
-                                           rows[0].set_id) == start:
-            rows = rows[1:]  # the previous page's last row
-        yield from rows
-        if not full or not rows:
+        rows = store.list_rrsets(zone_id, None if name is None else (name, None, None), page)
+        for r in rows[done:]:
+            yield r
+            if r.name_key == name:
+                done += 1
+            else:
+                name, done = r.name_key, 1
+        if len(rows) < page:
             return
-        last = rows[-1]
-        start = (last.name_key, last.rtype, last.set_id)
+        if len(rows) <= done and all(r.name_key == name for r in rows):
+            page *= 2  # one name has more rows than a page
