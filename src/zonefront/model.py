@@ -8,7 +8,7 @@ RFC 4343); names inside rdata keep the case they were written with.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from .errors import InputError
@@ -240,13 +240,64 @@ class RoutedRRset:
             yield from c.walk()
 
 
+class OneType(Mapping):
+    """The record sets of an owner with one type, as a read-only mapping
+    rtype -> RRset: what RRsetMap keeps for most owners instead of a dict
+    (a one-entry dict takes ~240 octets, this ~60)."""
+
+    __slots__ = ("rrset", "rtype")
+
+    def __init__(self, rtype: int, rrset) -> None:
+        self.rtype = rtype
+        self.rrset = rrset
+
+    def __getitem__(self, rtype):
+        if rtype == self.rtype:
+            return self.rrset
+        raise KeyError(rtype)
+
+    def get(self, rtype, default=None):
+        return self.rrset if rtype == self.rtype else default
+
+    def __contains__(self, rtype) -> bool:
+        return rtype == self.rtype
+
+    def __iter__(self) -> Iterator:
+        yield self.rtype
+
+    def __len__(self) -> int:
+        return 1
+
+    def __bool__(self) -> bool:
+        return True
+
+    def keys(self):
+        return (self.rtype,)
+
+    def values(self):
+        return (self.rrset,)
+
+    def items(self):
+        return ((self.rtype, self.rrset),)
+
+    def __repr__(self) -> str:
+        return f"OneType({self.rtype}, {self.rrset!r})"
+
+
 class RRsetMap(MutableMapping):
     """A zone's RRsets by (owner, rtype), kept in shards by owner so that a
     zone with a few owners changed is a new map sharing every untouched
     shard (`with_owners`): the API's zone cache hands every publish a new
     Zone, and copying a million-entry dict per change batch cost more than
     compiling the change.  Consumers that compare two versions of a zone
-    visit only the shards that differ (`differing_shards`)."""
+    visit only the shards that differ (`differing_shards`).
+
+    A shard maps each owner to its record sets by type (`owners()`): a
+    OneType for an owner of one type (most), else a dict.  zoneset.ZoneSet
+    takes those as its nodes' record sets instead of building a dict per
+    name, and no (owner, rtype) tuple is kept per record set.  So, once a
+    map has been handed on, neither it nor those mappings change: derive a
+    new map (`with_owners`), which gives the changed owners new ones."""
 
     SHARDS = 1024
     __slots__ = ("_shards", "_len")
@@ -254,61 +305,112 @@ class RRsetMap(MutableMapping):
     def __init__(self, items=()):
         shards: list[dict] = [{} for _ in range(self.SHARDS)]
         mask = self.SHARDS - 1
-        for k, v in (items.items() if hasattr(items, "items") else items):
-            shards[hash(k[0]) & mask][k] = v
+        n = 0
+        for (owner, rtype), v in (items.items() if hasattr(items, "items") else items):
+            shard = shards[hash(owner) & mask]
+            by_type = shard.get(owner)
+            if by_type is None:
+                shard[owner] = OneType(rtype, v)
+                n += 1
+            else:
+                n += rtype not in by_type
+                shard[owner] = _with_type(by_type, rtype, v)
         self._shards = shards
-        self._len = sum(len(s) for s in shards)
+        self._len = n
 
     @classmethod
     def _shard(cls, owner: bytes) -> int:
         return hash(owner) & (cls.SHARDS - 1)
 
     def __getitem__(self, key):
-        return self._shards[hash(key[0]) & (self.SHARDS - 1)][key]
+        by_type = self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key[0])
+        if by_type is None or key[1] not in by_type:
+            raise KeyError(key)
+        return by_type[key[1]]
 
     def get(self, key, default=None):
-        return self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key, default)
+        by_type = self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key[0])
+        return default if by_type is None else by_type.get(key[1], default)
 
     def __contains__(self, key) -> bool:
-        return key in self._shards[hash(key[0]) & (self.SHARDS - 1)]
+        by_type = self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key[0])
+        return by_type is not None and key[1] in by_type
 
     def __setitem__(self, key, value) -> None:
         shard = self._shards[hash(key[0]) & (self.SHARDS - 1)]
-        if key not in shard:
+        by_type = shard.get(key[0])
+        if by_type is None:
+            shard[key[0]] = OneType(key[1], value)
             self._len += 1
-        shard[key] = value
+        else:
+            self._len += key[1] not in by_type
+            shard[key[0]] = _with_type(by_type, key[1], value)
 
     def __delitem__(self, key) -> None:
-        del self._shards[hash(key[0]) & (self.SHARDS - 1)][key]
+        shard = self._shards[hash(key[0]) & (self.SHARDS - 1)]
+        by_type = shard.get(key[0])
+        if by_type is None or key[1] not in by_type:
+            raise KeyError(key)
+        if len(by_type) == 1:
+            del shard[key[0]]
+        elif len(by_type) == 2:
+            ((t, v),) = [(t, v) for t, v in by_type.items() if t != key[1]]
+            shard[key[0]] = OneType(t, v)
+        else:
+            del by_type[key[1]]
         self._len -= 1
 
     def __iter__(self) -> Iterator:
         for shard in self._shards:
-            yield from shard
+            for owner, by_type in shard.items():
+                for rtype in by_type:
+                    yield (owner, rtype)
 
     def __len__(self) -> int:
         return self._len
 
+    def items(self):
+        for shard in self._shards:
+            for owner, by_type in shard.items():
+                for rtype, v in by_type.items():
+                    yield (owner, rtype), v
+
+    def values(self):
+        for shard in self._shards:
+            for by_type in shard.values():
+                yield from by_type.values()
+
     def __reduce__(self):  # shards follow hash(), which differs between processes
         return (RRsetMap, (dict(self.items()),))
 
+    def owners(self):
+        """(owner, rtype -> RRset) for every owner; the mappings (OneType or
+        dict) are the map's own and must not be changed."""
+        for shard in self._shards:
+            yield from shard.items()
+
     def of_owner(self, owner: bytes) -> dict:
-        """Every (owner, rtype) -> RRset of one owner: a scan of its shard."""
-        return {k: v for k, v in self._shards[self._shard(owner)].items() if k[0] == owner}
+        """Every (owner, rtype) -> RRset of one owner."""
+        by_type = self._shards[self._shard(owner)].get(owner)
+        return {(owner, t): v for t, v in by_type.items()} if by_type else {}
 
     def with_owners(self, owners, rrsets) -> "RRsetMap":
         """A new map: this one with every RRset of `owners` replaced by those
         in `rrsets` ((owner, rtype) -> RRset).  Only the shards those owners
-        fall in are copied; the rest are shared, and never changed again
-        through either map (see __setitem__'s callers: zones are built once,
-        then only derived)."""
+        fall in are copied, and those owners get new dicts; the rest is
+        shared, and never changed again through either map (zones are built
+        once, then only derived)."""
         new = RRsetMap.__new__(RRsetMap)
         new._shards = list(self._shards)
         new._len = self._len
         for i in {self._shard(o) for o in owners}:
             old = new._shards[i]
-            shard = {k: v for k, v in old.items() if k[0] not in owners}
-            new._len -= len(old) - len(shard)
+            shard = {}
+            for o, by_type in old.items():
+                if o in owners:
+                    new._len -= len(by_type)
+                else:
+                    shard[o] = by_type
             new._shards[i] = shard
         for k, v in rrsets.items():
             if k[0] not in owners:
@@ -317,10 +419,24 @@ class RRsetMap(MutableMapping):
         return new
 
     def differing_shards(self, other: "RRsetMap"):
-        """(mine, theirs) for each shard the two maps do not share."""
+        """(mine, theirs), each (owner, rtype) -> RRset, for the owners whose
+        record sets the two maps do not share (in the shards they do not share)."""
         for a, b in zip(self._shards, other._shards):
             if a is not b:
-                yield a, b
+                yield ({(o, t): v for o, d in a.items() if b.get(o) is not d
+                        for t, v in d.items()},
+                       {(o, t): v for o, d in b.items() if a.get(o) is not d
+                        for t, v in d.items()})
+
+
+def _with_type(by_type, rtype: int, rrset):
+    """An owner's record sets with `rtype` set: a dict once there are two types."""
+    if isinstance(by_type, OneType):
+        if by_type.rtype == rtype:
+            return OneType(rtype, rrset)
+        return {by_type.rtype: by_type.rrset, rtype: rrset}
+    by_type[rtype] = rrset
+    return by_type
 
 
 @dataclass

@@ -25,6 +25,7 @@ Rules implemented (and mirrored by core/_engine.pyx's lookup):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from .model import (
     ROOT,
@@ -41,6 +42,7 @@ from .model import (
     MAX_NAME_WIRE,
     RoutedRRset,
     RRset,
+    RRsetMap,
     Zone,
     is_subdomain,
     parent_of,
@@ -89,6 +91,12 @@ class Resolution:
                           list(self.additional), self.additional_required)
 
 
+# the routed record sets of the (many) nodes that have none: one shared,
+# read-only mapping instead of an empty dict per name; a node given routed
+# record sets gets a dict of its own (_zone_nodes, IncrementalCompiler)
+NO_ROUTED: MappingProxyType[int, list[RoutedRRset]] = MappingProxyType({})
+
+
 @dataclass(slots=True)
 class Node:
     name: bytes
@@ -103,7 +111,8 @@ class Node:
     # (RFC 4035 §3.1.4.1), answered from the parent's RRset or its NODATA
     parent_zone: Zone | None = None
     parent_ds: RRset | None = None
-    routed: dict[int, list[RoutedRRset]] = field(default_factory=dict)  # chosen per query
+    # chosen per query; NO_ROUTED (shared, read-only) when there are none
+    routed: dict[int, list[RoutedRRset]] = field(default_factory=lambda: NO_ROUTED)
 
 
 def rrset_rrs(rrset: RRset, owner: bytes | None = None, ttl: int | None = None) -> list[RR]:
@@ -165,17 +174,29 @@ class ZoneSet:
     def _zone_nodes(zone: Zone) -> dict[bytes, Node]:
         nodes: dict[bytes, Node] = {}
         origin = zone.origin
-        owners = [(owner, rtype, rrset) for (owner, rtype), rrset in zone.rrsets.items()]
-        owners += [(r.owner, r.rtype, r) for r in zone.routed]
-        for owner, rtype, rrset in owners:
+        if isinstance(zone.rrsets, RRsetMap):
+            # a node's record sets are the map's own dict for its owner (read
+            # only, like the map: a change makes new ones), not a copy per name
+            by_owner = zone.rrsets.owners()
+        else:
+            by_owner = {}
+            for (owner, rtype), rrset in zone.rrsets.items():
+                by_owner.setdefault(owner, {})[rtype] = rrset
+            by_owner = by_owner.items()
+        owners = [(owner, by_type, None) for owner, by_type in by_owner]
+        owners += [(r.owner, None, r) for r in zone.routed]
+        for owner, by_type, routed in owners:
             node = nodes.get(owner)
             if node is None:
                 node = nodes[owner] = Node(owner, zone)
-            if isinstance(rrset, RoutedRRset):
-                node.routed.setdefault(rtype, []).append(rrset)
-                node.rrsets.pop(rtype, None)  # a type is either simple or routed
-            elif rtype not in node.routed:
-                node.rrsets[rtype] = rrset
+            if routed is None:
+                node.rrsets = by_type  # each owner comes once, before the routed ones
+            else:
+                if node.routed is NO_ROUTED:
+                    node.routed = {}
+                node.routed.setdefault(routed.rtype, []).append(routed)
+                if routed.rtype in node.rrsets:  # a type is either simple or routed
+                    node.rrsets = {t: rs for t, rs in node.rrsets.items() if t != routed.rtype}
             # empty non-terminals up to the apex
             name = owner
             while name != origin and name != ROOT:

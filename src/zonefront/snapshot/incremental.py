@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from .. import rdata
 from ..errors import ZonefrontError
 from ..model import (
     ROOT,
@@ -42,15 +41,12 @@ from ..model import (
     is_subdomain,
     parent_of,
 )
-from ..zoneset import Node
+from ..zoneset import NO_ROUTED, Node
 from .blocks import MAX_SERIAL_ROWS
 from .compiler import DNAME, Compiler
 from .layout import U32, wild_field
 from .policy import PSET
 
-# the types an owner's record sets are removed by from the compiler's zone
-# copies: the known mnemonics and every type seen in a zone since
-_KNOWN_TYPES = frozenset(rdata.KNOWN_RRTYPES)
 _WILD = b"\x01*"
 
 
@@ -69,24 +65,42 @@ class DependencyIndex:
     full compile starts afresh."""
 
     def __init__(self) -> None:
-        self.exact: dict[bytes, set[bytes]] = {}
-        self.under: dict[bytes, set[bytes]] = {}
+        # a name consulted by one other name (most are) maps to that name's
+        # bytes, not to a one-element set: ~200 octets less per entry
+        self.exact: dict[bytes, bytes | set[bytes]] = {}
+        self.under: dict[bytes, bytes | set[bytes]] = {}
 
     def add(self, source: bytes, consulted: set[bytes]) -> None:
         for target in consulted:
             if target == source:
                 continue
-            self.exact.setdefault(target, set()).add(source)
+            _put(self.exact, target, source)
             name = parent_of(target)
             while name != ROOT:
-                self.under.setdefault(name, set()).add(source)
+                _put(self.under, name, source)
                 name = parent_of(name)
 
     def of_name(self, name: bytes) -> set[bytes]:
-        return self.exact.get(name, set())
+        return _as_set(self.exact.get(name))
 
     def at_or_below(self, name: bytes) -> set[bytes]:
-        return self.exact.get(name, set()) | self.under.get(name, set())
+        return _as_set(self.exact.get(name)) | _as_set(self.under.get(name))
+
+
+def _put(index: dict, key: bytes, source: bytes) -> None:
+    have = index.get(key)
+    if have is None:
+        index[key] = source
+    elif isinstance(have, set):
+        have.add(source)
+    elif have != source:
+        index[key] = {have, source}
+
+
+def _as_set(entry) -> set[bytes]:
+    if entry is None:
+        return set()
+    return {entry} if isinstance(entry, bytes) else entry
 
 
 @dataclasses.dataclass
@@ -107,10 +121,13 @@ class IncrementalCompiler:
     def __init__(self, zones: list[Zone], image_class, health=None,
                  cidr_collections: dict | None = None, udp_max: int = 1232):
         self.zones = {z.origin: z for z in zones}  # as handed in, to notice what moved
-        # the compiler's zones are its own copies: it updates them in place,
-        # while the callers' Zone objects are never mutated
-        self.copies = {z.origin: dataclasses.replace(z, rrsets=dict(z.rrsets),
-                                                     routed=list(z.routed)) for z in zones}
+        # the compiler's zones are its own copies (the callers' Zone objects
+        # are never mutated).  Their record sets are an RRsetMap, the
+        # caller's own when it is one: a change makes a new map sharing every
+        # untouched shard (_apply), so a million record sets are not held twice
+        self.copies = {z.origin: dataclasses.replace(
+            z, rrsets=z.rrsets if isinstance(z.rrsets, RRsetMap) else RRsetMap(z.rrsets),
+            routed=list(z.routed)) for z in zones}
         self.c = Compiler(list(self.copies.values()), health, cidr_collections)
         self.deps = DependencyIndex()
         self.c.on_trace = self.deps.add
@@ -121,10 +138,6 @@ class IncrementalCompiler:
             if name != ROOT and parent_of(name) in self.c.zs.nodes:
                 p = parent_of(name)
                 self.kids[p] = self.kids.get(p, 0) + 1
-        self.types = set(_KNOWN_TYPES)
-        for z in zones:
-            self.types.update(t for (_o, t) in z.rrsets)
-            self.types.update(r.rtype for r in z.routed)
         self.soa_shapes = {o: _soa_shape(z) for o, z in self.copies.items()}
         # origin -> [record sets, records], kept as changes land (zone_info)
         self.counts = {o: [len(z.rrsets), sum(len(r.rdatas) for r in z.rrsets.values())]
@@ -200,7 +213,6 @@ class IncrementalCompiler:
                 if not is_subdomain(name, origin) or self._in_child_zone(name, origin):
                     continue  # another zone's (a child's data hides the parent's)
                 keys = zone.rrsets.of_owner(name)
-                self.types.update(t for (_n, t) in keys)
                 by_type = {t: rs for (_n, t), rs in keys.items()}
                 rtd = {t: recs for (n, t), recs in routed.items() if n == name}
                 if name == origin and _soa_shape_of(by_type.get(TYPE_SOA)) != self.soa_shapes[origin]:
@@ -234,16 +246,21 @@ class IncrementalCompiler:
         existence: set[bytes] = set()  # names that appeared or went
         removed: set[bytes] = set()
         structural: set[bytes] = set()  # cuts and DNAMEs that appeared, went or changed
+        by_zone: dict[bytes, tuple[Zone, set, dict]] = {}
         for o in owners:
             count = self.counts[o.zone.origin]
-            for t in self.types:
-                old = o.zone.rrsets.pop((o.name, t), None)
-                if old is not None:
-                    count[0] -= 1
-                    count[1] -= len(old.rdatas)
-            o.zone.rrsets.update(o.keys)
+            for old in o.zone.rrsets.of_owner(o.name).values():
+                count[0] -= 1
+                count[1] -= len(old.rdatas)
             count[0] += len(o.keys)
             count[1] += sum(len(r.rdatas) for r in o.keys.values())
+            _z, names, keys = by_zone.setdefault(o.zone.origin, (o.zone, set(), {}))
+            names.add(o.name)
+            keys.update(o.keys)
+        for zone, names, keys in by_zone.values():
+            # a new map: the old one may be the caller's (never mutated)
+            zone.rrsets = zone.rrsets.with_owners(names, keys)
+        for o in owners:
             self._set_owner(o, data, existence, removed, structural)
         # a name removed and made again (an empty non-terminal) is not removed
         removed = {n for n in removed if n not in zs.nodes}
@@ -338,7 +355,7 @@ class IncrementalCompiler:
             data.add(o.name)
             before = (node.is_cut, node.rrsets.get(TYPE_NS), node.rrsets.get(TYPE_DNAME))
         node.rrsets = o.rrsets
-        node.routed = o.routed
+        node.routed = o.routed or NO_ROUTED
         node.is_cut = (not node.is_apex and TYPE_NS in o.rrsets
                        and not o.name.startswith(_WILD))
         after = (node.is_cut, o.rrsets.get(TYPE_NS), o.rrsets.get(TYPE_DNAME))

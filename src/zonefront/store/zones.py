@@ -211,6 +211,34 @@ def build_zone(store: Store, z: ZoneRow) -> model.Zone:
     zone = model.Zone(origin=names.name_from_text(z.name), source=f"/hostedzone/{z.id}",
                       private=bool(z.private), vpcs=_vpc_pairs(z.vpcs),
                       rrsets=model.RRsetMap())  # patch_zone shares its shards
-    _add_rows(zone, store.list_rrsets(z.id))
+    _add_rows(zone, _paged_rrsets(store, z.id))
     zone.routed.sort(key=_routed_order)
     return zone
+
+
+# rows read at a time when a zone is built whole.  All of a million-record-set
+# zone's rows at once (each with its parsed JSON) were ~1 GB that, once freed,
+# the allocator could not give back: the kept record sets sat among them
+BUILD_PAGE = 2048
+
+
+def _paged_rrsets(store: Store, zone_id: str, page: int | None = None):
+    """Every stored record set of a zone in Route 53's order, `page` rows
+    per query.  A page starts at the last name read (`name_key >= ?`, an
+    index seek: the three-part start list_rrsets also takes made SQLite scan
+    the zone from its first row for every page) and skips as many rows as
+    were read of that name (the store's order, whatever its collation)."""
+    page = page or BUILD_PAGE
+    name, done = None, 0  # the last name read, and how many of its rows
+    while True:
+        rows = store.list_rrsets(zone_id, None if name is None else (name, None, None), page)
+        for r in rows[done:]:
+            yield r
+            if r.name_key == name:
+                done += 1
+            else:
+                name, done = r.name_key, 1
+        if len(rows) < page:
+            return
+        if len(rows) <= done and all(r.name_key == name for r in rows):
+            page *= 2  # one name has more rows than a page

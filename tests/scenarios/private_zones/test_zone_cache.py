@@ -120,3 +120,39 @@ def test_take_changed_names_the_owners_each_zone_touched(tmp_path):
         assert cache.take_changed() == {b: None}
     finally:
         store.close()
+
+
+def test_whole_build_reads_pages_and_misses_no_row(tmp_path, monkeypatch):
+    """build_zone reads a zone's rows a page at a time (a page ends on a row
+    the next starts at): every page size gives the zone one big read gives,
+    weighted record sets of one name and type included."""
+    from zonefront.store import zones as zones_mod
+
+    store = Store(str(tmp_path))
+    try:
+        add_zone(store, "ZBIG", "big.example.", False, [])
+        for i in range(23):
+            put_a(store, "ZBIG", f"h{i % 9}-{i}.big.example.", f"192.0.2.{i}")
+        with store.transaction():
+            for sid in ("a", "b", "c"):  # one name and type, three set ids
+                store.put_rrset("ZBIG", RRsetRow(
+                    names.sort_key(names.name_from_text("w.big.example.")), "A", sid,
+                    {"Name": "w.big.example.", "Type": "A", "TTL": 60, "SetIdentifier": sid,
+                     "Weight": 1, "ResourceRecords": [{"Value": "198.51.100.1"}]},
+                    [bytes([198, 51, 100, 1])]))
+        row = store.get_zone("ZBIG")
+        whole = zones_mod.build_zone(store, row)
+        assert len(whole.rrsets) == 23 and len(whole.routed) == 3
+        calls = []
+        real = store.list_rrsets
+        monkeypatch.setattr(store, "list_rrsets",
+                            lambda *a: calls.append(a) or real(*a))
+        for page in (1, 2, 3, 5, 26, 27, 1000):
+            monkeypatch.setattr(zones_mod, "BUILD_PAGE", page)
+            calls.clear()
+            z = zones_mod.build_zone(store, row)
+            assert dict(z.rrsets.items()) == dict(whole.rrsets.items()), page
+            assert z.routed == whole.routed, page
+            assert len(calls) >= 26 // page, page  # paged, not one read
+    finally:
+        store.close()
