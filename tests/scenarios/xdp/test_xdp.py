@@ -327,7 +327,9 @@ def test_flood_keeps_memory_flat_and_answers_resume(net, server, tmp_path):
         assert int(sent.group(1) or sent.group(2)) > answered  # beyond capacity: some dropped
     sock = net.open_in(net.client_ns)
     wire = dns.message.make_query("www.example.com.", "A").to_wire()
-    assert ask(sock, wire, (SERVER_V4, srv.port), 2.0) is not None
+    # answers resume once the flood stops: UDP may lose a datagram while the
+    # rings drain, so a few tries within 10 s, not one
+    assert any(ask(sock, wire, (SERVER_V4, srv.port), 2.0) is not None for _ in range(5))
 
 
 def test_unusable_interface_falls_back_to_the_kernel_path(net, server, caplog):
