@@ -41,7 +41,7 @@ from .netaddr import DEFAULT_UDP_MAX
 log = logging.getLogger("zonefront.serving")
 
 if TYPE_CHECKING:
-    from .snapshot.compiler import Image
+    from .snapshot.compiler import CompiledArrays
 
 # The compiler and the zone-file parser are imported when first used:
 # serving a snapshot needs neither, and they cost 4 MB of RSS (measured).
@@ -63,7 +63,7 @@ def load_zone_files(paths: list[str]) -> list[model.Zone]:
     return [parse_zone_file(p) for p in paths]
 
 
-def compile_zones(zones: list[model.Zone], health=None, cidr: dict | None = None) -> "Image":
+def compile_zones(zones: list[model.Zone], health=None, cidr: dict | None = None) -> "CompiledArrays":
     from .snapshot.compiler import compile_zones as compile_image
 
     return compile_image(zones, health, cidr)
@@ -97,7 +97,7 @@ class Built:
     """One compile's result."""
 
     engine: Engine
-    image: "Image | LiveImage | None"  # the public image, to write as a snapshot; None when loaded from one
+    image: "CompiledArrays | LiveImage | None"  # the public image, to write as a snapshot; None when loaded from one
     zones: list[model.Zone]  # the public zones in it (zone transfers read them)
     # the compiler run this image descends from (a new one per full compile),
     # and the patch that made it from the previous image of that run, as an
@@ -117,7 +117,7 @@ def public_zones(zones: list[model.Zone]) -> list[model.Zone]:
     return out
 
 
-def compile_public(zones: list[model.Zone], health, cidr: dict) -> "Image":
+def compile_public(zones: list[model.Zone], health, cidr: dict) -> "CompiledArrays":
     return compile_zones(public_zones(zones), health, cidr)
 
 

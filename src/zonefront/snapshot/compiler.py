@@ -64,8 +64,9 @@ _ABSENT_QTYPE = 65534
 
 
 @dataclass
-class Image:
-    """The compiled arrays; `zones` describes what they hold."""
+class CompiledArrays:
+    """The compiled arrays; `zones` describes what they hold.  Not yet an
+    image: core._engine.Image is these arrays loaded for answering."""
 
     nodes: bytes
     blocks: bytes
@@ -358,7 +359,7 @@ _SELF_CONTAINED_EXCLUDED = _NAMED | {TYPE_SRV, TYPE_DNAME, TYPE_DS}
 
 
 def compile_zones(zones: list[Zone], health=None, cidr_collections: dict | None = None,
-                  signing: dict | None = None) -> Image:
+                  signing: dict | None = None) -> CompiledArrays:
     """`health`: a health.table.HealthTable giving each HealthCheckId its
     slot; `cidr_collections`: collection id -> location -> CIDR blocks;
     `signing`: origin -> dnssec.signer.ZoneKeys for the zones to sign."""
@@ -545,7 +546,7 @@ class Compiler:
             for z in self.zs.zones
         ]
 
-    def full(self) -> Image:
+    def full(self) -> CompiledArrays:
         node_list = sorted(self.zs.nodes.values(), key=lambda n: n.name)
         if self.b.signer is not None:
             self.prefill_signatures(node_list)
@@ -562,7 +563,7 @@ class Compiler:
             raise ValueError("compiled names exceed 2 GiB")
         for pos, target in wild_patches:
             U32.pack_into(nodes, pos, node_off[target])
-        return Image(bytes(nodes), bytes(self.b.blocks), bytes(self.negatives),
+        return CompiledArrays(bytes(nodes), bytes(self.b.blocks), bytes(self.negatives),
                      bytes(self.dnames), self.zone_info(), self.b.policy.arrays(),
                      len(node_list), self.serials())
 

@@ -40,7 +40,7 @@ from ..rdata import fast_name_from_text, unescape
 from ..zonefile import MAX_INCLUDE_DEPTH, ZoneFileError, parse_zone_file
 from ..zoneset import Node, Resolution, ZoneSet
 from . import _fastcompile
-from .compiler import Compiler, Image, compile_zones
+from .compiler import CompiledArrays, Compiler, compile_zones
 
 Unsupported = _fastcompile.Unsupported
 
@@ -66,8 +66,8 @@ class Stats:
 
 
 def compile_zone_files(paths: list[str], stats: Stats | None = None,
-                       spill_window: int | None = None) -> Image:
-    """Master files -> Image, as `compile_zones([parse_zone_file(p) ...])`
+                       spill_window: int | None = None) -> CompiledArrays:
+    """Master files -> CompiledArrays, as `compile_zones([parse_zone_file(p) ...])`
     would answer; raises ZoneFileError for a broken file and ValueError
     where the Python compiler raises."""
     stats = stats if stats is not None else Stats()
@@ -166,7 +166,7 @@ class _Includer:
             self.stack.pop()
 
 
-def _compile(table, zones: list[Zone], stats: Stats, spill_window: int) -> Image:
+def _compile(table, zones: list[Zone], stats: Stats, spill_window: int) -> CompiledArrays:
     zs = _TableZoneSet(zones, table)
     compiler = Compiler(zones, zoneset=zs)
     table.prepare(spill_window)
@@ -200,7 +200,7 @@ def _compile(table, zones: list[Zone], stats: Stats, spill_window: int) -> Image
     table.release()
     # the table's memory is gone before the files are mapped
     nodes, blocks = table.finish_stream(0), table.finish_stream(1)
-    return Image(nodes, blocks, bytes(compiler.negatives),
+    return CompiledArrays(nodes, blocks, bytes(compiler.negatives),
                  bytes(compiler.dnames), info, compiler.b.policy.arrays(), node_count,
                  compiler.serials())
 

@@ -26,7 +26,7 @@ from .layout import ARRAY_NAMES
 from ..errors import InputError
 
 if TYPE_CHECKING:
-    from .compiler import Image
+    from .compiler import CompiledArrays
 
 MAGIC = "zonefront-snapshot"
 FORMAT_VERSION = 6  # 2: routing policy tables; 3: node/block records, raw arrays; 4: zone rows;
@@ -46,13 +46,13 @@ def _pad(n: int) -> int:
     return -n % _ALIGN
 
 
-def dumps(image: "Image", serial: int | None = None, lineage: str | None = None) -> bytes:
+def dumps(image: "CompiledArrays", serial: int | None = None, lineage: str | None = None) -> bytes:
     """`lineage`: the compiler run whose patches apply to these streams
     (serving.Built.lineage), for edges that apply them."""
     return b"".join(_chunks(image, serial, lineage))
 
 
-def _chunks(image: "Image", serial: int | None, lineage: str | None = None):
+def _chunks(image: "CompiledArrays", serial: int | None, lineage: str | None = None):
     if sys.byteorder != "little":
         raise SnapshotError("snapshots are written on little-endian machines only")
     arrays = image.arrays()
@@ -77,7 +77,7 @@ def _chunks(image: "Image", serial: int | None, lineage: str | None = None):
         yield bytes(_pad(len(arrays[k])))
 
 
-def write(path: str, image: "Image", serial: int | None = None, durable: bool = True) -> None:
+def write(path: str, image: "CompiledArrays", serial: int | None = None, durable: bool = True) -> None:
     """Write atomically: a reader never sees half a snapshot.  `durable`
     (fsync before the rename) is for files that outlive this run; a
     snapshot handed from a compiler child to its parent skips it (5-10 ms
