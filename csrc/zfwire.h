@@ -41,6 +41,7 @@
 
 #define ZF_TYPE_CNAME 5
 #define ZF_TYPE_SOA 6
+#define ZF_TYPE_DNAME 39
 #define ZF_TYPE_OPT 41
 #define ZF_TYPE_DS 43
 #define ZF_TYPE_TSIG 250

@@ -560,8 +560,11 @@ def graft(res: Resolution, tree: Tree, rename: bytes) -> Tree:
                       tree.values)
     out = res.copy()
     out.rcode = tree.rcode
-    out.answer += [RR(rename if rr.owner == QNAME else rr.owner, rr.rtype, rr.ttl, rr.rdata)
-                   for rr in tree.answer]
+    # a chase that comes back to the DNAME owner (qtype DNAME, or ANY whose
+    # lowest type there is DNAME) ends on the DNAME already given: it is not
+    # repeated (RFC 2181 §5, servers suppress duplicate records)
+    out.answer += [rr for rr in (RR(rename if rr.owner == QNAME else rr.owner, rr.rtype, rr.ttl,
+                                    rr.rdata) for rr in tree.answer) if rr not in res.answer]
     out.authority += tree.authority
     out.additional += tree.additional
     return out

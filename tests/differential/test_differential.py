@@ -12,7 +12,7 @@ import dns.flags
 import dns.message
 import dns.rdatatype
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from zonefront.model import (
@@ -122,9 +122,20 @@ def expected_sections(zs, qname_wire, qname_text, res):
     return res.rcode, sorted(answer), sorted(conv(rr) for rr in res.authority), sorted(conv(rr) for rr in res.additional)
 
 
+# the chase after DNAME substitution comes back to the DNAME owner, directly
+# (a.a -> a) or through a CNAME (b.a -> b -> a), for qtype ANY or DNAME: the
+# DNAME is given once (RFC 2181 §5); it used to be repeated, which dnspython
+# merges into one RRset
+DNAME_TO_PARENT = (name_from_text("a.example.com."), TYPE_DNAME, 1, ORIGIN)
+B_TO_A = (name_from_text("b.example.com."), TYPE_CNAME, 1, name_from_text("a.example.com."))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(record, max_size=14), st.lists(st.tuples(query_names(), st.sampled_from(QTYPES)),
        min_size=1, max_size=12))
+@example([DNAME_TO_PARENT], [("a.A.example.com.", "ANY")])
+@example([DNAME_TO_PARENT, B_TO_A], [("b.A.example.com.", "DNAME"), ("a.a.example.com.", "DNAME"),
+                                     ("b.a.example.com.", "ANY"), ("a.a.example.com.", "A")])
 def test_image_matches_specification(records, queries):
     from zonefront.ref.engine import RefImage
 
@@ -216,3 +227,32 @@ def test_recursive_fallback_defers_the_same_queries(records, queries):
                 assert (got is None) == (nxdomain and client == "10.1.2.3"), (name, qtype)
                 if got is not None:
                     assert got == plain
+
+
+def test_dname_chased_back_to_its_owner_is_not_repeated():
+    """Both engines: the DNAME appears once in the answer (the example above,
+    by bytes: a.a.example.com ANY is DNAME, CNAME and nothing more)."""
+    from zonefront.core._engine import Image
+    from zonefront.ref.engine import RefImage
+
+    arrays = compile_zones([build_zone([DNAME_TO_PARENT, B_TO_A])]).arrays()
+    for name, qtype, an in [("a.A.example.com.", "ANY", 2), ("a.a.example.com.", "DNAME", 2),
+                            ("b.a.example.com.", "DNAME", 3), ("a.a.example.com.", "A", 2),
+                            ("c.a.example.com.", "DNAME", 2)]:
+        wire = dns.message.make_query(name, qtype).to_wire()
+        for tcp in (False, True):
+            got = Image(arrays).answer(wire, tcp)
+            assert got == RefImage(arrays).answer(wire, tcp), (name, qtype)
+            assert int.from_bytes(got[6:8], "big") == an, (name, qtype)
+            m = dns.message.from_wire(got)
+            assert sum(len(r) for r in m.answer) == an, (name, qtype)
+
+
+def test_cname_into_a_dname_then_data_is_compiled_with_the_data():
+    """x.a -> (DNAME a -> example.com) x -> CNAME y.a -> (DNAME) y, which has an A:
+    compiler.chain_qtypes used to stop at the CNAME target below the DNAME, so
+    x's A block was the generic 'chain + NODATA' one, without y's A."""
+    records = [DNAME_TO_PARENT,
+               (name_from_text("x.example.com."), TYPE_CNAME, 1, name_from_text("y.a.example.com.")),
+               (name_from_text("y.example.com."), TYPE_A, 1, ORIGIN)]
+    test_image_matches_specification.hypothesis.inner_test(records, [("x.a.example.com.", "A")])

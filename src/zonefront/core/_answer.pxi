@@ -30,6 +30,59 @@ cdef inline size_t response_limit(const image_t* img, const query_t* qr, const z
     return limit if limit <= cap else cap
 
 
+cdef inline uint8_t lc(uint8_t c) noexcept nogil:
+    return c + 32 if 65 <= c <= 90 else c
+
+
+cdef inline ssize_t dname_repeat(const uint8_t* r, size_t pos, size_t end, uint32_t count,
+                                 const uint8_t* owner, uint32_t owner_len,
+                                 const uint8_t* target, uint32_t target_len) noexcept nogil:
+    """Where the last of the `count` records in r[pos:end] starts, when it is
+    the DNAME `owner` -> `target` already in the answer (a chase after DNAME
+    substitution that came back to the owner for qtype DNAME or ANY); -1
+    otherwise.  ref/engine.py's dname_repeat."""
+    cdef ssize_t last = -1
+    cdef size_t fixed = 0, p, o = 0
+    cdef uint32_t i, n, hops = 0
+    for i in range(count):
+        last = <ssize_t>pos
+        while pos < end and r[pos] and r[pos] < 0xC0:
+            pos += 1 + r[pos]
+        if pos >= end:
+            return -1
+        pos += 2 if r[pos] else 1
+        fixed = pos
+        if pos + 10 > end:
+            return -1
+        pos += 10 + ld16(r + pos + 8)
+    if last < 0 or pos != end:
+        return -1
+    p = <size_t>last
+    while True:  # the owner, through compression pointers, against `owner`
+        if r[p] >= 0xC0:
+            hops += 1
+            if hops > 64:
+                return -1
+            p = ld16(r + p) & 0x3FFF
+            continue
+        n = r[p]
+        if o + 1 + n > owner_len or owner[o] != n:
+            return -1
+        for i in range(n):
+            if lc(r[p + 1 + i]) != lc(owner[o + 1 + i]):
+                return -1
+        if n == 0:
+            break
+        p += 1 + n
+        o += 1 + n
+    if ld16(r + fixed) != TYPE_DNAME or ld16(r + fixed + 8) != target_len:
+        return -1
+    for i in range(target_len):
+        if lc(r[end - target_len + i]) != lc(target[i]):
+            return -1
+    return last
+
+
 cdef inline void answer_dname(const image_t* img, const query_t* qr, const uint8_t* q, uint8_t* r,
                               answer_t* a, uint32_t dname_idx, client_t* cl) noexcept nogil:
     """A name below a DNAME: the DNAME, the CNAME synthesized from it and
@@ -39,6 +92,7 @@ cdef inline void answer_dname(const image_t* img, const query_t* qr, const uint8
     cdef uint32_t prefix, newlen, newpos, crcode, blk_idx, dn2, node
     cdef query_t nq
     cdef uint16_t chased[3]
+    cdef ssize_t last
     w = put_block(img, dn.block, r, a.pos, a.limit - a.pos - a.olen, a.pos, 12, qr.qname_len,
                   a.counts, qr.edns_do)
     a.aa = 1
@@ -81,6 +135,12 @@ cdef inline void answer_dname(const image_t* img, const query_t* qr, const uint8
                 a.pos = a.qsec
                 a.counts[0] = 0
             else:
+                if chased[1] == 0 and chased[2] == 0:
+                    last = dname_repeat(r, a.pos, a.pos + w, chased[0], q + 12 + prefix,
+                                        dn.owner_len, r + newpos + prefix, dn.target_len)
+                    if last >= 0:  # RFC 2181 §5: the DNAME is not given twice
+                        w = last - <ssize_t>a.pos
+                        chased[0] -= 1
                 a.pos += w
                 a.rcode = block_rcode(img, rcode_block(img, blk_idx, qr.edns_do))
                 a.counts[0] = 2 + chased[0]

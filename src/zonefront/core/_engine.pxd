@@ -33,6 +33,7 @@ cdef void engine_prefetch(const void* image, const uint8_t* query, size_t qlen,
 # holds them and the layout numbers below equal to the Python tables).
 cdef extern from "zfwire.h":
     const uint16_t TYPE_CNAME "ZF_TYPE_CNAME"
+    const uint16_t TYPE_DNAME "ZF_TYPE_DNAME"
     const uint16_t TYPE_OPT "ZF_TYPE_OPT"
     const uint16_t TYPE_DS "ZF_TYPE_DS"
     const uint16_t TYPE_IXFR "ZF_TYPE_IXFR"

@@ -98,7 +98,7 @@ def wire_constants():
     """The numbers this build was compiled with, by the names of the Python
     tables they mirror: tests/core/test_wire_constants.py holds them equal."""
     return {
-        "TYPE_CNAME": TYPE_CNAME, "TYPE_OPT": TYPE_OPT, "TYPE_DS": TYPE_DS,
+        "TYPE_CNAME": TYPE_CNAME, "TYPE_DNAME": TYPE_DNAME, "TYPE_OPT": TYPE_OPT, "TYPE_DS": TYPE_DS,
         "TYPE_IXFR": TYPE_IXFR, "TYPE_AXFR": TYPE_AXFR, "TYPE_ANY": TYPE_ANY,
         "RCODE_FORMERR": RCODE_FORMERR, "RCODE_SERVFAIL": RCODE_SERVFAIL,
         "RCODE_NOTIMP": RCODE_NOTIMP, "RCODE_REFUSED": RCODE_REFUSED,

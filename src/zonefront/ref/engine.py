@@ -10,7 +10,7 @@ import struct
 from dataclasses import dataclass
 
 from ..dnssec import online
-from ..model import TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DS, TYPE_IXFR, TYPE_OPT
+from ..model import TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DNAME, TYPE_DS, TYPE_IXFR, TYPE_OPT
 from ..snapshot.blocks import FIX_BLOCK, FIX_SERIAL
 from ..snapshot.compiler import ARRAY_NAMES, DNAME
 from ..snapshot.layout import (
@@ -49,6 +49,39 @@ class Answer:
     tc: int = 0
     body: bytes = b""
     counts: tuple = (0, 0, 0)
+
+
+def dname_repeat(msg: bytes, pos: int, count: int, owner: bytes, target: bytes) -> int:
+    """Where the last of the `count` records from `pos` (the section ending
+    `msg`) starts, when it is the DNAME `owner` -> `target` already in the
+    answer: a chase after DNAME substitution that came back to the owner
+    for qtype DNAME or ANY.  -1 otherwise."""
+    last = fixed = -1
+    for _ in range(count):
+        last = pos
+        while msg[pos] and msg[pos] < 0xC0:
+            pos += 1 + msg[pos]
+        fixed = pos = pos + (2 if msg[pos] else 1)
+        pos += 10 + struct.unpack_from(">H", msg, pos + 8)[0]
+    if last < 0 or pos != len(msg):
+        return -1
+    p, o = last, 0
+    while True:  # the owner, through compression pointers, against `owner`
+        if msg[p] >= 0xC0:
+            p = struct.unpack_from(">H", msg, p)[0] & 0x3FFF
+            continue
+        n = msg[p]
+        if o + 1 + n > len(owner) or owner[o] != n \
+                or msg[p + 1: p + 1 + n].lower() != owner[o + 1: o + 1 + n].lower():
+            return -1
+        if n == 0:
+            break
+        p, o = p + 1 + n, o + 1 + n
+    rtype, rdlen = struct.unpack_from(">H", msg, fixed)[0], struct.unpack_from(">H", msg, fixed + 8)[0]
+    if rtype != TYPE_DNAME or rdlen != len(target) or \
+            msg[len(msg) - rdlen:].lower() != target.lower():
+        return -1
+    return last
 
 
 def header_only(query: bytes, rcode: int) -> bytes:
@@ -391,8 +424,15 @@ class RefImage:
                     a.tc, a.body, a.counts = 1, b"", (0, 0, 0)
                 else:
                     a.rcode = self.rcode_block(cb, q.edns_do).rcode
-                    a.body += chased[0]
-                    a.counts = (2 + chased[1], chased[2], chased[3])
+                    body, an = chased[0], chased[1]
+                    if chased[2] == 0 and chased[3] == 0:
+                        msg = bytes(12) + q.qname + bytes(4) + a.body + body
+                        last = dname_repeat(msg, qsec + len(a.body), an, q.qname[prefix:],
+                                            new_name[prefix:])
+                        if last >= 0:  # RFC 2181 §5: the DNAME is not given twice
+                            body, an = body[: last - qsec - len(a.body)], an - 1
+                    a.body += body
+                    a.counts = (2 + an, chased[2], chased[3])
 
     def answer_values(self, q, a: "Answer", ps, cl) -> None:
         """A multivalue answer: the set's shared first part, then up to eight

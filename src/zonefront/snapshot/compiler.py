@@ -33,6 +33,7 @@ from ..model import (
     RRset,
     RRsetMap,
     Zone,
+    name_lower,
     parent_of,
     read_name,
 )
@@ -626,6 +627,12 @@ def chain_qtypes(zs: ZoneSet, node: Node) -> set[int]:
         kind, tnode = zs.lookup(target)
         if kind == "cut":  # the referral the chain ends in, but DS is the parent's answer
             out.add(TYPE_DS)
+            continue
+        if kind == "dname":  # the chain goes on at the synthesized name (zoneset.synthesize)
+            new = target[: len(target) - len(tnode.name)] + name_lower(
+                read_name(tnode.rrsets[TYPE_DNAME].rdatas[0], 0)[0])
+            if len(new) <= 255:
+                todo.append(new)
             continue
         if kind not in ("exact", "wildcard"):
             continue

@@ -7,7 +7,7 @@ import re
 
 from zonefront import netaddr, zoneset
 from zonefront.core._engine import wire_constants
-from zonefront.model import TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DS, TYPE_IXFR, TYPE_OPT, TYPE_SOA
+from zonefront.model import TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DNAME, TYPE_DS, TYPE_IXFR, TYPE_OPT, TYPE_SOA
 from zonefront.ref import engine as ref_engine
 from zonefront.ref import policy as ref_policy
 from zonefront.ref import wire as ref_wire
@@ -42,7 +42,7 @@ def sum_or(expr, known):
 
 
 PYTHON = {
-    "TYPE_CNAME": TYPE_CNAME, "TYPE_OPT": TYPE_OPT, "TYPE_DS": TYPE_DS, "TYPE_IXFR": TYPE_IXFR,
+    "TYPE_CNAME": TYPE_CNAME, "TYPE_DNAME": TYPE_DNAME, "TYPE_OPT": TYPE_OPT, "TYPE_DS": TYPE_DS, "TYPE_IXFR": TYPE_IXFR,
     "TYPE_AXFR": TYPE_AXFR, "TYPE_ANY": TYPE_ANY,
     "RCODE_FORMERR": zoneset.RCODE_FORMERR, "RCODE_SERVFAIL": zoneset.RCODE_SERVFAIL,
     "RCODE_NOTIMP": zoneset.RCODE_NOTIMP, "RCODE_REFUSED": zoneset.RCODE_REFUSED,
@@ -77,7 +77,7 @@ def test_zfwire_h_equals_the_python_tables():
     for name in ("FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "BADVERS"):
         assert c["ZF_RCODE_" + name] == getattr(zoneset, "RCODE_" + name), name
     assert c["ZF_RCODE_NOERROR"] == zoneset.RCODE_NOERROR
-    types = {"CNAME": TYPE_CNAME, "SOA": TYPE_SOA, "OPT": TYPE_OPT, "DS": TYPE_DS,
+    types = {"CNAME": TYPE_CNAME, "DNAME": TYPE_DNAME, "SOA": TYPE_SOA, "OPT": TYPE_OPT, "DS": TYPE_DS,
              "IXFR": TYPE_IXFR, "AXFR": TYPE_AXFR, "ANY": TYPE_ANY, "TSIG": 250}
     for name, value in types.items():
         assert c["ZF_TYPE_" + name] == value, name
