@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import boto3
+import dns.exception
 import dns.flags
+import dns.message
+import dns.query
 import dns.rcode
+import dns.rdatatype
 import pytest
 from botocore.config import Config as BotoConfig
 from helpers.edge_cluster import EDGE_KEY, EDGE_SECRET, KEY, SECRET, start_control_plane, start_edge
@@ -47,7 +52,11 @@ def edge(tmp_path_factory, free_port):
                                    Status="ACTIVE",
                                    KeyManagementServiceArn="arn:aws:kms:us-east-1:111122223333:key/edge")
         change = r53.enable_hosted_zone_dnssec(HostedZoneId=zid)["ChangeInfo"]["Id"]
-        assert wait_insync(r53, change, timeout=30)  # INSYNC: the edge serves it
+        assert wait_insync(r53, change, timeout=30)
+        # INSYNC may be decided before this edge registered: wait until the
+        # edge itself serves the signed DNSKEY RRset, so that unbound never
+        # meets (and caches) the zone unsigned
+        assert _wait_signed(edge_dns), "the edge never served the signed zone"
         ds = r53.get_dnssec(HostedZoneId=zid)["KeySigningKeys"][0]["DSRecord"]
         u = Unbound(tmp_path_factory.mktemp("unbound"), free_port(), edge_dns, ds, zone=ZONE,
                     stubs=(ZONE,))
@@ -56,6 +65,20 @@ def edge(tmp_path_factory, free_port):
     finally:
         for p in reversed(procs):
             p.stop()
+
+
+def _wait_signed(port: int, timeout: float = 30.0) -> bool:
+    q = dns.message.make_query(ZONE, "DNSKEY", want_dnssec=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            m = dns.query.udp(q, "127.0.0.1", port=port, timeout=0.5)
+            if any(r.rdtype == dns.rdatatype.RRSIG for r in m.answer):
+                return True
+        except (OSError, dns.exception.Timeout):
+            pass
+        time.sleep(0.1)
+    return False
 
 
 @pytest.mark.parametrize("name,rdtype,has_answer", [
