@@ -231,6 +231,25 @@ static inline uint8_t *put_rr_head(uint8_t *p, uint32_t name_off, uint16_t type,
  * pair, the most recently signed first.  Returns the slot holding the key
  * (*hit = 1), or the pair's first slot, its old entry moved to the second
  * (*hit = 0), to be filled by the caller. */
+/* A cache miss: sign `data` into the slot and key it by (fp, name); an
+ * emptied slot and -1 when the key cannot sign. */
+static int fill_slot(state_t *st, slot_t *slot, const uint8_t *priv, const uint8_t *pub,
+                     const uint8_t *data, size_t dlen, uint64_t fp, const uint8_t *lc,
+                     uint32_t name_len)
+{
+    EVP_PKEY_CTX *ctx = key_ctx(st, priv, pub);
+    if (ctx == NULL || sign_digest(ctx, data, dlen, slot->sig) != 0) {
+        slot->fp = 0;
+        return -1;
+    }
+    st->misses++;
+    slot->fp = fp;
+    slot->nlen = (uint8_t)name_len;
+    memcpy(slot->name, lc, name_len);
+    return 0;
+}
+
+
 static slot_t *cache_slot(state_t *st, uint64_t h, uint64_t key, const uint8_t *lc,
                           uint32_t len, int *hit)
 {
@@ -336,15 +355,8 @@ ssize_t zfdeny_put(const uint8_t *tmpl, const uint8_t *name, uint32_t name_len,
                 t += 2 + tl;
             }
         }
-        EVP_PKEY_CTX *ctx = key_ctx(st, priv, pub);
-        if (ctx == NULL || sign_digest(ctx, data, dlen, slot->sig) != 0) {
-            slot->fp = 0;
+        if (fill_slot(st, slot, priv, pub, data, dlen, fp, lc, name_len) != 0)
             return -2;
-        }
-        st->misses++;
-        slot->fp = fp;
-        slot->nlen = (uint8_t)name_len;
-        memcpy(slot->name, lc, name_len);
     }
     memcpy(p + hlen, slot->sig, 64);
     p += hlen + 64;
@@ -435,15 +447,8 @@ ssize_t zfdeny_put_set(const uint8_t *tmpl, const uint8_t *name, uint32_t name_l
             be32(data + dlen + 4, ttl);                      /* the RRSIG's original TTL */
             dlen += lens[i] - 2;
         }
-        EVP_PKEY_CTX *ctx = key_ctx(st, priv, pub);
-        if (ctx == NULL || sign_digest(ctx, data, dlen, slot->sig) != 0) {
-            slot->fp = 0;
+        if (fill_slot(st, slot, priv, pub, data, dlen, h, lc, name_len) != 0)
             return -2;
-        }
-        st->misses++;
-        slot->fp = h;
-        slot->nlen = (uint8_t)name_len;
-        memcpy(slot->name, lc, name_len);
     }
     memcpy(p + hlen, slot->sig, 64);
     p += hlen + 64;
