@@ -177,16 +177,26 @@ def pack(doc: dict) -> bytes:
 
 # -- zones ----------------------------------------------------------------
 
+def signed_keys(kz: list[tuple[str, model.Zone]]) -> list[str]:
+    """The keys of the zones the control plane serves signed.  Their keys
+    never leave it, so an edge serves them only from its compiled image
+    (its snapshot or its patches), never from a compile of its own."""
+    return [k for k, z in kz if z.dnssec is not None]
+
+
 def dumps_zones(epoch: str, serial: int, zones: list[model.Zone], slots: dict,
-                cidr: dict, vpcs: dict, fallback=()) -> bytes:
+                cidr: dict, vpcs: dict, fallback=(), signed=None) -> bytes:
     """The zones document, packed a record set at a time: one packb call over
     a million-record zone would hold the GIL for seconds, stalling an edge's
-    sync and heartbeat threads (or the control plane's API) meanwhile."""
+    sync and heartbeat threads (or the control plane's API) meanwhile.
+    `signed`: the signed zones' keys, when `zones` no longer carry their
+    signing keys (an edge's copy); by default the zones say it."""
     kz = keyed(zones)
     packer = msgpack.Packer(use_bin_type=True)
     head = {"magic": ZONES_MAGIC, "version": FORMAT_VERSION, "epoch": epoch,
             "serial": serial, "order": [k for k, _ in kz], "slots": slots, "cidr": cidr,
-            "vpcs": vpcs, "fallback": sorted(fallback), "routed_fields": list(ROUTED_FIELDS)}
+            "vpcs": vpcs, "fallback": sorted(fallback), "routed_fields": list(ROUTED_FIELDS),
+            "signed": sorted(signed_keys(kz) if signed is None else signed)}
     out = [packer.pack_map_header(len(head) + 1)]
     for k, v in head.items():
         out += [packer.pack(k), packer.pack(v)]
@@ -224,13 +234,15 @@ class EdgeZones:
     image: dict | None = None
     # hosted zone ids of the private zones with public DNS fallback (serving.build_views)
     fallback: frozenset = frozenset()
+    # keys of the zones served signed (signed_keys): never compiled on an edge
+    signed: frozenset = frozenset()
 
     def zone_list(self) -> list[model.Zone]:
         return [self.zones[k] for k in self.order]
 
     def dumps(self) -> bytes:
         return dumps_zones(self.epoch, self.serial, self.zone_list(), self.slots, self.cidr,
-                           self.vpcs, self.fallback)
+                           self.vpcs, self.fallback, self.signed)
 
 
 def loads_zones(blob: bytes, what: str = "zones") -> EdgeZones:
@@ -244,7 +256,8 @@ def loads_zones(blob: bytes, what: str = "zones") -> EdgeZones:
             raise FormatError(f"{what}: order and zones disagree")
         return EdgeZones(doc["epoch"], int(doc["serial"]), order, zones, dict(doc["slots"]),
                        doc.get("cidr") or {}, doc.get("vpcs") or {},
-                       fallback=frozenset(doc.get("fallback") or ()))
+                       fallback=frozenset(doc.get("fallback") or ()),
+                       signed=frozenset(doc.get("signed") or ()))
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, FormatError):
             raise
@@ -310,7 +323,8 @@ def apply_delta(zs: EdgeZones, blob: bytes, what: str = "delta") -> EdgeZones:
                        doc["cidr"] if "cidr" in doc else zs.cidr,
                        doc["vpcs"] if "vpcs" in doc else zs.vpcs, changed,
                        doc.get("lineage"), doc.get("image"),
-                       frozenset(doc["fallback"]) if "fallback" in doc else zs.fallback)
+                       frozenset(doc["fallback"]) if "fallback" in doc else zs.fallback,
+                       frozenset(doc.get("signed") or ()))
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, FormatError):
             raise

@@ -262,6 +262,7 @@ class EdgeHub:
                    "epoch": self.epoch, "from": since, "serial": self.serial,
                    "lineage": self._lineage,
                    "order": order, "slots": self._slots,
+                   "signed": documents.signed_keys(self._keyed),
                    "routed_fields": list(documents.ROUTED_FIELDS)}
             if any(p.meta for p in entries):
                 doc["cidr"], doc["vpcs"] = self._cidr, self._vpcs

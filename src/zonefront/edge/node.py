@@ -42,6 +42,7 @@ NET_ERRORS = (OSError, http.client.HTTPException, ControlPlaneError)
 SAVE_QUIET = 2.0  # a big image is saved once no change came for this long ...
 SAVE_LATEST = 60.0  # ... or this long after the first change not on disk yet
 SAVE_AT_ONCE = 32 << 20  # images up to this size are saved by the delta that made them
+FULL_TRIES = 5  # snapshot-then-zones fetches before a publish between them means a compile here
 
 
 class Edge:
@@ -234,14 +235,20 @@ class Edge:
         self.stats["deltas"] += 1
 
     def _full(self) -> None:
-        """The compiled image first (served at once), then the source zones."""
-        _s, hdrs, snap = self.client.call("GET", API + "/snapshot")
-        self.connected.set()
-        arrays, meta = snapshot_format.loads(snap, "control plane snapshot")
-        epoch = hdrs.get("x-zonefront-epoch", "")
-        serial = int(meta["serial"])
-        _s, _h, blob = self.client.call("GET", API + "/zones")
-        zs = documents.loads_zones(blob, "control plane zones")
+        """The compiled image first (served at once), then the source zones.
+        A publish between the two requests is met by asking again: compiled
+        here instead, signed zones would be served unsigned (their keys stay
+        on the control plane)."""
+        for _try in range(FULL_TRIES):
+            _s, hdrs, snap = self.client.call("GET", API + "/snapshot")
+            self.connected.set()
+            arrays, meta = snapshot_format.loads(snap, "control plane snapshot")
+            epoch = hdrs.get("x-zonefront-epoch", "")
+            serial = int(meta["serial"])
+            _s, _h, blob = self.client.call("GET", API + "/zones")
+            zs = documents.loads_zones(blob, "control plane zones")
+            if (zs.epoch, zs.serial) == (epoch, serial):
+                break
         self.health.slots = dict(zs.slots)
         self.stats["full"] += 1
         if (zs.epoch, zs.serial) == (epoch, serial) and not any(
@@ -254,23 +261,33 @@ class Edge:
             self.serving.install(Built(engine, None, []), zs.zone_list())
             self._served_now(zs, f"{len(meta['zones'])} zone(s)")
             self._save(zs, snap, blob)
-        else:  # a publish in between, or private views: compile the zones here
-            self.lineage = None
-            self._install(zs, zones_blob=blob)
+        else:  # publishes in between, or private views: compile the zones here
+            self._compile(zs, zones_blob=blob)
 
     def _install(self, zs: documents.EdgeZones, save: bool = True, zones_blob: bytes | None = None):
-        """Compile `zs` and swap it in.  The zones a delta left alone are the
-        same objects as before (format.apply_delta copies on write), which
-        is how ServedZones tells the changed ones; new CIDR collections or
-        VPCs may change any zone."""
-        self.health.slots = dict(zs.slots)
+        """Serve `zs`: the control plane's patches applied to the image held,
+        else its full image when a zone is signed, else a compile here."""
         old = self.zs
         same_meta = old is not None and (old.cidr, old.vpcs, old.fallback) == (
             zs.cidr, zs.vpcs, zs.fallback)
         if same_meta and self._apply_patches(zs):
             return
+        if zs.signed and not any(z.private for z in zs.zones.values()):
+            self._full()  # signed zones are compiled on the control plane only
+            return
+        self._compile(zs, save, zones_blob, changed=zs.changed if same_meta else None)
+
+    def _compile(self, zs: documents.EdgeZones, save: bool = True,
+                 zones_blob: bytes | None = None, changed: dict | None = None) -> None:
+        """Compile `zs` here and swap it in.  The zones a delta left alone are
+        the same objects as before (format.apply_delta copies on write), which
+        is how ServedZones tells the changed ones (`changed`); new CIDR
+        collections or VPCs may change any zone."""
+        self.health.slots = dict(zs.slots)
         self.lineage = None  # compiled here from now on
-        changed = zs.changed if same_meta else None
+        if zs.signed:
+            self.emit(f"edge: serial {zs.serial}: compiled here, {len(zs.signed)} signed "
+                      "zone(s) are served unsigned until the control plane's image is taken")
         self.source.cidr_collections = lambda: zs.cidr
         self.source.vpcs = lambda: zs.vpcs
         self.source.public_fallback = lambda: zs.fallback

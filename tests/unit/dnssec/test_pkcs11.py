@@ -4,7 +4,6 @@ the DNSKEY RRset it signs validates, and a token that is not there is
 Route 53's InvalidKMSArn."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
@@ -34,10 +33,12 @@ def token(tmp_path_factory):
     (tmp / "tokens").mkdir()
     conf = tmp / "softhsm2.conf"
     conf.write_text(f"directories.tokendir = {tmp}/tokens\nobjectstore.backend = file\n")
-    os.environ["SOFTHSM2_CONF"] = str(conf)
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "zonefront-test",
-                    "--pin", "1234", "--so-pin", "5678"], check=True, capture_output=True)
-    return KeyStore(str(tmp))
+    # set for this module only: every later test's children inherit os.environ
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOFTHSM2_CONF", str(conf))
+        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "zonefront-test",
+                        "--pin", "1234", "--so-pin", "5678"], check=True, capture_output=True)
+        yield KeyStore(str(tmp))
 
 
 def test_token_key_is_made_once_and_signs_a_validating_dnskey_rrset(token):
