@@ -51,3 +51,11 @@ def test_a_corrupt_snapshot_is_refused_without_trust(tmp_path):
     bad["negatives"] = bytes(negatives)
     with pytest.raises(ValueError, match="out of range"):
         Engine(bad, meta["zones"], meta["serial"])
+
+
+def test_a_trusted_load_still_keeps_each_block_within_its_stream(tmp_path):
+    good, meta = snapshot_format.read(_snapshot(tmp_path))
+    cut = {k: bytes(v) for k, v in good.items()}
+    cut["blocks"] = cut["blocks"][:-1]  # the last block record runs past the end
+    with pytest.raises(ValueError, match="block records are malformed"):
+        Engine(cut, meta["zones"], meta["serial"], trusted=True)
