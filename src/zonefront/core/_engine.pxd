@@ -258,6 +258,7 @@ cdef class Image:
     cdef size_t _blocks_len
     cdef int _is_block(self, uint32_t ref)
     cdef _validate_nodes(self, size_t nlen, size_t ndn)
+    cdef _count_blocks(self)
     cdef void* table_base   # the hash table's own arena
     cdef size_t table_size
     cdef int table_huge

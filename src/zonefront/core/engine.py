@@ -42,9 +42,10 @@ class Engine:
     Engine and swapping it in (dataplane.server.DnsServer.reload)."""
 
     def __init__(self, arrays: dict, zones: list[dict] | None = None, serial: int = 0,
-                 udp_max: int = DEFAULT_UDP_MAX, release_source: bool = False, growable: bool = False):
+                 udp_max: int = DEFAULT_UDP_MAX, release_source: bool = False, growable: bool = False,
+                 trusted: bool = False):
         self.image = _image_class()(arrays, zones or [], udp_max, release_source=release_source,
-                                    growable=growable)
+                                    growable=growable, trusted=trusted)
         self.serial = serial
         self.zones = zones or []
 
@@ -71,9 +72,12 @@ class Engine:
         return cls.from_zones([parse_zone_file(p) for p in paths], udp_max=udp_max)
 
     @classmethod
-    def from_snapshot(cls, path: str, udp_max: int = DEFAULT_UDP_MAX) -> "Engine":
+    def from_snapshot(cls, path: str, udp_max: int = DEFAULT_UDP_MAX, trusted: bool = False) -> "Engine":
+        """`trusted`: only for a file this process's own forked compiler
+        just wrote (serving.compile_in_child); it skips the image checks."""
         arrays, meta = snapshot_format.read(path)  # views of the mapped file
-        return cls(arrays, meta["zones"], meta["serial"], udp_max, release_source=True)
+        return cls(arrays, meta["zones"], meta["serial"], udp_max, release_source=True,
+                   trusted=trusted)
 
     def answer(self, query: bytes, client: str | None = None, tcp: bool = False,
                seed: int = 0, deferrable: bool = False) -> bytes | None:
