@@ -54,7 +54,11 @@ def cmd_serve(args) -> int:
     geoip = args.geoip if (args.geoip is not None or args.api) else "none"
     try:  # no --geoip: the packaged GeoLite2 database (geodefault.py)
         geo, geo_note = None, None
-        if geoip is None or geoip.lower() != "none":  # not even imported (9 ms) without it
+        if geoip is None:  # hosted zones: loaded on the first location routing
+            from .geodefault import LazyGeo
+
+            geo = LazyGeo(lambda note: print(note, file=sys.stderr, flush=True))
+        elif geoip.lower() != "none":  # not even imported (9 ms) without it
             from .geodefault import geo_from_arg
 
             geo, geo_note = geo_from_arg(geoip)

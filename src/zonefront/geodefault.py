@@ -20,6 +20,7 @@ import logging
 import os
 import struct
 import tempfile
+import threading
 
 from .geo import GeoDB
 
@@ -142,3 +143,29 @@ def geo_from_arg(arg: str | None) -> tuple[GeoDB | None, str | None]:
     if arg.lower() == "none":
         return None, None
     return load_cached(arg), None
+
+
+class LazyGeo:
+    """The packaged database, flattened on the first image that routes by
+    location (Image.attach asks `uses_location()` before `arrays()`): a
+    control plane whose hosted zones hold no latency, geolocation or
+    geoproximity records never holds its 65 MB.  The line saying what was
+    loaded goes to `say` then.  A missing package leaves the routing to
+    its defaults, as at a start without the package."""
+
+    lazy = True
+
+    def __init__(self, say, directory: str | None = None):
+        self._say, self._directory = say, directory
+        self._arrays: dict[str, bytes] | None = None
+        self._lock = threading.Lock()
+        self.loaded = False
+
+    def arrays(self) -> dict[str, bytes] | None:
+        with self._lock:  # the API's change threads attach images too
+            if not self.loaded:
+                db, note = default_geo(self._directory)
+                self._arrays = None if db is None else db.arrays()
+                self.loaded = True
+                self._say(note)
+        return self._arrays

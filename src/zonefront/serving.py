@@ -447,6 +447,8 @@ class ServedZones:
             try:
                 ends = inc.image.stream_ends()
                 image = inc.update(public, changed)
+                if getattr(src.geo, "lazy", False):  # the first location record loads it
+                    image.attach(src.geo)
                 tail, negatives, serials, updates, info = inc.last_patch_args
                 patch = {"ends": ends, "tail": tail, "negatives": negatives,
                          "serials": serials, "updates": updates, "zones": info}

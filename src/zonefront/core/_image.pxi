@@ -672,8 +672,11 @@ cdef class Image:
         """Give routing its inputs: GeoIP arrays (geo.GeoDB.arrays()) and the
         health table's buffer (health.table.HealthTable.buffer, never
         resized, read without locks).  Call before serving the image."""
+        if geo is not None and getattr(geo, "lazy", False) and not self.uses_location():
+            geo = None  # geodefault.LazyGeo: not loaded for an image that routes by no location
         if geo is not None:
             arrays = geo if isinstance(geo, dict) else geo.arrays()
+        if geo is not None and arrays is not None:
             for k in GEO_ARRAYS:
                 if not isinstance(arrays.get(k), bytes):
                     raise ValueError(f"geo array {k!r} missing")
@@ -693,6 +696,15 @@ cdef class Image:
             self.img.health = <const uint8_t*><char*>buf
             self.img.nhealth = len(buf)
         return self
+
+    def uses_location(self):
+        """Whether a latency, geolocation or geoproximity pset is in the
+        image: the routing that reads the GeoIP arrays."""
+        cdef uint32_t i
+        for i in range(self.img.npsets):
+            if self.img.psets[i].kind in (K_LATENCY, K_GEO, K_GEOPROX):
+                return True
+        return False
 
     def set_views(self, list views):
         """Attach private views: [(Image, [cidr, ...]), ...]; a source in a

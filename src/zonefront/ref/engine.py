@@ -197,6 +197,9 @@ class RefImage:
             return None
         return view if view.decide(q.qname.lower(), q.qtype)[0] != RCODE_REFUSED else None
 
+    def uses_location(self) -> bool:
+        return self.policy.uses_location()
+
     def attach(self, geo=None, health=None) -> "RefImage":
         self.policy.attach(geo, health)
         return self

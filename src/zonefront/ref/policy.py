@@ -31,6 +31,7 @@ R4 = struct.Struct("<IIIB3x")
 R6 = struct.Struct("<QQQQIB3x")
 GEOLOC = struct.Struct("<HHIff")
 K = {v: k for k, v in KIND.items()}
+LOCATION_KINDS = {"latency", "geo", "geoproximity"}  # the routing that reads GeoIP data
 
 
 def zf_hash(p: bytes) -> int:
@@ -167,9 +168,15 @@ class Policy:
         self.geolocs: list = []
         self.health: bytearray | None = None
 
+    def uses_location(self) -> bool:
+        """Whether a latency, geolocation or geoproximity pset is here."""
+        return any(K.get(p[0]) in LOCATION_KINDS for p in self.psets)
+
     def attach(self, geo=None, health=None) -> None:
-        if geo is not None:
-            arrays = geo if isinstance(geo, dict) else geo.arrays()
+        if geo is not None and getattr(geo, "lazy", False) and not self.uses_location():
+            geo = None  # geodefault.LazyGeo: loaded only for location routing
+        arrays = None if geo is None else geo if isinstance(geo, dict) else geo.arrays()
+        if arrays is not None:
             self.geo4 = _ranges4(arrays["geo4"])
             self.geo6 = _ranges6(arrays["geo6"])
             g = arrays["geolocs"]

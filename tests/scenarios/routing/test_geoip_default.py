@@ -1,7 +1,8 @@
 """A fresh `zonefront serve --api` with no --geoip routes geolocation records
 by location (issue 16, item 3): the GeoLite2-City database of the
 maxminddb-geolite2 package is the default, so an ECS subnet in the US gets
-the US record and a German one the Europe record."""
+the US record and a German one the Europe record.  The database is loaded
+only when a hosted zone first routes by location (issue 13: 65 MB)."""
 from __future__ import annotations
 
 import pytest
@@ -28,9 +29,39 @@ def fresh(tmp_path_factory):
         zfserve.stop(s)
 
 
+def _loaded(served) -> bool:
+    return any("maxminddb-geolite2" in line and "2018-07-03" in line for line in served.stderr)
+
+
+def _rss_kib(served) -> int:
+    with open(f"/proc/{served.proc.pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def test_not_loaded_without_location_routing(fresh):
+    # runs first in this module: the server has not seen a location record yet
+    zid = fresh.create_zone("no-geo.test")
+    fresh.change(zid, rrset("www.no-geo.test", "192.0.2.9"),
+                 rrset("w.no-geo.test", "192.0.2.10", SetIdentifier="a", Weight=1),
+                 rrset("c.no-geo.test", "192.0.2.11", SetIdentifier="p",
+                       Failover="PRIMARY"))
+    assert fresh.one("www.no-geo.test", ecs=US_SUBNET) == "192.0.2.9"
+    assert fresh.one("w.no-geo.test") == "192.0.2.10"
+    assert not _loaded(fresh)
+    before = _rss_kib(fresh)
+    zid = fresh.create_zone("first-geo.test")
+    fresh.change(zid,
+                 rrset("www.first-geo.test", "192.0.2.1", SetIdentifier="us",
+                       GeoLocation={"CountryCode": "US"}),
+                 rrset("www.first-geo.test", "192.0.2.3", SetIdentifier="default",
+                       GeoLocation={"CountryCode": "*"}))
+    assert fresh.one("www.first-geo.test", ecs=US_SUBNET) == "192.0.2.1"
+    assert _loaded(fresh)
+    assert _rss_kib(fresh) - before > 30_000  # the flattened tables: ~65 MB
+
+
 @pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
 def test_geolocation_by_ecs_with_packaged_database(fresh, tcp):
-    assert any("maxminddb-geolite2" in line and "2018-07-03" in line for line in fresh.stderr)
     origin = f"geo-default-{'tcp' if tcp else 'udp'}.test"
     zid = fresh.create_zone(origin)
     name = f"www.{origin}"
@@ -44,5 +75,6 @@ def test_geolocation_by_ecs_with_packaged_database(fresh, tcp):
     assert fresh.one(name, ecs=DE_SUBNET, tcp=tcp) == "192.0.2.2"
     assert fresh.one(name, ecs=DE_SUBNET6, tcp=tcp) == "192.0.2.2"
     assert fresh.one(name, tcp=tcp) == "192.0.2.3"  # 127.0.0.1: no location
+    assert _loaded(fresh)
     m = fresh.query(name, ecs=DE_SUBNET, tcp=tcp)
     assert zfserve.ecs_of(m).scopelen > 0  # the answer depended on the location

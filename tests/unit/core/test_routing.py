@@ -302,3 +302,36 @@ def test_compiled_and_reference_choose_alike():
                 q.id = seed
                 wire = q.to_wire()
                 assert c.answer(wire, False, client, seed) == r.answer(wire, False, client, seed)
+
+
+class LazyTables:
+    """A stand-in for geodefault.LazyGeo: counts its loads."""
+    lazy = True
+
+    def __init__(self):
+        self.loads = 0
+
+    def arrays(self):
+        self.loads += 1
+        return geo_arrays()
+
+
+@pytest.mark.parametrize("impl", ["ref", "c"])
+def test_lazy_geo_loaded_only_for_location_routing(impl):
+    from zonefront.core._engine import Image
+    from zonefront.ref.engine import RefImage
+    cls = RefImage if impl == "ref" else Image
+    z = base_zone()
+    z.routed += [routed("w", ["10.0.0.1"], set_id="one", weight=1)]
+    plain = cls(compile_zones([z]).arrays())
+    tables = LazyTables()
+    plain.attach(geo=tables)
+    assert tables.loads == 0 and not plain.uses_location()
+    z.routed += [routed("g", ["10.3.0.2"], set_id="us", geo_country="US"),
+                 routed("g", ["10.3.0.3"], set_id="eu", geo_continent="EU")]
+    img = cls(compile_zones([z]).arrays())
+    assert img.uses_location()
+    img.attach(geo=tables)
+    assert tables.loads == 1
+    assert addresses(ask(img, "g.example.com.", ecs="85.1.2.0")) == ["10.3.0.3"]
+    assert addresses(ask(img, "g.example.com.", ecs="8.8.8.0")) == ["10.3.0.2"]
