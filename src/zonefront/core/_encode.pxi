@@ -60,7 +60,8 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
                               uint16_t* counts, uint8_t do) noexcept nogil:
     """Copy a block after the question and relocate its pointers; drops
     optional additional RRs that do not fit.  Returns the octets written,
-    or -1 when the required part does not fit (the caller sets TC).  With
+    -1 when the required part does not fit (the caller sets TC), or
+    SIGN_FAILED when an online signature could not be made.  With
     `do` (the query's DO bit) a block of a signed zone is replaced by its
     DO twin, the same answer with its RRSIGs (RFC 4035 §3.1.1); a twin
     with a prefix (layout.py BF_PREFIX) is that prefix, then its own data."""
@@ -90,7 +91,7 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
         w2 = put_online(img, ref, r, pos + w1, room - w1, qname_off, qname_len, counts)
         if w2 < 0:
             counts[0] = counts[1] = counts[2] = 0  # as when the copy itself does not fit
-            return -1
+            return w2
         return w1 + w2
     return copy_block(img, ref, r, pos, room, base, qname_off, qname_len, counts)
 

@@ -1,0 +1,116 @@
+"""Two RFC answers of compact denial (issue 14), both engines: a DO query
+that also sets CO (RFC 9824 "Compact Answers OK", EDNS flag 0x4000) gets
+NXDOMAIN for a nonexistent name, with the same NXNAME NSEC, while DO alone
+keeps NOERROR; and an online signature that cannot be made gives SERVFAIL
+with no records (RFC 4035 §3.1), over UDP and TCP sizes alike, never TC or
+an unsigned answer."""
+from __future__ import annotations
+
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import pytest
+from test_signed_answers import KSK, ZSK, dnskeys, load, same_but_signatures, validated, zones
+
+from zonefront.dnssec import online
+from zonefront.dnssec.signer import ZoneKeys
+
+
+def compiled(bad_key: bool = False):
+    from zonefront.snapshot.compiler import compile_zones
+
+    zs = zones()
+    keys = {zs[0].origin: ZoneKeys(zs[0].origin, [KSK], ZSK)}
+    if not bad_key:
+        return compile_zones(zs, signing=keys).arrays()
+    good = online.zsk_raw
+    # a template whose public point is off the curve: the signer cannot load the key
+    online.zsk_raw = lambda zk: (good(zk)[0], b"\x04" + bytes(64))
+    try:
+        return compile_zones(zs, signing=keys).arrays()
+    finally:
+        online.zsk_raw = good
+
+
+@pytest.fixture(scope="module")
+def arrays():
+    return compiled()
+
+
+@pytest.fixture(scope="module")
+def bad_arrays():
+    return compiled(bad_key=True)
+
+
+def ask(image, name, rdtype, co=False, do=True, tcp=False):
+    q = dns.message.make_query(name, rdtype, use_edns=0, want_dnssec=do, payload=4096)
+    if co:
+        q.ednsflags |= dns.flags.CO
+    q.id = 4660
+    wire = image.answer(q.to_wire(), tcp, "192.0.2.200", 0)
+    return dns.message.from_wire(wire), wire
+
+
+@pytest.mark.parametrize("name", ["nx.example.com.", "a.b.nx.example.com."])
+def test_co_makes_compact_denial_nxdomain(impl, arrays, name):
+    image = load(impl, arrays)
+    keys = dnskeys(image)
+    plain, _ = ask(image, name, "A")
+    assert plain.rcode() == dns.rcode.NOERROR
+    m, _ = ask(image, name, "A", co=True)
+    assert m.rcode() == dns.rcode.NXDOMAIN and m.flags & dns.flags.AA and not m.answer
+    nsec = [r for r in m.authority if r.rdtype == dns.rdatatype.NSEC][0]
+    assert nsec[0].to_text().split()[1:] == ["RRSIG", "NSEC", "NXNAME"]
+    assert validated(m, m.authority, keys) == 2  # SOA, NSEC: the same proof
+
+
+@pytest.mark.parametrize("name,rdtype", [
+    ("www.example.com.", "A"), ("www.example.com.", "TXT"), ("x.wild.example.com.", "TXT"),
+    ("x.wild.example.com.", "A"),
+])
+def test_co_changes_nothing_for_names_that_exist(impl, arrays, name, rdtype):
+    image = load(impl, arrays)
+    _, a = ask(image, name, rdtype)
+    _, b = ask(image, name, rdtype, co=True)
+    assert same_but_signatures(a, b)
+
+
+def test_co_without_do_is_the_plain_answer(impl, arrays):
+    image = load(impl, arrays)
+    m, _ = ask(image, "nx.example.com.", "A", co=True, do=False)
+    assert m.rcode() == dns.rcode.NXDOMAIN
+    assert not any(r.rdtype in (dns.rdatatype.NSEC, dns.rdatatype.RRSIG) for r in m.authority)
+
+
+@pytest.mark.parametrize("co", [False, True])
+def test_engines_agree_on_co(arrays, co):
+    for name in ("nx.example.com.", "www.example.com.", "q.wild.example.com."):
+        _, a = ask(load("ref", arrays), name, "A", co=co)
+        _, b = ask(load("c", arrays), name, "A", co=co)
+        assert same_but_signatures(a, b), name
+
+
+@pytest.mark.parametrize("tcp", [False, True])
+@pytest.mark.parametrize("name,rdtype", [
+    ("nx.example.com.", "A"),           # compact NSEC signed while answering
+    ("x.wild.example.com.", "TXT"),     # wildcard RRset signed for the qname
+    ("x.wild.example.com.", "A"),       # wildcard NODATA
+])
+def test_unsignable_answer_is_servfail(impl, bad_arrays, name, rdtype, tcp):
+    image = load(impl, bad_arrays)
+    m, wire = ask(image, name, rdtype, tcp=tcp)
+    assert m.rcode() == dns.rcode.SERVFAIL, m.to_text()
+    assert not m.flags & (dns.flags.TC | dns.flags.AA)
+    assert not m.answer and not m.authority and not m.additional
+    other, _ = ask(load("ref" if impl != "ref" else "c", bad_arrays), name, rdtype,
+                   tcp=tcp)
+    assert other.to_wire() == wire
+
+
+def test_unsignable_zone_still_answers_what_was_signed_ahead(impl, bad_arrays):
+    image = load(impl, bad_arrays)
+    m, _ = ask(image, "www.example.com.", "A")
+    assert m.rcode() == dns.rcode.NOERROR and m.answer
+    m, _ = ask(image, "nx.example.com.", "A", do=False)
+    assert m.rcode() == dns.rcode.NXDOMAIN
