@@ -6,41 +6,49 @@ with no records (RFC 4035 §3.1), over UDP and TCP sizes alike, never TC or
 an unsigned answer."""
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+
 import dns.flags
 import dns.message
+import dns.query
 import dns.rcode
 import dns.rdatatype
 import pytest
 from test_signed_answers import KSK, ZSK, dnskeys, load, same_but_signatures, validated, zones
+
+from helpers.procs import child_env, wait_ready
 
 from zonefront.dnssec import online
 from zonefront.dnssec.signer import ZoneKeys
 
 
 def compiled(bad_key: bool = False):
+    """The test zone signed; with `bad_key` its online templates carry a
+    public point off the curve, so the signer cannot load the key."""
     from zonefront.snapshot.compiler import compile_zones
 
     zs = zones()
     keys = {zs[0].origin: ZoneKeys(zs[0].origin, [KSK], ZSK)}
     if not bad_key:
-        return compile_zones(zs, signing=keys).arrays()
+        return compile_zones(zs, signing=keys)
     good = online.zsk_raw
-    # a template whose public point is off the curve: the signer cannot load the key
     online.zsk_raw = lambda zk: (good(zk)[0], b"\x04" + bytes(64))
     try:
-        return compile_zones(zs, signing=keys).arrays()
+        return compile_zones(zs, signing=keys)
     finally:
         online.zsk_raw = good
 
 
 @pytest.fixture(scope="module")
 def arrays():
-    return compiled()
+    return compiled().arrays()
 
 
 @pytest.fixture(scope="module")
 def bad_arrays():
-    return compiled(bad_key=True)
+    return compiled(bad_key=True).arrays()
 
 
 def ask(image, name, rdtype, co=False, do=True, tcp=False):
@@ -114,3 +122,35 @@ def test_unsignable_zone_still_answers_what_was_signed_ahead(impl, bad_arrays):
     assert m.rcode() == dns.rcode.NOERROR and m.answer
     m, _ = ask(image, "nx.example.com.", "A", do=False)
     assert m.rcode() == dns.rcode.NXDOMAIN
+
+
+def test_unsignable_answer_is_servfail_on_real_sockets(tmp_path, free_port):
+    """`zonefront serve --snapshot` of such a zone: SERVFAIL over UDP and
+    TCP for a DO query whose answer needs an online signature."""
+    from zonefront.snapshot import format as snapformat
+
+    snap = tmp_path / "bad.snap"
+    snapformat.write(str(snap), compiled(bad_key=True))
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zonefront.cli", "serve", "--no-api", "--workers", "1",
+         "--snapshot", str(snap), "--dns-listen", f"127.0.0.1:{port}"],
+        stderr=subprocess.PIPE, text=True, env=child_env())
+    try:
+        wait_ready(proc)
+        for name in ("nx.example.com.", "y.wild.example.com."):
+            q = dns.message.make_query(name, "TXT", want_dnssec=True)
+            for m in (dns.query.udp(q, "127.0.0.1", port=port, timeout=3),
+                      dns.query.tcp(q, "127.0.0.1", port=port, timeout=3)):
+                assert m.rcode() == dns.rcode.SERVFAIL, m.to_text()
+                assert not m.flags & dns.flags.TC and not m.answer and not m.authority
+        m = dns.query.udp(dns.message.make_query("www.example.com.", "A", want_dnssec=True),
+                          "127.0.0.1", port=port, timeout=3)
+        assert m.rcode() == dns.rcode.NOERROR and m.answer
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()

@@ -127,6 +127,21 @@ def test_nonexistent_name_has_nxname_and_real_nxdomain_without_do(served):
     assert m.rcode() == dns.rcode.NXDOMAIN
 
 
+def test_co_flag_gives_nxdomain_with_the_same_proof(served, unbound):
+    """RFC 9824 §4: DO + CO (Compact Answers OK) restores NXDOMAIN, the
+    NXNAME NSEC unchanged; unbound, which does not send CO, still gets the
+    NOERROR form and validates it."""
+    _, _, port, _ = served
+    q = dns.message.make_query("co-nothere.signed.test.", "A", want_dnssec=True)
+    q.ednsflags |= dns.flags.CO
+    m = dns.query.udp(q, "127.0.0.1", port=port, timeout=3)
+    assert m.rcode() == dns.rcode.NXDOMAIN, m.to_text()
+    nsec = [r for r in m.authority if r.rdtype == dns.rdatatype.NSEC][0]
+    assert nsec[0].to_text().split()[1:] == ["RRSIG", "NSEC", "NXNAME"]
+    m = unbound.ask("co-nothere.signed.test.", "A")
+    assert m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AD, m.to_text()
+
+
 @pytest.mark.parametrize("name", ["x.wild.signed.test.", "a.b.c.wild.signed.test."])
 def test_unbound_validates_wildcard_answers(unbound, name):
     m = unbound.ask(name, "TXT")
