@@ -67,3 +67,65 @@ def test_missing_key_and_missing_token_are_invalid_kms_arn(token):
     assert e.value.code == "InvalidKMSArn" and "cannot be opened" in str(e.value)
     with pytest.raises(KeyStoreError):
         token.get("pkcs11:object=no-token-named", create=True)
+
+
+def test_pkcs11_ksk_zone_denies_with_a_local_zsk_unbound_validates(token, tmp_path, free_port):
+    """A hosted zone whose only KSK is in the token: its ZSK is zonefront's
+    own (DATA_DIR/dnssec-keys, 0600), so names that do not exist and
+    wildcards are signed while answering, and unbound sets AD on them."""
+    import signal
+    import sys
+
+    import boto3
+    import dns.flags
+    import dns.rcode
+    from botocore.config import Config as BotoConfig
+    from helpers.procs import child_env, wait_insync, wait_ready
+    from helpers.unbound import ZONE, Unbound
+
+    if not shutil.which("unbound"):
+        pytest.skip("unbound not installed")
+    data = tmp_path / "data"
+    dns_port, api_port = free_port(), free_port()
+    env = child_env(ZONEFRONT_ACCESS_KEY_ID="AKIDHSM", ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "1",
+         "--dns-listen", f"127.0.0.1:{dns_port}", "--api-listen", f"127.0.0.1:{api_port}",
+         "--data-dir", str(data), "--nameserver", "ns1.signed.test."],
+        stderr=subprocess.PIPE, text=True, env=env)
+    u = None
+    try:
+        wait_ready(proc)
+        r53 = boto3.client(
+            "route53", endpoint_url=f"http://127.0.0.1:{api_port}", region_name="us-east-1",
+            aws_access_key_id="AKIDHSM", aws_secret_access_key="s3cret",
+            config=BotoConfig(retries={"max_attempts": 1}))
+        zid = r53.create_hosted_zone(Name=ZONE, CallerReference="hsm")["HostedZone"]["Id"]
+        r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": [
+            {"Action": "CREATE", "ResourceRecordSet": {
+                "Name": f"{n}.{ZONE}", "Type": t, "TTL": 60, "ResourceRecords": [{"Value": v}]}}
+            for n, t, v in [("www", "A", "192.0.2.1"), ("*.wild", "TXT", '"wild"')]]})
+        r53.create_key_signing_key(CallerReference="k", HostedZoneId=zid, Name="hsm_ksk",
+                                   Status="ACTIVE", KeyManagementServiceArn=URI.format("zone"))
+        change = r53.enable_hosted_zone_dnssec(HostedZoneId=zid)["ChangeInfo"]["Id"]
+        assert wait_insync(r53, change, timeout=20)
+        keys = r53.get_dnssec(HostedZoneId=zid)["KeySigningKeys"]
+        ds = [k["DSRecord"] for k in keys if k["Name"] == "hsm_ksk"][0]
+        assert token.get(URI.format("zone")).public_key  # the KSK is the token's
+        files = list((data / "dnssec-keys").glob("*.pem"))
+        assert files and all(f.stat().st_mode & 0o777 == 0o600 for f in files)  # the ZSK
+        (tmp_path / "unbound").mkdir()
+        u = Unbound(tmp_path / "unbound", free_port(), dns_port, ds)
+        for name, rdtype in (("nothere.signed.test.", "A"), ("x.wild.signed.test.", "TXT"),
+                             ("www.signed.test.", "A")):
+            m = u.ask(name, rdtype)
+            assert m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AD, m.to_text()
+    finally:
+        if u is not None:
+            u.stop()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
