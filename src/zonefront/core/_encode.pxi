@@ -64,7 +64,9 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
     SIGN_FAILED when an online signature could not be made.  With
     `do` (the query's DO bit) a block of a signed zone is replaced by its
     DO twin, the same answer with its RRSIGs (RFC 4035 §3.1.1); a twin
-    with a prefix (layout.py BF_PREFIX) is that prefix, then its own data."""
+    with a prefix (layout.py BF_PREFIX) is that prefix, the records its
+    template signs for the qname, then its own data (a wildcard answer's
+    authority and additional sections come after the answer's RRSIG)."""
     cdef uint32_t head
     cdef ssize_t w0, w1, w2
     cdef uint16_t c0[3]
@@ -75,6 +77,11 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
             w0 = copy_block(img, head, r, pos, room, base, qname_off, qname_len, c0)
             if w0 < 0:
                 return -1
+            w2 = put_online(img, ref, r, pos + w0, room - w0, qname_off, qname_len, c0)
+            if w2 < 0:
+                counts[0] = counts[1] = counts[2] = 0
+                return w2
+            w0 += w2
             w1 = copy_block(img, ref, r, pos + w0, room - w0, base + w0, qname_off, qname_len,
                             counts)
             if w1 < 0:
@@ -82,7 +89,7 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
             counts[0] += c0[0]
             counts[1] += c0[1]
             counts[2] += c0[2]
-            w1 += w0
+            return w0 + w1
         else:
             w1 = copy_block(img, ref, r, pos, room, base, qname_off, qname_len, counts)
             if w1 < 0:

@@ -275,15 +275,23 @@ class RefImage:
         blk = self.blocks[bidx]
         if do and blk.signed != NONE:
             blk = self.blocks[blk.signed]
-            if blk.prefix != NONE:  # the zone's signed SOA, then this name's NSEC
+            if blk.prefix != NONE:  # the prefix, the records signed for qname, the twin's own
                 head = self.copy_block(self.blocks[blk.prefix], room, qname_off, qname_len, base)
                 if head is None:
                     return None
+                if blk.online:
+                    try:
+                        extra = online.put(blk.online, qname, qname_off, room - len(head[0]))
+                    except online.OnlineSignError:
+                        return SIGN_FAILED
+                    if extra is None:
+                        return None
+                    head = head[0] + extra[0], head[1] + extra[1], head[2] + extra[2], head[3]
                 tail = self.copy_block(blk, room - len(head[0]), qname_off, qname_len,
                                        base + len(head[0]))
                 if tail is None:
                     return None
-                got = head[0] + tail[0], head[1] + tail[1], head[2] + tail[2], \
+                return head[0] + tail[0], head[1] + tail[1], head[2] + tail[2], \
                     head[3] + tail[3]
             else:
                 got = self.copy_block(blk, room, qname_off, qname_len, base)

@@ -45,7 +45,10 @@ def served(tmp_path_factory, free_port):
         rrsets = [("ns1", "A", "192.0.2.53"), ("www", "A", "192.0.2.1"),
                   ("www", "AAAA", "2001:db8::1"), ("alias", "CNAME", "www.signed.test."),
                   ("chain", "CNAME", "alias.signed.test."), ("*.wild", "TXT", '"wild"'),
-                  ("host.ent", "A", "192.0.2.7")]
+                  ("host.ent", "A", "192.0.2.7"),
+                  ("mail", "A", "192.0.2.25"), ("*.mx", "MX", "10 mail.signed.test."),
+                  ("*.srv", "SRV", "0 0 443 mail.signed.test."),
+                  ("*.cn", "CNAME", "www.signed.test.")]
         changes = [{"Action": "CREATE", "ResourceRecordSet": {
             "Name": f"{n}.{ZONE}", "Type": t, "TTL": 60, "ResourceRecords": [{"Value": v}]}}
             for n, t, v in rrsets]
@@ -142,9 +145,14 @@ def test_co_flag_gives_nxdomain_with_the_same_proof(served, unbound):
     assert m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AD, m.to_text()
 
 
-@pytest.mark.parametrize("name", ["x.wild.signed.test.", "a.b.c.wild.signed.test."])
-def test_unbound_validates_wildcard_answers(unbound, name):
-    m = unbound.ask(name, "TXT")
+@pytest.mark.parametrize("name,rdtype", [
+    ("x.wild.signed.test.", "TXT"), ("a.b.c.wild.signed.test.", "TXT"),
+    ("a.mx.signed.test.", "MX"),     # with its target's address in additional
+    ("b.srv.signed.test.", "SRV"),
+    ("c.cn.signed.test.", "A"),      # a wildcard CNAME into the zone
+])
+def test_unbound_validates_wildcard_answers(unbound, name, rdtype):
+    m = unbound.ask(name, rdtype)
     assert m.rcode() == dns.rcode.NOERROR and m.answer, m.to_text()
     assert m.flags & dns.flags.AD, m.to_text()
 
@@ -163,7 +171,8 @@ def delv(served, tmp_path, name, rdtype):
 @pytest.mark.skipif(not shutil.which("delv"), reason="delv not installed")
 @pytest.mark.parametrize("name,rdtype", [
     ("www.signed.test.", "A"), ("nothere.signed.test.", "A"), ("ent.signed.test.", "A"),
-    ("x.wild.signed.test.", "TXT"), ("x.wild.signed.test.", "A"),
+    ("x.wild.signed.test.", "TXT"), ("x.wild.signed.test.", "A"), ("a.mx.signed.test.", "MX"),
+    ("b.srv.signed.test.", "SRV"),
 ])
 def test_delv_fully_validated(served, tmp_path, name, rdtype):
     """A denial reads "; negative response, fully validated"."""
