@@ -15,8 +15,8 @@ Ir(ROUNDS=1)) / (10 * QUERIES).
 import sys
 
 import dns.message
-
 from zonefront.core._engine import Image
+
 from zonefront.dnssec.keystore import SigningKey
 from zonefront.dnssec.signer import ZoneKeys
 from zonefront.snapshot.compiler import compile_zones

@@ -54,6 +54,19 @@ class Answer:
     counts: tuple = (0, 0, 0)
 
 
+def put_online(blk, got, qname: bytes, qname_off: int, room: int):
+    """_deny.pxi put_online: `got` (bytes, an, ns, ar) with the records the
+    twin's template signs for `qname` appended; None when they do not fit
+    in `room`, SIGN_FAILED when they cannot be signed."""
+    try:
+        extra = online.put(blk.online, qname, qname_off, room - len(got[0]))
+    except online.OnlineSignError:
+        return SIGN_FAILED
+    if extra is None:
+        return None
+    return got[0] + extra[0], got[1] + extra[1], got[2] + extra[2], got[3]
+
+
 def fail_signing(a: Answer) -> None:
     """_answer.pxi fail_signing: SERVFAIL with no records, never an answer
     of a signed zone unsigned or half signed (RFC 4035 §3.1)."""
@@ -280,13 +293,9 @@ class RefImage:
                 if head is None:
                     return None
                 if blk.online:
-                    try:
-                        extra = online.put(blk.online, qname, qname_off, room - len(head[0]))
-                    except online.OnlineSignError:
-                        return SIGN_FAILED
-                    if extra is None:
-                        return None
-                    head = head[0] + extra[0], head[1] + extra[1], head[2] + extra[2], head[3]
+                    head = put_online(blk, head, qname, qname_off, room)
+                    if head is None or head == SIGN_FAILED:
+                        return head
                 tail = self.copy_block(blk, room - len(head[0]), qname_off, qname_len,
                                        base + len(head[0]))
                 if tail is None:
@@ -296,13 +305,7 @@ class RefImage:
             else:
                 got = self.copy_block(blk, room, qname_off, qname_len, base)
             if got is not None and blk.online:
-                try:
-                    extra = online.put(blk.online, qname, qname_off, room - len(got[0]))
-                except online.OnlineSignError:
-                    return SIGN_FAILED
-                if extra is None:
-                    return None
-                got = got[0] + extra[0], got[1] + extra[1], got[2] + extra[2], got[3]
+                got = put_online(blk, got, qname, qname_off, room)
             return got
         return self.copy_block(blk, room, qname_off, qname_len, base)
 

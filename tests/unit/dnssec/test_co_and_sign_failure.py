@@ -6,7 +6,6 @@ with no records (RFC 4035 §3.1), over UDP and TCP sizes alike, never TC or
 an unsigned answer."""
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 
@@ -19,7 +18,7 @@ import dns.rdatatype
 import pytest
 from test_signed_answers import KSK, ZSK, dnskeys, load, same_but_signatures, validated, zones
 
-from helpers.procs import child_env, wait_ready
+from helpers.procs import child_env, stop, wait_ready
 
 from zonefront.dnssec import online
 from zonefront.dnssec.signer import ZoneKeys
@@ -149,12 +148,7 @@ def test_unsignable_answer_is_servfail_on_real_sockets(tmp_path, free_port):
                           "127.0.0.1", port=port, timeout=3)
         assert m.rcode() == dns.rcode.NOERROR and m.answer
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        stop(proc)
 
 
 WILD_ZONE = """$ORIGIN example.com.

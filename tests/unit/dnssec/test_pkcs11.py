@@ -73,33 +73,19 @@ def test_pkcs11_ksk_zone_denies_with_a_local_zsk_unbound_validates(token, tmp_pa
     """A hosted zone whose only KSK is in the token: its ZSK is zonefront's
     own (DATA_DIR/dnssec-keys, 0600), so names that do not exist and
     wildcards are signed while answering, and unbound sets AD on them."""
-    import signal
-    import sys
-
-    import boto3
     import dns.flags
     import dns.rcode
-    from botocore.config import Config as BotoConfig
-    from helpers.procs import child_env, wait_insync, wait_ready
+    from helpers.procs import serve_api, stop, wait_insync
     from helpers.unbound import ZONE, Unbound
 
     if not shutil.which("unbound"):
         pytest.skip("unbound not installed")
     data = tmp_path / "data"
-    dns_port, api_port = free_port(), free_port()
-    env = child_env(ZONEFRONT_ACCESS_KEY_ID="AKIDHSM", ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "1",
-         "--dns-listen", f"127.0.0.1:{dns_port}", "--api-listen", f"127.0.0.1:{api_port}",
-         "--data-dir", str(data), "--nameserver", "ns1.signed.test."],
-        stderr=subprocess.PIPE, text=True, env=env)
+    dns_port = free_port()
+    proc, r53 = serve_api(data, dns_port, free_port(), "AKIDHSM",
+                          "--nameserver", "ns1.signed.test.")
     u = None
     try:
-        wait_ready(proc)
-        r53 = boto3.client(
-            "route53", endpoint_url=f"http://127.0.0.1:{api_port}", region_name="us-east-1",
-            aws_access_key_id="AKIDHSM", aws_secret_access_key="s3cret",
-            config=BotoConfig(retries={"max_attempts": 1}))
         zid = r53.create_hosted_zone(Name=ZONE, CallerReference="hsm")["HostedZone"]["Id"]
         r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": [
             {"Action": "CREATE", "ResourceRecordSet": {
@@ -123,9 +109,4 @@ def test_pkcs11_ksk_zone_denies_with_a_local_zsk_unbound_validates(token, tmp_pa
     finally:
         if u is not None:
             u.stop()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        stop(proc)

@@ -5,20 +5,16 @@ validated"; a KSK removed behind its DS makes unbound answer SERVFAIL."""
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
-import sys
 
-import boto3
 import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
 import pytest
-from botocore.config import Config as BotoConfig
 from helpers.unbound import ZONE, Unbound
-from helpers.procs import child_env, wait_insync, wait_ready
+from helpers.procs import serve_api, stop, wait_insync
 
 pytestmark = pytest.mark.skipif(not shutil.which("unbound"), reason="unbound not installed")
 ARN = "arn:aws:kms:us-east-1:111122223333:key/{}"
@@ -27,20 +23,11 @@ ARN = "arn:aws:kms:us-east-1:111122223333:key/{}"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, free_port):
     data = tmp_path_factory.mktemp("signed")
-    dns_port, api_port = free_port(), free_port()
-    env = child_env(ZONEFRONT_ACCESS_KEY_ID="AKIDSIGN", ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "1",
-         "--dns-listen", f"127.0.0.1:{dns_port}", "--api-listen", f"127.0.0.1:{api_port}",
-         "--data-dir", str(data), "--nameserver", "ns1.signed.test.",
-         "--allow-transfer", "127.0.0.1/32", "--transfer-without-tsig"],
-        stderr=subprocess.PIPE, text=True, env=env)
+    dns_port = free_port()
+    proc, r53 = serve_api(data, dns_port, free_port(), "AKIDSIGN",
+                          "--nameserver", "ns1.signed.test.",
+                          "--allow-transfer", "127.0.0.1/32", "--transfer-without-tsig")
     try:
-        wait_ready(proc)
-        r53 = boto3.client(
-            "route53", endpoint_url=f"http://127.0.0.1:{api_port}", region_name="us-east-1",
-            aws_access_key_id="AKIDSIGN", aws_secret_access_key="s3cret",
-            config=BotoConfig(retries={"max_attempts": 1}))
         zid = r53.create_hosted_zone(Name=ZONE, CallerReference="signed")["HostedZone"]["Id"]
         rrsets = [("ns1", "A", "192.0.2.53"), ("www", "A", "192.0.2.1"),
                   ("www", "AAAA", "2001:db8::1"), ("alias", "CNAME", "www.signed.test."),
@@ -67,12 +54,7 @@ def served(tmp_path_factory, free_port):
         assert wait_insync(r53, change, timeout=20)
         yield r53, zid, dns_port, data
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        stop(proc)
 
 
 def ds_of(r53, zid, name="ksk_one"):
