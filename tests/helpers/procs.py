@@ -4,6 +4,9 @@ folder on sys.path, as the per-folder conftests do for their own helpers."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 
 import zonefront
@@ -41,3 +44,39 @@ def wait_insync(client, change_id: str, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def stop(proc, timeout: float = 10.0) -> None:
+    """SIGTERM a child server, then SIGKILL it when it has not exited
+    within `timeout` seconds."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def serve_api(data, dns_port: int, api_port: int, key_id: str, *extra: str):
+    """(process, boto3 route53 client) of a `zonefront serve --api` child
+    with its data in `data`, SigV4 key `key_id` / "s3cret"; `extra` are
+    more serve arguments.  Stop it with stop()."""
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    env = child_env(ZONEFRONT_ACCESS_KEY_ID=key_id, ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "1",
+         "--dns-listen", f"127.0.0.1:{dns_port}", "--api-listen", f"127.0.0.1:{api_port}",
+         "--data-dir", str(data), *extra],
+        stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        wait_ready(proc)
+    except BaseException:
+        stop(proc)
+        raise
+    r53 = boto3.client(
+        "route53", endpoint_url=f"http://127.0.0.1:{api_port}", region_name="us-east-1",
+        aws_access_key_id=key_id, aws_secret_access_key="s3cret",
+        config=BotoConfig(retries={"max_attempts": 1}))
+    return proc, r53

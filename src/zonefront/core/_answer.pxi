@@ -83,6 +83,17 @@ cdef inline ssize_t dname_repeat(const uint8_t* r, size_t pos, size_t end, uint3
     return last
 
 
+cdef inline void fail_signing(answer_t* a) noexcept nogil:
+    """An answer of a signed zone whose online signature could not be made:
+    SERVFAIL with no records, never the answer unsigned or half signed (RFC
+    4035 §3.1)."""
+    a.rcode = RCODE_SERVFAIL
+    a.aa = 0
+    a.tc = 0
+    a.pos = a.qsec
+    a.counts[0] = a.counts[1] = a.counts[2] = 0
+
+
 cdef inline void answer_dname(const image_t* img, const query_t* qr, const uint8_t* q, uint8_t* r,
                               answer_t* a, uint32_t dname_idx, client_t* cl) noexcept nogil:
     """A name below a DNAME: the DNAME, the CNAME synthesized from it and
@@ -98,7 +109,9 @@ cdef inline void answer_dname(const image_t* img, const query_t* qr, const uint8
     a.aa = 1
     prefix = qr.qname_len - dn.owner_len
     newlen = prefix + dn.target_len
-    if w < 0:
+    if w == SIGN_FAILED:
+        fail_signing(a)
+    elif w < 0:
         a.tc = 1
     elif newlen > 255:
         a.rcode = RCODE_YXDOMAIN
@@ -130,7 +143,9 @@ cdef inline void answer_dname(const image_t* img, const query_t* qr, const uint8
         if crcode == 0 and blk_idx != NONE and block_aa(img, blk_idx):
             w = put_block(img, blk_idx, r, a.pos, a.limit - a.pos - a.olen, a.pos,
                           newpos, newlen, chased, qr.edns_do)
-            if w < 0:
+            if w == SIGN_FAILED:
+                fail_signing(a)
+            elif w < 0:
                 a.tc = 1
                 a.pos = a.qsec
                 a.counts[0] = 0
@@ -142,7 +157,7 @@ cdef inline void answer_dname(const image_t* img, const query_t* qr, const uint8
                         w = last - <ssize_t>a.pos
                         chased[0] -= 1
                 a.pos += w
-                a.rcode = block_rcode(img, rcode_block(img, blk_idx, qr.edns_do))
+                a.rcode = block_rcode(img, rcode_block(img, blk_idx, qr))
                 a.counts[0] = 2 + chased[0]
                 a.counts[1] = chased[1]
                 a.counts[2] = chased[2]
@@ -184,7 +199,9 @@ cdef inline void answer_values(const image_t* img, const query_t* qr, uint8_t* r
             vstart[nwritten] = a.pos
             w = put_values_signature(img, ps.prefix, r, vstart, nwritten,
                                      a.limit - a.pos - a.olen, qr.qname_len, a.counts)
-            if w < 0:
+            if w == SIGN_FAILED:
+                fail_signing(a)
+            elif w < 0:
                 a.tc = 1
                 a.pos = a.qsec
                 a.counts[0] = 0
@@ -198,10 +215,12 @@ cdef inline void answer_block(const image_t* img, const query_t* qr, uint8_t* r,
     copied, relocated, TC when its required part does not fit."""
     cdef ssize_t w = put_block(img, blk_idx, r, a.pos, a.limit - a.pos - a.olen, a.pos, 12,
                                qr.qname_len, a.counts, qr.edns_do)
-    cdef uint32_t shown = rcode_block(img, blk_idx, qr.edns_do)  # a DO twin's rcode (RFC 9824)
+    cdef uint32_t shown = rcode_block(img, blk_idx, qr)  # a DO twin's rcode (RFC 9824)
     a.rcode = block_rcode(img, shown)
     a.aa = block_aa(img, shown)
-    if w < 0:
+    if w == SIGN_FAILED:
+        fail_signing(a)
+    elif w < 0:
         a.tc = 1
     else:
         a.pos += w

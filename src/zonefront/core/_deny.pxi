@@ -15,6 +15,7 @@ cdef extern from "zfdeny.h" nogil:
 
 cdef enum:
     BF_ONLINE = 8  # block flag: a twin's online template (u16 length, bytes) ends the record
+    SIGN_FAILED = -2  # zfdeny_put's "could not sign": the answer is SERVFAIL, never unsigned
 
 
 cdef inline size_t block_trailer(const uint8_t* b) noexcept nogil:
@@ -30,14 +31,15 @@ cdef inline ssize_t put_online(const image_t* img, uint32_t twin, uint8_t* r, si
                                uint16_t* counts) noexcept nogil:
     """After a twin's copy: the records its template signs for the qname
     (the name at qname_off in the response); 0 for a twin without one, -1
-    when they do not fit or cannot be signed (the caller sets TC)."""
+    when they do not fit (the caller sets TC), SIGN_FAILED when they cannot
+    be signed (the caller answers SERVFAIL)."""
     cdef const uint8_t* b = img.blocks + twin
     cdef ssize_t w
     if not (b[11] & BF_ONLINE):
         return 0
     w = zfdeny_put(b + block_trailer(b) + 2, r + qname_off, qname_len, qname_off, r + pos, room,
                    counts)
-    return w if w >= 0 else -1
+    return w if w >= -1 else SIGN_FAILED
 
 
 cdef inline ssize_t put_values_signature(const image_t* img, uint32_t prefix, uint8_t* r,
@@ -45,7 +47,8 @@ cdef inline ssize_t put_values_signature(const image_t* img, uint32_t prefix, ui
                                         uint32_t qname_len, uint16_t* counts) noexcept nogil:
     """A multivalue answer's RRSIG over the `n` values just written (value i
     from starts[i] to starts[i + 1]), when its prefix block has a twin with
-    a ZFDENY_RRSET template; 0 when it has none, -1 when it does not fit."""
+    a ZFDENY_RRSET template; 0 when it has none, -1 when it does not fit,
+    SIGN_FAILED when it cannot be signed."""
     cdef uint32_t twin = signed_block(img, prefix), i
     cdef const uint8_t* b = img.blocks + twin
     cdef const uint8_t* rrs[MAX_MULTIVALUE]
@@ -58,13 +61,15 @@ cdef inline ssize_t put_values_signature(const image_t* img, uint32_t prefix, ui
         lens[i] = <uint16_t>(starts[i + 1] - starts[i])
     w = zfdeny_put_set(b + block_trailer(b) + 2, r + 12, qname_len, 12, rrs, lens, n,
                        r + starts[n], room, counts)
-    return w if w >= 0 else -1
+    return w if w >= -1 else SIGN_FAILED
 
 
-cdef inline uint32_t rcode_block(const image_t* img, uint32_t ref, uint8_t do) noexcept nogil:
+cdef inline uint32_t rcode_block(const image_t* img, uint32_t ref, const query_t* qr) noexcept nogil:
     """The block whose rcode and AA a response takes: a DO query's twin (a
-    nonexistent name's is NOERROR with the NXNAME NSEC, RFC 9824 §3)."""
-    return signed_block(img, ref) if do else ref
+    nonexistent name's is NOERROR with the NXNAME NSEC, RFC 9824 §3), unless
+    the query also set CO (Compact Answers OK): then the unsigned block's
+    (NXDOMAIN for a nonexistent name, RFC 9824 §4), the records unchanged."""
+    return signed_block(img, ref) if qr.edns_do and not qr.edns_co else ref
 
 
 def deny_cache_stats(bint all_threads=False):

@@ -60,10 +60,13 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
                               uint16_t* counts, uint8_t do) noexcept nogil:
     """Copy a block after the question and relocate its pointers; drops
     optional additional RRs that do not fit.  Returns the octets written,
-    or -1 when the required part does not fit (the caller sets TC).  With
+    -1 when the required part does not fit (the caller sets TC), or
+    SIGN_FAILED when an online signature could not be made.  With
     `do` (the query's DO bit) a block of a signed zone is replaced by its
     DO twin, the same answer with its RRSIGs (RFC 4035 §3.1.1); a twin
-    with a prefix (layout.py BF_PREFIX) is that prefix, then its own data."""
+    with a prefix (layout.py BF_PREFIX) is that prefix, the records its
+    template signs for the qname, then its own data (a wildcard answer's
+    authority and additional sections come after the answer's RRSIG)."""
     cdef uint32_t head
     cdef ssize_t w0, w1, w2
     cdef uint16_t c0[3]
@@ -74,6 +77,11 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
             w0 = copy_block(img, head, r, pos, room, base, qname_off, qname_len, c0)
             if w0 < 0:
                 return -1
+            w2 = put_online(img, ref, r, pos + w0, room - w0, qname_off, qname_len, c0)
+            if w2 < 0:
+                counts[0] = counts[1] = counts[2] = 0
+                return w2
+            w0 += w2
             w1 = copy_block(img, ref, r, pos + w0, room - w0, base + w0, qname_off, qname_len,
                             counts)
             if w1 < 0:
@@ -81,7 +89,7 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
             counts[0] += c0[0]
             counts[1] += c0[1]
             counts[2] += c0[2]
-            w1 += w0
+            return w0 + w1
         else:
             w1 = copy_block(img, ref, r, pos, room, base, qname_off, qname_len, counts)
             if w1 < 0:
@@ -90,7 +98,7 @@ cdef inline ssize_t put_block(const image_t* img, uint32_t ref, uint8_t* r, size
         w2 = put_online(img, ref, r, pos + w1, room - w1, qname_off, qname_len, counts)
         if w2 < 0:
             counts[0] = counts[1] = counts[2] = 0  # as when the copy itself does not fit
-            return -1
+            return w2
         return w1 + w2
     return copy_block(img, ref, r, pos, room, base, qname_off, qname_len, counts)
 

@@ -228,6 +228,7 @@ ctypedef struct query_t:
     uint8_t edns            # an OPT record was present
     uint8_t edns_version
     uint8_t edns_do
+    uint8_t edns_co         # RFC 9824 Compact Answers OK (EDNS flag 0x4000)
     uint16_t edns_size
     uint8_t has_ecs
     uint16_t ecs_family

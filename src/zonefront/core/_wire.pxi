@@ -79,6 +79,7 @@ cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr,
     qr.nlabels = 0
     qr.edns = 0
     qr.edns_do = 0  # a query without OPT never has DO (it was left unset)
+    qr.edns_co = 0
     qr.has_ecs = 0
     total = <uint32_t>zf_name_walk(q, qlen, 12, qr.label_off, &qr.nlabels, MAX_LABELS)
     if total == 0:
@@ -127,6 +128,7 @@ cdef int parse_query(const uint8_t* q, size_t qlen, query_t* qr,
                 qr.edns_size = UDP_CLASSIC
             qr.edns_version = q[s + 5]
             qr.edns_do = 1 if q[s + 6] & 0x80 else 0
+            qr.edns_co = 1 if q[s + 6] & 0x40 else 0
             if parse_options(qr, q + s + 10, rdlen) != 0:
                 return -1
         off = s + 10 + rdlen

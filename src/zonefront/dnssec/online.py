@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import struct
 
+from ..errors import ServiceError
 from . import records
 from .signer import TYPE_NSEC, TYPE_NXNAME, TYPE_RRSIG, ZoneKeys, canonical_rdata, type_bitmap
 
@@ -37,6 +38,10 @@ KIND_RRSET = 3
 HEAD = struct.Struct("<BBHIQ")  # kind, 0, hlen, ttl, fingerprint
 FIXED = HEAD.size + 32 + 65  # == ZFDENY_HEAD in csrc/zfdeny.h
 MAX_DATA = 12288  # ZFDENY_MAX_DATA
+
+
+class OnlineSignError(ServiceError):
+    """A template's key cannot sign (zfdeny's -2): the answer is SERVFAIL."""
 
 
 def zsk_raw(zk: ZoneKeys) -> tuple[bytes, bytes] | None:
@@ -102,9 +107,10 @@ def rrset_template(zk: ZoneKeys, rtype: int, ttl: int) -> bytes | None:
 def put_set(tmpl: bytes, name: bytes, name_off: int, rrs: list[bytes], room: int):
     """The reference engine's zfdeny_put_set: the RRSIG (octets) over the
     RRs written (each a pointer to the qname, then type class ttl rdlength
-    rdata), or None when it does not fit."""
+    rdata), or None when it does not fit; OnlineSignError when the
+    template's key cannot sign."""
     kind, _, hlen, ttl, _fp = HEAD.unpack_from(tmpl, 0)
-    priv = tmpl[HEAD.size:HEAD.size + 32]
+    priv, pub = tmpl[HEAD.size:HEAD.size + 32], tmpl[HEAD.size + 32:FIXED]
     head = bytearray(tmpl[FIXED:FIXED + hlen])
     lc = name.lower()
     head[3] = _labels(lc)
@@ -112,7 +118,7 @@ def put_set(tmpl: bytes, name: bytes, name_off: int, rrs: list[bytes], room: int
     for rdata in sorted({rr[12:] for rr in rrs}):
         data += lc + rrs[0][2:6] + struct.pack(">IH", ttl, len(rdata)) + rdata
     out = struct.pack(">HHHIH", 0xC000 | name_off, TYPE_RRSIG, 1, ttl, hlen + 64) + bytes(head) + \
-        sign_raw(priv, data)
+        sign_raw(priv, data, pub)
     return out if len(out) <= room else None
 
 
@@ -127,7 +133,8 @@ def _labels(name: bytes) -> int:
 def put(tmpl: bytes, name: bytes, name_off: int, room: int):
     """The reference engine's zfdeny_put: (octets, answer RRs, authority
     RRs) appended for the qname `name` (as in the response, at `name_off`),
-    or None when they do not fit in `room`."""
+    or None when they do not fit in `room`; OnlineSignError when the
+    template's key cannot sign."""
     kind, _, hlen, ttl, _fp = HEAD.unpack_from(tmpl, 0)
     priv, pub = tmpl[HEAD.size:HEAD.size + 32], tmpl[HEAD.size + 32:FIXED]
     head = bytearray(tmpl[FIXED:FIXED + hlen])
@@ -150,17 +157,26 @@ def put(tmpl: bytes, name: bytes, name_off: int, room: int):
             data += lc + rest[pos + 2:pos + 2 + tl]
             pos += 2 + tl
     out += ptr + struct.pack(">HHIH", TYPE_RRSIG, 1, ttl, hlen + 64) + bytes(head) + \
-        sign_raw(priv, data)
+        sign_raw(priv, data, pub)
     if len(out) > room:
         return None
     return (out, 0, 2) if kind == KIND_NSEC else (out, 1, 0)
 
 
-def sign_raw(priv: bytes, data: bytes) -> bytes:
+def sign_raw(priv: bytes, data: bytes, pub: bytes | None = None) -> bytes:
+    """r || s over `data`; with `pub`, the key pair is checked as
+    zfdeny's pkey_from_raw does (a point off the curve, a scalar out of
+    range: OnlineSignError)."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-    key = ec.derive_private_key(int.from_bytes(priv, "big"), ec.SECP256R1())
+    try:
+        key = ec.derive_private_key(int.from_bytes(priv, "big"), ec.SECP256R1())
+        if pub is not None and ec.EllipticCurvePublicKey.from_encoded_point(
+                ec.SECP256R1(), pub).public_numbers() != key.public_key().public_numbers():
+            raise ValueError("public key is not the private key's")
+    except ValueError as exc:
+        raise OnlineSignError(f"online signing key unusable: {exc}") from None
     r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")

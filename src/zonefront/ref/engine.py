@@ -39,6 +39,9 @@ from .wire import DROP, FORMERR, NOTIMP, OUR_UDP_PAYLOAD, parse_query
 EDE_NOT_AUTHORITATIVE = 20  # RFC 8914 §4.21
 
 
+SIGN_FAILED = -2  # put_block: an online signature could not be made (_deny.pxi)
+
+
 @dataclass
 class Answer:
     """What the answer stages build: engine_answer's answer_t."""
@@ -49,6 +52,25 @@ class Answer:
     tc: int = 0
     body: bytes = b""
     counts: tuple = (0, 0, 0)
+
+
+def put_online(blk, got, qname: bytes, qname_off: int, room: int):
+    """_deny.pxi put_online: `got` (bytes, an, ns, ar) with the records the
+    twin's template signs for `qname` appended; None when they do not fit
+    in `room`, SIGN_FAILED when they cannot be signed."""
+    try:
+        extra = online.put(blk.online, qname, qname_off, room - len(got[0]))
+    except online.OnlineSignError:
+        return SIGN_FAILED
+    if extra is None:
+        return None
+    return got[0] + extra[0], got[1] + extra[1], got[2] + extra[2], got[3]
+
+
+def fail_signing(a: Answer) -> None:
+    """_answer.pxi fail_signing: SERVFAIL with no records, never an answer
+    of a signed zone unsigned or half signed (RFC 4035 §3.1)."""
+    a.rcode, a.aa, a.tc, a.body, a.counts = RCODE_SERVFAIL, 0, 0, b"", (0, 0, 0)
 
 
 def dname_repeat(msg: bytes, pos: int, count: int, owner: bytes, target: bytes) -> int:
@@ -270,29 +292,31 @@ class RefImage:
         blk = self.blocks[bidx]
         if do and blk.signed != NONE:
             blk = self.blocks[blk.signed]
-            if blk.prefix != NONE:  # the zone's signed SOA, then this name's NSEC
+            if blk.prefix != NONE:  # the prefix, the records signed for qname, the twin's own
                 head = self.copy_block(self.blocks[blk.prefix], room, qname_off, qname_len, base)
                 if head is None:
                     return None
+                if blk.online:
+                    head = put_online(blk, head, qname, qname_off, room)
+                    if head is None or head == SIGN_FAILED:
+                        return head
                 tail = self.copy_block(blk, room - len(head[0]), qname_off, qname_len,
                                        base + len(head[0]))
                 if tail is None:
                     return None
-                got = head[0] + tail[0], head[1] + tail[1], head[2] + tail[2], \
+                return head[0] + tail[0], head[1] + tail[1], head[2] + tail[2], \
                     head[3] + tail[3]
             else:
                 got = self.copy_block(blk, room, qname_off, qname_len, base)
             if got is not None and blk.online:
-                extra = online.put(blk.online, qname, qname_off, room - len(got[0]))
-                if extra is None:
-                    return None
-                got = got[0] + extra[0], got[1] + extra[1], got[2] + extra[2], got[3]
+                got = put_online(blk, got, qname, qname_off, room)
             return got
         return self.copy_block(blk, room, qname_off, qname_len, base)
 
     def rcode_block(self, bidx: int, do: bool):
         """The block whose rcode and AA the response takes: a DO query's
-        twin (a nonexistent name's is NOERROR, RFC 9824)."""
+        twin (a nonexistent name's is NOERROR, RFC 9824); callers pass
+        `do` false for a query with CO too (NXDOMAIN, RFC 9824 §4)."""
         blk = self.blocks[bidx]
         return self.blocks[blk.signed] if do and blk.signed != NONE else blk
 
@@ -405,7 +429,9 @@ class RefImage:
         got = self.put_block(dblock, room, 12, qname_len, qsec, q.edns_do)
         prefix = qname_len - owner_len
         newlen = prefix + target_len
-        if got is None:
+        if got == SIGN_FAILED:
+            fail_signing(a)
+        elif got is None:
             a.tc = 1
         elif newlen > 255:
             a.rcode = RCODE_YXDOMAIN
@@ -424,10 +450,12 @@ class RefImage:
             if crcode == 0 and cb != NONE and self.blocks[cb].aa:
                 chased = self.put_block(cb, room - len(a.body), newpos, newlen, qsec + len(a.body),
                                         q.edns_do, new_name)
-                if chased is None:
+                if chased == SIGN_FAILED:
+                    fail_signing(a)
+                elif chased is None:
                     a.tc, a.body, a.counts = 1, b"", (0, 0, 0)
                 else:
-                    a.rcode = self.rcode_block(cb, q.edns_do).rcode
+                    a.rcode = self.rcode_block(cb, q.edns_do and not q.edns_co).rcode
                     body, an = chased[0], chased[1]
                     if chased[2] == 0 and chased[3] == 0:
                         msg = bytes(12) + q.qname + bytes(4) + a.body + body
@@ -463,7 +491,11 @@ class RefImage:
             a.tc, a.body, a.counts = 1, b"", (0, 0, 0)
             return
         if q.edns_do and written and twin.online:  # the chosen values' RRSIG
-            sig = online.put_set(twin.online, q.qname, 12, written, a.room - len(body))
+            try:
+                sig = online.put_set(twin.online, q.qname, 12, written, a.room - len(body))
+            except online.OnlineSignError:
+                fail_signing(a)
+                return
             if sig is None:
                 a.tc, a.body, a.counts = 1, b"", (0, 0, 0)
                 return
@@ -474,10 +506,12 @@ class RefImage:
     def answer_block(self, q, a: "Answer", bidx: int) -> None:
         """One pre-encoded answer, copied and relocated; TC when its
         required part does not fit."""
-        blk = self.rcode_block(bidx, q.edns_do)
+        blk = self.rcode_block(bidx, q.edns_do and not q.edns_co)
         a.rcode, a.aa = blk.rcode, int(blk.aa)
         got = self.put_block(bidx, a.room, 12, len(q.qname), a.qsec, q.edns_do, q.qname)
-        if got is None:
+        if got == SIGN_FAILED:
+            fail_signing(a)
+        elif got is None:
             a.tc = 1
         else:
             a.body, a.counts = got[0], got[1:]

@@ -45,6 +45,7 @@ class Query:
     edns_size: int = 512
     edns_version: int = 0
     edns_do: bool = False
+    edns_co: bool = False  # RFC 9824 Compact Answers OK
     ecs: Ecs | None = None
 
     @property
@@ -121,6 +122,7 @@ def parse_query(buf: bytes) -> Query | str:
                 q.edns_size = max(512, int.from_bytes(buf[off + 2 : off + 4], "big"))
                 q.edns_version = buf[off + 5]
                 q.edns_do = bool(buf[off + 6] & 0x80)
+                q.edns_co = bool(buf[off + 6] & 0x40)
                 _parse_options(q, buf[off + 10 : off + 10 + rdlen])
             off += 10 + rdlen
         if off != len(buf):

@@ -182,7 +182,7 @@ class _Builder:
             head = self.signed_soa(res, context)
             return self._append(pack_block(b"", (), 0, 0, 0, 0, 0, (), 0, res.aa, NONE, head,
                                            tmpl))
-        if nodata_types is not None or res.authority or res.additional or not res.answer:
+        if nodata_types is not None or not res.answer:
             return NONE
         own = [r for r in res.answer if r.owner == QNAME]
         if not own or len({r.rtype for r in own}) != 1 or res.answer[:len(own)] != own:
@@ -193,6 +193,18 @@ class _Builder:
         signed = self.signer.sign(res, context)
         signed.answer = [r for r in signed.answer
                          if not (r.owner == QNAME and r.rtype == TYPE_RRSIG)]
+        if signed.authority or signed.additional:
+            # the answer section as the prefix, the qname's RRSIG signed after
+            # it, then the authority and additional sections (names other than
+            # the qname: their signatures are made ahead)
+            head = self.add(encode_block(Resolution(signed.rcode, signed.aa, signed.answer),
+                                         suffixes, None, None))
+            blk = encode_block(Resolution(signed.rcode, signed.aa, [], signed.authority,
+                                          signed.additional, signed.additional_required),
+                               suffixes, None, None)
+            return self._append(pack_block(blk.data, blk.fixups, 0, blk.ns, blk.ar,
+                                           blk.ar_start, blk.ar_required, blk.ar_ends, blk.rcode,
+                                           blk.aa, NONE, head, tmpl))
         blk = encode_block(signed, suffixes, None, None)
         if blk.ns or blk.ar:
             return NONE

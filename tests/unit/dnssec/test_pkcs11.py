@@ -68,3 +68,46 @@ def test_missing_key_and_missing_token_are_invalid_kms_arn(token):
     assert e.value.code == "InvalidKMSArn" and "cannot be opened" in str(e.value)
     with pytest.raises(KeyStoreError):
         token.get("pkcs11:object=no-token-named", create=True)
+
+
+def test_pkcs11_ksk_zone_denies_with_a_local_zsk_unbound_validates(token, tmp_path, free_port):
+    """A hosted zone whose only KSK is in the token: its ZSK is zonefront's
+    own (DATA_DIR/dnssec-keys, 0600), so names that do not exist and
+    wildcards are signed while answering, and unbound sets AD on them."""
+    import dns.flags
+    import dns.rcode
+    from helpers.procs import serve_api, stop, wait_insync
+    from helpers.unbound import ZONE, Unbound
+
+    if not shutil.which("unbound"):
+        pytest.skip("unbound not installed")
+    data = tmp_path / "data"
+    dns_port = free_port()
+    proc, r53 = serve_api(data, dns_port, free_port(), "AKIDHSM",
+                          "--nameserver", "ns1.signed.test.")
+    u = None
+    try:
+        zid = r53.create_hosted_zone(Name=ZONE, CallerReference="hsm")["HostedZone"]["Id"]
+        r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": [
+            {"Action": "CREATE", "ResourceRecordSet": {
+                "Name": f"{n}.{ZONE}", "Type": t, "TTL": 60, "ResourceRecords": [{"Value": v}]}}
+            for n, t, v in [("www", "A", "192.0.2.1"), ("*.wild", "TXT", '"wild"')]]})
+        r53.create_key_signing_key(CallerReference="k", HostedZoneId=zid, Name="hsm_ksk",
+                                   Status="ACTIVE", KeyManagementServiceArn=URI.format("zone"))
+        change = r53.enable_hosted_zone_dnssec(HostedZoneId=zid)["ChangeInfo"]["Id"]
+        assert wait_insync(r53, change, timeout=20)
+        keys = r53.get_dnssec(HostedZoneId=zid)["KeySigningKeys"]
+        ds = [k["DSRecord"] for k in keys if k["Name"] == "hsm_ksk"][0]
+        assert token.get(URI.format("zone")).public_key  # the KSK is the token's
+        files = list((data / "dnssec-keys").glob("*.pem"))
+        assert files and all(f.stat().st_mode & 0o777 == 0o600 for f in files)  # the ZSK
+        (tmp_path / "unbound").mkdir()
+        u = Unbound(tmp_path / "unbound", free_port(), dns_port, ds)
+        for name, rdtype in (("nothere.signed.test.", "A"), ("x.wild.signed.test.", "TXT"),
+                             ("www.signed.test.", "A")):
+            m = u.ask(name, rdtype)
+            assert m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AD, m.to_text()
+    finally:
+        if u is not None:
+            u.stop()
+        stop(proc)

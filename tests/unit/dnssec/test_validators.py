@@ -5,20 +5,16 @@ validated"; a KSK removed behind its DS makes unbound answer SERVFAIL."""
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
-import sys
 
-import boto3
 import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
 import pytest
-from botocore.config import Config as BotoConfig
 from helpers.unbound import ZONE, Unbound
-from helpers.procs import child_env, wait_insync, wait_ready
+from helpers.procs import serve_api, stop, wait_insync
 
 pytestmark = pytest.mark.skipif(not shutil.which("unbound"), reason="unbound not installed")
 ARN = "arn:aws:kms:us-east-1:111122223333:key/{}"
@@ -27,25 +23,19 @@ ARN = "arn:aws:kms:us-east-1:111122223333:key/{}"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, free_port):
     data = tmp_path_factory.mktemp("signed")
-    dns_port, api_port = free_port(), free_port()
-    env = child_env(ZONEFRONT_ACCESS_KEY_ID="AKIDSIGN", ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "1",
-         "--dns-listen", f"127.0.0.1:{dns_port}", "--api-listen", f"127.0.0.1:{api_port}",
-         "--data-dir", str(data), "--nameserver", "ns1.signed.test.",
-         "--allow-transfer", "127.0.0.1/32", "--transfer-without-tsig"],
-        stderr=subprocess.PIPE, text=True, env=env)
+    dns_port = free_port()
+    proc, r53 = serve_api(data, dns_port, free_port(), "AKIDSIGN",
+                          "--nameserver", "ns1.signed.test.",
+                          "--allow-transfer", "127.0.0.1/32", "--transfer-without-tsig")
     try:
-        wait_ready(proc)
-        r53 = boto3.client(
-            "route53", endpoint_url=f"http://127.0.0.1:{api_port}", region_name="us-east-1",
-            aws_access_key_id="AKIDSIGN", aws_secret_access_key="s3cret",
-            config=BotoConfig(retries={"max_attempts": 1}))
         zid = r53.create_hosted_zone(Name=ZONE, CallerReference="signed")["HostedZone"]["Id"]
         rrsets = [("ns1", "A", "192.0.2.53"), ("www", "A", "192.0.2.1"),
                   ("www", "AAAA", "2001:db8::1"), ("alias", "CNAME", "www.signed.test."),
                   ("chain", "CNAME", "alias.signed.test."), ("*.wild", "TXT", '"wild"'),
-                  ("host.ent", "A", "192.0.2.7")]
+                  ("host.ent", "A", "192.0.2.7"),
+                  ("mail", "A", "192.0.2.25"), ("*.mx", "MX", "10 mail.signed.test."),
+                  ("*.srv", "SRV", "0 0 443 mail.signed.test."),
+                  ("*.cn", "CNAME", "www.signed.test.")]
         changes = [{"Action": "CREATE", "ResourceRecordSet": {
             "Name": f"{n}.{ZONE}", "Type": t, "TTL": 60, "ResourceRecords": [{"Value": v}]}}
             for n, t, v in rrsets]
@@ -64,12 +54,7 @@ def served(tmp_path_factory, free_port):
         assert wait_insync(r53, change, timeout=20)
         yield r53, zid, dns_port, data
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        stop(proc)
 
 
 def ds_of(r53, zid, name="ksk_one"):
@@ -127,9 +112,29 @@ def test_nonexistent_name_has_nxname_and_real_nxdomain_without_do(served):
     assert m.rcode() == dns.rcode.NXDOMAIN
 
 
-@pytest.mark.parametrize("name", ["x.wild.signed.test.", "a.b.c.wild.signed.test."])
-def test_unbound_validates_wildcard_answers(unbound, name):
-    m = unbound.ask(name, "TXT")
+def test_co_flag_gives_nxdomain_with_the_same_proof(served, unbound):
+    """RFC 9824 §4: DO + CO (Compact Answers OK) restores NXDOMAIN, the
+    NXNAME NSEC unchanged; unbound, which does not send CO, still gets the
+    NOERROR form and validates it."""
+    _, _, port, _ = served
+    q = dns.message.make_query("co-nothere.signed.test.", "A", want_dnssec=True)
+    q.ednsflags |= dns.flags.CO
+    m = dns.query.udp(q, "127.0.0.1", port=port, timeout=3)
+    assert m.rcode() == dns.rcode.NXDOMAIN, m.to_text()
+    nsec = [r for r in m.authority if r.rdtype == dns.rdatatype.NSEC][0]
+    assert nsec[0].to_text().split()[1:] == ["RRSIG", "NSEC", "NXNAME"]
+    m = unbound.ask("co-nothere.signed.test.", "A")
+    assert m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AD, m.to_text()
+
+
+@pytest.mark.parametrize("name,rdtype", [
+    ("x.wild.signed.test.", "TXT"), ("a.b.c.wild.signed.test.", "TXT"),
+    ("a.mx.signed.test.", "MX"),     # with its target's address in additional
+    ("b.srv.signed.test.", "SRV"),
+    ("c.cn.signed.test.", "A"),      # a wildcard CNAME into the zone
+])
+def test_unbound_validates_wildcard_answers(unbound, name, rdtype):
+    m = unbound.ask(name, rdtype)
     assert m.rcode() == dns.rcode.NOERROR and m.answer, m.to_text()
     assert m.flags & dns.flags.AD, m.to_text()
 
@@ -148,7 +153,8 @@ def delv(served, tmp_path, name, rdtype):
 @pytest.mark.skipif(not shutil.which("delv"), reason="delv not installed")
 @pytest.mark.parametrize("name,rdtype", [
     ("www.signed.test.", "A"), ("nothere.signed.test.", "A"), ("ent.signed.test.", "A"),
-    ("x.wild.signed.test.", "TXT"), ("x.wild.signed.test.", "A"),
+    ("x.wild.signed.test.", "TXT"), ("x.wild.signed.test.", "A"), ("a.mx.signed.test.", "MX"),
+    ("b.srv.signed.test.", "SRV"),
 ])
 def test_delv_fully_validated(served, tmp_path, name, rdtype):
     """A denial reads "; negative response, fully validated"."""
