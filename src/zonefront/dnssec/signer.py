@@ -65,6 +65,7 @@ class ZoneKeys:
     # zone (every change to a signed zone compiles it in full) signs only the
     # RRsets that changed: most are found here
     cache: dict = field(default_factory=dict, repr=False, compare=False)
+    denial: str = "compact"  # or "nsec3": config.py DNSSECSettings.denial, nsec3.py
 
     def __post_init__(self) -> None:
         if not self.inception:
