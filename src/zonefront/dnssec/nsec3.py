@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import struct
 
 from .. import model
 from .signer import TYPE_DS, TYPE_RRSIG, type_bitmap
@@ -40,6 +41,25 @@ def hashed_owner(digest: bytes, origin: bytes) -> bytes:
 
 def nsec3_rdata(next_digest: bytes, types) -> bytes:
     return PARAM_RDATA + bytes([len(next_digest)]) + next_digest + type_bitmap(types)
+
+
+def negative_ttl(soa_ttl: int, soa_rdata: bytes) -> int:
+    """RFC 9077: an NSEC3's TTL is the SOA's negative TTL, capped by its own."""
+    return min(soa_ttl, int.from_bytes(soa_rdata[-4:], "big"))
+
+
+def zone_types(zone) -> tuple[dict[bytes, set[int]], set[bytes]]:
+    """(lower-cased owner -> types held, delegation points) of a model.Zone,
+    its routed (policy) records included, as the chain describes them."""
+    origin = zone.origin.lower()
+    types: dict[bytes, set[int]] = {}
+    for (owner, rtype), rs in zone.rrsets.items():
+        if rs.rdatas:
+            types.setdefault(owner.lower(), set()).add(rtype)
+    for r in zone.routed:
+        types.setdefault(r.owner.lower(), set()).add(r.rtype)
+    cuts = {o for o, held in types.items() if model.TYPE_NS in held and o != origin}
+    return types, cuts
 
 
 def chain_names(origin: bytes, types: dict[bytes, set[int]], cuts: set[bytes]
@@ -77,3 +97,107 @@ def chain(origin: bytes, types: dict[bytes, set[int]], cuts: set[bytes]
         nxt = ordered[(i + 1) % len(ordered)][0]
         out.append((digest, hashed_owner(digest, origin), nsec3_rdata(nxt, named[name])))
     return out
+
+
+# ---- the chain in a compiled image ------------------------------------------
+#
+# Each NSEC3 and its RRSIG are one block record's data in the block stream
+# (owners written in full, so the octets are copied as they are), and the
+# zone's NXDOMAIN twin carries a template (snapshot/layout.py BF_ONLINE)
+# listing the chain in hash order:
+#
+#   u8 KIND_NSEC3, u8 mode, u16 n, u32 0, u64 0   (online.py's head, unsigned)
+#   n x (20 octets SHA-1, u32 offset, u16 length)  the pair's octets in "blocks"
+#
+# While answering (csrc/zfnsec3.c, `put` below), a nonexistent qname gets
+# RFC 5155 §7.2.2's closest-encloser proof: its suffixes are hashed from the
+# longest down until one is in the chain (the closest encloser, CE); then the
+# NSEC3 matching CE, the one covering the next closer name (the suffix one
+# label longer) and the one covering *.CE, each once, in that order.
+
+KIND_NSEC3 = 4  # online.py's kinds are 1..3
+MODE_NXDOMAIN = 1
+TMPL_HEAD = struct.Struct("<BBHIQ")
+ENTRY = struct.Struct("<20sIH")
+MAX_ENTRIES = (0xFFFF - TMPL_HEAD.size) // ENTRY.size  # a template is at most 64 KiB
+
+
+def sign_chain(zk, links, ttl: int) -> list[bytes]:
+    """The RRSIG rdata over each NSEC3 of `links` ((digest, owner, rdata) as
+    chain() gives), made in one batch (signer.py prefill) and kept in the
+    ZoneKeys cache: a recompile signs only the NSEC3s whose content moved."""
+    from .signer import Signer, prefill
+
+    prefill(zk, [(owner, TYPE_NSEC3, ttl, [rdata]) for _d, owner, rdata in links])
+    return [Signer._cached(zk, zk.zsk, owner, TYPE_NSEC3, ttl, [rdata])
+            for _d, owner, rdata in links]
+
+
+def pair_octets(owner: bytes, ttl: int, rdata: bytes, rrsig: bytes) -> bytes:
+    """An NSEC3 RR and its RRSIG RR, each with its owner in full."""
+    return owner + struct.pack(">HHIH", TYPE_NSEC3, 1, ttl, len(rdata)) + rdata + \
+        owner + struct.pack(">HHIH", TYPE_RRSIG, 1, ttl, len(rrsig)) + rrsig
+
+
+def template(mode: int, entries: list[tuple[bytes, int, int]]) -> bytes:
+    """`entries`: (digest, offset, length) in hash order."""
+    return TMPL_HEAD.pack(KIND_NSEC3, mode, len(entries), 0, 0) + \
+        b"".join(ENTRY.pack(d, off, n) for d, off, n in entries)
+
+
+def read_template(tmpl: bytes) -> tuple[int, list[tuple[bytes, int, int]]]:
+    _kind, mode, n, _z, _f = TMPL_HEAD.unpack_from(tmpl, 0)
+    return mode, [ENTRY.unpack_from(tmpl, TMPL_HEAD.size + ENTRY.size * i) for i in range(n)]
+
+
+def _suffixes(name: bytes) -> list[bytes]:
+    out = [name]
+    while name != b"\x00":
+        name = name[1 + name[0]:]
+        out.append(name)
+    return out
+
+
+def _find(digests: list[bytes], h: bytes) -> tuple[int, bool]:
+    """(index of the entry matching or covering `h`, whether it matches):
+    the last digest not above `h`, the last of all when `h` is below the first."""
+    lo, hi = 0, len(digests)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if digests[mid] <= h:
+            lo = mid + 1
+        else:
+            hi = mid
+    i = lo - 1 if lo else len(digests) - 1
+    return i, digests[i] == h
+
+
+def proof(tmpl: bytes, qname: bytes) -> list[int]:
+    """The entries (indexes) the proof for `qname` appends, in order."""
+    mode, entries = read_template(tmpl)
+    digests = [e[0] for e in entries]
+    if not digests or mode != MODE_NXDOMAIN:
+        return []
+    names = _suffixes(qname.lower())
+    for i, name in enumerate(names):
+        ce, hit = _find(digests, hash_name(name))
+        if hit:
+            break
+    else:
+        return []
+    out = [ce]
+    if i > 0:
+        out.append(_find(digests, hash_name(names[i - 1]))[0])
+        out.append(_find(digests, hash_name(b"\x01*" + name))[0])
+    return list(dict.fromkeys(out))
+
+
+def put(tmpl: bytes, blocks, qname: bytes, room: int):
+    """The reference engine's zfnsec3_put: (octets, 0 answer RRs, authority
+    RRs) appended, or None when they do not fit in `room`."""
+    _mode, entries = read_template(tmpl)
+    got = proof(tmpl, qname)
+    out = b"".join(bytes(blocks[entries[i][1]:entries[i][1] + entries[i][2]]) for i in got)
+    if len(out) > room:
+        return None
+    return out, 0, 2 * len(got)

@@ -52,7 +52,7 @@ def signed_copy(zone: model.Zone) -> model.Zone:
 
     signer = Signer({origin: keys}, lambda name, rtype=0: origin, authoritative)
     soa = rrsets[(origin, model.TYPE_SOA)]
-    nsec_ttl = min(soa.ttl, int.from_bytes(soa.rdatas[0][-4:], "big"))
+    nsec_ttl = nsec3.negative_ttl(soa.ttl, soa.rdatas[0])
     if keys.denial == "nsec3":
         _add_nsec3(rrsets, origin, cuts, nsec_ttl)
         prefill(keys, [(o, t, rs.ttl, rs.rdatas) for (o, t), rs in rrsets.items()
@@ -85,8 +85,8 @@ def _add_nsec(rrsets: dict, below_cut, ttl: int) -> None:
 
 
 def _add_nsec3(rrsets: dict, origin: bytes, cuts: set[bytes], ttl: int) -> None:
-    rrsets[(origin, nsec3.TYPE_NSEC3PARAM)] = model.RRset(
-        origin, nsec3.TYPE_NSEC3PARAM, ttl, [nsec3.PARAM_RDATA])
+    rrsets.setdefault((origin, nsec3.TYPE_NSEC3PARAM), model.RRset(
+        origin, nsec3.TYPE_NSEC3PARAM, ttl, [nsec3.PARAM_RDATA]))
     types: dict[bytes, set[int]] = {}
     for (o, t) in rrsets:
         types.setdefault(o.lower(), set()).add(t)

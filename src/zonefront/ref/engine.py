@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from ..dnssec import online
+from ..dnssec import nsec3, online
 from ..model import TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DNAME, TYPE_DS, TYPE_IXFR, TYPE_OPT
 from ..snapshot.blocks import FIX_BLOCK, FIX_SERIAL
 from ..snapshot.compiler import ARRAY_NAMES, DNAME
@@ -278,7 +278,12 @@ class RefImage:
                     head[3] + tail[3]
             else:
                 got = self.copy_block(blk, room, qname_off, qname_len, base)
-            if got is not None and blk.online:
+            if got is not None and blk.online[:1] == bytes([nsec3.KIND_NSEC3]):
+                extra = nsec3.put(blk.online, self.arrays["blocks"], qname, room - len(got[0]))
+                if extra is None:
+                    return None
+                got = got[0] + extra[0], got[1] + extra[1], got[2] + extra[2], got[3]
+            elif got is not None and blk.online:
                 extra = online.put(blk.online, qname, qname_off, room - len(got[0]))
                 if extra is None:
                     return None

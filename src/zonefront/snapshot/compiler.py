@@ -44,6 +44,7 @@ from .policy import NONE as _NONE, PolicyTables
 
 from .layout import (
     ARRAY_NAMES,
+    BLOCK_HEAD,
     F_APEX,
     F_BELOW_DNAME,
     F_CUT,
@@ -101,6 +102,7 @@ class _Builder:
         self.by_key: dict[tuple, int] = {}
         self.self_contained: dict[tuple, int] = {}
         self.signer = None  # dnssec.signer.Signer when some zones are signed
+        self.nsec3_zones: dict[bytes, Zone] = {}  # origin -> zone, in denial = "nsec3" mode
 
     def _append(self, record: bytes) -> int:
         off = self.base + len(self.blocks)
@@ -168,6 +170,8 @@ class _Builder:
         zk = self.signer.zone_keys(context)
         if zk is None:
             return NONE
+        if zk.denial == "nsec3" and nodata_types is None and res.rcode == 3:
+            return self.add_nsec3_twin(res, context, zk)
         soa = [r for r in res.authority if r.rtype == TYPE_SOA]
         ttl = min(soa[0].ttl, struct.unpack(">I", soa[0].rdata[-4:])[0]) if soa else 3600
         if not res.answer and soa and not res.additional:
@@ -198,6 +202,33 @@ class _Builder:
             return NONE
         return self._append(pack_block(blk.data, blk.fixups, blk.an, 0, 0, blk.ar_start, 0, (),
                                        blk.rcode, blk.aa, NONE, NONE, tmpl))
+
+    def add_nsec3_twin(self, res: Resolution, context: bytes, zk) -> int:
+        """An nsec3-mode zone's NXDOMAIN twin (dnssec/nsec3.py): rcode 3, the
+        zone's signed SOA as prefix, and a template over the zone's NSEC3
+        chain, whose NSEC3+RRSIG pairs are block records of their own.  NONE
+        (compact denial) for a chain too long for one template."""
+        from ..dnssec import nsec3
+        zone = self.nsec3_zones.get(zk.origin)
+        soa = zone.rrsets.get((zone.origin, TYPE_SOA)) if zone is not None else None
+        if soa is None or res.answer or res.additional:
+            return NONE
+        ttl = nsec3.negative_ttl(soa.ttl, soa.rdatas[0])
+        types, cuts = nsec3.zone_types(zone)
+        links = nsec3.chain(zone.origin.lower(), types, cuts)
+        if len(links) > nsec3.MAX_ENTRIES:
+            return NONE
+        entries = []
+        for (digest, owner, rdata), sig in zip(links, nsec3.sign_chain(zk, links, ttl)):
+            pair = nsec3.pair_octets(owner, ttl, rdata, sig)
+            off = self.by_content.get(("nsec3", pair))
+            if off is None:
+                off = self.by_content[("nsec3", pair)] = self._append(
+                    pack_block(pair, (), 0, 2, 0, len(pair), 0, (), 0, True))
+            entries.append((digest, off + BLOCK_HEAD.size, len(pair)))
+        head = self.signed_soa(res, context)
+        return self._append(pack_block(b"", (), 0, 0, 0, 0, 0, (), res.rcode, res.aa, NONE, head,
+                                       nsec3.template(nsec3.MODE_NXDOMAIN, entries)))
 
     def values_twin(self, choice: Choice, context: bytes) -> int:
         """A signed zone's multivalue answer: a twin of its (empty) prefix
@@ -392,6 +423,8 @@ class Compiler:
         self.b = _Builder(PolicyTables(health, cidr_collections), serial_rows)
         if signing:
             self.b.signer = make_signer(self.zs, signing)
+            self.b.nsec3_zones = {z.origin: z for z in self.zs.zones if z.origin in signing
+                                  and getattr(signing[z.origin], "denial", "") == "nsec3"}
         self.negatives = bytearray(NEGATIVE.size * len(self.rows))
         self.zone_blocks: dict[bytes, tuple[int, int, int]] = {}  # origin -> (nx, nodata, row)
         self.referral_blocks: dict[bytes, int] = {}
@@ -659,17 +692,26 @@ def with_dnskeys(zone: Zone, keys) -> Zone:
     unless it has one; the caller's zone is left as it was."""
     from ..dnssec.signer import TYPE_DNSKEY
 
+    add = {}
     key = (zone.origin, TYPE_DNSKEY)
-    if key in zone.rrsets:
+    if key not in zone.rrsets:
+        add[key] = RRset(zone.origin, TYPE_DNSKEY, DNSKEY_TTL, keys.dnskey_rdatas())
+    if getattr(keys, "denial", "compact") == "nsec3":  # RFC 5155 §4: at the apex
+        from ..dnssec import nsec3
+        soa = zone.rrsets.get((zone.origin, TYPE_SOA))
+        pkey = (zone.origin, nsec3.TYPE_NSEC3PARAM)
+        if soa is not None and soa.rdatas and pkey not in zone.rrsets:
+            add[pkey] = RRset(zone.origin, nsec3.TYPE_NSEC3PARAM,
+                              nsec3.negative_ttl(soa.ttl, soa.rdatas[0]), [nsec3.PARAM_RDATA])
+    if not add:
         return zone
-    rrset = RRset(zone.origin, TYPE_DNSKEY, DNSKEY_TTL, keys.dnskey_rdatas())
     if isinstance(zone.rrsets, RRsetMap):
         apex = {k: v for k, v in zone.rrsets.of_owner(zone.origin).items()}
-        apex[key] = rrset
+        apex.update(add)
         rrsets = zone.rrsets.with_owners({zone.origin}, apex)
     else:
         rrsets = dict(zone.rrsets)
-        rrsets[key] = rrset
+        rrsets.update(add)
     return dataclasses.replace(zone, rrsets=rrsets)
 
 
