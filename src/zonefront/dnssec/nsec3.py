@@ -17,9 +17,8 @@ import hashlib
 import struct
 
 from .. import model
-from .signer import TYPE_DS, TYPE_RRSIG, type_bitmap
+from .signer import TYPE_DS, TYPE_NSEC3, TYPE_RRSIG, type_bitmap
 
-TYPE_NSEC3 = 50
 TYPE_NSEC3PARAM = 51
 HASH_SHA1 = 1  # RFC 5155 §11: the only hash algorithm defined
 # algorithm, flags (no opt-out), iterations 0, salt length 0 (RFC 9276 §3.1)
@@ -87,15 +86,15 @@ def chain_names(origin: bytes, types: dict[bytes, set[int]], cuts: set[bytes]
 
 
 def chain(origin: bytes, types: dict[bytes, set[int]], cuts: set[bytes]
-          ) -> list[tuple[bytes, bytes, bytes]]:
-    """The chain in hash order: (digest, hashed owner, NSEC3 rdata) each,
-    the last one's next hashed owner being the first's."""
+          ) -> list[tuple[bytes, bytes, bytes, bytes]]:
+    """The chain in hash order: (digest, name, hashed owner, NSEC3 rdata)
+    each, the last one's next hashed owner being the first's."""
     named = chain_names(origin, types, cuts)
     ordered = sorted((hash_name(n), n) for n in named)
     out = []
     for i, (digest, name) in enumerate(ordered):
         nxt = ordered[(i + 1) % len(ordered)][0]
-        out.append((digest, hashed_owner(digest, origin), nsec3_rdata(nxt, named[name])))
+        out.append((digest, name, hashed_owner(digest, origin), nsec3_rdata(nxt, named[name])))
     return out
 
 
@@ -113,7 +112,8 @@ def chain(origin: bytes, types: dict[bytes, set[int]], cuts: set[bytes]
 # RFC 5155 §7.2.2's closest-encloser proof: its suffixes are hashed from the
 # longest down until one is in the chain (the closest encloser, CE); then the
 # NSEC3 matching CE, the one covering the next closer name (the suffix one
-# label longer) and the one covering *.CE, each once, in that order.
+# label longer) and the one covering *.CE, each once, in that order.  A name
+# an NSEC3 proves present (the chain's own names) gets just that NSEC3.
 
 KIND_NSEC3 = 4  # online.py's kinds are 1..3
 MODE_NXDOMAIN = 1
@@ -123,14 +123,14 @@ MAX_ENTRIES = (0xFFFF - TMPL_HEAD.size) // ENTRY.size  # a template is at most 6
 
 
 def sign_chain(zk, links, ttl: int) -> list[bytes]:
-    """The RRSIG rdata over each NSEC3 of `links` ((digest, owner, rdata) as
+    """The RRSIG rdata over each NSEC3 of `links` (as
     chain() gives), made in one batch (signer.py prefill) and kept in the
     ZoneKeys cache: a recompile signs only the NSEC3s whose content moved."""
     from .signer import Signer, prefill
 
-    prefill(zk, [(owner, TYPE_NSEC3, ttl, [rdata]) for _d, owner, rdata in links])
+    prefill(zk, [(owner, TYPE_NSEC3, ttl, [rdata]) for _d, _n, owner, rdata in links])
     return [Signer._cached(zk, zk.zsk, owner, TYPE_NSEC3, ttl, [rdata])
-            for _d, owner, rdata in links]
+            for _d, _n, owner, rdata in links]
 
 
 def pair_octets(owner: bytes, ttl: int, rdata: bytes, rrsig: bytes) -> bytes:

@@ -90,7 +90,7 @@ def _add_nsec3(rrsets: dict, origin: bytes, cuts: set[bytes], ttl: int) -> None:
     types: dict[bytes, set[int]] = {}
     for (o, t) in rrsets:
         types.setdefault(o.lower(), set()).add(t)
-    for _digest, owner, rdata in nsec3.chain(origin.lower(), types,
+    for _digest, _name, owner, rdata in nsec3.chain(origin.lower(), types,
                                              {c.lower() for c in cuts}):
         rrsets[(owner, nsec3.TYPE_NSEC3)] = model.RRset(owner, nsec3.TYPE_NSEC3, ttl, [rdata])
 

@@ -103,6 +103,7 @@ class _Builder:
         self.self_contained: dict[tuple, int] = {}
         self.signer = None  # dnssec.signer.Signer when some zones are signed
         self.nsec3_zones: dict[bytes, Zone] = {}  # origin -> zone, in denial = "nsec3" mode
+        self._nsec3: dict[bytes, tuple] = {}  # origin -> (zone, chain, by name): nsec3_chain
 
     def _append(self, record: bytes) -> int:
         off = self.base + len(self.blocks)
@@ -203,6 +204,21 @@ class _Builder:
         return self._append(pack_block(blk.data, blk.fixups, blk.an, 0, 0, blk.ar_start, 0, (),
                                        blk.rcode, blk.aa, NONE, NONE, tmpl))
 
+    def nsec3_chain(self, origin: bytes) -> tuple[list, dict]:
+        """(the chain of an nsec3-mode zone, name -> (NSEC3 owner, rdata, TTL)),
+        made once per zone object."""
+        from ..dnssec import nsec3
+        zone = self.nsec3_zones[origin]
+        got = self._nsec3.get(origin)
+        if got is None or got[0] is not zone:
+            types, cuts = nsec3.zone_types(zone)
+            links = nsec3.chain(origin.lower(), types, cuts)
+            soa = zone.rrsets.get((zone.origin, TYPE_SOA))
+            ttl = nsec3.negative_ttl(soa.ttl, soa.rdatas[0]) if soa is not None else 3600
+            got = self._nsec3[origin] = (zone, links,
+                                         {n: (o, rd, ttl) for _d, n, o, rd in links})
+        return got[1], got[2]
+
     def add_nsec3_twin(self, res: Resolution, context: bytes, zk) -> int:
         """An nsec3-mode zone's NXDOMAIN twin (dnssec/nsec3.py): rcode 3, the
         zone's signed SOA as prefix, and a template over the zone's NSEC3
@@ -214,12 +230,11 @@ class _Builder:
         if soa is None or res.answer or res.additional:
             return NONE
         ttl = nsec3.negative_ttl(soa.ttl, soa.rdatas[0])
-        types, cuts = nsec3.zone_types(zone)
-        links = nsec3.chain(zone.origin.lower(), types, cuts)
+        links = self.nsec3_chain(zk.origin)[0]
         if len(links) > nsec3.MAX_ENTRIES:
             return NONE
         entries = []
-        for (digest, owner, rdata), sig in zip(links, nsec3.sign_chain(zk, links, ttl)):
+        for (digest, _name, owner, rdata), sig in zip(links, nsec3.sign_chain(zk, links, ttl)):
             pair = nsec3.pair_octets(owner, ttl, rdata, sig)
             off = self.by_content.get(("nsec3", pair))
             if off is None:
@@ -304,9 +319,12 @@ class _Builder:
         data = bytearray()
         fixups = []
         for rr in tail.authority:
-            fixups.append(len(data))
-            data += b"\xc0\x00" + struct.pack(">HHIH", rr.rtype, 1, rr.ttl, len(rr.rdata)) + \
-                rr.rdata
+            if rr.owner == QNAME:
+                fixups.append(len(data))
+                data += b"\xc0\x00"
+            else:  # an NSEC3's hashed owner, in full
+                data += rr.owner
+            data += struct.pack(">HHIH", rr.rtype, 1, rr.ttl, len(rr.rdata)) + rr.rdata
         twin = self._append(pack_block(bytes(data), fixups, 0, len(tail.authority), 0, len(data),
                                        0, (), res.rcode, res.aa, NONE, head))
         suffixes = suffixes_of(name)
@@ -425,6 +443,7 @@ class Compiler:
             self.b.signer = make_signer(self.zs, signing)
             self.b.nsec3_zones = {z.origin: z for z in self.zs.zones if z.origin in signing
                                   and getattr(signing[z.origin], "denial", "") == "nsec3"}
+            self.b.signer.nsec3_links = lambda origin: self.b.nsec3_chain(origin)[1]
         self.negatives = bytearray(NEGATIVE.size * len(self.rows))
         self.zone_blocks: dict[bytes, tuple[int, int, int]] = {}  # origin -> (nx, nodata, row)
         self.referral_blocks: dict[bytes, int] = {}
@@ -521,6 +540,12 @@ class Compiler:
                 if TYPE_DS in node.rrsets:
                     entries.append((TYPE_DS, b.encode(zs_resolve_node(zs, node, TYPE_DS),
                                                       node.name, wildcard)))
+                elif node.zone.origin in b.nsec3_zones:
+                    # RFC 5155 §7.2.4: no DS here, the NSEC3 matching the cut says so
+                    nodata = Resolution()
+                    zs.negative(node.zone, nodata, 0)
+                    entries.append((TYPE_DS, b.encode_signed(nodata, node.name, False,
+                                                             set(node.rrsets), node.name)))
             else:
                 if TYPE_DNAME in node.rrsets:
                     flags |= F_HAS_DNAME

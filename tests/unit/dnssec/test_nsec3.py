@@ -208,3 +208,26 @@ def test_engines_agree_byte_for_byte(nsec3_arrays):
                 q.id = 9
                 a = ref.answer(q.to_wire(), False, None, 0)
                 assert a == comp.answer(q.to_wire(), False, None, 0), (name, rdtype, payload)
+
+
+@pytest.mark.parametrize("qname,rdtype", [("www.example.com.", "TXT"), ("wild.example.com.", "A"),
+                                          ("sub.example.com.", "DS"), ("example.com.", "TXT"),
+                                          ("ns.sub.example.com.", "A")])
+def test_nodata_ent_and_insecure_delegation_carry_the_matching_nsec3(impl, nsec3_arrays, qname,
+                                                                      rdtype):
+    """RFC 5155 §7.2.3 (NODATA, empty non-terminal) and §7.2.4 (no DS at an
+    insecure delegation, in the DS NODATA and in the referral)."""
+    from test_signed_answers import ask, dnskeys, load
+
+    image = load(impl, nsec3_arrays)
+    m, _ = ask(image, qname, rdtype)
+    assert m.rcode() == dns.rcode.NOERROR and not m.answer
+    owner = "sub.example.com." if qname.endswith("sub.example.com.") else qname
+    nsec3s = [rs for rs in m.authority if rs.rdtype == dns.rdatatype.NSEC3]
+    assert [rs.name.labels[0].decode() for rs in nsec3s] == [_hash(owner)]
+    assert dns.rdatatype.from_text(rdtype) not in _types(nsec3s[0][0])
+    keys = dnskeys(image)
+    for rs in nsec3s:
+        dns.dnssec.validate(rs, m.find_rrset(m.authority, rs.name, rs.rdclass,
+                                             dns.rdatatype.RRSIG, rs.rdtype), keys)
+    assert not any(rs.rdtype == dns.rdatatype.NSEC for rs in m.authority)

@@ -4,6 +4,7 @@ positive, CNAME-chain, weighted and NODATA answers; delv reports "fully
 validated"; a KSK removed behind its DS makes unbound answer SERVFAIL."""
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import subprocess
@@ -26,14 +27,20 @@ ARN = "arn:aws:kms:us-east-1:111122223333:key/{}"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, free_port):
-    data = tmp_path_factory.mktemp("signed")
+    with signed_server(tmp_path_factory.mktemp("signed"), free_port) as got:
+        yield got
+
+
+@contextlib.contextmanager
+def signed_server(data, free_port, extra_args=(), extra_rrsets=()):
+    """A `serve` process with signed.test signed (r53, zone id, DNS port, data dir)."""
     dns_port, api_port = free_port(), free_port()
     env = child_env(ZONEFRONT_ACCESS_KEY_ID="AKIDSIGN", ZONEFRONT_SECRET_ACCESS_KEY="s3cret")
     proc = subprocess.Popen(
         [sys.executable, "-m", "zonefront.cli", "serve", "--api", "--no-demo", "--workers", "1",
          "--dns-listen", f"127.0.0.1:{dns_port}", "--api-listen", f"127.0.0.1:{api_port}",
          "--data-dir", str(data), "--nameserver", "ns1.signed.test.",
-         "--allow-transfer", "127.0.0.1/32", "--transfer-without-tsig"],
+         "--allow-transfer", "127.0.0.1/32", "--transfer-without-tsig", *extra_args],
         stderr=subprocess.PIPE, text=True, env=env)
     try:
         wait_ready(proc)
@@ -45,7 +52,7 @@ def served(tmp_path_factory, free_port):
         rrsets = [("ns1", "A", "192.0.2.53"), ("www", "A", "192.0.2.1"),
                   ("www", "AAAA", "2001:db8::1"), ("alias", "CNAME", "www.signed.test."),
                   ("chain", "CNAME", "alias.signed.test."), ("*.wild", "TXT", '"wild"'),
-                  ("host.ent", "A", "192.0.2.7")]
+                  ("host.ent", "A", "192.0.2.7"), *extra_rrsets]
         changes = [{"Action": "CREATE", "ResourceRecordSet": {
             "Name": f"{n}.{ZONE}", "Type": t, "TTL": 60, "ResourceRecords": [{"Value": v}]}}
             for n, t, v in rrsets]
