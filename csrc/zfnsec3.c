@@ -16,7 +16,7 @@ int zfnsec3_check(const uint8_t *tmpl, size_t tlen, size_t limit)
 {
     size_t n, i;
     const uint8_t *e;
-    if (tlen < ZFNSEC3_HEAD || tmpl[0] != ZFNSEC3_KIND || tmpl[1] != ZFNSEC3_NXDOMAIN)
+    if (tlen < ZFNSEC3_HEAD || tmpl[0] != ZFNSEC3_KIND || (tmpl[1] != ZFNSEC3_NXDOMAIN && tmpl[1] != ZFNSEC3_COVER))
         return -1;
     n = le16(tmpl + 2);
     if (n == 0 || tlen != ZFNSEC3_HEAD + n * ZFNSEC3_ENTRY)
@@ -78,8 +78,15 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *n
     }
     if (!hit)
         return 0;
-    picked[npicked++] = ce;
-    if (i > 0) {
+    if (tmpl[1] == ZFNSEC3_COVER) {
+        if (i == 0)
+            return 0;
+        SHA1(lc + 2 + starts[i - 1], name_len - starts[i - 1], h);
+        picked[npicked++] = find(tmpl, n, h, &hit);
+    } else {
+        picked[npicked++] = ce;
+    }
+    if (i > 0 && tmpl[1] == ZFNSEC3_NXDOMAIN) {
         SHA1(lc + 2 + starts[i - 1], name_len - starts[i - 1], h);  /* next closer name */
         picked[npicked++] = find(tmpl, n, h, &hit);
         lc[starts[i]] = 1;  /* "*" then the closest encloser */

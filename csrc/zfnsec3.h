@@ -18,7 +18,8 @@
 #include <sys/types.h>
 
 #define ZFNSEC3_KIND 4       /* after zfdeny.h's kinds 1..3 */
-#define ZFNSEC3_NXDOMAIN 1   /* mode: RFC 5155 §7.2.2 closest-encloser proof */
+#define ZFNSEC3_NXDOMAIN 1   /* mode: RFC 5155 §7.2.2 closest-encloser proof (§7.2.5 too) */
+#define ZFNSEC3_COVER 2      /* mode: the next closer name's cover only (§7.2.6) */
 #define ZFNSEC3_HEAD 16
 #define ZFNSEC3_ENTRY 26
 

@@ -112,11 +112,13 @@ def chain(origin: bytes, types: dict[bytes, set[int]], cuts: set[bytes]
 # RFC 5155 §7.2.2's closest-encloser proof: its suffixes are hashed from the
 # longest down until one is in the chain (the closest encloser, CE); then the
 # NSEC3 matching CE, the one covering the next closer name (the suffix one
-# label longer) and the one covering *.CE, each once, in that order.  A name
-# an NSEC3 proves present (the chain's own names) gets just that NSEC3.
+# label longer) and the one covering (or, for a wildcard's NODATA, matching)
+# *.CE, each once, in that order.  A wildcard's answer (MODE_COVER) gets
+# only the NSEC3 covering the next closer name.
 
 KIND_NSEC3 = 4  # online.py's kinds are 1..3
-MODE_NXDOMAIN = 1
+MODE_NXDOMAIN = 1  # the closest-encloser proof (also a wildcard NODATA's, §7.2.5)
+MODE_COVER = 2  # only the NSEC3 covering the next closer name: a wildcard answer's (§7.2.6)
 TMPL_HEAD = struct.Struct("<BBHIQ")
 ENTRY = struct.Struct("<20sIH")
 MAX_ENTRIES = (0xFFFF - TMPL_HEAD.size) // ENTRY.size  # a template is at most 64 KiB
@@ -176,7 +178,7 @@ def proof(tmpl: bytes, qname: bytes) -> list[int]:
     """The entries (indexes) the proof for `qname` appends, in order."""
     mode, entries = read_template(tmpl)
     digests = [e[0] for e in entries]
-    if not digests or mode != MODE_NXDOMAIN:
+    if not digests or mode not in (MODE_NXDOMAIN, MODE_COVER):
         return []
     names = _suffixes(qname.lower())
     for i, name in enumerate(names):
@@ -185,6 +187,8 @@ def proof(tmpl: bytes, qname: bytes) -> list[int]:
             break
     else:
         return []
+    if mode == MODE_COVER:
+        return [_find(digests, hash_name(names[i - 1]))[0]] if i > 0 else []
     out = [ce]
     if i > 0:
         out.append(_find(digests, hash_name(names[i - 1]))[0])

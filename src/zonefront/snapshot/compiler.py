@@ -171,8 +171,8 @@ class _Builder:
         zk = self.signer.zone_keys(context)
         if zk is None:
             return NONE
-        if zk.denial == "nsec3" and nodata_types is None and res.rcode == 3:
-            return self.add_nsec3_twin(res, context, zk)
+        if zk.denial == "nsec3":
+            return self.add_nsec3_twin(res, context, suffixes, nodata_types, zk)
         soa = [r for r in res.authority if r.rtype == TYPE_SOA]
         ttl = min(soa[0].ttl, struct.unpack(">I", soa[0].rdata[-4:])[0]) if soa else 3600
         if not res.answer and soa and not res.additional:
@@ -219,20 +219,48 @@ class _Builder:
                                          {n: (o, rd, ttl) for _d, n, o, rd in links})
         return got[1], got[2]
 
-    def add_nsec3_twin(self, res: Resolution, context: bytes, zk) -> int:
-        """An nsec3-mode zone's NXDOMAIN twin (dnssec/nsec3.py): rcode 3, the
-        zone's signed SOA as prefix, and a template over the zone's NSEC3
-        chain, whose NSEC3+RRSIG pairs are block records of their own.  NONE
-        (compact denial) for a chain too long for one template."""
+    def add_nsec3_twin(self, res: Resolution, context: bytes, suffixes, nodata_types,
+                       zk) -> int:
+        """An nsec3-mode zone's twin proved from the chain (dnssec/nsec3.py):
+        NXDOMAIN (rcode 3) and a wildcard's NODATA get the zone's signed SOA
+        as prefix and the closest-encloser proof (RFC 5155 §7.2.2, §7.2.5); a
+        wildcard's RRset keeps its RRSIG made here (labels: the wildcard's)
+        and gets the NSEC3 covering the next closer name (§7.2.6).  NONE for
+        other shapes, or a chain too long for one template."""
         from ..dnssec import nsec3
         zone = self.nsec3_zones.get(zk.origin)
         soa = zone.rrsets.get((zone.origin, TYPE_SOA)) if zone is not None else None
-        if soa is None or res.answer or res.additional:
+        if soa is None or res.additional:
             return NONE
-        ttl = nsec3.negative_ttl(soa.ttl, soa.rdatas[0])
-        links = self.nsec3_chain(zk.origin)[0]
-        if len(links) > nsec3.MAX_ENTRIES:
+        entries = self.nsec3_entries(zk)
+        if entries is None:
             return NONE
+        if not res.answer and (res.rcode == 3 or nodata_types is not None):
+            head = self.signed_soa(res, context)
+            tmpl = nsec3.template(nsec3.MODE_NXDOMAIN, entries)
+            ck = ("nsec3-twin", res.rcode, res.aa, head, tmpl)
+            off = self.by_content.get(ck)
+            if off is None:
+                off = self.by_content[ck] = self._append(pack_block(
+                    b"", (), 0, 0, 0, 0, 0, (), res.rcode, res.aa, NONE, head, tmpl))
+            return off
+        if nodata_types is not None or res.authority or not res.answer:
+            return NONE
+        blk = encode_block(self.signer.sign(res, context), suffixes, None, None)
+        if blk.ns or blk.ar:
+            return NONE
+        return self._append(pack_block(blk.data, blk.fixups, blk.an, 0, 0, blk.ar_start, 0, (),
+                                       blk.rcode, blk.aa, NONE, NONE,
+                                       nsec3.template(nsec3.MODE_COVER, entries)))
+
+    def nsec3_entries(self, zk) -> list | None:
+        """The template entries of an nsec3-mode zone's chain, each NSEC3 and
+        its RRSIG a block record of their own (appended once per content)."""
+        from ..dnssec import nsec3
+        links, by_name = self.nsec3_chain(zk.origin)
+        if len(links) > nsec3.MAX_ENTRIES or not links:
+            return None
+        ttl = next(iter(by_name.values()))[2]
         entries = []
         for (digest, _name, owner, rdata), sig in zip(links, nsec3.sign_chain(zk, links, ttl)):
             pair = nsec3.pair_octets(owner, ttl, rdata, sig)
@@ -241,9 +269,7 @@ class _Builder:
                 off = self.by_content[("nsec3", pair)] = self._append(
                     pack_block(pair, (), 0, 2, 0, len(pair), 0, (), 0, True))
             entries.append((digest, off + BLOCK_HEAD.size, len(pair)))
-        head = self.signed_soa(res, context)
-        return self._append(pack_block(b"", (), 0, 0, 0, 0, 0, (), res.rcode, res.aa, NONE, head,
-                                       nsec3.template(nsec3.MODE_NXDOMAIN, entries)))
+        return entries
 
     def values_twin(self, choice: Choice, context: bytes) -> int:
         """A signed zone's multivalue answer: a twin of its (empty) prefix

@@ -198,7 +198,7 @@ def test_engines_agree_byte_for_byte(nsec3_arrays):
 
     ref, comp = load("ref", nsec3_arrays), load("compiled", nsec3_arrays)
     rnd = random.Random(5155)
-    names = [f"{rnd.getrandbits(40):x}.{rnd.choice(['', 'www.', 'X.mail.', 'a.b.big.'])}"
+    names = [f"{rnd.getrandbits(40):x}.{rnd.choice(['', 'www.', 'X.mail.', 'a.b.big.', 'wild.', 'b.Wild.'])}"
              "Example.com." for _ in range(60)] + ["example.com.", "www.example.com."]
     for name in names:
         for rdtype in ("A", "TXT", "DS"):
@@ -231,3 +231,35 @@ def test_nodata_ent_and_insecure_delegation_carry_the_matching_nsec3(impl, nsec3
         dns.dnssec.validate(rs, m.find_rrset(m.authority, rs.name, rs.rdclass,
                                              dns.rdatatype.RRSIG, rs.rdtype), keys)
     assert not any(rs.rdtype == dns.rdatatype.NSEC for rs in m.authority)
+
+
+@pytest.mark.parametrize("qname", ["x.wild.example.com.", "A.b.WILD.example.com."])
+def test_wildcard_answer_has_the_wildcards_signature_and_covers_the_next_closer_name(
+        impl, nsec3_arrays, qname):
+    """RFC 5155 §7.2.6: the RRSIG's labels field says the RRset was expanded
+    (precomputed over the wildcard); one NSEC3 covers the next closer name."""
+    from test_signed_answers import ask, dnskeys, load, validated
+
+    image = load(impl, nsec3_arrays)
+    m, _ = ask(image, qname, "TXT")
+    assert m.rcode() == dns.rcode.NOERROR and m.answer[0].name.to_text() == qname
+    sig = m.find_rrset(m.answer, m.answer[0].name, dns.rdataclass.IN, dns.rdatatype.RRSIG,
+                       dns.rdatatype.TXT)
+    assert sig[0].labels == 3
+    keys = dnskeys(image)
+    assert validated(m, m.answer, keys) == 1 and validated(m, m.authority, keys) == 1
+    (rs,) = [rs for rs in m.authority if rs.rdtype == dns.rdatatype.NSEC3]
+    labels = dns.name.from_text(qname.lower()).labels
+    assert _covers(rs[0], rs.name, _hash(dns.name.Name(labels[-5:]).to_text()))
+
+
+def test_wildcard_nodata_matches_encloser_and_wildcard_and_covers_next_closer(impl, nsec3_arrays):
+    """RFC 5155 §7.2.5."""
+    from test_signed_answers import ask, load
+
+    m, _ = ask(load(impl, nsec3_arrays), "a.b.wild.example.com.", "A")
+    assert m.rcode() == dns.rcode.NOERROR and not m.answer
+    owners = {rs.name.labels[0].decode() for rs in m.authority
+              if rs.rdtype == dns.rdatatype.NSEC3}
+    assert {_hash("wild.example.com."), _hash("*.wild.example.com.")} <= owners
+    assert len(owners) == 3

@@ -58,6 +58,7 @@ def test_unbound_validates_nxdomain(unbound, served, name):
     ("ent.signed.test.", "A"),         # empty non-terminal
     ("deleg.signed.test.", "DS"),      # insecure delegation: no DS (RFC 5155 §7.2.4)
     ("signed.test.", "NSEC3PARAM"),    # the parameters, signed
+    ("x.wild.signed.test.", "A"),      # wildcard NODATA (§7.2.5)
 ])
 def test_unbound_validates_nodata_and_ds_absence(unbound, served, name, rdtype):
     m = unbound.ask(name, rdtype)
@@ -66,6 +67,13 @@ def test_unbound_validates_nodata_and_ds_absence(unbound, served, name, rdtype):
     if rdtype != "NSEC3PARAM":
         assert not m.answer
         assert any(r.rdtype == dns.rdatatype.NSEC3 for r in direct(served, name, rdtype).authority)
+
+
+@pytest.mark.parametrize("name", ["x.wild.signed.test.", "a.b.c.wild.signed.test."])
+def test_unbound_validates_wildcard_answers(unbound, name):
+    m = unbound.ask(name, "TXT")
+    assert m.rcode() == dns.rcode.NOERROR and m.answer, m.to_text()
+    assert m.flags & dns.flags.AD, m.to_text()
 
 
 def test_referral_to_an_insecure_delegation_proves_no_ds(served):
@@ -78,7 +86,8 @@ def test_referral_to_an_insecure_delegation_proves_no_ds(served):
 @pytest.mark.skipif(not shutil.which("delv"), reason="delv not installed")
 @pytest.mark.parametrize("name,rdtype", [
     ("www.signed.test.", "A"), ("nothere.signed.test.", "A"), ("ent.signed.test.", "A"),
-    ("www.signed.test.", "TXT"), ("deleg.signed.test.", "DS"),
+    ("www.signed.test.", "TXT"), ("deleg.signed.test.", "DS"), ("x.wild.signed.test.", "TXT"),
+    ("x.wild.signed.test.", "A"),
 ])
 def test_delv_fully_validated(served, tmp_path, name, rdtype):
     out = delv(served, tmp_path, name, rdtype)
