@@ -263,3 +263,43 @@ def test_wildcard_nodata_matches_encloser_and_wildcard_and_covers_next_closer(im
               if rs.rdtype == dns.rdatatype.NSEC3}
     assert {_hash("wild.example.com."), _hash("*.wild.example.com.")} <= owners
     assert len(owners) == 3
+
+
+# ---- a change ---------------------------------------------------------------
+
+def _nsec3_signatures(zk) -> set:
+    return {k for k in zk.cache if k[1] == nsec3.TYPE_NSEC3}
+
+
+@pytest.mark.parametrize("change,expect", [("add", 2), ("delete", 1)])
+def test_a_change_re_signs_only_the_nsec3s_it_moves(change, expect):
+    """Adding a name makes its NSEC3 and changes its predecessor's next
+    hash; deleting one changes its predecessor's: only those are signed
+    again, the rest of the chain comes from the ZoneKeys cache."""
+    import dataclasses
+
+    from zonefront.model import TYPE_A, RRset
+    from zonefront.ref.engine import RefImage
+    from zonefront.snapshot.compiler import compile_zones
+    from test_signed_answers import ask, dnskeys, validated
+
+    zone = zones()[0]
+    zk = ZoneKeys(zone.origin, [KSK], ZSK, denial="nsec3")
+    compile_zones([zone], signing={zone.origin: zk})
+    before = _nsec3_signatures(zk)
+    rrsets = dict(zone.rrsets)
+    name = b"\x05added\x07example\x03com\x00" if change == "add" else \
+        b"\x04mail\x07example\x03com\x00"
+    if change == "add":
+        rrsets[(name, TYPE_A)] = RRset(name, TYPE_A, 300, [bytes([192, 0, 2, 77])])
+    else:
+        del rrsets[(name, TYPE_A)]
+    changed = dataclasses.replace(zone, rrsets=rrsets)
+    image = RefImage(compile_zones([changed], signing={zone.origin: zk}).arrays())
+    assert len(_nsec3_signatures(zk) - before) == expect
+    m, _ = ask(image, "x.added.example.com." if change == "add" else "mail.example.com.", "A")
+    assert m.rcode() == dns.rcode.NXDOMAIN
+    assert validated(m, m.authority, dnskeys(image)) >= 2
+    check_closest_encloser_proof(m, "x.added.example.com." if change == "add"
+                                 else "mail.example.com.",
+                                 "added.example.com." if change == "add" else "example.com.")

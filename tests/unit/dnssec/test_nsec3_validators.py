@@ -107,3 +107,27 @@ def test_axfr_copy_carries_the_chain_and_dnssec_verify_accepts_it(served, tmp_pa
     out = subprocess.run(["dnssec-verify", "-o", ZONE, str(path)], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_a_change_keeps_validating(served, tmp_path):
+    """A name added, then deleted, through the API: delv validates it, then
+    its NXDOMAIN (no cache between, unlike unbound)."""
+    from helpers.procs import wait_insync
+
+    r53, zid, _port, _ = served
+
+    def change(action):
+        got = r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": [{
+            "Action": action, "ResourceRecordSet": {
+                "Name": f"added.{ZONE}", "Type": "A", "TTL": 60,
+                "ResourceRecords": [{"Value": "192.0.2.77"}]}}]})
+        assert wait_insync(r53, got["ChangeInfo"]["Id"], timeout=20)
+
+    if not shutil.which("delv"):
+        pytest.skip("delv not installed")
+    change("CREATE")
+    assert "fully validated" in delv(served, tmp_path, f"added.{ZONE}", "A").splitlines()[0]
+    assert "fully validated" in delv(served, tmp_path, f"x.added.{ZONE}", "A").splitlines()[0]
+    change("DELETE")
+    assert direct(served, f"added.{ZONE}", "A").rcode() == dns.rcode.NXDOMAIN
+    assert "fully validated" in delv(served, tmp_path, f"added.{ZONE}", "A").splitlines()[0]
