@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include <openssl/sha.h>
+#define SHA1_LEN 20
 
 static inline uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static inline uint32_t le32(const uint8_t *p)
@@ -12,49 +12,125 @@ static inline uint32_t le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-int zfnsec3_check(const uint8_t *tmpl, size_t tlen, size_t limit)
+int zfnsec3_check(const uint8_t *tmpl, size_t tlen, const uint8_t *blocks, size_t limit)
 {
-    size_t n, i;
-    const uint8_t *e;
-    if (tlen < ZFNSEC3_HEAD || tmpl[0] != ZFNSEC3_KIND || (tmpl[1] != ZFNSEC3_NXDOMAIN && tmpl[1] != ZFNSEC3_COVER))
+    size_t nseg, i, k, count;
+    const uint8_t *d, *seg, *e, *last = NULL;
+    if (tlen < ZFNSEC3_HEAD || tmpl[0] != ZFNSEC3_KIND ||
+        (tmpl[1] != ZFNSEC3_NXDOMAIN && tmpl[1] != ZFNSEC3_COVER))
         return -1;
-    n = le16(tmpl + 2);
-    if (n == 0 || tlen != ZFNSEC3_HEAD + n * ZFNSEC3_ENTRY)
+    nseg = le16(tmpl + 2);
+    if (nseg == 0 || tlen != ZFNSEC3_HEAD + nseg * ZFNSEC3_ENTRY)
         return -1;
-    for (i = 0; i < n; i++) {
-        e = tmpl + ZFNSEC3_HEAD + i * ZFNSEC3_ENTRY;
-        if ((size_t)le32(e + 20) + le16(e + 24) > limit)
+    for (i = 0; i < nseg; i++) {
+        d = tmpl + ZFNSEC3_HEAD + i * ZFNSEC3_ENTRY;
+        count = le16(d + 24);
+        if (count == 0 || (size_t)le32(d + 20) + count * ZFNSEC3_ENTRY > limit)
             return -1;
-        if (i > 0 && memcmp(e - ZFNSEC3_ENTRY, e, 20) >= 0)
-            return -1;
+        seg = blocks + le32(d + 20);
+        if (memcmp(seg, d, 20) != 0)
+            return -1;  /* the directory names each segment by its first digest */
+        for (k = 0; k < count; k++) {
+            e = seg + k * ZFNSEC3_ENTRY;
+            if ((size_t)le32(e + 20) + le16(e + 24) > limit)
+                return -1;
+            if (last != NULL && memcmp(last, e, 20) >= 0)
+                return -1;
+            last = e;
+        }
     }
     return 0;
 }
 
+static inline uint32_t rol(uint32_t x, int n) { return x << n | x >> (32 - n); }
+
+/* SHA-1 (FIPS 180-4 §6.1) of a name, at most 257 octets.  Written here
+ * rather than calling libcrypto's SHA1(), which goes through OpenSSL 3's
+ * EVP layer on every call: the engine's flood query took 1.75 us with it,
+ * see bench/RESULTS.md §18 for the figure with this one. */
+static void sha1(const uint8_t *msg, size_t len, uint8_t *out)
+{
+    uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+    uint32_t w[80], a, b, c, d, e, f, k, t;
+    uint8_t buf[320];
+    size_t total = (len + 9 + 63) & ~(size_t)63, blk, i;
+    uint64_t bits = (uint64_t)len * 8;
+    memcpy(buf, msg, len);
+    buf[len] = 0x80;
+    memset(buf + len + 1, 0, total - len - 1);
+    for (i = 0; i < 8; i++)
+        buf[total - 1 - i] = (uint8_t)(bits >> (8 * i));
+    for (blk = 0; blk < total; blk += 64) {
+        for (i = 0; i < 16; i++)
+            w[i] = (uint32_t)buf[blk + 4 * i] << 24 | (uint32_t)buf[blk + 4 * i + 1] << 16 |
+                   (uint32_t)buf[blk + 4 * i + 2] << 8 | buf[blk + 4 * i + 3];
+        for (i = 16; i < 80; i++)
+            w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+        a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+        for (i = 0; i < 80; i++) {
+            if (i < 20)
+                f = (b & c) | (~b & d), k = 0x5A827999;
+            else if (i < 40)
+                f = b ^ c ^ d, k = 0x6ED9EBA1;
+            else if (i < 60)
+                f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDC;
+            else
+                f = b ^ c ^ d, k = 0xCA62C1D6;
+            t = rol(a, 5) + f + e + k + w[i];
+            e = d, d = c, c = rol(b, 30), b = a, a = t;
+        }
+        h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+    }
+    for (i = 0; i < 5; i++) {
+        out[4 * i] = (uint8_t)(h[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(h[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(h[i] >> 8);
+        out[4 * i + 3] = (uint8_t)h[i];
+    }
+}
+
 /* The entry matching or covering `h` (the last digest not above it, the
  * last of all when it is below the first); *hit when it matches. */
-static uint32_t find(const uint8_t *tmpl, uint32_t n, const uint8_t *h, int *hit)
+static const uint8_t *find(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *h,
+                           int *hit)
 {
-    uint32_t lo = 0, hi = n, mid, i;
-    while (lo < hi) {
+    uint32_t nseg = le16(tmpl + 2), lo = 0, hi = nseg, mid, count;
+    const uint8_t *d, *seg, *e;
+    while (lo < hi) {  /* the last segment starting at or below h */
         mid = (lo + hi) / 2;
         if (memcmp(tmpl + ZFNSEC3_HEAD + mid * ZFNSEC3_ENTRY, h, 20) <= 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    i = lo ? lo - 1 : n - 1;
-    *hit = memcmp(tmpl + ZFNSEC3_HEAD + i * ZFNSEC3_ENTRY, h, 20) == 0;
-    return i;
+    d = tmpl + ZFNSEC3_HEAD + (lo ? lo - 1 : nseg - 1) * ZFNSEC3_ENTRY;
+    seg = blocks + le32(d + 20);
+    count = le16(d + 24);
+    if (lo == 0) {  /* below the first digest: the last NSEC3 covers it (the wrap) */
+        *hit = 0;
+        return seg + (count - 1) * ZFNSEC3_ENTRY;
+    }
+    lo = 0;
+    hi = count;
+    while (lo < hi) {
+        mid = (lo + hi) / 2;
+        if (memcmp(seg + mid * ZFNSEC3_ENTRY, h, 20) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    e = seg + (lo - 1) * ZFNSEC3_ENTRY;  /* lo >= 1: the segment starts at or below h */
+    *hit = memcmp(e, h, 20) == 0;
+    return e;
 }
 
 ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *name,
                     uint32_t name_len, uint8_t *out, size_t room, uint16_t *counts)
 {
     uint8_t lc[2 + 255];
-    uint8_t h[SHA_DIGEST_LENGTH];
-    uint32_t starts[128], nlabels = 0, n = le16(tmpl + 2), i, k, picked[3], npicked = 0;
-    uint32_t pos = 0, ce = 0;
+    uint8_t h[SHA1_LEN];
+    uint32_t starts[128], nlabels = 0, i, k, npicked = 0, pos = 0;
+    const uint8_t *picked[3], *ce = NULL;
     int hit = 0;
     size_t w = 0, len;
     const uint8_t *e;
@@ -71,8 +147,8 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *n
         return 0;
     starts[nlabels] = pos;  /* the root */
     for (i = 0; i <= nlabels; i++) {  /* the longest suffix in the chain */
-        SHA1(lc + 2 + starts[i], name_len - starts[i], h);
-        ce = find(tmpl, n, h, &hit);
+        sha1(lc + 2 + starts[i], name_len - starts[i], h);
+        ce = find(tmpl, blocks, h, &hit);
         if (hit)
             break;
     }
@@ -81,25 +157,25 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *n
     if (tmpl[1] == ZFNSEC3_COVER) {
         if (i == 0)
             return 0;
-        SHA1(lc + 2 + starts[i - 1], name_len - starts[i - 1], h);
-        picked[npicked++] = find(tmpl, n, h, &hit);
+        sha1(lc + 2 + starts[i - 1], name_len - starts[i - 1], h);
+        picked[npicked++] = find(tmpl, blocks, h, &hit);
     } else {
         picked[npicked++] = ce;
     }
     if (i > 0 && tmpl[1] == ZFNSEC3_NXDOMAIN) {
-        SHA1(lc + 2 + starts[i - 1], name_len - starts[i - 1], h);  /* next closer name */
-        picked[npicked++] = find(tmpl, n, h, &hit);
+        sha1(lc + 2 + starts[i - 1], name_len - starts[i - 1], h);  /* next closer name */
+        picked[npicked++] = find(tmpl, blocks, h, &hit);
         lc[starts[i]] = 1;  /* "*" then the closest encloser */
         lc[starts[i] + 1] = '*';
-        SHA1(lc + starts[i], name_len - starts[i] + 2, h);
-        picked[npicked++] = find(tmpl, n, h, &hit);
+        sha1(lc + starts[i], name_len - starts[i] + 2, h);
+        picked[npicked++] = find(tmpl, blocks, h, &hit);
     }
     for (i = 0; i < npicked; i++) {
         for (k = 0; k < i && picked[k] != picked[i]; k++)
             ;
         if (k < i)
             continue;  /* one entry proves two things: written once */
-        e = tmpl + ZFNSEC3_HEAD + picked[i] * ZFNSEC3_ENTRY;
+        e = picked[i];
         len = le16(e + 24);
         if (w + len > room)
             return -1;

@@ -2,13 +2,17 @@
  * closest-encloser proof of a nonexistent qname, picked from a zone's chain
  * signed at compile time.  No signing while answering: SHA-1 of a few of the
  * qname's suffixes and binary searches in the template's sorted digests.
- * Plain C over libcrypto's SHA1; no Python.h.
+ * Plain C, no Python.h.
  *
- * The template (dnssec/nsec3.py, a DO twin's BF_ONLINE trailer):
- *   u8 ZFNSEC3_KIND, u8 mode, u16 n, u32 0, u64 0,
- *   n x (20 octets digest, u32 offset, u16 length), digests ascending;
- * each entry's octets (an NSEC3 RR and its RRSIG RR, owners in full) sit in
- * the image's block stream at `offset`.  Integers little-endian.
+ * The template (dnssec/nsec3.py, a DO twin's BF_ONLINE trailer) is the
+ * directory of the zone's chain, cut in segments so that a chain of any
+ * length fits (a template and a block's data are at most 64 KiB):
+ *   u8 ZFNSEC3_KIND, u8 mode, u16 nseg, u32 0, u64 0,
+ *   nseg x (20 octets first digest, u32 offset, u16 count), digests ascending;
+ * a segment is `count` entries in the image's block stream at `offset`:
+ *   count x (20 octets digest, u32 offset, u16 length), digests ascending,
+ * and an entry's octets (an NSEC3 RR and its RRSIG RR, owners in full) sit
+ * in the block stream too.  Integers little-endian.
  */
 #ifndef ZFNSEC3_H
 #define ZFNSEC3_H
@@ -23,10 +27,11 @@
 #define ZFNSEC3_HEAD 16
 #define ZFNSEC3_ENTRY 26
 
-/* 0 when a template of `tlen` octets is well-formed: its digests ascending
- * and each entry's octets inside blocks[0, limit) (checked when an image
- * loads, so zfnsec3_put reads only inside them). */
-int zfnsec3_check(const uint8_t *tmpl, size_t tlen, size_t limit);
+/* 0 when a template of `tlen` octets is well-formed: its segments and
+ * their entries' octets inside blocks[0, limit), every digest of the chain
+ * ascending (checked when an image loads, so zfnsec3_put reads only inside
+ * them). */
+int zfnsec3_check(const uint8_t *tmpl, size_t tlen, const uint8_t *blocks, size_t limit);
 
 /* Append the proof for `name` (the qname as written in the response, any
  * case, `name_len` octets) at `out`, at most `room` octets; adds to

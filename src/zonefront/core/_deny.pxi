@@ -14,7 +14,7 @@ cdef extern from "zfdeny.h" nogil:
     void zfdeny_total_stats(uint64_t* hits, uint64_t* misses)
 
 cdef extern from "zfnsec3.h" nogil:
-    int zfnsec3_check(const uint8_t* tmpl, size_t tlen, size_t limit)
+    int zfnsec3_check(const uint8_t* tmpl, size_t tlen, const uint8_t* blocks, size_t limit)
     ssize_t zfnsec3_put(const uint8_t* tmpl, const uint8_t* blocks, const uint8_t* name,
                         uint32_t name_len, uint8_t* out, size_t room, uint16_t* counts)
     enum: ZFNSEC3_KIND
@@ -50,11 +50,12 @@ cdef inline ssize_t put_online(const image_t* img, uint32_t twin, uint8_t* r, si
     return w if w >= 0 else -1
 
 
-cdef inline int check_online(const uint8_t* tmpl, size_t tlen, size_t limit) noexcept nogil:
-    """0 when a twin's template is well-formed; an NSEC3 one's entries must
-    lie in the block stream before the twin (`limit`, its offset)."""
+cdef inline int check_online(const uint8_t* tmpl, size_t tlen, const uint8_t* blocks,
+                             size_t limit) noexcept nogil:
+    """0 when a twin's template is well-formed; an NSEC3 one's segments and
+    entries must lie in the block stream before the twin (`limit`, its offset)."""
     if tlen > 0 and tmpl[0] == ZFNSEC3_KIND:
-        return zfnsec3_check(tmpl, tlen, limit)
+        return zfnsec3_check(tmpl, tlen, blocks, limit)
     return zfdeny_check(tmpl, tlen)
 
 

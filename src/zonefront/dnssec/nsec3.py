@@ -101,12 +101,14 @@ def chain(origin: bytes, types: dict[bytes, set[int]], cuts: set[bytes]
 # ---- the chain in a compiled image ------------------------------------------
 #
 # Each NSEC3 and its RRSIG are one block record's data in the block stream
-# (owners written in full, so the octets are copied as they are), and the
-# zone's NXDOMAIN twin carries a template (snapshot/layout.py BF_ONLINE)
-# listing the chain in hash order:
+# (owners written in full, so the octets are copied as they are).  The
+# chain's entries, in hash order, are cut in segments, each a block record's
+# data too; a twin that proves from the chain carries a template (snapshot/
+# layout.py BF_ONLINE) that is the segments' directory:
 #
-#   u8 KIND_NSEC3, u8 mode, u16 n, u32 0, u64 0   (online.py's head, unsigned)
-#   n x (20 octets SHA-1, u32 offset, u16 length)  the pair's octets in "blocks"
+#   u8 KIND_NSEC3, u8 mode, u16 nseg, u32 0, u64 0   (online.py's head, unsigned)
+#   nseg x (20 octets first digest, u32 offset, u16 count)
+#   a segment: count x (20 octets SHA-1, u32 offset, u16 length) of the pairs
 #
 # While answering (csrc/zfnsec3.c, `put` below), a nonexistent qname gets
 # RFC 5155 §7.2.2's closest-encloser proof: its suffixes are hashed from the
@@ -121,7 +123,8 @@ MODE_NXDOMAIN = 1  # the closest-encloser proof (also a wildcard NODATA's, §7.2
 MODE_COVER = 2  # only the NSEC3 covering the next closer name: a wildcard answer's (§7.2.6)
 TMPL_HEAD = struct.Struct("<BBHIQ")
 ENTRY = struct.Struct("<20sIH")
-MAX_ENTRIES = (0xFFFF - TMPL_HEAD.size) // ENTRY.size  # a template is at most 64 KiB
+SEGMENT = 0xFFFF // ENTRY.size  # entries per segment: a block's data is at most 64 KiB
+MAX_ENTRIES = SEGMENT * ((0xFFFF - TMPL_HEAD.size) // ENTRY.size)  # ~6.3 million names
 
 
 def sign_chain(zk, links, ttl: int) -> list[bytes]:
@@ -141,15 +144,24 @@ def pair_octets(owner: bytes, ttl: int, rdata: bytes, rrsig: bytes) -> bytes:
         owner + struct.pack(">HHIH", TYPE_RRSIG, 1, ttl, len(rrsig)) + rrsig
 
 
-def template(mode: int, entries: list[tuple[bytes, int, int]]) -> bytes:
-    """`entries`: (digest, offset, length) in hash order."""
-    return TMPL_HEAD.pack(KIND_NSEC3, mode, len(entries), 0, 0) + \
-        b"".join(ENTRY.pack(d, off, n) for d, off, n in entries)
+def segment_octets(entries: list[tuple[bytes, int, int]]) -> bytes:
+    """One segment: `entries` (digest, offset, length), in hash order."""
+    return b"".join(ENTRY.pack(d, off, n) for d, off, n in entries)
 
 
-def read_template(tmpl: bytes) -> tuple[int, list[tuple[bytes, int, int]]]:
-    _kind, mode, n, _z, _f = TMPL_HEAD.unpack_from(tmpl, 0)
-    return mode, [ENTRY.unpack_from(tmpl, TMPL_HEAD.size + ENTRY.size * i) for i in range(n)]
+def template(mode: int, directory: list[tuple[bytes, int, int]]) -> bytes:
+    """`directory`: (first digest, offset, count) of each segment, in hash order."""
+    return TMPL_HEAD.pack(KIND_NSEC3, mode, len(directory), 0, 0) + segment_octets(directory)
+
+
+def read_template(tmpl: bytes, blocks) -> tuple[int, list[tuple[bytes, int, int]]]:
+    """(mode, every entry of the chain in hash order)."""
+    _kind, mode, nseg, _z, _f = TMPL_HEAD.unpack_from(tmpl, 0)
+    entries = []
+    for i in range(nseg):
+        _first, off, count = ENTRY.unpack_from(tmpl, TMPL_HEAD.size + ENTRY.size * i)
+        entries += [ENTRY.unpack_from(blocks, off + ENTRY.size * k) for k in range(count)]
+    return mode, entries
 
 
 def _suffixes(name: bytes) -> list[bytes]:
@@ -174,9 +186,8 @@ def _find(digests: list[bytes], h: bytes) -> tuple[int, bool]:
     return i, digests[i] == h
 
 
-def proof(tmpl: bytes, qname: bytes) -> list[int]:
+def proof(mode: int, entries: list, qname: bytes) -> list[int]:
     """The entries (indexes) the proof for `qname` appends, in order."""
-    mode, entries = read_template(tmpl)
     digests = [e[0] for e in entries]
     if not digests or mode not in (MODE_NXDOMAIN, MODE_COVER):
         return []
@@ -199,8 +210,8 @@ def proof(tmpl: bytes, qname: bytes) -> list[int]:
 def put(tmpl: bytes, blocks, qname: bytes, room: int):
     """The reference engine's zfnsec3_put: (octets, 0 answer RRs, authority
     RRs) appended, or None when they do not fit in `room`."""
-    _mode, entries = read_template(tmpl)
-    got = proof(tmpl, qname)
+    mode, entries = read_template(tmpl, blocks)
+    got = proof(mode, entries, qname)
     out = b"".join(bytes(blocks[entries[i][1]:entries[i][1] + entries[i][2]]) for i in got)
     if len(out) > room:
         return None

@@ -226,18 +226,18 @@ class _Builder:
         as prefix and the closest-encloser proof (RFC 5155 §7.2.2, §7.2.5); a
         wildcard's RRset keeps its RRSIG made here (labels: the wildcard's)
         and gets the NSEC3 covering the next closer name (§7.2.6).  NONE for
-        other shapes, or a chain too long for one template."""
+        other shapes, or a chain past nsec3.MAX_ENTRIES."""
         from ..dnssec import nsec3
         zone = self.nsec3_zones.get(zk.origin)
         soa = zone.rrsets.get((zone.origin, TYPE_SOA)) if zone is not None else None
         if soa is None or res.additional:
             return NONE
-        entries = self.nsec3_entries(zk)
-        if entries is None:
+        directory = self.nsec3_entries(zk)
+        if directory is None:
             return NONE
         if not res.answer and (res.rcode == 3 or nodata_types is not None):
             head = self.signed_soa(res, context)
-            tmpl = nsec3.template(nsec3.MODE_NXDOMAIN, entries)
+            tmpl = nsec3.template(nsec3.MODE_NXDOMAIN, directory)
             ck = ("nsec3-twin", res.rcode, res.aa, head, tmpl)
             off = self.by_content.get(ck)
             if off is None:
@@ -251,11 +251,12 @@ class _Builder:
             return NONE
         return self._append(pack_block(blk.data, blk.fixups, blk.an, 0, 0, blk.ar_start, 0, (),
                                        blk.rcode, blk.aa, NONE, NONE,
-                                       nsec3.template(nsec3.MODE_COVER, entries)))
+                                       nsec3.template(nsec3.MODE_COVER, directory)))
 
     def nsec3_entries(self, zk) -> list | None:
-        """The template entries of an nsec3-mode zone's chain, each NSEC3 and
-        its RRSIG a block record of their own (appended once per content)."""
+        """The template directory of an nsec3-mode zone's chain (nsec3.py):
+        each NSEC3 and its RRSIG a block record, and each segment of the
+        entries one (appended once per content)."""
         from ..dnssec import nsec3
         links, by_name = self.nsec3_chain(zk.origin)
         if len(links) > nsec3.MAX_ENTRIES or not links:
@@ -269,7 +270,16 @@ class _Builder:
                 off = self.by_content[("nsec3", pair)] = self._append(
                     pack_block(pair, (), 0, 2, 0, len(pair), 0, (), 0, True))
             entries.append((digest, off + BLOCK_HEAD.size, len(pair)))
-        return entries
+        directory = []
+        for i in range(0, len(entries), nsec3.SEGMENT):
+            part = entries[i:i + nsec3.SEGMENT]
+            seg = nsec3.segment_octets(part)
+            off = self.by_content.get(("nsec3-segment", seg))
+            if off is None:
+                off = self.by_content[("nsec3-segment", seg)] = self._append(
+                    pack_block(seg, (), 0, 0, 0, len(seg), 0, (), 0, True))
+            directory.append((part[0][0], off + BLOCK_HEAD.size, len(part)))
+        return directory
 
     def values_twin(self, choice: Choice, context: bytes) -> int:
         """A signed zone's multivalue answer: a twin of its (empty) prefix

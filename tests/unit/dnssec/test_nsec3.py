@@ -303,3 +303,57 @@ def test_a_change_re_signs_only_the_nsec3s_it_moves(change, expect):
     check_closest_encloser_proof(m, "x.added.example.com." if change == "add"
                                  else "mail.example.com.",
                                  "added.example.com." if change == "add" else "example.com.")
+
+
+def big_zone_arrays(n: int):
+    from zonefront.snapshot.compiler import compile_zones
+    from zonefront.zonefile import parse_zone_text
+
+    text = "$ORIGIN big.test.\n$TTL 300\n@ SOA ns1 host 1 3600 600 86400 60\n@ NS ns1\n" + \
+        "".join(f"h{i} A 192.0.2.{i % 250}\n" for i in range(n)) + "*.w TXT \"w\"\n"
+    zone = parse_zone_text(text, "big.test.")
+    return compile_zones([zone], signing={zone.origin: ZoneKeys(zone.origin, [KSK], ZSK,
+                                                                denial="nsec3")}).arrays()
+
+
+def test_a_chain_of_several_segments_answers_alike_in_both_engines():
+    """More names than one segment holds (nsec3.SEGMENT): the directory
+    finds the segment, both engines pick the same NSEC3s."""
+    import random
+
+    pytest.importorskip("zonefront.core._engine")
+    from test_signed_answers import load
+
+    arrays = big_zone_arrays(nsec3.SEGMENT * 2 + 100)
+    ref, comp = load("ref", arrays), load("compiled", arrays)
+    rnd = random.Random(9276)
+    for i in range(300):
+        name = f"{rnd.getrandbits(40):x}.{rnd.choice(['', f'h{i}.', 'a.w.'])}big.test."
+        q = dns.message.make_query(name, "A", use_edns=0, want_dnssec=True, payload=4096)
+        q.id = 1
+        a = ref.answer(q.to_wire(), False, None, 0)
+        assert a == comp.answer(q.to_wire(), False, None, 0), name
+        m = dns.message.from_wire(a)
+        if not name.startswith(("a.w.",)) and ".w." not in name:
+            labels = dns.name.from_text(name).labels
+            ce = "big.test." if len(labels) == 4 else dns.name.Name(labels[1:]).to_text()
+            check_closest_encloser_proof(m, name, ce)
+
+
+def test_a_template_out_of_order_is_refused():
+    pytest.importorskip("zonefront.core._engine")
+    from zonefront.core._engine import Image
+    from zonefront.snapshot.layout import decode_block, decode_stream
+
+    arrays = big_zone_arrays(50)
+    blocks = bytearray(arrays["blocks"])
+    for off, blk in decode_stream(bytes(blocks), decode_block).items():
+        if blk.online[:1] == bytes([nsec3.KIND_NSEC3]):
+            seg = nsec3.ENTRY.unpack_from(blk.online, nsec3.TMPL_HEAD.size)[1]
+            blocks[seg:seg + 20] = b"\xff" * 20  # the first digest no longer the directory's
+            break
+    else:
+        pytest.fail("no NSEC3 template")
+    Image(arrays)
+    with pytest.raises(Exception):
+        Image(dict(arrays, blocks=bytes(blocks)))
