@@ -51,7 +51,7 @@ static inline uint32_t rol(uint32_t x, int n) { return x << n | x >> (32 - n); }
 static void sha1(const uint8_t *msg, size_t len, uint8_t *out)
 {
     uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
-    uint32_t w[80], a, b, c, d, e, f, k, t;
+    uint32_t w[80], a, b, c, d, e, t;
     uint8_t buf[320];
     size_t total = (len + 9 + 63) & ~(size_t)63, blk, i;
     uint64_t bits = (uint64_t)len * 8;
@@ -67,18 +67,20 @@ static void sha1(const uint8_t *msg, size_t len, uint8_t *out)
         for (i = 16; i < 80; i++)
             w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
         a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-        for (i = 0; i < 80; i++) {
-            if (i < 20)
-                f = (b & c) | (~b & d), k = 0x5A827999;
-            else if (i < 40)
-                f = b ^ c ^ d, k = 0x6ED9EBA1;
-            else if (i < 60)
-                f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDC;
-            else
-                f = b ^ c ^ d, k = 0xCA62C1D6;
-            t = rol(a, 5) + f + e + k + w[i];
-            e = d, d = c, c = rol(b, 30), b = a, a = t;
-        }
+#define SHA1_ROUND(F, K)                                   \
+    do {                                                   \
+        t = rol(a, 5) + (F) + e + (K) + w[i];              \
+        e = d, d = c, c = rol(b, 30), b = a, a = t;        \
+    } while (0)
+        for (i = 0; i < 20; i++)
+            SHA1_ROUND(d ^ (b & (c ^ d)), 0x5A827999);
+        for (; i < 40; i++)
+            SHA1_ROUND(b ^ c ^ d, 0x6ED9EBA1);
+        for (; i < 60; i++)
+            SHA1_ROUND((b & c) | (d & (b | c)), 0x8F1BBCDC);
+        for (; i < 80; i++)
+            SHA1_ROUND(b ^ c ^ d, 0xCA62C1D6);
+#undef SHA1_ROUND
         h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
     }
     for (i = 0; i < 5; i++) {
@@ -128,7 +130,7 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *n
                     uint32_t name_len, uint8_t *out, size_t room, uint16_t *counts)
 {
     uint8_t lc[2 + 255];
-    uint8_t h[SHA1_LEN];
+    uint8_t h[SHA1_LEN], prev[SHA1_LEN];
     uint32_t starts[128], nlabels = 0, i, k, npicked = 0, pos = 0;
     const uint8_t *picked[3], *ce = NULL;
     int hit = 0;
@@ -147,6 +149,8 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *n
         return 0;
     starts[nlabels] = pos;  /* the root */
     for (i = 0; i <= nlabels; i++) {  /* the longest suffix in the chain */
+        if (i > 0)
+            memcpy(prev, h, SHA1_LEN);  /* the next closer name's, if this one is CE */
         sha1(lc + 2 + starts[i], name_len - starts[i], h);
         ce = find(tmpl, blocks, h, &hit);
         if (hit)
@@ -157,14 +161,12 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *n
     if (tmpl[1] == ZFNSEC3_COVER) {
         if (i == 0)
             return 0;
-        sha1(lc + 2 + starts[i - 1], name_len - starts[i - 1], h);
-        picked[npicked++] = find(tmpl, blocks, h, &hit);
+        picked[npicked++] = find(tmpl, blocks, prev, &hit);
     } else {
         picked[npicked++] = ce;
     }
     if (i > 0 && tmpl[1] == ZFNSEC3_NXDOMAIN) {
-        sha1(lc + 2 + starts[i - 1], name_len - starts[i - 1], h);  /* next closer name */
-        picked[npicked++] = find(tmpl, blocks, h, &hit);
+        picked[npicked++] = find(tmpl, blocks, prev, &hit);  /* next closer name */
         lc[starts[i]] = 1;  /* "*" then the closest encloser */
         lc[starts[i] + 1] = '*';
         sha1(lc + starts[i], name_len - starts[i] + 2, h);
