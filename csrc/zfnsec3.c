@@ -44,10 +44,9 @@ int zfnsec3_check(const uint8_t *tmpl, size_t tlen, const uint8_t *blocks, size_
 
 static inline uint32_t rol(uint32_t x, int n) { return x << n | x >> (32 - n); }
 
-/* SHA-1 (FIPS 180-4 §6.1) of a name, at most 257 octets.  Written here
- * rather than calling libcrypto's SHA1(), which goes through OpenSSL 3's
- * EVP layer on every call: the engine's flood query took 1.75 us with it,
- * see bench/RESULTS.md §18 for the figure with this one. */
+/* SHA-1 (FIPS 180-4 §6.1) of a name, at most 257 octets, one or more
+ * 64-octet blocks.  ~2,400 instructions a name (bench/RESULTS.md §18);
+ * libcrypto's SHA1() was used at first and not compared with it. */
 static void sha1(const uint8_t *msg, size_t len, uint8_t *out)
 {
     uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};

@@ -61,7 +61,7 @@ def test_chain_covers_authoritative_names_and_empty_non_terminals_only():
     hashed = {dns.dnssec.nsec3_hash(n, salt=None, iterations=0, algorithm=1).lower()
               + ".example.com.": n for n in expect}
     assert set(got) == set(hashed)
-    for owner, rd in got.items():
+    for rd in got.values():
         assert (rd.algorithm, rd.flags, rd.iterations, rd.salt) == (1, 0, 0, b"")
     bitmap = {hashed[o]: {dns.rdatatype.to_text(t) for t in _types(rd)} for o, rd in got.items()}
     assert bitmap["wild.example.com."] == set()
@@ -101,7 +101,7 @@ def test_dnssec_verify_accepts_the_nsec3_copy(tmp_path):
     path = tmp_path / "example.com.zone"
     to_dns_zone(nsec3_copy()).to_file(str(path), relativize=False)
     out = subprocess.run(["dnssec-verify", "-o", "example.com.", str(path)],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Zone fully signed" in out.stdout + out.stderr
 
@@ -278,10 +278,11 @@ def test_a_change_re_signs_only_the_nsec3s_it_moves(change, expect):
     again, the rest of the chain comes from the ZoneKeys cache."""
     import dataclasses
 
+    from test_signed_answers import ask, dnskeys, validated
+
     from zonefront.model import TYPE_A, RRset
     from zonefront.ref.engine import RefImage
     from zonefront.snapshot.compiler import compile_zones
-    from test_signed_answers import ask, dnskeys, validated
 
     zone = zones()[0]
     zk = ZoneKeys(zone.origin, [KSK], ZSK, denial="nsec3")
@@ -343,11 +344,12 @@ def test_a_chain_of_several_segments_answers_alike_in_both_engines():
 def test_a_template_out_of_order_is_refused():
     pytest.importorskip("zonefront.core._engine")
     from zonefront.core._engine import Image
+
     from zonefront.snapshot.layout import decode_block, decode_stream
 
     arrays = big_zone_arrays(50)
     blocks = bytearray(arrays["blocks"])
-    for off, blk in decode_stream(bytes(blocks), decode_block).items():
+    for blk in decode_stream(bytes(blocks), decode_block).values():
         if blk.online[:1] == bytes([nsec3.KIND_NSEC3]):
             seg = nsec3.ENTRY.unpack_from(blk.online, nsec3.TMPL_HEAD.size)[1]
             blocks[seg:seg + 20] = b"\xff" * 20  # the first digest no longer the directory's
@@ -355,5 +357,5 @@ def test_a_template_out_of_order_is_refused():
     else:
         pytest.fail("no NSEC3 template")
     Image(arrays)
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):
         Image(dict(arrays, blocks=bytes(blocks)))

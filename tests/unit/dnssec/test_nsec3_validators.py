@@ -12,8 +12,12 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import pytest
-from helpers.unbound import ZONE, Unbound
-from test_validators import delv, ds_of, signed_server
+from helpers.unbound import ZONE
+from test_validators import (
+    delv,
+    signed_server,
+    unbound,  # noqa: F401  (a fixture: unbound for this module's zone)
+)
 
 pytestmark = pytest.mark.skipif(not shutil.which("unbound"), reason="unbound not installed")
 
@@ -26,14 +30,6 @@ def served(tmp_path_factory, free_port):
     with signed_server(data, free_port, ("--config", str(conf)),
                        [("deleg", "NS", "ns.example.net.")]) as got:
         yield got
-
-
-@pytest.fixture(scope="module")
-def unbound(served, tmp_path_factory, free_port):
-    r53, zid, port, _ = served
-    u = Unbound(tmp_path_factory.mktemp("unbound3"), free_port(), port, ds_of(r53, zid))
-    yield u
-    u.stop()
 
 
 def direct(served, name, rdtype):
