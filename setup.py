@@ -19,7 +19,7 @@ CFLAGS += ["-std=gnu11", "-Wno-unused-function", "-Wno-unreachable-code"]
 
 # Each compiled module lists the plain C files it links; csrc/ holds no Python.h.
 C_SOURCES = {
-    "zonefront.core._engine": ["csrc/zfdeny.c"],
+    "zonefront.core._engine": ["csrc/zfdeny.c", "csrc/zfnsec3.c"],
     "zonefront.dnssec._sign": ["csrc/zfdeny.c"],
     "zonefront.dataplane._worker": ["csrc/udpio.c", "csrc/tcpio.c", "csrc/rrl.c", "csrc/zfdefer.c"],
     "zonefront.snapshot._fastcompile": ["csrc/zftable.c", "csrc/zscan.c", "csrc/zfcompile.c"],

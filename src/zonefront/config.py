@@ -187,6 +187,13 @@ class DNSSECSettings:
     signature_validity: int = 14 * 86400  # seconds an RRSIG is valid; refreshed at a third
     zsk_lifetime: int = 30 * 86400  # seconds a ZSK signs before the next one takes over
     zsk_prepublish: int = 86400  # seconds a ZSK is published before it signs (and after)
+    # how names that do not exist are denied: "compact" (RFC 9824, one signature
+    # made per unique qname, Route 53's behaviour) or "nsec3" (RFC 5155 chain with
+    # RFC 9276 parameters, signed at compile time; no signing while answering)
+    denial: str = "compact"
+
+
+DENIAL_MODES = ("compact", "nsec3")
 
 
 def _dnssec_settings(raw: dict) -> DNSSECSettings:
@@ -198,6 +205,11 @@ def _dnssec_settings(raw: dict) -> DNSSECSettings:
         raise ConfigError("dnssec.signature_validity: at least 300 seconds")
     if out.zsk_prepublish < 1 or out.zsk_lifetime <= 2 * out.zsk_prepublish:
         raise ConfigError("dnssec.zsk_lifetime must exceed twice dnssec.zsk_prepublish (> 0)")
+    if "denial" in raw:
+        out.denial = _typed(raw["denial"], str, "dnssec.denial")
+        if out.denial not in DENIAL_MODES:
+            raise ConfigError(f"dnssec.denial: expected one of {', '.join(DENIAL_MODES)}, "
+                              f"got {out.denial!r}")
     return out
 
 
@@ -279,7 +291,7 @@ _SCHEMA = {
                  "registrar_url", "whois_server", "abuse_email", "abuse_phone"},
     "edges": {"stale_after", "history", "access_key_id", "secret_access_key"},
     "alias": {"resolver", "min_refresh", "fallback_resolver", "fallback_timeout"},
-    "dnssec": {"signature_validity", "zsk_lifetime", "zsk_prepublish"},
+    "dnssec": {"signature_validity", "zsk_lifetime", "zsk_prepublish", "denial"},
 }
 
 

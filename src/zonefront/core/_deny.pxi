@@ -13,6 +13,12 @@ cdef extern from "zfdeny.h" nogil:
     void zfdeny_thread_stats(uint64_t* hits, uint64_t* misses)
     void zfdeny_total_stats(uint64_t* hits, uint64_t* misses)
 
+cdef extern from "zfnsec3.h" nogil:
+    int zfnsec3_check(const uint8_t* tmpl, size_t tlen, const uint8_t* blocks, size_t limit)
+    ssize_t zfnsec3_put(const uint8_t* tmpl, const uint8_t* blocks, const uint8_t* name,
+                        uint32_t name_len, uint8_t* out, size_t room, uint16_t* counts)
+    enum: ZFNSEC3_KIND
+
 cdef enum:
     BF_ONLINE = 8  # block flag: a twin's online template (u16 length, bytes) ends the record
     SIGN_FAILED = -2  # zfdeny_put's "could not sign": the answer is SERVFAIL, never unsigned
@@ -37,9 +43,22 @@ cdef inline ssize_t put_online(const image_t* img, uint32_t twin, uint8_t* r, si
     cdef ssize_t w
     if not (b[11] & BF_ONLINE):
         return 0
+    if b[block_trailer(b) + 2] == ZFNSEC3_KIND:  # precomputed NSEC3 denial (zfnsec3.h)
+        w = zfnsec3_put(b + block_trailer(b) + 2, img.blocks, r + qname_off, qname_len, r + pos,
+                        room, counts)
+        return w if w >= 0 else -1
     w = zfdeny_put(b + block_trailer(b) + 2, r + qname_off, qname_len, qname_off, r + pos, room,
                    counts)
     return w if w >= -1 else SIGN_FAILED
+
+
+cdef inline int check_online(const uint8_t* tmpl, size_t tlen, const uint8_t* blocks,
+                             size_t limit) noexcept nogil:
+    """0 when a twin's template is well-formed; an NSEC3 one's segments and
+    entries must lie in the block stream before the twin (`limit`, its offset)."""
+    if tlen > 0 and tmpl[0] == ZFNSEC3_KIND:
+        return zfnsec3_check(tmpl, tlen, blocks, limit)
+    return zfdeny_check(tmpl, tlen)
 
 
 cdef inline ssize_t put_values_signature(const image_t* img, uint32_t prefix, uint8_t* r,

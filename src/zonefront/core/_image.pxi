@@ -86,7 +86,7 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
         online = 0
         if b[11] & BF_ONLINE:  # a twin's template: in bounds and well-formed
             if b[11] & BF_SIGNED or size + 2 > n - off or size + 2 + le16(b + size) > n - off \
-                    or zfdeny_check(b + size + 2, le16(b + size)) != 0:
+                    or check_online(b + size + 2, le16(b + size), p, off) != 0:
                 return -1
             online = 2 + le16(b + size)
         if b[11] & BF_SIGNED and b[11] & BF_PREFIX:

@@ -41,6 +41,7 @@ TYPE_DS = 43
 TYPE_RRSIG = 46
 TYPE_NSEC = 47
 TYPE_DNSKEY = 48
+TYPE_NSEC3 = 50
 TYPE_NXNAME = 128  # RFC 9824 §3.2
 
 DEFAULT_VALIDITY = 14 * 86400  # signatures last two weeks ...
@@ -65,6 +66,7 @@ class ZoneKeys:
     # zone (every change to a signed zone compiles it in full) signs only the
     # RRsets that changed: most are found here
     cache: dict = field(default_factory=dict, repr=False, compare=False)
+    denial: str = "compact"  # or "nsec3": config.py DNSSECSettings.denial, nsec3.py
 
     def __post_init__(self) -> None:
         if not self.inception:
@@ -187,6 +189,9 @@ class Signer:
         self.keys = keys
         self.zone_of = zone_of
         self.authoritative = authoritative
+        # origin -> {name: (NSEC3 owner, rdata, TTL)} for zones in denial = "nsec3"
+        # mode (dnssec/nsec3.py), set by the compiler; None: compact NSECs only
+        self.nsec3_links = None
 
     def zone_keys(self, name: bytes, rtype: int = 0) -> ZoneKeys | None:
         origin = self.zone_of(name, rtype)
@@ -222,6 +227,14 @@ class Signer:
         rr_owner = QNAME if nsec_owner is None else nsec_owner
         soa = [r for r in res.authority if r.rtype == TYPE_SOA]
         ttl = min([soa[0].ttl, struct.unpack(">I", soa[0].rdata[-4:])[0]]) if soa else 3600
+        zk = self.zone_keys(name, TYPE_DS)
+        if zk is not None and zk.denial == "nsec3" and self.nsec3_links is not None:
+            # RFC 5155 §7.2.3/§7.2.4: the NSEC3 matching the name, from the chain
+            link = self.nsec3_links(zk.origin).get(name.lower())
+            if link is not None:
+                owner, rdata, ttl = link
+                sig = self._cached(zk, zk.zsk, owner, TYPE_NSEC3, ttl, [rdata])
+                return [RR(owner, TYPE_NSEC3, ttl, rdata), RR(owner, TYPE_RRSIG, ttl, sig)]
         nsec = compact_nsec_rdata(name, nodata_types)
         sigs = self._nsec_sigs(name, ttl, nsec)
         if not sigs:

@@ -32,8 +32,9 @@ ZSK_NAME = "zonefront:zsk:{}"
 class SigningState:
     def __init__(self, store, data_dir: str, validity: int = DEFAULT_VALIDITY,
                  zsk_lifetime: float = rollover.DEFAULT_LIFETIME,
-                 zsk_lead: float = rollover.DEFAULT_LEAD):
+                 zsk_lead: float = rollover.DEFAULT_LEAD, denial: str = "compact"):
         self.store = store
+        self.denial = denial  # "compact" or "nsec3" (config.py DNSSECSettings.denial)
         self.zsk_lifetime, self.zsk_lead = zsk_lifetime, zsk_lead
         self.keystore = KeyStore(data_dir)
         self.validity = validity
@@ -108,7 +109,7 @@ class SigningState:
             with self.store.transaction():
                 dnssecstore.set_signing(self.store, zid, True, None)
         keys = ZoneKeys(zone.origin, ksks, zsk, now - self.skew, now + self.validity,
-                        [(FLAG_ZSK, k) for k in others])
+                        [(FLAG_ZSK, k) for k in others], denial=self.denial)
         if made is not None and made[2].dnssec.zsk.public_key == zsk.public_key and \
                 made[1][0] == active[0] and not self._stale(made[2].dnssec, now):
             keys.inception, keys.expiration = made[2].dnssec.inception, made[2].dnssec.expiration
@@ -138,7 +139,8 @@ class SigningState:
         except KeyStoreError as e:
             log.error("registry zone %s served unsigned: %s", tld, e)
             return zone
-        keys = ZoneKeys(zone.origin, [ksk], zsk, now - self.skew, now + self.validity)
+        keys = ZoneKeys(zone.origin, [ksk], zsk, now - self.skew, now + self.validity,
+                        denial=self.denial)
         self._write_anchor(tld, zone.origin, ksk)
         out = dataclasses.replace(zone, dnssec=keys)
         self._made[src] = (zone, (), out, float("inf"))

@@ -6,14 +6,17 @@ therefore a conventionally signed zone (RFC 4035 §2): the DNSKEY RRset, an
 RRSIG over every authoritative RRset and an NSEC chain over the names in
 canonical order (RFC 4034 §6.1), so NSD, Knot or BIND serve it as it is
 and `dnssec-verify` accepts it.  Signatures come from the zone's ZoneKeys
-cache, so the RRsets the compiled answers signed are not signed again.
+cache, so the RRsets the compiled answers signed are not signed again.  A
+zone in `denial = "nsec3"` mode carries its NSEC3 chain (nsec3.py) and
+NSEC3PARAM instead of the NSEC chain.
 """
 from __future__ import annotations
 
 import dataclasses
 
 from .. import model
-from .signer import TYPE_DNSKEY, TYPE_NSEC, TYPE_RRSIG, Signer, type_bitmap
+from . import nsec3
+from .signer import TYPE_DNSKEY, TYPE_NSEC, TYPE_RRSIG, Signer, prefill, type_bitmap
 
 DNSKEY_TTL = 3600
 
@@ -49,15 +52,13 @@ def signed_copy(zone: model.Zone) -> model.Zone:
 
     signer = Signer({origin: keys}, lambda name, rtype=0: origin, authoritative)
     soa = rrsets[(origin, model.TYPE_SOA)]
-    nsec_ttl = min(soa.ttl, int.from_bytes(soa.rdatas[0][-4:], "big"))
-    owners = sorted({o for (o, _t) in rrsets if not below_cut(o)}, key=canonical_key)
-    types: dict[bytes, set[int]] = {}
-    for (o, t) in rrsets:
-        types.setdefault(o, set()).add(t)
-    for i, owner in enumerate(owners):
-        nxt = owners[(i + 1) % len(owners)]
-        rd = nxt + type_bitmap(types[owner] | {TYPE_RRSIG, TYPE_NSEC})
-        rrsets[(owner, TYPE_NSEC)] = model.RRset(owner, TYPE_NSEC, nsec_ttl, [rd])
+    nsec_ttl = nsec3.negative_ttl(soa.ttl, soa.rdatas[0])
+    if keys.denial == "nsec3":
+        _add_nsec3(rrsets, origin, cuts, nsec_ttl)
+        prefill(keys, [(o, t, rs.ttl, rs.rdatas) for (o, t), rs in rrsets.items()
+                       if t == nsec3.TYPE_NSEC3])
+    else:
+        _add_nsec(rrsets, below_cut, nsec_ttl)
     sigs: dict[bytes, list[bytes]] = {}
     ttls: dict[bytes, int] = {}
     for (o, t), rs in rrsets.items():
@@ -70,6 +71,28 @@ def signed_copy(zone: model.Zone) -> model.Zone:
         # covered type's TTL in its original-TTL field, which validators use
         rrsets[(o, TYPE_RRSIG)] = model.RRset(o, TYPE_RRSIG, ttls[o], rds)
     return dataclasses.replace(zone, rrsets=rrsets, routed=[], dnssec=None)
+
+
+def _add_nsec(rrsets: dict, below_cut, ttl: int) -> None:
+    owners = sorted({o for (o, _t) in rrsets if not below_cut(o)}, key=canonical_key)
+    types: dict[bytes, set[int]] = {}
+    for (o, t) in rrsets:
+        types.setdefault(o, set()).add(t)
+    for i, owner in enumerate(owners):
+        nxt = owners[(i + 1) % len(owners)]
+        rd = nxt + type_bitmap(types[owner] | {TYPE_RRSIG, TYPE_NSEC})
+        rrsets[(owner, TYPE_NSEC)] = model.RRset(owner, TYPE_NSEC, ttl, [rd])
+
+
+def _add_nsec3(rrsets: dict, origin: bytes, cuts: set[bytes], ttl: int) -> None:
+    rrsets.setdefault((origin, nsec3.TYPE_NSEC3PARAM), model.RRset(
+        origin, nsec3.TYPE_NSEC3PARAM, ttl, [nsec3.PARAM_RDATA]))
+    types: dict[bytes, set[int]] = {}
+    for (o, t) in rrsets:
+        types.setdefault(o.lower(), set()).add(t)
+    for _digest, _name, owner, rdata in nsec3.chain(origin.lower(), types,
+                                             {c.lower() for c in cuts}):
+        rrsets[(owner, nsec3.TYPE_NSEC3)] = model.RRset(owner, nsec3.TYPE_NSEC3, ttl, [rdata])
 
 
 class TransferCopies:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from ..dnssec import online
+from ..dnssec import nsec3, online
 from ..model import TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DNAME, TYPE_DS, TYPE_IXFR, TYPE_OPT
 from ..snapshot.blocks import FIX_BLOCK, FIX_SERIAL
 from ..snapshot.compiler import ARRAY_NAMES, DNAME
@@ -54,10 +54,16 @@ class Answer:
     counts: tuple = (0, 0, 0)
 
 
-def put_online(blk, got, qname: bytes, qname_off: int, room: int):
+def put_online(blk, got, qname: bytes, qname_off: int, room: int, blocks: bytes = b""):
     """_deny.pxi put_online: `got` (bytes, an, ns, ar) with the records the
-    twin's template signs for `qname` appended; None when they do not fit
-    in `room`, SIGN_FAILED when they cannot be signed."""
+    twin's template signs for `qname` appended (or, for a precomputed NSEC3
+    template, the proof's records copied from `blocks`); None when they do
+    not fit in `room`, SIGN_FAILED when they cannot be signed."""
+    if blk.online[:1] == bytes([nsec3.KIND_NSEC3]):
+        extra = nsec3.put(blk.online, blocks, qname, room - len(got[0]))
+        if extra is None:
+            return None
+        return got[0] + extra[0], got[1] + extra[1], got[2] + extra[2], got[3]
     try:
         extra = online.put(blk.online, qname, qname_off, room - len(got[0]))
     except online.OnlineSignError:
@@ -297,7 +303,7 @@ class RefImage:
                 if head is None:
                     return None
                 if blk.online:
-                    head = put_online(blk, head, qname, qname_off, room)
+                    head = put_online(blk, head, qname, qname_off, room, self.arrays["blocks"])
                     if head is None or head == SIGN_FAILED:
                         return head
                 tail = self.copy_block(blk, room - len(head[0]), qname_off, qname_len,
@@ -309,7 +315,7 @@ class RefImage:
             else:
                 got = self.copy_block(blk, room, qname_off, qname_len, base)
             if got is not None and blk.online:
-                got = put_online(blk, got, qname, qname_off, room)
+                got = put_online(blk, got, qname, qname_off, room, self.arrays["blocks"])
             return got
         return self.copy_block(blk, room, qname_off, qname_len, base)
 

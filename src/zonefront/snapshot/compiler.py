@@ -44,6 +44,7 @@ from .policy import NONE as _NONE, PolicyTables
 
 from .layout import (
     ARRAY_NAMES,
+    BLOCK_HEAD,
     F_APEX,
     F_BELOW_DNAME,
     F_CUT,
@@ -101,6 +102,8 @@ class _Builder:
         self.by_key: dict[tuple, int] = {}
         self.self_contained: dict[tuple, int] = {}
         self.signer = None  # dnssec.signer.Signer when some zones are signed
+        self.nsec3_zones: dict[bytes, Zone] = {}  # origin -> zone, in denial = "nsec3" mode
+        self._nsec3: dict[bytes, tuple] = {}  # origin -> (zone, chain, by name): nsec3_chain
 
     def _append(self, record: bytes) -> int:
         off = self.base + len(self.blocks)
@@ -168,6 +171,8 @@ class _Builder:
         zk = self.signer.zone_keys(context)
         if zk is None:
             return NONE
+        if zk.denial == "nsec3":
+            return self.add_nsec3_twin(res, context, suffixes, nodata_types, zk)
         soa = [r for r in res.authority if r.rtype == TYPE_SOA]
         ttl = min(soa[0].ttl, struct.unpack(">I", soa[0].rdata[-4:])[0]) if soa else 3600
         if not res.answer and soa and not res.additional:
@@ -210,6 +215,83 @@ class _Builder:
             return NONE
         return self._append(pack_block(blk.data, blk.fixups, blk.an, 0, 0, blk.ar_start, 0, (),
                                        blk.rcode, blk.aa, NONE, NONE, tmpl))
+
+    def nsec3_chain(self, origin: bytes) -> tuple[list, dict]:
+        """(the chain of an nsec3-mode zone, name -> (NSEC3 owner, rdata, TTL)),
+        made once per zone object."""
+        from ..dnssec import nsec3
+        zone = self.nsec3_zones[origin]
+        got = self._nsec3.get(origin)
+        if got is None or got[0] is not zone:
+            types, cuts = nsec3.zone_types(zone)
+            links = nsec3.chain(origin.lower(), types, cuts)
+            soa = zone.rrsets.get((zone.origin, TYPE_SOA))
+            ttl = nsec3.negative_ttl(soa.ttl, soa.rdatas[0]) if soa is not None else 3600
+            got = self._nsec3[origin] = (zone, links,
+                                         {n: (o, rd, ttl) for _d, n, o, rd in links})
+        return got[1], got[2]
+
+    def add_nsec3_twin(self, res: Resolution, context: bytes, suffixes, nodata_types,
+                       zk) -> int:
+        """An nsec3-mode zone's twin proved from the chain (dnssec/nsec3.py):
+        NXDOMAIN (rcode 3) and a wildcard's NODATA get the zone's signed SOA
+        as prefix and the closest-encloser proof (RFC 5155 §7.2.2, §7.2.5); a
+        wildcard's RRset keeps its RRSIG made here (labels: the wildcard's)
+        and gets the NSEC3 covering the next closer name (§7.2.6).  NONE for
+        other shapes, or a chain past nsec3.MAX_ENTRIES."""
+        from ..dnssec import nsec3
+        zone = self.nsec3_zones.get(zk.origin)
+        soa = zone.rrsets.get((zone.origin, TYPE_SOA)) if zone is not None else None
+        if soa is None or res.additional:
+            return NONE
+        directory = self.nsec3_entries(zk)
+        if directory is None:
+            return NONE
+        if not res.answer and (res.rcode == 3 or nodata_types is not None):
+            head = self.signed_soa(res, context)
+            tmpl = nsec3.template(nsec3.MODE_NXDOMAIN, directory)
+            ck = ("nsec3-twin", res.rcode, res.aa, head, tmpl)
+            off = self.by_content.get(ck)
+            if off is None:
+                off = self.by_content[ck] = self._append(pack_block(
+                    b"", (), 0, 0, 0, 0, 0, (), res.rcode, res.aa, NONE, head, tmpl))
+            return off
+        if nodata_types is not None or res.authority or not res.answer:
+            return NONE
+        blk = encode_block(self.signer.sign(res, context), suffixes, None, None)
+        if blk.ns or blk.ar:
+            return NONE
+        return self._append(pack_block(blk.data, blk.fixups, blk.an, 0, 0, blk.ar_start, 0, (),
+                                       blk.rcode, blk.aa, NONE, NONE,
+                                       nsec3.template(nsec3.MODE_COVER, directory)))
+
+    def nsec3_entries(self, zk) -> list | None:
+        """The template directory of an nsec3-mode zone's chain (nsec3.py):
+        each NSEC3 and its RRSIG a block record, and each segment of the
+        entries one (appended once per content)."""
+        from ..dnssec import nsec3
+        links, by_name = self.nsec3_chain(zk.origin)
+        if len(links) > nsec3.MAX_ENTRIES or not links:
+            return None
+        ttl = next(iter(by_name.values()))[2]
+        entries = []
+        for (digest, _name, owner, rdata), sig in zip(links, nsec3.sign_chain(zk, links, ttl)):
+            pair = nsec3.pair_octets(owner, ttl, rdata, sig)
+            off = self.by_content.get(("nsec3", pair))
+            if off is None:
+                off = self.by_content[("nsec3", pair)] = self._append(
+                    pack_block(pair, (), 0, 2, 0, len(pair), 0, (), 0, True))
+            entries.append((digest, off + BLOCK_HEAD.size, len(pair)))
+        directory = []
+        for i in range(0, len(entries), nsec3.SEGMENT):
+            part = entries[i:i + nsec3.SEGMENT]
+            seg = nsec3.segment_octets(part)
+            off = self.by_content.get(("nsec3-segment", seg))
+            if off is None:
+                off = self.by_content[("nsec3-segment", seg)] = self._append(
+                    pack_block(seg, (), 0, 0, 0, len(seg), 0, (), 0, True))
+            directory.append((part[0][0], off + BLOCK_HEAD.size, len(part)))
+        return directory
 
     def values_twin(self, choice: Choice, context: bytes) -> int:
         """A signed zone's multivalue answer: a twin of its (empty) prefix
@@ -285,9 +367,12 @@ class _Builder:
         data = bytearray()
         fixups = []
         for rr in tail.authority:
-            fixups.append(len(data))
-            data += b"\xc0\x00" + struct.pack(">HHIH", rr.rtype, 1, rr.ttl, len(rr.rdata)) + \
-                rr.rdata
+            if rr.owner == QNAME:
+                fixups.append(len(data))
+                data += b"\xc0\x00"
+            else:  # an NSEC3's hashed owner, in full
+                data += rr.owner
+            data += struct.pack(">HHIH", rr.rtype, 1, rr.ttl, len(rr.rdata)) + rr.rdata
         twin = self._append(pack_block(bytes(data), fixups, 0, len(tail.authority), 0, len(data),
                                        0, (), res.rcode, res.aa, NONE, head))
         suffixes = suffixes_of(name)
@@ -404,6 +489,9 @@ class Compiler:
         self.b = _Builder(PolicyTables(health, cidr_collections), serial_rows)
         if signing:
             self.b.signer = make_signer(self.zs, signing)
+            self.b.nsec3_zones = {z.origin: z for z in self.zs.zones if z.origin in signing
+                                  and getattr(signing[z.origin], "denial", "") == "nsec3"}
+            self.b.signer.nsec3_links = lambda origin: self.b.nsec3_chain(origin)[1]
         self.negatives = bytearray(NEGATIVE.size * len(self.rows))
         self.zone_blocks: dict[bytes, tuple[int, int, int]] = {}  # origin -> (nx, nodata, row)
         self.referral_blocks: dict[bytes, int] = {}
@@ -500,6 +588,12 @@ class Compiler:
                 if TYPE_DS in node.rrsets:
                     entries.append((TYPE_DS, b.encode(zs_resolve_node(zs, node, TYPE_DS),
                                                       node.name, wildcard)))
+                elif node.zone.origin in b.nsec3_zones:
+                    # RFC 5155 §7.2.4: no DS here, the NSEC3 matching the cut says so
+                    nodata = Resolution()
+                    zs.negative(node.zone, nodata, 0)
+                    entries.append((TYPE_DS, b.encode_signed(nodata, node.name, False,
+                                                             set(node.rrsets), node.name)))
             else:
                 if TYPE_DNAME in node.rrsets:
                     flags |= F_HAS_DNAME
@@ -671,17 +765,26 @@ def with_dnskeys(zone: Zone, keys) -> Zone:
     unless it has one; the caller's zone is left as it was."""
     from ..dnssec.signer import TYPE_DNSKEY
 
+    add = {}
     key = (zone.origin, TYPE_DNSKEY)
-    if key in zone.rrsets:
+    if key not in zone.rrsets:
+        add[key] = RRset(zone.origin, TYPE_DNSKEY, DNSKEY_TTL, keys.dnskey_rdatas())
+    if getattr(keys, "denial", "compact") == "nsec3":  # RFC 5155 §4: at the apex
+        from ..dnssec import nsec3
+        soa = zone.rrsets.get((zone.origin, TYPE_SOA))
+        pkey = (zone.origin, nsec3.TYPE_NSEC3PARAM)
+        if soa is not None and soa.rdatas and pkey not in zone.rrsets:
+            add[pkey] = RRset(zone.origin, nsec3.TYPE_NSEC3PARAM,
+                              nsec3.negative_ttl(soa.ttl, soa.rdatas[0]), [nsec3.PARAM_RDATA])
+    if not add:
         return zone
-    rrset = RRset(zone.origin, TYPE_DNSKEY, DNSKEY_TTL, keys.dnskey_rdatas())
     if isinstance(zone.rrsets, RRsetMap):
         apex = {k: v for k, v in zone.rrsets.of_owner(zone.origin).items()}
-        apex[key] = rrset
+        apex.update(add)
         rrsets = zone.rrsets.with_owners({zone.origin}, apex)
     else:
         rrsets = dict(zone.rrsets)
-        rrsets[key] = rrset
+        rrsets.update(add)
     return dataclasses.replace(zone, rrsets=rrsets)
 
 

@@ -4,6 +4,7 @@ positive, CNAME-chain, weighted and NODATA answers; delv reports "fully
 validated"; a KSK removed behind its DS makes unbound answer SERVFAIL."""
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 
@@ -22,11 +23,18 @@ ARN = "arn:aws:kms:us-east-1:111122223333:key/{}"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, free_port):
-    data = tmp_path_factory.mktemp("signed")
+    with signed_server(tmp_path_factory.mktemp("signed"), free_port) as got:
+        yield got
+
+
+@contextlib.contextmanager
+def signed_server(data, free_port, extra_args=(), extra_rrsets=()):
+    """A `serve` process with signed.test signed (r53, zone id, DNS port, data dir)."""
     dns_port = free_port()
     proc, r53 = serve_api(data, dns_port, free_port(), "AKIDSIGN",
                           "--nameserver", "ns1.signed.test.",
-                          "--allow-transfer", "127.0.0.1/32", "--transfer-without-tsig")
+                          "--allow-transfer", "127.0.0.1/32", "--transfer-without-tsig",
+                          *extra_args)
     try:
         zid = r53.create_hosted_zone(Name=ZONE, CallerReference="signed")["HostedZone"]["Id"]
         rrsets = [("ns1", "A", "192.0.2.53"), ("www", "A", "192.0.2.1"),
@@ -35,7 +43,7 @@ def served(tmp_path_factory, free_port):
                   ("host.ent", "A", "192.0.2.7"),
                   ("mail", "A", "192.0.2.25"), ("*.mx", "MX", "10 mail.signed.test."),
                   ("*.srv", "SRV", "0 0 443 mail.signed.test."),
-                  ("*.cn", "CNAME", "www.signed.test.")]
+                  ("*.cn", "CNAME", "www.signed.test."), *extra_rrsets]
         changes = [{"Action": "CREATE", "ResourceRecordSet": {
             "Name": f"{n}.{ZONE}", "Type": t, "TTL": 60, "ResourceRecords": [{"Value": v}]}}
             for n, t, v in rrsets]

@@ -1,0 +1,188 @@
+/* Precomputed NSEC3 denial: see zfnsec3.h; the Python twin is
+ * dnssec/nsec3.py (proof, put), and both must give the same octets. */
+#include "zfnsec3.h"
+
+#include <string.h>
+
+#define SHA1_LEN 20
+
+static inline uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int zfnsec3_check(const uint8_t *tmpl, size_t tlen, const uint8_t *blocks, size_t limit)
+{
+    size_t nseg, i, k, count;
+    const uint8_t *d, *seg, *e, *last = NULL;
+    if (tlen < ZFNSEC3_HEAD || tmpl[0] != ZFNSEC3_KIND ||
+        (tmpl[1] != ZFNSEC3_NXDOMAIN && tmpl[1] != ZFNSEC3_COVER))
+        return -1;
+    nseg = le16(tmpl + 2);
+    if (nseg == 0 || tlen != ZFNSEC3_HEAD + nseg * ZFNSEC3_ENTRY)
+        return -1;
+    for (i = 0; i < nseg; i++) {
+        d = tmpl + ZFNSEC3_HEAD + i * ZFNSEC3_ENTRY;
+        count = le16(d + 24);
+        if (count == 0 || (size_t)le32(d + 20) + count * ZFNSEC3_ENTRY > limit)
+            return -1;
+        seg = blocks + le32(d + 20);
+        if (memcmp(seg, d, 20) != 0)
+            return -1;  /* the directory names each segment by its first digest */
+        for (k = 0; k < count; k++) {
+            e = seg + k * ZFNSEC3_ENTRY;
+            if ((size_t)le32(e + 20) + le16(e + 24) > limit)
+                return -1;
+            if (last != NULL && memcmp(last, e, 20) >= 0)
+                return -1;
+            last = e;
+        }
+    }
+    return 0;
+}
+
+static inline uint32_t rol(uint32_t x, int n) { return x << n | x >> (32 - n); }
+
+/* SHA-1 (FIPS 180-4 §6.1) of a name, at most 257 octets, one or more
+ * 64-octet blocks.  ~2,400 instructions a name (bench/RESULTS.md §18);
+ * libcrypto's SHA1() was used at first and not compared with it. */
+static void sha1(const uint8_t *msg, size_t len, uint8_t *out)
+{
+    uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+    uint32_t w[80], a, b, c, d, e, t;
+    uint8_t buf[320];
+    size_t total = (len + 9 + 63) & ~(size_t)63, blk, i;
+    uint64_t bits = (uint64_t)len * 8;
+    memcpy(buf, msg, len);
+    buf[len] = 0x80;
+    memset(buf + len + 1, 0, total - len - 1);
+    for (i = 0; i < 8; i++)
+        buf[total - 1 - i] = (uint8_t)(bits >> (8 * i));
+    for (blk = 0; blk < total; blk += 64) {
+        for (i = 0; i < 16; i++)
+            w[i] = (uint32_t)buf[blk + 4 * i] << 24 | (uint32_t)buf[blk + 4 * i + 1] << 16 |
+                   (uint32_t)buf[blk + 4 * i + 2] << 8 | buf[blk + 4 * i + 3];
+        for (i = 16; i < 80; i++)
+            w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+        a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+#define SHA1_ROUND(F, K)                                   \
+    do {                                                   \
+        t = rol(a, 5) + (F) + e + (K) + w[i];              \
+        e = d, d = c, c = rol(b, 30), b = a, a = t;        \
+    } while (0)
+        for (i = 0; i < 20; i++)
+            SHA1_ROUND(d ^ (b & (c ^ d)), 0x5A827999);
+        for (; i < 40; i++)
+            SHA1_ROUND(b ^ c ^ d, 0x6ED9EBA1);
+        for (; i < 60; i++)
+            SHA1_ROUND((b & c) | (d & (b | c)), 0x8F1BBCDC);
+        for (; i < 80; i++)
+            SHA1_ROUND(b ^ c ^ d, 0xCA62C1D6);
+#undef SHA1_ROUND
+        h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+    }
+    for (i = 0; i < 5; i++) {
+        out[4 * i] = (uint8_t)(h[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(h[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(h[i] >> 8);
+        out[4 * i + 3] = (uint8_t)h[i];
+    }
+}
+
+/* The entry matching or covering `h` (the last digest not above it, the
+ * last of all when it is below the first); *hit when it matches. */
+static const uint8_t *find(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *h,
+                           int *hit)
+{
+    uint32_t nseg = le16(tmpl + 2), lo = 0, hi = nseg, mid, count;
+    const uint8_t *d, *seg, *e;
+    while (lo < hi) {  /* the last segment starting at or below h */
+        mid = (lo + hi) / 2;
+        if (memcmp(tmpl + ZFNSEC3_HEAD + mid * ZFNSEC3_ENTRY, h, 20) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    d = tmpl + ZFNSEC3_HEAD + (lo ? lo - 1 : nseg - 1) * ZFNSEC3_ENTRY;
+    seg = blocks + le32(d + 20);
+    count = le16(d + 24);
+    if (lo == 0) {  /* below the first digest: the last NSEC3 covers it (the wrap) */
+        *hit = 0;
+        return seg + (count - 1) * ZFNSEC3_ENTRY;
+    }
+    lo = 0;
+    hi = count;
+    while (lo < hi) {
+        mid = (lo + hi) / 2;
+        if (memcmp(seg + mid * ZFNSEC3_ENTRY, h, 20) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    e = seg + (lo - 1) * ZFNSEC3_ENTRY;  /* lo >= 1: the segment starts at or below h */
+    *hit = memcmp(e, h, 20) == 0;
+    return e;
+}
+
+ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *name,
+                    uint32_t name_len, uint8_t *out, size_t room, uint16_t *counts)
+{
+    uint8_t lc[2 + 255];
+    uint8_t h[SHA1_LEN], prev[SHA1_LEN];
+    uint32_t starts[128], nlabels = 0, i, k, npicked = 0, pos = 0;
+    const uint8_t *picked[3], *ce = NULL;
+    int hit = 0;
+    size_t w = 0, len;
+    const uint8_t *e;
+    if (name_len > 255)
+        return 0;
+    /* the lower-cased qname, the wildcard label room in front of it */
+    for (i = 0; i < name_len; i++)
+        lc[2 + i] = (name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i];
+    while (pos < name_len && lc[2 + pos] != 0 && nlabels < 128) {
+        starts[nlabels++] = pos;
+        pos += 1 + lc[2 + pos];
+    }
+    if (pos >= name_len || nlabels >= 128)
+        return 0;
+    starts[nlabels] = pos;  /* the root */
+    for (i = 0; i <= nlabels; i++) {  /* the longest suffix in the chain */
+        if (i > 0)
+            memcpy(prev, h, SHA1_LEN);  /* the next closer name's, if this one is CE */
+        sha1(lc + 2 + starts[i], name_len - starts[i], h);
+        ce = find(tmpl, blocks, h, &hit);
+        if (hit)
+            break;
+    }
+    if (!hit)
+        return 0;
+    if (tmpl[1] == ZFNSEC3_COVER) {
+        if (i == 0)
+            return 0;
+        picked[npicked++] = find(tmpl, blocks, prev, &hit);
+    } else {
+        picked[npicked++] = ce;
+    }
+    if (i > 0 && tmpl[1] == ZFNSEC3_NXDOMAIN) {
+        picked[npicked++] = find(tmpl, blocks, prev, &hit);  /* next closer name */
+        lc[starts[i]] = 1;  /* "*" then the closest encloser */
+        lc[starts[i] + 1] = '*';
+        sha1(lc + starts[i], name_len - starts[i] + 2, h);
+        picked[npicked++] = find(tmpl, blocks, h, &hit);
+    }
+    for (i = 0; i < npicked; i++) {
+        for (k = 0; k < i && picked[k] != picked[i]; k++)
+            ;
+        if (k < i)
+            continue;  /* one entry proves two things: written once */
+        e = picked[i];
+        len = le16(e + 24);
+        if (w + len > room)
+            return -1;
+        memcpy(out + w, blocks + le32(e + 20), len);
+        w += len;
+        counts[1] += 2;
+    }
+    return (ssize_t)w;
+}
