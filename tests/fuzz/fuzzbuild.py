@@ -119,8 +119,9 @@ def _extension(cc: str, out: Path, pyx: Path, name: str) -> Path:
     ignore = NATIVE / "cython_ubsan.ignore"
     flags = SAN + ["-fsanitize=fuzzer-no-link", f"-fsanitize-ignorelist={ignore}", "-fPIC",
                    "-shared", f"-I{CSRC}"] + inc
-    # the engine links its online DNSSEC signer (csrc/zfdeny.c, libcrypto), as setup.py does
-    csources = [CSRC / "zfdeny.c"] if name == "_engine" else []
+    # the engine links its online DNSSEC signer (csrc/zfdeny.c, libcrypto) and its
+    # NSEC3 proofs (csrc/zfnsec3.c), as setup.py's C_SOURCES says
+    csources = [CSRC / "zfdeny.c", CSRC / "zfnsec3.c"] if name == "_engine" else []
     libs = ["-lcrypto"] if name == "_engine" else []
     inputs = [pyx, ignore] + sorted(pyx.parent.glob("*.pxd")) + sorted(pyx.parent.glob("*.pxi")) + \
         sorted(CSRC.glob("*.h")) + csources + [ROOT / "src" / "zonefront" / "core" / "_engine.pxd"]
