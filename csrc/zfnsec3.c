@@ -1,6 +1,7 @@
 /* Precomputed NSEC3 denial: see zfnsec3.h; the Python twin is
  * dnssec/nsec3.py (proof, put), and both must give the same octets. */
 #include "zfnsec3.h"
+#include "zfwire.h"
 
 #include <string.h>
 
@@ -138,8 +139,7 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *n
     if (name_len > 255)
         return 0;
     /* the lower-cased qname, the wildcard label room in front of it */
-    for (i = 0; i < name_len; i++)
-        lc[2 + i] = (name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i];
+    zf_fold_copy(lc + 2, name, name_len);
     while (pos < name_len && lc[2 + pos] != 0 && nlabels < 128) {
         starts[nlabels++] = pos;
         pos += 1 + lc[2 + pos];

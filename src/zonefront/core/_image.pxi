@@ -57,13 +57,6 @@ cdef inline int signed_twin_ok(const uint8_t* p, const uint8_t* starts, size_t o
         not (p[twin + 11] & forbidden)
 
 
-cdef inline size_t block_size(const uint8_t* b) noexcept nogil:
-    """A block record's octets before any online-signing template."""
-    cdef uint32_t ar = le16(b + 8)
-    return BLOCK_HEAD + 4 * <size_t>le16(b + 2) + le16(b) + (4 + 2 * <size_t>ar if ar else 0) + \
-        (4 if b[11] & BF_SIGNED else 0) + (4 if b[11] & BF_PREFIX else 0)
-
-
 cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count,
                      uint32_t nrows) noexcept nogil:
     """The same for the block stream, with each block's fixups and
@@ -80,7 +73,7 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
         length = le16(b)
         nfix = le16(b + 2)
         ar = le16(b + 8)
-        size = block_size(b)
+        size = block_trailer(b)
         if size > n - off:
             return -1
         online = 0
@@ -127,7 +120,7 @@ cdef int count_blocks(const uint8_t* p, size_t n, uint32_t* count) noexcept nogi
     while off < n:
         if n - off < BLOCK_HEAD:
             return -1
-        size = block_size(p + off)
+        size = block_trailer(p + off)
         if p[off + 11] & BF_ONLINE:
             if size + 2 > n - off:
                 return -1
