@@ -368,14 +368,15 @@ class Edge:
         if status == 304:
             return
         doc = documents.loads_health(blob)
-        self.health.update(doc["buffer"])
-        self.health_etag = str(doc.get("etag", ""))
-        self.stats["health"] += 1
-        self._hb_wake.set()
-        try:
-            self.disk.save_health(self.health_etag, doc["buffer"])
+        etag = str(doc.get("etag", ""))
+        try:  # on disk before it is answered: an edge killed after answering restarts with it
+            self.disk.save_health(etag, doc["buffer"])
         except OSError as e:
             self.emit(f"edge: cannot save the health table: {e}")
+        self.health.update(doc["buffer"])
+        self.health_etag = etag
+        self.stats["health"] += 1
+        self._hb_wake.set()
 
     # -- heartbeat ----------------------------------------------------------------
 

@@ -192,14 +192,16 @@ def test_killed_edge_serves_disk_snapshot_then_catches_up(cluster):
                                 for j in (0, 1)), 5)
     # back, with the control plane unreachable: the disk snapshot answers at once
     cl.proxies[i].block()
-    t = time.monotonic()
-    cl.edges[i] = start_edge(cl.proxies[i].url, cl.ports[i], os.path.join(cl.root, f"edge{i}"),
-                             f"edge{i}")
-    print(f"restarted edge ready (from disk) in {time.monotonic() - t:.3f}s")
-    assert addresses(cl.ports[i], f"b.{ZONE}") == {"192.0.2.2"}
-    assert addresses(cl.ports[i], f"f.{ZONE}") == {"192.0.2.10"}  # routed, health from disk
-    assert status(cl, cid) == "PENDING"  # held for edge2 (not stale yet)
-    cl.proxies[i].unblock()
+    try:
+        t = time.monotonic()
+        cl.edges[i] = start_edge(cl.proxies[i].url, cl.ports[i],
+                                 os.path.join(cl.root, f"edge{i}"), f"edge{i}")
+        print(f"restarted edge ready (from disk) in {time.monotonic() - t:.3f}s")
+        assert addresses(cl.ports[i], f"b.{ZONE}") == {"192.0.2.2"}
+        assert addresses(cl.ports[i], f"f.{ZONE}") == {"192.0.2.10"}  # routed, health from disk
+        assert status(cl, cid) == "PENDING"  # held for edge2 (not stale yet)
+    finally:  # a failure here must not leave edge2 cut off for the tests after it
+        cl.proxies[i].unblock()
     t = time.monotonic()
     assert wait_for(lambda: addresses(cl.ports[i], f"b.{ZONE}") == {"192.0.2.3"}, 5)
     print(f"restarted edge caught up in {time.monotonic() - t:.3f}s after the control plane "
