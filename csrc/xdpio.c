@@ -383,6 +383,14 @@ struct zf_xdp_worker {
     zf_slot_t *slot;
     rrl_t *rrl;               /* or NULL */
     zf_stats_t *counters;     /* or NULL */
+    zf_defer_q_t *defer;      /* the recursive fallback's queue, or NULL */
+    unsigned nreply;          /* reply[0, nreply): which kernel socket answers a deferral */
+    struct {
+        uint8_t family, any;
+        uint16_t port;        /* host order */
+        uint8_t addr[16];
+        int fd;
+    } reply[ZF_XDP_MAX_REPLY_FDS];
     _Atomic int stop;
     uint64_t rng;             /* xorshift64* state; per-batch policy seed */
     uint64_t *free_frames;    /* UMEM offsets not in any ring */
@@ -556,6 +564,61 @@ void xdpio_worker_set_counters(zf_xdp_worker_t *w, zf_stats_t *st, uint16_t port
         st->port = port;
 }
 
+void xdpio_worker_set_defer(zf_xdp_worker_t *w, zf_defer_q_t *q)
+{
+    w->defer = q;
+}
+
+int xdpio_worker_reply_fd(zf_xdp_worker_t *w, int family, const uint8_t *addr, uint16_t port,
+                          int fd)
+{
+    if (w->nreply >= ZF_XDP_MAX_REPLY_FDS || (family != 4 && family != 6))
+        return -1;
+    unsigned i = w->nreply++;
+    memset(&w->reply[i], 0, sizeof(w->reply[i]));
+    w->reply[i].family = (uint8_t)family;
+    w->reply[i].any = addr == NULL;
+    w->reply[i].port = port;
+    if (addr)
+        memcpy(w->reply[i].addr, addr, family == 4 ? 4 : 16);
+    w->reply[i].fd = fd;
+    return 0;
+}
+
+/* The kernel socket bound to the frame's destination (its own address
+ * first, then a wildcard of the same family and port), or -1. */
+static int reply_fd_for(const zf_xdp_worker_t *w, const xdp_pkt_t *k)
+{
+    const uint8_t *ip = k->data + ETH_HLEN_;
+    const uint8_t *dst = k->family == 4 ? ip + 16 : ip + 24;
+    size_t alen = k->family == 4 ? 4 : 16;
+    uint16_t port = ld16(k->data + k->l4off + 2);
+    int any = -1;
+    for (unsigned i = 0; i < w->nreply; i++) {
+        if (w->reply[i].family != k->family || w->reply[i].port != port)
+            continue;
+        if (w->reply[i].any)
+            any = any < 0 ? w->reply[i].fd : any;
+        else if (memcmp(w->reply[i].addr, dst, alen) == 0)
+            return w->reply[i].fd;
+    }
+    return any;
+}
+
+/* A query the engine deferred: queued for the forwarder, which answers from
+ * the kernel socket (0, the frame is free to go), or a SERVFAIL written over
+ * the frame's payload when there is no such socket or the queue is full
+ * (its length, or 0 when nothing can be echoed). */
+static size_t defer_frame(zf_xdp_worker_t *w, const xdp_pkt_t *k, const struct sockaddr *src,
+                          size_t cap)
+{
+    int fd = reply_fd_for(w, k);
+    socklen_t srclen = k->family == 4 ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    if (fd >= 0 && zf_defer_push(w->defer, w->scratch, k->qlen, src, srclen, fd, NULL, 0, 0) == 0)
+        return 0;
+    return zf_defer_servfail(w->scratch, k->qlen, k->payload, cap);
+}
+
 int xdpio_worker_zerocopy(const zf_xdp_worker_t *w)
 {
     return w->zerocopy;
@@ -653,13 +716,12 @@ static inline __attribute__((always_inline)) unsigned answer_frames_with(zf_xdp_
     const void *image = zf_slot_enter(slot, w->reader);
     zf_stats_t *counters = w->counters;
     zf_qctx_t ctx;
+    uint8_t deferred = 0;
     ctx.seed = next_seed(w);
     ctx.tcp = 0;
     ctx.stats = counters;
     ctx.hint = NULL;
-    /* no recursive fallback here: a fallback zone's name the resolver would
-     * answer gets the private zone's NXDOMAIN over XDP (zfdefer.h) */
-    ctx.defer = NULL;
+    ctx.defer = w->defer ? &deferred : NULL;
     if (counters) {
         zf_stats_batch(counters, n);
         zf_stats_tick(counters);
@@ -694,6 +756,10 @@ static inline __attribute__((always_inline)) unsigned answer_frames_with(zf_xdp_
         ctx.src = (const struct sockaddr *)&w->srcs[i];
         ctx.hint = hinted ? &w->hints[i] : NULL;
         size_t len = answer(image, w->scratch, k->qlen, k->payload, cap, &ctx);
+        if (len == 0 && deferred) {
+            deferred = 0;
+            len = defer_frame(w, k, ctx.src, cap);
+        }
         if (len == 0 || len > cap) {
             free_frame(w, k->addr);
             continue;

@@ -12,6 +12,7 @@
 
 #include "udpio.h"
 #include "xdpkey.h"
+#include "zfdefer.h"
 
 #define ZF_XDP_MAX_BATCH 256
 
@@ -65,6 +66,16 @@ void xdpio_worker_stop(zf_xdp_worker_t *w);
 void xdpio_worker_set_rrl(zf_xdp_worker_t *w, rrl_t *rrl);
 void xdpio_worker_set_counters(zf_xdp_worker_t *w, zf_stats_t *st, uint16_t port);
 void xdpio_worker_stats(const zf_xdp_worker_t *w, zf_xdp_stats_t *out);
+/* The recursive fallback (zfdefer.h): a query the engine defers is queued
+ * with the kernel UDP socket of the address it was sent to, and the
+ * forwarder answers from that socket; q NULL answers it as the engine does
+ * without one.  Not while running. */
+void xdpio_worker_set_defer(zf_xdp_worker_t *w, zf_defer_q_t *q);
+/* The socket that answers deferred queries sent to (family, addr or NULL
+ * for any address, port); at most ZF_XDP_MAX_REPLY_FDS.  0, or -1 full. */
+int xdpio_worker_reply_fd(zf_xdp_worker_t *w, int family, const uint8_t *addr, uint16_t port,
+                          int fd);
+#define ZF_XDP_MAX_REPLY_FDS 16
 /* 1 if the socket is bound in zero-copy mode. */
 int xdpio_worker_zerocopy(const zf_xdp_worker_t *w);
 

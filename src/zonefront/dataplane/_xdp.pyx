@@ -8,7 +8,7 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport strerror
 
 from zonefront.dataplane._stats cimport Counters, zf_stats_t
-from zonefront.dataplane._worker cimport Slot, RateLimiter, zf_slot_t, rrl_t
+from zonefront.dataplane._worker cimport DeferQueue, Slot, RateLimiter, zf_defer_q_t, zf_slot_t, rrl_t
 from zonefront.errors import ServiceError
 
 cdef extern from "xdpio.h" nogil:
@@ -38,6 +38,9 @@ cdef extern from "xdpio.h" nogil:
     void xdpio_worker_stop(zf_xdp_worker_t* w)
     void xdpio_worker_set_rrl(zf_xdp_worker_t* w, rrl_t* rrl)
     void xdpio_worker_set_counters(zf_xdp_worker_t* w, zf_stats_t* st, uint16_t port)
+    void xdpio_worker_set_defer(zf_xdp_worker_t* w, zf_defer_q_t* q)
+    int xdpio_worker_reply_fd(zf_xdp_worker_t* w, int family, const uint8_t* addr, uint16_t port,
+                              int fd)
     void xdpio_worker_stats(const zf_xdp_worker_t* w, zf_xdp_stats_t* out)
     int xdpio_worker_zerocopy(const zf_xdp_worker_t* w)
 
@@ -99,6 +102,7 @@ cdef class XdpWorker:
     cdef readonly unsigned queue
     cdef readonly RateLimiter rrl
     cdef readonly Counters counters
+    cdef readonly DeferQueue defer
     cdef bint _running
 
     def __cinit__(self, XdpProgram program not None, unsigned queue, Slot slot not None,
@@ -152,6 +156,21 @@ cdef class XdpWorker:
     def stop(self):
         if self.w != NULL:
             xdpio_worker_stop(self.w)
+
+    def set_defer(self, DeferQueue q, replies):
+        """Hand deferred queries to q, answered later from the kernel UDP
+        socket of the address each was sent to: replies is [(family 4|6,
+        packed address or b"" for any, port, fd)].  Not while running."""
+        cdef bytes packed
+        if self._running or self.w == NULL:
+            raise RuntimeError("worker is running or closed")
+        for family, addr, port, fd in replies:
+            packed = bytes(addr)
+            if xdpio_worker_reply_fd(self.w, family, <const uint8_t*>packed if packed else NULL,
+                                     <uint16_t>port, fd) < 0:
+                raise ValueError(f"xdp worker: at most 16 reply sockets ({family}, {port})")
+        self.defer = q
+        xdpio_worker_set_defer(self.w, q.q if q is not None else NULL)
 
     @property
     def zerocopy(self):

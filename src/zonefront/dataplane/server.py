@@ -155,8 +155,12 @@ class DnsServer:
         for i, t in enumerate(self._tcps):
             self._spawn(t.run, f"zf-tcp-{i}")
         if self.xdp is not None:
+            defer = None
+            if self.fallback is not None:  # the first UDP socket of each address answers
+                step = len(self._udp_fds) // max(1, len(self.listen))
+                defer = (self.fallback.queue, self._udp_fds[::step])
             self.xdp.start(self.addresses, self.image_slot, self.rrl, self._new_counters,
-                           self._errors.append)
+                           self._errors.append, defer=defer)
         return self
 
     @property

@@ -42,6 +42,11 @@ def parse_spec(spec: str) -> tuple[str, list[int] | None]:
     return iface, queues
 
 
+def _reply_socket(host: str, port: int, fd: int) -> tuple[int, bytes, int, int]:
+    ip = ipaddress.ip_address(host or "0.0.0.0")
+    return (4 if ip.version == 4 else 6, b"" if ip.is_unspecified else ip.packed, port, fd)
+
+
 class XdpPath:
     """Started by DnsServer.start(); stop() detaches.  `active` is False when
     XDP could not attach and the server answers through the kernel only."""
@@ -58,9 +63,12 @@ class XdpPath:
         self._program = None
         self._threads: list[threading.Thread] = []
 
-    def start(self, addresses, slot, rrl, new_counters, on_error) -> bool:
-        """addresses: the bound (host, port) pairs.  Returns whether XDP runs;
-        on any failure everything is undone and the reason logged."""
+    def start(self, addresses, slot, rrl, new_counters, on_error, defer=None) -> bool:
+        """addresses: the bound (host, port) pairs.  defer: (DeferQueue, [fd of
+        each address's kernel UDP socket]) when a recursive fallback runs: the
+        queries it answers are queued as on the kernel path and answered from
+        those sockets.  Returns whether XDP runs; on any failure everything is
+        undone and the reason logged."""
         try:
             from zonefront.dataplane import _xdp
         except ImportError as e:
@@ -82,6 +90,12 @@ class XdpPath:
             for q in queues:
                 self.workers.append(_xdp.XdpWorker(prog, q, slot, self.batch, rrl=rrl,
                                                    counters=new_counters(), port=port))
+            if defer is not None:
+                queue, fds = defer
+                replies = [_reply_socket(host, port, fd)
+                           for (host, port), fd in zip(addresses, fds)]
+                for w in self.workers:
+                    w.set_defer(queue, replies)
         except (OSError, ValueError) as e:
             self._undo()
             return self._fallback(str(e))

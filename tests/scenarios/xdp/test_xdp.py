@@ -16,6 +16,7 @@ import time
 
 import dns.edns
 import dns.message
+import dns.rcode
 import pytest
 
 from zonefront.model import TYPE_A, name_from_text
@@ -434,6 +435,57 @@ def test_private_view_chosen_by_the_frame_source_address(net, server):
     assert a_out.answer[0][0].address == "192.0.2.1"
     assert settled_stats(srv, 2)["xdp"]["responses"] == 2
 
+
+
+def test_recursive_fallback_over_xdp(net, server):
+    """A private zone with public DNS fallback: the names it lacks, asked
+    over AF_XDP from inside its VPC, are deferred to the forwarder and
+    answered from the kernel socket of the address asked (as on the kernel
+    path); its own names and other sources are answered in place."""
+    from helpers.stubresolver import Resolver
+
+    from zonefront.dataplane.forwarder import Forwarder
+    from zonefront.model import Zone
+    from zonefront.serving import build_engine
+    from .nsnet import sh
+    origin = name_from_text("corp.test.")
+    z = Zone(origin, private=True, vpcs=[("us-east-1", "vpc-a")])
+    z.source = "/hostedzone/ZPRIV"
+    z.add(origin, DIFF.TYPE_SOA, 3600, DIFF.soa_rdata())
+    z.add(name_from_text("www.corp.test."), TYPE_A, 60, bytes([10, 99, 0, 1]))
+    built = build_engine([z], None, {}, {"vpc-a": {"cidrs": [f"{CLIENT_V4}/32"]}},
+                         fallback=frozenset({"ZPRIV"}))
+    resolver = net.run_in(net.server_ns, Resolver, {"remote.corp.test.": "198.51.100.7"})
+    try:
+        srv = server(image=built.engine.image,
+                     fallback=Forwarder(("127.0.0.1", resolver.port), timeout=2.0))
+        assert srv.srv.xdp_active
+        sh("ip", "-n", net.client_ns, "addr", "replace", "10.77.0.3/24", "dev", net.client_if)
+        inside = net.open_in(net.client_ns)
+        inside.bind((CLIENT_V4, 0))
+        outside = net.open_in(net.client_ns)
+        outside.bind(("10.77.0.3", 0))
+
+        def query(sock, name, qid):
+            q = dns.message.make_query(name, "A")
+            q.id = qid
+            wire = ask(sock, q.to_wire(), (SERVER_V4, srv.port), 3.0)
+            assert wire is not None, f"no answer for {name}"
+            return dns.message.from_wire(wire)
+
+        remote = query(inside, "remote.corp.test.", 0x4242)
+        assert remote.rcode() == dns.rcode.NOERROR and remote.id == 0x4242
+        assert remote.answer[0][0].address == "198.51.100.7"
+        assert query(inside, "gone.corp.test.", 7).rcode() == dns.rcode.NXDOMAIN
+        asked = len(resolver.ids)
+        assert query(inside, "www.corp.test.", 8).answer[0][0].address == "10.99.0.1"
+        assert query(outside, "remote.corp.test.", 9).rcode() == dns.rcode.REFUSED
+        assert len(resolver.ids) == asked == 2  # only the deferred two reached the resolver
+        st = srv.srv.stats()
+        assert st["fallback"]["deferred"] == 2 and st["fallback"]["answered"] == 2
+        assert st["xdp"]["queries"] >= 4 and st["udp"]["queries"] == 0  # all came over XDP
+    finally:
+        resolver.close()
 
 
 def test_cli_flag_reaches_the_server_and_a_bad_one_stops_the_start():
