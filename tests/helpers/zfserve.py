@@ -113,13 +113,14 @@ class Served:
         self.wait_insync(r["ChangeInfo"]["Id"])
         return r["HostedZone"]["Id"].rsplit("/", 1)[-1]
 
-    def change(self, zone_id: str, *changes, action: str = "CREATE") -> float:
+    def change(self, zone_id: str, *changes, action: str = "CREATE",
+               timeout: float = 5.0) -> float:
         """Apply rrsets (dicts, or (action, dict) pairs) and wait for INSYNC."""
         batch = [{"Action": c[0], "ResourceRecordSet": c[1]} if isinstance(c, tuple)
                  else {"Action": action, "ResourceRecordSet": c} for c in changes]
         r = self.client.change_resource_record_sets(HostedZoneId=zone_id,
                                                     ChangeBatch={"Changes": batch})
-        return self.wait_insync(r["ChangeInfo"]["Id"])
+        return self.wait_insync(r["ChangeInfo"]["Id"], timeout)
 
     def health_check(self, ref: str) -> str:
         """A check that nobody probes ([health] enabled = false): healthy

@@ -50,11 +50,12 @@ def test_not_loaded_without_location_routing(fresh):
     assert not _loaded(fresh)
     before = _rss_kib(fresh)
     zid = fresh.create_zone("first-geo.test")
+    # this change flattens the GeoLite2 tables first: seconds on a busy machine
     fresh.change(zid,
                  rrset("www.first-geo.test", "192.0.2.1", SetIdentifier="us",
                        GeoLocation={"CountryCode": "US"}),
                  rrset("www.first-geo.test", "192.0.2.3", SetIdentifier="default",
-                       GeoLocation={"CountryCode": "*"}))
+                       GeoLocation={"CountryCode": "*"}), timeout=60.0)
     assert fresh.one("www.first-geo.test", ecs=US_SUBNET) == "192.0.2.1"
     assert _loaded(fresh)
     assert _rss_kib(fresh) - before > 30_000  # the flattened tables: ~65 MB
