@@ -87,7 +87,7 @@ def test_upsert_weight_takes_effect(served, zone):
     served.change(zid, a(9), b(1))
     within(sample(served, name), {"192.0.2.10": 9, "192.0.2.20": 1}, N_QUERIES)
     took = served.change(zid, ("UPSERT", a(1)), ("UPSERT", b(3)))
-    assert took < 1.0, f"UPSERT took {took:.2f} s to be INSYNC"
+    assert took < 3.0, f"UPSERT took {took:.2f} s to be INSYNC"
     within(sample(served, name), {"192.0.2.10": 1, "192.0.2.20": 3}, N_QUERIES)
     served.change(zid, ("UPSERT", a(0)))
     assert set(sample(served, name, n=100)) == {"192.0.2.20"}
@@ -108,10 +108,10 @@ def test_failover_follows_forced_health(served, zone, tcp):
     for healthy, want in ((False, "198.51.100.1"), (True, "192.0.2.1")):
         t0 = time.monotonic()
         served.force_health(hc, healthy)
-        wait_for(lambda want=want: served.one(name, tcp=tcp) == want, timeout=2.0)
+        wait_for(lambda want=want: served.one(name, tcp=tcp) == want, timeout=5.0)
         took = time.monotonic() - t0
         assert served.one(name, tcp=tcp) == want
-        assert took < 1.0, f"failover to {want} took {took:.2f} s"
+        assert took < 3.0, f"failover to {want} took {took:.2f} s"
         assert set(sample(served, name, n=20, tcp=tcp)) == {want}
 
 
