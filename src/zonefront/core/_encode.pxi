@@ -134,8 +134,10 @@ cdef inline ssize_t copy_block(const image_t* img, uint32_t ref, uint8_t* r, siz
         if fpos >= n:
             continue
         val = fx >> 16
-        if (val & (FIX_BLOCK | FIX_SERIAL)) == FIX_SERIAL:
-            if fpos + 4 <= n:
+        if val & FIX_SERIAL:  # kind S, or with FIX_BLOCK kind G (a block offset is < 0x4000)
+            if val & FIX_BLOCK:
+                zf_put_soasig(r + pos + fpos, n - fpos, img.blocks, img.soasigs, img.nneg, val)
+            elif fpos + 4 <= n:
                 zf_put_serial(r + pos + fpos, img.serials, val & FIX_ROW_MASK)
             continue
         if val & FIX_BLOCK:

@@ -64,6 +64,32 @@ cdef extern from *:
     """
     void zf_put_serial(uint8_t* p, const uint32_t* serials, uint32_t row) noexcept nogil
 
+cdef extern from *:
+    """
+    /* A signed SOA's RRSIG rdata (kind G, blocks.py): as rare as the serial,
+     * and out of line for the same reason.  `sigs` holds per row the block
+     * record of the RRSIG at the SOA's TTL, then per row at the negative TTL;
+     * `room` is what the copy holds from `p` on. */
+    static __attribute__((noinline)) void zf_put_soasig(uint8_t *p, size_t room,
+            const uint8_t *blocks, const uint32_t *sigs, uint32_t nrows, uint32_t val)
+    {
+        const uint8_t *b;
+        uint32_t off, len, nfix;
+        if (sigs == NULL)
+            return;
+        off = sigs[((val >> 13) & 1) * nrows + (val & 0x1FFF)];
+        if (off == 0xFFFFFFFFu)
+            return;
+        b = blocks + off;
+        len = (uint32_t)b[0] | (uint32_t)b[1] << 8;
+        nfix = (uint32_t)b[2] | (uint32_t)b[3] << 8;
+        if (len <= room)
+            memcpy(p, b + 12 + 4 * nfix, len);  /* 12: BLOCK_HEAD */
+    }
+    """
+    void zf_put_soasig(uint8_t* p, size_t room, const uint8_t* blocks, const uint32_t* sigs,
+                       uint32_t nrows, uint32_t val) noexcept nogil
+
 cdef extern from "zfstats.h" nogil:
     # per-worker counters (issue 15): the loop hands its own in ctx.stats
     ctypedef struct zf_stats_t:
@@ -117,5 +143,5 @@ def wire_constants():
         "C_SECONDARY": C_SECONDARY, "C_CONTINENT": C_CONTINENT, "C_COUNTRY": C_COUNTRY,
         "C_SUBDIVISION": C_SUBDIVISION, "MAX_MULTIVALUE": MAX_MULTIVALUE,
         "MAX_CANDS": MAX_CANDS, "FIX_BLOCK": FIX_BLOCK, "FIX_SERIAL": FIX_SERIAL,
-        "FIX_ROW_MASK": FIX_ROW_MASK, "NONE": NONE, "PSET_BIT": PSET_BIT,
+        "FIX_ROW_MASK": FIX_ROW_MASK, "SIG_NEGATIVE": SIG_NEGATIVE, "NONE": NONE, "PSET_BIT": PSET_BIT,
     }
