@@ -135,10 +135,7 @@ cdef inline ssize_t copy_block(const image_t* img, uint32_t ref, uint8_t* r, siz
             continue
         val = fx >> 16
         if val & FIX_SERIAL:  # kind S, or with FIX_BLOCK kind G (a block offset is < 0x4000)
-            if val & FIX_BLOCK:
-                zf_put_soasig(r + pos + fpos, n - fpos, img.blocks, img.soasigs, img.nneg, val)
-            elif fpos + 4 <= n:
-                zf_put_serial(r + pos + fpos, img.serials, val & FIX_ROW_MASK)
+            zf_put_row(r + pos + fpos, n - fpos, img.serials, img.blocks, img.nneg, val)
             continue
         if val & FIX_BLOCK:
             val = base + (val & 0x7FFF)

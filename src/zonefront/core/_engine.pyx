@@ -66,18 +66,24 @@ cdef extern from *:
 
 cdef extern from *:
     """
-    /* A signed SOA's RRSIG rdata (kind G, blocks.py): as rare as the serial,
-     * and out of line for the same reason.  `sigs` holds per row the block
-     * record of the RRSIG at the SOA's TTL, then per row at the negative TTL;
-     * `room` is what the copy holds from `p` on. */
-    static __attribute__((noinline)) void zf_put_soasig(uint8_t *p, size_t room,
-            const uint8_t *blocks, const uint32_t *sigs, uint32_t nrows, uint32_t val)
+    /* A zone row's fixup, out of line like zf_put_serial and one call from
+     * copy_block (two calls there cost its inlining, ~34 instructions an
+     * answer): kind S, the serial, or kind G, a signed SOA's RRSIG rdata
+     * (blocks.py).  After the `nrows` serials come per row the block record
+     * of the RRSIG at the SOA's TTL, then per row at the negative TTL (an
+     * image holds kind G fixups only with them, walk_blocks); `room` is what
+     * the copy holds from `p` on. */
+    static __attribute__((noinline)) void zf_put_row(uint8_t *p, size_t room,
+            const uint32_t *serials, const uint8_t *blocks, uint32_t nrows, uint32_t val)
     {
         const uint8_t *b;
         uint32_t off, len, nfix;
-        if (sigs == NULL)
+        if (!(val & 0x8000)) {
+            if (room >= 4)
+                zf_put_serial(p, serials, val & 0x3FFF);
             return;
-        off = sigs[((val >> 13) & 1) * nrows + (val & 0x1FFF)];
+        }
+        off = serials[nrows + ((val >> 13) & 1) * nrows + (val & 0x1FFF)];
         if (off == 0xFFFFFFFFu)
             return;
         b = blocks + off;
@@ -87,8 +93,8 @@ cdef extern from *:
             memcpy(p, b + 12 + 4 * nfix, len);  /* 12: BLOCK_HEAD */
     }
     """
-    void zf_put_soasig(uint8_t* p, size_t room, const uint8_t* blocks, const uint32_t* sigs,
-                       uint32_t nrows, uint32_t val) noexcept nogil
+    void zf_put_row(uint8_t* p, size_t room, const uint32_t* serials, const uint8_t* blocks,
+                    uint32_t nrows, uint32_t val) noexcept nogil
 
 cdef extern from "zfstats.h" nogil:
     # per-worker counters (issue 15): the loop hands its own in ctx.stats
