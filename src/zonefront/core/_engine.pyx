@@ -53,22 +53,11 @@ cdef extern from "zfarena.h":
 
 cdef extern from *:
     """
-    /* Out of line: negative answers are the rarer ones, and kept small the
-     * block copy that every answer runs stays inlined into its callers. */
-    static __attribute__((noinline)) void zf_put_serial(uint8_t *p, const uint32_t *serials,
-                                                        uint32_t row)
-    {
-        uint32_t v = serials[row];
-        p[0] = v >> 24; p[1] = (v >> 16) & 0xFF; p[2] = (v >> 8) & 0xFF; p[3] = v & 0xFF;
-    }
-    """
-    void zf_put_serial(uint8_t* p, const uint32_t* serials, uint32_t row) noexcept nogil
-
-cdef extern from *:
-    """
-    /* A zone row's fixup, out of line like zf_put_serial and one call from
-     * copy_block (two calls there cost its inlining, ~34 instructions an
-     * answer): kind S, the serial, or kind G, a signed SOA's RRSIG rdata
+    /* A zone row's fixup, out of line: answers that quote an SOA are the
+     * rarer ones, and kept small the block copy that every answer runs stays
+     * inlined into its callers (a second call there cost that, ~34
+     * instructions an answer): kind S, the serial, or kind G, a signed SOA's
+     * RRSIG rdata
      * (blocks.py).  After the `nrows` serials come per row the block record
      * of the RRSIG at the SOA's TTL, then per row at the negative TTL (an
      * image holds kind G fixups only with them, walk_blocks); `room` is what
@@ -79,8 +68,11 @@ cdef extern from *:
         const uint8_t *b;
         uint32_t off, len, nfix;
         if (!(val & 0x8000)) {
-            if (room >= 4)
-                zf_put_serial(p, serials, val & 0x3FFF);
+            if (room >= 4) {
+                off = serials[val & 0x3FFF];
+                p[0] = off >> 24; p[1] = (off >> 16) & 0xFF; p[2] = (off >> 8) & 0xFF;
+                p[3] = off & 0xFF;
+            }
             return;
         }
         off = serials[nrows + ((val >> 13) & 1) * nrows + (val & 0x1FFF)];
