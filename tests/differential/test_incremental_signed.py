@@ -169,7 +169,7 @@ def run_batches(state, batches, image_class, label, full_fallback=False) -> int:
     return fulls
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(base.op_st, max_size=12),
        st.lists(st.lists(base.op_st, min_size=1, max_size=4), min_size=1, max_size=4),
