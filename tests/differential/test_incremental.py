@@ -138,6 +138,25 @@ def engines():
     return [("compiled", Image), ("ref", RefImage)]
 
 
+def apply_batch(state, batch, zones) -> tuple[list, dict]:
+    """`batch` applied to `state`, as a committed change batch: the serial
+    raised; returns the zones to serve (those the batch did not touch handed
+    over as the same objects, `zones`' own) and origin -> touched names."""
+    state.serial += 1
+    changed: dict = {}
+    for op in batch:
+        hit = state.apply(op)
+        if hit is not None:
+            changed.setdefault(name_from_text(hit[0]), set()).add(hit[1])
+    new_zones = state.zones()
+    for i, z in enumerate(new_zones):
+        if z.origin not in changed:
+            new_zones[i] = zones[i]
+        else:
+            changed[z.origin].add(z.origin)  # the serial moved
+    return new_zones, changed
+
+
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(op_st, max_size=12), st.lists(st.lists(op_st, min_size=1, max_size=5),
@@ -155,19 +174,7 @@ def test_patched_image_answers_like_a_full_compile(base_ops, batches):
         # an edge's copy: the streams as they are, then the same patches
         mirror = image_class(ic.image.export_arrays(compact=False), growable=True)
         for batch in batches:
-            st_.serial += 1
-            changed: dict = {}
-            for op in batch:
-                hit = st_.apply(op)
-                if hit is not None:
-                    changed.setdefault(name_from_text(hit[0]), set()).add(hit[1])
-            new_zones = st_.zones()
-            # zones the batch did not touch are handed over as the same objects
-            for i, z in enumerate(new_zones):
-                if z.origin not in changed:
-                    new_zones[i] = zones[i]
-                else:
-                    changed[z.origin].add(z.origin)  # the serial moved
+            new_zones, changed = apply_batch(st_, batch, zones)
             try:
                 patched = ic.update(new_zones, changed)
                 mirror = mirror.patch(*ic.last_patch_args)

@@ -134,9 +134,8 @@ cdef inline ssize_t copy_block(const image_t* img, uint32_t ref, uint8_t* r, siz
         if fpos >= n:
             continue
         val = fx >> 16
-        if (val & (FIX_BLOCK | FIX_SERIAL)) == FIX_SERIAL:
-            if fpos + 4 <= n:
-                zf_put_serial(r + pos + fpos, img.serials, val & FIX_ROW_MASK)
+        if val & FIX_SERIAL:  # kind S, or with FIX_BLOCK kind G (a block offset is < 0x4000)
+            zf_put_row(r + pos + fpos, n - fpos, img.serials, img.blocks, img.nneg, val)
             continue
         if val & FIX_BLOCK:
             val = base + (val & 0x7FFF)

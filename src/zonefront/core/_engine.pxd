@@ -87,6 +87,8 @@ cdef enum:
     FIX_BLOCK = 0x8000
     FIX_SERIAL = 0x4000
     FIX_ROW_MASK = 0x3FFF
+    SIG_ROW_MASK = 0x1FFF   # kind G (FIX_BLOCK | FIX_SERIAL): the row, below SIG_NEGATIVE
+    SIG_NEGATIVE = 0x2000
     MAX_LABELS = 128
     MAX_CANDS = 256         # candidates one policy set is chosen among (ref/policy.py)
 
@@ -194,6 +196,8 @@ ctypedef struct image_t:
     const uint32_t* negatives  # per zone: NODATA block, NXDOMAIN block
     uint32_t nneg
     const uint32_t* serials    # per zone row: the SOA serial (native order), for kind S fixups
+    const uint32_t* soasigs    # per zone row, twice (SOA TTL, negative TTL): the block record
+                               # of the RRSIG over a signed SOA, for kind G; NULL: none signed
     const dname_t* dnames
     slot_t* table
     uint32_t tsize          # slots in table (not a power of two)
@@ -258,6 +262,7 @@ cdef class Image:
     cdef uint8_t* _node_starts
     cdef size_t _blocks_len
     cdef int _is_block(self, uint32_t ref)
+    cdef int _sig_record_ok(self, uint32_t ref, size_t end, bytes tb)
     cdef _validate_nodes(self, size_t nlen, size_t ndn)
     cdef _count_blocks(self)
     cdef void* table_base   # the hash table's own arena

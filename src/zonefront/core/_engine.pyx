@@ -53,16 +53,40 @@ cdef extern from "zfarena.h":
 
 cdef extern from *:
     """
-    /* Out of line: negative answers are the rarer ones, and kept small the
-     * block copy that every answer runs stays inlined into its callers. */
-    static __attribute__((noinline)) void zf_put_serial(uint8_t *p, const uint32_t *serials,
-                                                        uint32_t row)
+    /* A zone row's fixup, out of line: answers that quote an SOA are the
+     * rarer ones, and kept small the block copy that every answer runs stays
+     * inlined into its callers (a second call there cost that, ~34
+     * instructions an answer): kind S, the serial, or kind G, a signed SOA's
+     * RRSIG rdata
+     * (blocks.py).  After the `nrows` serials come per row the block record
+     * of the RRSIG at the SOA's TTL, then per row at the negative TTL (an
+     * image holds kind G fixups only with them, walk_blocks); `room` is what
+     * the copy holds from `p` on. */
+    static __attribute__((noinline)) void zf_put_row(uint8_t *p, size_t room,
+            const uint32_t *serials, const uint8_t *blocks, uint32_t nrows, uint32_t val)
     {
-        uint32_t v = serials[row];
-        p[0] = v >> 24; p[1] = (v >> 16) & 0xFF; p[2] = (v >> 8) & 0xFF; p[3] = v & 0xFF;
+        const uint8_t *b;
+        uint32_t off, len, nfix;
+        if (!(val & 0x8000)) {
+            if (room >= 4) {
+                off = serials[val & 0x3FFF];
+                p[0] = off >> 24; p[1] = (off >> 16) & 0xFF; p[2] = (off >> 8) & 0xFF;
+                p[3] = off & 0xFF;
+            }
+            return;
+        }
+        off = serials[nrows + ((val >> 13) & 1) * nrows + (val & 0x1FFF)];
+        if (off == 0xFFFFFFFFu)
+            return;
+        b = blocks + off;
+        len = (uint32_t)b[0] | (uint32_t)b[1] << 8;
+        nfix = (uint32_t)b[2] | (uint32_t)b[3] << 8;
+        if (len <= room)
+            memcpy(p, b + 12 + 4 * nfix, len);  /* 12: BLOCK_HEAD */
     }
     """
-    void zf_put_serial(uint8_t* p, const uint32_t* serials, uint32_t row) noexcept nogil
+    void zf_put_row(uint8_t* p, size_t room, const uint32_t* serials, const uint8_t* blocks,
+                    uint32_t nrows, uint32_t val) noexcept nogil
 
 cdef extern from "zfstats.h" nogil:
     # per-worker counters (issue 15): the loop hands its own in ctx.stats
@@ -117,5 +141,5 @@ def wire_constants():
         "C_SECONDARY": C_SECONDARY, "C_CONTINENT": C_CONTINENT, "C_COUNTRY": C_COUNTRY,
         "C_SUBDIVISION": C_SUBDIVISION, "MAX_MULTIVALUE": MAX_MULTIVALUE,
         "MAX_CANDS": MAX_CANDS, "FIX_BLOCK": FIX_BLOCK, "FIX_SERIAL": FIX_SERIAL,
-        "FIX_ROW_MASK": FIX_ROW_MASK, "NONE": NONE, "PSET_BIT": PSET_BIT,
+        "FIX_ROW_MASK": FIX_ROW_MASK, "SIG_NEGATIVE": SIG_NEGATIVE, "NONE": NONE, "PSET_BIT": PSET_BIT,
     }

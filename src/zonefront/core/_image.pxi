@@ -49,20 +49,29 @@ cdef int walk_nodes(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count
 
 
 cdef inline int signed_twin_ok(const uint8_t* p, const uint8_t* starts, size_t off,
-                               uint32_t twin, uint8_t forbidden) noexcept nogil:
+                               uint32_t twin, uint8_t forbidden, size_t base) noexcept nogil:
     """A DO twin (dnssec/signer.py) or a twin's prefix is an earlier block
     record without a twin of its own (and a prefix without a prefix), so a
-    signed answer is at most two records away."""
-    return twin < off and (starts[twin >> 3] >> (twin & 7)) & 1 and \
-        not (p[twin + 11] & forbidden)
+    signed answer is at most two records away.  `starts` marks the records
+    from `base` on; one before `base` is in the stream a patch extends,
+    which was checked when it was loaded."""
+    if twin < base:
+        if twin + BLOCK_HEAD > base:
+            return 0
+    elif not (twin < off and (starts[(twin - base) >> 3] >> ((twin - base) & 7)) & 1):
+        return 0
+    return not (p[twin + 11] & forbidden)
 
 
 cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count,
-                     uint32_t nrows) noexcept nogil:
+                     uint32_t nrows, uint32_t nsigrows, size_t base=0) noexcept nogil:
     """The same for the block stream, with each block's fixups and
-    additional-section table checked against its length, and serial fixups
-    against the `nrows` zone rows."""
-    cdef size_t off = 0, size, online
+    additional-section table checked against its length, serial fixups
+    against the `nrows` zone rows and SOA RRSIG fixups against the
+    `nsigrows` rows with signature slots (0: the image has none).  `base`:
+    where the walk starts (a patch's records, appended to a checked stream;
+    `starts` then marks offsets from `base`)."""
+    cdef size_t off = base, size, online
     cdef uint32_t k = 0, length, nfix, ar, i, fx
     cdef const uint8_t* b
     cdef const uint8_t* ext
@@ -85,16 +94,19 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
         if b[11] & BF_SIGNED and b[11] & BF_PREFIX:
             return -1  # a prefix belongs to a twin, which has no twin
         if b[11] & BF_SIGNED and not signed_twin_ok(p, starts, off, le32(b + size - 4),
-                                                     BF_SIGNED):
+                                                     BF_SIGNED, base):
             return -1
         if b[11] & BF_PREFIX and not signed_twin_ok(p, starts, off, le32(b + size - 4),
-                                                     BF_SIGNED | BF_PREFIX):
+                                                     BF_SIGNED | BF_PREFIX, base):
             return -1
         size += online
         for i in range(nfix):
             fx = le32(b + BLOCK_HEAD + 4 * i)
             if ((fx >> 16) & (FIX_BLOCK | FIX_SERIAL)) == FIX_SERIAL:
                 if (fx & 0xFFFF) + 4 > length or ((fx >> 16) & FIX_ROW_MASK) >= nrows:
+                    return -1
+            elif ((fx >> 16) & (FIX_BLOCK | FIX_SERIAL)) == FIX_BLOCK | FIX_SERIAL:
+                if (fx & 0xFFFF) >= length or ((fx >> 16) & SIG_ROW_MASK) >= nsigrows:
                     return -1
             elif (fx & 0xFFFF) + 2 > length:
                 return -1
@@ -105,7 +117,7 @@ cdef int walk_blocks(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* coun
             for i in range(ar):
                 if le16(ext + 4 + 2 * i) > length:
                     return -1
-        mark(starts, off)
+        mark(starts, off - base)
         k += 1
         off += size
     count[0] = k
@@ -179,7 +191,8 @@ cdef class Image:
             raise ValueError("image streams exceed 2 GiB")
         if len(arrays["negatives"]) % 8 or len(arrays["dnames"]) % sizeof(dname_t):
             raise ValueError("image arrays have a partial record")
-        if len(arrays["serials"]) != len(arrays["negatives"]) // 2:
+        if len(arrays["serials"]) not in (len(arrays["negatives"]) // 2,
+                                          3 * (len(arrays["negatives"]) // 2)):
             raise ValueError("image serials do not match its zones")
         self.img.udp_max = udp_max
         self.zones = zones or []
@@ -196,6 +209,9 @@ cdef class Image:
         self.img.negatives = <const uint32_t*>self._addr("negatives")
         self.img.nneg = len(arrays["negatives"]) // 8
         self.img.serials = <const uint32_t*>self._addr("serials")
+        self.img.soasigs = NULL
+        if len(arrays["serials"]) > len(arrays["negatives"]) // 2:
+            self.img.soasigs = self.img.serials + self.img.nneg
         self.img.dnames = <const dname_t*>self._addr("dnames")
         self.img.psets = <const pset_t*>self._addr("psets")
         self.img.npsets = len(arrays["psets"]) // sizeof(pset_t)
@@ -302,9 +318,14 @@ cdef class Image:
             self._node_starts = <uint8_t*>calloc(nlen // 8 + 1, 1)
             if self._block_starts == NULL or self._node_starts == NULL:
                 raise MemoryError()
-            if walk_blocks(self.img.blocks, blen, self._block_starts, &count, self.img.nneg) != 0:
+            if walk_blocks(self.img.blocks, blen, self._block_starts, &count, self.img.nneg,
+                           self.img.nneg if self.img.soasigs != NULL else 0) != 0:
                 raise ValueError("image block records are malformed")
             self.img.nblocks = count
+            if self.img.soasigs != NULL:
+                for i in range(2 * self.img.nneg):
+                    if self.img.soasigs[i] != NONE and not self._is_block(self.img.soasigs[i]):
+                        raise ValueError(f"zone row {i % self.img.nneg}: SOA RRSIG out of range")
             for i in range(self.img.nneg):
                 if not self._ref_ok(self.img.negatives[2 * i]) or not self._is_block(self.img.negatives[2 * i + 1]):
                     raise ValueError(f"zone {i}: negative answers out of range")
@@ -391,6 +412,24 @@ cdef class Image:
             return (ref & ~PSET_BIT) < self.img.npsets
         return self._is_block(ref)
 
+    cdef int _sig_record_ok(self, uint32_t ref, size_t end, bytes tb):
+        """Patch only: a kind G row's record is whole within the block
+        stream it will be read from (the old part, or the patch's `tb`)."""
+        cdef Image root = self._owner if self._owner is not None else self
+        cdef const uint8_t* b
+        cdef size_t have
+        if ref >= end:
+            if ref - end + BLOCK_HEAD > <size_t>len(tb):
+                return 0
+            b = <const uint8_t*>tb + (ref - end)
+            have = len(tb) - (ref - end)
+        else:
+            if ref + BLOCK_HEAD > end:
+                return 0
+            b = root.arena + <size_t>root._offsets["blocks"] + ref
+            have = end - ref
+        return BLOCK_HEAD + 4 * <size_t>le16(b + 2) + le16(b) <= have
+
     cdef int _is_block(self, uint32_t ref):
         """Only while validating: `ref` is the offset of a block record."""
         return marked(self._block_starts, self._blocks_len, ref)
@@ -432,16 +471,20 @@ cdef class Image:
         cdef Image root = self._owner if self._owner is not None else self
         cdef Image new
         cdef const uint8_t[::1] src
-        cdef uint32_t count = 0, nrows, i, ref
+        cdef uint32_t count = 0, nrows, i, ref, nsig
+        cdef uint8_t* bstart
+        cdef uint8_t* tstarts
         cdef size_t off, nlen
         cdef const uint8_t* nd
         cdef const uint8_t* t
         cdef uint32_t j
         if not root._caps:
             raise ValueError("image was not built growable")
-        if len(negatives) % 8 or len(serials) != len(negatives) // 2:
+        if len(negatives) % 8 or len(serials) not in (len(negatives) // 2,
+                                                      3 * (len(negatives) // 2)):
             raise ValueError("negatives and serials do not match")
         nrows = len(negatives) // 8
+        nsig = nrows if len(serials) > len(negatives) // 2 else 0
         ends = dict(root._ends)
         for k, data in tail.items():
             if k not in APPENDABLE:
@@ -454,8 +497,26 @@ cdef class Image:
         # the appended records must be whole records before anything is copied
         tb = tail.get("blocks", b"")
         tn = tail.get("nodes", b"")
-        if walk_blocks(<const uint8_t*>tb, len(tb), NULL, &count, nrows) != 0:
-            raise ValueError("patch block records are malformed")
+        # the block records are copied first, past what any image reads
+        # (the stream's end moves only once all is checked), and walked where
+        # they will be read: a DO twin, prefix or NSEC3 segment may be an
+        # older record
+        bstart = root.arena + <size_t>root._offsets["blocks"]
+        if len(tb):
+            memcpy(bstart + <size_t>ends["blocks"], <const uint8_t*>tb, len(tb))
+        tstarts = <uint8_t*>calloc(len(tb) // 8 + 1, 1)
+        if tstarts == NULL:
+            raise MemoryError()
+        try:
+            if walk_blocks(bstart, ends["blocks"] + len(tb), tstarts, &count, nrows, nsig,
+                           ends["blocks"]) != 0:
+                raise ValueError("patch block records are malformed")
+        finally:
+            free(tstarts)
+        for i in range(2 * nsig):
+            ref = (<const uint32_t*><const uint8_t*>serials)[nrows + i]
+            if ref != NONE and not self._sig_record_ok(ref, ends["blocks"], tb):
+                raise ValueError(f"zone row {i % nrows}: SOA RRSIG out of range")
         if walk_nodes(<const uint8_t*>tn, len(tn), NULL, &count) != 0:
             raise ValueError("patch node records are malformed")
         if len(tail.get("psets", b"")) % sizeof(pset_t) or \
@@ -499,6 +560,7 @@ cdef class Image:
         new._version = (negatives, serials)
         new.img.negatives = <const uint32_t*><const uint8_t*>negatives
         new.img.serials = <const uint32_t*><const uint8_t*>serials
+        new.img.soasigs = new.img.serials + nrows if nsig else NULL
         new.img.nneg = nrows
         new.img.npsets = new_ends["psets"] // sizeof(pset_t)
         new._lens = dict(self._lens, negatives=len(negatives), serials=len(serials))

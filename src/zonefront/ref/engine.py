@@ -143,6 +143,10 @@ class RefImage:
             self.index = {n.name: off for off, n in self.nodes.items()}
         serials = bytes(arrays["serials"])
         self.serials = struct.unpack(f"<{len(serials) // 4}I", serials)
+        # signed zones: per row the SOA's RRSIG record at its TTL, then at the
+        # negative TTL (layout.py), after the serials; empty when none is signed
+        self.nrows = len(arrays["negatives"]) // 8
+        self.soasigs = self.serials[self.nrows:]
         self.policy = Policy(arrays)
 
     # ---- patching (snapshot/incremental.py) -------------------------------
@@ -342,6 +346,14 @@ class RefImage:
             if val & (FIX_BLOCK | FIX_SERIAL) == FIX_SERIAL:
                 if pos + 4 <= n:  # kind S: the zone's SOA serial, from its row
                     struct.pack_into(">I", out, pos, self.serials[val & 0x3FFF])
+                continue
+            if val & (FIX_BLOCK | FIX_SERIAL) == FIX_BLOCK | FIX_SERIAL:
+                # kind G: the RRSIG rdata over a signed zone's SOA, from its row
+                if pos < n and self.soasigs:
+                    ref = self.soasigs[(val >> 13 & 1) * self.nrows + (val & 0x1FFF)]
+                    sig = self.blocks[ref].data if ref != NONE else b""
+                    if ref != NONE and pos + len(sig) <= n:
+                        out[pos:pos + len(sig)] = sig
                 continue
             if pos >= n:
                 continue

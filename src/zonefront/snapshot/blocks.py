@@ -9,7 +9,15 @@ do not know yet.  Every compression pointer is recorded as a fixup:
 - kind B (block offset): points at an earlier name in the block itself,
   at (where the block starts) + offset;
 - kind S (serial): not a pointer but the four-octet SOA serial of a zone,
-  read from the image's serials array at the zone's row when answering.
+  read from the image's serials array at the zone's row when answering;
+- kind G (signature): the RDATA of a signed zone's RRSIG over its SOA,
+  copied from the block record that the serials array's signature part
+  names at the zone's row (layout.py); bit SIG_NEGATIVE picks the RRSIG
+  of the SOA at its negative TTL.  A change raises the serial, and the
+  SOA's RRSIG with it; every DO twin that quotes a signed SOA (negative
+  answers, compact and NSEC3 denials, the apex SOA) takes both from the
+  rows, so a change re-signs the SOA once instead of recompiling them all
+  (snapshot/incremental.py).
 
 So one block serves every qname that shares those suffixes: all names under
 a wildcard, every NXDOMAIN of a zone, every name below a cut.  The compiled
@@ -25,13 +33,21 @@ from ..model import (
     TYPE_MX,
     TYPE_NS,
     TYPE_PTR,
+    TYPE_RRSIG,
     TYPE_SOA,
     read_name,
 )
 from ..zoneset import QNAME, RR, Resolution
 
+_COVERS_SOA = struct.pack(">H", TYPE_SOA)  # an RRSIG's type-covered field
+
 FIX_BLOCK = 0x8000  # in a fixup's value: set for kind B
 FIX_SERIAL = 0x4000  # in a fixup's value: kind S, the low 14 bits a zone row
+# both bits: kind G, the low 14 bits a zone row (a block offset, kind B, never
+# reaches 0x4000: MAX_BLOCK_TARGET)
+FIX_SOASIG = FIX_BLOCK | FIX_SERIAL
+SIG_NEGATIVE = 0x2000  # in a kind G value: the negative answers' RRSIG, not the SOA answer's
+MAX_SIG_ROWS = 0x2000  # kind G rows (13 bits); beyond, a signed SOA's RRSIG is inline
 MAX_SERIAL_ROWS = 0x4000  # zones in rows beyond this carry their serial inline
 # the furthest a block may start: after the largest question, a DNAME RR and
 # a synthesized CNAME (a chased DNAME answer)
@@ -73,6 +89,7 @@ class _Writer:
         self.buf = bytearray()
         self.register = True  # off: names written are not compression targets
         self.fixups: list[int] = []
+        self.soa_minimum = None  # of the SOA written last: which RRSIG follows it
         self.targets: dict[bytes, int] = {}  # lower-cased suffix -> fixup value
         for suffix, s in qname_suffixes.items():
             self.targets[suffix] = s
@@ -118,13 +135,28 @@ class _Writer:
         self.rdata(rr.rtype, rr.rdata)
         struct.pack_into(">H", self.buf, start + 8, len(self.buf) - rd_start)
         row = None
-        if rr.rtype == TYPE_SOA:
+        if rr.rtype == TYPE_SOA or (rr.rtype == TYPE_RRSIG and rr.rdata[:2] == _COVERS_SOA):
             row = self.serial_rows.get(self.qname if rr.owner == QNAME else rr.owner)
-        if row is not None:
+        if row is None:
+            pass
+        elif rr.rtype == TYPE_SOA:
             # the serial is the first of the five numbers that end the rdata
             pos = len(self.buf) - 20
             self.buf[pos : pos + 4] = bytes(4)
             self.fixups.append(pos | ((FIX_SERIAL | row) << 16))
+            self.soa_minimum = struct.unpack(">I", rr.rdata[-4:])[0]
+        else:
+            if row >= MAX_SIG_ROWS or self.soa_minimum is None:
+                # its serial went out as a fixup: the signature must follow it
+                raise ValueError("an SOA RRSIG without its fixup row")
+            # the whole RRSIG rdata (its length stays while the ZSK does).  A
+            # negative answer's SOA has the TTL min(SOA TTL, minimum) (RFC
+            # 2308 §3), the SOA's own answer the SOA TTL: an RRSIG whose TTL
+            # is the minimum is the negative one (when the two TTLs agree,
+            # so do both signatures)
+            negative = SIG_NEGATIVE if rr.ttl == self.soa_minimum else 0
+            self.buf[rd_start:] = bytes(len(self.buf) - rd_start)
+            self.fixups.append(rd_start | ((FIX_SOASIG | negative | row) << 16))
 
     def rdata(self, rtype: int, rdata: bytes) -> None:
         # RFC 3597 §4: only the RFC 1035 types may be compressed

@@ -36,10 +36,11 @@ from ..model import (
     name_lower,
     parent_of,
     read_name,
+    soa_minimum,
 )
 from ..model import TYPE_DNSKEY, TYPE_RRSIG
 from ..zoneset import QNAME, RR, Choice, Node, Resolution, ZoneSet, finish, rdata_cname, rrset_rrs
-from .blocks import MAX_SERIAL_ROWS, Block, encode_block, encode_multivalue, suffixes_of
+from .blocks import MAX_SERIAL_ROWS, MAX_SIG_ROWS, Block, encode_block, encode_multivalue, suffixes_of
 from .policy import NONE as _NONE, PolicyTables
 
 from .layout import (
@@ -96,6 +97,8 @@ class _Builder:
     def __init__(self, policy: PolicyTables, serial_rows: dict[bytes, int]) -> None:
         self.policy = policy
         self.serial_rows = serial_rows
+        # the rows a DO twin takes a signed SOA's serial and RRSIG from
+        self.sig_rows = {o: r for o, r in serial_rows.items() if r < MAX_SIG_ROWS}
         self.base = 0
         self.blocks = bytearray()
         self.by_content: dict[Block, int] = {}
@@ -128,7 +131,8 @@ class _Builder:
     def encode_signed(self, res: Resolution, context: bytes, wildcard: bool,
                       nodata_types=None, nsec_owner: bytes | None = None) -> int:
         """A block of a signed zone and its DO twin (dnssec/signer.py).  The
-        twin quotes SOA serials inline: its RRSIG covers them."""
+        twin takes a signed SOA's serial and RRSIG from the zone's row
+        (blocks.py kinds S and G), as the plain block takes the serial."""
         key = ("signed", tuple(res.answer), tuple(res.authority), tuple(res.additional),
                res.additional_required, res.rcode, res.aa, context, wildcard,
                None if nodata_types is None else tuple(sorted(nodata_types)), nsec_owner)
@@ -145,7 +149,8 @@ class _Builder:
                 twin = self.add_split_nodata(res, context, suffixes, nodata_types)
             else:
                 twin = self.add(encode_block(self.signer.sign(res, context, nodata_types,
-                                                              nsec_owner), suffixes, None, qname))
+                                                              nsec_owner), suffixes,
+                                             self.sig_rows, qname))
             idx = self.by_key[key] = self.add(encode_block(res, suffixes, self.serial_rows, qname),
                                               twin)
         return idx
@@ -158,7 +163,8 @@ class _Builder:
         pkey = ("nodata-prefix", tuple(signed.authority), origin)
         head = self.by_key.get(pkey)
         if head is None:
-            head = self.by_key[pkey] = self.add(encode_block(signed, suffixes_of(origin), None))
+            head = self.by_key[pkey] = self.add(encode_block(signed, suffixes_of(origin),
+                                                             self.sig_rows))
         return head
 
     def add_online_twin(self, res: Resolution, context: bytes, suffixes, nodata_types) -> int:
@@ -203,14 +209,14 @@ class _Builder:
             # it, then the authority and additional sections (names other than
             # the qname: their signatures are made ahead)
             head = self.add(encode_block(Resolution(signed.rcode, signed.aa, signed.answer),
-                                         suffixes, None, None))
+                                         suffixes, self.sig_rows, None))
             blk = encode_block(Resolution(signed.rcode, signed.aa, [], signed.authority,
                                           signed.additional, signed.additional_required),
-                               suffixes, None, None)
+                               suffixes, self.sig_rows, None)
             return self._append(pack_block(blk.data, blk.fixups, 0, blk.ns, blk.ar,
                                            blk.ar_start, blk.ar_required, blk.ar_ends, blk.rcode,
                                            blk.aa, NONE, head, tmpl))
-        blk = encode_block(signed, suffixes, None, None)
+        blk = encode_block(signed, suffixes, self.sig_rows, None)
         if blk.ns or blk.ar:
             return NONE
         return self._append(pack_block(blk.data, blk.fixups, blk.an, 0, 0, blk.ar_start, 0, (),
@@ -258,7 +264,7 @@ class _Builder:
             return off
         if nodata_types is not None or res.authority or not res.answer:
             return NONE
-        blk = encode_block(self.signer.sign(res, context), suffixes, None, None)
+        blk = encode_block(self.signer.sign(res, context), suffixes, self.sig_rows, None)
         if blk.ns or blk.ar:
             return NONE
         return self._append(pack_block(blk.data, blk.fixups, blk.an, 0, 0, blk.ar_start, 0, (),
@@ -323,7 +329,7 @@ class _Builder:
         head = self.signed_soa(res, context)
         tail = Resolution(res.rcode, res.aa)
         tail.authority = self.signer.nsec_rrs(res, context, nodata_types)
-        blk = encode_block(tail, suffixes, None, context)
+        blk = encode_block(tail, suffixes, self.sig_rows, context)
         ck = (blk, "prefix", head)
         off = self.by_content.get(ck)
         if off is None:
@@ -493,6 +499,7 @@ class Compiler:
                                   and getattr(signing[z.origin], "denial", "") == "nsec3"}
             self.b.signer.nsec3_links = lambda origin: self.b.nsec3_chain(origin)[1]
         self.negatives = bytearray(NEGATIVE.size * len(self.rows))
+        self.soa_sigs: dict[tuple, tuple[bytes, int]] = {}  # (origin, negative) -> (RRSIG, block)
         self.zone_blocks: dict[bytes, tuple[int, int, int]] = {}  # origin -> (nx, nodata, row)
         self.referral_blocks: dict[bytes, int] = {}
         self.dnames = bytearray()
@@ -503,7 +510,32 @@ class Compiler:
         self.on_trace = None
 
     def serials(self) -> bytes:
-        return b"".join(U32.pack(z.serial) for z in self.zs.zones)
+        """The serials array (layout.py): each row's SOA serial, and when a
+        zone is signed each row's SOA RRSIGs, appended to the blocks stream
+        when they are new (a change's new serial is signed here, once)."""
+        out = b"".join(U32.pack(z.serial) for z in self.zs.zones)
+        if self.b.signer is None:
+            return out
+        sigs = [self.soa_sig(z, False) for z in self.zs.zones]
+        return out + b"".join(U32.pack(s) for s in sigs + [self.soa_sig(z, True)
+                                                            for z in self.zs.zones])
+
+    def soa_sig(self, zone: Zone, negative: bool) -> int:
+        """The block record holding the RRSIG over `zone`'s SOA at its own
+        TTL or at the negative answers' (blocks.py kind G), or NONE."""
+        soa = zone.soa
+        if soa is None or self.rows[zone.origin] >= MAX_SIG_ROWS or \
+                zone.origin not in self.b.signer.keys:
+            return NONE
+        ttl = min(soa.ttl, soa_minimum(soa.rdatas[0])) if negative else soa.ttl
+        sigs = self.b.signer.rrsigs(zone.origin, TYPE_SOA, ttl, soa.rdatas)
+        if len(sigs) != 1:
+            return NONE
+        made = self.soa_sigs.get((zone.origin, negative))
+        if made is None or made[0] != sigs[0]:
+            made = self.soa_sigs[(zone.origin, negative)] = (sigs[0], self.b._append(
+                pack_block(sigs[0], (), 0, 0, 0, len(sigs[0]), 0, (), 0, True)))
+        return made[1]
 
     def zone_negative(self, zone: Zone) -> tuple[int, int, int]:
         got = self.zone_blocks.get(zone.origin)
@@ -670,9 +702,10 @@ class Compiler:
             raise ValueError("compiled names exceed 2 GiB")
         for pos, target in wild_patches:
             U32.pack_into(nodes, pos, node_off[target])
+        serials = self.serials()  # may add the SOA's RRSIGs to the blocks
         return CompiledArrays(bytes(nodes), bytes(self.b.blocks), bytes(self.negatives),
                      bytes(self.dnames), self.zone_info(), self.b.policy.arrays(),
-                     len(node_list), self.serials())
+                     len(node_list), serials)
 
 
 def _prefill_signatures(self, node_list) -> None:

@@ -42,8 +42,8 @@ from ..model import (
     parent_of,
 )
 from ..zoneset import NO_ROUTED, Node
-from .blocks import MAX_SERIAL_ROWS
-from .compiler import DNAME, Compiler
+from .blocks import MAX_SERIAL_ROWS, MAX_SIG_ROWS
+from .compiler import DNAME, Compiler, with_dnskeys
 from .layout import U32, wild_field
 from .policy import PSET
 
@@ -129,6 +129,12 @@ class IncrementalCompiler:
             z, rrsets=z.rrsets if isinstance(z.rrsets, RRsetMap) else RRsetMap(z.rrsets),
             routed=list(z.routed)) for z in zones}
         self.c = Compiler(list(self.copies.values()), health, cidr_collections)
+        # origin -> [record sets, records], kept as changes land (zone_info)
+        self.counts = {o: [len(z.rrsets), sum(len(r.rdatas) for r in z.rrsets.values())]
+                       for o, z in self.copies.items()}
+        # a signed zone's ZoneSet holds a copy with its DNSKEY RRset added
+        # (compiler.with_dnskeys): changes go to the zone the nodes belong to
+        self.copies = {z.origin: z for z in self.c.zs.zones}
         self.deps = DependencyIndex()
         self.c.on_trace = self.deps.add
         image = self.c.full()
@@ -139,9 +145,6 @@ class IncrementalCompiler:
                 p = parent_of(name)
                 self.kids[p] = self.kids.get(p, 0) + 1
         self.soa_shapes = {o: _soa_shape(z) for o, z in self.copies.items()}
-        # origin -> [record sets, records], kept as changes land (zone_info)
-        self.counts = {o: [len(z.rrsets), sum(len(r.rdatas) for r in z.rrsets.values())]
-                       for o, z in self.copies.items()}
         self.broken = False
         self.last_patch: dict = {}  # what the last update recompiled (stats, tests)
         # the last update as Image.patch's arguments: an image loaded from
@@ -195,10 +198,20 @@ class IncrementalCompiler:
             if names is None:
                 raise NeedsFullCompile(f"no list of changed names for {origin!r}")
             copy = self.copies[origin]
-            if zone.dnssec is not None or copy.dnssec is not None:
-                # a change raises the SOA serial, which every signed negative
-                # answer quotes under its RRSIG
-                raise NeedsFullCompile("a signed zone changed")
+            if zone.dnssec is not copy.dnssec:
+                # signing began or ended, a key moved or the signatures were
+                # refreshed (dnssec/zonekeys.py): every signature changes
+                raise NeedsFullCompile("a zone's signing keys changed")
+            if zone.dnssec is not None and self.c.rows[origin] >= MAX_SIG_ROWS:
+                raise NeedsFullCompile("the zone's SOA RRSIG is not a fixup")
+            nsec3_types = None
+            if zone.dnssec is not None and origin in self.c.b.nsec3_zones:
+                # the NSEC3 chain is compiled whole (csrc/zfnsec3.c): a change
+                # may not add or remove a name, nor change the types it holds
+                nsec3_types = {}
+                for r in zone.routed:
+                    if r.owner in names:
+                        nsec3_types.setdefault(r.owner, set()).add(r.rtype)
             if zone.private != copy.private:
                 raise NeedsFullCompile("a zone became private or public")
             if not isinstance(zone.rrsets, RRsetMap):
@@ -219,6 +232,18 @@ class IncrementalCompiler:
                     raise NeedsFullCompile("the SOA changed beyond its serial")
                 if name == origin and self.c.rows[origin] >= MAX_SERIAL_ROWS:
                     raise NeedsFullCompile("the zone's serial is not a fixup")
+                if name == origin and zone.dnssec is not None:
+                    # the apex keeps the DNSKEY (and NSEC3PARAM) RRsets that
+                    # compiling adds to a signed zone
+                    keys = with_dnskeys(dataclasses.replace(zone, rrsets=dict(keys)),
+                                        zone.dnssec).rrsets
+                    by_type = {t: rs for (_n, t), rs in keys.items()}
+                if nsec3_types is not None:
+                    node = self.c.zs.nodes.get(name)
+                    had = set(node.rrsets) | set(node.routed) if node is not None else set()
+                    now = {t for t, rs in by_type.items() if rs.rdatas} | nsec3_types.get(name, set())
+                    if had != now or not now:
+                        raise NeedsFullCompile("a change to an NSEC3 chain")
                 out.append(_Owner(copy, name, {t: rs for t, rs in by_type.items() if t not in rtd},
                                   rtd, keys))
         if self.c.b.policy.colls and self._new_collections(out):
@@ -325,12 +350,13 @@ class IncrementalCompiler:
             U32.pack_into(nodes, pos, off)
         if len(c.b.policy.colls) != colls:
             raise ValueError("a change made a CIDR collection table")
+        serials = c.serials()  # a signed zone's new SOA is signed here, once a batch
         tail = {"nodes": bytes(nodes), "blocks": bytes(c.b.blocks), "dnames": bytes(c.dnames)}
         tail.update(c.b.policy.take_tail())
         updates = [(n, offsets[n]) for n in sorted(offsets)] + [(n, None) for n in sorted(removed)]
         info = [{"origin": z.origin, "serial": z.serial, "rrsets": self.counts[z.origin][0],
                  "records": self.counts[z.origin][1]} for z in c.zs.zones]
-        self.last_patch_args = (tail, bytes(c.negatives), c.serials(), updates, info)
+        self.last_patch_args = (tail, bytes(c.negatives), serials, updates, info)
         image = self.image.patch(*self.last_patch_args)
         c.b.base += len(c.b.blocks)
         c.b.blocks = bytearray()

@@ -45,7 +45,11 @@ serials: per zone row (u32), the SOA serial.  Every committed change raises
 it, so blocks that carry the zone's SOA (negative answers, chains that end
 in one) hold zeros there and a serial fixup (blocks.py FIX_SERIAL) naming
 the row: a change rewrites four octets of this array instead of every block
-that quotes the SOA.
+that quotes the SOA.  When a zone is signed the serials are followed by two
+more u32 per row: the block record (its data an RRSIG rdata) holding the
+RRSIG over the zone's SOA at the SOA's TTL, then, row by row again, at the
+negative TTL (NONE for an unsigned zone), for blocks.py's kind G fixups;
+12 octets a row instead of 4.
 """
 from __future__ import annotations
 

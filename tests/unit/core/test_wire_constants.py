@@ -64,6 +64,7 @@ PYTHON = {
     "C_SUBDIVISION": policy.C_SUBDIVISION, "MAX_MULTIVALUE": ref_policy.MAX_MULTIVALUE,
     "MAX_CANDS": ref_policy.MAX_CANDS, "FIX_BLOCK": blocks.FIX_BLOCK,
     "FIX_SERIAL": blocks.FIX_SERIAL, "FIX_ROW_MASK": blocks.MAX_SERIAL_ROWS - 1,
+    "SIG_NEGATIVE": blocks.SIG_NEGATIVE,
     "NONE": layout.NONE, "PSET_BIT": policy.PSET_BIT,
 }
 
