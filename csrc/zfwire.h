@@ -111,6 +111,40 @@ static inline ptrdiff_t zf_name_skip(const uint8_t *m, size_t len, size_t off)
     }
 }
 
+/* The name at m[off, end) written out whole into out[ZF_NAME_MAX], its
+ * compression pointers followed: its wire length, or 0 when it is not one
+ * (over ZF_NAME_MAX octets, a reserved label type, running past end, or a
+ * pointer that does not point before itself, so a loop cannot be followed).
+ * For names in a response we wrote: a multivalue answer's owner behind a
+ * CNAME chain, a pointer to the chain's last target (_deny.pxi). */
+static inline size_t zf_name_expand(const uint8_t *m, size_t end, size_t off, uint8_t *out)
+{
+    size_t total = 0;
+    for (;;) {
+        if (off >= end)
+            return 0;
+        uint32_t n = m[off];
+        if ((n & 0xC0) == 0xC0) {
+            size_t to;
+            if (off + 1 >= end)
+                return 0;
+            to = ((n & 0x3F) << 8) | m[off + 1];
+            if (to >= off)
+                return 0;
+            end = off;  /* each hop points further back: it ends */
+            off = to;
+            continue;
+        }
+        if (n & 0xC0 || total + n + 1 > ZF_NAME_MAX || off + 1 + n > end)
+            return 0;
+        memcpy(out + total, m + off, n + 1);
+        total += n + 1;
+        off += n + 1;
+        if (n == 0)
+            return total;
+    }
+}
+
 /* ASCII 'A'-'Z' -> 'a'-'z' in all eight octets of w at once; octets of
  * 0x80 and above and label lengths (at most 63, below 'A') stay. */
 static inline uint64_t zf_fold8(uint64_t w)

@@ -166,7 +166,10 @@ cdef inline void answer_dname(const image_t* img, const query_t* qr, const uint8
 cdef inline void answer_values(const image_t* img, const query_t* qr, uint8_t* r, answer_t* a,
                                const pset_t* ps, client_t* cl) noexcept nogil:
     """A multivalue answer: the set's shared first part, then up to eight
-    healthy values picked at random, as many as fit."""
+    healthy values picked at random, as many as fit.  A DO query in a
+    signed zone copies the first part's twin instead (a CNAME chain before
+    the values, then its RRSIGs: the values' pointers into it stay right),
+    and the values' RRSIG is made after them."""
     cdef ssize_t w
     cdef uint32_t values[MAX_MULTIVALUE]
     cdef uint32_t nvals, i, nwritten = 0
@@ -175,8 +178,8 @@ cdef inline void answer_values(const image_t* img, const query_t* qr, uint8_t* r
     cdef size_t vstart[MAX_MULTIVALUE + 1]
     a.rcode = block_rcode(img, ps.prefix)
     a.aa = block_aa(img, ps.prefix)
-    w = put_block(img, ps.prefix, r, a.pos, a.limit - a.pos - a.olen, a.pos, 12, qr.qname_len,
-                  a.counts, 0)
+    w = put_block(img, signed_block(img, ps.prefix) if qr.edns_do else ps.prefix, r, a.pos,
+                  a.limit - a.pos - a.olen, a.pos, 12, qr.qname_len, a.counts, 0)
     if w < 0:
         a.tc = 1
     else:

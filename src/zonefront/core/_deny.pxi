@@ -19,6 +19,9 @@ cdef extern from "zfnsec3.h" nogil:
                         uint32_t name_len, uint8_t* out, size_t room, uint16_t* counts)
     enum: ZFNSEC3_KIND
 
+cdef extern from "zfwire.h" nogil:
+    size_t zf_name_expand(const uint8_t* m, size_t end, size_t off, uint8_t* out)
+
 cdef enum:
     BF_ONLINE = 8  # block flag: a twin's online template (u16 length, bytes) ends the record
     SIGN_FAILED = -2  # zfdeny_put's "could not sign": the answer is SERVFAIL, never unsigned
@@ -67,19 +70,33 @@ cdef inline ssize_t put_values_signature(const image_t* img, uint32_t prefix, ui
     """A multivalue answer's RRSIG over the `n` values just written (value i
     from starts[i] to starts[i + 1]), when its prefix block has a twin with
     a ZFDENY_RRSET template; 0 when it has none, -1 when it does not fit,
-    SIGN_FAILED when it cannot be signed."""
+    SIGN_FAILED when it cannot be signed.  The values' owner is a pointer:
+    to the qname, or behind a CNAME chain to the chain's last target, which
+    is signed for (written out whole from the response, in any case)."""
     cdef uint32_t twin = signed_block(img, prefix), i
     cdef const uint8_t* b = img.blocks + twin
     cdef const uint8_t* rrs[MAX_MULTIVALUE]
     cdef uint16_t lens[MAX_MULTIVALUE]
+    cdef uint8_t owner[255]
+    cdef const uint8_t* name = r + 12
+    cdef size_t name_len = qname_len
+    cdef uint32_t name_off = 12
     cdef ssize_t w
     if twin == prefix or not (b[11] & BF_ONLINE) or n > MAX_MULTIVALUE:
         return 0
+    if r[starts[0]] < 0xC0:
+        return SIGN_FAILED  # not an owner the compiler writes: never unsigned
+    name_off = ld16(r + starts[0]) & 0x3FFF
+    if name_off != 12:
+        name_len = zf_name_expand(r, starts[0], name_off, owner)
+        if name_len == 0:
+            return SIGN_FAILED
+        name = owner
     for i in range(n):
         rrs[i] = r + starts[i]
         lens[i] = <uint16_t>(starts[i + 1] - starts[i])
-    w = zfdeny_put_set(b + block_trailer(b) + 2, r + 12, qname_len, 12, rrs, lens, n,
-                       r + starts[n], room, counts)
+    w = zfdeny_put_set(b + block_trailer(b) + 2, name, <uint32_t>name_len, name_off, rrs, lens,
+                       n, r + starts[n], room, counts)
     return w if w >= -1 else SIGN_FAILED
 
 

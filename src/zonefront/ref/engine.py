@@ -34,7 +34,7 @@ from ..zoneset import (
     RCODE_YXDOMAIN,
 )
 from .policy import Policy, make_client
-from .wire import DROP, FORMERR, NOTIMP, OUR_UDP_PAYLOAD, parse_query
+from .wire import DROP, FORMERR, NOTIMP, OUR_UDP_PAYLOAD, expand_name, parse_query
 
 EDE_NOT_AUTHORITATIVE = 20  # RFC 8914 §4.21
 
@@ -421,7 +421,7 @@ class RefImage:
             self.answer_dname(q, a, didx, cl)
         elif bidx != NONE and bidx & PSET_BIT and self.policy.psets[bidx & ~PSET_BIT][4] != NONE \
                 and self.policy.psets[bidx & ~PSET_BIT][0] == 3:
-            self.answer_values(q, a, self.policy.psets[bidx & ~PSET_BIT], cl)
+            self.answer_values(q, a, self.policy.psets[bidx & ~PSET_BIT], cl, bytes(query))
         elif bidx != NONE:
             bidx = self.policy.select_ref(bidx, cl)
             if bidx == NONE:
@@ -484,13 +484,15 @@ class RefImage:
                     a.body += body
                     a.counts = (2 + an, chased[2], chased[3])
 
-    def answer_values(self, q, a: "Answer", ps, cl) -> None:
+    def answer_values(self, q, a: "Answer", ps, cl, query: bytes = b"") -> None:
         """A multivalue answer: the set's shared first part, then up to eight
         healthy values picked at random, as many as fit."""
         qname_len = len(q.qname)
         head = self.blocks[ps[4]]
         a.rcode, a.aa = head.rcode, int(head.aa)
-        got = self.put_block(ps[4], a.room, 12, qname_len, a.qsec)
+        # a DO query copies the twin: a chain's CNAMEs as the prefix writes them, then their RRSIGs
+        first = head.signed if q.edns_do and head.signed != NONE else ps[4]
+        got = self.put_block(first, a.room, 12, qname_len, a.qsec)
         if got is None:
             a.tc = 1
             return
@@ -509,8 +511,20 @@ class RefImage:
             a.tc, a.body, a.counts = 1, b"", (0, 0, 0)
             return
         if q.edns_do and written and twin.online:  # the chosen values' RRSIG
+            # for their owner: the qname, or the chain's last target (a pointer into the chain)
+            if written[0][0] < 0xC0:
+                fail_signing(a)
+                return
+            name_off = struct.unpack_from(">H", written[0])[0] & 0x3FFF
+            name = q.qname
+            if name_off != 12:
+                msg = query[:a.qsec] + body
+                name = expand_name(msg, a.qsec + len(body) - sum(map(len, written)), name_off)
+                if not name:
+                    fail_signing(a)
+                    return
             try:
-                sig = online.put_set(twin.online, q.qname, 12, written, a.room - len(body))
+                sig = online.put_set(twin.online, name, name_off, written, a.room - len(body))
             except online.OnlineSignError:
                 fail_signing(a)
                 return

@@ -165,3 +165,29 @@ def _parse_options(q: Query, rdata: bytes) -> None:
                 raise Malformed("ECS address bits set beyond the source prefix")
             q.ecs = Ecs(family, src, scope, bytes(body[4:]))
         off += 4 + olen
+
+
+def expand_name(msg: bytes, end: int, off: int) -> bytes:
+    """csrc/zfwire.h zf_name_expand: the name at msg[off:end] written out
+    whole, its compression pointers followed; b"" when it is not one (over
+    255 octets, a reserved label type, past `end`, or a pointer that does
+    not point before itself)."""
+    out = b""
+    while True:
+        if off >= end:
+            return b""
+        n = msg[off]
+        if n & 0xC0 == 0xC0:
+            if off + 1 >= end:
+                return b""
+            to = (n & 0x3F) << 8 | msg[off + 1]
+            if to >= off:
+                return b""
+            end, off = off, to
+            continue
+        if n & 0xC0 or len(out) + n + 1 > 255 or off + 1 + n > end:
+            return b""
+        out += msg[off:off + 1 + n]
+        off += 1 + n
+        if n == 0:
+            return out

@@ -39,6 +39,8 @@ from ..model import (
     soa_minimum,
 )
 from ..model import TYPE_DNSKEY, TYPE_RRSIG
+
+TYPE_NXNAME = 128  # RFC 9824 §3.2 (dnssec/signer.py), the type of a name that does not exist
 from ..zoneset import QNAME, RR, Choice, Node, Resolution, ZoneSet, finish, rdata_cname, rrset_rrs
 from .blocks import MAX_SERIAL_ROWS, MAX_SIG_ROWS, Block, encode_block, encode_multivalue, suffixes_of
 from .policy import NONE as _NONE, PolicyTables
@@ -106,6 +108,7 @@ class _Builder:
         self.self_contained: dict[tuple, int] = {}
         self.signer = None  # dnssec.signer.Signer when some zones are signed
         self.nsec3_zones: dict[bytes, Zone] = {}  # origin -> zone, in denial = "nsec3" mode
+        self.zs: ZoneSet | None = None  # where chain_proof looks a chain's last name up
         self._nsec3: dict[bytes, tuple] = {}  # origin -> (zone, chain, by name): nsec3_chain
 
     def _append(self, record: bytes) -> int:
@@ -141,8 +144,15 @@ class _Builder:
             suffixes = suffixes_of(parent_of(context) if wildcard else context)
             qname = None if wildcard else context
             twin = NONE
-            if nsec_owner is None and (wildcard or (nodata_types is None and res.rcode == 3)):
-                twin = self.add_online_twin(res, context, suffixes, nodata_types)
+            proof = self.chain_proof(res) if nodata_types is None and nsec_owner is None \
+                else None
+            if proof is not None and not wildcard:
+                signed = self.signer.sign(res, context)
+                signed.authority += proof[0]
+                signed.rcode = proof[1]
+                twin = self.add(encode_block(signed, suffixes, self.sig_rows, qname))
+            elif nsec_owner is None and (wildcard or (nodata_types is None and res.rcode == 3)):
+                twin = self.add_online_twin(res, context, suffixes, nodata_types, proof)
             if twin != NONE:
                 pass
             elif nodata_types is not None and nsec_owner is None and not res.answer:
@@ -167,18 +177,21 @@ class _Builder:
                                                              self.sig_rows))
         return head
 
-    def add_online_twin(self, res: Resolution, context: bytes, suffixes, nodata_types) -> int:
+    def add_online_twin(self, res: Resolution, context: bytes, suffixes, nodata_types,
+                        proof=None) -> int:
         """A DO twin signed while answering (dnssec/online.py), for answers
         that depend on the qname: a nonexistent name's NODATA with the
         NXNAME NSEC (`nodata_types` None and rcode NXDOMAIN), a wildcard's
         NODATA with its types, or a wildcard's RRset signed as the qname's.
+        `proof`: chain_proof's (records, rcode) for a wildcard CNAME whose
+        chain ends in a denial, added after the authority section.
         NONE when the answer has another shape (then the precomputed twin)."""
         from ..dnssec import online  # signed zones only: off the zone-file path
         zk = self.signer.zone_keys(context)
         if zk is None:
             return NONE
         if zk.denial == "nsec3":
-            return self.add_nsec3_twin(res, context, suffixes, nodata_types, zk)
+            return self.add_nsec3_twin(res, context, suffixes, nodata_types, zk, proof)
         soa = [r for r in res.authority if r.rtype == TYPE_SOA]
         ttl = min(soa[0].ttl, struct.unpack(">I", soa[0].rdata[-4:])[0]) if soa else 3600
         if not res.answer and soa and not res.additional:
@@ -204,6 +217,9 @@ class _Builder:
         signed = self.signer.sign(res, context)
         signed.answer = [r for r in signed.answer
                          if not (r.owner == QNAME and r.rtype == TYPE_RRSIG)]
+        if proof is not None:
+            signed.authority += proof[0]
+            signed.rcode = proof[1]
         if signed.authority or signed.additional:
             # the answer section as the prefix, the qname's RRSIG signed after
             # it, then the authority and additional sections (names other than
@@ -238,7 +254,7 @@ class _Builder:
         return got[1], got[2]
 
     def add_nsec3_twin(self, res: Resolution, context: bytes, suffixes, nodata_types,
-                       zk) -> int:
+                       zk, proof=None) -> int:
         """An nsec3-mode zone's twin proved from the chain (dnssec/nsec3.py):
         NXDOMAIN (rcode 3) and a wildcard's NODATA get the zone's signed SOA
         as prefix and the closest-encloser proof (RFC 5155 §7.2.2, §7.2.5); a
@@ -262,14 +278,65 @@ class _Builder:
                 off = self.by_content[ck] = self._append(pack_block(
                     b"", (), 0, 0, 0, 0, 0, (), res.rcode, res.aa, NONE, head, tmpl))
             return off
-        if nodata_types is not None or res.authority or not res.answer:
+        if nodata_types is not None or (res.authority and proof is None) or not res.answer:
             return NONE
-        blk = encode_block(self.signer.sign(res, context), suffixes, self.sig_rows, None)
-        if blk.ns or blk.ar:
+        signed = self.signer.sign(res, context)
+        if proof is not None:  # a wildcard CNAME's chain ends in a denial: its proof first
+            signed.authority += proof[0]
+            signed.rcode = proof[1]
+        blk = encode_block(signed, suffixes, self.sig_rows, None)
+        if blk.ar or (blk.ns and proof is None):
             return NONE
-        return self._append(pack_block(blk.data, blk.fixups, blk.an, 0, 0, blk.ar_start, 0, (),
-                                       blk.rcode, blk.aa, NONE, NONE,
+        return self._append(pack_block(blk.data, blk.fixups, blk.an, blk.ns, 0, blk.ar_start, 0,
+                                       (), blk.rcode, blk.aa, NONE, NONE,
                                        nsec3.template(nsec3.MODE_COVER, directory)))
+
+    def chain_proof(self, res: Resolution) -> tuple[list[RR], int] | None:
+        """(records, rcode) proving the denial a CNAME chain ends in, for the
+        chain's last name (the CNAME target, a name fixed at compile time,
+        so the proof is made here): NODATA at an existing name is its compact
+        NSEC or matching NSEC3 (RFC 5155 §7.2.3); at a name a wildcard
+        covers, the compact NSEC with the wildcard's types or the §7.2.5
+        proof; a name that does not exist gets the NXNAME NSEC (RFC 9824,
+        rcode NOERROR) or the closest-encloser proof (§7.2.2, rcode 3).
+        None for other answers, a target in an unsigned zone, or a chain
+        that ends at a delegation or a DNAME (left unproven)."""
+        if not res.answer or res.answer[-1].rtype != TYPE_CNAME or res.additional \
+                or res.rcode not in (0, 3) or len(res.authority) != 1 \
+                or res.authority[0].rtype != TYPE_SOA or self.zs is None:
+            return None
+        target = name_lower(res.answer[-1].rdata)
+        zk = self.signer.zone_keys(target)
+        if zk is None or res.authority[0].owner.lower() != zk.origin.lower():
+            return None
+        kind, node = self.zs.lookup(target)
+        nsec3_mode = zk.denial == "nsec3" and zk.origin in self.nsec3_zones
+        if kind == "nxdomain" and res.rcode == 3:
+            if nsec3_mode:
+                return self.nsec3_proof(zk, target), 3
+            rrs = self.signer.nsec_rrs(res, target, {TYPE_NXNAME}, target)
+            return (rrs, 0) if rrs else None
+        if kind not in ("exact", "wildcard") or res.rcode != 0:
+            return None
+        if kind == "wildcard" and nsec3_mode:
+            return self.nsec3_proof(zk, target), 0
+        rrs = self.signer.nsec_rrs(res, target, set(node.rrsets) | set(node.routed), target)
+        return (rrs, 0) if rrs else None
+
+    def nsec3_proof(self, zk, name: bytes) -> list[RR]:
+        """The chain's NSEC3s (and RRSIGs) that nsec3.proof picks for `name`:
+        the closest-encloser proof, as the engines give a nonexistent qname."""
+        from ..dnssec import nsec3
+        links, by_name = self.nsec3_chain(zk.origin)
+        if not links:
+            return []
+        ttl = next(iter(by_name.values()))[2]
+        out = []
+        for i in nsec3.proof(nsec3.MODE_NXDOMAIN, links, name):
+            _digest, _name, owner, rdata = links[i]
+            sig = self.signer._cached(zk, zk.zsk, owner, nsec3.TYPE_NSEC3, ttl, [rdata])
+            out += [RR(owner, nsec3.TYPE_NSEC3, ttl, rdata), RR(owner, TYPE_RRSIG, ttl, sig)]
+        return out
 
     def nsec3_entries(self, zk) -> list | None:
         """The template directory of an nsec3-mode zone's chain (nsec3.py):
@@ -299,27 +366,55 @@ class _Builder:
             directory.append((part[0][0], off + BLOCK_HEAD.size, len(part)))
         return directory
 
-    def values_twin(self, choice: Choice, context: bytes) -> int:
-        """A signed zone's multivalue answer: a twin of its (empty) prefix
-        whose template signs the values chosen per query (online.py
-        KIND_RRSET); NONE when the values are not one RR each, owned by
-        the qname, of a type without names in its rdata, or a CNAME chain
-        comes first (then they stay unsigned)."""
+    def values_twin(self, choice: Choice, context: bytes, wildcard: bool, head, parts) -> int:
+        """A signed zone's multivalue answer: a twin of its prefix whose
+        template signs the values chosen per query (online.py KIND_RRSET),
+        owned by the qname or, behind a CNAME chain, by the chain's last
+        name.  A chain's twin is its CNAMEs as the prefix writes them (so the
+        values' pointers into it hold), then their RRSIGs, made here.  NONE
+        when the values are not one RR each of one owner, of a type without
+        names in its rdata, or the chain starts at a wildcard (then they stay
+        unsigned)."""
         from ..dnssec import online  # signed zones only: off the zone-file path
-        if not self.signs(context) or choice.prefix.answer or choice.prefix.authority:
+        prefix = choice.prefix
+        if not self.signs(context) or prefix.authority or prefix.additional:
             return NONE
-        zk = self.signer.zone_keys(context)
-        values = [o.answer for o in choice.options]
-        if not values or any(len(v) != 1 or v[0].owner != QNAME for v in values):
+        n = len(prefix.answer)
+        values = [o.answer[n:] for o in choice.options]
+        if not values or any(len(v) != 1 or v[0].owner != values[0][0].owner for v in values):
             return NONE
+        owner = values[0][0].owner
         rtype = values[0][0].rtype
         if any(v[0].rtype != rtype for v in values) or rtype in _SELF_CONTAINED_EXCLUDED:
             return NONE
-        tmpl = online.rrset_template(zk, rtype, min(v[0].ttl for v in values))
-        if tmpl is None:
+        if not n:
+            zk = self.signer.zone_keys(context)
+            tmpl = online.rrset_template(zk, rtype, min(v[0].ttl for v in values)) \
+                if owner == QNAME else None
+            if tmpl is None:
+                return NONE
+            return self._append(pack_block(b"", (), 0, 0, 0, 0, 0, (), prefix.rcode,
+                                           prefix.aa, NONE, NONE, tmpl))
+        # a chain: its CNAMEs' owners fixed (not a wildcard's), the values'
+        # owner one pointer into it (zfdeny_put_set reads the RRs so)
+        if wildcard or owner == QNAME or any(rr.rtype != TYPE_CNAME for rr in prefix.answer) \
+                or any(p.data[:1] < b"\xc0" for p in parts):
             return NONE
-        return self._append(pack_block(b"", (), 0, 0, 0, 0, 0, (), choice.prefix.rcode,
-                                       choice.prefix.aa, NONE, NONE, tmpl))
+        signed = self.signer.sign_section(prefix.answer, context)
+        ordered = Resolution(prefix.rcode, prefix.aa,
+                             [rr for rr in signed if rr.rtype != TYPE_RRSIG] +
+                             [rr for rr in signed if rr.rtype == TYPE_RRSIG])
+        twin, _ = encode_multivalue(ordered, [], suffixes_of(context), self.serial_rows)
+        if twin.data[:len(head.data)] != head.data or twin.fixups[:len(head.fixups)] != head.fixups:
+            return NONE
+        zk = self.signer.zone_keys(owner)
+        tmpl = b""
+        if zk is not None:  # the values' zone is signed (it may be another zone)
+            tmpl = online.rrset_template(zk, rtype, min(v[0].ttl for v in values)) or b""
+            if not tmpl:
+                return NONE
+        return self._append(pack_block(twin.data, twin.fixups, twin.an, 0, 0, len(twin.data), 0,
+                                       (), prefix.rcode, prefix.aa, NONE, NONE, tmpl))
 
     def add_split_nodata(self, res: Resolution, context: bytes, suffixes, nodata_types) -> int:
         """A name's signed NODATA as two records: the zone's signed SOA, held
@@ -416,7 +511,7 @@ class _Builder:
             n = len(choice.prefix.answer)
             head, parts = encode_multivalue(choice.prefix, [o.answer[n:] for o in choice.options],
                                             suffixes, self.serial_rows)
-            prefix = self.add(head, self.values_twin(choice, context))
+            prefix = self.add(head, self.values_twin(choice, context, wildcard, head, parts))
             refs = [self.add(p) for p in parts]
         else:
             refs = [self.encode(o, context, wildcard) for o in choice.options]
@@ -494,6 +589,7 @@ class Compiler:
         serial_rows = {o: r for o, r in self.rows.items() if r < MAX_SERIAL_ROWS}
         self.b = _Builder(PolicyTables(health, cidr_collections), serial_rows)
         if signing:
+            self.b.zs = self.zs
             self.b.signer = make_signer(self.zs, signing)
             self.b.nsec3_zones = {z.origin: z for z in self.zs.zones if z.origin in signing
                                   and getattr(signing[z.origin], "denial", "") == "nsec3"}

@@ -14,6 +14,8 @@ import dns.rdatatype
 import pytest
 from helpers.unbound import ZONE
 from test_validators import (
+    CHAIN_ENDS,
+    assert_chain_proof,
     delv,
     signed_server,
     unbound,  # noqa: F401  (a fixture: unbound for this module's zone)
@@ -65,10 +67,27 @@ def test_unbound_validates_nodata_and_ds_absence(unbound, served, name, rdtype):
         assert any(r.rdtype == dns.rdatatype.NSEC3 for r in direct(served, name, rdtype).authority)
 
 
-@pytest.mark.parametrize("name", ["x.wild.signed.test.", "a.b.c.wild.signed.test."])
-def test_unbound_validates_wildcard_answers(unbound, name):
-    m = unbound.ask(name, "TXT")
+@pytest.mark.parametrize("name,rdtype", [
+    ("x.wild.signed.test.", "TXT"), ("a.b.c.wild.signed.test.", "TXT"),
+    ("c.cn.signed.test.", "A"),  # a wildcard CNAME: the next closer name's cover (§7.2.6)
+])
+def test_unbound_validates_wildcard_answers(unbound, name, rdtype):
+    m = unbound.ask(name, rdtype)
     assert m.rcode() == dns.rcode.NOERROR and m.answer, m.to_text()
+    assert m.flags & dns.flags.AD, m.to_text()
+
+
+@pytest.mark.parametrize("name,rdtype,rcode", [
+    ("mvalias.signed.test.", "A", dns.rcode.NOERROR),       # CNAME -> multivalue
+    ("alias.signed.test.", "TXT", dns.rcode.NOERROR),       # CNAME -> NODATA (§7.2.3)
+    ("dangling.signed.test.", "A", dns.rcode.NXDOMAIN),     # CNAME -> nothing (§7.2.2)
+])
+def test_unbound_validates_cname_chains(unbound, served, name, rdtype, rcode):
+    if name in CHAIN_ENDS:  # the proof is in our answer, not only in the one for the last name
+        assert_chain_proof(served, name, rdtype, dns.rdatatype.NSEC3)
+    m = unbound.ask(name, rdtype)
+    assert m.rcode() == rcode, m.to_text()
+    assert m.answer and m.answer[0].rdtype == dns.rdatatype.CNAME, m.to_text()
     assert m.flags & dns.flags.AD, m.to_text()
 
 
@@ -83,9 +102,12 @@ def test_referral_to_an_insecure_delegation_proves_no_ds(served):
 @pytest.mark.parametrize("name,rdtype", [
     ("www.signed.test.", "A"), ("nothere.signed.test.", "A"), ("ent.signed.test.", "A"),
     ("www.signed.test.", "TXT"), ("deleg.signed.test.", "DS"), ("x.wild.signed.test.", "TXT"),
-    ("x.wild.signed.test.", "A"),
+    ("x.wild.signed.test.", "A"), ("c.cn.signed.test.", "A"), ("mvalias.signed.test.", "A"),
+    ("alias.signed.test.", "TXT"), ("dangling.signed.test.", "A"),
 ])
 def test_delv_fully_validated(served, tmp_path, name, rdtype):
+    if name in CHAIN_ENDS:
+        assert_chain_proof(served, name, rdtype, dns.rdatatype.NSEC3)
     out = delv(served, tmp_path, name, rdtype)
     assert "fully validated" in out.splitlines()[0], out
 

@@ -43,7 +43,10 @@ def signed_server(data, free_port, extra_args=(), extra_rrsets=()):
                   ("host.ent", "A", "192.0.2.7"),
                   ("mail", "A", "192.0.2.25"), ("*.mx", "MX", "10 mail.signed.test."),
                   ("*.srv", "SRV", "0 0 443 mail.signed.test."),
-                  ("*.cn", "CNAME", "www.signed.test."), *extra_rrsets]
+                  ("*.cn", "CNAME", "www.signed.test."),
+                  ("mvalias", "CNAME", "mv.signed.test."),     # a chain into multivalue
+                  ("dangling", "CNAME", "gone.signed.test."),  # a chain into nothing
+                  *extra_rrsets]
         changes = [{"Action": "CREATE", "ResourceRecordSet": {
             "Name": f"{n}.{ZONE}", "Type": t, "TTL": 60, "ResourceRecords": [{"Value": v}]}}
             for n, t, v in rrsets]
@@ -81,7 +84,7 @@ def unbound(served, tmp_path_factory, free_port):
 @pytest.mark.parametrize("name,rdtype", [
     ("www.signed.test.", "A"), ("www.signed.test.", "AAAA"), ("signed.test.", "SOA"),
     ("chain.signed.test.", "A"), ("weighted.signed.test.", "A"), ("signed.test.", "DNSKEY"),
-    ("mv.signed.test.", "A"),
+    ("mv.signed.test.", "A"), ("mvalias.signed.test.", "A"),
 ])
 def test_unbound_validates_positive_answers(unbound, name, rdtype):
     m = unbound.ask(name, rdtype)
@@ -106,6 +109,40 @@ def test_unbound_validates_compact_denial(unbound, name, rdtype):
     m = unbound.ask(name, rdtype)
     assert m.rcode() == dns.rcode.NOERROR and not m.answer, m.to_text()
     assert m.flags & dns.flags.AD, m.to_text()
+
+
+@pytest.mark.parametrize("name,rdtype", [
+    ("alias.signed.test.", "TXT"),    # CNAME -> www, which has no TXT
+    ("dangling.signed.test.", "A"),   # CNAME -> a name that does not exist
+])
+def test_unbound_validates_chain_denial(unbound, served, name, rdtype):
+    """A CNAME chain ending in NODATA or in a nonexistent name carries the
+    compact NSEC of the chain's last name (NXNAME when it does not exist):
+    NOERROR, the signed CNAME, AD.  (unbound and delv also validated these
+    before the NSEC was there: they ask the chain's last name again.)"""
+    assert_chain_proof(served, name, rdtype, dns.rdatatype.NSEC)
+    m = unbound.ask(name, rdtype)
+    assert m.rcode() == dns.rcode.NOERROR, m.to_text()
+    assert [rs.rdtype for rs in m.answer if rs.rdtype != dns.rdatatype.RRSIG] == \
+        [dns.rdatatype.CNAME], m.to_text()
+    assert m.flags & dns.flags.AD, m.to_text()
+
+
+# name -> the chain's last name, for the chains that end in a denial
+CHAIN_ENDS = {"alias.signed.test.": "www.signed.test.", "dangling.signed.test.": "gone.signed.test."}
+
+
+def assert_chain_proof(served, name, rdtype, proof_type):
+    """The server's own answer (DO) proves the denial at the chain's last
+    name: its NSEC, or an NSEC3 (nsec3 mode), signed."""
+    q = dns.message.make_query(name, rdtype, want_dnssec=True)
+    m = dns.query.udp(q, "127.0.0.1", port=served[2], timeout=3)
+    got = [rs for rs in m.authority if rs.rdtype == proof_type]
+    assert got, m.to_text()
+    if proof_type == dns.rdatatype.NSEC:
+        assert [rs.name.to_text() for rs in got] == [CHAIN_ENDS[name]], m.to_text()
+    assert any(rs.rdtype == dns.rdatatype.RRSIG and rs.covers == proof_type
+               for rs in m.authority), m.to_text()
 
 
 def test_nonexistent_name_has_nxname_and_real_nxdomain_without_do(served):
@@ -162,10 +199,13 @@ def delv(served, tmp_path, name, rdtype):
 @pytest.mark.parametrize("name,rdtype", [
     ("www.signed.test.", "A"), ("nothere.signed.test.", "A"), ("ent.signed.test.", "A"),
     ("x.wild.signed.test.", "TXT"), ("x.wild.signed.test.", "A"), ("a.mx.signed.test.", "MX"),
-    ("b.srv.signed.test.", "SRV"),
+    ("b.srv.signed.test.", "SRV"), ("mvalias.signed.test.", "A"), ("alias.signed.test.", "TXT"),
+    ("dangling.signed.test.", "A"),
 ])
 def test_delv_fully_validated(served, tmp_path, name, rdtype):
     """A denial reads "; negative response, fully validated"."""
+    if name in CHAIN_ENDS:
+        assert_chain_proof(served, name, rdtype, dns.rdatatype.NSEC)
     out = delv(served, tmp_path, name, rdtype)
     assert "fully validated" in out.splitlines()[0], out
 

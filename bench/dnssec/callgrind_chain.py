@@ -1,0 +1,66 @@
+"""Instructions per DO answer through CNAME chains of a signed zone, for
+`valgrind --tool=callgrind --toggle-collect='*engine_answer*'`:
+
+    valgrind --tool=callgrind --callgrind-out-file=cg.out \\
+        --toggle-collect='*engine_answer*' python bench/dnssec/callgrind_chain.py 11 cnmv
+    callgrind_annotate cg.out | head
+
+Arguments: ROUNDS (default 11) and the answer, one of "a" (a static A),
+"mv" (a multivalue A, three values), "cnmv" (a CNAME into that multivalue
+name), "cnnodata" (a CNAME into a name without the type) or "cnnx" (a
+CNAME into a name that does not exist); DENIAL ("compact" or "nsec3",
+default compact).  The first pass signs what is signed while answering
+(the multivalue RRSIGs, ECDSA) and fills the signer's cache; the rounds
+after it hit the cache, so instructions per answer =
+(Ir(ROUNDS=11) - Ir(ROUNDS=1)) / (10 * QUERIES).
+"""
+import sys
+
+import dns.message
+from zonefront.core._engine import Image
+
+from zonefront.dnssec.keystore import SigningKey
+from zonefront.dnssec.signer import ZoneKeys
+from zonefront.model import TYPE_A, RoutedRRset, name_from_text
+from zonefront.snapshot.compiler import compile_zones
+from zonefront.zonefile import parse_zone_text
+
+ZONE = """$ORIGIN bench.test.
+$TTL 300
+@ 3600 IN SOA ns1 hostmaster 1 3600 600 86400 60
+@ NS ns1
+ns1 A 192.0.2.53
+www A 192.0.2.1
+cnmv CNAME mv
+cnnodata CNAME www
+cnnx CNAME gone
+"""
+QUERIES = 400
+NAMES = {"a": ("www", "A"), "mv": ("mv", "A"), "cnmv": ("cnmv", "A"),
+         "cnnodata": ("cnnodata", "TXT"), "cnnx": ("cnnx", "A")}
+
+
+def main():
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 11
+    name, rdtype = NAMES[sys.argv[2] if len(sys.argv) > 2 else "a"]
+    denial = sys.argv[3] if len(sys.argv) > 3 else "compact"
+    zone = parse_zone_text(ZONE, "bench.test.")
+    for i in range(3):
+        zone.routed.append(RoutedRRset(owner=name_from_text("mv.bench.test."), rtype=TYPE_A,
+                                       ttl=60, rdatas=[bytes([10, 2, 0, i])], set_id=f"m{i}",
+                                       multivalue=True))
+    keys = {zone.origin: ZoneKeys(zone.origin, [SigningKey.generate()], SigningKey.generate(),
+                                  denial=denial)}
+    image = Image(compile_zones([zone], signing=keys).arrays())
+    queries = []
+    for i in range(QUERIES):
+        q = dns.message.make_query(f"{name}.bench.test.", rdtype, want_dnssec=True, payload=4096)
+        q.id = i
+        queries.append(q.to_wire())
+    for _ in range(rounds):  # the first round fills the signer's cache, the others hit it
+        for q in queries:
+            image.answer(q, False, "192.0.2.200", 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""Signed answers through CNAME chains (issue 14), both engines, both denial
+modes: a chain ending in NODATA or at a name that does not exist carries
+the proof for the chain's last name (the compact NSEC, NXNAME included, or
+the matching NSEC3 / the closest-encloser proof), and a chain into a
+multivalue answer carries the RRSIG over the values chosen, owned by the
+chain's last name.  Every proof record is checked with dnspython's
+validator and the NSEC/NSEC3 coverage rules, not only its presence."""
+from __future__ import annotations
+
+import dns.dnssec
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import pytest
+from test_nsec3 import _covers, _hash, _types, check_closest_encloser_proof
+from test_signed_answers import KSK, ZSK, ask, dnskeys, load, same_but_signatures, validated
+
+from zonefront.dnssec.signer import ZoneKeys
+from zonefront.zonefile import parse_zone_text
+
+ZONE = """$ORIGIN example.com.
+$TTL 300
+@ 3600 IN SOA ns1 hostmaster 2024010101 3600 600 86400 60
+@ NS ns1
+ns1 A 192.0.2.53
+www A 192.0.2.1
+www AAAA 2001:db8::1
+alias CNAME www
+chain CNAME alias
+dangling CNAME gone
+deep CNAME x.y.www
+towild CNAME x.wild
+*.wild TXT "wild"
+*.cn CNAME www
+*.cnx CNAME gone
+mvalias CNAME mv
+mvchain CNAME mvalias
+"""
+N = dns.name.from_text
+
+
+def chain_zones(values: int = 3):
+    from zonefront.model import TYPE_A, RoutedRRset, name_from_text
+
+    zone = parse_zone_text(ZONE, "example.com.")
+    for i in range(values):
+        zone.routed.append(RoutedRRset(owner=name_from_text("mv.example.com."), rtype=TYPE_A,
+                                       ttl=60 + i % 2, rdatas=[bytes([10, 2, 0, i])],
+                                       set_id=f"m{i}", multivalue=True))
+    return [zone]
+
+
+def compiled(denial: str, values: int = 3):
+    from zonefront.snapshot.compiler import compile_zones
+
+    zs = chain_zones(values)
+    return compile_zones(zs, signing={zs[0].origin: ZoneKeys(zs[0].origin, [KSK], ZSK,
+                                                             denial=denial)}).arrays()
+
+
+@pytest.fixture(scope="module", params=["compact", "nsec3"])
+def mode_arrays(request):
+    return request.param, compiled(request.param)
+
+
+@pytest.fixture
+def image(impl, mode_arrays):
+    return mode_arrays[0], load(impl, mode_arrays[1])
+
+
+def check_signed_cname(m, keys, qname: str, target: str):
+    cname = m.find_rrset(m.answer, N(qname), dns.rdataclass.IN, dns.rdatatype.CNAME)
+    assert cname[0].target == N(target)
+    assert validated(m, m.answer, keys) == len([r for r in m.answer
+                                                if r.rdtype != dns.rdatatype.RRSIG])
+
+
+def nsecs(m):
+    return [rs for rs in m.authority if rs.rdtype == dns.rdatatype.NSEC]
+
+
+def nsec3s(m):
+    return [rs for rs in m.authority if rs.rdtype == dns.rdatatype.NSEC3]
+
+
+@pytest.mark.parametrize("qname,last,rdtype,present", [
+    ("alias.example.com.", "www.example.com.", "TXT", {"A", "AAAA"}),
+    ("chain.example.com.", "www.example.com.", "MX", {"A", "AAAA"}),  # two links
+    ("ALIAS.Example.com.", "www.example.com.", "TXT", {"A", "AAAA"}),  # the client's case
+])
+def test_chain_to_nodata_proves_the_last_name_has_no_such_type(image, qname, last, rdtype,
+                                                              present):
+    mode, img = image
+    keys = dnskeys(img)
+    m, _ = ask(img, qname, rdtype)
+    assert m.rcode() == dns.rcode.NOERROR
+    assert validated(m, m.answer, keys) >= 1
+    assert validated(m, m.authority, keys) == 2  # the SOA and the NSEC / NSEC3
+    if mode == "compact":
+        (nsec,) = nsecs(m)
+        assert nsec.name == N(last)
+        assert nsec[0].next == N("\\000." + last)  # RFC 9824 §3: covers the name only
+        types = set(nsec[0].to_text().split()[1:])
+        assert types == present | {"RRSIG", "NSEC"}
+        assert rdtype not in types and "CNAME" not in types  # RFC 4035 §5.4
+    else:
+        (rs,) = nsec3s(m)
+        assert rs.name.labels[0].decode() == _hash(last)  # RFC 5155 §7.2.3: it matches
+        got = {dns.rdatatype.to_text(t) for t in _types(rs[0])}
+        assert got == present | {"RRSIG"}
+
+
+@pytest.mark.parametrize("qname,last,ce", [
+    ("dangling.example.com.", "gone.example.com.", "example.com."),
+    ("deep.example.com.", "x.y.www.example.com.", "www.example.com."),
+])
+def test_chain_to_a_nonexistent_name_proves_it_absent(image, qname, last, ce):
+    mode, img = image
+    keys = dnskeys(img)
+    m, _ = ask(img, qname, "A")
+    check_signed_cname(m, keys, qname, last)
+    assert validated(m, m.authority, keys) >= 2
+    if mode == "compact":
+        # RFC 9824 §3: NXDOMAIN presented as NODATA, the NSEC owned by the name
+        assert m.rcode() == dns.rcode.NOERROR
+        (nsec,) = nsecs(m)
+        assert nsec.name == N(last) and nsec[0].next == N("\\000." + last)
+        assert set(nsec[0].to_text().split()[1:]) == {"RRSIG", "NSEC", "NXNAME"}
+    else:
+        assert m.rcode() == dns.rcode.NXDOMAIN  # RFC 6604: the last link's rcode
+        check_closest_encloser_proof(m, last, ce)
+
+
+def test_compact_chain_to_a_nonexistent_name_with_co_is_nxdomain(impl):
+    """RFC 9824 §4: DO and CO give NXDOMAIN with the same records; no DO
+    gives the unsigned NXDOMAIN."""
+    img = load(impl, compiled("compact"))
+    q = dns.message.make_query("dangling.example.com.", "A", use_edns=0, want_dnssec=True)
+    q.ednsflags |= dns.flags.CO
+    m = dns.message.from_wire(img.answer(q.to_wire(), False, None, 0))
+    assert m.rcode() == dns.rcode.NXDOMAIN
+    assert set(nsecs(m)[0][0].to_text().split()[1:]) == {"RRSIG", "NSEC", "NXNAME"}
+    m, _ = ask(img, "dangling.example.com.", "A", do=False)
+    assert m.rcode() == dns.rcode.NXDOMAIN and not nsecs(m) and not nsec3s(m)
+    assert [rs.rdtype for rs in m.authority] == [dns.rdatatype.SOA]
+
+
+def test_chain_to_a_wildcard_nodata_proves_the_wildcard_has_no_such_type(image):
+    """towild -> x.wild, matched by *.wild (TXT only), asked for A: compact,
+    the NSEC at x.wild with the wildcard's types; nsec3, RFC 5155 §7.2.5
+    (closest encloser, the next closer name's cover, the wildcard's match)."""
+    mode, img = image
+    keys = dnskeys(img)
+    m, _ = ask(img, "towild.example.com.", "A")
+    assert m.rcode() == dns.rcode.NOERROR
+    check_signed_cname(m, keys, "towild.example.com.", "x.wild.example.com.")
+    assert validated(m, m.authority, keys) >= 2
+    if mode == "compact":
+        (nsec,) = nsecs(m)
+        assert nsec.name == N("x.wild.example.com.")
+        assert set(nsec[0].to_text().split()[1:]) == {"TXT", "RRSIG", "NSEC"}
+    else:
+        owners = {rs.name.labels[0].decode(): rs for rs in nsec3s(m)}
+        assert set(owners) >= {_hash("wild.example.com."), _hash("*.wild.example.com.")}
+        assert dns.rdatatype.A not in _types(owners[_hash("*.wild.example.com.")][0])
+        assert any(_covers(rs[0], rs.name, _hash("x.wild.example.com.")) for rs in nsec3s(m))
+
+
+def test_wildcard_cname_to_a_nonexistent_name(image):
+    """*.cnx CNAME gone: the CNAME signed for the qname (compact) or over
+    the wildcard with the next closer name covered (nsec3), and the proof
+    that gone.example.com does not exist."""
+    mode, img = image
+    keys = dnskeys(img)
+    m, _ = ask(img, "q.cnx.example.com.", "A")
+    check_signed_cname(m, keys, "q.cnx.example.com.", "gone.example.com.")
+    assert validated(m, m.authority, keys) >= 2
+    if mode == "compact":
+        assert m.rcode() == dns.rcode.NOERROR
+        (nsec,) = nsecs(m)
+        assert nsec.name == N("gone.example.com.")
+        assert "NXNAME" in nsec[0].to_text().split()
+    else:
+        assert m.rcode() == dns.rcode.NXDOMAIN
+        check_closest_encloser_proof_among(m, "gone.example.com.", "example.com.")
+        assert any(_covers(rs[0], rs.name, _hash("q.cnx.example.com.")) for rs in nsec3s(m))
+
+
+def check_closest_encloser_proof_among(m, qname: str, ce: str):
+    """check_closest_encloser_proof, where other NSEC3s may be present too."""
+    own = [(rs.name, rd) for rs in nsec3s(m) for rd in rs]
+    labels = N(qname).labels
+    nxt = dns.name.Name(labels[-(len(N(ce).labels) + 1):]).to_text()
+    assert any(o.labels[0].decode() == _hash(ce) for o, _ in own)
+    assert any(_covers(rd, o, _hash(nxt)) for o, rd in own)
+    assert any(_covers(rd, o, _hash("*." + ce)) for o, rd in own)
+
+
+def test_nsec3_wildcard_cname_answer_covers_the_next_closer_name(impl):
+    """RFC 5155 §7.2.6 for a wildcard CNAME: the CNAME's RRSIG is the
+    wildcard's (labels one short) and an NSEC3 covers c.cn.example.com."""
+    img = load(impl, compiled("nsec3"))
+    keys = dnskeys(img)
+    m, _ = ask(img, "c.cn.example.com.", "A")
+    assert m.rcode() == dns.rcode.NOERROR
+    sig = m.find_rrset(m.answer, N("c.cn.example.com."), dns.rdataclass.IN, dns.rdatatype.RRSIG,
+                       dns.rdatatype.CNAME)
+    assert sig[0].labels == 3
+    assert validated(m, m.answer, keys) == 2  # the CNAME and www's A
+    assert validated(m, m.authority, keys) == 1
+    assert any(_covers(rs[0], rs.name, _hash("c.cn.example.com.")) for rs in nsec3s(m))
+
+
+@pytest.mark.parametrize("qname,links", [("mvalias.example.com.", 1), ("mvchain.example.com.", 2)])
+@pytest.mark.parametrize("values", [3, 10])
+def test_chain_into_multivalue_is_signed(impl, qname, links, values):
+    """The chain's CNAMEs with their precomputed RRSIGs, the values chosen
+    per query owned by mv.example.com and signed as one RRset for that
+    name; without DO, exactly the unsigned zone's bytes."""
+    from zonefront.snapshot.compiler import compile_zones
+
+    for mode in ("compact", "nsec3"):
+        img = load(impl, compiled(mode, values))
+        keys = dnskeys(img)
+        for seed in range(4):
+            q = dns.message.make_query(qname, "A", use_edns=0, want_dnssec=True, payload=4096)
+            q.id = seed
+            m = dns.message.from_wire(img.answer(q.to_wire(), False, "192.0.2.9", seed))
+            assert m.rcode() == dns.rcode.NOERROR
+            a = m.find_rrset(m.answer, N("mv.example.com."), dns.rdataclass.IN, dns.rdatatype.A)
+            assert len(a) == min(values, 8)
+            assert validated(m, m.answer, keys) == links + 1
+        plain = load(impl, compile_zones(chain_zones(values)).arrays())
+        q = dns.message.make_query(qname, "A", use_edns=0, payload=4096)
+        assert img.answer(q.to_wire(), False, "192.0.2.9", 1) == \
+            plain.answer(q.to_wire(), False, "192.0.2.9", 1)
+
+
+def test_chain_into_multivalue_that_does_not_fit_sets_tc(impl):
+    """RFC 4035 §3.1.1: never the values without their RRSIG."""
+    img = load(impl, compiled("compact", 8))
+    q = dns.message.make_query("mvchain.example.com.", "A", use_edns=0, want_dnssec=True,
+                               payload=512)
+    m = dns.message.from_wire(img.answer(q.to_wire(), False, "192.0.2.9", 0))
+    rrsig_of_a = [rs for rs in m.answer if rs.rdtype == dns.rdatatype.RRSIG
+                  and rs.covers == dns.rdatatype.A]
+    assert m.flags & dns.flags.TC or rrsig_of_a
+
+
+@pytest.mark.parametrize("mode", ["compact", "nsec3"])
+def test_engines_agree_on_chains_but_for_signatures(mode):
+    pytest.importorskip("zonefront.core._engine")
+    arrays = compiled(mode, 10)
+    ref, comp = load("ref", arrays), load("compiled", arrays)
+    names = ["alias", "chain", "dangling", "deep", "towild", "q.cnx", "c.cn", "mvalias",
+             "mvchain", "MvChain"]
+    for name in names:
+        for rdtype in ("A", "TXT", "AAAA"):
+            for payload in (512, 1232, 4096):
+                for seed in range(3):
+                    q = dns.message.make_query(f"{name}.example.com.", rdtype, use_edns=0,
+                                               want_dnssec=True, payload=payload)
+                    q.id = seed
+                    a = ref.answer(q.to_wire(), False, "192.0.2.9", seed)
+                    b = comp.answer(q.to_wire(), False, "192.0.2.9", seed)
+                    assert same_but_signatures(a, b), (name, rdtype, payload, seed)
