@@ -26,6 +26,7 @@ from helpers.edge_cluster import (EDGE_KEY, EDGE_SECRET, KEY, SECRET, start_cont
 from helpers.procs import wait_insync
 from helpers.proxy import Proxy
 
+from zonefront.edge import documents
 from zonefront.edge.client import Client
 
 pytestmark = pytest.mark.e2e
@@ -72,6 +73,7 @@ def setup(tmp_path_factory, free_port):
                              aws_access_key_id=KEY, aws_secret_access_key=SECRET,
                              config=BotoConfig(retries={"max_attempts": 1}))
         s.api = Client(url, KEY, SECRET)
+        s.url = url
         ids = {}
         for zone, vpc in ((PUBLIC, None), (SIGNED, None), (PRIVATE, "vpc-a")):
             kw = {"VPC": {"VPCRegion": "us-east-1", "VPCId": vpc},
@@ -141,6 +143,18 @@ def test_public_and_private_answers_from_the_control_planes_views(setup):
     assert wait_for(lambda: updates(s).get("views", 0) >= 1, 5), updates(s)
     assert updates(s).get("compiled") == 0, updates(s)
     assert "private view(s)" in s.edge.wait_line("ready:")
+
+
+def test_views_document_takes_the_edge_key(setup):
+    s = setup
+    path = "/2013-04-01/zonefront/views"
+    status, hdrs, blob = Client(s.url, EDGE_KEY, EDGE_SECRET).request("GET", path)
+    assert status == 200, blob
+    epoch, serial, views = documents.loads_views(blob)
+    assert epoch == hdrs["x-zonefront-epoch"] and serial == int(hdrs["x-zonefront-serial"])
+    assert [cidrs for _image, cidrs in views] == [[f"{INSIDE}/32"]]
+    assert Client(s.url, None, None).request("GET", path)[0] == 403
+    assert Client(s.url, EDGE_KEY, "wrong").request("GET", path)[0] == 403
 
 
 def test_signed_zone_is_served_signed_beside_a_private_zone(setup):
