@@ -2,10 +2,12 @@
 the health table, each one msgpack map with a magic, a format version and
 the serial (and epoch) of the publish it describes.
 
-Edges apply deltas to their own copy of the source zones (model.Zone) and
-recompile, so a one-record change in a million-record zone set travels as
-one record, not as a compiled image.  The compiled image itself travels as
-snapshot/format.py writes it (`GET .../zonefront/snapshot`).
+Edges apply deltas to their own copy of the source zones (model.Zone), and
+the control plane's patches (when a delta carries them) to their copy of its
+image, so a one-record change in a million-record zone set travels as one
+record, not as a compiled image.  The compiled image itself travels as
+snapshot/format.py writes it (`GET .../zonefront/snapshot`), its private
+views in the views document (`GET .../zonefront/views`).
 
 zones (ZONES_MAGIC, version 1)::
 

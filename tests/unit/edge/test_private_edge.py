@@ -25,23 +25,14 @@ from helpers.edge_cluster import (EDGE_KEY, EDGE_SECRET, KEY, SECRET, start_cont
                                   start_edge, wait_for)
 from helpers.procs import wait_insync
 from helpers.proxy import Proxy
+from test_edge_fallback import CONFIG, INSIDE, OUTSIDE  # vpc-a: 127.0.0.2/32
 
 from zonefront.edge import documents
 from zonefront.edge.client import Client
 
 pytestmark = pytest.mark.e2e
 
-INSIDE, OUTSIDE = "127.0.0.2", "127.0.0.1"  # a source in vpc-a's network, and one outside
 PUBLIC, PRIVATE, SIGNED = "pe-public.test", "pe-intra.test", "pe-signed.test"
-CONFIG = f"""[edges]
-stale_after = 5.0
-access_key_id = "{EDGE_KEY}"
-secret_access_key = "{EDGE_SECRET}"
-
-[vpcs.vpc-a]
-region = "us-east-1"
-cidrs = ["{INSIDE}/32"]
-"""
 
 
 class Setup:
