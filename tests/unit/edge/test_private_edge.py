@@ -9,6 +9,7 @@ beside the private zone, and restarts from disk with both, before the
 control plane is reachable."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -115,6 +116,17 @@ def updates(s) -> dict:
     return next(e for e in edges if e["Id"] == "pe0")["Updates"]
 
 
+def saved(s) -> bool:
+    """The edge's disk state names the serial it serves, with views."""
+    try:
+        with open(os.path.join(s.edge_dir, "state.json")) as f:
+            st = json.load(f)
+    except (OSError, ValueError):
+        return False
+    serial = s.api.json("GET", "/2013-04-01/zonefront/edges")["Serial"]
+    return st.get("serial") == serial and bool(st.get("views"))
+
+
 def serves_everything(port: int, private: str = "10.0.0.1") -> bool:
     return (addresses(port, f"www.{PUBLIC}", OUTSIDE) == ("NOERROR", ["192.0.2.1"])
             and addresses(port, f"www.{PUBLIC}", INSIDE) == ("NOERROR", ["192.0.2.1"])
@@ -198,6 +210,9 @@ def test_restart_serves_both_from_disk_before_the_control_plane(setup):
                 and signed(s.port))
 
     assert both()
+    # the edge reports a serial (INSYNC) as soon as it serves it and writes
+    # its disk copy after: killed before that, it restarts with the previous one
+    assert wait_for(lambda: saved(s), 5), open(os.path.join(s.edge_dir, "state.json")).read()
     s.edge.signal(signal.SIGKILL)
     s.edge.p.wait(5)
     s.edge.stop()
