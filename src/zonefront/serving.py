@@ -77,10 +77,13 @@ class LiveImage:
     its live records, exported when asked (an edge saving its copy, the
     control plane shipping a snapshot), not on every change."""
 
-    def __init__(self, image, raw: bool = False):
+    def __init__(self, image, raw: bool = False, views: list = ()):
         self._image = image
         self.zones = image.zones
         self.raw = raw
+        # [(view image, CIDR blocks)] served with it (build_views), for edges
+        # (edge/hub.py); the same list object until a private view changes
+        self.views = views
 
     def arrays(self) -> dict:
         """The live records; with `raw`, the streams as they are with the
@@ -89,7 +92,7 @@ class LiveImage:
         return self._image.export_arrays(compact=not self.raw)
 
     def as_raw(self) -> "LiveImage":
-        return LiveImage(self._image, raw=True)
+        return LiveImage(self._image, raw=True, views=self.views)
 
 
 @dataclasses.dataclass
@@ -419,6 +422,7 @@ class ServedZones:
         with self._lock:
             self.published = list(zones)
             self._compiler = None  # its image is no longer the one served
+            self._views_meta = None  # nor are the views compiled here
             self._swap(built)
 
     def compile(self, zones: list[model.Zone], changed: Changes | None) -> Built:
@@ -481,7 +485,7 @@ class ServedZones:
         if self._views or changed_private:
             image.set_views(self._views)
         engine = Engine.from_image(image, image.zones)
-        return Built(engine, LiveImage(image), public, self._lineage, patch)
+        return Built(engine, LiveImage(image, views=self._views), public, self._lineage, patch)
 
     def _swap(self, built: Built) -> None:
         if self.server is not None:

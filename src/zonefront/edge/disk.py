@@ -3,10 +3,13 @@ without the control plane:
 
   snapshot.zfs   the public image, as snapshot/format.py writes it
   zones.zfz      the source zones (edge/documents.py), to apply deltas to
+  views.zfv      the private views served with it (documents.py's views
+                 document), when a zone is private
   health.bin     the control plane's health buffer
-  state.json     {"epoch", "serial", "health"}: written last, names the
-                 pair above; a snapshot whose serial it does not name is
-                 served but never extended by a delta
+  state.json     {"epoch", "serial", "views", "health"}: written last, names
+                 the files above; a snapshot whose serial it does not name is
+                 served but never extended by a delta, and views whose
+                 serial it does not name are not served
 
 Every file is written to a temporary name, fsynced and renamed over the old
 one, so a crash leaves the previous file whole.
@@ -18,6 +21,7 @@ import os
 
 SNAPSHOT = "snapshot.zfs"
 ZONES = "zones.zfz"
+VIEWS = "views.zfv"
 HEALTH = "health.bin"
 STATE = "state.json"
 
@@ -55,14 +59,18 @@ class EdgeDisk:
             return {}
         return doc if isinstance(doc, dict) else {}
 
-    def save(self, epoch: str, serial: int, snapshot: bytes | None, zones: bytes | None) -> None:
-        """Zones, then the snapshot, then the state naming them."""
+    def save(self, epoch: str, serial: int, snapshot: bytes | None, zones: bytes | None,
+             views: bytes | None = None, views_serial: int = 0) -> None:
+        """Zones, then the snapshot and the views (None: those on disk are
+        still the ones of `views_serial`), then the state naming them."""
         if zones is not None:
             write_atomic(self.path(ZONES), zones)
         if snapshot is not None:
             write_atomic(self.path(SNAPSHOT), snapshot)
+        if views is not None:
+            write_atomic(self.path(VIEWS), views)
         st = self.state()
-        st.update(epoch=epoch, serial=serial)
+        st.update(epoch=epoch, serial=serial, views=views_serial)
         write_atomic(self.path(STATE), json.dumps(st).encode())
         self._fsync_dir()
 

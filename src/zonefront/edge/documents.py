@@ -2,10 +2,12 @@
 the health table, each one msgpack map with a magic, a format version and
 the serial (and epoch) of the publish it describes.
 
-Edges apply deltas to their own copy of the source zones (model.Zone) and
-recompile, so a one-record change in a million-record zone set travels as
-one record, not as a compiled image.  The compiled image itself travels as
-snapshot/format.py writes it (`GET .../zonefront/snapshot`).
+Edges apply deltas to their own copy of the source zones (model.Zone), and
+the control plane's patches (when a delta carries them) to their copy of its
+image, so a one-record change in a million-record zone set travels as one
+record, not as a compiled image.  The compiled image itself travels as
+snapshot/format.py writes it (`GET .../zonefront/snapshot`), its private
+views in the views document (`GET .../zonefront/views`).
 
 zones (ZONES_MAGIC, version 1)::
 
@@ -16,6 +18,8 @@ zones (ZONES_MAGIC, version 1)::
      "cidr": {collection_id: {location: [cidr, ...]}},
      "vpcs": {vpc_id: {"region": str, "cidrs": [cidr, ...]}},
      "fallback": [zone_id, ...],           # private zones with public DNS fallback (optional)
+     "views": int,                         # serial of the views document that goes with
+                                           # this serial; 0: no private zone (optional)
      "routed_fields": [name, ...]}         # the order of a ROUTED list's values
 
     ZONE   = {"key": str, "origin": bin, "source": str, "private": bool,
@@ -34,13 +38,23 @@ instead of compiling the zones)::
      "serial": int, "lineage": str or nil,
      "image": {"lineage": str, "patches": [{"ends", "tail", "negatives", "serials",
                "updates", "zones"}, ...]} (optional),
-     "order": [key, ...], "slots": {...}, "routed_fields": [...],
+     "order": [key, ...], "slots": {...}, "routed_fields": [...], "views": int,
      "zones": [{"key": k, "op": "put", "zone": ZONE}
                | {"key": k, "op": "delete"}
                | {"key": k, "op": "patch", "put": [RRSET, ...],
                   "remove": [[owner, rtype], ...],
                   "routed": [ROUTED, ...] or nil}],   # nil: routed unchanged
      "cidr": {...}, "vpcs": {...}}
+
+views (VIEWS_MAGIC, version 1): the control plane's private views as its
+DNS workers answer from them (serving.build_views), so that an edge with
+private zones takes them instead of compiling the zones.  "serial" is the
+publish that made them; a zones document or delta names the views serial
+that goes with its own serial, and an edge pairs them only when they agree::
+
+    {"magic": "zonefront-views", "version": 1, "epoch": str, "serial": int,
+     "views": [{"cidrs": [cidr, ...],     # the networks answered from this view
+                "image": bin}, ...]}       # the view, as snapshot/format.py writes it
 
 health (HEALTH_MAGIC, version 1)::
 
@@ -66,6 +80,7 @@ from ..errors import InputError
 ZONES_MAGIC = "zonefront-zones"
 DELTA_MAGIC = "zonefront-delta"
 HEALTH_MAGIC = "zonefront-health"
+VIEWS_MAGIC = "zonefront-views"
 FORMAT_VERSION = 1
 EDGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # an edge's name in heartbeats
 
@@ -185,7 +200,7 @@ def signed_keys(kz: list[tuple[str, model.Zone]]) -> list[str]:
 
 
 def dumps_zones(epoch: str, serial: int, zones: list[model.Zone], slots: dict,
-                cidr: dict, vpcs: dict, fallback=(), signed=None) -> bytes:
+                cidr: dict, vpcs: dict, fallback=(), signed=None, views: int = 0) -> bytes:
     """The zones document, packed a record set at a time: one packb call over
     a million-record zone would hold the GIL for seconds, stalling an edge's
     sync and heartbeat threads (or the control plane's API) meanwhile.
@@ -196,7 +211,8 @@ def dumps_zones(epoch: str, serial: int, zones: list[model.Zone], slots: dict,
     head = {"magic": ZONES_MAGIC, "version": FORMAT_VERSION, "epoch": epoch,
             "serial": serial, "order": [k for k, _ in kz], "slots": slots, "cidr": cidr,
             "vpcs": vpcs, "fallback": sorted(fallback), "routed_fields": list(ROUTED_FIELDS),
-            "signed": sorted(signed_keys(kz) if signed is None else signed)}
+            "signed": sorted(signed_keys(kz) if signed is None else signed),
+            "views": views}
     out = [packer.pack_map_header(len(head) + 1)]
     for k, v in head.items():
         out += [packer.pack(k), packer.pack(v)]
@@ -236,13 +252,15 @@ class EdgeZones:
     fallback: frozenset = frozenset()
     # keys of the zones served signed (signed_keys): never compiled on an edge
     signed: frozenset = frozenset()
+    # serial of the views document that goes with this serial (0: no private zone)
+    views: int = 0
 
     def zone_list(self) -> list[model.Zone]:
         return [self.zones[k] for k in self.order]
 
     def dumps(self) -> bytes:
         return dumps_zones(self.epoch, self.serial, self.zone_list(), self.slots, self.cidr,
-                           self.vpcs, self.fallback, self.signed)
+                           self.vpcs, self.fallback, self.signed, self.views)
 
 
 def loads_zones(blob: bytes, what: str = "zones") -> EdgeZones:
@@ -257,7 +275,8 @@ def loads_zones(blob: bytes, what: str = "zones") -> EdgeZones:
         return EdgeZones(doc["epoch"], int(doc["serial"]), order, zones, dict(doc["slots"]),
                        doc.get("cidr") or {}, doc.get("vpcs") or {},
                        fallback=frozenset(doc.get("fallback") or ()),
-                       signed=frozenset(doc.get("signed") or ()))
+                       signed=frozenset(doc.get("signed") or ()),
+                       views=int(doc.get("views") or 0))
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, FormatError):
             raise
@@ -324,7 +343,7 @@ def apply_delta(zs: EdgeZones, blob: bytes, what: str = "delta") -> EdgeZones:
                        doc["vpcs"] if "vpcs" in doc else zs.vpcs, changed,
                        doc.get("lineage"), doc.get("image"),
                        frozenset(doc["fallback"]) if "fallback" in doc else zs.fallback,
-                       frozenset(doc.get("signed") or ()))
+                       frozenset(doc.get("signed") or ()), int(doc.get("views") or 0))
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, FormatError):
             raise
@@ -341,6 +360,29 @@ def _routed_owners_changed(old: list, new: list) -> set[bytes]:
     for r in new:
         by_owner.setdefault(r.owner, [[], []])[1].append(r)
     return {o for o, (a, b) in by_owner.items() if a != b}
+
+
+# -- views ------------------------------------------------------------------
+
+def dumps_views(epoch: str, serial: int, views: list[tuple[bytes, list[str]]]) -> bytes:
+    """`views`: [(snapshot bytes, CIDR blocks)], in the order they were compiled."""
+    return pack({"magic": VIEWS_MAGIC, "version": FORMAT_VERSION, "epoch": epoch,
+                 "serial": serial,
+                 "views": [{"cidrs": list(cidrs), "image": snap} for snap, cidrs in views]})
+
+
+def loads_views(blob: bytes, what: str = "views") -> tuple[str, int, list[tuple[bytes, list]]]:
+    """(epoch, serial, [(snapshot bytes, CIDR blocks)])."""
+    doc = unpack(blob, VIEWS_MAGIC, what)
+    try:
+        views = [(v["image"], [str(c) for c in v["cidrs"]]) for v in doc["views"]]
+        if not all(isinstance(snap, bytes) for snap, _c in views):
+            raise FormatError(f"{what}: a view image is not binary")
+        return str(doc["epoch"]), int(doc["serial"]), views
+    except (KeyError, TypeError, ValueError) as e:
+        if isinstance(e, FormatError):
+            raise
+        raise FormatError(f"{what}: malformed ({e!r})") from None
 
 
 # -- health -----------------------------------------------------------------

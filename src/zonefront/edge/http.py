@@ -9,6 +9,7 @@ below /2013-04-01/zonefront/, signed with SigV4 like every Route 53 call
          ?epoch=E&serial=N&health=H&wait=S      long poll: answers when any differs
   GET    /2013-04-01/zonefront/snapshot         compiled image (snapshot/format.py)
   GET    /2013-04-01/zonefront/zones            source zones (edge/documents.py)
+  GET    /2013-04-01/zonefront/views            private views, compiled (edge/documents.py)
   GET    /2013-04-01/zonefront/delta?since=N&epoch=E   changes since N, or 410
   GET    /2013-04-01/zonefront/health           health table (If-None-Match: etag -> 304)
 
@@ -32,7 +33,7 @@ MAX_WAIT = 30.0  # seconds a long poll may hold a request thread
 MSGPACK = "application/x-msgpack"
 
 
-ROUTES = ("edges", "state", "snapshot", "zones", "delta", "health")  # first path segments
+ROUTES = ("edges", "state", "snapshot", "zones", "views", "delta", "health")  # first path segments
 
 
 def is_edge_path(raw_path: str) -> bool:
@@ -120,6 +121,10 @@ def _route(handler, hub, method, raw_path, raw_query, body, request_id, readonly
                     {"X-Zonefront-Epoch": hub.epoch, "X-Zonefront-Serial": serial})
     elif what == "zones":
         serial, blob = hub.zones_doc()
+        httpio.send(handler, 200, blob, MSGPACK, request_id,
+                    {"X-Zonefront-Epoch": hub.epoch, "X-Zonefront-Serial": serial})
+    elif what == "views":
+        serial, blob = hub.views_doc()
         httpio.send(handler, 200, blob, MSGPACK, request_id,
                     {"X-Zonefront-Epoch": hub.epoch, "X-Zonefront-Serial": serial})
     elif what == "delta":

@@ -34,7 +34,7 @@ from typing import Callable
 
 from .. import model
 from ..config import EdgeSettings
-from ..serving import compile_public
+from ..serving import LiveImage, build_views, compile_public, public_zones
 from ..snapshot import format as snapshot_format
 from . import documents
 from . import http as edge_http
@@ -133,11 +133,16 @@ class EdgeHub:
         self._cidr: dict = {}
         self._vpcs: dict = {}
         self._fallback: frozenset = frozenset()
+        # the private views: the control plane's own ([(image, CIDR blocks)])
+        # or None (compiled here when asked), and the serial of the publish
+        # that last changed them (0: no private zone, no views document)
+        self._views = None
+        self._views_serial = 0
         self._history: collections.deque[_Publish] = collections.deque(maxlen=settings.history)
         self._reported: int | None = None  # served_serial() when on_report last ran
         self.edges: dict[str, EdgeInfo] = {}
         self._cond = threading.Condition()
-        self._cache: dict[str, tuple[int, bytes]] = {}  # "zones"/"snapshot" -> (serial, doc)
+        self._cache: dict[str, tuple[int, bytes]] = {}  # "zones"/"snapshot"/"views" -> (serial, doc)
         self._build_lock = threading.Lock()
         self._health_etag = ""
         self._health_crc = None
@@ -207,22 +212,44 @@ class EdgeHub:
             self._image, self._lineage = image, (lineage if image is not None else None)
             self._slots, self._cidr, self._vpcs = slots, cidr, vpcs
             self._fallback = fallback
+            self._offer_views(zones, image, changes, meta)
             self._history.append(_Publish(self.serial, changes, meta, self._lineage,
                                           patch if image is not None else None))
             serial = self.serial
             self._cond.notify_all()
         return serial
 
+    def _offer_views(self, zones: list[model.Zone], image, changes: dict, meta: bool) -> None:
+        """The views that go with the publish at self.serial: a new views
+        serial when they may differ from the previous publish's.  The
+        control plane's views are the same list object until it rebuilds
+        them (serving.ServedZones.compile); without them, the views are
+        compiled here from the zones when asked, and any change to a private
+        zone, to the VPCs or to the public DNS fallback set may move them."""
+        private = {documents.zone_key(z) for z in zones if z.private}
+        views = getattr(image, "views", None) if image is not None else None
+        if not private:
+            self._views, self._views_serial = views, 0
+            return
+        if views is not None:
+            moved = views is not self._views
+        else:
+            moved = self._views is not None or meta or bool(self._fallback) or any(
+                k in private or ch == "delete" for k, ch in changes.items())
+        if moved or not self._views_serial:
+            self._views_serial = self.serial
+        self._views = views
+
     def zones_doc(self) -> tuple[int, bytes]:
         with self._build_lock:
             with self._cond:
                 serial, keyed = self.serial, self._keyed
                 slots, cidr, vpcs = self._slots, self._cidr, self._vpcs
-                fallback = self._fallback
+                fallback, views_serial = self._fallback, self._views_serial
             hit = self._cache.get("zones")
             if hit is None or hit[0] != serial:
                 blob = documents.dumps_zones(self.epoch, serial, [z for _k, z in keyed], slots,
-                                       cidr, vpcs, fallback)
+                                       cidr, vpcs, fallback, views=views_serial)
                 self._cache["zones"] = hit = (serial, blob)
             return hit
 
@@ -244,6 +271,28 @@ class EdgeHub:
                     image, serial, lineage if getattr(image, "raw", False) else None))
             return hit
 
+    def views_doc(self) -> tuple[int, bytes]:
+        """(views serial, the views document): the private views served with
+        the current publish, each exported as a snapshot, made once per
+        views serial.  The control plane's own views when it has them (an
+        edge then answers exactly as its workers do), else compiled here as
+        `zonefront serve` compiles them."""
+        with self._build_lock:
+            with self._cond:
+                serial, views, keyed = self._views_serial, self._views, self._keyed
+                cidr, vpcs, fallback = self._cidr, self._vpcs, self._fallback
+            hit = self._cache.get("views")
+            if hit is None or hit[0] != serial:
+                if views is None:
+                    zones = [z for _k, z in keyed]
+                    views = build_views([z for z in zones if z.private], vpcs, self.health,
+                                        cidr, fallback=fallback, public=public_zones(zones))
+                blob = documents.dumps_views(self.epoch, serial, [
+                    (snapshot_format.dumps(LiveImage(img), serial), blocks)
+                    for img, blocks in views])
+                self._cache["views"] = hit = (serial, blob)
+            return hit
+
     def delta_doc(self, since: int, epoch: str) -> bytes | None:
         """The changes from `since` to the current serial, or None when the
         history does not reach back that far (the edge takes a full copy)."""
@@ -263,6 +312,7 @@ class EdgeHub:
                    "lineage": self._lineage,
                    "order": order, "slots": self._slots,
                    "signed": documents.signed_keys(self._keyed),
+                   "views": self._views_serial,
                    "routed_fields": list(documents.ROUTED_FIELDS)}
             if any(p.meta for p in entries):
                 doc["cidr"], doc["vpcs"] = self._cidr, self._vpcs

@@ -6,8 +6,10 @@ sockets, so nothing they wait for can stop the edge from answering:
 - sync: long-polls GET .../zonefront/state; on a new serial applies a
   delta to its copy of the source zones (or takes a full copy when the
   control plane's history does not reach back, or on another epoch),
-  compiles and swaps the image in (serving.ServedZones, as `zonefront
-  serve` does) and saves it to disk;
+  applies the control plane's patches to its copy of the control plane's
+  image (or, when the delta carries none, compiles as `zonefront serve`
+  does, serving.ServedZones), takes the control plane's private views
+  when they changed (views.py), swaps the image in and saves it to disk;
   on a new health etag copies the health buffer in place.  Failures back
   off (0.2 s doubling to 5 s) and the last image keeps serving.
 - heartbeat: PUT .../zonefront/edges/{id} every second and at once after
@@ -31,6 +33,7 @@ from ..serving import Built, LiveImage, QuietSaver, ServedZones, ZoneSource, pub
 from ..snapshot import format as snapshot_format
 from . import disk as edisk
 from . import documents
+from . import views as eviews
 from .client import Client, ControlPlaneError
 from .mirror import MirrorHealth
 
@@ -82,7 +85,10 @@ class Edge:
         self._stop = threading.Event()
         self._hb_wake = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.stats = {"deltas": 0, "full": 0, "health": 0, "failures": 0, "patched": 0}
+        # "compiled": zone sets compiled here; "views": views documents taken
+        self.stats = {"deltas": 0, "full": 0, "health": 0, "failures": 0, "patched": 0,
+                      "compiled": 0, "views": 0}
+        self.views: eviews.HeldViews | None = None  # the control plane's views served
         self.lineage: str | None = None  # the control plane's compiler run, while patching
         # the newest (zones, image, zones blob) not yet on disk: written by the
         # saver thread, not by the delta that made it (exporting and writing a
@@ -110,11 +116,13 @@ class Edge:
                 engine = Engine(arrays, meta["zones"], meta["serial"], self.udp_max,
                                 growable=self.lineage is not None)
                 engine.attach(self.geo, self.health)
-                self.serving.install(Built(engine, None, []), [])
                 epoch = str(state.get("epoch", "")) if state.get("serial") == meta["serial"] \
                     else ""
+                if epoch and state.get("views"):
+                    self._disk_views(engine, epoch, int(state["views"]))
+                self.serving.install(Built(engine, None, []), [])
                 self.served = (epoch, int(meta["serial"]))
-                self.describe = f"{len(meta['zones'])} zone(s) from disk"
+                self.describe = self._describe(len(meta["zones"])) + " from disk"
                 loaded = True
             except (snapshot_format.SnapshotError, ValueError) as e:
                 self.emit(f"edge: disk snapshot unusable, waiting for the control plane: {e}")
@@ -140,6 +148,23 @@ class Edge:
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
+
+    def _disk_views(self, engine: Engine, epoch: str, serial: int) -> None:
+        """The views saved with the disk snapshot, attached to it; without
+        them (an older edge's disk, a bad file) the sync thread compiles."""
+        blob = self.disk.read(edisk.VIEWS)
+        if blob is None:
+            return
+        try:
+            held = eviews.load(blob, self.udp_max, self.geo, self.health,
+                               self.disk.path(edisk.VIEWS))
+        except (documents.FormatError, snapshot_format.SnapshotError, ValueError) as e:
+            self.emit(f"edge: disk views unusable: {e}")
+            return
+        if (held.epoch, held.serial) == (epoch, serial):
+            held.blob = None  # on disk already
+            engine.image.set_views(held.images)
+            self.views = held
 
     def stop(self) -> None:
         self._stop.set()
@@ -214,8 +239,8 @@ class Edge:
             return
         self.health.slots = dict(zs.slots)
         self.zs = zs
-        if any(z.private for z in zs.zones.values()):
-            self._install(zs, save=False)  # the disk image lacks the private views
+        if any(z.private for z in zs.zones.values()) and not self._views_match(zs):
+            self._compile(zs, save=False)  # no views on disk (an older edge's): make them
 
     def _update(self, st: dict) -> None:
         if st["epoch"] != self.zs.epoch:
@@ -228,17 +253,20 @@ class Edge:
             self._full()
             return
         zs = documents.apply_delta(self.zs, blob)
-        if self.lineage is not None and zs.lineage != self.lineage:
-            self._full()  # the control plane compiled afresh: its new image, not a compile here
+        if zs.lineage != self.lineage and (self.lineage is not None or zs.views):
+            # the control plane compiled afresh, or private zones were compiled
+            # here (an older edge's disk): its image and views, not a compile here
+            self._full()
             return
         self._install(zs)
         self.stats["deltas"] += 1
 
     def _full(self) -> None:
-        """The compiled image first (served at once), then the source zones.
-        A publish between the two requests is met by asking again: compiled
-        here instead, signed zones would be served unsigned (their keys stay
-        on the control plane)."""
+        """The compiled image first (served at once), then the source zones,
+        then the private views that go with them.  A publish between the
+        requests is met by asking again: compiled here instead, signed zones
+        would be served unsigned (their keys stay on the control plane)."""
+        views = None
         for _try in range(FULL_TRIES):
             _s, hdrs, snap = self.client.call("GET", API + "/snapshot")
             self.connected.set()
@@ -248,31 +276,64 @@ class Edge:
             _s, _h, blob = self.client.call("GET", API + "/zones")
             zs = documents.loads_zones(blob, "control plane zones")
             if (zs.epoch, zs.serial) == (epoch, serial):
-                break
+                views = self._views_for(zs)
+                if views is not False:
+                    break
         self.health.slots = dict(zs.slots)
         self.stats["full"] += 1
-        if (zs.epoch, zs.serial) == (epoch, serial) and not any(
-                z.private for z in zs.zones.values()):
+        if (zs.epoch, zs.serial) == (epoch, serial) and views is not False:
             # streams shipped as the control plane holds them take its patches
             self.lineage = meta.get("lineage")
             engine = Engine(arrays, meta["zones"], serial, self.udp_max,
                             growable=self.lineage is not None)
             engine.attach(self.geo, self.health)
+            if views is not None:
+                engine.image.set_views(views.images)
             self.serving.install(Built(engine, None, []), zs.zone_list())
-            self._served_now(zs, f"{len(meta['zones'])} zone(s)")
-            self._save(zs, snap, blob)
-        else:  # publishes in between, or private views: compile the zones here
+            self.views = views
+            self._served_now(zs, self._describe(len(meta["zones"])))
+            self._save(zs, snap, blob, views)
+        else:  # publishes in between all along: compile the zones here
             self._compile(zs, zones_blob=blob)
 
+    def _views_match(self, zs: documents.EdgeZones) -> bool:
+        return self.views is not None and (self.views.epoch, self.views.serial) == (
+            zs.epoch, zs.views)
+
+    def _views_for(self, zs: documents.EdgeZones):
+        """The control plane's private views that go with `zs`: those held
+        when they are the ones, else fetched; None when no zone is private;
+        False when the control plane's views moved past `zs` (a publish
+        since: ask again)."""
+        if not zs.views:
+            return None
+        if self._views_match(zs):
+            return self.views
+        _s, _h, blob = self.client.call("GET", API + "/views")
+        held = eviews.load(blob, self.udp_max, self.geo, self.health, "control plane views")
+        self.stats["views"] += 1
+        if (held.epoch, held.serial) != (zs.epoch, zs.views):
+            return False
+        return held
+
+    def _describe(self, zones: int) -> str:
+        if self.views is None or not self.views.images:
+            return f"{zones} zone(s)"
+        return f"{zones} zone(s), {len(self.views.images)} private view(s)"
+
     def _install(self, zs: documents.EdgeZones, save: bool = True, zones_blob: bytes | None = None):
-        """Serve `zs`: the control plane's patches applied to the image held,
-        else its full image when a zone is signed, else a compile here."""
+        """Serve `zs`: the control plane's patches applied to the image held
+        (with its private views, taken again when they changed), else its
+        full image when a zone is signed, else a compile here."""
         old = self.zs
         same_meta = old is not None and (old.cidr, old.vpcs, old.fallback) == (
             zs.cidr, zs.vpcs, zs.fallback)
-        if same_meta and self._apply_patches(zs):
+        done = self._apply_patches(zs)
+        if done is None:
+            self._full()  # its views moved on since this delta: take what it serves now
+        if done is not False:
             return
-        if zs.signed and not any(z.private for z in zs.zones.values()):
+        if zs.signed:
             self._full()  # signed zones are compiled on the control plane only
             return
         self._compile(zs, save, zones_blob, changed=zs.changed if same_meta else None)
@@ -285,6 +346,8 @@ class Edge:
         collections or VPCs may change any zone."""
         self.health.slots = dict(zs.slots)
         self.lineage = None  # compiled here from now on
+        self.views = None  # and so are the private views
+        self.stats["compiled"] += 1
         if zs.signed:
             self.emit(f"edge: serial {zs.serial}: compiled here, {len(zs.signed)} signed "
                       "zone(s) are served unsigned until the control plane's image is taken")
@@ -298,20 +361,24 @@ class Edge:
 
     def _save_served(self, zs: documents.EdgeZones, built: Built, zones_blob: bytes | None) -> None:
         with self._save_lock:
-            self._unsaved = (zs, built.image, zones_blob, self.lineage)
+            self._unsaved = (zs, built.image, zones_blob, self.lineage, self.views)
         if built.engine.memory() <= SAVE_AT_ONCE or self._saver is None:
             self._save_pending()  # on disk before the next change is even asked for
         else:
             self._saver.changed()
 
-    def _apply_patches(self, zs: documents.EdgeZones) -> bool:
+    def _apply_patches(self, zs: documents.EdgeZones) -> bool | None:
         """Apply the control plane's own patches to the served image (the
-        same streams, loaded from its snapshot): no compile at all.  False
-        when the delta carries none for this image; then the zones are
-        compiled here."""
-        if (self.lineage is None or zs.image is None or zs.image.get("lineage") != self.lineage
-                or any(z.private for z in zs.zones.values())):
+        same streams, loaded from its snapshot) and attach its private
+        views: no compile at all.  False when the delta carries none for
+        this image; then the zones are compiled here.  None when the views
+        that go with the delta are no longer the control plane's (nothing
+        changed: take a full copy)."""
+        if self.lineage is None or zs.image is None or zs.image.get("lineage") != self.lineage:
             return False
+        views = self._views_for(zs)
+        if views is False:
+            return None
         image = self.serving.engine.image
         try:
             for p in zs.image["patches"]:
@@ -322,12 +389,16 @@ class Edge:
         except (ValueError, OverflowError, KeyError, TypeError) as e:
             self.emit(f"edge: cannot apply the control plane's patches ({e}); compiling")
             return False
+        # a patched image keeps the views of the one it was patched from
+        if views is not self.views:
+            image.set_views(views.images if views is not None else [])
         zones = zs.zone_list()
         built = Built(Engine.from_image(image, image.zones, zs.serial), LiveImage(image),
                       public_zones(zones), self.lineage)
         self.serving.install(built, zones)
+        self.views = views
         self.stats["patched"] += 1
-        self._served_now(zs, f"{len(image.zones)} zone(s)")
+        self._served_now(zs, self._describe(len(image.zones)))
         self._save_served(zs, built, None)
         return True
 
@@ -336,12 +407,12 @@ class Edge:
             pending, self._unsaved = self._unsaved, None
             if pending is None:
                 return
-            zs, image, zones_blob, lineage = pending
+            zs, image, zones_blob, lineage, views = pending
             if lineage is not None and isinstance(image, LiveImage):
                 # the control plane's streams as patched here, so that after a
                 # restart its next patches apply without compiling
                 image = image.as_raw()
-            self._save(zs, snapshot_format.dumps(image, zs.serial, lineage), zones_blob)
+            self._save(zs, snapshot_format.dumps(image, zs.serial, lineage), zones_blob, views)
 
     def _served_now(self, zs: documents.EdgeZones, describe: str) -> None:
         """The workers answer from `zs` (ServedZones swapped it in)."""
@@ -354,10 +425,18 @@ class Edge:
         else:
             self.emit(f"edge: serving serial {zs.serial}: {describe}")
 
-    def _save(self, zs: documents.EdgeZones, snapshot: bytes, zones_blob: bytes | None) -> None:
+    def _save(self, zs: documents.EdgeZones, snapshot: bytes, zones_blob: bytes | None,
+              views: eviews.HeldViews | None = None) -> None:
+        """`views`: the control plane's views served with the snapshot (None:
+        none, or compiled here; the disk then names none and a restart
+        compiles them)."""
         try:
             self.disk.save(zs.epoch, zs.serial, snapshot,
-                           zones_blob if zones_blob is not None else zs.dumps())
+                           zones_blob if zones_blob is not None else zs.dumps(),
+                           views.blob if views is not None else None,
+                           views.serial if views is not None else 0)
+            if views is not None:
+                views.blob = None  # on disk: the next save names it only
         except OSError as e:  # a full disk must not stop the edge from answering
             self.emit(f"edge: cannot save serial {zs.serial} to {self.disk.dir}: {e}")
 
@@ -390,7 +469,8 @@ class Edge:
                     "PUT", f"{API}/edges/{self.edge_id}",
                     doc={"address": self.address, "epoch": epoch, "serial": serial,
                          "health": self.health_etag, "version": __version__,
-                         "updates": {k: self.stats[k] for k in ("full", "deltas", "patched")}},
+                         "updates": {k: self.stats[k] for k in ("full", "deltas", "patched",
+                                                                 "compiled", "views")}},
                     timeout=5.0)
                 every = min(self.heartbeat_every, float(st.get("stale_after", 10.0)) / 4)
                 down = False
