@@ -145,9 +145,10 @@ def test_the_incremental_compiler_patches_a_forked_compile_like_its_own():
 # ---- a handoff that does not check out -------------------------------------
 
 
-def written(mutate=None) -> bytes:
-    """A handoff as a child writes it, mutated."""
-    c, deps, image = in_process()
+def written(mutate=None, compiled=None) -> bytes:
+    """A handoff as a child writes it (of `compiled`: compiler, index,
+    image), mutated."""
+    c, deps, image = compiled or in_process()
     fd = os.memfd_create("test-handoff")
     try:
         handoff.write_handoff(fd, c, deps, image)
@@ -211,12 +212,7 @@ def test_a_handoff_that_checks_out_but_does_not_fit_is_refused(monkeypatch):
     count = len(c.zs.nodes)
     c.zs.nodes[b"\x05extra\x00"] = next(iter(c.zs.nodes.values()))
     c.referral_blocks[b"\x05extra\x00"] = 1
-    fd = os.memfd_create("test-handoff")
-    try:
-        handoff.write_handoff(fd, c, deps, image)
-        data = bytearray(os.pread(fd, os.fstat(fd).st_size, 0))
-    finally:
-        os.close(fd)
+    data = bytearray(written(compiled=(c, deps, image)))
     data[12:16] = count.to_bytes(4, "little")  # as many names as the reader has
     data[24:28] = zlib.crc32(data[handoff.HEAD.size:]).to_bytes(4, "little")
     with pytest.raises(handoff.HandoffError, match="malformed"):
