@@ -342,7 +342,10 @@ class ServedZones:
         self._views: list = []  # private views, rebuilt when a private zone changes
         self._views_meta = None
         self._private: list[model.Zone] = []
-        self.stats = {"patched": 0, "full": 0}  # compiles of each kind (tests, metrics)
+        self.stats = {"patched": 0, "full": 0, "forked": 0}  # compiles of each kind (tests, metrics)
+        # record sets from which a full compile runs in a forked child
+        # (snapshot/handoff.py); None: handoff.THRESHOLD
+        self.fork_threshold: int | None = None
 
     @property
     def current(self) -> list[model.Zone]:
@@ -438,6 +441,7 @@ class ServedZones:
         if everything is None:  # a snapshot, or zone files compiled in a child
             self._compiler = None
             return self.source.build(zones)
+        from .snapshot import handoff
         from .snapshot.incremental import IncrementalCompiler, NeedsFullCompile
 
         src = self.source
@@ -462,7 +466,15 @@ class ServedZones:
         if image is None:
             inc = self._compiler = None  # the old one's memory goes before the new one's
             gc.unfreeze()  # what it left in cycles becomes collectable again
-            inc = IncrementalCompiler(public, image_class(), src.health, meta[0], src.udp_max)
+            full = None
+            if handoff.wanted(public, self.fork_threshold):
+                # its temporaries die with the child instead of pinning this
+                # process's heap (snapshot/handoff.py)
+                full = handoff.ForkedCompile()
+            inc = IncrementalCompiler(public, image_class(), src.health, meta[0], src.udp_max,
+                                      full=full)
+            if full is not None and full.forked:
+                self.stats["forked"] += 1
             image = inc.image.attach(src.geo, src.health)
             self._compiler, self._compiler_meta = inc, meta
             self._lineage = os.urandom(16).hex()  # uuid4's randomness, without uuid's import

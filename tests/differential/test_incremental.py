@@ -20,6 +20,7 @@ from zonefront.model import (
     RoutedRRset, RRset, RRsetMap, Zone, name_from_text,
 )
 from zonefront.snapshot.compiler import compile_zones
+from zonefront.snapshot.handoff import ForkedCompile
 from zonefront.snapshot.incremental import IncrementalCompiler, NeedsFullCompile
 
 ORIGINS = ["example.com.", "example.net."]
@@ -160,8 +161,16 @@ def apply_batch(state, batch, zones) -> tuple[list, dict]:
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(op_st, max_size=12), st.lists(st.lists(op_st, min_size=1, max_size=5),
-                                               min_size=1, max_size=5))
-def test_patched_image_answers_like_a_full_compile(base_ops, batches):
+                                               min_size=1, max_size=5), st.booleans())
+def test_patched_image_answers_like_a_full_compile(base_ops, batches, forked):
+    """`forked`: every full compile runs in a child and is handed back
+    (snapshot/handoff.py), as the control plane compiles big zone sets."""
+    def compiler(zones, image_class):
+        full = ForkedCompile() if forked else None
+        ic = IncrementalCompiler(zones, image_class, full=full)
+        assert full is None or full.forked  # handed back, not compiled here after a failure
+        return ic
+
     state = State()
     for op in base_ops:
         state.apply(op)
@@ -170,7 +179,7 @@ def test_patched_image_answers_like_a_full_compile(base_ops, batches):
         st_.rrsets = {o: dict(v) for o, v in state.rrsets.items()}
         st_.routed = {o: {k: list(r) for k, r in v.items()} for o, v in state.routed.items()}
         zones = st_.zones()
-        ic = IncrementalCompiler(zones, image_class)
+        ic = compiler(zones, image_class)
         # an edge's copy: the streams as they are, then the same patches
         mirror = image_class(ic.image.export_arrays(compact=False), growable=True)
         for batch in batches:
@@ -179,7 +188,7 @@ def test_patched_image_answers_like_a_full_compile(base_ops, batches):
                 patched = ic.update(new_zones, changed)
                 mirror = mirror.patch(*ic.last_patch_args)
             except NeedsFullCompile:
-                ic = IncrementalCompiler(new_zones, image_class)
+                ic = compiler(new_zones, image_class)
                 patched = ic.image
                 mirror = image_class(ic.image.export_arrays(compact=False), growable=True)
             full = image_class(compile_zones(new_zones).arrays())

@@ -119,7 +119,10 @@ class IncrementalCompiler:
     (core._engine.Image or ref.engine.RefImage) serving them."""
 
     def __init__(self, zones: list[Zone], image_class, health=None,
-                 cidr_collections: dict | None = None, udp_max: int = 1232):
+                 cidr_collections: dict | None = None, udp_max: int = 1232, full=None):
+        """`full(compiler, deps)`: runs the compiler's full compile tracing
+        into `deps` and returns its CompiledArrays (handoff.ForkedCompile:
+        in a child process); by default here."""
         self.zones = {z.origin: z for z in zones}  # as handed in, to notice what moved
         # the compiler's zones are its own copies (the callers' Zone objects
         # are never mutated).  Their record sets are an RRsetMap, the
@@ -136,8 +139,12 @@ class IncrementalCompiler:
         # (compiler.with_dnskeys): changes go to the zone the nodes belong to
         self.copies = {z.origin: z for z in self.c.zs.zones}
         self.deps = DependencyIndex()
-        self.c.on_trace = self.deps.add
-        image = self.c.full()
+        if full is None:
+            self.c.on_trace = self.deps.add
+            image = self.c.full()
+        else:
+            image = full(self.c, self.deps)
+            self.c.on_trace = self.deps.add
         self.image = image_class(image.arrays(), image.zones, udp_max, growable=True)
         self.kids: dict[bytes, int] = {}  # name -> its child nodes, for names that have any
         for name in self.c.zs.nodes:
