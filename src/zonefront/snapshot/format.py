@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     from .compiler import CompiledArrays
 
 MAGIC = "zonefront-snapshot"
-FORMAT_VERSION = 6  # 2: routing policy tables; 3: node/block records, raw arrays; 4: zone rows;
-# 5: SOA serials per zone row (serial fixups); 6: online-signing templates (layout.py BF_ONLINE)
+FORMAT_VERSION = 7  # 2: routing policy tables; 3: node/block records, raw arrays; 4: zone rows;
+# 5: SOA serials per zone row (serial fixups); 6: online-signing templates (layout.py BF_ONLINE);
+# 7: a signed zone's SOA serial and RRSIG as rows (fixup kind G), which a build reading 6 would
+# refuse with a confusing "serials do not match"
 _LEAD = struct.Struct("<7sBI")
 _LEAD_MAGIC = b"ZFSNAP\0"
 _TABLE = struct.Struct(f"<{2 * len(ARRAY_NAMES)}Q")  # (offset, length) of each array
