@@ -45,7 +45,7 @@ import zlib
 
 import msgpack
 
-from ..errors import ZonefrontError
+from ..errors import ServiceError
 from ..model import Zone
 
 log = logging.getLogger("zonefront.snapshot.handoff")
@@ -65,7 +65,7 @@ ARRAY_NAMES = ("nodes", "blocks", "negatives", "dnames", "serials", "live", "pse
                "colls", "cidr4", "cidr6", "regions")
 
 
-class HandoffError(ZonefrontError):
+class HandoffError(ServiceError):
     """The compile child died, timed out or handed back something that is
     not a valid handoff; nothing was changed."""
 

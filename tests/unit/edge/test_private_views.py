@@ -179,7 +179,7 @@ def test_public_and_private_deltas_are_patches(tmp_path):
     assert ask(edge.serving.engine, "db.priv.test.", OUTSIDE) == ("REFUSED", [])
     assert ask(edge.serving.engine, "new.pub.test.", OUTSIDE) == ("NOERROR", ["192.0.2.7"])
     assert (edge.stats["patched"], edge.stats["compiled"]) == (2, 0)
-    assert edge.serving.stats == {"patched": 0, "full": 0}  # nothing compiled here
+    assert edge.serving.stats == {"patched": 0, "full": 0, "forked": 0}  # nothing compiled here
 
 
 def test_disk_views_are_served_only_when_the_state_names_them(tmp_path):
