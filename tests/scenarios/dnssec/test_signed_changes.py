@@ -2,19 +2,25 @@
 against a real `serve --api`, one ChangeResourceRecordSets at a time, each
 answer then checked by `delv` with the zone's DS as its trust anchor, and the
 server's metrics showing that the change patched the served image (the
-signed zone's SOA serial and RRSIGs as fixups) instead of compiling it again."""
+signed zone's SOA serial and RRSIGs as fixups) instead of compiling it again.
+A `zonefront edge` fed by the server is checked the same way: it patches its
+copy and serves the re-signed answers, which delv validates."""
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
+import os
 import urllib.request
 
 import dns.flags
 import dns.rcode
 import dns.rdatatype
 import pytest
-from helpers.zfserve import free_port, rrset, start, stop
+from helpers.edge_cluster import EDGE_KEY, EDGE_SECRET, start_edge
+from helpers.zfserve import AKID, SECRET, free_port, rrset, start, stop, wait_for
+
+from zonefront.edge.client import Client
 
 pytestmark = pytest.mark.skipif(not shutil.which("delv"), reason="delv not installed")
 ZONE = "signed.test."
@@ -25,34 +31,52 @@ COMPILES = re.compile(r'^zonefront_image_compiles_total\{kind="(\w+)"\} (\d+)$',
 class Signed:
     """The served process, its zone id, and delv's trust anchor file."""
 
-    def __init__(self, served, zid, metrics_port, anchors):
+    def __init__(self, served, zid, metrics_port, anchors, edge_port):
         self.served, self.zid, self.metrics_port, self.anchors = served, zid, metrics_port, anchors
+        self.edge_port = edge_port
+        self.api = Client(f"http://127.0.0.1:{served.api_port}", AKID, SECRET)
 
     def compiles(self) -> dict[str, int]:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as r:
             return {k: int(v) for k, v in COMPILES.findall(r.read().decode())}
 
+    def edge_updates(self) -> dict[str, int]:
+        """The edge's own count of images patched / taken whole (its heartbeat)."""
+        edges = self.api.json("GET", "/2013-04-01/zonefront/edges")["Edges"]
+        return next(e for e in edges if e["Id"] == "e2e0")["Updates"]
+
     def change(self, *changes) -> None:
-        """One batch, INSYNC, and proof that it patched rather than recompiled."""
-        before = self.compiles()
+        """One batch, INSYNC (the edge serves it too), and proof that the
+        server and the edge patched rather than recompiled."""
+        before, edge_before = self.compiles(), self.edge_updates()
         self.served.change(self.zid, *changes, timeout=10)
         after = self.compiles()
         assert after["patched"] == before["patched"] + 1, (before, after)
         assert after["full"] == before["full"], (before, after)
+        edge = wait_for(lambda: (lambda u: u if u.get("patched", 0) > edge_before.get(
+            "patched", 0) else None)(self.edge_updates()), timeout=10)
+        assert edge, (edge_before, self.edge_updates())
+        assert (edge.get("full"), edge.get("compiled")) == (
+            edge_before.get("full"), edge_before.get("compiled")), (edge_before, edge)
 
-    def delv(self, name: str, rdtype: str = "A") -> list[str]:
-        out = subprocess.run(["delv", "@127.0.0.1", "-p", str(self.served.dns_port),
+    def delv(self, name: str, rdtype: str = "A", port: int | None = None) -> list[str]:
+        out = subprocess.run(["delv", "@127.0.0.1", "-p", str(port or self.served.dns_port),
                               "-a", str(self.anchors), f"+root={ZONE}", name, rdtype],
                              capture_output=True, text=True, timeout=20)
         return (out.stdout + out.stderr).splitlines()
 
     def validated(self, name: str, rdtype: str = "A") -> list[str]:
-        """delv's answer values for a positive, fully validated answer."""
-        lines = self.delv(name, rdtype)
-        assert lines and lines[0] == "; fully validated", lines
-        return sorted(ln.split()[-1] for ln in lines[1:]
-                      if ln and not ln.startswith(";") and ln.split()[3] == rdtype)
+        """delv's answer values for a positive, fully validated answer; the
+        edge's answer must validate to the same values."""
+        got = []
+        for port in (self.served.dns_port, self.edge_port):
+            lines = self.delv(name, rdtype, port)
+            assert lines and lines[0] == "; fully validated", (port, lines)
+            got.append(sorted(ln.split()[-1] for ln in lines[1:]
+                              if ln and not ln.startswith(";") and ln.split()[3] == rdtype))
+        assert got[0] == got[1] or rdtype == "A" and len(got[0]) == len(got[1]) == 1, got
+        return got[0]
 
     def serial(self) -> int:
         m = self.served.query(ZONE, "SOA")
@@ -64,8 +88,14 @@ def signed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("signed")
     metrics_port = free_port()
     served = start(tmp, extra_args=("--nameserver", f"ns1.{ZONE}",
-                                    "--metrics-listen", f"127.0.0.1:{metrics_port}"))
+                                    "--metrics-listen", f"127.0.0.1:{metrics_port}"),
+                   config_toml=f'[edges]\naccess_key_id = "{EDGE_KEY}"\n'
+                               f'secret_access_key = "{EDGE_SECRET}"\n')
+    edge = None
     try:
+        edge_port = free_port()
+        edge = start_edge(f"http://127.0.0.1:{served.api_port}", edge_port,
+                          os.path.join(str(tmp), "edge"), "e2e0")
         r53 = served.client
         zid = served.create_zone(ZONE)
         served.change(zid, rrset(f"ns1.{ZONE}", "192.0.2.53"), rrset(f"www.{ZONE}", "192.0.2.1"),
@@ -80,8 +110,15 @@ def signed(tmp_path_factory):
         anchors = tmp / "anchors"
         anchors.write_text(
             f'trust-anchors {{ "{ZONE}" static-ds {tag} {alg} {dt} "{digest}"; }};\n')
-        yield Signed(served, zid, metrics_port, anchors)
+        got = Signed(served, zid, metrics_port, anchors, edge_port)
+        # INSYNC may come before the edge registered: wait for it to serve signed
+        assert wait_for(lambda: any(ln.startswith("; fully validated")
+                                    for ln in got.delv(ZONE, "SOA", edge_port)[:1]), 20)
+        assert wait_for(lambda: "patched" in got.edge_updates(), 10)
+        yield got
     finally:
+        if edge is not None:
+            edge.stop()
         stop(served)
 
 
@@ -116,8 +153,9 @@ def test_delete_gives_a_validated_denial(signed):
     m = signed.served.query(name, want_dnssec=True)
     assert not [rs for rs in m.answer if rs.rdtype == dns.rdatatype.A], m.to_text()
     assert any(rs.rdtype == dns.rdatatype.NSEC for rs in m.authority), m.to_text()
-    lines = signed.delv(name)
-    assert lines and lines[0] == "; negative response, fully validated", lines
+    for port in (signed.served.dns_port, signed.edge_port):
+        lines = signed.delv(name, port=port)
+        assert lines and lines[0] == "; negative response, fully validated", (port, lines)
 
 
 def test_weighted_candidates_each_validate(signed):
@@ -136,10 +174,11 @@ def test_weighted_candidates_each_validate(signed):
 
 def test_cname_to_existing_name_validates(signed):
     signed.change(("CREATE", rrset(f"alias.{ZONE}", f"www.{ZONE}", rdtype="CNAME")))
-    lines = signed.delv(f"alias.{ZONE}")
-    assert lines and lines[0] == "; fully validated", lines
-    rows = [ln.split() for ln in lines if ln and not ln.startswith(";")]
-    assert [r[3] for r in rows if r[3] in ("CNAME", "A")] == ["CNAME", "A"], lines
-    assert rows[-1][-1] == "192.0.2.2" or any(r[-1] == "192.0.2.2" for r in rows), lines
+    for port in (signed.served.dns_port, signed.edge_port):
+        lines = signed.delv(f"alias.{ZONE}", port=port)
+        assert lines and lines[0] == "; fully validated", (port, lines)
+        rows = [ln.split() for ln in lines if ln and not ln.startswith(";")]
+        assert [r[3] for r in rows if r[3] in ("CNAME", "A")] == ["CNAME", "A"], lines
+        assert [r[-1] for r in rows if r[3] == "A"] == ["192.0.2.2"], lines
     m = signed.served.query(f"alias.{ZONE}", want_dnssec=True)
     assert m.rcode() == dns.rcode.NOERROR and not (m.flags & dns.flags.TC), m.to_text()
