@@ -182,6 +182,13 @@ def _image_families(served) -> list[metrics.Family]:
                                   "Names (nodes) in the served image").add(int(names)))
     out.append(metrics.Family("zonefront_image_zones", "gauge", "Zones in the served image")
                .add(len(getattr(image, "zones", []) or [])))
+    stats = getattr(served, "stats", None)  # ServedZones: did a change patch or recompile?
+    if stats:
+        fam = metrics.Family("zonefront_image_compiles_total", "counter",
+                             "Images built in this process: patched from the last, or full")
+        for kind in ("patched", "full", "forked"):
+            fam.add(stats.get(kind, 0), kind=kind)
+        out.append(fam)
     return out
 
 
