@@ -299,8 +299,15 @@ class _Builder:
         covers, the compact NSEC with the wildcard's types or the §7.2.5
         proof; a name that does not exist gets the NXNAME NSEC (RFC 9824,
         rcode NOERROR) or the closest-encloser proof (§7.2.2, rcode 3).
-        None for other answers, a target in an unsigned zone, or a chain
-        that ends at a delegation or a DNAME (left unproven)."""
+        A chain into a delegation of a signed zone ends in its referral,
+        which carries the cut's NSEC (or the NSEC3 matching it) as a direct
+        query for the name does, proving no DS (RFC 4035 §3.1.4.1, RFC 5155
+        §7.2.7).  None for other answers or a target in an unsigned zone (a
+        chain through a DNAME needs nothing: the DNAME and the CNAME
+        synthesized from it are signed ahead)."""
+        referral = self.referral_proof(res)
+        if referral is not None:
+            return referral
         if not res.answer or res.answer[-1].rtype != TYPE_CNAME or res.additional \
                 or res.rcode not in (0, 3) or len(res.authority) != 1 \
                 or res.authority[0].rtype != TYPE_SOA or self.zs is None:
@@ -322,6 +329,22 @@ class _Builder:
             return self.nsec3_proof(zk, target), 0
         rrs = self.signer.nsec_rrs(res, target, set(node.rrsets) | set(node.routed), target)
         return (rrs, 0) if rrs else None
+
+    def referral_proof(self, res: Resolution) -> tuple[list[RR], int] | None:
+        """chain_proof for a chain whose last target is at or below a cut of a
+        signed zone: the records a direct referral adds (encode_signed with
+        the cut's types and owner), the rcode kept."""
+        if not res.answer or res.answer[-1].rtype != TYPE_CNAME or self.zs is None \
+                or not res.authority or any(r.rtype != TYPE_NS for r in res.authority):
+            return None
+        target = name_lower(res.answer[-1].rdata)
+        kind, cut = self.zs.lookup(target)
+        if kind not in ("referral", "cut") or cut is None \
+                or res.authority[0].owner.lower() != cut.name.lower() \
+                or self.signer.zone_keys(cut.name, TYPE_DS) is None:
+            return None
+        rrs = self.signer.nsec_rrs(res, cut.name, set(cut.rrsets), cut.name)
+        return (rrs, res.rcode) if rrs else None
 
     def nsec3_proof(self, zk, name: bytes) -> list[RR]:
         """The chain's NSEC3s (and RRSIGs) that nsec3.proof picks for `name`:

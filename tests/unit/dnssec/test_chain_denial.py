@@ -38,6 +38,10 @@ towild CNAME x.wild
 *.cnx CNAME gone
 mvalias CNAME mv
 mvchain CNAME mvalias
+sub NS ns.sub
+ns.sub A 192.0.2.9
+todel CNAME host.sub
+tocut CNAME sub
 """
 N = dns.name.from_text
 
@@ -250,13 +254,43 @@ def test_chain_into_multivalue_that_does_not_fit_sets_tc(impl):
     assert m.flags & dns.flags.TC or rrsig_of_a
 
 
+@pytest.mark.parametrize("qname", ["todel.example.com.", "tocut.example.com."])
+def test_chain_into_an_insecure_delegation_proves_no_ds(image, qname):
+    """The referral a chain ends in carries the cut's NSEC (NS, no DS) or
+    the NSEC3 matching the cut, signed, as a direct query below the cut
+    gets (RFC 4035 §3.1.4.1, RFC 5155 §7.2.7): the same authority."""
+    mode, img = image
+    keys = dnskeys(img)
+    m, _ = ask(img, qname, "A")
+    direct, _ = ask(img, "host.sub.example.com.", "A")
+    assert m.rcode() == dns.rcode.NOERROR
+    assert validated(m, m.answer, keys) == 1  # the CNAME
+    ns = m.find_rrset(m.authority, N("sub.example.com."), dns.rdataclass.IN,
+                      dns.rdatatype.NS)
+    assert ns[0].target == N("ns.sub.example.com.")
+    (proof,) = nsecs(m) + nsec3s(m)  # the child's NS is not signed, the proof is
+    dns.dnssec.validate(proof, m.find_rrset(m.authority, proof.name, dns.rdataclass.IN,
+                                            dns.rdatatype.RRSIG, proof.rdtype), keys)
+    if mode == "compact":
+        (nsec,) = nsecs(m)
+        assert nsec.name == N("sub.example.com.")
+        types = set(nsec[0].to_text().split()[1:])
+        assert "NS" in types and "DS" not in types and "SOA" not in types
+    else:
+        (rs,) = nsec3s(m)
+        assert rs.name.labels[0].decode() == _hash("sub.example.com.")  # it matches the cut
+        got = {dns.rdatatype.to_text(t) for t in _types(rs[0])}
+        assert "NS" in got and "DS" not in got and "SOA" not in got
+    assert sorted(map(str, m.authority)) == sorted(map(str, direct.authority))
+
+
 @pytest.mark.parametrize("mode", ["compact", "nsec3"])
 def test_engines_agree_on_chains_but_for_signatures(mode):
     pytest.importorskip("zonefront.core._engine")
     arrays = compiled(mode, 10)
     ref, comp = load("ref", arrays), load("compiled", arrays)
     names = ["alias", "chain", "dangling", "deep", "towild", "q.cnx", "c.cn", "mvalias",
-             "mvchain", "MvChain"]
+             "mvchain", "MvChain", "todel", "tocut"]
     for name in names:
         for rdtype in ("A", "TXT", "AAAA"):
             for payload in (512, 1232, 4096):
