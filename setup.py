@@ -25,10 +25,11 @@ C_SOURCES = {
     "zonefront.snapshot._fastcompile": ["csrc/zftable.c", "csrc/zscan.c", "csrc/zfcompile.c"],
     "zonefront.dataplane._xdp": ["csrc/xdpio.c", "csrc/udpio.c", "csrc/zfdefer.c"],  # udpio: the RCU slot
 }
-# Libraries beyond pthread, per module (libcrypto: the online DNSSEC signer;
+# Libraries beyond pthread, per module (libcrypto: the bulk DNSSEC signer;
+# the engine's online signer opens it on first use, csrc/zfcrypto.h;
 # libxdp/libbpf: the AF_XDP sockets and their program).
 LIBRARIES = {
-    "zonefront.core._engine": ["crypto"],
+    "zonefront.core._engine": ["dl"],  # dlopen: glibc before 2.34 keeps it in libdl
     "zonefront.dnssec._sign": ["crypto"],
     "zonefront.dataplane._xdp": ["xdp", "bpf"],
 }

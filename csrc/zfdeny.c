@@ -11,6 +11,8 @@
 #include <openssl/param_build.h>
 #include <openssl/sha.h>
 
+#include "zfcrypto.h"  /* libcrypto opened on first use, not at import */
+
 #define KEY_SLOTS 8
 
 typedef struct {
@@ -110,6 +112,8 @@ static EVP_PKEY *pkey_from_raw(const uint8_t *priv, const uint8_t *pub)
 static EVP_PKEY_CTX *key_ctx(state_t *st, const uint8_t *priv, const uint8_t *pub)
 {
     key_t_ *k;
+    if (zfcrypto_load() != 0)
+        return NULL;
     for (int i = 0; i < KEY_SLOTS; i++)
         if (st->keys[i].ctx != NULL && memcmp(st->keys[i].pub, pub, 65) == 0)
             return st->keys[i].ctx;

@@ -201,8 +201,13 @@ def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> E
             _compile_forked(zone_files, tmp)
             # a fork of this very process wrote it into a 0600 file of ours:
             # the checks against hostile snapshots (~46M instructions for
-            # 100k names) guard nothing here
-            return Engine.from_snapshot(tmp, udp_max, trusted=True)
+            # 100k names) guard nothing here, and its header is marshal's
+            # (snapshot/format.py: handoff), so msgpack is never imported
+            from .snapshot import format as snapshot_format
+
+            arrays, meta = snapshot_format.read(tmp, handoff=True)
+            return Engine(arrays, meta["zones"], meta["serial"], udp_max, release_source=True,
+                          trusted=True)
         import subprocess  # not imported on the way to a first answer
 
         proc = subprocess.run(
@@ -235,7 +240,7 @@ def _compile_forked(zone_files: list[str], out: str) -> None:
             from .snapshot.fastcompile import compile_zone_files
 
             snapshot_format.write(out, compile_zone_files(zone_files), int(time.time()),
-                                  durable=False)  # read back at once, then deleted
+                                  durable=False, handoff=True)  # read back at once, then deleted
             code = 0
         except (ValueError, OSError) as e:  # ZoneFileError is a ValueError
             os.write(w, str(e).encode("utf-8", "replace")[:8192])

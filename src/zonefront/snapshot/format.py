@@ -9,9 +9,18 @@ nothing left behind in the heap after the load.
   "ZFSNAP\\0", u8 version, u32 header length,
   (u64 offset, u64 length) per array in compiler.ARRAY_NAMES order,
   msgpack header {magic, version, serial, zones}, the arrays
+
+A handoff file (`handoff=True`: the image a forked compiler child hands its
+parent, serving.compile_in_child) is the same with "ZFHAND\\0" and the
+header in `marshal`: neither process then imports msgpack on a zone file's
+way to its first answer (6 ms of the server's start and 0.6 MB of its RSS,
+bench/RESULTS.md §9, 2026-12-06 rss1m).  marshal is for data this very
+Python wrote, which a handoff file is (0600, read back at once, deleted);
+a file from disk or the network is always a snapshot.
 """
 from __future__ import annotations
 
+import marshal
 import mmap
 import os
 import struct
@@ -19,8 +28,6 @@ import sys
 import time
 
 from typing import TYPE_CHECKING
-
-import msgpack
 
 from .layout import ARRAY_NAMES
 from ..errors import InputError
@@ -35,6 +42,7 @@ FORMAT_VERSION = 7  # 2: routing policy tables; 3: node/block records, raw array
 # refuse with a confusing "serials do not match"
 _LEAD = struct.Struct("<7sBI")
 _LEAD_MAGIC = b"ZFSNAP\0"
+_HANDOFF_MAGIC = b"ZFHAND\0"
 _TABLE = struct.Struct(f"<{2 * len(ARRAY_NAMES)}Q")  # (offset, length) of each array
 _ALIGN = 64
 _MAX_HEADER = 64 << 20
@@ -54,24 +62,32 @@ def dumps(image: "CompiledArrays", serial: int | None = None, lineage: str | Non
     return b"".join(_chunks(image, serial, lineage))
 
 
-def _chunks(image: "CompiledArrays", serial: int | None, lineage: str | None = None):
+def _chunks(image: "CompiledArrays", serial: int | None, lineage: str | None = None,
+            handoff: bool = False):
     if sys.byteorder != "little":
         raise SnapshotError("snapshots are written on little-endian machines only")
     arrays = image.arrays()
-    header = msgpack.packb({
+    doc = {
         "magic": MAGIC,
         "version": FORMAT_VERSION,
         "serial": serial if serial is not None else int(time.time()),
         "zones": image.zones,
         "lineage": lineage,
-    }, use_bin_type=True)
+    }
+    if handoff:
+        header = marshal.dumps(doc)
+    else:
+        import msgpack  # not on the zone-file start path (handoff)
+
+        header = msgpack.packb(doc, use_bin_type=True)
     pos = _LEAD.size + _TABLE.size + len(header)
     pos += _pad(pos)
     table = []
     for k in ARRAY_NAMES:
         table += [pos, len(arrays[k])]
         pos += len(arrays[k]) + _pad(len(arrays[k]))
-    head = _LEAD.pack(_LEAD_MAGIC, FORMAT_VERSION, len(header)) + _TABLE.pack(*table) + header
+    magic = _HANDOFF_MAGIC if handoff else _LEAD_MAGIC
+    head = _LEAD.pack(magic, FORMAT_VERSION, len(header)) + _TABLE.pack(*table) + header
     yield head
     yield bytes(_pad(len(head)))
     for k in ARRAY_NAMES:
@@ -79,15 +95,17 @@ def _chunks(image: "CompiledArrays", serial: int | None, lineage: str | None = N
         yield bytes(_pad(len(arrays[k])))
 
 
-def write(path: str, image: "CompiledArrays", serial: int | None = None, durable: bool = True) -> None:
+def write(path: str, image: "CompiledArrays", serial: int | None = None, durable: bool = True,
+          handoff: bool = False) -> None:
     """Write atomically: a reader never sees half a snapshot.  `durable`
     (fsync before the rename) is for files that outlive this run; a
     snapshot handed from a compiler child to its parent skips it (5-10 ms
-    of a 100k-name zone's way to its first answer)."""
+    of a 100k-name zone's way to its first answer), and is a `handoff`
+    file (see the top)."""
     tmp = f"{path}.tmp.{os.getpid()}"
     # 0600: a signed zone's snapshot holds its ZSK (dnssec/online.py)
     with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
-        for chunk in _chunks(image, serial):
+        for chunk in _chunks(image, serial, handoff=handoff):
             f.write(chunk)
         if durable:
             f.flush()
@@ -95,14 +113,15 @@ def write(path: str, image: "CompiledArrays", serial: int | None = None, durable
     os.replace(tmp, path)
 
 
-def loads(blob, source: str = "<snapshot>") -> tuple[dict, dict]:
+def loads(blob, source: str = "<snapshot>", handoff: bool = False) -> tuple[dict, dict]:
     """Returns (arrays, meta); arrays are memoryviews into `blob`, meta has
-    serial and zones."""
+    serial and zones.  `handoff`: a handoff file (see the top), never
+    anything read from disk or the network."""
     view = memoryview(blob).cast("B")
     if len(view) < _LEAD.size:
         raise SnapshotError(f"{source}: not a zonefront snapshot")
     magic, version, hlen = _LEAD.unpack_from(view, 0)
-    if magic != _LEAD_MAGIC:
+    if magic != (_HANDOFF_MAGIC if handoff else _LEAD_MAGIC):
         raise SnapshotError(f"{source}: not a zonefront snapshot")
     if version != FORMAT_VERSION:
         raise SnapshotError(f"{source}: snapshot format {version}, this zonefront reads {FORMAT_VERSION}")
@@ -110,7 +129,12 @@ def loads(blob, source: str = "<snapshot>") -> tuple[dict, dict]:
     if hlen > _MAX_HEADER or start + hlen > len(view):
         raise SnapshotError(f"{source}: snapshot header is truncated")
     try:
-        doc = msgpack.unpackb(view[start : start + hlen], raw=False, strict_map_key=False)
+        if handoff:
+            doc = marshal.loads(view[start : start + hlen])
+        else:
+            import msgpack
+
+            doc = msgpack.unpackb(view[start : start + hlen], raw=False, strict_map_key=False)
     except Exception as e:  # msgpack raises several unrelated types
         raise SnapshotError(f"{source}: not a snapshot ({e})") from None
     if not isinstance(doc, dict) or doc.get("magic") != MAGIC or doc.get("version") != version:
@@ -126,7 +150,7 @@ def loads(blob, source: str = "<snapshot>") -> tuple[dict, dict]:
                     "lineage": doc.get("lineage")}
 
 
-def read(path: str) -> tuple[dict, dict]:
+def read(path: str, handoff: bool = False) -> tuple[dict, dict]:
     """Maps the file: the arrays are views of the page cache until the
     engine copies them."""
     with open(path, "rb") as f:
@@ -134,4 +158,4 @@ def read(path: str) -> tuple[dict, dict]:
         if size == 0:
             raise SnapshotError(f"{path}: not a zonefront snapshot")
         mapped = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
-    return loads(mapped, path)
+    return loads(mapped, path, handoff)
