@@ -151,9 +151,10 @@ int zf_add_zone(zf_table_t *t)
 
 /* ---- names ---------------------------------------------------------------- */
 
-uint32_t zf_find(const zf_table_t *t, const uint8_t *name, size_t len)
+/* zf_find with the name's hash already made (zf_intern hashes once) */
+static inline uint32_t find_hashed(const zf_table_t *t, const uint8_t *name, size_t len,
+                                   uint32_t h)
 {
-    uint32_t h = zf_hash(name, len);
     for (uint32_t i = h & t->hmask;; i = (i + 1) & t->hmask) {
         uint64_t e = t->htab[i];
         if (e == ~(uint64_t)0)
@@ -165,6 +166,11 @@ uint32_t zf_find(const zf_table_t *t, const uint8_t *name, size_t len)
         if (n->len == len && memcmp(t->arena.p + n->off, name, len) == 0)
             return id;
     }
+}
+
+uint32_t zf_find(const zf_table_t *t, const uint8_t *name, size_t len)
+{
+    return find_hashed(t, name, len, zf_hash(name, len));
 }
 
 static int grow_hash(zf_table_t *t)
@@ -220,7 +226,8 @@ static uint32_t add_name(zf_table_t *t, uint32_t off, size_t len, uint32_t h)
 
 uint32_t zf_intern(zf_table_t *t, const uint8_t *name, size_t len)
 {
-    uint32_t id = zf_find(t, name, len);
+    uint32_t h = zf_hash(name, len);
+    uint32_t id = find_hashed(t, name, len, h);
     if (id != ZF_NONE)
         return id;
     if (t->arena.len + len > 0xFFFFFFFFu)
@@ -228,7 +235,7 @@ uint32_t zf_intern(zf_table_t *t, const uint8_t *name, size_t len)
     uint32_t off = (uint32_t)t->arena.len;
     if (zbuf_put(&t->arena, name, len) != 0)
         return ZF_NONE;
-    return add_name(t, off, len, zf_hash(name, len));
+    return add_name(t, off, len, h);
 }
 
 /* a parent is a suffix of its child's octets: share them.  Most owners
@@ -243,7 +250,7 @@ static uint32_t intern_suffix(zf_table_t *t, uint32_t off, size_t len, uint32_t 
     if (id != ZF_NONE && t->names[id].hash == h && t->names[id].len == len &&
         memcmp(t->arena.p + t->names[id].off, p, len) == 0)
         return id;
-    id = zf_find(t, p, len);
+    id = find_hashed(t, p, len, h);
     if (id == ZF_NONE)
         id = add_name(t, off, len, h);
     *slot = id;

@@ -26,7 +26,8 @@
 #include "zftable.h"
 
 typedef struct {
-    uint32_t off;     /* in the scanner's token buffer */
+    const char *src;  /* the text in the file itself, or NULL: at `off` */
+    uint32_t off;     /* in the scanner's token buffer, when src is NULL */
     uint32_t len;
     uint8_t quoted;   /* written between double quotes */
     uint8_t nonascii; /* holds an octet >= 0x80 */
@@ -74,10 +75,12 @@ void zs_free(zs_scanner_t *s);
 int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *origin,
             int origin_len, int depth);
 
-/* the text of token i of the record being read */
+/* the text of token i of the record being read: most tokens (a run of
+ * plain octets) are read where they lie in the file; those with escapes or
+ * quotes are copied into the token buffer as scanned */
 static inline const char *zs_tok_text(const zs_scanner_t *s, const zs_tok_t *tok)
 {
-    return (const char *)s->tokbuf.p + tok->off;
+    return tok->src != NULL ? tok->src : (const char *)s->tokbuf.p + tok->off;
 }
 
 #endif

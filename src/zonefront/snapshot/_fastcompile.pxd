@@ -68,6 +68,7 @@ cdef extern from "zftable.h":
 
 cdef extern from "zscan.h":
     ctypedef struct zs_tok_t:
+        const char* src
         uint32_t off
         uint32_t len
         uint8_t quoted
@@ -93,6 +94,7 @@ cdef extern from "zscan.h":
         uint32_t fallbacks
         int release_behind
 
+    const char* zs_tok_text(const zs_scanner_t* s, const zs_tok_t* tok)
     int zs_add_type(const char* mnemonic, uint16_t value)
     int zs_init(zs_scanner_t* s, zf_table_t* t, uint16_t zone)
     void zs_free(zs_scanner_t* s)

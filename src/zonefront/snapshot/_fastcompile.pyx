@@ -36,7 +36,7 @@ cdef list _tokens(zs_scanner_t* s, const zs_tok_t* toks, int n):
     cdef list out = []
     cdef int i
     for i in range(n):
-        text = (<const char*>s.tokbuf.p + toks[i].off)[:toks[i].len].decode("utf-8")
+        text = zs_tok_text(s, &toks[i])[:toks[i].len].decode("utf-8")
         out.append(_rdata.Quoted(text) if toks[i].quoted else text)
     return out
 
