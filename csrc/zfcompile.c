@@ -236,10 +236,7 @@ static inline int name_len(const uint8_t *n)
 
 static inline void lower_copy(uint8_t *dst, const uint8_t *src, int n)
 {
-    for (int i = 0; i < n; i++) {
-        uint8_t ch = src[i];
-        dst[i] = (ch >= 'A' && ch <= 'Z') ? (uint8_t)(ch | 0x20) : ch;
-    }
+    zf_lower_copy(dst, src, (size_t)n);
 }
 
 static int is_subdomain(const uint8_t *name, int len, const uint8_t *anc, int alen)

@@ -415,9 +415,7 @@ static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, 
 
 static inline void lower_name(uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i] >= 'A' && p[i] <= 'Z')
-            p[i] |= 0x20;
+    zf_lower_copy(p, p, n);
 }
 
 /* rdata.unescape into `out`: \DDD and \X (a digit X is an error) */

@@ -27,6 +27,14 @@ SHAPES = {
     "no-newline-quoted": 'last TXT "end"',
     # one character tokens, and a token right before ';'
     "short": "z A 10.0.0.1;c\nq CNAME z\nw 0 A 0.0.0.0\n",
+    # names lower-cased eight octets at a time (zftable.h zf_lower_copy):
+    # lengths around the word size, letters at the word edges, escaped
+    # octets >= 0x80 and the characters next to A-Z in ASCII
+    "case": "".join(f"{o} A 192.0.2.{i}\n" for i, o in enumerate([
+        "A", "AbCdEfG", "ABCDEFGH", "aBcDeFgHi", "ZZZZZZZZZZZZZZZ", "Q" * 16, "xY" * 9,
+        "@AZ[", "`az{", "Mx\\200Yz", "\\195\\169T\\200ABCDEFGHIJ", "Deep.Er.NAMES.Here",
+        "a" * 63 + ".B" + "C" * 62]))
+        + "PTRS PTR Target.EXAMPLE.com.\nm MX 1 \\200MAIL.Example.COM.\n",
     # an address written as a quoted string is still an address
     "quoted-address": 'x A "192.0.2.1"\n',
 }
