@@ -35,6 +35,8 @@ SHAPES = {
         "@AZ[", "`az{", "Mx\\200Yz", "\\195\\169T\\200ABCDEFGHIJ", "Deep.Er.NAMES.Here",
         "a" * 63 + ".B" + "C" * 62]))
         + "PTRS PTR Target.EXAMPLE.com.\nm MX 1 \\200MAIL.Example.COM.\n",
+    # the longest label, and a name of exactly 255 octets (the origin is 13)
+    "limits": "{0}.{0}.{0}.{1} A 192.0.2.9\n{2} A 192.0.2.8\n".format("c" * 63, "d" * 49, "b" * 63),
     # an address written as a quoted string is still an address
     "quoted-address": 'x A "192.0.2.1"\n',
 }
@@ -56,6 +58,10 @@ FAULTS = {
     "ipv4-leading-zero-last": "x A 192.0.2.01\n",
     "ipv4-trailing-text": "x A 192.0.2.1x\n",
     "unclosed-paren-at-end": "x A ( 192.0.2.1",
+    "label-of-64": "e" * 64 + " A 192.0.2.1\n",
+    "escaped-label-of-64": "e" * 63 + "\\065 A 192.0.2.1\n",
+    "name-of-256": "{0}.{0}.{0}.{1} A 192.0.2.1\n".format("c" * 63, "d" * 50),
+    "empty-label": "x..y A 192.0.2.1\n",
 }
 
 
