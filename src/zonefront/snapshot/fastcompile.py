@@ -27,7 +27,9 @@ usual `file:line: reason` or returns the zone, whose records then join the
 table; when the zone set breaks a rule checked after reading (CNAME and
 other data, nested zones with data below an inner apex, ...), every file is
 read and compiled by the Python path.  Rdata of types the scanner has no
-parser for is parsed by rdata.from_tokens, record by record.
+parser for is parsed by rdata.from_tokens, record by record.  zonefile.py
+itself is imported only when a file needs it (a fault, a fallback,
+$INCLUDE), not on a clean file's way to its first answer.
 """
 from __future__ import annotations
 
@@ -37,7 +39,6 @@ import time
 
 from ..model import TYPE_SOA, RRset, Zone, parent_of
 from ..rdata import fast_name_from_text, unescape
-from ..zonefile import MAX_INCLUDE_DEPTH, ZoneFileError, parse_zone_file
 from ..zoneset import Node, Resolution, ZoneSet
 from . import _fastcompile
 from .compiler import CompiledArrays, Compiler, compile_zones
@@ -79,6 +80,8 @@ def compile_zone_files(paths: list[str], stats: Stats | None = None,
     try:
         table.finish()
     except Unsupported as e:
+        from ..zonefile import parse_zone_file
+
         stats.python_all = str(e)
         python_zones = [parse_zone_file(p) for p in paths]
         stats.parse_s = time.perf_counter() - t0
@@ -104,12 +107,16 @@ def _read_file(table, path: str, stats: Stats) -> Zone:
     try:
         raw = _map(path)
     except OSError as e:
+        from ..zonefile import ZoneFileError
+
         raise ZoneFileError(path, 0, f"cannot read zone file: {e.strerror}") from None
     mark = table.mark()
     include = _Includer(os.path.dirname(path) or ".", path)
     try:
         zi = table.scan_zone(raw, include, isinstance(raw, mmap.mmap))
     except Unsupported:
+        from ..zonefile import parse_zone_file
+
         _close(raw)
         table.rollback(mark)
         stats.python_files.append(path)
@@ -147,6 +154,8 @@ class _Includer:
         self.stack = [os.path.realpath(path)]
 
     def __call__(self, table, args: list[str], origin: bytes | None, depth: int) -> None:
+        from ..zonefile import MAX_INCLUDE_DEPTH
+
         if depth >= MAX_INCLUDE_DEPTH:
             raise Unsupported("$INCLUDE too deep")
         path = os.path.join(self.base_dir, unescape(args[0]).decode())

@@ -154,3 +154,31 @@ def test_handoff_file_and_snapshot_are_never_read_as_each_other(tmp_path):
         snapshot_format.read(hand)  # a snapshot reader never unmarshals
     with pytest.raises(snapshot_format.SnapshotError, match="not a zonefront snapshot"):
         snapshot_format.read(snap, handoff=True)
+
+
+# The compiler child on a clean file: zonefile.py (the reader of faults and
+# fallbacks) is not imported; a broken file still gets its `file:line: reason`.
+CLEAN_THEN_BROKEN = textwrap.dedent("""
+    import sys
+    from zonefront.snapshot.fastcompile import compile_zone_files
+
+    compile_zone_files([sys.argv[1]])
+    print("zonefront.zonefile" in sys.modules)
+    try:
+        compile_zone_files([sys.argv[2]])
+    except ValueError as e:
+        print(type(e).__name__, e)
+""")
+
+
+def test_clean_zone_file_compiles_without_importing_zonefile(tmp_path):
+    clean, broken = tmp_path / "clean.db", tmp_path / "broken.db"
+    clean.write_text(ZONE)
+    broken.write_text(ZONE + "bad A 192.0.2.256\n")
+    src = os.path.dirname(os.path.dirname(zonefront.__file__))
+    proc = subprocess.run([sys.executable, "-c", CLEAN_THEN_BROKEN, str(clean), str(broken)],
+                          env=dict(os.environ, PYTHONPATH=src), check=True,
+                          capture_output=True, text=True, timeout=60)
+    imported, error = proc.stdout.splitlines()
+    assert imported == "False"
+    assert error.startswith(f"ZoneFileError {broken}:7: ")
