@@ -23,8 +23,8 @@ from zonefront.snapshot import format as snapshot_format
 from zonefront.zonefile import parse_zone_text
 
 ZONE = """$ORIGIN example.com.
-$TTL 300
-@ 3600 IN SOA ns1 hostmaster 2024010101 3600 600 86400 60
+$TTL 600
+@ IN SOA ns1 admin 7 7200 900 604800 120
 @ NS ns1
 ns1 A 192.0.2.53
 www A 192.0.2.1
