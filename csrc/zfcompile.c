@@ -447,7 +447,7 @@ static uint32_t pack_block(zc_t *c, const uint8_t *data, size_t len, const uint3
 
 /* ---- the encoder (blocks._Writer) -------------------------------------------------- */
 
-static int enc_grow(zc_t *c)
+static int enc_grow_slow(zc_t *c)
 {
     if (c->nfix == c->capfix) {
         uint32_t cap = c->capfix ? c->capfix * 2 : 256;
@@ -466,6 +466,15 @@ static int enc_grow(zc_t *c)
         c->captg = cap;
     }
     return zbuf_reserve(&c->buf, 600);
+}
+
+/* room for one more fixup, one more target and 600 octets: asked once per
+ * label, so the common case (all there) is three compares inline */
+static inline int enc_grow(zc_t *c)
+{
+    if (c->nfix < c->capfix && c->ntg < c->captg && c->buf.len + 600 <= c->buf.cap)
+        return 0;
+    return enc_grow_slow(c);
 }
 
 static int enc_find(const zc_t *c, const uint8_t *key, int klen)

@@ -83,7 +83,7 @@ void zf_dealloc(void *p, size_t cap)
         free(p);
 }
 
-int zbuf_reserve(zbuf_t *b, size_t extra)
+int zbuf_grow(zbuf_t *b, size_t extra)
 {
     size_t need = b->len + extra;
     if (need <= b->cap)

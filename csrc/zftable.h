@@ -45,7 +45,14 @@ typedef struct {
     size_t cap; /* octets allocated */
 } zbuf_t;
 
-int zbuf_reserve(zbuf_t *b, size_t extra);
+/* room for `extra` more octets; 0, or -1 out of memory.  The check is
+ * inline (the scanner and the encoder ask once per line, label or name:
+ * 9M instructions in calls at 100k names), the growth is not. */
+int zbuf_grow(zbuf_t *b, size_t extra);
+static inline int zbuf_reserve(zbuf_t *b, size_t extra)
+{
+    return b->len + extra <= b->cap ? 0 : zbuf_grow(b, extra);
+}
 /* Big arrays grow by mremap and go back to the system when freed: on the
  * malloc heap (glibc raises its mmap threshold after the first big free)
  * each realloc copied and left the old chunk resident, about 60 MB more
