@@ -37,7 +37,7 @@ static struct { ZFC_FUNCS(ZFC_FIELD) } zfc;
 #undef ZFC_FIELD
 
 static pthread_once_t zfc_once = PTHREAD_ONCE_INIT;
-static int zfc_ok;  /* every pointer above is filled */
+static int zfc_ok;  /* every pointer above is filled (set once, with release) */
 
 static void zfc_open(void)
 {
@@ -49,15 +49,17 @@ static void zfc_open(void)
 #define ZFC_SYM(f) if ((*(void **)&zfc.f = dlsym(lib, #f)) == NULL) return;
     ZFC_FUNCS(ZFC_SYM)
 #undef ZFC_SYM
-    zfc_ok = 1;
+    __atomic_store_n(&zfc_ok, 1, __ATOMIC_RELEASE);
 }
 
 /* 0 once libcrypto is usable; -1 when it cannot be opened (signing then
  * fails, and the answer is SERVFAIL, as for any signing fault). */
 static inline int zfcrypto_load(void)
 {
+    if (__atomic_load_n(&zfc_ok, __ATOMIC_ACQUIRE))
+        return 0; /* every signature after the first: one load */
     pthread_once(&zfc_once, zfc_open);
-    return zfc_ok ? 0 : -1;
+    return __atomic_load_n(&zfc_ok, __ATOMIC_ACQUIRE) ? 0 : -1;
 }
 
 /* The frees run when a thread's cache goes (free_state), whether or not
