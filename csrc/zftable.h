@@ -65,46 +65,6 @@ void *zf_table_alloc(size_t size);
 void zf_table_release(void *p, size_t size);
 void zbuf_free(zbuf_t *b);
 
-/* ASCII A-Z to a-z from src to dst (the same place, or apart), eight
- * octets at a time: lower-casing names byte by byte was 55M of the 618M
- * instructions a 100k-name zone file's compile took (callgrind, bench/
- * RESULTS.md §9, 2026-12-06 rss1m).  Only A-Z change (model.name_lower);
- * a word holding an octet >= 0x80 goes byte by byte.  Lower-casing twice
- * changes nothing, so the last word may overlap the one before it. */
-static inline void zf_lower_byte(uint8_t *dst, const uint8_t *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint8_t ch = src[i];
-        dst[i] = (ch >= 'A' && ch <= 'Z') ? (uint8_t)(ch | 0x20) : ch;
-    }
-}
-
-static inline void zf_lower_copy(uint8_t *dst, const uint8_t *src, size_t n)
-{
-    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-    if (n < 8) {
-        zf_lower_byte(dst, src, n);
-        return;
-    }
-    for (size_t i = 0;; i += 8) {
-        if (i + 8 > n)
-            i = n - 8; /* the last, overlapping word */
-        uint64_t w;
-        __builtin_memcpy(&w, src + i, 8);
-        if (w & high) {
-            zf_lower_byte(dst + i, src + i, 8);
-        } else {
-            /* every octet < 0x80, so no sum carries into the next one:
-             * the high bit of w + 0x3f marks >= 'A', of w + 0x25 > 'Z' */
-            uint64_t upper = (w + 0x3f * ones) & ~(w + 0x25 * ones) & high;
-            w |= upper >> 2;
-            __builtin_memcpy(dst + i, &w, 8);
-        }
-        if (i + 8 == n)
-            return;
-    }
-}
-
 static inline int zbuf_put(zbuf_t *b, const void *src, size_t n)
 {
     if (b->len + n > b->cap && zbuf_reserve(b, n) != 0)

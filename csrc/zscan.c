@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "zscan.h"
+#include "zfwire.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -438,11 +439,6 @@ static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, 
         return -1;
     memcpy(out + w, origin, (size_t)olen);
     return (int)w + olen;
-}
-
-static inline void lower_name(uint8_t *p, size_t n)
-{
-    zf_lower_copy(p, p, n);
 }
 
 /* rdata.unescape into `out`: \DDD and \X (a digit X is an error) */
@@ -956,12 +952,12 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
                     }
                     continue;
                 }
-                uint8_t name[256];
+                uint8_t name[256], low[256];
                 int nn = parse_name(ot, o->len, origin, olen, name);
                 if (nn < 0)
                     FAIL("bad owner name");
-                lower_name(name, (size_t)nn);
-                owner = zf_intern(t, name, (size_t)nn);
+                zf_fold_copy(low, name, (size_t)nn); /* zfwire.h: a word at a time */
+                owner = zf_intern(t, low, (size_t)nn);
                 if (owner == ZF_NONE)
                     FAIL("out of memory");
                 owner_text.len = 0;
