@@ -347,6 +347,20 @@ def packed_types(packed: bytes) -> list[int]:
     return out
 
 
+def packed_records(packed: bytes) -> int:
+    """The number of records (rdatas) in a packed value."""
+    count = 0
+    pos, end = 0, len(packed)
+    head, length = _PACK_HEAD.unpack_from, _PACK_LEN.unpack_from
+    while pos < end:
+        n = head(packed, pos)[2]
+        count += n
+        pos += 8
+        for _ in range(n):
+            pos += 2 + length(packed, pos)[0]
+    return count
+
+
 def held_rrsets(owner: bytes, held):
     """An owner's record sets by type from what RRsetMap or a Node holds
     (a packed value, a OneType or a dict), as a mapping."""
@@ -463,6 +477,15 @@ class RRsetMap(MutableMapping):
         for shard in self._shards:
             for owner, held in shard.items():
                 yield from held_rrsets(owner, held).values()
+
+    def records(self) -> int:
+        """Records (rdatas) in every RRset, without building them."""
+        n = 0
+        for shard in self._shards:
+            for held in shard.values():
+                n += (packed_records(held) if held.__class__ is bytes
+                      else sum(len(r.rdatas) for r in held.values()))
+        return n
 
     def __reduce__(self):  # shards follow hash(), which differs between processes
         return (RRsetMap, (dict(self.items()),))

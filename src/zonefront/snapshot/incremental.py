@@ -133,7 +133,7 @@ class IncrementalCompiler:
             routed=list(z.routed)) for z in zones}
         self.c = Compiler(list(self.copies.values()), health, cidr_collections)
         # origin -> [record sets, records], kept as changes land (zone_info)
-        self.counts = {o: [len(z.rrsets), sum(len(r.rdatas) for r in z.rrsets.values())]
+        self.counts = {o: [len(z.rrsets), z.rrsets.records()]
                        for o, z in self.copies.items()}
         # a signed zone's ZoneSet holds a copy with its DNSKEY RRset added
         # (compiler.with_dnskeys): changes go to the zone the nodes belong to

@@ -57,6 +57,7 @@ def test_map_holds_packed_values_and_answers_as_before():
     m = RRsetMap(items)
     assert m.held(www).__class__ is bytes and m.held(mail).__class__ is bytes
     assert len(m) == 3 and dict(m.items()) == items and m == items
+    assert m.records() == 4
     assert set(m) == set(items) and sorted(m.values(), key=repr) == sorted(items.values(), key=repr)
     assert m[(www, TYPE_AAAA)] == items[(www, TYPE_AAAA)]
     assert (www, TYPE_AAAA) in m and (www, TYPE_MX) not in m and (name("x.example."), 1) not in m
@@ -91,7 +92,7 @@ def test_what_the_form_cannot_hold_stays_an_object():
                   (b, TYPE_TXT): other_owner})
     assert m[(a, TYPE_A)] is routed and m.held(a).__class__ is model.OneType
     assert m[(b, TYPE_A)] is too_long_ttl and m[(b, TYPE_TXT)] is other_owner
-    assert m.held(b).__class__ is dict and len(m) == 3
+    assert m.held(b).__class__ is dict and len(m) == 3 and m.records() == 3
     assert pickle.loads(pickle.dumps(m)) == m
 
 
