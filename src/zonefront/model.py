@@ -582,6 +582,21 @@ class Zone:
             if self.rrsets.__class__ is RRsetMap:  # it gave a copy: store it back
                 self.rrsets[key] = rrset
 
+    def add_rdatas(self, owner: bytes, rtype: int, ttl: int, rdatas) -> None:
+        """`add` of several records of one RRset: an RRsetMap decodes and
+        packs the owner once, not once per record."""
+        key = (name_lower(owner), rtype)
+        rrset = self.rrsets.get(key)
+        if rrset is None:
+            rrset = RRset(key[0], rtype, ttl, [])
+        kept = rrset.rdatas
+        n = len(kept)
+        for rd in rdatas:
+            if rd not in kept:
+                kept.append(rd)
+        if len(kept) != n:  # a map gave a copy (or there was none): store it
+            self.rrsets[key] = rrset
+
     def get(self, owner: bytes, rtype: int) -> RRset | None:
         return self.rrsets.get((owner, rtype))
 

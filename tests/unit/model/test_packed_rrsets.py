@@ -75,12 +75,17 @@ def test_map_holds_packed_values_and_answers_as_before():
     assert m.held(www) is None and len(m) == 2
 
 
-def test_zone_add_onto_a_map_keeps_every_rdata():
+def test_zone_add_and_add_rdatas_onto_a_map_keep_every_rdata():
     z = Zone(ORIGIN, RRsetMap())
     www = name("www.example.com.")
     for rd in (b"\x01\x02\x03\x04", b"\x01\x02\x03\x05", b"\x01\x02\x03\x04"):
         z.add(www, TYPE_A, 60, rd)
     assert z.get(www, TYPE_A) == RRset(www, TYPE_A, 60, [b"\x01\x02\x03\x04", b"\x01\x02\x03\x05"])
+    z.add_rdatas(name("WWW.example.com."), TYPE_A, 300, [b"\x01\x02\x03\x05", b"\x01\x02\x03\x06"])
+    z.add_rdatas(www, TYPE_TXT, 60, [])  # no records: no RRset
+    assert z.get(www, TYPE_A) == RRset(www, TYPE_A, 60, [
+        b"\x01\x02\x03\x04", b"\x01\x02\x03\x05", b"\x01\x02\x03\x06"])
+    assert len(z.rrsets) == 1 and z.rrsets.held(www).__class__ is bytes
 
 
 def test_what_the_form_cannot_hold_stays_an_object():
