@@ -120,7 +120,9 @@ def measure(d: str, args) -> int:
     before = rss_mb()
     ctypes.CDLL(None).malloc_trim(0)
     print(f"malloc_trim(0): {before:.1f} -> {rss_mb():.1f} MB", flush=True)
-    os._exit(0)  # the server's threads are not stopped
+    # the server's threads are not stopped, so main's cleanup never runs: the copy goes here
+    shutil.rmtree(os.path.dirname(d), ignore_errors=True)
+    os._exit(0)
 
 
 def held_report(objs) -> None:
