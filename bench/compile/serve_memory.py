@@ -7,7 +7,8 @@ its `data/` and `zonefront.toml`); the copy has no `served.snap`, so the start
 compiles as a fresh one does.  After the control plane's first publish it
 prints RSS, the Python objects by type (count and getsizeof, gc-tracked
 only: bytes are not), the big buffers they hold, the engine images, the
-largest mappings of the address space, and RSS after malloc_trim(0).
+largest mappings of the address space, the record-set maps' shards and
+packed values (bytes, not gc-tracked), and RSS after malloc_trim(0).
 
     python3 bench/compile/serve_memory.py /tmp/zfbench-insync-XXXX/100k
     PYTHONPATH=/other/checkout/src python3 bench/compile/serve_memory.py DIR   # another tree
@@ -101,6 +102,7 @@ def measure(d: str, args) -> int:
             if isinstance(r, (bytes, bytearray)) and len(r) > 1 << 20 and id(r) not in seen:
                 seen.add(id(r))
                 print(f"  buffer {type(r).__name__} {len(r) / 1e6:.1f} MB in {type(o).__name__}")
+    held_report(objs)
     del objs
     maps = []
     with open("/proc/self/smaps") as f:
@@ -118,7 +120,34 @@ def measure(d: str, args) -> int:
     before = rss_mb()
     ctypes.CDLL(None).malloc_trim(0)
     print(f"malloc_trim(0): {before:.1f} -> {rss_mb():.1f} MB", flush=True)
-    os._exit(0)  # the server's threads are not stopped
+    # the server's threads are not stopped, so main's cleanup never runs: the copy goes here
+    shutil.rmtree(os.path.dirname(d), ignore_errors=True)
+    os._exit(0)
+
+
+def held_report(objs) -> None:
+    """The record-set maps (model.RRsetMap): their shard dicts and the values
+    they hold per owner, counted once however many maps share them.  Packed
+    values are bytes and a shard holding only bytes is not gc-tracked, so
+    neither shows in the list above."""
+    from zonefront import model
+
+    shards: dict[int, int] = {}
+    held: dict[int, tuple[str, int]] = {}
+    for o in objs:
+        if type(o) is model.RRsetMap:
+            for shard in o._shards:
+                shards[id(shard)] = sys.getsizeof(shard)
+            # before packing (RRsetMap without held_owners) owners() gave the held mappings
+            for _owner, v in getattr(o, "held_owners", o.owners)():
+                held[id(v)] = (type(v).__name__, sys.getsizeof(v))
+    by_kind = collections.Counter()
+    octets = collections.Counter()
+    for kind, n in held.values():
+        by_kind[kind] += 1
+        octets[kind] += n
+    print(f"record-set maps: {len(shards):,} shard dicts {sum(shards.values()) / 1e6:.1f} MB; held "
+          + ", ".join(f"{k} {by_kind[k]:,} {octets[k] / 1e6:.1f} MB" for k in sorted(by_kind)))
 
 
 if __name__ == "__main__":

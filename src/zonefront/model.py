@@ -9,6 +9,7 @@ RFC 4343); names inside rdata keep the case they were written with.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
+import struct
 from dataclasses import dataclass, field
 
 from .errors import InputError
@@ -284,6 +285,100 @@ class OneType(Mapping):
         return f"OneType({self.rtype}, {self.rrset!r})"
 
 
+# the packed form of one owner's plain record sets (RRsetMap, zoneset.Node):
+# per type, rtype u16, TTL u32 and the rdata count u16, then each rdata as
+# length u16 + octets, in the order the types were given.  One bytes object
+# of ~50 octets instead of a mapping, an RRset, a list and a bytes per rdata
+# (~250 octets): a million-owner zone is a million of these.
+_PACK_HEAD = struct.Struct(">HIH")
+_PACK_LEN = struct.Struct(">H")
+
+
+def pack_rrsets(owner: bytes, by_type) -> bytes | None:
+    """`by_type` (rtype -> RRset) as one packed value, or None when it holds
+    something the form cannot say (not a plain RRset of this owner and type,
+    a TTL or an rdata out of range): those owners stay objects."""
+    parts = []
+    try:
+        for rtype, rrset in by_type.items():
+            if (rrset.__class__ is not RRset or rrset.rtype != rtype
+                    or rrset.owner != owner):
+                return None
+            parts.append(_PACK_HEAD.pack(rtype, rrset.ttl, len(rrset.rdatas)))
+            for rd in rrset.rdatas:
+                if rd.__class__ is not bytes:
+                    return None
+                parts.append(_PACK_LEN.pack(len(rd)))
+                parts.append(rd)
+    except struct.error:
+        return None
+    return b"".join(parts) if parts else None
+
+
+def unpack_rrsets(owner: bytes, packed: bytes) -> dict:
+    """rtype -> RRset from pack_rrsets' value: new objects, the caller's to keep."""
+    out = {}
+    pos, end = 0, len(packed)
+    head, length = _PACK_HEAD.unpack_from, _PACK_LEN.unpack_from
+    while pos < end:
+        rtype, ttl, n = head(packed, pos)
+        pos += 8
+        rdatas = []
+        for _ in range(n):
+            (size,) = length(packed, pos)
+            pos += 2
+            rdatas.append(packed[pos:pos + size])
+            pos += size
+        out[rtype] = RRset(owner, rtype, ttl, rdatas)
+    return out
+
+
+def packed_types(packed: bytes) -> list[int]:
+    """The types in a packed value, without building the record sets."""
+    out = []
+    pos, end = 0, len(packed)
+    head, length = _PACK_HEAD.unpack_from, _PACK_LEN.unpack_from
+    while pos < end:
+        rtype, _ttl, n = head(packed, pos)
+        out.append(rtype)
+        pos += 8
+        for _ in range(n):
+            pos += 2 + length(packed, pos)[0]
+    return out
+
+
+def packed_records(packed: bytes) -> int:
+    """The number of records (rdatas) in a packed value."""
+    count = 0
+    pos, end = 0, len(packed)
+    head, length = _PACK_HEAD.unpack_from, _PACK_LEN.unpack_from
+    while pos < end:
+        n = head(packed, pos)[2]
+        count += n
+        pos += 8
+        for _ in range(n):
+            pos += 2 + length(packed, pos)[0]
+    return count
+
+
+def held_rrsets(owner: bytes, held):
+    """An owner's record sets by type from what RRsetMap or a Node holds
+    (a packed value, a OneType or a dict), as a mapping."""
+    return unpack_rrsets(owner, held) if held.__class__ is bytes else held
+
+
+def _hold(owner: bytes, by_type):
+    """What RRsetMap keeps for an owner: packed when it can be, else a
+    OneType for one type, else the dict."""
+    packed = pack_rrsets(owner, by_type)
+    if packed is not None:
+        return packed
+    if len(by_type) == 1:
+        ((t, v),) = by_type.items()
+        return OneType(t, v)
+    return dict(by_type)
+
+
 class RRsetMap(MutableMapping):
     """A zone's RRsets by (owner, rtype), kept in shards by owner so that a
     zone with a few owners changed is a new map sharing every untouched
@@ -292,12 +387,15 @@ class RRsetMap(MutableMapping):
     compiling the change.  Consumers that compare two versions of a zone
     visit only the shards that differ (`differing_shards`).
 
-    A shard maps each owner to its record sets by type (`owners()`): a
-    OneType for an owner of one type (most), else a dict.  zoneset.ZoneSet
-    takes those as its nodes' record sets instead of building a dict per
-    name, and no (owner, rtype) tuple is kept per record set.  So, once a
-    map has been handed on, neither it nor those mappings change: derive a
-    new map (`with_owners`), which gives the changed owners new ones."""
+    A shard maps each owner to its record sets held in one value: packed
+    bytes (pack_rrsets) for plain RRsets, the usual case, decoded on each
+    access into new RRset objects; a OneType or dict for anything else.
+    zoneset.ZoneSet takes those values as its nodes' record sets
+    (`held_owners`) instead of building a mapping per name, so a compiled
+    million-owner zone holds a million small bytes objects, not four million
+    objects.  An RRset read from the map is a copy: changing it changes
+    nothing; derive a new map (`with_owners`), which gives the changed owners
+    new values.  Once handed on, neither the map nor its values change."""
 
     SHARDS = 1024
     __slots__ = ("_shards", "_len")
@@ -305,16 +403,13 @@ class RRsetMap(MutableMapping):
     def __init__(self, items=()):
         shards: list[dict] = [{} for _ in range(self.SHARDS)]
         mask = self.SHARDS - 1
-        n = 0
         for (owner, rtype), v in (items.items() if hasattr(items, "items") else items):
-            shard = shards[hash(owner) & mask]
-            by_type = shard.get(owner)
-            if by_type is None:
-                shard[owner] = OneType(rtype, v)
-                n += 1
-            else:
-                n += rtype not in by_type
-                shard[owner] = _with_type(by_type, rtype, v)
+            shards[hash(owner) & mask].setdefault(owner, {})[rtype] = v
+        n = 0
+        for shard in shards:
+            for owner, by_type in shard.items():
+                n += len(by_type)
+                shard[owner] = _hold(owner, by_type)
         self._shards = shards
         self._len = n
 
@@ -322,48 +417,51 @@ class RRsetMap(MutableMapping):
     def _shard(cls, owner: bytes) -> int:
         return hash(owner) & (cls.SHARDS - 1)
 
+    def _of(self, owner: bytes):
+        held = self._shards[hash(owner) & (self.SHARDS - 1)].get(owner)
+        return None if held is None else held_rrsets(owner, held)
+
     def __getitem__(self, key):
-        by_type = self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key[0])
+        by_type = self._of(key[0])
         if by_type is None or key[1] not in by_type:
             raise KeyError(key)
         return by_type[key[1]]
 
     def get(self, key, default=None):
-        by_type = self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key[0])
+        by_type = self._of(key[0])
         return default if by_type is None else by_type.get(key[1], default)
 
     def __contains__(self, key) -> bool:
-        by_type = self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key[0])
-        return by_type is not None and key[1] in by_type
+        held = self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key[0])
+        if held is None:
+            return False
+        return key[1] in (packed_types(held) if held.__class__ is bytes else held)
 
     def __setitem__(self, key, value) -> None:
         shard = self._shards[hash(key[0]) & (self.SHARDS - 1)]
-        by_type = shard.get(key[0])
-        if by_type is None:
-            shard[key[0]] = OneType(key[1], value)
-            self._len += 1
-        else:
-            self._len += key[1] not in by_type
-            shard[key[0]] = _with_type(by_type, key[1], value)
+        held = shard.get(key[0])
+        by_type = {} if held is None else dict(held_rrsets(key[0], held).items())
+        self._len += key[1] not in by_type
+        by_type[key[1]] = value
+        shard[key[0]] = _hold(key[0], by_type)
 
     def __delitem__(self, key) -> None:
         shard = self._shards[hash(key[0]) & (self.SHARDS - 1)]
-        by_type = shard.get(key[0])
+        held = shard.get(key[0])
+        by_type = None if held is None else dict(held_rrsets(key[0], held).items())
         if by_type is None or key[1] not in by_type:
             raise KeyError(key)
-        if len(by_type) == 1:
-            del shard[key[0]]
-        elif len(by_type) == 2:
-            ((t, v),) = [(t, v) for t, v in by_type.items() if t != key[1]]
-            shard[key[0]] = OneType(t, v)
+        del by_type[key[1]]
+        if by_type:
+            shard[key[0]] = _hold(key[0], by_type)
         else:
-            del by_type[key[1]]
+            del shard[key[0]]
         self._len -= 1
 
     def __iter__(self) -> Iterator:
         for shard in self._shards:
-            for owner, by_type in shard.items():
-                for rtype in by_type:
+            for owner, held in shard.items():
+                for rtype in (packed_types(held) if held.__class__ is bytes else held):
                     yield (owner, rtype)
 
     def __len__(self) -> int:
@@ -371,51 +469,74 @@ class RRsetMap(MutableMapping):
 
     def items(self):
         for shard in self._shards:
-            for owner, by_type in shard.items():
-                for rtype, v in by_type.items():
+            for owner, held in shard.items():
+                for rtype, v in held_rrsets(owner, held).items():
                     yield (owner, rtype), v
 
     def values(self):
         for shard in self._shards:
-            for by_type in shard.values():
-                yield from by_type.values()
+            for owner, held in shard.items():
+                yield from held_rrsets(owner, held).values()
+
+    def records(self) -> int:
+        """Records (rdatas) in every RRset, without building them."""
+        n = 0
+        for shard in self._shards:
+            for held in shard.values():
+                n += (packed_records(held) if held.__class__ is bytes
+                      else sum(len(r.rdatas) for r in held.values()))
+        return n
 
     def __reduce__(self):  # shards follow hash(), which differs between processes
         return (RRsetMap, (dict(self.items()),))
 
     def owners(self):
-        """(owner, rtype -> RRset) for every owner; the mappings (OneType or
-        dict) are the map's own and must not be changed."""
+        """(owner, rtype -> RRset) for every owner, decoded afresh."""
+        for shard in self._shards:
+            for owner, held in shard.items():
+                yield owner, held_rrsets(owner, held)
+
+    def held_owners(self):
+        """(owner, held value) for every owner: packed bytes, a OneType or a
+        dict (see held_rrsets), the map's own, never to be changed."""
         for shard in self._shards:
             yield from shard.items()
 
+    def held(self, owner: bytes):
+        """The value an owner's record sets are held in, or None."""
+        return self._shards[self._shard(owner)].get(owner)
+
     def of_owner(self, owner: bytes) -> dict:
         """Every (owner, rtype) -> RRset of one owner."""
-        by_type = self._shards[self._shard(owner)].get(owner)
+        by_type = self._of(owner)
         return {(owner, t): v for t, v in by_type.items()} if by_type else {}
 
     def with_owners(self, owners, rrsets) -> "RRsetMap":
         """A new map: this one with every RRset of `owners` replaced by those
         in `rrsets` ((owner, rtype) -> RRset).  Only the shards those owners
-        fall in are copied, and those owners get new dicts; the rest is
+        fall in are copied, and those owners get new values; the rest is
         shared, and never changed again through either map (zones are built
         once, then only derived)."""
+        fresh: dict[bytes, dict] = {}
+        for k, v in rrsets.items():
+            if k[0] not in owners:
+                raise ValueError("with_owners: an RRset of an owner not named")
+            fresh.setdefault(k[0], {})[k[1]] = v
         new = RRsetMap.__new__(RRsetMap)
         new._shards = list(self._shards)
         new._len = self._len
         for i in {self._shard(o) for o in owners}:
             old = new._shards[i]
             shard = {}
-            for o, by_type in old.items():
+            for o, held in old.items():
                 if o in owners:
-                    new._len -= len(by_type)
+                    new._len -= len(packed_types(held) if held.__class__ is bytes else held)
                 else:
-                    shard[o] = by_type
+                    shard[o] = held
             new._shards[i] = shard
-        for k, v in rrsets.items():
-            if k[0] not in owners:
-                raise ValueError("with_owners: an RRset of an owner not named")
-            new[k] = v
+        for o, by_type in fresh.items():
+            new._shards[self._shard(o)][o] = _hold(o, by_type)
+            new._len += len(by_type)
         return new
 
     def differing_shards(self, other: "RRsetMap"):
@@ -424,19 +545,9 @@ class RRsetMap(MutableMapping):
         for a, b in zip(self._shards, other._shards):
             if a is not b:
                 yield ({(o, t): v for o, d in a.items() if b.get(o) is not d
-                        for t, v in d.items()},
+                        for t, v in held_rrsets(o, d).items()},
                        {(o, t): v for o, d in b.items() if a.get(o) is not d
-                        for t, v in d.items()})
-
-
-def _with_type(by_type, rtype: int, rrset):
-    """An owner's record sets with `rtype` set: a dict once there are two types."""
-    if isinstance(by_type, OneType):
-        if by_type.rtype == rtype:
-            return OneType(rtype, rrset)
-        return {by_type.rtype: by_type.rrset, rtype: rrset}
-    by_type[rtype] = rrset
-    return by_type
+                        for t, v in held_rrsets(o, d).items()})
 
 
 @dataclass
@@ -468,6 +579,23 @@ class Zone:
             self.rrsets[key] = RRset(key[0], rtype, ttl, [rdata])
         elif rdata not in rrset.rdatas:
             rrset.rdatas.append(rdata)
+            if self.rrsets.__class__ is RRsetMap:  # it gave a copy: store it back
+                self.rrsets[key] = rrset
+
+    def add_rdatas(self, owner: bytes, rtype: int, ttl: int, rdatas) -> None:
+        """`add` of several records of one RRset: an RRsetMap decodes and
+        packs the owner once, not once per record."""
+        key = (name_lower(owner), rtype)
+        rrset = self.rrsets.get(key)
+        if rrset is None:
+            rrset = RRset(key[0], rtype, ttl, [])
+        kept = rrset.rdatas
+        n = len(kept)
+        for rd in rdatas:
+            if rd not in kept:
+                kept.append(rd)
+        if len(kept) != n:  # a map gave a copy (or there was none): store it
+            self.rrsets[key] = rrset
 
     def get(self, owner: bytes, rtype: int) -> RRset | None:
         return self.rrsets.get((owner, rtype))

@@ -49,6 +49,8 @@ from .model import (
     name_lower,
     read_name,
     soa_minimum,
+    packed_types,
+    unpack_rrsets,
 )
 
 RCODE_NOERROR = 0
@@ -101,7 +103,10 @@ NO_ROUTED: MappingProxyType[int, list[RoutedRRset]] = MappingProxyType({})
 class Node:
     name: bytes
     zone: Zone
-    rrsets: dict[int, RRset] = field(default_factory=dict)
+    # the record sets by type as a mapping (rtype -> RRset), or the packed
+    # value its zone's RRsetMap holds for this owner (model.pack_rrsets,
+    # shared with the map, not a copy): read them through `rrsets`
+    held: dict[int, RRset] | bytes = field(default_factory=dict)
     is_apex: bool = False
     is_cut: bool = False  # NS here and not the apex
     cut_above: Node | None = None  # topmost cut strictly above, same zone
@@ -113,6 +118,23 @@ class Node:
     parent_ds: RRset | None = None
     # chosen per query; NO_ROUTED (shared, read-only) when there are none
     routed: dict[int, list[RoutedRRset]] = field(default_factory=lambda: NO_ROUTED)
+
+    @property
+    def rrsets(self):
+        """rtype -> RRset.  A packed node decodes afresh on every read (new
+        RRset objects: changing them changes nothing); a full compile that
+        reads every node many times unpacks them first (ZoneSet.unpacked)."""
+        held = self.held
+        return unpack_rrsets(self.name, held) if held.__class__ is bytes else held
+
+    @rrsets.setter
+    def rrsets(self, value) -> None:
+        self.held = value
+
+    def has(self, rtype: int) -> bool:
+        """Whether a plain RRset of `rtype` is here, without decoding one."""
+        held = self.held
+        return rtype in (packed_types(held) if held.__class__ is bytes else held)
 
 
 def rrset_rrs(rrset: RRset, owner: bytes | None = None, ttl: int | None = None) -> list[RR]:
@@ -175,9 +197,10 @@ class ZoneSet:
         nodes: dict[bytes, Node] = {}
         origin = zone.origin
         if isinstance(zone.rrsets, RRsetMap):
-            # a node's record sets are the map's own dict for its owner (read
-            # only, like the map: a change makes new ones), not a copy per name
-            by_owner = zone.rrsets.owners()
+            # a node holds the map's own value for its owner (packed bytes
+            # mostly; read only, like the map: a change makes new ones), not
+            # a copy per name
+            by_owner = zone.rrsets.held_owners()
         else:
             by_owner = {}
             for (owner, rtype), rrset in zone.rrsets.items():
@@ -190,13 +213,14 @@ class ZoneSet:
             if node is None:
                 node = nodes[owner] = Node(owner, zone)
             if routed is None:
-                node.rrsets = by_type  # each owner comes once, before the routed ones
+                node.held = by_type  # each owner comes once, before the routed ones
             else:
                 if node.routed is NO_ROUTED:
                     node.routed = {}
                 node.routed.setdefault(routed.rtype, []).append(routed)
-                if routed.rtype in node.rrsets:  # a type is either simple or routed
-                    node.rrsets = {t: rs for t, rs in node.rrsets.items() if t != routed.rtype}
+                rrsets = node.rrsets
+                if routed.rtype in rrsets:  # a type is either simple or routed
+                    node.held = {t: rs for t, rs in rrsets.items() if t != routed.rtype}
             # empty non-terminals up to the apex
             name = owner
             while name != origin and name != ROOT:
@@ -218,13 +242,13 @@ class ZoneSet:
             else:
                 # NS at a wildcard is ordinary data: a referral cannot be
                 # synthesized for names that do not exist (RFC 4592 §4.2)
-                node.is_cut = TYPE_NS in node.rrsets and not name.startswith(b"\x01*")
+                node.is_cut = node.has(TYPE_NS) and not name.startswith(b"\x01*")
                 parent = nodes.get(parent_of(name))
                 if parent is not None:
                     node.cut_above = parent.cut_above or (parent if parent.is_cut else None)
                     if node.cut_above is None:
                         node.dname_above = parent.dname_above or (
-                            parent if TYPE_DNAME in parent.rrsets else None
+                            parent if parent.has(TYPE_DNAME) else None
                         )
         # a parent's data exactly at a child apex never answers; the ENTs stay
         return nodes
@@ -257,7 +281,7 @@ class ZoneSet:
                 return "referral", enc
             if enc.dname_above is not None:
                 return "dname", enc.dname_above
-            if TYPE_DNAME in enc.rrsets:
+            if enc.has(TYPE_DNAME):
                 return "dname", enc
             if enc.wildcard is not None:
                 return "wildcard", enc.wildcard

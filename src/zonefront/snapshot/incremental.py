@@ -133,7 +133,7 @@ class IncrementalCompiler:
             routed=list(z.routed)) for z in zones}
         self.c = Compiler(list(self.copies.values()), health, cidr_collections)
         # origin -> [record sets, records], kept as changes land (zone_info)
-        self.counts = {o: [len(z.rrsets), sum(len(r.rdatas) for r in z.rrsets.values())]
+        self.counts = {o: [len(z.rrsets), z.rrsets.records()]
                        for o, z in self.copies.items()}
         # a signed zone's ZoneSet holds a copy with its DNSKEY RRset added
         # (compiler.with_dnskeys): changes go to the zone the nodes belong to
@@ -387,7 +387,10 @@ class IncrementalCompiler:
         else:
             data.add(o.name)
             before = (node.is_cut, node.rrsets.get(TYPE_NS), node.rrsets.get(TYPE_DNAME))
-        node.rrsets = o.rrsets
+        # the new map's own (packed) value, as ZoneSet gives it, unless routed
+        # record sets took types out of it
+        held = None if o.routed else o.zone.rrsets.held(o.name)
+        node.held = o.rrsets if held is None else held
         node.routed = o.routed or NO_ROUTED
         node.is_cut = (not node.is_apex and TYPE_NS in o.rrsets
                        and not o.name.startswith(_WILD))
@@ -457,7 +460,7 @@ def _inherit(node: Node, parent: Node) -> None:
     node.dname_above = None
     if node.cut_above is None:
         node.dname_above = parent.dname_above or (
-            parent if TYPE_DNAME in parent.rrsets else None)
+            parent if parent.has(TYPE_DNAME) else None)
 
 
 def _soa_shape_of(soa) -> tuple | None:

@@ -183,8 +183,7 @@ def _add_rows(zone: model.Zone, rows) -> None:
         if r.set_id or "AliasTarget" in r.rrset:
             zone.routed.append(routed_from_rrset(owner, rtype, r.rrset, r.wire))
             continue
-        for w in r.wire:
-            zone.add(owner, rtype, r.rrset["TTL"], w)
+        zone.add_rdatas(owner, rtype, r.rrset["TTL"], r.wire)
 
 
 def patch_zone(store: Store, zone_id: str, zone: model.Zone, owners: set[bytes],
