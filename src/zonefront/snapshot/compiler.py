@@ -264,12 +264,14 @@ class _Builder:
         from ..dnssec import nsec3
         zone = self.nsec3_zones.get(zk.origin)
         soa = zone.rrsets.get((zone.origin, TYPE_SOA)) if zone is not None else None
-        if soa is None or res.additional:
+        if soa is None:
             return NONE
         directory = self.nsec3_entries(zk)
         if directory is None:
             return NONE
         if not res.answer and (res.rcode == 3 or nodata_types is not None):
+            if res.additional:
+                return NONE
             head = self.signed_soa(res, context)
             tmpl = nsec3.template(nsec3.MODE_NXDOMAIN, directory)
             ck = ("nsec3-twin", res.rcode, res.aa, head, tmpl)
@@ -284,12 +286,23 @@ class _Builder:
         if proof is not None:  # a wildcard CNAME's chain ends in a denial: its proof first
             signed.authority += proof[0]
             signed.rcode = proof[1]
+        cover = nsec3.template(nsec3.MODE_COVER, directory)
+        if signed.additional:
+            # the cover NSEC3 ends the authority section, before the
+            # additional one (a referral's glue, an MX target's address):
+            # the answer and authority as the prefix, the additional after
+            head = self.add(encode_block(Resolution(signed.rcode, signed.aa, signed.answer,
+                                                    signed.authority), suffixes, self.sig_rows,
+                                         None))
+            tail = encode_block(Resolution(signed.rcode, signed.aa, [], [], signed.additional,
+                                           signed.additional_required),
+                                suffixes, self.sig_rows, None)
+            return self._append(pack_block(tail.data, tail.fixups, 0, 0, tail.ar, tail.ar_start,
+                                           tail.ar_required, tail.ar_ends, tail.rcode, tail.aa,
+                                           NONE, head, cover))
         blk = encode_block(signed, suffixes, self.sig_rows, None)
-        if blk.ar or (blk.ns and proof is None):
-            return NONE
         return self._append(pack_block(blk.data, blk.fixups, blk.an, blk.ns, 0, blk.ar_start, 0,
-                                       (), blk.rcode, blk.aa, NONE, NONE,
-                                       nsec3.template(nsec3.MODE_COVER, directory)))
+                                       (), blk.rcode, blk.aa, NONE, NONE, cover))
 
     def chain_proof(self, res: Resolution) -> tuple[list[RR], int] | None:
         """(records, rcode) proving the denial a CNAME chain ends in, for the

@@ -42,6 +42,8 @@ sub NS ns.sub
 ns.sub A 192.0.2.9
 todel CNAME host.sub
 tocut CNAME sub
+*.cd CNAME host.sub
+*.wmv CNAME mv
 """
 N = dns.name.from_text
 
@@ -284,13 +286,48 @@ def test_chain_into_an_insecure_delegation_proves_no_ds(image, qname):
     assert sorted(map(str, m.authority)) == sorted(map(str, direct.authority))
 
 
+@pytest.mark.parametrize("qname", ["q.cd.example.com.", "A.b.cd.example.com."])
+def test_wildcard_cname_into_an_insecure_delegation_proves_no_ds_and_the_expansion(image,
+                                                                                   qname):
+    """*.cd CNAME host.sub: the referral carries the cut's NSEC, or in nsec3
+    mode the NSEC3 matching the cut (RFC 5155 §7.2.7) and, since the CNAME's
+    RRSIG is the wildcard's, the NSEC3 covering the next closer name
+    (§7.2.6); the glue still follows in the additional section."""
+    mode, img = image
+    keys = dnskeys(img)
+    m, _ = ask(img, qname, "A")
+    assert m.rcode() == dns.rcode.NOERROR
+    assert validated(m, m.answer, keys) == 1  # the CNAME
+    sig = m.find_rrset(m.answer, N(qname), dns.rdataclass.IN, dns.rdatatype.RRSIG,
+                       dns.rdatatype.CNAME)
+    ns = m.find_rrset(m.authority, N("sub.example.com."), dns.rdataclass.IN, dns.rdatatype.NS)
+    assert ns[0].target == N("ns.sub.example.com.")
+    assert [str(rs) for rs in m.additional] == ["ns.sub.example.com. 300 IN A 192.0.2.9"]
+    if mode == "compact":
+        assert sig[0].labels == len(N(qname).labels) - 1  # signed as the qname's own
+        (nsec,) = nsecs(m)
+        assert nsec.name == N("sub.example.com.")
+        assert "DS" not in nsec[0].to_text().split()
+    else:
+        assert sig[0].labels == 3  # *.cd.example.com: the answer is an expansion
+        owners = {rs.name.labels[0].decode(): rs for rs in nsec3s(m)}
+        cut = owners[_hash("sub.example.com.")]
+        got = {dns.rdatatype.to_text(t) for t in _types(cut[0])}
+        assert "NS" in got and "DS" not in got and "SOA" not in got
+        nxt = dns.name.Name(N(qname).labels[-5:]).to_text()  # the next closer name
+        assert any(_covers(rs[0], rs.name, _hash(nxt)) for rs in nsec3s(m))
+    for proof in nsecs(m) + nsec3s(m):  # the child's NS is not signed, the proofs are
+        dns.dnssec.validate(proof, m.find_rrset(m.authority, proof.name, dns.rdataclass.IN,
+                                                dns.rdatatype.RRSIG, proof.rdtype), keys)
+
+
 @pytest.mark.parametrize("mode", ["compact", "nsec3"])
 def test_engines_agree_on_chains_but_for_signatures(mode):
     pytest.importorskip("zonefront.core._engine")
     arrays = compiled(mode, 10)
     ref, comp = load("ref", arrays), load("compiled", arrays)
     names = ["alias", "chain", "dangling", "deep", "towild", "q.cnx", "c.cn", "mvalias",
-             "mvchain", "MvChain", "todel", "tocut"]
+             "mvchain", "MvChain", "todel", "tocut", "q.cd", "A.b.cd"]
     for name in names:
         for rdtype in ("A", "TXT", "AAAA"):
             for payload in (512, 1232, 4096):
