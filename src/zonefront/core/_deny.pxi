@@ -100,6 +100,24 @@ cdef inline ssize_t put_values_signature(const image_t* img, uint32_t prefix, ui
     return w if w >= -1 else SIGN_FAILED
 
 
+cdef inline ssize_t put_wildcard_part(const image_t* img, uint32_t prefix, uint8_t* r, size_t pos,
+                                      size_t room, uint32_t qname_len,
+                                      uint16_t* counts) noexcept nogil:
+    """A multivalue answer behind a wildcard CNAME, after the values and
+    their RRSIG: what its twin's BF_PREFIX block's template gives for the
+    qname (compiler.py wildcard_part: the CNAME's RRSIG signed for it, or
+    the NSEC3 covering the next closer name); 0 for any other answer, -1
+    when it does not fit, SIGN_FAILED when it cannot be signed."""
+    cdef uint32_t twin = signed_block(img, prefix)
+    cdef uint32_t head
+    if twin == prefix:
+        return 0
+    head = prefix_block(img, twin)
+    if head == NONE:
+        return 0
+    return put_online(img, head, r, pos, room, 12, qname_len, counts)
+
+
 cdef inline uint32_t rcode_block(const image_t* img, uint32_t ref, const query_t* qr) noexcept nogil:
     """The block whose rcode and AA a response takes: a DO query's twin (a
     nonexistent name's is NOERROR with the NXNAME NSEC, RFC 9824 §3), unless

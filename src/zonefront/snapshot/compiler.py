@@ -407,9 +407,11 @@ class _Builder:
         template signs the values chosen per query (online.py KIND_RRSET),
         owned by the qname or, behind a CNAME chain, by the chain's last
         name.  A chain's twin is its CNAMEs as the prefix writes them (so the
-        values' pointers into it hold), then their RRSIGs, made here.  NONE
-        when the values are not one RR each of one owner, of a type without
-        names in its rdata, or the chain starts at a wildcard (then they stay
+        values' pointers into it hold), then their RRSIGs, made here.  A
+        chain that starts at a wildcard CNAME also names a BF_PREFIX block
+        whose template gives, after the values' RRSIG, what depends on the
+        qname (wildcard_part).  NONE when the values are not one RR each of
+        one owner, of a type without names in its rdata (then they stay
         unsigned)."""
         from ..dnssec import online  # signed zones only: off the zone-file path
         prefix = choice.prefix
@@ -431,16 +433,22 @@ class _Builder:
                 return NONE
             return self._append(pack_block(b"", (), 0, 0, 0, 0, 0, (), prefix.rcode,
                                            prefix.aa, NONE, NONE, tmpl))
-        # a chain: its CNAMEs' owners fixed (not a wildcard's), the values'
-        # owner one pointer into it (zfdeny_put_set reads the RRs so)
-        if wildcard or owner == QNAME or any(rr.rtype != TYPE_CNAME for rr in prefix.answer) \
+        # a chain: the values' owner one pointer into it (zfdeny_put_set
+        # reads the RRs so)
+        if owner == QNAME or any(rr.rtype != TYPE_CNAME for rr in prefix.answer) \
                 or any(p.data[:1] < b"\xc0" for p in parts):
             return NONE
         signed = self.signer.sign_section(prefix.answer, context)
+        qpart = NONE
+        if wildcard:
+            qpart, signed = self.wildcard_part(prefix.answer, context, signed)
+            if qpart == NONE:
+                return NONE
         ordered = Resolution(prefix.rcode, prefix.aa,
                              [rr for rr in signed if rr.rtype != TYPE_RRSIG] +
                              [rr for rr in signed if rr.rtype == TYPE_RRSIG])
-        twin, _ = encode_multivalue(ordered, [], suffixes_of(context), self.serial_rows)
+        twin, _ = encode_multivalue(ordered, [], suffixes_of(parent_of(context) if wildcard
+                                                             else context), self.serial_rows)
         if twin.data[:len(head.data)] != head.data or twin.fixups[:len(head.fixups)] != head.fixups:
             return NONE
         zk = self.signer.zone_keys(owner)
@@ -450,7 +458,37 @@ class _Builder:
             if not tmpl:
                 return NONE
         return self._append(pack_block(twin.data, twin.fixups, twin.an, 0, 0, len(twin.data), 0,
-                                       (), prefix.rcode, prefix.aa, NONE, NONE, tmpl))
+                                       (), prefix.rcode, prefix.aa, NONE, qpart, tmpl))
+
+    def wildcard_part(self, chain: list[RR], context: bytes, signed: list[RR]):
+        """(block, the chain's RRs and RRSIGs made ahead) for multivalue
+        values behind a wildcard CNAME (`context` the wildcard): the block
+        is a multivalue twin's BF_PREFIX, with no data of its own, whose
+        template the engines put after the values' RRSIG (_answer.pxi
+        answer_values).  Compact mode: the RRSIG over the CNAME signed for
+        the qname (labels the qname's, as a plain wildcard answer's), so it
+        leaves the twin.  nsec3 mode: the CNAME keeps the wildcard's RRSIG
+        made here and the template is the NSEC3 covering the next closer
+        name (RFC 5155 §7.2.6).  (NONE, signed) when neither can be made."""
+        from ..dnssec import nsec3, online  # signed zones only: off the zone-file path
+        zk = self.signer.zone_keys(context)
+        own = [rr for rr in chain if rr.owner == QNAME]
+        if zk is None or len(own) != 1:
+            return NONE, signed
+        if zk.denial == "nsec3":
+            directory = self.nsec3_entries(zk) if zk.origin in self.nsec3_zones else None
+            tmpl = nsec3.template(nsec3.MODE_COVER, directory) if directory else None
+        else:
+            tmpl = online.rrsig_template(zk, TYPE_CNAME, own[0].ttl, [own[0].rdata])
+            signed = [rr for rr in signed if not (rr.owner == QNAME and rr.rtype == TYPE_RRSIG)]
+        if tmpl is None:
+            return NONE, signed
+        ck = ("wildcard-part", tmpl)
+        off = self.by_content.get(ck)
+        if off is None:
+            off = self.by_content[ck] = self._append(pack_block(b"", (), 0, 0, 0, 0, 0, (), 0,
+                                                                True, NONE, NONE, tmpl))
+        return off, signed
 
     def add_split_nodata(self, res: Resolution, context: bytes, suffixes, nodata_types) -> int:
         """A name's signed NODATA as two records: the zone's signed SOA, held
