@@ -300,6 +300,31 @@ def test_wildcard_cname_into_multivalue_that_does_not_fit_sets_tc(impl, mode):
         assert bool(nsec3s(m)) == (mode == "nsec3")
 
 
+def test_wildcard_cname_into_multivalue_unsignable_is_servfail(impl, monkeypatch):
+    """The CNAME's RRSIG cannot be made while answering (its template's key
+    is off the curve; the values' template is sound): SERVFAIL with no
+    records (RFC 4035 §3.1), never the values signed and the CNAME not."""
+    from zonefront.dnssec import online
+
+    good = online.rrsig_template
+
+    def bad(zk, *args):
+        raw = online.zsk_raw
+        online.zsk_raw = lambda zk: (raw(zk)[0], b"\x04" + bytes(64))
+        try:
+            return good(zk, *args)
+        finally:
+            online.zsk_raw = raw
+
+    monkeypatch.setattr(online, "rrsig_template", bad)
+    img = load(impl, compiled("compact"))
+    m, _ = ask(img, "x.wmv.example.com.", "A")
+    assert m.rcode() == dns.rcode.SERVFAIL
+    assert not m.answer and not m.authority and not m.flags & dns.flags.TC
+    m, _ = ask(img, "mvalias.example.com.", "A")  # the values alone still sign
+    assert m.rcode() == dns.rcode.NOERROR and validated(m, m.answer, dnskeys(img)) == 2
+
+
 def test_chain_into_multivalue_that_does_not_fit_sets_tc(impl):
     """RFC 4035 §3.1.1: never the values without their RRSIG."""
     img = load(impl, compiled("compact", 8))

@@ -70,6 +70,8 @@ def test_unbound_validates_nodata_and_ds_absence(unbound, served, name, rdtype):
 @pytest.mark.parametrize("name,rdtype", [
     ("x.wild.signed.test.", "TXT"), ("a.b.c.wild.signed.test.", "TXT"),
     ("c.cn.signed.test.", "A"),  # a wildcard CNAME: the next closer name's cover (§7.2.6)
+    ("x.wmv.signed.test.", "A"), ("a.b.wmv.signed.test.", "A"),  # ... into multivalue
+    ("a.mx.signed.test.", "MX"), ("b.srv.signed.test.", "SRV"),  # with additional records
 ])
 def test_unbound_validates_wildcard_answers(unbound, name, rdtype):
     m = unbound.ask(name, rdtype)
@@ -103,7 +105,7 @@ def test_referral_to_an_insecure_delegation_proves_no_ds(served):
     ("www.signed.test.", "A"), ("nothere.signed.test.", "A"), ("ent.signed.test.", "A"),
     ("www.signed.test.", "TXT"), ("deleg.signed.test.", "DS"), ("x.wild.signed.test.", "TXT"),
     ("x.wild.signed.test.", "A"), ("c.cn.signed.test.", "A"), ("mvalias.signed.test.", "A"),
-    ("alias.signed.test.", "TXT"), ("dangling.signed.test.", "A"),
+    ("alias.signed.test.", "TXT"), ("dangling.signed.test.", "A"), ("x.wmv.signed.test.", "A"),
 ])
 def test_delv_fully_validated(served, tmp_path, name, rdtype):
     if name in CHAIN_ENDS:
