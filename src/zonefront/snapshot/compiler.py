@@ -469,16 +469,18 @@ class _Builder:
         the qname (labels the qname's, as a plain wildcard answer's), so it
         leaves the twin.  nsec3 mode: the CNAME keeps the wildcard's RRSIG
         made here and the template is the NSEC3 covering the next closer
-        name (RFC 5155 §7.2.6).  (NONE, signed) when neither can be made."""
+        name (RFC 5155 §7.2.6), or the compact one when the zone's chain is
+        too long to prove from.  (NONE, signed) when neither can be made."""
         from ..dnssec import nsec3, online  # signed zones only: off the zone-file path
         zk = self.signer.zone_keys(context)
         own = [rr for rr in chain if rr.owner == QNAME]
         if zk is None or len(own) != 1:
             return NONE, signed
+        tmpl = None
         if zk.denial == "nsec3":
             directory = self.nsec3_entries(zk) if zk.origin in self.nsec3_zones else None
             tmpl = nsec3.template(nsec3.MODE_COVER, directory) if directory else None
-        else:
+        if tmpl is None:  # compact mode, or a chain too long to prove from: needs no proof
             tmpl = online.rrsig_template(zk, TYPE_CNAME, own[0].ttl, [own[0].rdata])
             signed = [rr for rr in signed if not (rr.owner == QNAME and rr.rtype == TYPE_RRSIG)]
         if tmpl is None:
