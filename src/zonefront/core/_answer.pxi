@@ -177,10 +177,11 @@ cdef inline void answer_values(const image_t* img, const query_t* qr, uint8_t* r
     cdef uint16_t chased[3]
     cdef size_t base
     cdef size_t vstart[MAX_MULTIVALUE + 1]
+    cdef uint32_t first = signed_block(img, ps.prefix) if qr.edns_do else ps.prefix
     a.rcode = block_rcode(img, ps.prefix)
     a.aa = block_aa(img, ps.prefix)
-    w = put_block(img, signed_block(img, ps.prefix) if qr.edns_do else ps.prefix, r, a.pos,
-                  a.limit - a.pos - a.olen, a.pos, 12, qr.qname_len, a.counts, 0)
+    w = put_block(img, first, r, a.pos, a.limit - a.pos - a.olen, a.pos, 12, qr.qname_len,
+                  a.counts, 0)
     if w < 0:
         a.tc = 1
     else:
@@ -203,12 +204,12 @@ cdef inline void answer_values(const image_t* img, const query_t* qr, uint8_t* r
             w = 0
             if nwritten:
                 vstart[nwritten] = a.pos
-                w = put_values_signature(img, ps.prefix, r, vstart, nwritten,
+                w = put_values_signature(img, ps.prefix, first, r, vstart, nwritten,
                                          a.limit - a.pos - a.olen, qr.qname_len, a.counts)
             if w >= 0:  # behind a wildcard CNAME, then what is made for the qname
                 a.pos += w
-                w = put_wildcard_part(img, ps.prefix, r, a.pos, a.limit - a.pos - a.olen,
-                                      qr.qname_len, a.counts)
+                w = put_wildcard_part(img, ps.prefix, first, r, a.pos,
+                                      a.limit - a.pos - a.olen, qr.qname_len, a.counts)
             if w == SIGN_FAILED:
                 fail_signing(a)
             elif w < 0:
