@@ -9,8 +9,9 @@ Arguments: ROUNDS (default 11) and the answer, one of "a" (a static A),
 "mv" (a multivalue A, three values), "cnmv" (a CNAME into that multivalue
 name), "cnnodata" (a CNAME into a name without the type) or "cnnx" (a
 CNAME into a name that does not exist), "cndel" (a CNAME into a name below
-an insecure delegation: the referral with the no-DS proof) or "cndname"
-(a CNAME into a name under a DNAME); DENIAL ("compact" or "nsec3",
+an insecure delegation: the referral with the no-DS proof), "cndname"
+(a CNAME into a name under a DNAME), "wcmv" (a wildcard CNAME into the
+multivalue name) or "wcdel" (a wildcard CNAME into the delegation); DENIAL ("compact" or "nsec3",
 default compact).  The first pass signs what is signed while answering
 (the multivalue RRSIGs, ECDSA) and fills the signer's cache; the rounds
 after it hit the cache, so instructions per answer =
@@ -41,11 +42,13 @@ ns.sub A 192.0.2.9
 cndel CNAME host.sub
 dn DNAME www.example.net.
 cndname CNAME x.dn
+*.w CNAME mv
+*.wd CNAME host.sub
 """
 QUERIES = 400
 NAMES = {"a": ("www", "A"), "mv": ("mv", "A"), "cnmv": ("cnmv", "A"),
          "cnnodata": ("cnnodata", "TXT"), "cnnx": ("cnnx", "A"), "cndel": ("cndel", "A"),
-         "cndname": ("cndname", "A")}
+         "cndname": ("cndname", "A"), "wcmv": ("x.w", "A"), "wcdel": ("x.wd", "A")}
 
 
 def main():

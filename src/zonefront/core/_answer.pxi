@@ -169,17 +169,19 @@ cdef inline void answer_values(const image_t* img, const query_t* qr, uint8_t* r
     healthy values picked at random, as many as fit.  A DO query in a
     signed zone copies the first part's twin instead (a CNAME chain before
     the values, then its RRSIGs: the values' pointers into it stay right),
-    and the values' RRSIG is made after them."""
+    and the values' RRSIG is made after them (behind a wildcard CNAME,
+    then the CNAME's RRSIG for the qname or the NSEC3 covering it)."""
     cdef ssize_t w
     cdef uint32_t values[MAX_MULTIVALUE]
     cdef uint32_t nvals, i, nwritten = 0
     cdef uint16_t chased[3]
     cdef size_t base
     cdef size_t vstart[MAX_MULTIVALUE + 1]
+    cdef uint32_t first = signed_block(img, ps.prefix) if qr.edns_do else ps.prefix
     a.rcode = block_rcode(img, ps.prefix)
     a.aa = block_aa(img, ps.prefix)
-    w = put_block(img, signed_block(img, ps.prefix) if qr.edns_do else ps.prefix, r, a.pos,
-                  a.limit - a.pos - a.olen, a.pos, 12, qr.qname_len, a.counts, 0)
+    w = put_block(img, first, r, a.pos, a.limit - a.pos - a.olen, a.pos, 12, qr.qname_len,
+                  a.counts, 0)
     if w < 0:
         a.tc = 1
     else:
@@ -198,10 +200,16 @@ cdef inline void answer_values(const image_t* img, const query_t* qr, uint8_t* r
         if a.counts[0] == 0 and nvals:
             a.tc = 1
             a.pos = a.qsec
-        elif qr.edns_do and nwritten:  # signed zone: the chosen values' RRSIG (_deny.pxi)
-            vstart[nwritten] = a.pos
-            w = put_values_signature(img, ps.prefix, r, vstart, nwritten,
-                                     a.limit - a.pos - a.olen, qr.qname_len, a.counts)
+        elif qr.edns_do:  # signed zone: the chosen values' RRSIG (_deny.pxi)
+            w = 0
+            if nwritten:
+                vstart[nwritten] = a.pos
+                w = put_values_signature(img, ps.prefix, first, r, vstart, nwritten,
+                                         a.limit - a.pos - a.olen, qr.qname_len, a.counts)
+            if w >= 0:  # behind a wildcard CNAME, then what is made for the qname
+                a.pos += w
+                w = put_wildcard_part(img, ps.prefix, first, r, a.pos,
+                                      a.limit - a.pos - a.olen, qr.qname_len, a.counts)
             if w == SIGN_FAILED:
                 fail_signing(a)
             elif w < 0:

@@ -64,16 +64,18 @@ cdef inline int check_online(const uint8_t* tmpl, size_t tlen, const uint8_t* bl
     return zfdeny_check(tmpl, tlen)
 
 
-cdef inline ssize_t put_values_signature(const image_t* img, uint32_t prefix, uint8_t* r,
-                                        const size_t* starts, uint32_t n, size_t room,
-                                        uint32_t qname_len, uint16_t* counts) noexcept nogil:
+cdef inline ssize_t put_values_signature(const image_t* img, uint32_t prefix, uint32_t twin,
+                                        uint8_t* r, const size_t* starts, uint32_t n,
+                                        size_t room, uint32_t qname_len,
+                                        uint16_t* counts) noexcept nogil:
     """A multivalue answer's RRSIG over the `n` values just written (value i
-    from starts[i] to starts[i + 1]), when its prefix block has a twin with
-    a ZFDENY_RRSET template; 0 when it has none, -1 when it does not fit,
+    from starts[i] to starts[i + 1]), when its prefix block has a twin
+    (`twin`, signed_block's, read once) with a ZFDENY_RRSET template; 0
+    when it has none, -1 when it does not fit,
     SIGN_FAILED when it cannot be signed.  The values' owner is a pointer:
     to the qname, or behind a CNAME chain to the chain's last target, which
     is signed for (written out whole from the response, in any case)."""
-    cdef uint32_t twin = signed_block(img, prefix), i
+    cdef uint32_t i
     cdef const uint8_t* b = img.blocks + twin
     cdef const uint8_t* rrs[MAX_MULTIVALUE]
     cdef uint16_t lens[MAX_MULTIVALUE]
@@ -98,6 +100,19 @@ cdef inline ssize_t put_values_signature(const image_t* img, uint32_t prefix, ui
     w = zfdeny_put_set(b + block_trailer(b) + 2, name, <uint32_t>name_len, name_off, rrs, lens,
                        n, r + starts[n], room, counts)
     return w if w >= -1 else SIGN_FAILED
+
+
+cdef inline ssize_t put_wildcard_part(const image_t* img, uint32_t prefix, uint32_t twin,
+                                      uint8_t* r, size_t pos, size_t room, uint32_t qname_len,
+                                      uint16_t* counts) noexcept nogil:
+    """A multivalue answer behind a wildcard CNAME, after the values and
+    their RRSIG: what its twin's BF_PREFIX block's template gives for the
+    qname (compiler.py wildcard_part: the CNAME's RRSIG signed for it, or
+    the NSEC3 covering the next closer name); 0 for any other answer, -1
+    when it does not fit, SIGN_FAILED when it cannot be signed."""
+    if twin == prefix or not (img.blocks[twin + 11] & BF_PREFIX):
+        return 0
+    return put_online(img, prefix_block(img, twin), r, pos, room, 12, qname_len, counts)
 
 
 cdef inline uint32_t rcode_block(const image_t* img, uint32_t ref, const query_t* qr) noexcept nogil:

@@ -533,6 +533,18 @@ class RefImage:
                 return
             body += sig
             counts[0] += 1
+        if q.edns_do and head.signed != NONE and twin.prefix != NONE:
+            # behind a wildcard CNAME (compiler.py wildcard_part): the CNAME's
+            # RRSIG signed for the qname, or the NSEC3 covering it
+            got = put_online(self.blocks[twin.prefix], (body, *counts), q.qname, 12, a.room,
+                             self.arrays["blocks"])
+            if got == SIGN_FAILED:
+                fail_signing(a)
+                return
+            if got is None:
+                a.tc, a.body, a.counts = 1, b"", (0, 0, 0)
+                return
+            body, counts = got[0], list(got[1:])
         a.body, a.counts = body, tuple(counts)
 
     def answer_block(self, q, a: "Answer", bidx: int) -> None:

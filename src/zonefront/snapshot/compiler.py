@@ -264,12 +264,14 @@ class _Builder:
         from ..dnssec import nsec3
         zone = self.nsec3_zones.get(zk.origin)
         soa = zone.rrsets.get((zone.origin, TYPE_SOA)) if zone is not None else None
-        if soa is None or res.additional:
+        if soa is None:
             return NONE
         directory = self.nsec3_entries(zk)
         if directory is None:
             return NONE
         if not res.answer and (res.rcode == 3 or nodata_types is not None):
+            if res.additional:
+                return NONE
             head = self.signed_soa(res, context)
             tmpl = nsec3.template(nsec3.MODE_NXDOMAIN, directory)
             ck = ("nsec3-twin", res.rcode, res.aa, head, tmpl)
@@ -284,12 +286,23 @@ class _Builder:
         if proof is not None:  # a wildcard CNAME's chain ends in a denial: its proof first
             signed.authority += proof[0]
             signed.rcode = proof[1]
+        cover = nsec3.template(nsec3.MODE_COVER, directory)
+        if signed.additional:
+            # the cover NSEC3 ends the authority section, before the
+            # additional one (a referral's glue, an MX target's address):
+            # the answer and authority as the prefix, the additional after
+            head = self.add(encode_block(Resolution(signed.rcode, signed.aa, signed.answer,
+                                                    signed.authority), suffixes, self.sig_rows,
+                                         None))
+            tail = encode_block(Resolution(signed.rcode, signed.aa, [], [], signed.additional,
+                                           signed.additional_required),
+                                suffixes, self.sig_rows, None)
+            return self._append(pack_block(tail.data, tail.fixups, 0, 0, tail.ar, tail.ar_start,
+                                           tail.ar_required, tail.ar_ends, tail.rcode, tail.aa,
+                                           NONE, head, cover))
         blk = encode_block(signed, suffixes, self.sig_rows, None)
-        if blk.ar or (blk.ns and proof is None):
-            return NONE
         return self._append(pack_block(blk.data, blk.fixups, blk.an, blk.ns, 0, blk.ar_start, 0,
-                                       (), blk.rcode, blk.aa, NONE, NONE,
-                                       nsec3.template(nsec3.MODE_COVER, directory)))
+                                       (), blk.rcode, blk.aa, NONE, NONE, cover))
 
     def chain_proof(self, res: Resolution) -> tuple[list[RR], int] | None:
         """(records, rcode) proving the denial a CNAME chain ends in, for the
@@ -394,9 +407,11 @@ class _Builder:
         template signs the values chosen per query (online.py KIND_RRSET),
         owned by the qname or, behind a CNAME chain, by the chain's last
         name.  A chain's twin is its CNAMEs as the prefix writes them (so the
-        values' pointers into it hold), then their RRSIGs, made here.  NONE
-        when the values are not one RR each of one owner, of a type without
-        names in its rdata, or the chain starts at a wildcard (then they stay
+        values' pointers into it hold), then their RRSIGs, made here.  A
+        chain that starts at a wildcard CNAME also names a BF_PREFIX block
+        whose template gives, after the values' RRSIG, what depends on the
+        qname (wildcard_part).  NONE when the values are not one RR each of
+        one owner, of a type without names in its rdata (then they stay
         unsigned)."""
         from ..dnssec import online  # signed zones only: off the zone-file path
         prefix = choice.prefix
@@ -418,16 +433,22 @@ class _Builder:
                 return NONE
             return self._append(pack_block(b"", (), 0, 0, 0, 0, 0, (), prefix.rcode,
                                            prefix.aa, NONE, NONE, tmpl))
-        # a chain: its CNAMEs' owners fixed (not a wildcard's), the values'
-        # owner one pointer into it (zfdeny_put_set reads the RRs so)
-        if wildcard or owner == QNAME or any(rr.rtype != TYPE_CNAME for rr in prefix.answer) \
+        # a chain: the values' owner one pointer into it (zfdeny_put_set
+        # reads the RRs so)
+        if owner == QNAME or any(rr.rtype != TYPE_CNAME for rr in prefix.answer) \
                 or any(p.data[:1] < b"\xc0" for p in parts):
             return NONE
         signed = self.signer.sign_section(prefix.answer, context)
+        qpart = NONE
+        if wildcard:
+            qpart, signed = self.wildcard_part(prefix.answer, context, signed)
+            if qpart == NONE:
+                return NONE
         ordered = Resolution(prefix.rcode, prefix.aa,
                              [rr for rr in signed if rr.rtype != TYPE_RRSIG] +
                              [rr for rr in signed if rr.rtype == TYPE_RRSIG])
-        twin, _ = encode_multivalue(ordered, [], suffixes_of(context), self.serial_rows)
+        twin, _ = encode_multivalue(ordered, [], suffixes_of(parent_of(context) if wildcard
+                                                             else context), self.serial_rows)
         if twin.data[:len(head.data)] != head.data or twin.fixups[:len(head.fixups)] != head.fixups:
             return NONE
         zk = self.signer.zone_keys(owner)
@@ -437,7 +458,39 @@ class _Builder:
             if not tmpl:
                 return NONE
         return self._append(pack_block(twin.data, twin.fixups, twin.an, 0, 0, len(twin.data), 0,
-                                       (), prefix.rcode, prefix.aa, NONE, NONE, tmpl))
+                                       (), prefix.rcode, prefix.aa, NONE, qpart, tmpl))
+
+    def wildcard_part(self, chain: list[RR], context: bytes, signed: list[RR]):
+        """(block, the chain's RRs and RRSIGs made ahead) for multivalue
+        values behind a wildcard CNAME (`context` the wildcard): the block
+        is a multivalue twin's BF_PREFIX, with no data of its own, whose
+        template the engines put after the values' RRSIG (_answer.pxi
+        answer_values).  Compact mode: the RRSIG over the CNAME signed for
+        the qname (labels the qname's, as a plain wildcard answer's), so it
+        leaves the twin.  nsec3 mode: the CNAME keeps the wildcard's RRSIG
+        made here and the template is the NSEC3 covering the next closer
+        name (RFC 5155 §7.2.6), or the compact one when the zone's chain is
+        too long to prove from.  (NONE, signed) when neither can be made."""
+        from ..dnssec import nsec3, online  # signed zones only: off the zone-file path
+        zk = self.signer.zone_keys(context)
+        own = [rr for rr in chain if rr.owner == QNAME]
+        if zk is None or len(own) != 1:
+            return NONE, signed
+        tmpl = None
+        if zk.denial == "nsec3":
+            directory = self.nsec3_entries(zk) if zk.origin in self.nsec3_zones else None
+            tmpl = nsec3.template(nsec3.MODE_COVER, directory) if directory else None
+        if tmpl is None:  # compact mode, or a chain too long to prove from: needs no proof
+            tmpl = online.rrsig_template(zk, TYPE_CNAME, own[0].ttl, [own[0].rdata])
+            signed = [rr for rr in signed if not (rr.owner == QNAME and rr.rtype == TYPE_RRSIG)]
+        if tmpl is None:
+            return NONE, signed
+        ck = ("wildcard-part", tmpl)
+        off = self.by_content.get(ck)
+        if off is None:
+            off = self.by_content[ck] = self._append(pack_block(b"", (), 0, 0, 0, 0, 0, (), 0,
+                                                                True, NONE, NONE, tmpl))
+        return off, signed
 
     def add_split_nodata(self, res: Resolution, context: bytes, suffixes, nodata_types) -> int:
         """A name's signed NODATA as two records: the zone's signed SOA, held

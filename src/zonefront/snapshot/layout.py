@@ -26,11 +26,15 @@ block record (stream "blocks"):
                    each RRset's RRSIGs (dnssec/signer.py), for DO queries
   [u32 prefix]     if flags & BF_PREFIX (a twin only): a block copied before
                    this one's data, the zone's signed SOA that every name's
-                   signed NODATA starts with, held once instead of per name
-  [u16 tlen, tlen octets]  if flags & BF_ONLINE (a twin only): what to sign
-                   for the qname while answering (dnssec/online.py), appended
-                   after the data: the compact NSEC of a name that does not
-                   exist, or the RRSIG of a wildcard-synthesized RRset
+                   signed NODATA starts with, held once instead of per name;
+                   a multivalue prefix's twin behind a wildcard CNAME names
+                   instead a block with no data whose template goes after
+                   the values' RRSIG (compiler.py wildcard_part)
+  [u16 tlen, tlen octets]  if flags & BF_ONLINE (a twin, or such a prefix):
+                   what to sign for the qname while answering
+                   (dnssec/online.py), appended after the data: the compact
+                   NSEC of a name that does not exist, or the RRSIG of a
+                   wildcard-synthesized RRset
 
 negatives: per zone (u32 nodata_block, u32 nxdomain_block); most names answer
 a missing type and a missing child with their zone's two blocks, so they

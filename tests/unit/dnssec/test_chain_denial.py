@@ -42,6 +42,9 @@ sub NS ns.sub
 ns.sub A 192.0.2.9
 todel CNAME host.sub
 tocut CNAME sub
+*.cd CNAME host.sub
+*.wmv CNAME mv
+*.wmv2 CNAME mvalias
 """
 N = dns.name.from_text
 
@@ -218,12 +221,11 @@ def test_nsec3_wildcard_cname_answer_covers_the_next_closer_name(impl):
     assert any(_covers(rs[0], rs.name, _hash("c.cn.example.com.")) for rs in nsec3s(m))
 
 
-@pytest.mark.parametrize("qname,links", [("mvalias.example.com.", 1), ("mvchain.example.com.", 2)])
-@pytest.mark.parametrize("values", [3, 10])
-def test_chain_into_multivalue_is_signed(impl, qname, links, values):
-    """The chain's CNAMEs with their precomputed RRSIGs, the values chosen
-    per query owned by mv.example.com and signed as one RRset for that
-    name; without DO, exactly the unsigned zone's bytes."""
+def values_answers(impl, qname: str, values: int, links: int):
+    """(mode, keys, message) of DO queries for `qname` A (four seeds) in
+    both modes, each checked: NOERROR, min(values, 8) values owned by
+    mv.example.com, the `links` CNAMEs and the values validated; and
+    without DO, exactly the unsigned zone's bytes."""
     from zonefront.snapshot.compiler import compile_zones
 
     for mode in ("compact", "nsec3"):
@@ -237,10 +239,92 @@ def test_chain_into_multivalue_is_signed(impl, qname, links, values):
             a = m.find_rrset(m.answer, N("mv.example.com."), dns.rdataclass.IN, dns.rdatatype.A)
             assert len(a) == min(values, 8)
             assert validated(m, m.answer, keys) == links + 1
+            yield mode, keys, m
         plain = load(impl, compile_zones(chain_zones(values)).arrays())
         q = dns.message.make_query(qname, "A", use_edns=0, payload=4096)
         assert img.answer(q.to_wire(), False, "192.0.2.9", 1) == \
             plain.answer(q.to_wire(), False, "192.0.2.9", 1)
+
+
+@pytest.mark.parametrize("qname,links", [("mvalias.example.com.", 1), ("mvchain.example.com.", 2)])
+@pytest.mark.parametrize("values", [3, 10])
+def test_chain_into_multivalue_is_signed(impl, qname, links, values):
+    """The chain's CNAMEs with their precomputed RRSIGs, the values chosen
+    per query owned by mv.example.com and signed as one RRset for that
+    name; without DO, exactly the unsigned zone's bytes."""
+    assert len(list(values_answers(impl, qname, values, links))) == 8
+
+
+@pytest.mark.parametrize("qname,target,links", [
+    ("x.wmv.example.com.", "mv.example.com.", 1),
+    ("A.b.Wmv.example.com.", "mv.example.com.", 1),
+    ("x.wmv2.example.com.", "mvalias.example.com.", 2),  # then mvalias CNAME mv
+])
+@pytest.mark.parametrize("values", [3, 10])
+def test_wildcard_cname_into_multivalue_is_signed(impl, qname, target, links, values):
+    """*.wmv CNAME mv, mv multivalue: the values chosen per query signed as
+    mv's RRset and the CNAME signed too, for the qname (compact: labels the
+    qname's, so no proof is needed) or as the wildcard's with the NSEC3
+    covering the next closer name (nsec3, RFC 5155 §7.2.6); without DO,
+    exactly the unsigned zone's bytes."""
+    nxt = dns.name.Name(N(qname).labels[-5:]).to_text()  # the next closer name
+    for mode, keys, m in values_answers(impl, qname, values, links):
+        check_signed_cname(m, keys, qname, target)
+        sig = m.find_rrset(m.answer, N(qname), dns.rdataclass.IN, dns.rdatatype.RRSIG,
+                           dns.rdatatype.CNAME)
+        if mode == "compact":
+            assert sig[0].labels == len(N(qname).labels) - 1
+            assert not m.authority
+        else:
+            assert sig[0].labels == 3  # *.wmv.example.com: an expansion, proved below
+            assert validated(m, m.authority, keys) == len(nsec3s(m)) >= 1
+            assert any(_covers(rs[0], rs.name, _hash(nxt)) for rs in nsec3s(m))
+
+
+@pytest.mark.parametrize("mode", ["compact", "nsec3"])
+def test_wildcard_cname_into_multivalue_that_does_not_fit_sets_tc(impl, mode):
+    """RFC 4035 §3.1.1: the CNAME and the values with both RRSIGs (and the
+    cover, nsec3), or TC; never part of them.  The long qname makes the
+    last record, made for it, the one that does not fit at 512 octets."""
+    img = load(impl, compiled(mode, 8))
+    qname = "x" * 60 + "." + "y" * 60 + ".wmv.example.com."
+    truncated = set()
+    for payload in range(512, 1000, 24):
+        q = dns.message.make_query(qname, "A", use_edns=0, want_dnssec=True, payload=payload)
+        m = dns.message.from_wire(img.answer(q.to_wire(), False, "192.0.2.9", 0))
+        truncated.add(bool(m.flags & dns.flags.TC))
+        if m.flags & dns.flags.TC:
+            assert not m.answer and not m.authority
+            continue
+        covered = {rs.covers for rs in m.answer if rs.rdtype == dns.rdatatype.RRSIG}
+        assert covered == {dns.rdatatype.A, dns.rdatatype.CNAME}
+        assert bool(nsec3s(m)) == (mode == "nsec3")
+    assert truncated == {True, False}
+
+
+def test_wildcard_cname_into_multivalue_unsignable_is_servfail(impl, monkeypatch):
+    """The CNAME's RRSIG cannot be made while answering (its template's key
+    is off the curve; the values' template is sound): SERVFAIL with no
+    records (RFC 4035 §3.1), never the values signed and the CNAME not."""
+    from zonefront.dnssec import online
+
+    good = online.rrsig_template
+
+    def bad(zk, *args):
+        raw = online.zsk_raw
+        online.zsk_raw = lambda zk: (raw(zk)[0], b"\x04" + bytes(64))
+        try:
+            return good(zk, *args)
+        finally:
+            online.zsk_raw = raw
+
+    monkeypatch.setattr(online, "rrsig_template", bad)
+    img = load(impl, compiled("compact"))
+    m, _ = ask(img, "x.wmv.example.com.", "A")
+    assert m.rcode() == dns.rcode.SERVFAIL
+    assert not m.answer and not m.authority and not m.flags & dns.flags.TC
+    m, _ = ask(img, "mvalias.example.com.", "A")  # the values alone still sign
+    assert m.rcode() == dns.rcode.NOERROR and validated(m, m.answer, dnskeys(img)) == 2
 
 
 def test_chain_into_multivalue_that_does_not_fit_sets_tc(impl):
@@ -284,13 +368,49 @@ def test_chain_into_an_insecure_delegation_proves_no_ds(image, qname):
     assert sorted(map(str, m.authority)) == sorted(map(str, direct.authority))
 
 
+@pytest.mark.parametrize("qname", ["q.cd.example.com.", "A.b.cd.example.com."])
+def test_wildcard_cname_into_an_insecure_delegation_proves_no_ds_and_the_expansion(image,
+                                                                                   qname):
+    """*.cd CNAME host.sub: the referral carries the cut's NSEC, or in nsec3
+    mode the NSEC3 matching the cut (RFC 5155 §7.2.7) and, since the CNAME's
+    RRSIG is the wildcard's, the NSEC3 covering the next closer name
+    (§7.2.6); the glue still follows in the additional section."""
+    mode, img = image
+    keys = dnskeys(img)
+    m, _ = ask(img, qname, "A")
+    assert m.rcode() == dns.rcode.NOERROR
+    assert validated(m, m.answer, keys) == 1  # the CNAME
+    sig = m.find_rrset(m.answer, N(qname), dns.rdataclass.IN, dns.rdatatype.RRSIG,
+                       dns.rdatatype.CNAME)
+    ns = m.find_rrset(m.authority, N("sub.example.com."), dns.rdataclass.IN, dns.rdatatype.NS)
+    assert ns[0].target == N("ns.sub.example.com.")
+    assert [str(rs) for rs in m.additional] == ["ns.sub.example.com. 300 IN A 192.0.2.9"]
+    if mode == "compact":
+        assert sig[0].labels == len(N(qname).labels) - 1  # signed as the qname's own
+        (nsec,) = nsecs(m)
+        assert nsec.name == N("sub.example.com.")
+        assert "DS" not in nsec[0].to_text().split()
+    else:
+        assert sig[0].labels == 3  # *.cd.example.com: the answer is an expansion
+        owners = {rs.name.labels[0].decode(): rs for rs in nsec3s(m)}
+        cut = owners[_hash("sub.example.com.")]
+        got = {dns.rdatatype.to_text(t) for t in _types(cut[0])}
+        assert "NS" in got and "DS" not in got and "SOA" not in got
+        nxt = dns.name.Name(N(qname).labels[-5:]).to_text()  # the next closer name
+        assert any(_covers(rs[0], rs.name, _hash(nxt)) for rs in nsec3s(m))
+    for proof in nsecs(m) + nsec3s(m):  # the child's NS is not signed, the proofs are
+        dns.dnssec.validate(proof, m.find_rrset(m.authority, proof.name, dns.rdataclass.IN,
+                                                dns.rdatatype.RRSIG, proof.rdtype), keys)
+
+
 @pytest.mark.parametrize("mode", ["compact", "nsec3"])
 def test_engines_agree_on_chains_but_for_signatures(mode):
     pytest.importorskip("zonefront.core._engine")
     arrays = compiled(mode, 10)
     ref, comp = load("ref", arrays), load("compiled", arrays)
     names = ["alias", "chain", "dangling", "deep", "towild", "q.cnx", "c.cn", "mvalias",
-             "mvchain", "MvChain", "todel", "tocut"]
+             "mvchain", "MvChain", "todel", "tocut", "q.cd", "A.b.cd", "x.wmv", "A.b.Wmv",
+             "x.wmv2"]
     for name in names:
         for rdtype in ("A", "TXT", "AAAA"):
             for payload in (512, 1232, 4096):

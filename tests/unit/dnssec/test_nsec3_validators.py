@@ -30,7 +30,10 @@ def served(tmp_path_factory, free_port):
     conf = data / "zonefront.toml"
     conf.write_text('[dnssec]\ndenial = "nsec3"\n')
     with signed_server(data, free_port, ("--config", str(conf)),
-                       [("deleg", "NS", "ns.example.net.")]) as got:
+                       [("deleg", "NS", "ns.example.net."),
+                        ("glued", "NS", "ns.glued.signed.test."),  # a cut with glue
+                        ("ns.glued", "A", "192.0.2.99"),
+                        ("*.cd", "CNAME", "host.glued.signed.test.")]) as got:
         yield got
 
 
@@ -70,6 +73,8 @@ def test_unbound_validates_nodata_and_ds_absence(unbound, served, name, rdtype):
 @pytest.mark.parametrize("name,rdtype", [
     ("x.wild.signed.test.", "TXT"), ("a.b.c.wild.signed.test.", "TXT"),
     ("c.cn.signed.test.", "A"),  # a wildcard CNAME: the next closer name's cover (§7.2.6)
+    ("x.wmv.signed.test.", "A"), ("a.b.wmv.signed.test.", "A"),  # ... into multivalue
+    ("a.mx.signed.test.", "MX"), ("b.srv.signed.test.", "SRV"),  # with additional records
 ])
 def test_unbound_validates_wildcard_answers(unbound, name, rdtype):
     m = unbound.ask(name, rdtype)
@@ -98,12 +103,32 @@ def test_referral_to_an_insecure_delegation_proves_no_ds(served):
     assert {dns.rdatatype.NS, dns.rdatatype.NSEC3, dns.rdatatype.RRSIG} <= types
 
 
+def test_wildcard_cname_into_an_insecure_delegation_proves_no_ds(served):
+    """*.cd CNAME host.glued: the referral carries the NSEC3 matching the
+    cut (RFC 5155 §7.2.7) and the one covering the next closer name, since
+    the CNAME's RRSIG is the wildcard's (§7.2.6), then the glue.  (delv and
+    unbound cannot judge it here: the delegation's server does not exist,
+    and delv says "fully validated" for the CNAME whether the proof is
+    there or not.)"""
+    from test_nsec3 import _covers, _hash, _types
+
+    m = direct(served, "x.cd.signed.test.", "A")
+    assert m.rcode() == dns.rcode.NOERROR and m.answer[0].rdtype == dns.rdatatype.CNAME
+    assert {r.rdtype for r in m.authority} == {dns.rdatatype.NS, dns.rdatatype.NSEC3,
+                                               dns.rdatatype.RRSIG}
+    nsec3s = [rs for rs in m.authority if rs.rdtype == dns.rdatatype.NSEC3]
+    cut = [rs for rs in nsec3s if rs.name.labels[0].decode() == _hash("glued.signed.test.")]
+    assert cut and dns.rdatatype.DS not in _types(cut[0][0])
+    assert any(_covers(rs[0], rs.name, _hash("x.cd.signed.test.")) for rs in nsec3s)
+    assert [str(rs) for rs in m.additional] == ["ns.glued.signed.test. 60 IN A 192.0.2.99"]
+
+
 @pytest.mark.skipif(not shutil.which("delv"), reason="delv not installed")
 @pytest.mark.parametrize("name,rdtype", [
     ("www.signed.test.", "A"), ("nothere.signed.test.", "A"), ("ent.signed.test.", "A"),
     ("www.signed.test.", "TXT"), ("deleg.signed.test.", "DS"), ("x.wild.signed.test.", "TXT"),
     ("x.wild.signed.test.", "A"), ("c.cn.signed.test.", "A"), ("mvalias.signed.test.", "A"),
-    ("alias.signed.test.", "TXT"), ("dangling.signed.test.", "A"),
+    ("alias.signed.test.", "TXT"), ("dangling.signed.test.", "A"), ("x.wmv.signed.test.", "A"),
 ])
 def test_delv_fully_validated(served, tmp_path, name, rdtype):
     if name in CHAIN_ENDS:
@@ -149,3 +174,4 @@ def test_a_change_keeps_validating(served, tmp_path):
     change("DELETE")
     assert direct(served, f"added.{ZONE}", "A").rcode() == dns.rcode.NXDOMAIN
     assert "fully validated" in delv(served, tmp_path, f"added.{ZONE}", "A").splitlines()[0]
+

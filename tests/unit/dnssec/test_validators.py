@@ -46,6 +46,7 @@ def signed_server(data, free_port, extra_args=(), extra_rrsets=()):
                   ("*.cn", "CNAME", "www.signed.test."),
                   ("mvalias", "CNAME", "mv.signed.test."),     # a chain into multivalue
                   ("dangling", "CNAME", "gone.signed.test."),  # a chain into nothing
+                  ("*.wmv", "CNAME", "mv.signed.test."),       # a wildcard into multivalue
                   *extra_rrsets]
         changes = [{"Action": "CREATE", "ResourceRecordSet": {
             "Name": f"{n}.{ZONE}", "Type": t, "TTL": 60, "ResourceRecords": [{"Value": v}]}}
@@ -84,7 +85,8 @@ def unbound(served, tmp_path_factory, free_port):
 @pytest.mark.parametrize("name,rdtype", [
     ("www.signed.test.", "A"), ("www.signed.test.", "AAAA"), ("signed.test.", "SOA"),
     ("chain.signed.test.", "A"), ("weighted.signed.test.", "A"), ("signed.test.", "DNSKEY"),
-    ("mv.signed.test.", "A"), ("mvalias.signed.test.", "A"),
+    ("mv.signed.test.", "A"), ("mvalias.signed.test.", "A"), ("x.wmv.signed.test.", "A"),
+    ("a.b.wmv.signed.test.", "A"),
 ])
 def test_unbound_validates_positive_answers(unbound, name, rdtype):
     m = unbound.ask(name, rdtype)
@@ -200,7 +202,7 @@ def delv(served, tmp_path, name, rdtype):
     ("www.signed.test.", "A"), ("nothere.signed.test.", "A"), ("ent.signed.test.", "A"),
     ("x.wild.signed.test.", "TXT"), ("x.wild.signed.test.", "A"), ("a.mx.signed.test.", "MX"),
     ("b.srv.signed.test.", "SRV"), ("mvalias.signed.test.", "A"), ("alias.signed.test.", "TXT"),
-    ("dangling.signed.test.", "A"),
+    ("dangling.signed.test.", "A"), ("x.wmv.signed.test.", "A"),
 ])
 def test_delv_fully_validated(served, tmp_path, name, rdtype):
     """A denial reads "; negative response, fully validated"."""
