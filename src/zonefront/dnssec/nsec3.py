@@ -154,6 +154,24 @@ def template(mode: int, directory: list[tuple[bytes, int, int]]) -> bytes:
     return TMPL_HEAD.pack(KIND_NSEC3, mode, len(directory), 0, 0) + segment_octets(directory)
 
 
+def row_template(mode: int, row: int) -> bytes:
+    """A template without segments: the chain is the one the root of the
+    zone at `row` (in the image's negatives) holds when the query comes."""
+    return TMPL_HEAD.pack(KIND_NSEC3, mode, 0, row, 0)
+
+
+def template_row(tmpl: bytes) -> int | None:
+    """The zone row a row_template names; None for a template with segments."""
+    _kind, _mode, nseg, row, _f = TMPL_HEAD.unpack_from(tmpl, 0)
+    return row if nseg == 0 else None
+
+
+def read_directory(tmpl) -> list[tuple[bytes, int, int]]:
+    """A root template's directory: (first digest, offset, count) per segment."""
+    nseg = TMPL_HEAD.unpack_from(tmpl, 0)[2]
+    return [ENTRY.unpack_from(tmpl, TMPL_HEAD.size + ENTRY.size * i) for i in range(nseg)]
+
+
 def read_template(tmpl: bytes, blocks) -> tuple[int, list[tuple[bytes, int, int]]]:
     """(mode, every entry of the chain in hash order)."""
     _kind, mode, nseg, _z, _f = TMPL_HEAD.unpack_from(tmpl, 0)
@@ -207,10 +225,12 @@ def proof(mode: int, entries: list, qname: bytes) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def put(tmpl: bytes, blocks, qname: bytes, room: int):
+def put(tmpl: bytes, blocks, qname: bytes, room: int, root: bytes | None = None):
     """The reference engine's zfnsec3_put: (octets, 0 answer RRs, authority
-    RRs) appended, or None when they do not fit in `room`."""
-    mode, entries = read_template(tmpl, blocks)
+    RRs) appended, or None when they do not fit in `room`.  `root`: the
+    zone's root template, whose chain a row_template `tmpl` proves from."""
+    mode = tmpl[1]
+    _mode, entries = read_template(tmpl if root is None else root, blocks)
     got = proof(mode, entries, qname)
     out = b"".join(bytes(blocks[entries[i][1]:entries[i][1] + entries[i][2]]) for i in got)
     if len(out) > room:

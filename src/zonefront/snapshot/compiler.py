@@ -266,12 +266,13 @@ class _Builder:
         soa = zone.rrsets.get((zone.origin, TYPE_SOA)) if zone is not None else None
         if soa is None or res.additional:
             return NONE
-        directory = self.nsec3_entries(zk)
-        if directory is None:
+        links, _by_name = self.nsec3_chain(zk.origin)
+        if len(links) > nsec3.MAX_ENTRIES or not links:
             return NONE
+        row = self.zone_rows[zk.origin]  # the chain is the zone's root's (nsec3_root)
         if not res.answer and (res.rcode == 3 or nodata_types is not None):
             head = self.signed_soa(res, context)
-            tmpl = nsec3.template(nsec3.MODE_NXDOMAIN, directory)
+            tmpl = nsec3.row_template(nsec3.MODE_NXDOMAIN, row)
             ck = ("nsec3-twin", res.rcode, res.aa, head, tmpl)
             off = self.by_content.get(ck)
             if off is None:
@@ -289,7 +290,7 @@ class _Builder:
             return NONE
         return self._append(pack_block(blk.data, blk.fixups, blk.an, blk.ns, 0, blk.ar_start, 0,
                                        (), blk.rcode, blk.aa, NONE, NONE,
-                                       nsec3.template(nsec3.MODE_COVER, directory)))
+                                       nsec3.row_template(nsec3.MODE_COVER, row)))
 
     def chain_proof(self, res: Resolution) -> tuple[list[RR], int] | None:
         """(records, rcode) proving the denial a CNAME chain ends in, for the
@@ -356,7 +357,9 @@ class _Builder:
         ttl = next(iter(by_name.values()))[2]
         out = []
         for i in nsec3.proof(nsec3.MODE_NXDOMAIN, links, name):
-            _digest, _name, owner, rdata = links[i]
+            _digest, proved, owner, rdata = links[i]
+            if self.zs is not None and self.zs.trace is not None:
+                self.zs.trace.add(proved)  # a change to that NSEC3 recompiles this answer
             sig = self.signer._cached(zk, zk.zsk, owner, nsec3.TYPE_NSEC3, ttl, [rdata])
             out += [RR(owner, nsec3.TYPE_NSEC3, ttl, rdata), RR(owner, TYPE_RRSIG, ttl, sig)]
         return out
@@ -388,6 +391,23 @@ class _Builder:
                     pack_block(seg, (), 0, 0, 0, len(seg), 0, (), 0, True))
             directory.append((part[0][0], off + BLOCK_HEAD.size, len(part)))
         return directory
+
+    def nsec3_root(self, zone: Zone, res: Resolution, directory=None) -> int:
+        """The zone's NXDOMAIN `res` again, its DO twin's template the chain's
+        directory (`directory`, by default the whole chain's): the block the
+        zone's row in negatives names, which every row template proves from
+        (nsec3.py).  NONE when the zone has no chain."""
+        from ..dnssec import nsec3
+        zk = self.signer.zone_keys(zone.origin)
+        if directory is None:
+            directory = self.nsec3_entries(zk)
+        if not directory:
+            return NONE
+        head = self.signed_soa(res, zone.origin)
+        twin = self._append(pack_block(b"", (), 0, 0, 0, 0, 0, (), res.rcode, res.aa, NONE, head,
+                                       nsec3.template(nsec3.MODE_NXDOMAIN, directory)))
+        return self.add(encode_block(res, suffixes_of(zone.origin), self.serial_rows,
+                                     zone.origin), twin)
 
     def values_twin(self, choice: Choice, context: bytes, wildcard: bool, head, parts) -> int:
         """A signed zone's multivalue answer: a twin of its prefix whose
@@ -617,6 +637,7 @@ class Compiler:
             self.b.nsec3_zones = {z.origin: z for z in self.zs.zones if z.origin in signing
                                   and getattr(signing[z.origin], "denial", "") == "nsec3"}
             self.b.signer.nsec3_links = lambda origin: self.b.nsec3_chain(origin)[1]
+            self.b.zone_rows = self.rows  # a row template names its zone's row
         self.negatives = bytearray(NEGATIVE.size * len(self.rows))
         self.soa_sigs: dict[tuple, tuple[bytes, int]] = {}  # (origin, negative) -> (RRSIG, block)
         self.zone_blocks: dict[bytes, tuple[int, int, int]] = {}  # origin -> (nx, nodata, row)
@@ -665,7 +686,11 @@ class Compiler:
             row = self.rows[zone.origin]
             got = (self.b.encode(nx, zone.origin, False), self.b.encode(nodata, zone.origin, False),
                    row)
-            NEGATIVE.pack_into(self.negatives, row * NEGATIVE.size, got[1], got[0])
+            root = got[0]
+            if zone.origin in self.b.nsec3_zones:  # the chain's directory (nsec3_root)
+                root = self.b.nsec3_root(zone, nx)
+                root = got[0] if root == NONE else root
+            NEGATIVE.pack_into(self.negatives, row * NEGATIVE.size, got[1], root)
             self.zone_blocks[zone.origin] = got
         return got
 
