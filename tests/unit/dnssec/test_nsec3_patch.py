@@ -205,7 +205,7 @@ def test_only_the_moved_nsec3s_are_signed_again(what, signed_again):
 
 def test_a_delegation_above_names_compiles_in_full_and_changes_nothing():
     """NS at a name with names below: they leave the chain (§7.1); refused
-    before anything changes."""
+    before anything changes, and the next change is patched."""
     from zonefront.core._engine import Image
 
     state = zone_state()
@@ -217,6 +217,12 @@ def test_a_delegation_above_names_compiles_in_full_and_changes_nothing():
     with pytest.raises(NeedsFullCompile):
         ic.update(new, changed)
     assert ic.image is image and not ic.broken
+    # and the compiler still patches the next change to the chain
+    new, changed = base.apply_batch(state, [("delete", f"ent.{ORIGIN}", "NS", 0, "x.")]
+                                    + OPS["create"], zones)
+    changed[name_from_text(ORIGIN)].add(name_from_text(f"ent.{ORIGIN}"))
+    ic.update(new, changed)
+    assert_like_full(ic, new, queries([f"new.{ORIGIN}"]))
 
 
 def test_a_forked_full_compile_is_patched_too():
