@@ -262,3 +262,24 @@ def test_random_changes_without_delegations_are_all_patched(batches):
     from zonefront.core._engine import Image
 
     assert signed.run_batches(signed._nsec3_state(), batches, Image, "compiled") == 0
+
+
+@pytest.mark.parametrize("label,image_class", signed.engines())
+def test_a_chain_into_another_zones_denial_is_proved_again(label, image_class):
+    """A CNAME of example.com into a name example.net does not have carries
+    example.net's closest-encloser proof (made when the CNAME compiles);
+    names made in example.net move the NSEC3s it quotes, and the CNAME is
+    compiled again with the new ones."""
+    state = zone_state()
+    k, v = _rrset(f"far.{ORIGIN}", TYPE_CNAME, name_from_text("nx.example.net."))
+    state.rrsets[ORIGIN][k] = v
+    zones = state.zones()
+    ic = IncrementalCompiler(zones, image_class)
+    wires = queries([f"far.{ORIGIN}", "nx.example.net.", "example.net."])
+    for i in range(4):
+        new, changed = base.apply_batch(
+            state, [("upsert", f"{'abcd'[i]}.sub.example.net.", "A", 1, "a.example.net.")],
+            zones)
+        ic.update(new, changed)
+        assert_like_full(ic, new, wires)
+        zones = new
