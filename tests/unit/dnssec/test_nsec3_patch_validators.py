@@ -94,7 +94,8 @@ def covered_by_fresh(served) -> str:
 NXDOMAIN = ["x.fresh.signed.test.", "host.ent.signed.test.", "ent.signed.test.",
             "c.a.b.deep.signed.test.", "x.b.deep.signed.test."]
 NODATA = [("fresh.signed.test.", "TXT"), ("b.deep.signed.test.", "A"),
-          ("deep.signed.test.", "A"), ("www.signed.test.", "AAAA"), ("a.b.deep.signed.test.", "TXT")]
+          ("deep.signed.test.", "A"), ("www.signed.test.", "AAAA"),
+          ("a.b.deep.signed.test.", "TXT")]
 
 
 @pytest.mark.parametrize("name", NXDOMAIN + ["covered"])
