@@ -18,11 +18,12 @@ int zfnsec3_check(const uint8_t *tmpl, size_t tlen, const uint8_t *blocks, size_
     size_t nseg, i, k, count;
     const uint8_t *d, *seg, *e, *last = NULL;
     if (tlen < ZFNSEC3_HEAD || tmpl[0] != ZFNSEC3_KIND ||
-        (tmpl[1] != ZFNSEC3_NXDOMAIN && tmpl[1] != ZFNSEC3_COVER))
+        (tmpl[1] != ZFNSEC3_NXDOMAIN && tmpl[1] != ZFNSEC3_COVER && tmpl[1] != ZFNSEC3_CHAIN))
         return -1;
     nseg = le16(tmpl + 2);
-    if (nseg == 0)
-        return tlen == ZFNSEC3_HEAD && le32(tmpl + 8) == 0 && le32(tmpl + 12) == 0 ? 0 : -1;
+    if (nseg == 0)  /* a row template proves; it does not hold the chain */
+        return tlen == ZFNSEC3_HEAD && tmpl[1] != ZFNSEC3_CHAIN && le32(tmpl + 8) == 0 &&
+               le32(tmpl + 12) == 0 ? 0 : -1;
     if (tlen != ZFNSEC3_HEAD + nseg * ZFNSEC3_ENTRY)
         return -1;
     for (i = 0; i < nseg; i++) {
@@ -139,7 +140,7 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *root, const uint8_t *blo
     int hit = 0;
     size_t w = 0, len;
     const uint8_t *e;
-    if (name_len > 255)
+    if (name_len > 255 || tmpl[1] == ZFNSEC3_CHAIN)
         return 0;
     /* the lower-cased qname, the wildcard label room in front of it */
     zf_fold_copy(lc + 2, name, name_len);

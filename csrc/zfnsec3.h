@@ -14,8 +14,8 @@
  * and an entry's octets (an NSEC3 RR and its RRSIG RR, owners in full) sit
  * in the block stream too.  Integers little-endian.
  *
- * Only a zone's root template (the DO twin of the NXDOMAIN block its row in
- * the image's negatives names) holds the directory.  Every other template
+ * Only a zone's root template (mode ZFNSEC3_CHAIN, on the DO twin of the
+ * NODATA block its row in the image's negatives names) holds the directory.  Every other template
  * is a row template: nseg 0, the u32 after it the zone's row; the engine
  * finds the root through the row when answering (_deny.pxi nsec3_root), so
  * a change to the chain replaces the root and the row, not every answer
@@ -31,6 +31,7 @@
 #define ZFNSEC3_KIND 4       /* after zfdeny.h's kinds 1..3 */
 #define ZFNSEC3_NXDOMAIN 1   /* mode: RFC 5155 §7.2.2 closest-encloser proof (§7.2.5 too) */
 #define ZFNSEC3_COVER 2      /* mode: the next closer name's cover only (§7.2.6) */
+#define ZFNSEC3_CHAIN 3      /* mode: none, the zone's root holding the chain for row templates */
 #define ZFNSEC3_HEAD 16
 #define ZFNSEC3_ENTRY 26
 

@@ -40,22 +40,22 @@ cdef inline size_t block_trailer(const uint8_t* b) noexcept nogil:
 cdef inline const uint8_t* nsec3_root(const image_t* img, const uint8_t* tmpl) noexcept nogil:
     """The template with the chain a precomputed NSEC3 template proves from:
     itself, or for a row template (zfnsec3.h) the one its zone's row holds
-    now (the DO twin of the row's NXDOMAIN block); NULL when that row has
+    now (the DO twin of the row's NODATA block); NULL when that row has
     none (the caller answers SERVFAIL, never unsigned)."""
     cdef int64_t row = zfnsec3_row(tmpl)
-    cdef uint32_t nx, twin
+    cdef uint32_t nodata, twin
     cdef const uint8_t* b
     cdef const uint8_t* t
     if row < 0:
         return tmpl
     if row >= img.nneg:
         return NULL
-    nx = img.negatives[2 * row + 1]
-    if nx == NONE or nx & PSET_BIT:
+    nodata = img.negatives[2 * row]
+    if nodata == NONE or nodata & PSET_BIT:
         return NULL
-    twin = signed_block(img, nx)
+    twin = signed_block(img, nodata)
     b = img.blocks + twin
-    if twin == nx or not (b[11] & BF_ONLINE):
+    if twin == nodata or not (b[11] & BF_ONLINE):
         return NULL
     t = b + block_trailer(b) + 2
     if t[0] != ZFNSEC3_KIND or zfnsec3_row(t) >= 0:

@@ -117,10 +117,22 @@ def chain(origin: bytes, types: dict[bytes, set[int]], cuts: set[bytes]
 # label longer) and the one covering (or, for a wildcard's NODATA, matching)
 # *.CE, each once, in that order.  A wildcard's answer (MODE_COVER) gets
 # only the NSEC3 covering the next closer name.
+#
+# Only one template per zone holds the directory (MODE_CHAIN: it adds no
+# records): the DO twin of the block the zone's row in the image's negatives
+# array names as its NODATA (the "root", compiler.py nsec3_root; the NODATA
+# answer itself is the zone's usual one).  Every other twin's template has
+# no segments (nseg 0) and names the zone's row instead (`row_template`),
+# so a change to the chain (snapshot/nsec3patch.py) appends the segments it
+# moved and a new root, and points the row at it: the blocks and names that
+# quote the chain this way are not compiled again.  (Not the NXDOMAIN slot:
+# nodes carry the zone's NXDOMAIN block too, and the per-zone counters and
+# fallback.py find a zone's row by it.)
 
 KIND_NSEC3 = 4  # online.py's kinds are 1..3
 MODE_NXDOMAIN = 1  # the closest-encloser proof (also a wildcard NODATA's, §7.2.5)
 MODE_COVER = 2  # only the NSEC3 covering the next closer name: a wildcard answer's (§7.2.6)
+MODE_CHAIN = 3  # proves nothing: the zone's root, holding the directory for row templates
 TMPL_HEAD = struct.Struct("<BBHIQ")
 ENTRY = struct.Struct("<20sIH")
 SEGMENT = 0xFFFF // ENTRY.size  # entries per segment: a block's data is at most 64 KiB

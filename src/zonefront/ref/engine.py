@@ -335,12 +335,12 @@ class RefImage:
 
     def nsec3_root(self, row: int) -> bytes | None:
         """_deny.pxi nsec3_root: the template with the chain of the zone at
-        `row`, held by the DO twin of the row's NXDOMAIN block; None when
+        `row`, held by the DO twin of the row's NODATA block; None when
         there is none."""
         if row >= self.nrows:
             return None
-        nx = struct.unpack_from("<I", self.arrays["negatives"], 8 * row + 4)[0]
-        blk = self.blocks.get(nx)
+        nodata = struct.unpack_from("<I", self.arrays["negatives"], 8 * row)[0]
+        blk = self.blocks.get(nodata)
         twin = self.blocks.get(blk.signed) if blk is not None and blk.signed != NONE else None
         if twin is None or twin.online[:1] != bytes([nsec3.KIND_NSEC3]) \
                 or nsec3.template_row(twin.online) is not None:

@@ -269,10 +269,17 @@ class _Builder:
         links, _by_name = self.nsec3_chain(zk.origin)
         if len(links) > nsec3.MAX_ENTRIES or not links:
             return NONE
-        row = self.zone_rows[zk.origin]  # the chain is the zone's root's (nsec3_root)
+        if zk.origin in self.nsec3_rooted:  # the chain is the zone's root's (nsec3_root)
+            row = self.zone_rows[zk.origin]
+            nxdomain = nsec3.row_template(nsec3.MODE_NXDOMAIN, row)
+            cover = nsec3.row_template(nsec3.MODE_COVER, row)
+        else:
+            directory = self.nsec3_entries(zk)
+            nxdomain = nsec3.template(nsec3.MODE_NXDOMAIN, directory)
+            cover = nsec3.template(nsec3.MODE_COVER, directory)
         if not res.answer and (res.rcode == 3 or nodata_types is not None):
             head = self.signed_soa(res, context)
-            tmpl = nsec3.row_template(nsec3.MODE_NXDOMAIN, row)
+            tmpl = nxdomain
             ck = ("nsec3-twin", res.rcode, res.aa, head, tmpl)
             off = self.by_content.get(ck)
             if off is None:
@@ -290,7 +297,7 @@ class _Builder:
             return NONE
         return self._append(pack_block(blk.data, blk.fixups, blk.an, blk.ns, 0, blk.ar_start, 0,
                                        (), blk.rcode, blk.aa, NONE, NONE,
-                                       nsec3.row_template(nsec3.MODE_COVER, row)))
+                                       cover))
 
     def chain_proof(self, res: Resolution) -> tuple[list[RR], int] | None:
         """(records, rcode) proving the denial a CNAME chain ends in, for the
@@ -392,22 +399,28 @@ class _Builder:
             directory.append((part[0][0], off + BLOCK_HEAD.size, len(part)))
         return directory
 
-    def nsec3_root(self, zone: Zone, res: Resolution, directory=None) -> int:
-        """The zone's NXDOMAIN `res` again, its DO twin's template the chain's
-        directory (`directory`, by default the whole chain's): the block the
-        zone's row in negatives names, which every row template proves from
-        (nsec3.py).  NONE when the zone has no chain."""
+    def nsec3_root(self, zone: Zone, nodata: int) -> int:
+        """The zone's NODATA block `nodata` again, its DO twin carrying the
+        chain's directory (nsec3.MODE_CHAIN: no records added): the block
+        the zone's row in negatives names as NODATA, which every row
+        template proves from (nsec3.py).  NONE when there is no chain, or
+        the block is not one (then templates carry the directory)."""
         from ..dnssec import nsec3
-        zk = self.signer.zone_keys(zone.origin)
-        if directory is None:
-            directory = self.nsec3_entries(zk)
-        if not directory:
+        from .layout import decode_block
+        from .nsec3patch import root_block
+        from .policy import PSET_BIT
+
+        if nodata & PSET_BIT or nodata < self.base:
             return NONE
-        head = self.signed_soa(res, zone.origin)
-        twin = self._append(pack_block(b"", (), 0, 0, 0, 0, 0, (), res.rcode, res.aa, NONE, head,
-                                       nsec3.template(nsec3.MODE_NXDOMAIN, directory)))
-        return self.add(encode_block(res, suffixes_of(zone.origin), self.serial_rows,
-                                     zone.origin), twin)
+        plain, _ = decode_block(self.blocks, nodata - self.base)
+        if plain.signed == NONE or plain.signed < self.base:
+            return NONE
+        twin, _ = decode_block(self.blocks, plain.signed - self.base)
+        directory = self.nsec3_entries(self.signer.zone_keys(zone.origin))
+        if twin.online or not directory:
+            return NONE
+        self.nsec3_rooted.add(zone.origin)
+        return root_block(plain, twin, nsec3.template(nsec3.MODE_CHAIN, directory), self._append)
 
     def values_twin(self, choice: Choice, context: bytes, wildcard: bool, head, parts) -> int:
         """A signed zone's multivalue answer: a twin of its prefix whose
@@ -638,6 +651,7 @@ class Compiler:
                                   and getattr(signing[z.origin], "denial", "") == "nsec3"}
             self.b.signer.nsec3_links = lambda origin: self.b.nsec3_chain(origin)[1]
             self.b.zone_rows = self.rows  # a row template names its zone's row
+            self.b.nsec3_rooted = set()  # zones whose chain a root holds (nsec3_root)
         self.negatives = bytearray(NEGATIVE.size * len(self.rows))
         self.soa_sigs: dict[tuple, tuple[bytes, int]] = {}  # (origin, negative) -> (RRSIG, block)
         self.zone_blocks: dict[bytes, tuple[int, int, int]] = {}  # origin -> (nx, nodata, row)
@@ -684,13 +698,13 @@ class Compiler:
             self.zs.negative(zone, nx, 3)
             self.zs.negative(zone, nodata, 0)
             row = self.rows[zone.origin]
-            got = (self.b.encode(nx, zone.origin, False), self.b.encode(nodata, zone.origin, False),
-                   row)
-            root = got[0]
-            if zone.origin in self.b.nsec3_zones:  # the chain's directory (nsec3_root)
-                root = self.b.nsec3_root(zone, nx)
-                root = got[0] if root == NONE else root
-            NEGATIVE.pack_into(self.negatives, row * NEGATIVE.size, got[1], root)
+            nodata_block = self.b.encode(nodata, zone.origin, False)
+            root = NONE
+            if zone.origin in self.b.nsec3_zones:  # the chain's directory, before any proof
+                root = self.b.nsec3_root(zone, nodata_block)
+            got = (self.b.encode(nx, zone.origin, False), nodata_block, row)
+            NEGATIVE.pack_into(self.negatives, row * NEGATIVE.size,
+                               nodata_block if root == NONE else root, got[0])
             self.zone_blocks[zone.origin] = got
         return got
 

@@ -158,6 +158,7 @@ class IncrementalCompiler:
             chain = ChainImage.from_arrays(arrays, self.c.rows[origin])
             if chain is not None:
                 self.chains[origin] = chain
+                self.c.b.nsec3_rooted.add(origin)  # (a compile in a child set it there)
         self.image = image_class(arrays, image.zones, udp_max, growable=True)
         self.kids: dict[bytes, int] = {}  # name -> its child nodes, for names that have any
         for name in self.c.zs.nodes:

@@ -6,7 +6,9 @@ the name's own NSEC3 and its predecessor's in hash order (whose next hashed
 owner it is).  Only those are made again and signed (dnssec/nsec3.py
 sign_chain, through the ZoneKeys cache); the image's chain (segments of
 the root template, nsec3.py) gets the segments holding them appended anew,
-then a new root whose row in negatives the patch replaces.  The names whose
+then a new root (the zone's NODATA block again, its DO twin holding the
+directory: compiler.py nsec3_root) whose row in negatives the patch
+replaces.  The names whose
 pre-encoded answers quote a moved NSEC3 (their own NODATA, a cut's DS
 denial, a CNAME chain's closest-encloser proof) are returned for the
 caller to recompile; every other answer proves from the root through its
@@ -18,8 +20,7 @@ import bisect
 
 from ..dnssec import nsec3
 from ..model import TYPE_DS, TYPE_NS, TYPE_RRSIG, parent_of
-from ..zoneset import Resolution
-from .layout import BLOCK_HEAD, NEGATIVE, NONE, decode_block, pack_block
+from .layout import BLOCK_HEAD, NEGATIVE, NONE, BlockRec, decode_block, pack_block
 
 _E = nsec3.ENTRY.size
 _NEXT = len(nsec3.PARAM_RDATA) + 1  # where an NSEC3 rdata's next hashed owner starts
@@ -31,9 +32,10 @@ class ChainImage:
     a lower bound of segment k's digests (its first, or what it was while
     an edit empties it)."""
 
-    def __init__(self, segs: list[bytearray], offs: list[int]):
+    def __init__(self, segs: list[bytearray], offs: list[int], root: tuple[BlockRec, BlockRec]):
         self.segs = segs
         self.offs = offs
+        self.root = root  # the root's block and DO twin, made again with each new directory
         self.firsts = [bytes(s[:20]) for s in segs]
         self.dirty: set[int] = set()
 
@@ -44,11 +46,11 @@ class ChainImage:
         negatives = arrays["negatives"]
         if NEGATIVE.size * (row + 1) > len(negatives):
             return None
-        nx = NEGATIVE.unpack_from(negatives, NEGATIVE.size * row)[1]
+        nodata = NEGATIVE.unpack_from(negatives, NEGATIVE.size * row)[0]
         blocks = arrays["blocks"]
-        if nx == NONE or nx >= len(blocks):
+        if nodata == NONE or nodata >= len(blocks):
             return None
-        blk, _ = decode_block(blocks, nx)
+        blk, _ = decode_block(blocks, nodata)
         if blk.signed == NONE:
             return None
         twin, _ = decode_block(blocks, blk.signed)
@@ -57,7 +59,7 @@ class ChainImage:
             return None
         directory = nsec3.read_directory(twin.online)
         return cls([bytearray(blocks[off:off + count * _E]) for _d, off, count in directory],
-                   [off for _d, off, _c in directory])
+                   [off for _d, off, _c in directory], (blk, twin))
 
     def put(self, digest: bytes, entry: bytes | None) -> None:
         """Set (or with None remove) the entry of `digest`."""
@@ -183,13 +185,23 @@ def patch_chain(c, chain: ChainImage, zone, names: set[bytes]) -> tuple[dict, di
     for digest in gone.values():
         chain.put(digest, None)
     directory = chain.flush(b._append)
-    res = Resolution()
-    zs.negative(zone, res, 3)
-    root = b.nsec3_root(zone, res, directory)
+    root = root_block(*chain.root, nsec3.template(nsec3.MODE_CHAIN, directory), b._append)
     row = c.rows[origin]
-    NEGATIVE.pack_into(c.negatives, NEGATIVE.size * row,
-                       NEGATIVE.unpack_from(c.negatives, NEGATIVE.size * row)[0], root)
+    NEGATIVE.pack_into(c.negatives, NEGATIVE.size * row, root,
+                       NEGATIVE.unpack_from(c.negatives, NEGATIVE.size * row)[1])
     return made, gone
+
+
+def root_block(plain: BlockRec, twin: BlockRec, tmpl: bytes, append) -> int:
+    """A zone's NODATA block `plain` and its DO twin `twin` written again,
+    the twin with the root template `tmpl` (nsec3.MODE_CHAIN: its answer
+    unchanged); the new block's offset (`append(record)` gives offsets)."""
+    t = twin
+    new_twin = append(pack_block(t.data, t.fixups, t.an, t.ns, t.ar, t.ar_start, t.ar_required,
+                                 t.ar_ends, t.rcode, t.aa, NONE, t.prefix, tmpl))
+    p = plain
+    return append(pack_block(p.data, p.fixups, p.an, p.ns, p.ar, p.ar_start, p.ar_required,
+                             p.ar_ends, p.rcode, p.aa, new_twin))
 
 
 def above(name: bytes, origin: bytes) -> list[bytes]:
