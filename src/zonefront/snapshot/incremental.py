@@ -159,6 +159,10 @@ class IncrementalCompiler:
             if chain is not None:
                 self.chains[origin] = chain
                 self.c.b.nsec3_rooted.add(origin)  # (a compile in a child set it there)
+                # the chain's links now, as part of the full compile (a compile
+                # in a child made them there): not at the first change, and
+                # before the caller freezes the compiler's objects (serving.py)
+                self.c.b.nsec3_chain(origin)
         self.image = image_class(arrays, image.zones, udp_max, growable=True)
         self.kids: dict[bytes, int] = {}  # name -> its child nodes, for names that have any
         for name in self.c.zs.nodes:
