@@ -63,6 +63,19 @@ cdef inline const uint8_t* nsec3_root(const image_t* img, const uint8_t* tmpl) n
     return t
 
 
+cdef ssize_t put_nsec3(const image_t* img, const uint8_t* tmpl, uint8_t* r, size_t pos,
+                      size_t room, uint32_t qname_off, uint32_t qname_len,
+                      uint16_t* counts) noexcept nogil:
+    """put_online's precomputed NSEC3 proof, out of line: put_online stays
+    small enough to inline into put_block for the answers without one."""
+    cdef const uint8_t* root = nsec3_root(img, tmpl)
+    cdef ssize_t w
+    if root == NULL:
+        return SIGN_FAILED
+    w = zfnsec3_put(tmpl, root, img.blocks, r + qname_off, qname_len, r + pos, room, counts)
+    return w if w >= 0 else -1
+
+
 cdef inline ssize_t put_online(const image_t* img, uint32_t twin, uint8_t* r, size_t pos,
                                size_t room, uint32_t qname_off, uint32_t qname_len,
                                uint16_t* counts) noexcept nogil:
@@ -71,17 +84,12 @@ cdef inline ssize_t put_online(const image_t* img, uint32_t twin, uint8_t* r, si
     when they do not fit (the caller sets TC), SIGN_FAILED when they cannot
     be signed (the caller answers SERVFAIL)."""
     cdef const uint8_t* b = img.blocks + twin
-    cdef const uint8_t* root
     cdef ssize_t w
     if not (b[11] & BF_ONLINE):
         return 0
     if b[block_trailer(b) + 2] == ZFNSEC3_KIND:  # precomputed NSEC3 denial (zfnsec3.h)
-        root = nsec3_root(img, b + block_trailer(b) + 2)
-        if root == NULL:
-            return SIGN_FAILED
-        w = zfnsec3_put(b + block_trailer(b) + 2, root, img.blocks, r + qname_off, qname_len,
-                        r + pos, room, counts)
-        return w if w >= 0 else -1
+        return put_nsec3(img, b + block_trailer(b) + 2, r, pos, room, qname_off, qname_len,
+                         counts)
     w = zfdeny_put(b + block_trailer(b) + 2, r + qname_off, qname_len, qname_off, r + pos, room,
                    counts)
     return w if w >= -1 else SIGN_FAILED
