@@ -698,13 +698,16 @@ class Compiler:
             self.zs.negative(zone, nx, 3)
             self.zs.negative(zone, nodata, 0)
             row = self.rows[zone.origin]
-            nodata_block = self.b.encode(nodata, zone.origin, False)
-            root = NONE
             if zone.origin in self.b.nsec3_zones:  # the chain's directory, before any proof
+                nodata_block = self.b.encode(nodata, zone.origin, False)
                 root = self.b.nsec3_root(zone, nodata_block)
-            got = (self.b.encode(nx, zone.origin, False), nodata_block, row)
+                got = (self.b.encode(nx, zone.origin, False), nodata_block, row)
+            else:
+                got = (self.b.encode(nx, zone.origin, False),
+                       self.b.encode(nodata, zone.origin, False), row)
+                root = NONE
             NEGATIVE.pack_into(self.negatives, row * NEGATIVE.size,
-                               nodata_block if root == NONE else root, got[0])
+                               got[1] if root == NONE else root, got[0])
             self.zone_blocks[zone.origin] = got
         return got
 
