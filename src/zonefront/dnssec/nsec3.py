@@ -202,23 +202,32 @@ def _suffixes(name: bytes) -> list[bytes]:
     return out
 
 
-def _find(digests: list[bytes], h: bytes) -> tuple[int, bool]:
+def _find(entries: list, h: bytes) -> tuple[int, bool]:
     """(index of the entry matching or covering `h`, whether it matches):
-    the last digest not above `h`, the last of all when `h` is below the first."""
-    lo, hi = 0, len(digests)
+    the last digest (each entry's first item) not above `h`, the last of all
+    when `h` is below the first."""
+    lo, hi = 0, len(entries)
     while lo < hi:
         mid = (lo + hi) // 2
-        if digests[mid] <= h:
+        if entries[mid][0] <= h:
             lo = mid + 1
         else:
             hi = mid
-    i = lo - 1 if lo else len(digests) - 1
-    return i, digests[i] == h
+    i = lo - 1 if lo else len(entries) - 1
+    return i, entries[i][0] == h
+
+
+def proof_key(name: bytes) -> bytes:
+    """The dependency a precomputed proof quoting `name`'s NSEC3 is traced
+    under (compiler.py nsec3_proof, snapshot/incremental.py): not `name`
+    itself, which every change to its data would hit (the apex, the closest
+    encloser of most proofs, changes with each serial)."""
+    return b"\x00" + name
 
 
 def proof(mode: int, entries: list, qname: bytes) -> list[int]:
     """The entries (indexes) the proof for `qname` appends, in order."""
-    digests = [e[0] for e in entries]
+    digests = entries  # each entry's digest first: no list of them per proof (O(chain))
     if not digests or mode not in (MODE_NXDOMAIN, MODE_COVER):
         return []
     names = _suffixes(qname.lower())

@@ -366,7 +366,7 @@ class _Builder:
         for i in nsec3.proof(nsec3.MODE_NXDOMAIN, links, name):
             _digest, proved, owner, rdata = links[i]
             if self.zs is not None and self.zs.trace is not None:
-                self.zs.trace.add(proved)  # a change to that NSEC3 recompiles this answer
+                self.zs.trace.add(nsec3.proof_key(proved))  # that NSEC3 moving recompiles it
             sig = self.signer._cached(zk, zk.zsk, owner, nsec3.TYPE_NSEC3, ttl, [rdata])
             out += [RR(owner, nsec3.TYPE_NSEC3, ttl, rdata), RR(owner, TYPE_RRSIG, ttl, sig)]
         return out

@@ -50,7 +50,6 @@ from ..zoneset import NO_ROUTED, Node
 from .blocks import MAX_SERIAL_ROWS, MAX_SIG_ROWS
 from .compiler import DNAME, Compiler, with_dnskeys
 from .layout import U32, wild_field
-from .nsec3patch import ChainImage, above, patch_chain
 from .policy import PSET
 
 _WILD = b"\x01*"
@@ -81,6 +80,8 @@ class DependencyIndex:
             if target == source:
                 continue
             _put(self.exact, target, source)
+            if target[:1] == b"\x00" and len(target) > 1:
+                continue  # a proof's NSEC3 (dnssec/nsec3.py proof_key), not a name
             name = parent_of(target)
             while name != ROOT:
                 _put(self.under, name, source)
@@ -155,6 +156,9 @@ class IncrementalCompiler:
         # origin -> the NSEC3 chain in the image, for the zones that have one
         self.chains = {}
         for origin in self.c.b.nsec3_zones:
+            # signed zones only: an unsigned compile never loads dnssec/
+            from .nsec3patch import ChainImage
+
             chain = ChainImage.from_arrays(arrays, self.c.rows[origin])
             if chain is not None:
                 self.chains[origin] = chain
@@ -332,8 +336,14 @@ class IncrementalCompiler:
         moved = set()
         for origin in chains:
             moved |= self._relink(origin, owners, existence)
-        # their own NODATA quotes their NSEC3, a cut's referral and DS too
+        # their own NODATA quotes their NSEC3, a cut's referral and DS too;
+        # a precomputed proof (a CNAME chain's) quoting one is traced apart
         data |= {n for n in moved if n in zs.nodes and n not in existence}
+        if moved:
+            from ..dnssec.nsec3 import proof_key
+
+            for n in moved:
+                data |= {p for p in self.deps.of_name(proof_key(n)) if p in zs.nodes}
         structural |= {n for n in moved if n in zs.nodes and zs.nodes[n].is_cut}
 
         # names whose answers may differ, and the names whose answers consulted them
@@ -415,6 +425,8 @@ class IncrementalCompiler:
     def _relink(self, origin: bytes, owners: list[_Owner], existence: set[bytes]) -> set[bytes]:
         """The NSEC3 chain of `origin` after the change, in the image
         (nsec3patch.py); the names whose NSEC3 was made, changed or went."""
+        from .nsec3patch import above, patch_chain
+
         c = self.c
         zone = self.copies[origin]
         names: set[bytes] = set()
