@@ -18,10 +18,13 @@ int zfnsec3_check(const uint8_t *tmpl, size_t tlen, const uint8_t *blocks, size_
     size_t nseg, i, k, count;
     const uint8_t *d, *seg, *e, *last = NULL;
     if (tlen < ZFNSEC3_HEAD || tmpl[0] != ZFNSEC3_KIND ||
-        (tmpl[1] != ZFNSEC3_NXDOMAIN && tmpl[1] != ZFNSEC3_COVER))
+        (tmpl[1] != ZFNSEC3_NXDOMAIN && tmpl[1] != ZFNSEC3_COVER && tmpl[1] != ZFNSEC3_CHAIN))
         return -1;
     nseg = le16(tmpl + 2);
-    if (nseg == 0 || tlen != ZFNSEC3_HEAD + nseg * ZFNSEC3_ENTRY)
+    if (nseg == 0)  /* a row template proves; it does not hold the chain */
+        return tlen == ZFNSEC3_HEAD && tmpl[1] != ZFNSEC3_CHAIN && le32(tmpl + 8) == 0 &&
+               le32(tmpl + 12) == 0 ? 0 : -1;
+    if (tlen != ZFNSEC3_HEAD + nseg * ZFNSEC3_ENTRY)
         return -1;
     for (i = 0; i < nseg; i++) {
         d = tmpl + ZFNSEC3_HEAD + i * ZFNSEC3_ENTRY;
@@ -126,8 +129,9 @@ static const uint8_t *find(const uint8_t *tmpl, const uint8_t *blocks, const uin
     return e;
 }
 
-ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *name,
-                    uint32_t name_len, uint8_t *out, size_t room, uint16_t *counts)
+ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *root, const uint8_t *blocks,
+                    const uint8_t *name, uint32_t name_len, uint8_t *out, size_t room,
+                    uint16_t *counts)
 {
     uint8_t lc[2 + 255];
     uint8_t h[SHA1_LEN], prev[SHA1_LEN];
@@ -136,7 +140,7 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *n
     int hit = 0;
     size_t w = 0, len;
     const uint8_t *e;
-    if (name_len > 255)
+    if (name_len > 255 || tmpl[1] == ZFNSEC3_CHAIN)
         return 0;
     /* the lower-cased qname, the wildcard label room in front of it */
     zf_fold_copy(lc + 2, name, name_len);
@@ -151,7 +155,7 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *n
         if (i > 0)
             memcpy(prev, h, SHA1_LEN);  /* the next closer name's, if this one is CE */
         sha1(lc + 2 + starts[i], name_len - starts[i], h);
-        ce = find(tmpl, blocks, h, &hit);
+        ce = find(root, blocks, h, &hit);
         if (hit)
             break;
     }
@@ -160,16 +164,16 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *blocks, const uint8_t *n
     if (tmpl[1] == ZFNSEC3_COVER) {
         if (i == 0)
             return 0;
-        picked[npicked++] = find(tmpl, blocks, prev, &hit);
+        picked[npicked++] = find(root, blocks, prev, &hit);
     } else {
         picked[npicked++] = ce;
     }
     if (i > 0 && tmpl[1] == ZFNSEC3_NXDOMAIN) {
-        picked[npicked++] = find(tmpl, blocks, prev, &hit);  /* next closer name */
+        picked[npicked++] = find(root, blocks, prev, &hit);  /* next closer name */
         lc[starts[i]] = 1;  /* "*" then the closest encloser */
         lc[starts[i] + 1] = '*';
         sha1(lc + starts[i], name_len - starts[i] + 2, h);
-        picked[npicked++] = find(tmpl, blocks, h, &hit);
+        picked[npicked++] = find(root, blocks, h, &hit);
     }
     for (i = 0; i < npicked; i++) {
         for (k = 0; k < i && picked[k] != picked[i]; k++)

@@ -13,6 +13,14 @@ re-signed, SOA serial and RRSIGs as fixups); this shows what that costs
 over an unsigned patch end to end.
 
     python3 bench/dnssec/signed_api_change.py --sizes 10k,100k --changes 30
+
+`--denial nsec3` signs with the NSEC3 chain (`[dnssec] denial`), and
+`--creates` makes every change a CREATE of a name not there yet, so each
+one moves the chain (RESULTS §26: patched since snapshot/nsec3patch.py,
+compiled in full before); `--signed-only` skips the unsigned runs.
+
+    python3 bench/dnssec/signed_api_change.py --sizes 10k,100k --changes 100 \
+        --denial nsec3 --creates --signed-only
 """
 from __future__ import annotations
 
@@ -50,6 +58,9 @@ def sign(client, zone_id: str, timeout: float) -> float:
 def run_one(opts, size: int, signed: bool, workdir: str) -> dict:
     res: dict = {"size": size, "signed": signed, "loadavg": harness.loadavg()}
     srv = harness.ApiServer(workdir, max_rrsets=max(10_000, 2 * size), cmd=opts.zonefront_cmd)
+    if signed and opts.denial != "compact":
+        with open(srv.config, "a") as f:
+            f.write(f'[dnssec]\ndenial = "{opts.denial}"\n')
     deadline = time.monotonic() + opts.budget
     try:
         path = harness.zone_with_rrsets(opts.cache_dir, size, opts.seed)
@@ -62,9 +73,12 @@ def run_one(opts, size: int, signed: bool, workdir: str) -> dict:
         times = []
         for i in range(opts.changes + 1):
             name, ip = f"zfchg{i % 8}.{harness.BIG_ORIGIN}", f"10.3.{i >> 8 & 255}.{i & 255}"
+            batch = harness.change_batch(name, ip)
+            if opts.creates:  # a new name each time: the NSEC3 chain moves
+                batch = harness.change_batch(f"zfnew{i}.{harness.BIG_ORIGIN}", ip)
+                batch["Changes"][0]["Action"] = "CREATE"
             t0 = time.monotonic()
-            r = client.change_resource_record_sets(HostedZoneId=zone_id,
-                                                   ChangeBatch=harness.change_batch(name, ip))
+            r = client.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch=batch)
             took, _ = harness.wait_insync(client, r["ChangeInfo"]["Id"], t0, deadline)
             if took is None:
                 raise TimeoutError(f"change {i} not INSYNC within the budget")
@@ -94,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--zonefront-cmd", default=None)
     ap.add_argument("--cache-dir", default=harness.DEFAULT_CACHE, help="generated zones")
     ap.add_argument("--base-port", type=int, default=15650)
+    ap.add_argument("--denial", choices=("compact", "nsec3"), default="compact",
+                    help="the signed zone's denial of existence ([dnssec] denial)")
+    ap.add_argument("--creates", action="store_true",
+                    help="each change creates a new name (default: UPSERTs of 8 names)")
+    ap.add_argument("--signed-only", action="store_true", help="skip the unsigned runs")
     opts = ap.parse_args(argv)
     sizes = sorted({harness.parse_size(s) for s in opts.sizes.split(",") if s.strip()})
     harness.install_signal_handlers()
@@ -101,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for size in sizes:
-            for signed in (False, True):
+            for signed in ((True,) if opts.signed_only else (False, True)):
                 workdir = os.path.join(root, f"{harness.size_label(size)}-{int(signed)}")
                 os.makedirs(workdir)
                 results.append(run_one(opts, size, signed, workdir))
@@ -114,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
              r["status"], f"{r['sign_s']:.2f}" if "sign_s" in r else "-",
              ms(r.get("insync", {}).get("p50")), ms(r.get("insync", {}).get("p99")),
              ms(r.get("insync", {}).get("max")), r["loadavg"].split()[0]] for r in results]
-    print(f"### change -> INSYNC, one-record UPSERTs, signed vs unsigned "
+    what = "CREATEs of new names" if opts.creates else "UPSERTs"
+    print(f"### change -> INSYNC, one-record {what}, signed ({opts.denial}) vs unsigned "
           f"({opts.changes} changes each)\n")
     print(peers.render_table(rows, headers, True))
     for r in results:

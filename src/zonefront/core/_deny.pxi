@@ -15,8 +15,10 @@ cdef extern from "zfdeny.h" nogil:
 
 cdef extern from "zfnsec3.h" nogil:
     int zfnsec3_check(const uint8_t* tmpl, size_t tlen, const uint8_t* blocks, size_t limit)
-    ssize_t zfnsec3_put(const uint8_t* tmpl, const uint8_t* blocks, const uint8_t* name,
-                        uint32_t name_len, uint8_t* out, size_t room, uint16_t* counts)
+    ssize_t zfnsec3_put(const uint8_t* tmpl, const uint8_t* root, const uint8_t* blocks,
+                        const uint8_t* name, uint32_t name_len, uint8_t* out, size_t room,
+                        uint16_t* counts)
+    int64_t zfnsec3_row(const uint8_t* tmpl)
     enum: ZFNSEC3_KIND
 
 cdef extern from "zfwire.h" nogil:
@@ -35,6 +37,45 @@ cdef inline size_t block_trailer(const uint8_t* b) noexcept nogil:
         (4 if b[11] & BF_SIGNED else 0) + (4 if b[11] & BF_PREFIX else 0)
 
 
+cdef inline const uint8_t* nsec3_root(const image_t* img, const uint8_t* tmpl) noexcept nogil:
+    """The template with the chain a precomputed NSEC3 template proves from:
+    itself, or for a row template (zfnsec3.h) the one its zone's row holds
+    now (the DO twin of the row's NODATA block); NULL when that row has
+    none (the caller answers SERVFAIL, never unsigned)."""
+    cdef int64_t row = zfnsec3_row(tmpl)
+    cdef uint32_t nodata, twin
+    cdef const uint8_t* b
+    cdef const uint8_t* t
+    if row < 0:
+        return tmpl
+    if row >= img.nneg:
+        return NULL
+    nodata = img.negatives[2 * row]
+    if nodata == NONE or nodata & PSET_BIT:
+        return NULL
+    twin = signed_block(img, nodata)
+    b = img.blocks + twin
+    if twin == nodata or not (b[11] & BF_ONLINE):
+        return NULL
+    t = b + block_trailer(b) + 2
+    if t[0] != ZFNSEC3_KIND or zfnsec3_row(t) >= 0:
+        return NULL
+    return t
+
+
+cdef ssize_t put_nsec3(const image_t* img, const uint8_t* tmpl, uint8_t* r, size_t pos,
+                      size_t room, uint32_t qname_off, uint32_t qname_len,
+                      uint16_t* counts) noexcept nogil:
+    """put_online's precomputed NSEC3 proof, out of line: put_online stays
+    small enough to inline into put_block for the answers without one."""
+    cdef const uint8_t* root = nsec3_root(img, tmpl)
+    cdef ssize_t w
+    if root == NULL:
+        return SIGN_FAILED
+    w = zfnsec3_put(tmpl, root, img.blocks, r + qname_off, qname_len, r + pos, room, counts)
+    return w if w >= 0 else -1
+
+
 cdef inline ssize_t put_online(const image_t* img, uint32_t twin, uint8_t* r, size_t pos,
                                size_t room, uint32_t qname_off, uint32_t qname_len,
                                uint16_t* counts) noexcept nogil:
@@ -47,9 +88,8 @@ cdef inline ssize_t put_online(const image_t* img, uint32_t twin, uint8_t* r, si
     if not (b[11] & BF_ONLINE):
         return 0
     if b[block_trailer(b) + 2] == ZFNSEC3_KIND:  # precomputed NSEC3 denial (zfnsec3.h)
-        w = zfnsec3_put(b + block_trailer(b) + 2, img.blocks, r + qname_off, qname_len, r + pos,
-                        room, counts)
-        return w if w >= 0 else -1
+        return put_nsec3(img, b + block_trailer(b) + 2, r, pos, room, qname_off, qname_len,
+                         counts)
     w = zfdeny_put(b + block_trailer(b) + 2, r + qname_off, qname_len, qname_off, r + pos, room,
                    counts)
     return w if w >= -1 else SIGN_FAILED

@@ -117,10 +117,22 @@ def chain(origin: bytes, types: dict[bytes, set[int]], cuts: set[bytes]
 # label longer) and the one covering (or, for a wildcard's NODATA, matching)
 # *.CE, each once, in that order.  A wildcard's answer (MODE_COVER) gets
 # only the NSEC3 covering the next closer name.
+#
+# Only one template per zone holds the directory (MODE_CHAIN: it adds no
+# records): the DO twin of the block the zone's row in the image's negatives
+# array names as its NODATA (the "root", compiler.py nsec3_root; the NODATA
+# answer itself is the zone's usual one).  Every other twin's template has
+# no segments (nseg 0) and names the zone's row instead (`row_template`),
+# so a change to the chain (snapshot/nsec3patch.py) appends the segments it
+# moved and a new root, and points the row at it: the blocks and names that
+# quote the chain this way are not compiled again.  (Not the NXDOMAIN slot:
+# nodes carry the zone's NXDOMAIN block too, and the per-zone counters and
+# fallback.py find a zone's row by it.)
 
 KIND_NSEC3 = 4  # online.py's kinds are 1..3
 MODE_NXDOMAIN = 1  # the closest-encloser proof (also a wildcard NODATA's, §7.2.5)
 MODE_COVER = 2  # only the NSEC3 covering the next closer name: a wildcard answer's (§7.2.6)
+MODE_CHAIN = 3  # proves nothing: the zone's root, holding the directory for row templates
 TMPL_HEAD = struct.Struct("<BBHIQ")
 ENTRY = struct.Struct("<20sIH")
 SEGMENT = 0xFFFF // ENTRY.size  # entries per segment: a block's data is at most 64 KiB
@@ -154,6 +166,24 @@ def template(mode: int, directory: list[tuple[bytes, int, int]]) -> bytes:
     return TMPL_HEAD.pack(KIND_NSEC3, mode, len(directory), 0, 0) + segment_octets(directory)
 
 
+def row_template(mode: int, row: int) -> bytes:
+    """A template without segments: the chain is the one the root of the
+    zone at `row` (in the image's negatives) holds when the query comes."""
+    return TMPL_HEAD.pack(KIND_NSEC3, mode, 0, row, 0)
+
+
+def template_row(tmpl: bytes) -> int | None:
+    """The zone row a row_template names; None for a template with segments."""
+    _kind, _mode, nseg, row, _f = TMPL_HEAD.unpack_from(tmpl, 0)
+    return row if nseg == 0 else None
+
+
+def read_directory(tmpl) -> list[tuple[bytes, int, int]]:
+    """A root template's directory: (first digest, offset, count) per segment."""
+    nseg = TMPL_HEAD.unpack_from(tmpl, 0)[2]
+    return [ENTRY.unpack_from(tmpl, TMPL_HEAD.size + ENTRY.size * i) for i in range(nseg)]
+
+
 def read_template(tmpl: bytes, blocks) -> tuple[int, list[tuple[bytes, int, int]]]:
     """(mode, every entry of the chain in hash order)."""
     _kind, mode, nseg, _z, _f = TMPL_HEAD.unpack_from(tmpl, 0)
@@ -172,23 +202,32 @@ def _suffixes(name: bytes) -> list[bytes]:
     return out
 
 
-def _find(digests: list[bytes], h: bytes) -> tuple[int, bool]:
+def _find(entries: list, h: bytes) -> tuple[int, bool]:
     """(index of the entry matching or covering `h`, whether it matches):
-    the last digest not above `h`, the last of all when `h` is below the first."""
-    lo, hi = 0, len(digests)
+    the last digest (each entry's first item) not above `h`, the last of all
+    when `h` is below the first."""
+    lo, hi = 0, len(entries)
     while lo < hi:
         mid = (lo + hi) // 2
-        if digests[mid] <= h:
+        if entries[mid][0] <= h:
             lo = mid + 1
         else:
             hi = mid
-    i = lo - 1 if lo else len(digests) - 1
-    return i, digests[i] == h
+    i = lo - 1 if lo else len(entries) - 1
+    return i, entries[i][0] == h
+
+
+def proof_key(name: bytes) -> bytes:
+    """The dependency a precomputed proof quoting `name`'s NSEC3 is traced
+    under (compiler.py nsec3_proof, snapshot/incremental.py): not `name`
+    itself, which every change to its data would hit (the apex, the closest
+    encloser of most proofs, changes with each serial)."""
+    return b"\x00" + name
 
 
 def proof(mode: int, entries: list, qname: bytes) -> list[int]:
     """The entries (indexes) the proof for `qname` appends, in order."""
-    digests = [e[0] for e in entries]
+    digests = entries  # each entry's digest first: no list of them per proof (O(chain))
     if not digests or mode not in (MODE_NXDOMAIN, MODE_COVER):
         return []
     names = _suffixes(qname.lower())
@@ -207,10 +246,12 @@ def proof(mode: int, entries: list, qname: bytes) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def put(tmpl: bytes, blocks, qname: bytes, room: int):
+def put(tmpl: bytes, blocks, qname: bytes, room: int, root: bytes | None = None):
     """The reference engine's zfnsec3_put: (octets, 0 answer RRs, authority
-    RRs) appended, or None when they do not fit in `room`."""
-    mode, entries = read_template(tmpl, blocks)
+    RRs) appended, or None when they do not fit in `room`.  `root`: the
+    zone's root template, whose chain a row_template `tmpl` proves from."""
+    mode = tmpl[1]
+    _mode, entries = read_template(tmpl if root is None else root, blocks)
     got = proof(mode, entries, qname)
     out = b"".join(bytes(blocks[entries[i][1]:entries[i][1] + entries[i][2]]) for i in got)
     if len(out) > room:

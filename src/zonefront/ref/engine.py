@@ -54,13 +54,21 @@ class Answer:
     counts: tuple = (0, 0, 0)
 
 
-def put_online(blk, got, qname: bytes, qname_off: int, room: int, blocks: bytes = b""):
+def put_online(blk, got, qname: bytes, qname_off: int, room: int, blocks: bytes = b"",
+               root_of=None):
     """_deny.pxi put_online: `got` (bytes, an, ns, ar) with the records the
     twin's template signs for `qname` appended (or, for a precomputed NSEC3
-    template, the proof's records copied from `blocks`); None when they do
-    not fit in `room`, SIGN_FAILED when they cannot be signed."""
+    template, the proof's records copied from `blocks`; `root_of(row)` gives
+    the zone's root template a row_template proves from, or None); None
+    when they do not fit in `room`, SIGN_FAILED when they cannot be signed."""
     if blk.online[:1] == bytes([nsec3.KIND_NSEC3]):
-        extra = nsec3.put(blk.online, blocks, qname, room - len(got[0]))
+        root = None
+        row = nsec3.template_row(blk.online)
+        if row is not None:
+            root = root_of(row) if root_of is not None else None
+            if root is None:
+                return SIGN_FAILED  # _deny.pxi nsec3_root: never unsigned
+        extra = nsec3.put(blk.online, blocks, qname, room - len(got[0]), root)
         if extra is None:
             return None
         return got[0] + extra[0], got[1] + extra[1], got[2] + extra[2], got[3]
@@ -307,7 +315,8 @@ class RefImage:
                 if head is None:
                     return None
                 if blk.online:
-                    head = put_online(blk, head, qname, qname_off, room, self.arrays["blocks"])
+                    head = put_online(blk, head, qname, qname_off, room, self.arrays["blocks"],
+                                      self.nsec3_root)
                     if head is None or head == SIGN_FAILED:
                         return head
                 tail = self.copy_block(blk, room - len(head[0]), qname_off, qname_len,
@@ -319,9 +328,24 @@ class RefImage:
             else:
                 got = self.copy_block(blk, room, qname_off, qname_len, base)
             if got is not None and blk.online:
-                got = put_online(blk, got, qname, qname_off, room, self.arrays["blocks"])
+                got = put_online(blk, got, qname, qname_off, room, self.arrays["blocks"],
+                                 self.nsec3_root)
             return got
         return self.copy_block(blk, room, qname_off, qname_len, base)
+
+    def nsec3_root(self, row: int) -> bytes | None:
+        """_deny.pxi nsec3_root: the template with the chain of the zone at
+        `row`, held by the DO twin of the row's NODATA block; None when
+        there is none."""
+        if row >= self.nrows:
+            return None
+        nodata = struct.unpack_from("<I", self.arrays["negatives"], 8 * row)[0]
+        blk = self.blocks.get(nodata)
+        twin = self.blocks.get(blk.signed) if blk is not None and blk.signed != NONE else None
+        if twin is None or twin.online[:1] != bytes([nsec3.KIND_NSEC3]) \
+                or nsec3.template_row(twin.online) is not None:
+            return None
+        return twin.online
 
     def rcode_block(self, bidx: int, do: bool):
         """The block whose rcode and AA the response takes: a DO query's

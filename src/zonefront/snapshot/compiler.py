@@ -266,14 +266,16 @@ class _Builder:
         soa = zone.rrsets.get((zone.origin, TYPE_SOA)) if zone is not None else None
         if soa is None:
             return NONE
-        directory = self.nsec3_entries(zk)
-        if directory is None:
+        links, _by_name = self.nsec3_chain(zk.origin)
+        if len(links) > nsec3.MAX_ENTRIES or not links:
             return NONE
+        nxdomain, cover = (self.nsec3_template(zk, mode)
+                           for mode in (nsec3.MODE_NXDOMAIN, nsec3.MODE_COVER))
         if not res.answer and (res.rcode == 3 or nodata_types is not None):
             if res.additional:
                 return NONE
             head = self.signed_soa(res, context)
-            tmpl = nsec3.template(nsec3.MODE_NXDOMAIN, directory)
+            tmpl = nxdomain
             ck = ("nsec3-twin", res.rcode, res.aa, head, tmpl)
             off = self.by_content.get(ck)
             if off is None:
@@ -286,7 +288,6 @@ class _Builder:
         if proof is not None:  # a wildcard CNAME's chain ends in a denial: its proof first
             signed.authority += proof[0]
             signed.rcode = proof[1]
-        cover = nsec3.template(nsec3.MODE_COVER, directory)
         if signed.additional:
             # the cover NSEC3 ends the authority section, before the
             # additional one (a referral's glue, an MX target's address):
@@ -369,10 +370,23 @@ class _Builder:
         ttl = next(iter(by_name.values()))[2]
         out = []
         for i in nsec3.proof(nsec3.MODE_NXDOMAIN, links, name):
-            _digest, _name, owner, rdata = links[i]
+            _digest, proved, owner, rdata = links[i]
+            if self.zs is not None and self.zs.trace is not None:
+                self.zs.trace.add(nsec3.proof_key(proved))  # that NSEC3 moving recompiles it
             sig = self.signer._cached(zk, zk.zsk, owner, nsec3.TYPE_NSEC3, ttl, [rdata])
             out += [RR(owner, nsec3.TYPE_NSEC3, ttl, rdata), RR(owner, TYPE_RRSIG, ttl, sig)]
         return out
+
+    def nsec3_template(self, zk, mode: int) -> bytes | None:
+        """An nsec3-mode zone's proof template: naming the zone's row when a
+        root holds the chain (nsec3_root), so a patched chain is the one
+        proved from, else carrying the chain's directory; None when there is
+        no chain to prove from."""
+        from ..dnssec import nsec3
+        if zk.origin in self.nsec3_rooted:
+            return nsec3.row_template(mode, self.zone_rows[zk.origin])
+        directory = self.nsec3_entries(zk)
+        return nsec3.template(mode, directory) if directory else None
 
     def nsec3_entries(self, zk) -> list | None:
         """The template directory of an nsec3-mode zone's chain (nsec3.py):
@@ -401,6 +415,29 @@ class _Builder:
                     pack_block(seg, (), 0, 0, 0, len(seg), 0, (), 0, True))
             directory.append((part[0][0], off + BLOCK_HEAD.size, len(part)))
         return directory
+
+    def nsec3_root(self, zone: Zone, nodata: int) -> int:
+        """The zone's NODATA block `nodata` again, its DO twin carrying the
+        chain's directory (nsec3.MODE_CHAIN: no records added): the block
+        the zone's row in negatives names as NODATA, which every row
+        template proves from (nsec3.py).  NONE when there is no chain, or
+        the block is not one (then templates carry the directory)."""
+        from ..dnssec import nsec3
+        from .layout import decode_block
+        from .nsec3patch import root_block
+        from .policy import PSET_BIT
+
+        if nodata & PSET_BIT or nodata < self.base:
+            return NONE
+        plain, _ = decode_block(self.blocks, nodata - self.base)
+        if plain.signed == NONE or plain.signed < self.base:
+            return NONE
+        twin, _ = decode_block(self.blocks, plain.signed - self.base)
+        directory = self.nsec3_entries(self.signer.zone_keys(zone.origin))
+        if twin.online or not directory:
+            return NONE
+        self.nsec3_rooted.add(zone.origin)
+        return root_block(plain, twin, nsec3.template(nsec3.MODE_CHAIN, directory), self._append)
 
     def values_twin(self, choice: Choice, context: bytes, wildcard: bool, head, parts) -> int:
         """A signed zone's multivalue answer: a twin of its prefix whose
@@ -477,9 +514,8 @@ class _Builder:
         if zk is None or len(own) != 1:
             return NONE, signed
         tmpl = None
-        if zk.denial == "nsec3":
-            directory = self.nsec3_entries(zk) if zk.origin in self.nsec3_zones else None
-            tmpl = nsec3.template(nsec3.MODE_COVER, directory) if directory else None
+        if zk.denial == "nsec3" and zk.origin in self.nsec3_zones:
+            tmpl = self.nsec3_template(zk, nsec3.MODE_COVER)
         if tmpl is None:  # compact mode, or a chain too long to prove from: needs no proof
             tmpl = online.rrsig_template(zk, TYPE_CNAME, own[0].ttl, [own[0].rdata])
             signed = [rr for rr in signed if not (rr.owner == QNAME and rr.rtype == TYPE_RRSIG)]
@@ -670,6 +706,8 @@ class Compiler:
             self.b.nsec3_zones = {z.origin: z for z in self.zs.zones if z.origin in signing
                                   and getattr(signing[z.origin], "denial", "") == "nsec3"}
             self.b.signer.nsec3_links = lambda origin: self.b.nsec3_chain(origin)[1]
+            self.b.zone_rows = self.rows  # a row template names its zone's row
+            self.b.nsec3_rooted = set()  # zones whose chain a root holds (nsec3_root)
         self.negatives = bytearray(NEGATIVE.size * len(self.rows))
         self.soa_sigs: dict[tuple, tuple[bytes, int]] = {}  # (origin, negative) -> (RRSIG, block)
         self.zone_blocks: dict[bytes, tuple[int, int, int]] = {}  # origin -> (nx, nodata, row)
@@ -716,9 +754,16 @@ class Compiler:
             self.zs.negative(zone, nx, 3)
             self.zs.negative(zone, nodata, 0)
             row = self.rows[zone.origin]
-            got = (self.b.encode(nx, zone.origin, False), self.b.encode(nodata, zone.origin, False),
-                   row)
-            NEGATIVE.pack_into(self.negatives, row * NEGATIVE.size, got[1], got[0])
+            if zone.origin in self.b.nsec3_zones:  # the chain's directory, before any proof
+                nodata_block = self.b.encode(nodata, zone.origin, False)
+                root = self.b.nsec3_root(zone, nodata_block)
+                got = (self.b.encode(nx, zone.origin, False), nodata_block, row)
+            else:
+                got = (self.b.encode(nx, zone.origin, False),
+                       self.b.encode(nodata, zone.origin, False), row)
+                root = NONE
+            NEGATIVE.pack_into(self.negatives, row * NEGATIVE.size,
+                               got[1] if root == NONE else root, got[0])
             self.zone_blocks[zone.origin] = got
         return got
 

@@ -17,6 +17,11 @@ batch then
    uses, appends the new records and swaps in an image whose hash table
    names the new records (core._engine.Image.patch).
 
+In a zone with an NSEC3 chain (`denial = "nsec3"`), a change that makes or
+removes names or changes a name's types also makes the chain's links it
+moves again (nsec3patch.py), and the names whose answers quote them join
+the ones compiled.
+
 A query is answered wholly from the old or the new image: records are only
 appended, so nothing the old image reads changes.  What this cannot patch
 (zones added or removed, a zone's SOA other than its serial, data at a child
@@ -75,6 +80,8 @@ class DependencyIndex:
             if target == source:
                 continue
             _put(self.exact, target, source)
+            if target[:1] == b"\x00" and len(target) > 1:
+                continue  # a proof's NSEC3 (dnssec/nsec3.py proof_key), not a name
             name = parent_of(target)
             while name != ROOT:
                 _put(self.under, name, source)
@@ -145,7 +152,22 @@ class IncrementalCompiler:
         else:
             image = full(self.c, self.deps)
             self.c.on_trace = self.deps.add
-        self.image = image_class(image.arrays(), image.zones, udp_max, growable=True)
+        arrays = image.arrays()
+        # origin -> the NSEC3 chain in the image, for the zones that have one
+        self.chains = {}
+        for origin in self.c.b.nsec3_zones:
+            # signed zones only: an unsigned compile never loads dnssec/
+            from .nsec3patch import ChainImage
+
+            chain = ChainImage.from_arrays(arrays, self.c.rows[origin])
+            if chain is not None:
+                self.chains[origin] = chain
+                self.c.b.nsec3_rooted.add(origin)  # (a compile in a child set it there)
+                # the chain's links now, as part of the full compile (a compile
+                # in a child made them there): not at the first change, and
+                # before the caller freezes the compiler's objects (serving.py)
+                self.c.b.nsec3_chain(origin)
+        self.image = image_class(arrays, image.zones, udp_max, growable=True)
         self.kids: dict[bytes, int] = {}  # name -> its child nodes, for names that have any
         for name in self.c.zs.nodes:
             if name != ROOT and parent_of(name) in self.c.zs.nodes:
@@ -182,10 +204,10 @@ class IncrementalCompiler:
         NeedsFullCompile (this object is then spent) when it cannot."""
         if self.broken:
             raise NeedsFullCompile("an earlier change failed")
-        owners = self._gather(zones, changed)  # checks only; raises before any change
+        owners, chains = self._gather(zones, changed)  # checks only; raises before any change
         self.broken = True  # until the new image is built, the state is half-changed
         try:
-            image = self._apply(owners, zones)
+            image = self._apply(owners, zones, chains)
         except (OverflowError, ValueError) as e:
             raise NeedsFullCompile(str(e)) from e
         self.zones = {z.origin: z for z in zones}
@@ -193,11 +215,14 @@ class IncrementalCompiler:
         self.broken = False
         return image
 
-    def _gather(self, zones: list[Zone], changed: dict) -> list[_Owner]:
+    def _gather(self, zones: list[Zone], changed: dict) -> tuple[list[_Owner], set[bytes]]:
+        """The touched owners' new data, and the origins whose NSEC3 chain
+        the change moves."""
         new = {z.origin: z for z in zones}
         if new.keys() != self.zones.keys():
             raise NeedsFullCompile("zones were added or removed")
         out = []
+        chains: set[bytes] = set()
         for origin, zone in new.items():
             if zone is self.zones[origin]:
                 continue
@@ -213,8 +238,8 @@ class IncrementalCompiler:
                 raise NeedsFullCompile("the zone's SOA RRSIG is not a fixup")
             nsec3_types = None
             if zone.dnssec is not None and origin in self.c.b.nsec3_zones:
-                # the NSEC3 chain is compiled whole (csrc/zfnsec3.c): a change
-                # may not add or remove a name, nor change the types it holds
+                # a change that adds or removes a name or changes the types
+                # it holds moves the NSEC3 chain (nsec3patch.py)
                 nsec3_types = {}
                 for r in zone.routed:
                     if r.owner in names:
@@ -250,12 +275,24 @@ class IncrementalCompiler:
                     had = set(node.rrsets) | set(node.routed) if node is not None else set()
                     now = {t for t, rs in by_type.items() if rs.rdatas} | nsec3_types.get(name, set())
                     if had != now or not now:
-                        raise NeedsFullCompile("a change to an NSEC3 chain")
+                        self._check_chain(origin, name, had, now)
+                        chains.add(origin)
                 out.append(_Owner(copy, name, {t: rs for t, rs in by_type.items() if t not in rtd},
                                   rtd, keys))
         if self.c.b.policy.colls and self._new_collections(out):
             raise NeedsFullCompile("a CIDR collection not compiled yet")
-        return out
+        for origin in chains:
+            self.c.b.nsec3_chain(origin)  # the chain as it is, before the change
+        return out, chains
+
+    def _check_chain(self, origin: bytes, name: bytes, had: set[int], now: set[int]) -> None:
+        """Refuse an NSEC3 chain change nsec3patch.py does not make."""
+        if origin not in self.chains:
+            raise NeedsFullCompile("a change to an NSEC3 chain the image does not hold")
+        # NS below the apex cuts the chain there, a wildcard's too (nsec3.chain_names)
+        if name != origin and (TYPE_NS in had) != (TYPE_NS in now) and self.kids.get(name):
+            # the names below leave or join the chain (RFC 5155 §7.1)
+            raise NeedsFullCompile("a delegation above names of an NSEC3 chain")
 
     def _in_child_zone(self, name: bytes, origin: bytes) -> bool:
         n = name
@@ -272,7 +309,7 @@ class IncrementalCompiler:
         return any(r.cidr_collection is not None and r.cidr_collection not in known
                    for o in owners for recs in o.routed.values() for r in recs)
 
-    def _apply(self, owners: list[_Owner], zones: list[Zone]):
+    def _apply(self, owners: list[_Owner], zones: list[Zone], chains: set[bytes] = frozenset()):
         c, zs = self.c, self.c.zs
         data: set[bytes] = set()  # touched names that existed before and after
         existence: set[bytes] = set()  # names that appeared or went
@@ -296,6 +333,18 @@ class IncrementalCompiler:
             self._set_owner(o, data, existence, removed, structural)
         # a name removed and made again (an empty non-terminal) is not removed
         removed = {n for n in removed if n not in zs.nodes}
+        moved = set()
+        for origin in chains:
+            moved |= self._relink(origin, owners, existence)
+        # their own NODATA quotes their NSEC3, a cut's referral and DS too;
+        # a precomputed proof (a CNAME chain's) quoting one is traced apart
+        data |= {n for n in moved if n in zs.nodes and n not in existence}
+        if moved:
+            from ..dnssec.nsec3 import proof_key
+
+            for n in moved:
+                data |= {p for p in self.deps.of_name(proof_key(n)) if p in zs.nodes}
+        structural |= {n for n in moved if n in zs.nodes and zs.nodes[n].is_cut}
 
         # names whose answers may differ, and the names whose answers consulted them
         affected = (data | existence) - removed
@@ -370,8 +419,24 @@ class IncrementalCompiler:
         c.dname_base += len(c.dnames) // DNAME.size
         c.dnames = bytearray()
         self.last_patch = {"names": len(offsets), "removed": len(removed),
-                           "octets": sum(len(v) for v in tail.values())}
+                           "octets": sum(len(v) for v in tail.values()), "nsec3": len(moved)}
         return image
+
+    def _relink(self, origin: bytes, owners: list[_Owner], existence: set[bytes]) -> set[bytes]:
+        """The NSEC3 chain of `origin` after the change, in the image
+        (nsec3patch.py); the names whose NSEC3 was made, changed or went."""
+        from .nsec3patch import above, patch_chain
+
+        c = self.c
+        zone = self.copies[origin]
+        names: set[bytes] = set()
+        for n in [o.name for o in owners if o.zone is zone] + list(existence):
+            if is_subdomain(n, origin) and not self._in_child_zone(n, origin):
+                names.update(above(n, origin))
+        made, gone = patch_chain(c, self.chains[origin], zone, names)
+        # an answer built before may quote an NSEC3 that moved (a chain's proof)
+        c.b.by_key.clear()
+        return set(made) | set(gone)
 
     def _set_owner(self, o: _Owner, data: set, existence: set, removed: set,
                    structural: set) -> None:

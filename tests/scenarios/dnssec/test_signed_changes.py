@@ -4,7 +4,10 @@ answer then checked by `delv` with the zone's DS as its trust anchor, and the
 server's metrics showing that the change patched the served image (the
 signed zone's SOA serial and RRSIGs as fixups) instead of compiling it again.
 A `zonefront edge` fed by the server is checked the same way: it patches its
-copy and serves the re-signed answers, which delv validates."""
+copy and serves the re-signed answers, which delv validates.  Every test runs
+twice, with compact denial and with `[dnssec] denial = "nsec3"`, where a
+create or delete moves the NSEC3 chain and is patched too
+(snapshot/nsec3patch.py)."""
 from __future__ import annotations
 
 import re
@@ -31,9 +34,10 @@ COMPILES = re.compile(r'^zonefront_image_compiles_total\{kind="(\w+)"\} (\d+)$',
 class Signed:
     """The served process, its zone id, and delv's trust anchor file."""
 
-    def __init__(self, served, zid, metrics_port, anchors, edge_port):
+    def __init__(self, served, zid, metrics_port, anchors, edge_port, denial):
         self.served, self.zid, self.metrics_port, self.anchors = served, zid, metrics_port, anchors
         self.edge_port = edge_port
+        self.denial = denial  # "compact" or "nsec3"
         self.api = Client(f"http://127.0.0.1:{served.api_port}", AKID, SECRET)
 
     def compiles(self) -> dict[str, int]:
@@ -83,14 +87,16 @@ class Signed:
         return m.answer[0][0].serial
 
 
-@pytest.fixture(scope="module")
-def signed(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("signed")
+@pytest.fixture(scope="module", params=["compact", "nsec3"])
+def signed(tmp_path_factory, request):
+    denial = request.param
+    tmp = tmp_path_factory.mktemp(f"signed-{denial}")
     metrics_port = free_port()
     served = start(tmp, extra_args=("--nameserver", f"ns1.{ZONE}",
                                     "--metrics-listen", f"127.0.0.1:{metrics_port}"),
                    config_toml=f'[edges]\naccess_key_id = "{EDGE_KEY}"\n'
-                               f'secret_access_key = "{EDGE_SECRET}"\n')
+                               f'secret_access_key = "{EDGE_SECRET}"\n'
+                               f'[dnssec]\ndenial = "{denial}"\n')
     edge = None
     try:
         edge_port = free_port()
@@ -110,7 +116,7 @@ def signed(tmp_path_factory):
         anchors = tmp / "anchors"
         anchors.write_text(
             f'trust-anchors {{ "{ZONE}" static-ds {tag} {alg} {dt} "{digest}"; }};\n')
-        got = Signed(served, zid, metrics_port, anchors, edge_port)
+        got = Signed(served, zid, metrics_port, anchors, edge_port, denial)
         # INSYNC may come before the edge registered: wait for it to serve signed
         assert wait_for(lambda: any(ln.startswith("; fully validated")
                                     for ln in got.delv(ZONE, "SOA", edge_port)[:1]), 20)
@@ -152,7 +158,8 @@ def test_delete_gives_a_validated_denial(signed):
     signed.change(("DELETE", rrset(name, "192.0.2.66")))
     m = signed.served.query(name, want_dnssec=True)
     assert not [rs for rs in m.answer if rs.rdtype == dns.rdatatype.A], m.to_text()
-    assert any(rs.rdtype == dns.rdatatype.NSEC for rs in m.authority), m.to_text()
+    proof = dns.rdatatype.NSEC3 if signed.denial == "nsec3" else dns.rdatatype.NSEC
+    assert any(rs.rdtype == proof for rs in m.authority), m.to_text()
     for port in (signed.served.dns_port, signed.edge_port):
         lines = signed.delv(name, port=port)
         assert lines and lines[0] == "; negative response, fully validated", (port, lines)
@@ -182,3 +189,15 @@ def test_cname_to_existing_name_validates(signed):
         assert [r[-1] for r in rows if r[3] == "A"] == ["192.0.2.2"], lines
     m = signed.served.query(f"alias.{ZONE}", want_dnssec=True)
     assert m.rcode() == dns.rcode.NOERROR and not (m.flags & dns.flags.TC), m.to_text()
+
+
+def test_create_under_new_empty_non_terminals_keeps_denials_validating(signed):
+    """A name two labels below anything: its empty non-terminals appear
+    (RFC 5155 §7.1 in nsec3 mode); a name below it and an empty
+    non-terminal deny, validated, on the server and on the edge."""
+    signed.change(("CREATE", rrset(f"a.b.ents.{ZONE}", "192.0.2.90")))
+    assert signed.validated(f"a.b.ents.{ZONE}") == ["192.0.2.90"]
+    for name in (f"x.a.b.ents.{ZONE}", f"b.ents.{ZONE}", f"nothere.{ZONE}"):
+        for port in (signed.served.dns_port, signed.edge_port):
+            lines = signed.delv(name, port=port)
+            assert lines and lines[0] == "; negative response, fully validated", (port, lines)
