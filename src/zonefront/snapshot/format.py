@@ -36,10 +36,11 @@ if TYPE_CHECKING:
     from .compiler import CompiledArrays
 
 MAGIC = "zonefront-snapshot"
-FORMAT_VERSION = 7  # 2: routing policy tables; 3: node/block records, raw arrays; 4: zone rows;
+FORMAT_VERSION = 8  # 2: routing policy tables; 3: node/block records, raw arrays; 4: zone rows;
 # 5: SOA serials per zone row (serial fixups); 6: online-signing templates (layout.py BF_ONLINE);
 # 7: a signed zone's SOA serial and RRSIG as rows (fixup kind G), which a build reading 6 would
-# refuse with a confusing "serials do not match"
+# refuse with a confusing "serials do not match"; 8: NSEC3 proofs name their zone's row, whose
+# root block holds the chain (nsec3.MODE_CHAIN), which a build reading 7 would call malformed
 _LEAD = struct.Struct("<7sBI")
 _LEAD_MAGIC = b"ZFSNAP\0"
 _HANDOFF_MAGIC = b"ZFHAND\0"
