@@ -561,7 +561,7 @@ class RefImage:
             # behind a wildcard CNAME (compiler.py wildcard_part): the CNAME's
             # RRSIG signed for the qname, or the NSEC3 covering it
             got = put_online(self.blocks[twin.prefix], (body, *counts), q.qname, 12, a.room,
-                             self.arrays["blocks"])
+                             self.arrays["blocks"], self.nsec3_root)
             if got == SIGN_FAILED:
                 fail_signing(a)
                 return
