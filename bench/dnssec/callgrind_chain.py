@@ -20,21 +20,11 @@ after it hit the cache, so instructions per answer =
 import sys
 
 import dns.message
-from zonefront.core._engine import Image
-
-from zonefront.dnssec.keystore import SigningKey
-from zonefront.dnssec.signer import ZoneKeys
+from cgsetup import HEAD, answer_rounds, image_of
 from zonefront.model import TYPE_A, RoutedRRset, name_from_text
-from zonefront.snapshot.compiler import compile_zones
 from zonefront.zonefile import parse_zone_text
 
-ZONE = """$ORIGIN bench.test.
-$TTL 300
-@ 3600 IN SOA ns1 hostmaster 1 3600 600 86400 60
-@ NS ns1
-ns1 A 192.0.2.53
-www A 192.0.2.1
-cnmv CNAME mv
+ZONE = "$ORIGIN bench.test.\n" + HEAD + """cnmv CNAME mv
 cnnodata CNAME www
 cnnx CNAME gone
 sub NS ns.sub
@@ -60,17 +50,13 @@ def main():
         zone.routed.append(RoutedRRset(owner=name_from_text("mv.bench.test."), rtype=TYPE_A,
                                        ttl=60, rdatas=[bytes([10, 2, 0, i])], set_id=f"m{i}",
                                        multivalue=True))
-    keys = {zone.origin: ZoneKeys(zone.origin, [SigningKey.generate()], SigningKey.generate(),
-                                  denial=denial)}
-    image = Image(compile_zones([zone], signing=keys).arrays())
+    image = image_of([zone], denial=denial)
     queries = []
     for i in range(QUERIES):
         q = dns.message.make_query(f"{name}.bench.test.", rdtype, want_dnssec=True, payload=4096)
         q.id = i
         queries.append(q.to_wire())
-    for _ in range(rounds):  # the first round fills the signer's cache, the others hit it
-        for q in queries:
-            image.answer(q, False, "192.0.2.200", 0)
+    answer_rounds(image, queries, rounds)
 
 
 if __name__ == "__main__":

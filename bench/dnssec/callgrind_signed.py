@@ -15,20 +15,10 @@ Ir(ROUNDS=1)) / (10 * QUERIES).
 import sys
 
 import dns.message
-from zonefront.core._engine import Image
-
-from zonefront.dnssec.keystore import SigningKey
-from zonefront.dnssec.signer import ZoneKeys
-from zonefront.snapshot.compiler import compile_zones
+from cgsetup import HEAD, answer_rounds, image_of
 from zonefront.zonefile import parse_zone_text
 
-ZONE = """$ORIGIN bench.test.
-$TTL 300
-@ 3600 IN SOA ns1 hostmaster 1 3600 600 86400 60
-@ NS ns1
-ns1 A 192.0.2.53
-mail A 192.0.2.25
-www A 192.0.2.1
+ZONE = "$ORIGIN bench.test.\n" + HEAD + """mail A 192.0.2.25
 *.wild TXT "wild"
 *.mx MX 10 mail
 """
@@ -38,8 +28,7 @@ ROUNDS = 10
 
 def main():
     zs = [parse_zone_text(ZONE, "bench.test.")]
-    keys = {zs[0].origin: ZoneKeys(zs[0].origin, [SigningKey.generate()], SigningKey.generate())}
-    image = Image(compile_zones(zs, signing=keys).arrays())
+    image = image_of(zs)
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else ROUNDS
     names = [("www.bench.test.", "A"), ("nx{}.bench.test.", "A"), ("h{}.wild.bench.test.", "TXT")]
     if len(sys.argv) > 2 and sys.argv[2] == "mx":
@@ -48,11 +37,7 @@ def main():
                                       names[i % len(names)][1],
                                       want_dnssec=True, payload=4096).to_wire()
                for i in range(QUERIES)]
-    for q in queries:  # warm the signer's cache: the rounds below measure hits
-        image.answer(q, False, "192.0.2.200", 0)
-    for _ in range(rounds - 1):
-        for q in queries:
-            image.answer(q, False, "192.0.2.200", 0)
+    answer_rounds(image, queries, rounds)
 
 
 if __name__ == "__main__":

@@ -13,20 +13,10 @@ first pass warms the online signer's cache; per answer =
 import sys
 
 import dns.message
-from zonefront.core._engine import Image
-
-from zonefront.dnssec.keystore import SigningKey
-from zonefront.dnssec.signer import ZoneKeys
-from zonefront.snapshot.compiler import compile_zones
+from cgsetup import HEAD, answer_rounds, image_of
 from zonefront.zonefile import parse_zone_text
 
-ZONE = """$ORIGIN bench.test.
-$TTL 300
-@ 3600 IN SOA ns1 hostmaster 1 3600 600 86400 60
-@ NS ns1
-ns1 A 192.0.2.53
-www A 192.0.2.1
-"""
+ZONE = "$ORIGIN bench.test.\n" + HEAD
 QUERIES = 400
 
 
@@ -35,17 +25,11 @@ def main():
     rounds = int(sys.argv[2])
     zs = [parse_zone_text(ZONE, "bench.test.")]
     signed = mix.startswith("signed")
-    keys = {zs[0].origin: ZoneKeys(zs[0].origin, [SigningKey.generate()], SigningKey.generate(),
-                                   1764900000, 1766100000)} if signed else None
-    image = Image(compile_zones(zs, signing=keys).arrays())
+    image = image_of(zs, signed, inception=1764900000, expiration=1766100000)
     name = "www.bench.test." if mix.endswith("-a") else "nx{}.bench.test."
     queries = [dns.message.make_query(name.format(i % 100), "A", want_dnssec=signed,
                                       payload=4096).to_wire() for i in range(QUERIES)]
-    for q in queries:
-        image.answer(q, False, "192.0.2.200", 0)
-    for _ in range(rounds - 1):
-        for q in queries:
-            image.answer(q, False, "192.0.2.200", 0)
+    answer_rounds(image, queries, rounds)
 
 
 if __name__ == "__main__":
