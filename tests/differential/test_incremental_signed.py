@@ -99,8 +99,9 @@ def soa_rrsigs(wire: bytes) -> list[bytes]:
 
 def same_answer(got: bytes, want: bytes) -> bool:
     """Equal with signatures zeroed (test_signed_answers.py), and the RRSIGs
-    over the SOA equal whole."""
-    return signed_answers.same_but_signatures(got, want) and soa_rrsigs(got) == soa_rrsigs(want)
+    over the SOA equal whole.  Equal octets need no parsing (most answers:
+    the signatures made ahead come from the zone keys' cache in both)."""
+    return got == want or signed_answers.same_but_signatures(got, want) and soa_rrsigs(got) == soa_rrsigs(want)
 
 
 def validate_soa(wire: bytes, keys: dict) -> int:
