@@ -367,6 +367,12 @@ def held_rrsets(owner: bytes, held):
     return unpack_rrsets(owner, held) if held.__class__ is bytes else held
 
 
+def held_types(held):
+    """The types an owner's held value (packed, a OneType or a dict) has
+    record sets of, without decoding them."""
+    return packed_types(held) if held.__class__ is bytes else held
+
+
 def _hold(owner: bytes, by_type):
     """What RRsetMap keeps for an owner: packed when it can be, else a
     OneType for one type, else the dict."""
@@ -435,7 +441,7 @@ class RRsetMap(MutableMapping):
         held = self._shards[hash(key[0]) & (self.SHARDS - 1)].get(key[0])
         if held is None:
             return False
-        return key[1] in (packed_types(held) if held.__class__ is bytes else held)
+        return key[1] in held_types(held)
 
     def __setitem__(self, key, value) -> None:
         shard = self._shards[hash(key[0]) & (self.SHARDS - 1)]
@@ -461,7 +467,7 @@ class RRsetMap(MutableMapping):
     def __iter__(self) -> Iterator:
         for shard in self._shards:
             for owner, held in shard.items():
-                for rtype in (packed_types(held) if held.__class__ is bytes else held):
+                for rtype in held_types(held):
                     yield (owner, rtype)
 
     def __len__(self) -> int:

@@ -203,11 +203,7 @@ def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> E
             # the checks against hostile snapshots (~46M instructions for
             # 100k names) guard nothing here, and its header is marshal's
             # (snapshot/format.py: handoff), so msgpack is never imported
-            from .snapshot import format as snapshot_format
-
-            arrays, meta = snapshot_format.read(tmp, handoff=True)
-            return Engine(arrays, meta["zones"], meta["serial"], udp_max, release_source=True,
-                          trusted=True)
+            return Engine.from_snapshot(tmp, udp_max, trusted=True, handoff=True)
         import subprocess  # not imported on the way to a first answer
 
         proc = subprocess.run(

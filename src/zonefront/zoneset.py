@@ -49,8 +49,8 @@ from .model import (
     name_lower,
     read_name,
     soa_minimum,
-    packed_types,
-    unpack_rrsets,
+    held_rrsets,
+    held_types,
 )
 
 RCODE_NOERROR = 0
@@ -122,10 +122,10 @@ class Node:
     @property
     def rrsets(self):
         """rtype -> RRset.  A packed node decodes afresh on every read (new
-        RRset objects: changing them changes nothing); a full compile that
-        reads every node many times unpacks them first (ZoneSet.unpacked)."""
-        held = self.held
-        return unpack_rrsets(self.name, held) if held.__class__ is bytes else held
+        RRset objects: changing them changes nothing); a full compile reads
+        each node a few times and pays that each time (bench/RESULTS.md §9,
+        2026-12-06 cprss2: within the noise)."""
+        return held_rrsets(self.name, self.held)
 
     @rrsets.setter
     def rrsets(self, value) -> None:
@@ -133,8 +133,7 @@ class Node:
 
     def has(self, rtype: int) -> bool:
         """Whether a plain RRset of `rtype` is here, without decoding one."""
-        held = self.held
-        return rtype in (packed_types(held) if held.__class__ is bytes else held)
+        return rtype in held_types(self.held)
 
 
 def rrset_rrs(rrset: RRset, owner: bytes | None = None, ttl: int | None = None) -> list[RR]:
