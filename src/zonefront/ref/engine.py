@@ -54,8 +54,7 @@ class Answer:
     counts: tuple = (0, 0, 0)
 
 
-def put_online(blk, got, qname: bytes, qname_off: int, room: int, blocks: bytes = b"",
-               root_of=None):
+def put_online(blk, got, qname: bytes, qname_off: int, room: int, blocks: bytes, root_of):
     """_deny.pxi put_online: `got` (bytes, an, ns, ar) with the records the
     twin's template signs for `qname` appended (or, for a precomputed NSEC3
     template, the proof's records copied from `blocks`; `root_of(row)` gives
@@ -65,7 +64,7 @@ def put_online(blk, got, qname: bytes, qname_off: int, room: int, blocks: bytes 
         root = None
         row = nsec3.template_row(blk.online)
         if row is not None:
-            root = root_of(row) if root_of is not None else None
+            root = root_of(row)
             if root is None:
                 return SIGN_FAILED  # _deny.pxi nsec3_root: never unsigned
         extra = nsec3.put(blk.online, blocks, qname, room - len(got[0]), root)
