@@ -1,6 +1,6 @@
 """`zonefront serve --api` signing a hosted zone, checked by real validators
 (issue 14): unbound with the zone's DS as its trust anchor sets AD on
-positive, CNAME-chain, weighted and NODATA answers; delv reports "fully
+positive, CNAME-chain, weighted, geolocation, failover and NODATA answers; delv reports "fully
 validated"; a KSK removed behind its DS makes unbound answer SERVFAIL."""
 from __future__ import annotations
 
@@ -55,6 +55,14 @@ def signed_server(data, free_port, extra_args=(), extra_rrsets=()):
             changes.append({"Action": "CREATE", "ResourceRecordSet": {
                 "Name": f"weighted.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": f"w{i}",
                 "Weight": 1, "ResourceRecords": [{"Value": ip}]}})
+        for i, geo in enumerate(({"CountryCode": "*"}, {"ContinentCode": "EU"})):
+            changes.append({"Action": "CREATE", "ResourceRecordSet": {
+                "Name": f"geo.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": f"g{i}",
+                "GeoLocation": geo, "ResourceRecords": [{"Value": f"192.0.2.{30 + i}"}]}})
+        for i, role in enumerate(("PRIMARY", "SECONDARY")):
+            changes.append({"Action": "CREATE", "ResourceRecordSet": {
+                "Name": f"failover.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": role,
+                "Failover": role, "ResourceRecords": [{"Value": f"192.0.2.{40 + i}"}]}})
         for i in range(3):
             changes.append({"Action": "CREATE", "ResourceRecordSet": {
                 "Name": f"mv.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": f"m{i}",
@@ -86,7 +94,7 @@ def unbound(served, tmp_path_factory, free_port):
     ("www.signed.test.", "A"), ("www.signed.test.", "AAAA"), ("signed.test.", "SOA"),
     ("chain.signed.test.", "A"), ("weighted.signed.test.", "A"), ("signed.test.", "DNSKEY"),
     ("mv.signed.test.", "A"), ("mvalias.signed.test.", "A"), ("x.wmv.signed.test.", "A"),
-    ("a.b.wmv.signed.test.", "A"),
+    ("a.b.wmv.signed.test.", "A"), ("geo.signed.test.", "A"), ("failover.signed.test.", "A"),
 ])
 def test_unbound_validates_positive_answers(unbound, name, rdtype):
     m = unbound.ask(name, rdtype)
@@ -202,7 +210,8 @@ def delv(served, tmp_path, name, rdtype):
     ("www.signed.test.", "A"), ("nothere.signed.test.", "A"), ("ent.signed.test.", "A"),
     ("x.wild.signed.test.", "TXT"), ("x.wild.signed.test.", "A"), ("a.mx.signed.test.", "MX"),
     ("b.srv.signed.test.", "SRV"), ("mvalias.signed.test.", "A"), ("alias.signed.test.", "TXT"),
-    ("dangling.signed.test.", "A"), ("x.wmv.signed.test.", "A"),
+    ("dangling.signed.test.", "A"), ("x.wmv.signed.test.", "A"), ("geo.signed.test.", "A"),
+    ("failover.signed.test.", "A"),
 ])
 def test_delv_fully_validated(served, tmp_path, name, rdtype):
     """A denial reads "; negative response, fully validated"."""
