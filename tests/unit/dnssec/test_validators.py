@@ -211,7 +211,7 @@ def delv(served, tmp_path, name, rdtype):
     ("x.wild.signed.test.", "TXT"), ("x.wild.signed.test.", "A"), ("a.mx.signed.test.", "MX"),
     ("b.srv.signed.test.", "SRV"), ("mvalias.signed.test.", "A"), ("alias.signed.test.", "TXT"),
     ("dangling.signed.test.", "A"), ("x.wmv.signed.test.", "A"), ("geo.signed.test.", "A"),
-    ("failover.signed.test.", "A"),
+    ("failover.signed.test.", "A"), ("weighted.signed.test.", "A"),
 ])
 def test_delv_fully_validated(served, tmp_path, name, rdtype):
     """A denial reads "; negative response, fully validated"."""
@@ -236,6 +236,40 @@ def test_axfr_copy_is_a_signed_zone_dnssec_verify_accepts(served, tmp_path):
                          text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Zone fully signed" in out.stdout + out.stderr
+
+
+def test_nsd_secondary_serves_the_identical_signed_zone(served, tmp_path):
+    """NSD fed by AXFR answers every RRset of the signed zone, DO set, with
+    the same records and the same RRSIG as the zone zonefront transfers."""
+    import dns.query
+    import dns.zone
+    from helpers.secondaries import Nsd
+    from helpers.xfr import wait_for
+
+    r53, zid, port, _ = served
+    zone = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", ZONE, port=port, timeout=5,
+                                           relativize=False), relativize=False)
+    serial = zone.get_rdataset(zone.origin, "SOA")[0].serial
+    nsd = Nsd(str(tmp_path), ZONE, port).start()
+    try:
+        assert wait_for(lambda: nsd.serial() == serial, 15), nsd.logs()
+        checked = 0
+        for name, node in zone.nodes.items():
+            owner = name
+            sigs = {rds.covers: rds for rds in node.rdatasets if rds.rdtype == dns.rdatatype.RRSIG}
+            for rds in node.rdatasets:
+                if rds.rdtype == dns.rdatatype.RRSIG or rds.rdtype not in sigs:
+                    continue  # the delegation's NS and glue are not signed
+                q = dns.message.make_query(owner, rds.rdtype, want_dnssec=True, payload=4096)
+                m = dns.query.tcp(q, "127.0.0.1", port=nsd.port, timeout=5)
+                got = {(r.rdtype, r.covers): set(r) for r in m.answer if r.name == owner}
+                assert got.get((rds.rdtype, 0)) == set(rds), (owner, rds.rdtype, m.to_text())
+                assert got.get((dns.rdatatype.RRSIG, rds.rdtype)) == set(sigs[rds.rdtype]), \
+                    (owner, rds.rdtype, m.to_text())
+                checked += 1
+        assert checked > 20
+    finally:
+        nsd.stop()
 
 
 def test_ksk_rollover_double_signature_validates_under_either_ds(served, unbound,
