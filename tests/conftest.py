@@ -10,6 +10,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))  # `from helpers.X import ...`
 
+pytest_plugins = ["helpers.require_tools", "pytester"]
+
 IMPLS = ["ref"] if os.environ.get("ZONEFRONT_PUREPYTHON") == "1" else ["ref", "compiled"]
 
 

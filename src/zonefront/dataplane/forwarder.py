@@ -169,8 +169,8 @@ class Forwarder:
             threading.Thread(target=self._over_tcp, args=(d,), name="zf-fallback-tcp",
                              daemon=True).start()
             return
+        self._count("answered")  # before the reply: whoever reads the reply sees it counted
         d.reply(reply)
-        self._count("answered")
 
     def _over_tcp(self, d) -> None:
         query = d.query
@@ -186,8 +186,8 @@ class Forwarder:
         if len(reply) < 12 or reply[:2] != query[:2]:
             self._fail(d, "errors")
             return
+        self._count("answered")  # before the reply: whoever reads the reply sees it counted
         d.reply(reply)
-        self._count("answered")
 
     def _count(self, counter: str) -> None:
         with self._lock:  # three threads count (send, receive, TCP retries)
