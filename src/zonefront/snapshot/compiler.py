@@ -136,16 +136,19 @@ class _Builder:
         """A block of a signed zone and its DO twin (dnssec/signer.py).  The
         twin takes a signed SOA's serial and RRSIG from the zone's row
         (blocks.py kinds S and G), as the plain block takes the serial."""
+        # a chain's proof is part of the key: it follows data outside `res`
+        # (the DS or the types at the cut or name the chain ends in), which a
+        # change can move while `res` stays the same
+        proof = self.chain_proof(res) if nodata_types is None and nsec_owner is None else None
         key = ("signed", tuple(res.answer), tuple(res.authority), tuple(res.additional),
                res.additional_required, res.rcode, res.aa, context, wildcard,
-               None if nodata_types is None else tuple(sorted(nodata_types)), nsec_owner)
+               None if nodata_types is None else tuple(sorted(nodata_types)), nsec_owner,
+               None if proof is None else (tuple(proof[0]), proof[1]))
         idx = self.by_key.get(key)
         if idx is None:
             suffixes = suffixes_of(parent_of(context) if wildcard else context)
             qname = None if wildcard else context
             twin = NONE
-            proof = self.chain_proof(res) if nodata_types is None and nsec_owner is None \
-                else None
             if proof is not None and not wildcard:
                 signed = self.signer.sign(res, context)
                 signed.authority += proof[0]
