@@ -874,8 +874,9 @@ class Compiler:
                 if TYPE_DS in node.rrsets:
                     entries.append((TYPE_DS, b.encode(zs_resolve_node(zs, node, TYPE_DS),
                                                       node.name, wildcard)))
-                elif node.zone.origin in b.nsec3_zones:
-                    # RFC 5155 §7.2.4: no DS here, the NSEC3 matching the cut says so
+                elif b.signs(node.name):
+                    # RFC 4035 §3.1.4.1, RFC 5155 §7.2.4: no DS here, the cut's
+                    # NSEC (or the NSEC3 matching it) says so
                     nodata = Resolution()
                     zs.negative(node.zone, nodata, 0)
                     entries.append((TYPE_DS, b.encode_signed(nodata, node.name, False,
