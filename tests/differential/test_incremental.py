@@ -2,7 +2,8 @@
 
 Random zones take random sequences of change batches (creates, deletes and
 upserts of plain and weighted records, wildcards, delegations with glue,
-CNAME and DNAME chains within and across zones); after every batch the
+DS records made and removed at delegations, CNAME and DNAME chains within
+and across zones); after every batch the
 incrementally patched image must answer every name and type of a query set
 byte for byte as an image compiled from scratch, in both engines.  Every
 batch raises the SOA serial, as a committed change batch does.
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zonefront.model import (
-    TYPE_A, TYPE_AAAA, TYPE_CNAME, TYPE_DNAME, TYPE_MX, TYPE_NS, TYPE_SOA, TYPE_TXT,
+    TYPE_A, TYPE_AAAA, TYPE_CNAME, TYPE_DNAME, TYPE_DS, TYPE_MX, TYPE_NS, TYPE_SOA, TYPE_TXT,
     RoutedRRset, RRset, RRsetMap, Zone, name_from_text,
 )
 from zonefront.snapshot.compiler import compile_zones
@@ -25,7 +26,7 @@ from zonefront.snapshot.incremental import IncrementalCompiler, NeedsFullCompile
 
 ORIGINS = ["example.com.", "example.net."]
 LABELS = ["a", "b", "www", "*", "ns", "sub"]
-TYPES = ["A", "AAAA", "TXT", "MX", "CNAME", "NS", "DNAME", "WEIGHTED"]
+TYPES = ["A", "AAAA", "TXT", "MX", "CNAME", "NS", "DNAME", "WEIGHTED", "DS"]
 QTYPES = ["A", "AAAA", "TXT", "MX", "CNAME", "NS", "DS", "ANY", "SOA"]
 
 
@@ -68,12 +69,14 @@ class State:
         is_apex = owner_text == origin
         rtype = TYPE_A if tname == "WEIGHTED" else {
             "A": TYPE_A, "AAAA": TYPE_AAAA, "TXT": TYPE_TXT, "MX": TYPE_MX, "CNAME": TYPE_CNAME,
-            "NS": TYPE_NS, "DNAME": TYPE_DNAME}[tname]
-        if is_apex and rtype in (TYPE_CNAME, TYPE_DNAME, TYPE_NS):
+            "NS": TYPE_NS, "DNAME": TYPE_DNAME, "DS": TYPE_DS}[tname]
+        if is_apex and rtype in (TYPE_CNAME, TYPE_DNAME, TYPE_NS, TYPE_DS):
             return None
         if kind == "delete":
             rr.pop((owner, rtype), None)
             routed.pop((owner, rtype), None)
+            if rtype == TYPE_NS:  # a DS stands only at a delegation (the API refuses it alone)
+                rr.pop((owner, TYPE_DS), None)
             return origin, owner
         # CNAME stands alone at its owner (the API refuses anything else)
         others = [k for k in list(rr) + list(routed) if k[0] == owner and k[1] != rtype]
@@ -93,6 +96,9 @@ class State:
             recs.sort(key=lambda r: r.set_id)
             return origin, owner
         routed.pop((owner, rtype), None)
+        if rtype == TYPE_DS and (owner, TYPE_NS) not in rr:
+            # a DS makes the delegation it belongs to: a secure cut in one change
+            rr[(owner, TYPE_NS)] = RRset(owner, TYPE_NS, 300, [target])
         if rtype == TYPE_A:
             rdatas = [bytes([192, 0, 2, v]), bytes([198, 51, 100, v])][: 1 + v % 2]
         elif rtype == TYPE_AAAA:
@@ -101,6 +107,8 @@ class State:
             rdatas = [bytes([3]) + b"t%02d" % v]
         elif rtype == TYPE_MX:
             rdatas = [bytes([0, v]) + target]
+        elif rtype == TYPE_DS:  # key tag v, ECDSAP256SHA256, SHA-256
+            rdatas = [bytes([0, v, 13, 2]) + bytes([v]) * 32]
         elif rtype == TYPE_DNAME and v % 2 == 0:
             rdatas = [name_from_text("target.example.org.")]
         else:

@@ -268,3 +268,58 @@ def test_a_one_name_change_to_a_signed_zone_compiles_one_name():
                        dns.rdatatype.A)
     dns.dnssec.validate(a, sig, keys, now=1765000000)
     assert a[0].address == "192.0.2.77"
+
+
+DS_SETUP = [("upsert", "sub.example.com.", "NS", 0, "ns.sub.example.com."),
+            ("upsert", "ns.sub.example.com.", "A", 1, "a.example.com."),
+            ("upsert", "a.sub.example.com.", "TXT", 1, "a.example.com."),
+            ("upsert", "www.example.com.", "CNAME", 0, "a.sub.example.com.")]
+# (the batch, the DS key tag the referral must then carry, None: no DS)
+DS_BATCHES = [([("upsert", "sub.example.com.", "DS", 1, "ns.sub.example.com.")], 1),
+              ([("upsert", "sub.example.com.", "DS", 2, "ns.sub.example.com.")], 2),
+              ([("delete", "sub.example.com.", "DS", 0, "ns.sub.example.com.")], None)]
+
+
+@pytest.mark.parametrize("denial", ["compact", "nsec3"])
+@pytest.mark.parametrize("label,image_class", engines())
+def test_ds_made_and_removed_at_a_cut_patches_every_referral_below_it(label, image_class,
+                                                                      denial):
+    """A change batch that makes, changes or removes the DS at an existing
+    delegation is patched in (no full compile), and then every referral to
+    it (at the cut, for a name below it with or without a node, through a
+    CNAME chain) carries with DO the new DS under a valid RRSIG, or the
+    proof of none, as a full compile answers; without DO, never a DS."""
+    state = SignedState(signed_keys(base.ORIGINS, denial=denial))
+    for op in DS_SETUP:
+        state.apply(op)
+    zones = state.zones()
+    ic = IncrementalCompiler(zones, image_class)
+    names = ("sub.example.com.", "a.sub.example.com.", "zz.a.sub.example.com.",
+             "ns.sub.example.com.", "www.example.com.")
+    for batch, tag in DS_BATCHES:
+        new_zones, changed = base.apply_batch(state, batch, zones)
+        patched = ic.update(new_zones, changed)
+        full = image_class(compile_zones(new_zones).arrays())
+        keys = dnskey_rrsets(full, ["example.com."])
+        for wire, _do in QUERIES:
+            assert same_answer(patched.answer(wire), full.answer(wire)), \
+                (label, dns.message.from_wire(wire).question)
+        for name in names:
+            for do in (True, False):
+                q = dns.message.make_query(name, "A", want_dnssec=do)
+                q.id = 7
+                got = patched.answer(q.to_wire())
+                assert same_answer(got, full.answer(q.to_wire()))
+                m = dns.message.from_wire(got)
+                sub = dns.name.from_text("sub.example.com.")
+                assert m.find_rrset(m.authority, sub, dns.rdataclass.IN, dns.rdatatype.NS)
+                ds = [rs for rs in m.authority if rs.rdtype == dns.rdatatype.DS]
+                if not do or tag is None:
+                    assert not ds, (name, do)
+                    continue
+                (ds,) = ds
+                assert ds.name == sub and [rd.key_tag for rd in ds] == [tag]
+                sig = m.find_rrset(m.authority, sub, dns.rdataclass.IN, dns.rdatatype.RRSIG,
+                                   dns.rdatatype.DS)
+                dns.dnssec.validate(ds, sig, keys, now=1765000000)
+        zones = new_zones

@@ -136,16 +136,19 @@ class _Builder:
         """A block of a signed zone and its DO twin (dnssec/signer.py).  The
         twin takes a signed SOA's serial and RRSIG from the zone's row
         (blocks.py kinds S and G), as the plain block takes the serial."""
+        # a chain's proof is part of the key: it follows data outside `res`
+        # (the DS or the types at the cut or name the chain ends in), which a
+        # change can move while `res` stays the same
+        proof = self.chain_proof(res) if nodata_types is None and nsec_owner is None else None
         key = ("signed", tuple(res.answer), tuple(res.authority), tuple(res.additional),
                res.additional_required, res.rcode, res.aa, context, wildcard,
-               None if nodata_types is None else tuple(sorted(nodata_types)), nsec_owner)
+               None if nodata_types is None else tuple(sorted(nodata_types)), nsec_owner,
+               None if proof is None else (tuple(proof[0]), proof[1]))
         idx = self.by_key.get(key)
         if idx is None:
             suffixes = suffixes_of(parent_of(context) if wildcard else context)
             qname = None if wildcard else context
             twin = NONE
-            proof = self.chain_proof(res) if nodata_types is None and nsec_owner is None \
-                else None
             if proof is not None and not wildcard:
                 signed = self.signer.sign(res, context)
                 signed.authority += proof[0]
@@ -357,8 +360,42 @@ class _Builder:
                 or res.authority[0].owner.lower() != cut.name.lower() \
                 or self.signer.zone_keys(cut.name, TYPE_DS) is None:
             return None
-        rrs = self.signer.nsec_rrs(res, cut.name, set(cut.rrsets), cut.name)
+        if self.zs.trace is not None:
+            self.zs.trace.add(cut.name)  # a DS made or removed there changes the proof
+        rrs = self.cut_proof(res, cut)
         return (rrs, res.rcode) if rrs else None
+
+    def cut_proof(self, res: Resolution, cut: Node) -> list[RR]:
+        """What a signed zone's referral to `cut` carries after the NS when
+        DO is set (RFC 4035 §3.1.4.1): the cut's DS RRset and its RRSIG, so
+        a validator following the referral has the child's DS from the same
+        response; with no DS, the cut's NSEC (or the NSEC3 matching it,
+        RFC 5155 §7.2.7) and its RRSIG, proving the delegation insecure."""
+        ds = cut.rrsets.get(TYPE_DS)
+        if ds is not None:
+            return self.signer.sign_section(rrset_rrs(ds, cut.name), cut.name)
+        return self.signer.nsec_rrs(res, cut.name, set(cut.rrsets), cut.name)
+
+    def encode_referral(self, res: Resolution, cut: Node) -> int:
+        """A signed zone's referral block and its DO twin (the NS, the
+        cut_proof, the glue; the same block serves every name at or below
+        the cut).  Without DO the block is the unsigned referral: no DS,
+        no NSEC (RFC 4035 §3.1.4.1 asks for them only with DO)."""
+        if TYPE_DS not in cut.rrsets:
+            # the NSEC twin, as every other signed NODATA-like answer
+            return self.encode_signed(res, cut.name, False, set(cut.rrsets), cut.name)
+        proof = self.cut_proof(res, cut)
+        key = ("referral", tuple(res.authority), tuple(res.additional),
+               res.additional_required, cut.name, tuple(proof))
+        idx = self.by_key.get(key)
+        if idx is None:
+            suffixes = suffixes_of(cut.name)
+            signed = self.signer.sign(res, cut.name)
+            signed.authority += proof
+            twin = self.add(encode_block(signed, suffixes, self.sig_rows, cut.name))
+            idx = self.by_key[key] = self.add(encode_block(res, suffixes, self.serial_rows,
+                                                           cut.name), twin)
+        return idx
 
     def nsec3_proof(self, zk, name: bytes) -> list[RR]:
         """The chain's NSEC3s (and RRSIGs) that nsec3.proof picks for `name`:
@@ -778,9 +815,9 @@ class Compiler:
             if self.on_trace is not None:
                 self.on_trace(cut.name, self.zs.trace)
                 self.zs.trace = outer
-            if self.b.signs(cut.name) and TYPE_DS not in cut.rrsets:
-                # RFC 4035 §3.1.4: an unsigned delegation proves it has no DS
-                got = self.b.encode_signed(res, cut.name, False, set(cut.rrsets), cut.name)
+            if self.b.signs(cut.name):
+                # RFC 4035 §3.1.4.1: with DO, the DS and its RRSIG, or the proof of none
+                got = self.b.encode_referral(res, cut)
             else:
                 got = self.b.encode(res, cut.name, False)
             self.referral_blocks[cut.name] = got
@@ -837,8 +874,9 @@ class Compiler:
                 if TYPE_DS in node.rrsets:
                     entries.append((TYPE_DS, b.encode(zs_resolve_node(zs, node, TYPE_DS),
                                                       node.name, wildcard)))
-                elif node.zone.origin in b.nsec3_zones:
-                    # RFC 5155 §7.2.4: no DS here, the NSEC3 matching the cut says so
+                elif b.signs(node.name):
+                    # RFC 4035 §3.1.4.1, RFC 5155 §7.2.4: no DS here, the cut's
+                    # NSEC (or the NSEC3 matching it) says so
                     nodata = Resolution()
                     zs.negative(node.zone, nodata, 0)
                     entries.append((TYPE_DS, b.encode_signed(nodata, node.name, False,

@@ -45,6 +45,11 @@ tocut CNAME sub
 *.cd CNAME host.sub
 *.wmv CNAME mv
 *.wmv2 CNAME mvalias
+sec NS ns.sec
+ns.sec A 192.0.2.10
+sec DS 4242 13 2 4242424242424242424242424242424242424242424242424242424242424242
+tosec CNAME host.sec
+*.cs CNAME host.sec
 """
 N = dns.name.from_text
 
@@ -410,7 +415,7 @@ def test_engines_agree_on_chains_but_for_signatures(mode):
     ref, comp = load("ref", arrays), load("compiled", arrays)
     names = ["alias", "chain", "dangling", "deep", "towild", "q.cnx", "c.cn", "mvalias",
              "mvchain", "MvChain", "todel", "tocut", "q.cd", "A.b.cd", "x.wmv", "A.b.Wmv",
-             "x.wmv2"]
+             "x.wmv2", "tosec", "q.cs", "host.sec", "sec", "host.sub"]
     for name in names:
         for rdtype in ("A", "TXT", "AAAA"):
             for payload in (512, 1232, 4096):
@@ -421,3 +426,101 @@ def test_engines_agree_on_chains_but_for_signatures(mode):
                     a = ref.answer(q.to_wire(), False, "192.0.2.9", seed)
                     b = comp.answer(q.to_wire(), False, "192.0.2.9", seed)
                     assert same_but_signatures(a, b), (name, rdtype, payload, seed)
+
+
+def check_signed_ds(m, keys, cut: str) -> None:
+    """The DS RRset of `cut` and its RRSIG in the authority section, valid."""
+    ds = m.find_rrset(m.authority, N(cut), dns.rdataclass.IN, dns.rdatatype.DS)
+    assert [rd.key_tag for rd in ds] == [4242]
+    dns.dnssec.validate(ds, m.find_rrset(m.authority, N(cut), dns.rdataclass.IN,
+                                         dns.rdatatype.RRSIG, dns.rdatatype.DS), keys)
+
+
+@pytest.mark.parametrize("qname", ["sec.example.com.", "host.sec.example.com.",
+                                   "a.b.SEC.example.com."])
+def test_secure_delegation_beside_an_insecure_one(image, qname):
+    """RFC 4035 §3.1.4.1: the referral to `sec` (with a DS) carries with DO
+    the NS, the DS and its RRSIG and no denial; the referral to `sub` (no
+    DS) beside it carries the proof of no DS and no DS RRset; the glue
+    follows both.  Without DO, both are the NS and the glue alone."""
+    mode, img = image
+    keys = dnskeys(img)
+    m, _ = ask(img, qname, "A")
+    assert m.rcode() == dns.rcode.NOERROR and not m.answer and not m.flags & dns.flags.AA
+    assert [(rs.name, rs.rdtype, rs.covers) for rs in m.authority] == [
+        (N("sec.example.com."), dns.rdatatype.NS, dns.rdatatype.NONE),
+        (N("sec.example.com."), dns.rdatatype.DS, dns.rdatatype.NONE),
+        (N("sec.example.com."), dns.rdatatype.RRSIG, dns.rdatatype.DS)]
+    check_signed_ds(m, keys, "sec.example.com.")
+    # (names compressed against the question keep the client's case)
+    assert [str(rs).lower() for rs in m.additional] == ["ns.sec.example.com. 300 in a 192.0.2.10"]
+    insecure, _ = ask(img, "host.sub.example.com.", "A")
+    assert not [rs for rs in insecure.authority if rs.rdtype == dns.rdatatype.DS]
+    (proof,) = nsecs(insecure) + nsec3s(insecure)
+    dns.dnssec.validate(proof, insecure.find_rrset(insecure.authority, proof.name,
+                                                   dns.rdataclass.IN, dns.rdatatype.RRSIG,
+                                                   proof.rdtype), keys)
+    for name in (qname, "host.sub.example.com."):
+        plain, _ = ask(img, name, "A", do=False)
+        assert [rs.rdtype for rs in plain.authority] == [dns.rdatatype.NS]
+        assert len(plain.additional) == 1
+
+
+def test_secure_delegation_is_proved_to_have_its_ds(image):
+    """The denial records of the zone name the DS at `sec` (so a query for
+    it is answered, not denied) and not at `sub`: the DS query at each cut
+    gives the signed DS and the signed proof of none respectively."""
+    mode, img = image
+    keys = dnskeys(img)
+    m, _ = ask(img, "sec.example.com.", "DS")
+    assert m.flags & dns.flags.AA and validated(m, m.answer, keys) == 1
+    m, _ = ask(img, "sub.example.com.", "DS")
+    assert m.flags & dns.flags.AA and not m.answer
+    assert validated(m, m.authority, keys) == 2  # the SOA and the NSEC / NSEC3
+    if mode == "compact":
+        (nsec,) = nsecs(m)
+        assert "DS" not in nsec[0].to_text().split() and "NS" in nsec[0].to_text().split()
+    else:
+        (rs,) = nsec3s(m)
+        assert rs.name.labels[0].decode() == _hash("sub.example.com.")
+        assert dns.rdatatype.DS not in _types(rs[0])
+
+
+def test_chain_into_a_secure_delegation_carries_the_ds(image):
+    """tosec CNAME host.sec: the chain ends in the referral to `sec`, which
+    carries the DS and its RRSIG as a direct query below the cut gets."""
+    mode, img = image
+    keys = dnskeys(img)
+    m, _ = ask(img, "tosec.example.com.", "A")
+    direct, _ = ask(img, "host.sec.example.com.", "A")
+    assert m.rcode() == dns.rcode.NOERROR
+    check_signed_cname(m, keys, "tosec.example.com.", "host.sec.example.com.")
+    check_signed_ds(m, keys, "sec.example.com.")
+    assert not nsecs(m) and not nsec3s(m)
+    assert sorted(map(str, m.authority)) == sorted(map(str, direct.authority))
+    plain, _ = ask(img, "tosec.example.com.", "A", do=False)
+    assert [rs.rdtype for rs in plain.authority] == [dns.rdatatype.NS]
+
+
+@pytest.mark.parametrize("qname", ["q.cs.example.com.", "A.b.cs.example.com."])
+def test_wildcard_cname_into_a_secure_delegation_carries_the_ds(image, qname):
+    """*.cs CNAME host.sec: the DS and its RRSIG after the NS; in nsec3 mode
+    also the NSEC3 covering the next closer name (the CNAME's RRSIG is the
+    wildcard's, RFC 5155 §7.2.6), never a proof about the cut."""
+    mode, img = image
+    keys = dnskeys(img)
+    m, _ = ask(img, qname, "A")
+    assert m.rcode() == dns.rcode.NOERROR
+    assert validated(m, m.answer, keys) == 1  # the CNAME
+    check_signed_ds(m, keys, "sec.example.com.")
+    assert not nsecs(m)
+    assert [str(rs) for rs in m.additional] == ["ns.sec.example.com. 300 IN A 192.0.2.10"]
+    if mode == "nsec3":
+        nxt = dns.name.Name(N(qname).labels[-5:]).to_text()
+        assert any(_covers(rs[0], rs.name, _hash(nxt)) for rs in nsec3s(m))
+        assert _hash("sec.example.com.") not in {rs.name.labels[0].decode() for rs in nsec3s(m)}
+        for rs in nsec3s(m):
+            dns.dnssec.validate(rs, m.find_rrset(m.authority, rs.name, dns.rdataclass.IN,
+                                                 dns.rdatatype.RRSIG, rs.rdtype), keys)
+    else:
+        assert not nsec3s(m)

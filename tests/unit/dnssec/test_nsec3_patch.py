@@ -254,7 +254,8 @@ def test_patches_in_a_row_and_an_edge_mirror_answer_alike():
 
 @settings(max_examples=6, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(st.lists(st.lists(base.op_st.filter(lambda op: op[2] != "NS"), min_size=1, max_size=4),
+@given(st.lists(st.lists(base.op_st.filter(lambda op: op[2] not in ("NS", "DS")),
+                         min_size=1, max_size=4),
                 min_size=1, max_size=3))
 def test_random_changes_without_delegations_are_all_patched(batches):
     """test_incremental's random batches (CNAMEs, DNAMEs, wildcards, weighted

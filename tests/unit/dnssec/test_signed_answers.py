@@ -150,6 +150,68 @@ def test_secure_delegation_has_signed_ds(image):
     assert validated(m, m.answer, keys) == 1
 
 
+@pytest.mark.parametrize("qname", ["dsdeleg.example.com.", "host.dsdeleg.example.com.",
+                                   "a.b.DsDeleg.example.com."])
+def test_secure_referral_with_do_carries_the_signed_ds(image, qname):
+    """RFC 4035 §3.1.4.1: a referral to a delegation that has a DS carries,
+    with DO, the NS RRset and the DS RRset with its RRSIG (no NSEC: the DS
+    is the proof), so a validator following it needs no DS query of its own."""
+    keys = dnskeys(image)
+    m, _ = ask(image, qname, "A")
+    assert m.rcode() == 0 and not m.answer and not m.flags & dns.flags.AA
+    cut = dns.name.from_text("dsdeleg.example.com.")
+    assert [(rs.name, rs.rdtype, rs.covers) for rs in m.authority] == [
+        (cut, dns.rdatatype.NS, dns.rdatatype.NONE), (cut, dns.rdatatype.DS, dns.rdatatype.NONE),
+        (cut, dns.rdatatype.RRSIG, dns.rdatatype.DS)]
+    ds = m.find_rrset(m.authority, cut, dns.rdataclass.IN, dns.rdatatype.DS)
+    assert [(rd.key_tag, rd.algorithm, rd.digest_type) for rd in ds] == [(12345, 13, 2)]
+    sig = m.find_rrset(m.authority, cut, dns.rdataclass.IN, dns.rdatatype.RRSIG,
+                       dns.rdatatype.DS)
+    dns.dnssec.validate(ds, sig, keys)
+    assert sig[0].signer == ORIGIN and sig[0].labels == 3
+
+
+@pytest.mark.parametrize("qname", ["dsdeleg.example.com.", "host.dsdeleg.example.com."])
+def test_secure_referral_without_do_has_no_ds(image, qname):
+    """RFC 4035 §3.1.4.1 asks for the DS only with DO: without it the
+    referral is the NS alone, as an unsigned compile gives."""
+    m, _ = ask(image, qname, "A", do=False)
+    assert not m.flags & dns.flags.AA and not m.answer
+    assert [rs.rdtype for rs in m.authority] == [dns.rdatatype.NS]
+
+
+def test_secure_referral_that_does_not_fit_sets_tc(impl):
+    """RFC 4035 §3.1.1: the DS RRset and its RRSIG fit or the referral is
+    truncated (TC, no records), never sent without them; at the same sizes
+    the referral without DO is the NS alone and always fits.  Eight
+    SHA-384 DS records make the signed referral pass 512 octets."""
+    from zonefront.snapshot.compiler import compile_zones
+
+    text = "\n".join(ZONE.splitlines()[:4] + [
+        f"big NS ns1\nbig DS {1000 + i} 13 4 {bytes([i]) .hex() * 48}" for i in range(8)])
+    zone = parse_zone_text(text + "\n", "example.com.")
+    img = load(impl, compile_zones([zone], signing={zone.origin: ZoneKeys(zone.origin, [KSK],
+                                                                          ZSK)}).arrays())
+    seen = set()
+    for payload in range(512, 1232, 16):
+        for do in (True, False):
+            q = dns.message.make_query("host.big.example.com.", "A", use_edns=0,
+                                       want_dnssec=do, payload=payload)
+            m = dns.message.from_wire(img.answer(q.to_wire(), False, None, 0))
+            types = [rs.rdtype for rs in m.authority]
+            if m.flags & dns.flags.TC:
+                assert do and not m.authority
+                seen.add("tc")
+            elif do:
+                assert types == [dns.rdatatype.NS, dns.rdatatype.DS, dns.rdatatype.RRSIG]
+                assert len(m.find_rrset(m.authority, dns.name.from_text("big.example.com."),
+                                        dns.rdataclass.IN, dns.rdatatype.DS)) == 8
+                seen.add("fits")
+            else:
+                assert types == [dns.rdatatype.NS]
+    assert seen == {"tc", "fits"}
+
+
 def test_wildcard_answer_is_signed_as_the_qname(image):
     """Signed while answering (dnssec/online.py): the labels field is the
     qname's, so no proof that the qname is absent is needed."""
@@ -163,6 +225,8 @@ def test_wildcard_answer_is_signed_as_the_qname(image):
 
 @pytest.mark.parametrize("name,rdtype", [("www.example.com.", "A"), ("www.example.com.", "TXT"),
                                          ("nx.example.com.", "A"), ("x.sub.example.com.", "A"),
+                                         ("sub.example.com.", "DS"),
+                                         ("x.dsdeleg.example.com.", "A"),
                                          ("example.com.", "ANY"), ("a.wild.example.com.", "TXT")])
 def test_without_do_the_bytes_are_the_unsigned_ones(impl, arrays, name, rdtype):
     from zonefront.snapshot.compiler import compile_zones
@@ -184,7 +248,8 @@ def test_ref_and_compiled_give_the_same_signed_bytes():
     arrays = compile_zones([zone], signing=keys).arrays()
     ref, comp = RefImage(arrays), Image(arrays)
     for name in ("www.example.com.", "example.com.", "alias.example.com.", "x.sub.example.com.",
-                 "nx.example.com.", "a.wild.example.com.", "dsdeleg.example.com."):
+                 "nx.example.com.", "a.wild.example.com.", "dsdeleg.example.com.",
+                 "x.dsdeleg.example.com."):
         for rdtype in ("A", "AAAA", "TXT", "DS", "DNSKEY", "ANY", "MX", "NS"):
             for payload in (512, 1232, 4096):
                 q = dns.message.make_query(name, rdtype, use_edns=0, want_dnssec=True,
