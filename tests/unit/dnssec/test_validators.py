@@ -21,6 +21,46 @@ pytestmark = pytest.mark.skipif(not shutil.which("unbound"), reason="unbound not
 ARN = "arn:aws:kms:us-east-1:111122223333:key/{}"
 
 
+# (owner relative to the zone, type, value) of the signed zone, beside the
+# routed sets zone_changes adds; "{zone}" in a value is the zone's origin, so
+# the registry chain tests (test_registry_chain.py) sign the same names
+RRSETS = [("ns1", "A", "192.0.2.53"), ("www", "A", "192.0.2.1"),
+          ("www", "AAAA", "2001:db8::1"), ("alias", "CNAME", "www.{zone}"),
+          ("chain", "CNAME", "alias.{zone}"), ("*.wild", "TXT", '"wild"'),
+          ("host.ent", "A", "192.0.2.7"),
+          ("mail", "A", "192.0.2.25"), ("*.mx", "MX", "10 mail.{zone}"),
+          ("*.srv", "SRV", "0 0 443 mail.{zone}"),
+          ("*.cn", "CNAME", "www.{zone}"),
+          ("mvalias", "CNAME", "mv.{zone}"),      # a chain into multivalue
+          ("dangling", "CNAME", "gone.{zone}"),   # a chain into nothing
+          ("*.wmv", "CNAME", "mv.{zone}")]        # a wildcard into multivalue
+
+
+def zone_changes(zone: str, rrsets=RRSETS) -> list[dict]:
+    """CREATE changes for `rrsets` under `zone`, plus weighted, geolocation,
+    failover and multivalue sets, whose signed answers validators check."""
+    changes = [{"Action": "CREATE", "ResourceRecordSet": {
+        "Name": f"{n}.{zone}", "Type": t, "TTL": 60,
+        "ResourceRecords": [{"Value": v.format(zone=zone)}]}} for n, t, v in rrsets]
+    for i, ip in enumerate(("192.0.2.10", "192.0.2.11")):
+        changes.append({"Action": "CREATE", "ResourceRecordSet": {
+            "Name": f"weighted.{zone}", "Type": "A", "TTL": 60, "SetIdentifier": f"w{i}",
+            "Weight": 1, "ResourceRecords": [{"Value": ip}]}})
+    for i, geo in enumerate(({"CountryCode": "*"}, {"ContinentCode": "EU"})):
+        changes.append({"Action": "CREATE", "ResourceRecordSet": {
+            "Name": f"geo.{zone}", "Type": "A", "TTL": 60, "SetIdentifier": f"g{i}",
+            "GeoLocation": geo, "ResourceRecords": [{"Value": f"192.0.2.{30 + i}"}]}})
+    for i, role in enumerate(("PRIMARY", "SECONDARY")):
+        changes.append({"Action": "CREATE", "ResourceRecordSet": {
+            "Name": f"failover.{zone}", "Type": "A", "TTL": 60, "SetIdentifier": role,
+            "Failover": role, "ResourceRecords": [{"Value": f"192.0.2.{40 + i}"}]}})
+    for i in range(3):
+        changes.append({"Action": "CREATE", "ResourceRecordSet": {
+            "Name": f"mv.{zone}", "Type": "A", "TTL": 60, "SetIdentifier": f"m{i}",
+            "MultiValueAnswer": True, "ResourceRecords": [{"Value": f"192.0.2.{20 + i}"}]}})
+    return changes
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, free_port):
     with signed_server(tmp_path_factory.mktemp("signed"), free_port) as got:
@@ -37,36 +77,7 @@ def signed_server(data, free_port, extra_args=(), extra_rrsets=()):
                           *extra_args)
     try:
         zid = r53.create_hosted_zone(Name=ZONE, CallerReference="signed")["HostedZone"]["Id"]
-        rrsets = [("ns1", "A", "192.0.2.53"), ("www", "A", "192.0.2.1"),
-                  ("www", "AAAA", "2001:db8::1"), ("alias", "CNAME", "www.signed.test."),
-                  ("chain", "CNAME", "alias.signed.test."), ("*.wild", "TXT", '"wild"'),
-                  ("host.ent", "A", "192.0.2.7"),
-                  ("mail", "A", "192.0.2.25"), ("*.mx", "MX", "10 mail.signed.test."),
-                  ("*.srv", "SRV", "0 0 443 mail.signed.test."),
-                  ("*.cn", "CNAME", "www.signed.test."),
-                  ("mvalias", "CNAME", "mv.signed.test."),     # a chain into multivalue
-                  ("dangling", "CNAME", "gone.signed.test."),  # a chain into nothing
-                  ("*.wmv", "CNAME", "mv.signed.test."),       # a wildcard into multivalue
-                  *extra_rrsets]
-        changes = [{"Action": "CREATE", "ResourceRecordSet": {
-            "Name": f"{n}.{ZONE}", "Type": t, "TTL": 60, "ResourceRecords": [{"Value": v}]}}
-            for n, t, v in rrsets]
-        for i, ip in enumerate(("192.0.2.10", "192.0.2.11")):
-            changes.append({"Action": "CREATE", "ResourceRecordSet": {
-                "Name": f"weighted.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": f"w{i}",
-                "Weight": 1, "ResourceRecords": [{"Value": ip}]}})
-        for i, geo in enumerate(({"CountryCode": "*"}, {"ContinentCode": "EU"})):
-            changes.append({"Action": "CREATE", "ResourceRecordSet": {
-                "Name": f"geo.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": f"g{i}",
-                "GeoLocation": geo, "ResourceRecords": [{"Value": f"192.0.2.{30 + i}"}]}})
-        for i, role in enumerate(("PRIMARY", "SECONDARY")):
-            changes.append({"Action": "CREATE", "ResourceRecordSet": {
-                "Name": f"failover.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": role,
-                "Failover": role, "ResourceRecords": [{"Value": f"192.0.2.{40 + i}"}]}})
-        for i in range(3):
-            changes.append({"Action": "CREATE", "ResourceRecordSet": {
-                "Name": f"mv.{ZONE}", "Type": "A", "TTL": 60, "SetIdentifier": f"m{i}",
-                "MultiValueAnswer": True, "ResourceRecords": [{"Value": f"192.0.2.{20 + i}"}]}})
+        changes = zone_changes(ZONE, [*RRSETS, *extra_rrsets])
         r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": changes})
         r53.create_key_signing_key(CallerReference="k1", HostedZoneId=zid, Name="ksk_one",
                                    Status="ACTIVE", KeyManagementServiceArn=ARN.format("one"))
