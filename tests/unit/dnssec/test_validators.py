@@ -252,16 +252,30 @@ def test_axfr_copy_is_a_signed_zone_dnssec_verify_accepts(served, tmp_path):
 def test_nsd_secondary_serves_the_identical_signed_zone(served, tmp_path):
     """NSD fed by AXFR answers every RRset of the signed zone, DO set, with
     the same records and the same RRSIG as the zone zonefront transfers."""
+    from helpers.secondaries import Nsd
+
+    assert_secondary_serves_the_zone(served, tmp_path, Nsd)
+
+
+@pytest.mark.skipif(not shutil.which("knotd"), reason="knotd not installed")
+def test_knot_secondary_serves_the_identical_signed_zone(served, tmp_path):
+    """The same for Knot, whose signing and validation of a secondary zone
+    are off by default: it serves our signatures as they are."""
+    from helpers.secondaries import Knot
+
+    assert_secondary_serves_the_zone(served, tmp_path, Knot)
+
+
+def assert_secondary_serves_the_zone(served, tmp_path, secondary_class):
     import dns.query
     import dns.zone
-    from helpers.secondaries import Nsd
     from helpers.xfr import wait_for
 
     r53, zid, port, _ = served
     zone = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", ZONE, port=port, timeout=5,
                                            relativize=False), relativize=False)
     serial = zone.get_rdataset(zone.origin, "SOA")[0].serial
-    nsd = Nsd(str(tmp_path), ZONE, port).start()
+    nsd = secondary_class(str(tmp_path), ZONE, port).start()
     try:
         assert wait_for(lambda: nsd.serial() == serial, 15), nsd.logs()
         checked = 0
