@@ -167,13 +167,17 @@ class Chain:
         assert name == TLD
         return ds
 
-    def unbound(self) -> Unbound:
+    def unbound(self, stubs: tuple[str, ...] = ()) -> Unbound:
         """An unbound trusting only the TLD's DS, with a stub for the TLD
-        alone; stopped by close()."""
+        (and for `stubs`); stopped by close().  The registry's name servers
+        (ns1/ns2.corp.) have no address a resolver could reach on a test
+        port, so a validator asking a domain's own servers by name (the DS of
+        a delegation below the domain is the domain's to answer) needs a stub
+        for that domain; the trust anchor stays the TLD's DS alone."""
         conf_dir = self.tmp / f"unbound{len(self.resolvers)}"
         conf_dir.mkdir()
         u = Unbound(conf_dir, self.free_port(), self.dns_port, self.anchor(), zone=TLD,
-                    stubs=(TLD,))
+                    stubs=(TLD, *stubs))
         self.resolvers.append(u)
         return u
 

@@ -823,6 +823,21 @@ class Compiler:
             self.referral_blocks[cut.name] = got
         return got
 
+    def apex_ds(self, node: Node) -> int:
+        """DS at the apex of a zone whose parent is served here too: the
+        parent's answer (RFC 4035 §2.4), so a signed parent signs it with its
+        own keys, and proves its absence with the NSEC (or NSEC3) of its cut,
+        whether or not the child is signed: a validator learns there that
+        the child is insecure."""
+        b = self.b
+        res = zs_resolve_node(self.zs, node, TYPE_DS)
+        if b.signer is None or b.signer.zone_keys(node.name, TYPE_DS) is None:
+            return b.encode(res, node.name, False)
+        if res.answer:
+            return b.encode_signed(res, node.name, False)
+        cut = node.parent_zone.rrsets.get((node.name, TYPE_NS)) is not None
+        return b.encode_signed(res, node.name, False, {TYPE_NS} if cut else set())
+
     def dname(self, owner: Node) -> int:
         got = self.dname_index.get(owner.name)
         if got is None:
@@ -909,6 +924,9 @@ class Compiler:
                                                         set(node.rrsets) | set(node.routed))
                 for qtype in sorted(qtypes):
                     rrset = node.rrsets.get(qtype)
+                    if qtype == TYPE_DS and node.parent_zone is not None:
+                        entries.append((qtype, self.apex_ds(node)))
+                        continue
                     if plain and qtype not in _SELF_CONTAINED_EXCLUDED and rrset is not None:
                         blk = b.add_rrset_answer(qtype, rrset.ttl, tuple(rrset.rdatas))
                     elif fast and qtype not in _SELF_CONTAINED_EXCLUDED and rrset is not None \
