@@ -187,6 +187,11 @@ class DNSSECSettings:
     signature_validity: int = 14 * 86400  # seconds an RRSIG is valid; refreshed at a third
     zsk_lifetime: int = 30 * 86400  # seconds a ZSK signs before the next one takes over
     zsk_prepublish: int = 86400  # seconds a ZSK is published before it signs (and after)
+    dnskey_ttl: int = 3600  # TTL of the DNSKEY RRset; zsk_prepublish must cover it
+    # seconds until a publish is served everywhere (edges, secondaries): RFC
+    # 7583's Dprp, added to the DNSKEY TTL before a new ZSK signs and to the
+    # zone's largest TTL before the ZSK it replaced leaves the DNSKEY RRset
+    propagation_delay: int = 60
     # how names that do not exist are denied: "compact" (RFC 9824, one signature
     # made per unique qname, Route 53's behaviour) or "nsec3" (RFC 5155 chain with
     # RFC 9276 parameters, signed at compile time; no signing while answering)
@@ -194,17 +199,30 @@ class DNSSECSettings:
 
 
 DENIAL_MODES = ("compact", "nsec3")
+MAX_DNSKEY_TTL = 7 * 86400  # Route 53 serves 3600; a week is far past any use
 
 
 def _dnssec_settings(raw: dict) -> DNSSECSettings:
     out = DNSSECSettings()
-    for key in ("signature_validity", "zsk_lifetime", "zsk_prepublish"):
+    for key in ("signature_validity", "zsk_lifetime", "zsk_prepublish", "dnskey_ttl",
+                "propagation_delay"):
         if key in raw:
             setattr(out, key, _typed(raw[key], int, f"dnssec.{key}"))
     if out.signature_validity < 300:
         raise ConfigError("dnssec.signature_validity: at least 300 seconds")
     if out.zsk_prepublish < 1 or out.zsk_lifetime <= 2 * out.zsk_prepublish:
         raise ConfigError("dnssec.zsk_lifetime must exceed twice dnssec.zsk_prepublish (> 0)")
+    if not 1 <= out.dnskey_ttl <= MAX_DNSKEY_TTL:
+        raise ConfigError(f"dnssec.dnskey_ttl: 1 to {MAX_DNSKEY_TTL} seconds, "
+                          f"got {out.dnskey_ttl}")
+    if out.propagation_delay < 0:
+        raise ConfigError("dnssec.propagation_delay must not be negative")
+    if out.zsk_prepublish < out.dnskey_ttl + out.propagation_delay:
+        # a resolver holding the DNSKEY RRset fetched just before the new ZSK
+        # appeared would meet its signatures without the key (RFC 7583 §3.3.1)
+        raise ConfigError(f"dnssec.zsk_prepublish ({out.zsk_prepublish}) must be at least "
+                          f"dnssec.dnskey_ttl + dnssec.propagation_delay "
+                          f"({out.dnskey_ttl} + {out.propagation_delay})")
     if "denial" in raw:
         out.denial = _typed(raw["denial"], str, "dnssec.denial")
         if out.denial not in DENIAL_MODES:
@@ -291,7 +309,8 @@ _SCHEMA = {
                  "registrar_url", "whois_server", "abuse_email", "abuse_phone"},
     "edges": {"stale_after", "history", "access_key_id", "secret_access_key"},
     "alias": {"resolver", "min_refresh", "fallback_resolver", "fallback_timeout"},
-    "dnssec": {"signature_validity", "zsk_lifetime", "zsk_prepublish", "denial"},
+    "dnssec": {"signature_validity", "zsk_lifetime", "zsk_prepublish", "dnskey_ttl",
+               "propagation_delay", "denial"},
 }
 
 

@@ -5,8 +5,10 @@ and error codes Route 53 documents:
 
 - at most two KSKs per zone (TooManyKeySigningKeys), names of 3-128 letters,
   digits and underscores, unique in the zone;
-- a KSK is deleted only once INACTIVE (InvalidKeySigningKeyStatus), and the
-  last ACTIVE one of a signing zone cannot be deactivated (KeySigningKeyInUse);
+- a KSK is deleted only once INACTIVE (InvalidKeySigningKeyStatus), the
+  last ACTIVE one of a signing zone cannot be deactivated (KeySigningKeyInUse),
+  nor can one whose DS a parent served here still publishes
+  (KeySigningKeyInParentDSRecord: a KSK rollover removes the old DS first);
 - signing needs an ACTIVE KSK (KeySigningKeyWithActiveStatusNotFound);
 - private zones are not signed (InvalidInput, as Route 53 answers).
 
@@ -126,6 +128,11 @@ class DNSSECOperations:
                     self._keystore().get(k["kms_arn"])
                 except KeyStoreError as e:
                     raise Route53Error(e.code, str(e)) from None
+            if status == "INACTIVE" and k["status"] == "ACTIVE" and self._parent_holds_ds(z, [k]):
+                # validators that hold only this DS would lose the chain of trust
+                raise Route53Error("KeySigningKeyInParentDSRecord", "The key-signing key (KSK) "
+                                   f"{k['name']} is specified in a parent DS record: remove "
+                                   "the DS from the parent zone before deactivating the KSK.")
             if status == "INACTIVE" and k["status"] == "ACTIVE" \
                     and dnssecstore.zone_state(self.store, z.id)["signing"]:
                 active = [x for x in dnssecstore.ksks(self.store, z.id)
@@ -192,31 +199,34 @@ class DNSSECOperations:
                     "A key-signing key needs attention."
         return {"Status": status, "KeySigningKeys": [self._ksk_out(z, k) for k in keys]}
 
-    def _registry_holds_ds(self, z) -> bool:
+    def _registry_holds_ds(self, z, keys: list[dict]) -> bool:
         """A domain registered here whose TLD zone publishes a DS of one of
-        this zone's KSKs (AssociateDelegationSignerToDomain).  The registry's
-        tables exist whenever [registry] names TLDs (domains/store.py)."""
+        `keys` (AssociateDelegationSignerToDomain).  The registry's tables
+        exist whenever [registry] names TLDs (domains/store.py)."""
         name = z.name.rstrip(".").lower()
         if not any(name.endswith("." + t) for t in self.config.registry.tlds):
             return False
-        ours = {_b64(k["public_key"]) for k in dnssecstore.ksks(self.store, z.id)}
+        ours = {_b64(k["public_key"]) for k in keys}
         with self.store.lock:
             rows = self.store.db.execute("SELECT public_key FROM registry_ds WHERE domain=?",
                                          (name,)).fetchall()
         return any("".join(r[0].split()) in ours for r in rows)
 
-    def _parent_holds_ds(self, z) -> bool:
+    def _parent_holds_ds(self, z, keys: list[dict] | None = None) -> bool:
         """Whether a parent we serve still publishes a DS of this zone's KSKs
-        (the registry's TLD zones, through AssociateDelegationSignerToDomain):
-        disabling then would break the chain of trust.  Only the hosted
-        zones in this store are consulted; a parent elsewhere is unknown."""
+        (or of `keys` among them) (the registry's TLD zones, through
+        AssociateDelegationSignerToDomain): disabling signing, or
+        deactivating such a key, would then break the chain of trust.  Only
+        the zones served here are consulted; a parent elsewhere is unknown."""
         owner = _owner_wire(z.name)
+        if keys is None:
+            keys = dnssecstore.ksks(self.store, z.id)
         tags = {records.key_tag(records.dnskey_rdata(records.FLAG_KSK, k["public_key"]))
-                for k in dnssecstore.ksks(self.store, z.id)}
+                for k in keys}
         label = z.name.rstrip(".").split(".", 1)
         if len(label) < 2 or not tags:
             return False
-        if self._registry_holds_ds(z):
+        if self._registry_holds_ds(z, keys):
             return True
         parent = label[1] + "."
         for pz in self.store.zones_by_name(parent):

@@ -126,7 +126,8 @@ class ControlPlane:
             raise RuntimeError("; ".join(errors))
         ds = self.config.dnssec
         self._signing = SigningState(self.store, self.config.data_dir, ds.signature_validity,
-                                     ds.zsk_lifetime, ds.zsk_prepublish, ds.denial)
+                                     ds.zsk_lifetime, ds.zsk_prepublish, ds.denial,
+                                     ds.dnskey_ttl, ds.propagation_delay)
         self.registry = Registry(self.store, self.config)
         self.registry_worker = Worker(self.registry, on_commit=self._wake.set)
         self.registry.on_submit = self.registry_worker.wake.set

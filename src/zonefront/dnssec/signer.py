@@ -67,6 +67,9 @@ class ZoneKeys:
     # RRsets that changed: most are found here
     cache: dict = field(default_factory=dict, repr=False, compare=False)
     denial: str = "compact"  # or "nsec3": config.py DNSSECSettings.denial, nsec3.py
+    # TTL of the DNSKEY RRset (config.py DNSSECSettings.dnskey_ttl): how long a
+    # validator may hold a DNSKEY RRset without a key that was pre-published
+    dnskey_ttl: int = 3600
 
     def __post_init__(self) -> None:
         if not self.inception:

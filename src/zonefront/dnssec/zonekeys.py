@@ -10,6 +10,11 @@ served unsigned and GetDNSSEC reports INTERNAL_FAILURE with the reason.
 A zone keeps the same signed Zone object while neither its records nor its
 keys move, so the incremental compiler sees only real changes; signatures
 are refreshed when a third of their validity has passed.
+
+The ZSK rolls by pre-publication (rollover.py).  A replaced ZSK stays in the
+DNSKEY RRset until the signatures it made have left caches: the TTLs they
+carry are those of the zone served up to the switch, so the zone's largest
+TTL is read once per switch (rollover.retire_interval).
 """
 from __future__ import annotations
 
@@ -32,10 +37,17 @@ ZSK_NAME = "zonefront:zsk:{}"
 class SigningState:
     def __init__(self, store, data_dir: str, validity: int = DEFAULT_VALIDITY,
                  zsk_lifetime: float = rollover.DEFAULT_LIFETIME,
-                 zsk_lead: float = rollover.DEFAULT_LEAD, denial: str = "compact"):
+                 zsk_lead: float = rollover.DEFAULT_LEAD, denial: str = "compact",
+                 dnskey_ttl: int = rollover.DEFAULT_DNSKEY_TTL,
+                 propagation: float = rollover.DEFAULT_PROPAGATION):
         self.store = store
         self.denial = denial  # "compact" or "nsec3" (config.py DNSSECSettings.denial)
         self.zsk_lifetime, self.zsk_lead = zsk_lifetime, zsk_lead
+        self.dnskey_ttl = dnskey_ttl  # TTL of every signed zone's DNSKEY RRset
+        self.propagation = propagation  # seconds until every edge serves a publish
+        # zone source -> (generation whose start retired the oldest published
+        # one, the largest TTL the retiring key's signatures may carry)
+        self._switch: dict[str, tuple[int, int]] = {}
         self.keystore = KeyStore(data_dir)
         self.validity = validity
         # signatures start this far back, for validators with slow clocks
@@ -73,7 +85,7 @@ class SigningState:
             return zone
         state = {"message": signing[zid]}
         now = int(time.time())
-        zplan = self._zsk_plan(zid, now)
+        zplan = self._zsk_plan(zid, now, src, zone)
         active = (tuple((k["name"], k["kms_arn"]) for k in dnssecstore.ksks(self.store, zid)
                         if k["status"] == "ACTIVE"), zplan.active, zplan.published)
         made = self._made.get(src)
@@ -109,7 +121,8 @@ class SigningState:
             with self.store.transaction():
                 dnssecstore.set_signing(self.store, zid, True, None)
         keys = ZoneKeys(zone.origin, ksks, zsk, now - self.skew, now + self.validity,
-                        [(FLAG_ZSK, k) for k in others], denial=self.denial)
+                        [(FLAG_ZSK, k) for k in others], denial=self.denial,
+                        dnskey_ttl=self.dnskey_ttl)
         if made is not None and made[2].dnssec.zsk.public_key == zsk.public_key and \
                 made[1][0] == active[0] and not self._stale(made[2].dnssec, now):
             keys.inception, keys.expiration = made[2].dnssec.inception, made[2].dnssec.expiration
@@ -140,7 +153,7 @@ class SigningState:
             log.error("registry zone %s served unsigned: %s", tld, e)
             return zone
         keys = ZoneKeys(zone.origin, [ksk], zsk, now - self.skew, now + self.validity,
-                        denial=self.denial)
+                        denial=self.denial, dnskey_ttl=self.dnskey_ttl)
         self._write_anchor(tld, zone.origin, ksk)
         out = dataclasses.replace(zone, dnssec=keys)
         self._made[src] = (zone, (), out, float("inf"))
@@ -162,23 +175,55 @@ class SigningState:
         os.replace(path + ".tmp", path)
         log.info("registry TLD %s signed; trust anchor: %s", tld, text.strip())
 
-    def _zsk_plan(self, zid: str, now: int) -> rollover.Plan:
-        """Where the zone's ZSK rollover stands; the store follows the plan."""
+    def _zsk_plan(self, zid: str, now: int, src: str = "", zone=None) -> rollover.Plan:
+        """Where the zone's ZSK rollover stands; the store follows the plan
+        until it asks for nothing more (a drop can make a creation due at
+        the same instant: stopping after one step would leave a plan that
+        never wakes the publisher again)."""
         gens = dnssecstore.zsks(self.store, zid)
         if not gens:
             gens = [(0, now)]
             with self.store.transaction():
                 dnssecstore.add_zsk(self.store, zid, 0, now)
-        p = rollover.plan(gens, now, self.zsk_lifetime, self.zsk_lead)
-        if p.create or p.drop:
+        for _ in range(8):
+            p = rollover.plan(gens, now, self.zsk_lifetime, self.zsk_lead,
+                              self._retire_after(src, zone, gens, now))
+            if not (p.create or p.drop):
+                return p
             with self.store.transaction():
                 for g in p.drop:
                     dnssecstore.drop_zsk(self.store, zid, g)
                 if p.create:
                     dnssecstore.add_zsk(self.store, zid, gens[-1][0] + 1, now)
-            p = rollover.plan(dnssecstore.zsks(self.store, zid), now, self.zsk_lifetime,
-                              self.zsk_lead)
-        return p
+            gens = dnssecstore.zsks(self.store, zid)
+        raise RuntimeError(f"zone {zid}: the ZSK rollover plan does not settle")
+
+    def _retire_after(self, src: str, zone, gens: list[tuple[int, float]], now: int) -> float:
+        """Seconds the oldest published ZSK stays after its successor signs."""
+        lead = self.zsk_lead
+        if zone is None or len(gens) < 2 or rollover.activation(gens, 1, lead) > now:
+            self._switch.pop(src, None)  # nothing is retiring
+            return lead
+        held = self._switch.get(src)
+        if held is None or held[0] != gens[1][0]:
+            # the zone as served up to the switch (the previous publish's
+            # input) and as it is now; after a restart, only the latter
+            made = self._made.get(src)
+            ttl = largest_ttl(zone)
+            if made is not None:
+                ttl = max(ttl, largest_ttl(made[0]))
+            held = self._switch[src] = (gens[1][0], ttl)
+        return rollover.retire_interval(lead, held[1], self.propagation)
+
+
+def largest_ttl(zone) -> int:
+    """The largest TTL of the zone's RRsets (routing-policy candidates
+    included): how long a signature over one of them may be cached."""
+    ttl = max((rs.ttl for rs in zone.rrsets.values()), default=0)
+    for top in zone.routed:
+        for r in top.walk():
+            ttl = max(ttl, r.ttl)
+    return ttl
 
 
 def zsk_name(zid: str, gen: int) -> str:

@@ -18,9 +18,6 @@ from .. import model
 from . import nsec3
 from .signer import TYPE_DNSKEY, TYPE_NSEC, TYPE_RRSIG, Signer, prefill, type_bitmap
 
-DNSKEY_TTL = 3600
-
-
 def canonical_key(name: bytes) -> tuple[bytes, ...]:
     return tuple(reversed([lab.lower() for lab in model.labels_of(name)]))
 
@@ -38,7 +35,7 @@ def signed_copy(zone: model.Zone) -> model.Zone:
         rs.rdatas += [rd for rd in r.rdatas if rd not in rs.rdatas]
     rrsets = {k: v for k, v in rrsets.items() if v.rdatas}
     if (origin, TYPE_DNSKEY) not in rrsets:
-        rrsets[(origin, TYPE_DNSKEY)] = model.RRset(origin, TYPE_DNSKEY, DNSKEY_TTL,
+        rrsets[(origin, TYPE_DNSKEY)] = model.RRset(origin, TYPE_DNSKEY, keys.dnskey_ttl,
                                                    keys.dnskey_rdatas())
     cuts = {o for (o, t) in rrsets if t == model.TYPE_NS and o != origin}
 

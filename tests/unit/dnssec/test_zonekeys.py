@@ -124,7 +124,7 @@ def test_dnssec_section_of_the_configuration(tmp_path):
 
     path = tmp_path / "zonefront.toml"
     path.write_text("[dnssec]\nsignature_validity = 86400\nzsk_lifetime = 7200\n"
-                    "zsk_prepublish = 600\n")
+                    "zsk_prepublish = 600\ndnskey_ttl = 300\n")
     cfg = load_config(str(path))
     assert (cfg.dnssec.signature_validity, cfg.dnssec.zsk_lifetime,
             cfg.dnssec.zsk_prepublish) == (86400, 7200, 600)
