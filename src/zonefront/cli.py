@@ -8,6 +8,7 @@ import threading
 import time
 
 from . import __version__, obs_cli
+from .errors import InputError
 from .netaddr import (DEFAULT_DNS_LISTEN, DEFAULT_UDP_MAX, format_hostport, hostport_arg,
                       parse_hostport, udp_size_arg)
 
@@ -407,8 +408,8 @@ class _OneCommandParser(argparse.ArgumentParser):
         raise _ParseAgain(message)
 
 
-class _ParseAgain(Exception):
-    pass
+class _ParseAgain(InputError):
+    """Never leaves main(): the one-command parse failed, the full one follows."""
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
