@@ -3,21 +3,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import threading
 import time
 
 from . import __version__, obs_cli
-from .dataplane import rrl_glue, xdp_glue
-from .domains import cli_glue as domains_glue
-from .edge import cli_glue as edge_glue
+from .errors import InputError
 from .netaddr import (DEFAULT_DNS_LISTEN, DEFAULT_UDP_MAX, format_hostport, hostport_arg,
                       parse_hostport, udp_size_arg)
-from .xfr import cli_glue as xfr_glue
 
 # Each command imports what it runs: `zonefront compile` (run once per
-# start by `serve --zone-file`) needs neither the engine nor the sockets.
+# start by `serve --zone-file`) needs neither the engine nor the sockets,
+# and the glue modules of the other commands (edge: socket; checker:
+# logging, signal) are imported only when their command is parsed.
 
 def cmd_compile(args) -> int:
     from .serving import load_zone_files
@@ -42,6 +40,7 @@ def cmd_compile(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    from .dataplane import rrl_glue, xdp_glue
     from .dataplane.server import DnsServer
     from .serving import ServedZones, ZoneSource, demo_zone_path, describe
     from .snapshot.format import SnapshotError
@@ -87,6 +86,8 @@ def cmd_serve(args) -> int:
     workers = args.workers or os.cpu_count() or 1
     server_kwargs: dict = rrl_glue.server_kwargs(args)
     server_kwargs.update(xdp_glue.server_kwargs(args))
+    from .xfr import cli_glue as xfr_glue
+
     try:
         xfr = xfr_glue.start(args, server_kwargs, lambda: served.current)
     except ValueError as e:
@@ -140,6 +141,10 @@ def cmd_serve(args) -> int:
         server.stop()
         print(f"zonefront: metrics: {e}", file=sys.stderr)
         return 1
+
+    # the workers answer from here on; signal (and its enum classes, ~1 ms)
+    # is not on the way to the first answer
+    import signal
 
     stop = threading.Event()
     hup = threading.Event()
@@ -196,6 +201,7 @@ def start_control_plane(args, served):
     """The control plane publishing into `served` (serving.ServedZones)."""
     from .config import load_config
     from .control import ControlPlane
+    from .domains import cli_glue as domains_glue
 
     overrides = {}
     if args.api_listen:
@@ -299,16 +305,18 @@ def cmd_key(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="zonefront", description=__doc__)
-    p.add_argument("--version", action="version", version=f"zonefront {__version__}")
-    sub = p.add_subparsers(dest="cmd", required=True)
-
+def _add_compile(sub) -> None:
     c = sub.add_parser("compile", help="compile zone files into a snapshot")
     c.add_argument("zone_files", nargs="+", metavar="ZONEFILE")
     c.add_argument("-o", "--output", required=True, metavar="OUT.snap")
     c.add_argument("--serial", type=int, default=None, help="snapshot serial (default: now)")
     c.set_defaults(func=cmd_compile)
+
+
+def _add_serve(sub) -> None:
+    from .dataplane import rrl_glue, xdp_glue
+    from .domains import cli_glue as domains_glue
+    from .xfr import cli_glue as xfr_glue
 
     s = sub.add_parser("serve", help="serve DNS (and the Route 53 API)")
     s.add_argument("--zone-file", action="append", metavar="FILE")
@@ -345,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     obs_cli.add_arguments(s)
     s.set_defaults(func=cmd_serve)
 
+
+def _add_zone(sub) -> None:
     z = sub.add_parser("zone", help="import/export hosted zones in the API store")
     z.add_argument("--data-dir", metavar="DIR")
     z.add_argument("--config", metavar="FILE")
@@ -356,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     ze.add_argument("zone")
     z.set_defaults(func=cmd_zone)
 
+
+def _add_key(sub) -> None:
     k = sub.add_parser("key", help="API access keys with IAM policies (create/list/delete)")
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--data-dir", metavar="DIR")
@@ -369,15 +381,68 @@ def build_parser() -> argparse.ArgumentParser:
     kd.add_argument("key_id", metavar="ACCESS_KEY_ID")
     k.set_defaults(func=cmd_key)
 
+
+def _add_checker(sub) -> None:
     from .health.cli_glue import add_checker_parser
 
     add_checker_parser(sub)  # `zonefront checker --location NAME`: a remote checker location
+
+
+def _add_edge(sub) -> None:
+    from .edge import cli_glue as edge_glue
+
     edge_glue.add_edge_parser(sub)  # `zonefront edge --control-plane URL`: data plane only
+
+
+# every command, in the order `zonefront --help` lists them
+COMMANDS = {"compile": _add_compile, "serve": _add_serve, "zone": _add_zone, "key": _add_key,
+            "checker": _add_checker, "edge": _add_edge}
+
+
+class _OneCommandParser(argparse.ArgumentParser):
+    """The parser of one command only (main() builds it for the command
+    named): any error goes back to main(), which parses again with every
+    command, so the message and usage are the full parser's."""
+
+    def error(self, message: str):
+        raise _ParseAgain(message)
+
+
+class _ParseAgain(InputError):
+    """Never leaves main(): the one-command parse failed, the full one follows."""
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The `zonefront` parser; with `command`, holding that command's
+    subparser alone.  Building every command's subparser costs ~2 ms and
+    the imports of their glue modules (socket, logging, signal) on every
+    start, and a `serve --zone-file` start is what issue 13 times."""
+    cls = argparse.ArgumentParser if command is None else _OneCommandParser
+    p = cls(prog="zonefront", description=__doc__)
+    p.add_argument("--version", action="version", version=f"zonefront {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for name, add in COMMANDS.items():
+        if command is None or name == command:
+            add(sub)
     return p
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """`argv` parsed by the parser of the command it names (the first word
+    that is not an option: the top level's options take no value), or by
+    the full parser (help, an unknown command, any error)."""
+    words = sys.argv[1:] if argv is None else list(argv)
+    command = next((w for w in words if not w.startswith("-")), None)
+    if command in COMMANDS:
+        try:
+            return build_parser(command).parse_args(words)
+        except _ParseAgain:
+            pass
+    return build_parser().parse_args(words)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     if args.cmd == "serve" and args.api is None:
         args.api = not (args.zone_file or args.snapshot) and _api_available()
     return args.func(args)

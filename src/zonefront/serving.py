@@ -26,19 +26,18 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import logging
 import os
 import sys
-import tempfile
 import threading
 import time
 from typing import TYPE_CHECKING, Callable
 
 from . import model
+from .lazylog import get_logger
 from .core.engine import Engine, image_class
 from .netaddr import DEFAULT_UDP_MAX
 
-log = logging.getLogger("zonefront.serving")
+log = get_logger("zonefront.serving")
 
 if TYPE_CHECKING:
     from .snapshot.compiler import CompiledArrays
@@ -193,11 +192,28 @@ def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> E
     socket or worker) the child is a fork, which starts in a millisecond
     with everything imported; a fresh interpreter costs ~0.15 s, most of a
     100k-name zone file's way to its first answer.  Later (a reload, with
-    workers running) it is a fresh interpreter, never a fork of threads."""
+    workers running) it is a fresh interpreter, never a fork of threads.
+
+    The forked child hands its image over in a memfd (`handoff_memfd`): no
+    file is created, renamed or unlinked in a directory, nothing is left
+    behind if either process dies, and no other process can open it.
+    Where memfd_create is missing (not Linux, an old kernel, a seccomp
+    filter) it is a 0600 temporary file, as the fresh interpreter's is."""
+    forked = hasattr(os, "fork") and threading.active_count() == 1
+    memfd = handoff_memfd() if forked else None
+    if memfd is not None:
+        try:
+            _compile_forked(zone_files, memfd)
+            # see below: our own fork wrote it, so it is loaded trusted
+            return Engine.from_snapshot(memfd, udp_max, trusted=True, handoff=True)
+        finally:
+            os.close(memfd)
+    import tempfile  # memfd's fallback; not imported where memfd serves
+
     fd, tmp = tempfile.mkstemp(prefix="zonefront-", suffix=".snap")
     os.close(fd)
     try:
-        if hasattr(os, "fork") and threading.active_count() == 1:
+        if forked:
             _compile_forked(zone_files, tmp)
             # a fork of this very process wrote it into a 0600 file of ours:
             # the checks against hostile snapshots (~46M instructions for
@@ -219,10 +235,23 @@ def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> E
         os.unlink(tmp)
 
 
-def _compile_forked(zone_files: list[str], out: str) -> None:
-    """Compile `zone_files` into the snapshot `out` in a forked child;
-    raises ValueError with the child's reason (`file:line: reason`).  The
-    compiler is imported in the child only: the server never holds it."""
+def handoff_memfd() -> int | None:
+    """An anonymous, close-on-exec memory file for a forked compiler
+    child's image, or None where this system has none."""
+    create = getattr(os, "memfd_create", None)
+    if create is None:
+        return None
+    try:
+        return create("zonefront-image", os.MFD_CLOEXEC)
+    except OSError:  # ENOSYS (old kernel, seccomp), EMFILE: a temporary file serves
+        return None
+
+
+def _compile_forked(zone_files: list[str], out: "str | int") -> None:
+    """Compile `zone_files` into the handoff `out` (a path, or a memfd the
+    child inherits) in a forked child; raises ValueError with the child's
+    reason (`file:line: reason`).  The compiler is imported in the child
+    only: the server never holds it."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: compile, write, leave without running any cleanup

@@ -72,11 +72,12 @@ class Engine:
         return cls.from_zones([parse_zone_file(p) for p in paths], udp_max=udp_max)
 
     @classmethod
-    def from_snapshot(cls, path: str, udp_max: int = DEFAULT_UDP_MAX, trusted: bool = False,
-                      handoff: bool = False) -> "Engine":
+    def from_snapshot(cls, path: "str | int", udp_max: int = DEFAULT_UDP_MAX,
+                      trusted: bool = False, handoff: bool = False) -> "Engine":
         """`trusted`: only for a file this process's own forked compiler
         just wrote (serving.compile_in_child); it skips the image checks.
-        `handoff`: that file is a handoff file (snapshot/format.py)."""
+        `handoff`: that file is a handoff file (snapshot/format.py).
+        `path` may be an open descriptor (that child's memfd)."""
         arrays, meta = snapshot_format.read(path, handoff)  # views of the mapped file
         return cls(arrays, meta["zones"], meta["serial"], udp_max, release_source=True,
                    trusted=trusted)

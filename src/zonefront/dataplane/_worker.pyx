@@ -17,12 +17,14 @@ cdef extern from "<sys/socket.h>" nogil:
     ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr,
                    unsigned addrlen)
 
-import logging
 import os
-import queue
 import threading
 
-log = logging.getLogger("zonefront.dataplane")
+from zonefront.lazylog import get_logger
+
+# logging and queue are imported when first needed (a message, a zone
+# transfer): not on a zone-file server's way to its first answer
+log = get_logger("zonefront.dataplane")
 
 # The engine is the default answer function (zonefront.core._engine must be
 # built first); echo answers only in the loops' own tests.
@@ -353,6 +355,8 @@ cdef class TcpServer:
         if counters is not None:
             tcpio_server_set_counters(self.s, counters.st)
         if xfr is not None:
+            import queue
+
             self._xfr_queue = queue.SimpleQueue()
             tcpio_server_set_xfr(self.s, _xfr_submit, <void*>self)
 

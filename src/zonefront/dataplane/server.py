@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import logging
 import os
-import socket
 import threading
 
 from zonefront.dataplane import _stats, _worker
+from zonefront.lazylog import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)  # logging, socket and queue wait for their first use
 
 UDP_STATS = ("queries", "responses", "dropped", "batches", "errors", "rrl_dropped",
              "rrl_slipped")
@@ -31,6 +30,8 @@ def _literal(host: str) -> str:
         return str(ipaddress.ip_address(host))
     except ValueError:
         pass
+    import socket  # a host name, not a literal: rare, and socket costs ~2 ms of a start
+
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
     except socket.gaierror as e:

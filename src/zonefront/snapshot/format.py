@@ -96,13 +96,20 @@ def _chunks(image: "CompiledArrays", serial: int | None, lineage: str | None = N
         yield bytes(_pad(len(arrays[k])))
 
 
-def write(path: str, image: "CompiledArrays", serial: int | None = None, durable: bool = True,
-          handoff: bool = False) -> None:
+def write(path: "str | int", image: "CompiledArrays", serial: int | None = None,
+          durable: bool = True, handoff: bool = False) -> None:
     """Write atomically: a reader never sees half a snapshot.  `durable`
     (fsync before the rename) is for files that outlive this run; a
     snapshot handed from a compiler child to its parent skips it (5-10 ms
     of a 100k-name zone's way to its first answer), and is a `handoff`
-    file (see the top)."""
+    file (see the top).  `path` may be an open descriptor instead (the
+    memfd a compiler child hands its image in, serving.compile_in_child):
+    written from its start, never renamed nor synced, left open."""
+    if isinstance(path, int):
+        with open(path, "wb", closefd=False) as f:
+            for chunk in _chunks(image, serial, handoff=handoff):
+                f.write(chunk)
+        return
     tmp = f"{path}.tmp.{os.getpid()}"
     # 0600: a signed zone's snapshot holds its ZSK (dnssec/online.py)
     with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
@@ -151,12 +158,19 @@ def loads(blob, source: str = "<snapshot>", handoff: bool = False) -> tuple[dict
                     "lineage": doc.get("lineage")}
 
 
-def read(path: str, handoff: bool = False) -> tuple[dict, dict]:
+def read(path: "str | int", handoff: bool = False) -> tuple[dict, dict]:
     """Maps the file: the arrays are views of the page cache until the
-    engine copies them."""
+    engine copies them.  `path` may be an open descriptor (a handoff
+    memfd), which stays open."""
+    if isinstance(path, int):
+        return _read_fd(path, f"<descriptor {path}>", handoff)
     with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size == 0:
-            raise SnapshotError(f"{path}: not a zonefront snapshot")
-        mapped = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
-    return loads(mapped, path, handoff)
+        return _read_fd(f.fileno(), path, handoff)
+
+
+def _read_fd(fd: int, source: str, handoff: bool) -> tuple[dict, dict]:
+    size = os.fstat(fd).st_size
+    if size == 0:
+        raise SnapshotError(f"{source}: not a zonefront snapshot")
+    mapped = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
+    return loads(mapped, source, handoff)

@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Callable
 
 from typing import TYPE_CHECKING
 
+from ..lazylog import get_logger
+
 if TYPE_CHECKING:  # the transfer machinery loads only when an option asks for it
     from .. import model
     from .service import XfrService
 
-log = logging.getLogger("zonefront.xfr")
+log = get_logger("zonefront.xfr")  # logging is imported at its first message
 
 
 def _cidr(text: str):

@@ -1,0 +1,147 @@
+"""The zone-file server's way to its first answer (issue 13): no module it
+does not answer with, the parser of the named command only, and the
+compiler child's image handed over in a memfd (a file where there is none)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from zonefront import cli, serving
+
+ZONE = "$ORIGIN z.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n"
+# what the first answer does not need (lazylog.py, cli.py, dataplane/server.py)
+NOT_BEFORE_THE_FIRST_ANSWER = ("logging", "socket", "queue", "signal")
+
+
+def test_serve_imports_no_logging_socket_queue_or_signal_before_it_answers(tmp_path):
+    zone = tmp_path / "z.zone"
+    zone.write_text(ZONE)
+    code = f"""
+import sys
+from zonefront import cli
+from zonefront.dataplane import server
+start = server.DnsServer.start
+def started(self):
+    start(self)
+    print(' '.join(sys.modules), flush=True)
+    self.stop()
+    raise SystemExit(0)
+server.DnsServer.start = started
+cli.main(['serve', '--zone-file', {str(zone)!r}, '--no-api', '--workers', '1',
+          '--dns-listen', '127.0.0.1:0'])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    mods = set(out.stdout.split())
+    assert "zonefront.dataplane._worker" in mods  # the server did start
+    assert not mods & set(NOT_BEFORE_THE_FIRST_ANSWER)
+
+
+def test_one_command_parser_builds_only_that_command():
+    p = cli.build_parser("compile")
+    sub = next(a for a in p._actions if a.dest == "cmd")
+    assert list(sub.choices) == ["compile"]
+    full = next(a for a in cli.build_parser()._actions if a.dest == "cmd")
+    assert list(full.choices) == list(cli.COMMANDS)
+
+
+# every command and flag README.md documents, as its examples use them
+DOCUMENTED = [
+    ["compile", "a.zone", "-o", "a.snap", "--serial", "7"],
+    ["serve", "--zone-file", "a.zone", "--no-api", "--dns-listen", "127.0.0.1:5300",
+     "--workers", "2", "--edns-udp-size", "1400", "--geoip", "none", "--tcp-idle-timeout", "5",
+     "--tcp-max-connections", "10", "--allow-transfer", "127.0.0.1/32", "--notify",
+     "127.0.0.1:53", "--metrics-listen", "127.0.0.1:9153"],
+    ["serve", "--snapshot", "a.snap", "--no-demo"],
+    ["serve", "--api", "--api-listen", "127.0.0.1:8053", "--data-dir", "d", "--no-auth",
+     "--no-console", "--nameserver", "ns1.example."],
+    ["zone", "--data-dir", "d", "import", "example.com.", "a.zone"],
+    ["zone", "--data-dir", "d", "export", "example.com."],
+    ["key", "create", "--name", "ci", "--data-dir", "d"],
+    ["key", "list"],
+    ["key", "delete", "AKZF0"],
+    ["edge", "--control-plane", "http://127.0.0.1:8053", "--data-dir", "d"],
+]
+
+
+@pytest.mark.parametrize("argv", DOCUMENTED, ids=lambda a: " ".join(a[:2]))
+def test_one_command_parse_is_the_full_parse(argv):
+    one = cli.parse_args(argv)
+    full = cli.build_parser().parse_args(argv)
+    assert vars(one).keys() == vars(full).keys()
+    assert {k: v for k, v in vars(one).items() if k != "func"} == \
+        {k: v for k, v in vars(full).items() if k != "func"}
+
+
+def test_an_error_reads_as_the_full_parser_says_it(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.parse_args(["serve", "--no-such-flag"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --no-such-flag" in err
+    assert "{compile,serve,zone,key,checker,edge}" in err  # the usage of every command
+
+
+def test_readme_commands_are_all_parsed():
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "README.md")).read()
+    for command in cli.COMMANDS:
+        if f"zonefront {command}" in readme:
+            assert command in [a[0] for a in DOCUMENTED] or command == "checker"
+
+
+def _compile_in_child(tmp_path):
+    zone = tmp_path / "z.zone"
+    zone.write_text(ZONE)
+    return serving.compile_in_child([str(zone)])
+
+
+def test_the_image_comes_through_a_memfd_and_leaves_no_file(tmp_path, monkeypatch):
+    if not hasattr(os, "memfd_create"):
+        pytest.skip("no memfd here")
+    made = []
+    real = serving.handoff_memfd
+
+    def spy():
+        fd = real()
+        made.append(fd)
+        return fd
+
+    monkeypatch.setattr(serving, "handoff_memfd", spy)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    engine = _compile_in_child(tmp_path)
+    assert made and made[0] is not None
+    assert [z["origin"] for z in engine.zones] == [b"\x01z\x04test\x00"]
+    assert sorted(os.listdir(tmp_path)) == ["z.zone"]  # no temporary snapshot
+    with pytest.raises(OSError):
+        os.fstat(made[0])  # closed once loaded
+
+
+def test_without_memfd_a_temporary_file_serves_and_is_removed(tmp_path, monkeypatch):
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    assert serving.handoff_memfd() is None
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    engine = _compile_in_child(tmp_path)
+    assert engine.zones[0]["records"] == 3
+    assert sorted(os.listdir(tmp_path)) == ["z.zone"]
+
+
+def test_memfd_refused_by_the_kernel_falls_back(monkeypatch):
+    def refuse(*a):
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "memfd_create", refuse, raising=False)
+    assert serving.handoff_memfd() is None
+
+
+def test_a_broken_zone_file_is_still_refused_with_file_and_line(tmp_path):
+    zone = tmp_path / "bad.zone"
+    zone.write_text(ZONE + "www A 300.1.1.1\n")
+    with pytest.raises(ValueError, match=r"bad\.zone:6: "):
+        serving.compile_in_child([str(zone)])
