@@ -99,25 +99,108 @@ class Resolution:
 NO_ROUTED: MappingProxyType[int, list[RoutedRRset]] = MappingProxyType({})
 
 
-@dataclass(slots=True)
+class _Rare:
+    """The Node fields most names leave empty, held apart (one object for
+    the few nodes that set any) so that a million-name zone set does not
+    carry five empty slots per name."""
+
+    __slots__ = ("dname_above", "wildcard", "parent_zone", "parent_ds", "routed")
+
+    def __init__(self) -> None:
+        self.dname_above = None
+        self.wildcard = None
+        self.parent_zone = None
+        self.parent_ds = None
+        self.routed = NO_ROUTED
+
+
+def _rare_field(field_name: str, empty):
+    """A Node attribute kept in its `_rare` object; reads `empty` without one,
+    and storing `empty` there makes none."""
+
+    def get(node):
+        rare = node._rare
+        return empty if rare is None else getattr(rare, field_name)
+
+    def put(node, value) -> None:
+        rare = node._rare
+        if rare is None:
+            if value is empty:
+                return
+            rare = node._rare = _Rare()
+        setattr(rare, field_name, value)
+
+    return property(get, put, doc=f"(kept in `_rare`; {empty!r} when unset)")
+
+
+_APEX = 1
+_CUT = 2
+
+
 class Node:
-    name: bytes
-    zone: Zone
+    """One owner name or empty non-terminal of the zone set.
+
+    A plain class with five slots rather than a dataclass with eleven: a
+    1M-record-set hosted zone has ~775k of them in the control plane
+    (bench/RESULTS.md §9, 2026-12-06 cprss3), and the fields only some
+    names use (`dname_above`, `wildcard`, `parent_zone`, `parent_ds`,
+    `routed`) share one `_rare` object, made when one is first set."""
+
+    __slots__ = ("name", "zone", "held", "cut_above", "_bits", "_rare")
+
     # the record sets by type as a mapping (rtype -> RRset), or the packed
     # value its zone's RRsetMap holds for this owner (model.pack_rrsets,
     # shared with the map, not a copy): read them through `rrsets`
-    held: dict[int, RRset] | bytes = field(default_factory=dict)
-    is_apex: bool = False
-    is_cut: bool = False  # NS here and not the apex
-    cut_above: Node | None = None  # topmost cut strictly above, same zone
-    dname_above: Node | None = None  # topmost DNAME owner strictly above
-    wildcard: Node | None = None  # the "*" child, if any
+    held: dict[int, RRset] | bytes
+    cut_above: Node | None  # topmost cut strictly above, same zone
+
+    def __init__(self, name: bytes, zone: Zone, held=None, is_apex: bool = False,
+                 is_cut: bool = False, cut_above: Node | None = None,
+                 dname_above: Node | None = None, wildcard: Node | None = None,
+                 parent_zone: Zone | None = None, parent_ds: RRset | None = None,
+                 routed=NO_ROUTED) -> None:
+        self.name = name
+        self.zone = zone
+        self.held = {} if held is None else held
+        self.cut_above = cut_above
+        self._bits = (_APEX if is_apex else 0) | (_CUT if is_cut else 0)
+        self._rare = None
+        self.dname_above = dname_above
+        self.wildcard = wildcard
+        self.parent_zone = parent_zone
+        self.parent_ds = parent_ds
+        self.routed = routed
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r}, zone={self.zone.origin!r})"
+
+    @property
+    def is_apex(self) -> bool:
+        return bool(self._bits & _APEX)
+
+    @is_apex.setter
+    def is_apex(self, value: bool) -> None:
+        self._bits = (self._bits | _APEX) if value else (self._bits & ~_APEX)
+
+    @property
+    def is_cut(self) -> bool:
+        """NS here and not the apex."""
+        return bool(self._bits & _CUT)
+
+    @is_cut.setter
+    def is_cut(self, value: bool) -> None:
+        self._bits = (self._bits | _CUT) if value else (self._bits & ~_CUT)
+
+    # topmost DNAME owner strictly above
+    dname_above = _rare_field("dname_above", None)
+    # the "*" child, if any
+    wildcard = _rare_field("wildcard", None)
     # at a child apex whose parent we also serve: DS is the parent's data
     # (RFC 4035 §3.1.4.1), answered from the parent's RRset or its NODATA
-    parent_zone: Zone | None = None
-    parent_ds: RRset | None = None
+    parent_zone = _rare_field("parent_zone", None)
+    parent_ds = _rare_field("parent_ds", None)
     # chosen per query; NO_ROUTED (shared, read-only) when there are none
-    routed: dict[int, list[RoutedRRset]] = field(default_factory=lambda: NO_ROUTED)
+    routed = _rare_field("routed", NO_ROUTED)
 
     @property
     def rrsets(self):

@@ -67,31 +67,75 @@ class DependencyIndex:
     vanishing at `a`, a wildcard child of `a`, a cut or DNAME at `a` changes
     how those lookups end).  Entries are never removed when a name is
     recompiled: a stale one only costs a needless recompile, and the next
-    full compile starts afresh."""
+    full compile starts afresh.
 
-    def __init__(self) -> None:
+    `under` holds only names strictly below a zone's apex (`origins`) with
+    no apex at or below them: an apex's entry, and every name's above it,
+    would list nearly every name that consulted anything (20 MB of sets at
+    1M record sets, bench/RESULTS.md §9 2026-12-06 cprss3).  For those names
+    `at_or_below` answers every name that consulted anything instead: a
+    wildcard or DNAME at an apex reaches most of them anyway."""
+
+    def __init__(self, origins=()) -> None:
         # a name consulted by one other name (most are) maps to that name's
         # bytes, not to a one-element set: ~200 octets less per entry
         self.exact: dict[bytes, bytes | set[bytes]] = {}
         self.under: dict[bytes, bytes | set[bytes]] = {}
+        self.origins = frozenset(origins)
+        # the apexes and every name above one: no `under` entry of their own
+        above = set(self.origins)
+        for origin in self.origins:
+            name = origin
+            while name != ROOT:
+                name = parent_of(name)
+                above.add(name)
+        self.above = frozenset(above)
 
     def add(self, source: bytes, consulted: set[bytes]) -> None:
+        origins = self.origins
         for target in consulted:
             if target == source:
                 continue
             _put(self.exact, target, source)
             if target[:1] == b"\x00" and len(target) > 1:
                 continue  # a proof's NSEC3 (dnssec/nsec3.py proof_key), not a name
+            # the names between the target and its zone's apex; none for a
+            # target in no zone we serve (no change can make one appear)
+            names = []
             name = parent_of(target)
-            while name != ROOT:
-                _put(self.under, name, source)
+            while name not in origins:
+                if name == ROOT:
+                    names = ()
+                    break
+                names.append(name)
                 name = parent_of(name)
+            for name in names:
+                _put(self.under, name, source)
 
     def of_name(self, name: bytes) -> set[bytes]:
         return _as_set(self.exact.get(name))
 
     def at_or_below(self, name: bytes) -> set[bytes]:
+        if name in self.above or not self._in_zone(name):
+            return self.all_sources()
         return _as_set(self.exact.get(name)) | _as_set(self.under.get(name))
+
+    def _in_zone(self, name: bytes) -> bool:
+        while name != ROOT:
+            name = parent_of(name)
+            if name in self.origins:
+                return True
+        return False
+
+    def all_sources(self) -> set[bytes]:
+        """Every name whose answer consulted another name."""
+        out: set[bytes] = set()
+        for entry in self.exact.values():
+            if isinstance(entry, bytes):
+                out.add(entry)
+            else:
+                out |= entry
+        return out
 
 
 def _put(index: dict, key: bytes, source: bytes) -> None:
@@ -145,7 +189,7 @@ class IncrementalCompiler:
         # a signed zone's ZoneSet holds a copy with its DNSKEY RRset added
         # (compiler.with_dnskeys): changes go to the zone the nodes belong to
         self.copies = {z.origin: z for z in self.c.zs.zones}
-        self.deps = DependencyIndex()
+        self.deps = DependencyIndex(self.copies)
         if full is None:
             self.c.on_trace = self.deps.add
             image = self.c.full()
