@@ -19,7 +19,7 @@ import dns.query
 import dns.rdatatype
 from botocore.config import Config as BotoConfig
 from helpers.procs import child_env, wait_ready
-from test_registry_chain import AKID, CONFIG, CONTACT, SECRET, wait_op
+from helpers.registry_chain import ACCOUNT, AKID, CONFIG, CONTACT, SECRET, wait_op
 
 # the DS is made from RFC 6605 §6.1's example P-256 key (the child is never asked)
 PUBLIC_KEY = ("mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L"
@@ -35,7 +35,8 @@ def test_tld_referral_carries_the_registered_domains_signed_ds(tmp_path, free_po
     data = tmp_path / "data"
     dns_port, api_port = free_port(), free_port()
     cfg = tmp_path / "zonefront.toml"
-    cfg.write_text(CONFIG.format(api_port=api_port, akid=AKID, secret=SECRET, data=data))
+    cfg.write_text(CONFIG.format(api_port=api_port, akid=AKID, secret=SECRET, data=data,
+                                 account=ACCOUNT, extra=""))
     env = child_env()
     env.pop("ZONEFRONT_ACCESS_KEY_ID", None)
     env.pop("ZONEFRONT_SECRET_ACCESS_KEY", None)
