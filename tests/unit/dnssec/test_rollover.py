@@ -94,20 +94,11 @@ def answer(image, name, rdtype):
 
 
 def test_zsk_rollover_keeps_validating(tmp_path, monkeypatch):
-    import zonefront.dnssec.zonekeys as zk
-
-    store = Store(str(tmp_path))
-    arn = "arn:aws:kms:us-east-1:111122223333:key/roll"
-    key = KeyStore(str(tmp_path)).get(arn, create=True)
-    with store.transaction():
-        dnssecstore.insert_ksk(store, "ZROLL", "ksk_roll", "r", arn, key.public_key, "ACTIVE")
-        dnssecstore.set_signing(store, "ZROLL", True)
     zone = parse_zone_text(ZONE, "roll.test.")
     zone.source = "/hostedzone/ZROLL"
     clock = [1_000_000.0]
-    monkeypatch.setattr(zk.time, "time", lambda: clock[0])
-    state = SigningState(store, str(tmp_path), validity=3600, zsk_lifetime=100, zsk_lead=10,
-                         propagation=5)
+    store, state = signing_state(tmp_path, monkeypatch, clock, validity=3600, zsk_lifetime=100,
+                                 zsk_lead=10, propagation=5)
     previous = None
     zsk_tags = []
     for step in range(0, 240, 5):
@@ -145,7 +136,9 @@ def zsk_tags(signed) -> tuple[list[int], int]:
     return sorted(dns.dnssec.key_id(k) for k in dnskey if k.flags == 256), dnskey.ttl
 
 
-def signing_state(tmp_path, monkeypatch, clock, **kw):
+def signing_state(tmp_path, monkeypatch, clock, validity=86400, **kw):
+    """(store, SigningState) for zone ZROLL with one ACTIVE KSK, signing
+    on, its clock read from `clock[0]`."""
     import zonefront.dnssec.zonekeys as zk
 
     store = Store(str(tmp_path))
@@ -155,7 +148,7 @@ def signing_state(tmp_path, monkeypatch, clock, **kw):
         dnssecstore.insert_ksk(store, "ZROLL", "ksk_roll", "r", arn, key.public_key, "ACTIVE")
         dnssecstore.set_signing(store, "ZROLL", True)
     monkeypatch.setattr(zk.time, "time", lambda: clock[0])
-    return store, SigningState(store, str(tmp_path), validity=86400, **kw)
+    return store, SigningState(store, str(tmp_path), validity=validity, **kw)
 
 
 def roll_zone(www_ttl: int):

@@ -23,6 +23,7 @@ import botocore.session
 import pytest
 from botocore.config import Config as BotoConfig
 from helpers.procs import child_env, wait_ready
+from helpers.registry_chain import CONTACT  # noqa: F401  (the domains tests import it from here)
 
 AKID, SECRET = "AKIDREGISTRANT", "registrant-secret"  # account 111111111111
 AKID2, SECRET2 = "AKIDOTHERACCT", "other-secret"  # account 222222222222
@@ -31,9 +32,6 @@ LIMIT_AKID, LIMIT_SECRET = "AKIDLIMITED", "limited-secret"  # account 3333333333
 ACCOUNT1, ACCOUNT2, ACCOUNT3 = "111111111111", "222222222222", "333333333333"
 NAMESERVERS = ["ns1.example.net.", "ns2.example.net."]
 
-CONTACT = {"FirstName": "Ada", "LastName": "Lovelace", "ContactType": "PERSON",
-           "AddressLine1": "12 Analytical Row", "City": "London", "CountryCode": "GB",
-           "ZipCode": "N1 9GU", "PhoneNumber": "+44.2071234567", "Email": "ada@example.org"}
 
 
 
