@@ -31,6 +31,7 @@ from ..model import (
 )
 from ..zoneset import QNAME, RR, Resolution
 from . import records
+from .rollover import DEFAULT_DNSKEY_TTL
 
 if TYPE_CHECKING:  # keys come from keystore.py; the compiler of an unsigned zone
     # never loads `cryptography` (~20 ms of a zone file's way to its first answer)
@@ -69,7 +70,7 @@ class ZoneKeys:
     denial: str = "compact"  # or "nsec3": config.py DNSSECSettings.denial, nsec3.py
     # TTL of the DNSKEY RRset (config.py DNSSECSettings.dnskey_ttl): how long a
     # validator may hold a DNSKEY RRset without a key that was pre-published
-    dnskey_ttl: int = 3600
+    dnskey_ttl: int = DEFAULT_DNSKEY_TTL
 
     def __post_init__(self) -> None:
         if not self.inception:

@@ -1074,8 +1074,7 @@ def with_dnskeys(zone: Zone, keys) -> Zone:
     add = {}
     key = (zone.origin, TYPE_DNSKEY)
     if key not in zone.rrsets:
-        add[key] = RRset(zone.origin, TYPE_DNSKEY, getattr(keys, "dnskey_ttl", DNSKEY_TTL),
-                         keys.dnskey_rdatas())
+        add[key] = RRset(zone.origin, TYPE_DNSKEY, keys.dnskey_ttl, keys.dnskey_rdatas())
     if getattr(keys, "denial", "compact") == "nsec3":  # RFC 5155 §4: at the apex
         from ..dnssec import nsec3
         soa = zone.rrsets.get((zone.origin, TYPE_SOA))
@@ -1094,8 +1093,6 @@ def with_dnskeys(zone: Zone, keys) -> Zone:
         rrsets.update(add)
     return dataclasses.replace(zone, rrsets=rrsets)
 
-
-DNSKEY_TTL = 3600
 
 
 def make_signer(zs: ZoneSet, signing: dict):
