@@ -2,10 +2,11 @@
 
 A zone-file server logs nothing on its way to its first answer, yet
 `logging` drags in traceback, tokenize, linecache, string and textwrap:
-~4 ms and ~8M instructions of every `zonefront serve` start (issue 13,
-bench/RESULTS.md §9 "2026-12-06 (first)").  Modules on that path name their
-logger here; each call goes to `logging.getLogger(name)` as it is then, so
-handlers, levels and pytest's caplog see the same logger as before.
+~4 ms and ~8M instructions of every `zonefront serve` start (the
+first-answer figures in bench/RESULTS.md §9 "2026-12-06 (first)").  Modules
+on that path name their logger here; each call goes to
+`logging.getLogger(name)` as it is then, so handlers, levels and pytest's
+caplog see the same logger as before.
 """
 from __future__ import annotations
 
