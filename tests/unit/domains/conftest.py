@@ -61,7 +61,7 @@ tlds = ["corp", "lab"]
 reserved = ["nic", "reserved.corp"]
 premium = ["shop.corp"]
 currency = "EUR"
-operation_delay = 0.15
+operation_delay = 0.5  # the limit test sends 6 registrations before the first completes; 0.15 s was too short for a loaded CI machine
 max_domains = 6
 max_operations = 5
 accounts = {{ {akid} = "{acct1}", {akid2} = "{acct2}", {ro} = "{acct1}", {lim} = "{acct3}" }}
