@@ -125,3 +125,20 @@ def test_a_null_list_member_is_a_serialization_error(proto):
     data = (REG / "domains_api" / "attributeerror-null-in-list").read_bytes()
     with pytest.raises(DomainsError):
         protocol.decode_input(protocol.CBOR, "ListDomains", data[1:])
+
+
+def test_a_bad_tsig_on_a_message_without_a_question_is_notauth():
+    """A TSIG-signed request with QDCOUNT 0 and a wrong MAC: logging the
+    refusal read the (empty) qname as a wire name and raised IndexError
+    instead of answering NOTAUTH with BADSIG."""
+    from zonefront.xfr.service import XfrService
+
+    key = tsig.Key.from_text("xfr-key:hmac-sha256:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0")
+    service = XfrService(allow=["127.0.0.0/8"], tsig_keys=[key], zones=lambda: [],
+                         clock=lambda: 1_760_000_000.0)
+    data = (REG / "xfr" / "indexerror-badsig-without-question").read_bytes()[1:]
+    assert message.parse(data).qname == b""
+    replies = service(data, ("127.0.0.1", 5353))
+    assert replies and len(replies) == 1
+    reply = message.parse(replies[0])
+    assert reply.flags & 0xF == message.RCODE_NOTAUTH

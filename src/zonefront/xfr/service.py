@@ -168,7 +168,7 @@ class XfrService:
         if v.error in (tsig.ERR_BADKEY, tsig.ERR_BADSIG):
             self.refused += 1
             log.warning("%s %s from %s: TSIG %s with key %s", _qtype(m.qtype),
-                        model.name_to_text(m.qname), client[0],
+                        _qname_text(m), client[0],
                         "BADKEY" if v.error == tsig.ERR_BADKEY else "BADSIG",
                         model.name_to_text(v.tsig.name))
             return [tsig.unsigned_error(msg.error_response(m, msg.RCODE_NOTAUTH), v.tsig,
@@ -184,7 +184,7 @@ class XfrService:
             out = [signer.sign(x) for x in out]
         if m.qtype in (model.TYPE_AXFR, model.TYPE_IXFR):
             log.info("%s %s to %s#%d%s: %d message(s), %d octets in %.3fs", _qtype(m.qtype),
-                     model.name_to_text(m.qname), client[0], client[1],
+                     _qname_text(m), client[0], client[1],
                      f" key {v.key.name_text}" if v.key else "", len(out),
                      sum(len(x) for x in out), time.monotonic() - t0)
         return out
@@ -245,6 +245,13 @@ def _plain_soa(wire: bytes, rr: msg.RR) -> bytes:
     mname, off = msg.read_name(wire, rr.rdata_off)
     rname, off = msg.read_name(wire, off)
     return mname + rname + wire[off : off + 20]
+
+
+def _qname_text(m: msg.Message) -> str:
+    """The question's name for a log line; a message may carry no question
+    (QDCOUNT 0: the parser leaves qname empty), and a bad TSIG on one is
+    logged, not an exception."""
+    return model.name_to_text(m.qname) if m.qname else "(no question)"
 
 
 def _qtype(t: int) -> str:
