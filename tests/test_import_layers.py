@@ -24,7 +24,7 @@ SRC = pathlib.Path(zonefront.__file__).parent
 LAYERS = {
     "vocabulary": ("model", "rdata", "zoneset", "zonefile", "dnsmsg", "config", "errors",
                    "aws", "netaddr", "cidr", "geo", "geodefault", "vpcdef", "trafficflow",
-                   "obs_cli", "lazylog"),
+                   "obs_cli", "lazylog", "lightclass"),
     "mechanisms": ("store", "dnssec", "snapshot", "fallback", "ref", "core", "dataplane",
                    "outside", "httpio"),
     "services": ("api", "domains", "health", "xfr", "console"),

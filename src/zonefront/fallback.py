@@ -21,7 +21,7 @@ never looked at and the private NXDOMAIN stands.
 """
 from __future__ import annotations
 
-import dataclasses
+from . import lightclass
 
 from . import model
 from .snapshot.layout import BF_DEFER, NEGATIVE, NONE
@@ -96,4 +96,4 @@ def with_public_fallback(private: model.Zone, public: list[model.Zone]) -> model
         if falls_back(key[0]):
             rrsets[key] = rrset
     routed = list(private.routed) + [r for r in pub.routed if falls_back(r.owner)]
-    return dataclasses.replace(private, rrsets=rrsets, routed=routed)
+    return lightclass.replace(private, rrsets=rrsets, routed=routed)

@@ -30,9 +30,9 @@ import ipaddress
 import math
 import struct
 import sys
-from dataclasses import dataclass
 
 from . import cidr
+from .lightclass import dataclass
 
 LOC = struct.Struct("<HHIff")
 AREA = struct.Struct("<HHII")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
 import struct
-from dataclasses import dataclass, field
 
 from .errors import InputError
+from .lightclass import dataclass, field
 
 ROOT = b"\x00"
 MAX_NAME_WIRE = 255

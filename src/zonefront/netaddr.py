@@ -10,7 +10,10 @@ from this module before it knows which subcommand runs.
 from __future__ import annotations
 
 import argparse
-from typing import Callable
+
+TYPE_CHECKING = False  # typing itself is not imported on the way to a first answer
+if TYPE_CHECKING:
+    from typing import Callable
 
 DEFAULT_DNS_LISTEN = "127.0.0.1:5300"
 DEFAULT_UDP_MAX = 1232  # DNS Flag Day 2020: no IP fragmentation on common paths

@@ -24,22 +24,23 @@ make one view per set of VPCs sharing a network (`build_views`).
 """
 from __future__ import annotations
 
-import dataclasses
 import gc
 import os
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Callable
 
 from . import model
+from .lightclass import dataclass
 from .lazylog import get_logger
 from .core.engine import Engine, image_class
 from .netaddr import DEFAULT_UDP_MAX
 
 log = get_logger("zonefront.serving")
 
+TYPE_CHECKING = False  # typing itself is not imported on the way to a first answer
 if TYPE_CHECKING:
+    from typing import Callable
     from .snapshot.compiler import CompiledArrays
 
 # The compiler and the zone-file parser are imported when first used:
@@ -94,7 +95,7 @@ class LiveImage:
         return LiveImage(self._image, raw=True, views=self.views)
 
 
-@dataclasses.dataclass
+@dataclass
 class Built:
     """One compile's result."""
 

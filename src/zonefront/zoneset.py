@@ -24,9 +24,9 @@ Rules implemented (and mirrored by core/_engine.pyx's lookup):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from .lightclass import dataclass, field
 from .model import (
     ROOT,
     TYPE_A,

@@ -11,7 +11,7 @@ ECDSA and randomized, so responses are compared with signatures zeroed, and
 the RRSIG over the SOA, which the patch takes from the zone's row
 (blocks.py kind G), is compared whole and validated.
 """
-import dataclasses
+from zonefront import lightclass
 import importlib.util
 import pathlib
 import socket
@@ -65,7 +65,7 @@ class SignedState(base.State):
             soa = z.rrsets[(z.origin, TYPE_SOA)]
             rd = soa.rdatas[0][:-20] + self.serial.to_bytes(4, "big") + SOA_TAIL
             z.rrsets[(z.origin, TYPE_SOA)] = RRset(z.origin, TYPE_SOA, soa.ttl, [rd])
-            out.append(dataclasses.replace(z, dnssec=self.keys.get(z.origin)))
+            out.append(lightclass.replace(z, dnssec=self.keys.get(z.origin)))
         return out
 
 

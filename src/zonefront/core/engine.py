@@ -11,11 +11,10 @@ over the same compiled image instead of the compiled core.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
-
 from ..netaddr import DEFAULT_UDP_MAX  # = csrc/zfwire.h ZF_UDP_PAYLOAD (tests/unit/core/test_wire_constants.py)
 from ..snapshot import format as snapshot_format
 
+TYPE_CHECKING = False  # typing itself is not imported on the way to a first answer
 if TYPE_CHECKING:  # serving a snapshot needs neither the model nor the compiler
     from ..model import Zone
 

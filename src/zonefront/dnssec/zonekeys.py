@@ -18,7 +18,7 @@ TTL is read once per switch (rollover.retire_interval).
 """
 from __future__ import annotations
 
-import dataclasses
+from .. import lightclass
 import logging
 import os
 import time
@@ -94,7 +94,7 @@ class SigningState:
         if fresh and made[0] is zone:
             return made[2]
         if fresh:  # the records moved, the keys did not: their signatures are reused
-            out = dataclasses.replace(zone, dnssec=made[2].dnssec)
+            out = lightclass.replace(zone, dnssec=made[2].dnssec)
             self._made[src] = (zone, active, out, zplan.next_event)
             return out
         try:
@@ -112,7 +112,7 @@ class SigningState:
                 # the last good keys are still in memory: go on signing with
                 # them (never half-signed), and report the failure
                 log.error("zone %s: %s; signing with the keys it had", src, e)
-                out = dataclasses.replace(zone, dnssec=made[2].dnssec)
+                out = lightclass.replace(zone, dnssec=made[2].dnssec)
                 self._made[src] = (zone, made[1], out, made[3])
                 return out
             log.error("zone %s served unsigned: %s", src, e)
@@ -127,7 +127,7 @@ class SigningState:
                 made[1][0] == active[0] and not self._stale(made[2].dnssec, now):
             keys.inception, keys.expiration = made[2].dnssec.inception, made[2].dnssec.expiration
             keys.cache = made[2].dnssec.cache  # only the DNSKEY RRset is new
-        out = dataclasses.replace(zone, dnssec=keys)
+        out = lightclass.replace(zone, dnssec=keys)
         self._made[src] = (zone, active, out, zplan.next_event)
         return out
 
@@ -143,7 +143,7 @@ class SigningState:
         if made is not None and not self._stale(made[2].dnssec, now):
             if made[0] is zone:
                 return made[2]
-            out = dataclasses.replace(zone, dnssec=made[2].dnssec)
+            out = lightclass.replace(zone, dnssec=made[2].dnssec)
             self._made[src] = (zone, made[1], out, float("inf"))
             return out
         try:
@@ -155,7 +155,7 @@ class SigningState:
         keys = ZoneKeys(zone.origin, [ksk], zsk, now - self.skew, now + self.validity,
                         denial=self.denial, dnskey_ttl=self.dnskey_ttl)
         self._write_anchor(tld, zone.origin, ksk)
-        out = dataclasses.replace(zone, dnssec=keys)
+        out = lightclass.replace(zone, dnssec=keys)
         self._made[src] = (zone, (), out, float("inf"))
         return out
 

@@ -12,7 +12,7 @@ NSEC3PARAM instead of the NSEC chain.
 """
 from __future__ import annotations
 
-import dataclasses
+from .. import lightclass
 
 from .. import model
 from . import nsec3
@@ -67,7 +67,7 @@ def signed_copy(zone: model.Zone) -> model.Zone:
         # one RRSIG "RRset" per owner for the transfer; each record keeps its
         # covered type's TTL in its original-TTL field, which validators use
         rrsets[(o, TYPE_RRSIG)] = model.RRset(o, TYPE_RRSIG, ttls[o], rds)
-    return dataclasses.replace(zone, rrsets=rrsets, routed=[], dnssec=None)
+    return lightclass.replace(zone, rrsets=rrsets, routed=[], dnssec=None)
 
 
 def _add_nsec(rrsets: dict, below_cut, ttl: int) -> None:

@@ -67,6 +67,7 @@ A reader refuses a document whose magic or version it does not know.
 from __future__ import annotations
 
 import dataclasses
+from .. import lightclass
 import gc
 import re
 import zlib
@@ -84,7 +85,7 @@ VIEWS_MAGIC = "zonefront-views"
 FORMAT_VERSION = 1
 EDGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # an edge's name in heartbeats
 
-ROUTED_FIELDS = tuple(f.name for f in dataclasses.fields(model.RoutedRRset))
+ROUTED_FIELDS = tuple(f.name for f in lightclass.fields(model.RoutedRRset))
 
 
 class FormatError(InputError, ValueError):

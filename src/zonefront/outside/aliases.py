@@ -31,6 +31,7 @@ it NODATA, as before.  Only A and AAAA aliases are followed.
 from __future__ import annotations
 
 import dataclasses
+from .. import lightclass
 import logging
 import threading
 import time
@@ -248,7 +249,7 @@ class OutsideAliases:
                 health = check_id(r.alias_name, r.rtype)
                 if self.health is not None:  # its slot may have been freed and made again
                     self.health.set(health, bool(rdatas))
-            replace[id(r)] = dataclasses.replace(
+            replace[id(r)] = lightclass.replace(
                 r, rdatas=list(rdatas), ttl=ttl if rdatas else 60, alias_name=None,
                 alias_zone=None, alias_evaluate_health=False, health_check=health)
         if not replace:
@@ -264,7 +265,7 @@ class OutsideAliases:
                 fresh.update(base.of_owner(o))
             fresh.update(simple)
             rrsets = base.with_owners(owners, fresh)
-        return dataclasses.replace(z, rrsets=rrsets, routed=routed)
+        return lightclass.replace(z, rrsets=rrsets, routed=routed)
 
 
 def outside_aliases(config, health, wake) -> OutsideAliases | None:

@@ -26,7 +26,7 @@ core copies the block and patches the fixups, one 16-bit store each.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from ..lightclass import dataclass
 
 from ..model import (
     TYPE_CNAME,

@@ -17,8 +17,8 @@ F_BELOW_DNAME).
 from __future__ import annotations
 
 import struct
-import dataclasses
-from dataclasses import dataclass
+from .. import lightclass
+from ..lightclass import dataclass
 
 from ..model import (
     TYPE_ANY,
@@ -1091,7 +1091,7 @@ def with_dnskeys(zone: Zone, keys) -> Zone:
     else:
         rrsets = dict(zone.rrsets)
         rrsets.update(add)
-    return dataclasses.replace(zone, rrsets=rrsets)
+    return lightclass.replace(zone, rrsets=rrsets)
 
 
 

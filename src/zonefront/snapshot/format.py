@@ -27,11 +27,10 @@ import struct
 import sys
 import time
 
-from typing import TYPE_CHECKING
-
 from .layout import ARRAY_NAMES
 from ..errors import InputError
 
+TYPE_CHECKING = False  # typing itself is not imported on the way to a first answer
 if TYPE_CHECKING:
     from .compiler import CompiledArrays
 

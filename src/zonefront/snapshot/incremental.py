@@ -33,6 +33,7 @@ compile of the same zones, answer for answer.
 from __future__ import annotations
 
 import dataclasses
+from .. import lightclass
 
 from ..errors import ZonefrontError
 from ..model import (
@@ -179,7 +180,7 @@ class IncrementalCompiler:
         # are never mutated).  Their record sets are an RRsetMap, the
         # caller's own when it is one: a change makes a new map sharing every
         # untouched shard (_apply), so a million record sets are not held twice
-        self.copies = {z.origin: dataclasses.replace(
+        self.copies = {z.origin: lightclass.replace(
             z, rrsets=z.rrsets if isinstance(z.rrsets, RRsetMap) else RRsetMap(z.rrsets),
             routed=list(z.routed)) for z in zones}
         self.c = Compiler(list(self.copies.values()), health, cidr_collections)
@@ -311,7 +312,7 @@ class IncrementalCompiler:
                 if name == origin and zone.dnssec is not None:
                     # the apex keeps the DNSKEY (and NSEC3PARAM) RRsets that
                     # compiling adds to a signed zone
-                    keys = with_dnskeys(dataclasses.replace(zone, rrsets=dict(keys)),
+                    keys = with_dnskeys(lightclass.replace(zone, rrsets=dict(keys)),
                                         zone.dnssec).rrsets
                     by_type = {t: rs for (_n, t), rs in keys.items()}
                 if nsec3_types is not None:

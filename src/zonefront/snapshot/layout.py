@@ -58,7 +58,7 @@ negative TTL (NONE for an unsigned zone), for blocks.py's kind G fixups;
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from ..lightclass import dataclass
 
 NONE = 0xFFFFFFFF
 

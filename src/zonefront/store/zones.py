@@ -11,7 +11,7 @@ is handed on like any other, for the core to answer NODATA.
 """
 from __future__ import annotations
 
-import dataclasses
+from .. import lightclass
 import json
 import re
 import threading
@@ -90,7 +90,7 @@ class ZoneCache:
                 if hit is not None and hit[0] == ver:
                     private, vpcs = views.get(zid, (False, []))
                     if hit[1].private != private or hit[1].vpcs != vpcs:
-                        self._by_id[zid] = (ver, dataclasses.replace(
+                        self._by_id[zid] = (ver, lightclass.replace(
                             hit[1], private=private, vpcs=vpcs))
                         self._touch(hit[1].origin, None)
                     continue

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable
-
-from typing import TYPE_CHECKING
 
 from ..lazylog import get_logger
 
+TYPE_CHECKING = False  # typing itself is not imported on the way to a first answer
 if TYPE_CHECKING:  # the transfer machinery loads only when an option asks for it
+    from typing import Callable
+
     from .. import model
     from .service import XfrService
 
