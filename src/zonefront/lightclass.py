@@ -14,11 +14,9 @@ frozen instances refusing assignment, `__slots__` when asked.
 """
 from __future__ import annotations
 
+from operator import attrgetter
+
 _MISSING = object()
-
-
-class FrozenInstanceError(AttributeError):
-    """Assignment to a field of a frozen record."""
 
 
 class Field:
@@ -56,18 +54,15 @@ def _is_classvar(annotation) -> bool:
     return text.startswith(("ClassVar", "typing.ClassVar"))
 
 
-def _values(self) -> tuple:
-    return tuple(getattr(self, name) for name in self.__record_names__)
-
-
 def _eq(self, other):
-    if other.__class__ is not self.__class__:
-        return NotImplemented
-    return _values(self) == _values(other)
+    if other.__class__ is self.__class__:
+        values = self.__record_values__
+        return values(self) == values(other)
+    return NotImplemented
 
 
 def _hash(self):
-    return hash(_values(self))
+    return hash(self.__record_values__(self))
 
 
 def _repr(self):
@@ -76,16 +71,16 @@ def _repr(self):
 
 
 def _frozen_setattr(self, name, value):
-    raise FrozenInstanceError(f"cannot assign to field {name!r}")
+    raise AttributeError(f"cannot assign to field {name!r} of a frozen record")
 
 
 def _frozen_delattr(self, name):
-    raise FrozenInstanceError(f"cannot delete field {name!r}")
+    raise AttributeError(f"cannot delete field {name!r} of a frozen record")
 
 
-def _make_init(cls_fields: list[Field], frozen: bool, qualname: str):
-    """`__init__` as source compiled once per class: as fast per instance as
-    a hand-written one."""
+def _make_methods(cls_fields: list[Field], frozen: bool, qualname: str) -> dict:
+    """`__init__` as source compiled once per class (as fast per instance
+    as a hand-written one), field-wise `__eq__`, a frozen record's `__hash__`."""
     params, body, env = [], [], {"_MISSING": _MISSING}
     for f in cls_fields:
         n = f.name
@@ -98,7 +93,7 @@ def _make_init(cls_fields: list[Field], frozen: bool, qualname: str):
             params.append(f"{n}=_default_{n}")
             value = n
         else:
-            if any(p.find("=") > 0 for p in params):
+            if any("=" in p for p in params):
                 raise TypeError(f"{qualname}: non-default field {n!r} follows a default one")
             params.append(n)
             value = n
@@ -109,7 +104,11 @@ def _make_init(cls_fields: list[Field], frozen: bool, qualname: str):
     exec(src, env)  # noqa: S102: the source is built above from the class's own field names
     init = env["__init__"]
     init.__qualname__ = f"{qualname}.__init__"
-    return init
+    # the fields as one tuple, read in C (a generated __eq__ would cost
+    # another compile per class; attrgetter compares as fast)
+    values = attrgetter(*[f.name for f in cls_fields]) if cls_fields else (lambda obj: ())
+    return {"__init__": init, "__eq__": _eq, "__hash__": _hash if frozen else None,
+            "__record_values__": staticmethod(values)}
 
 
 def dataclass(cls=None, /, *, frozen: bool = False, slots: bool = False):
@@ -128,14 +127,13 @@ def dataclass(cls=None, /, *, frozen: bool = False, slots: bool = False):
                 raise ValueError(f"{cls.__qualname__}.{name}: a mutable default needs default_factory")
             cls_fields.append(f)
         names = tuple(f.name for f in cls_fields)
-        methods = {"__init__": _make_init(cls_fields, frozen, cls.__qualname__),
-                   "__hash__": _hash if frozen else None,
-                   "__record_fields__": tuple(cls_fields), "__record_names__": names,
-                   "__match_args__": names}
+        methods = _make_methods(cls_fields, frozen, cls.__qualname__)
+        if "__eq__" in own:
+            del methods["__eq__"]
         if "__repr__" not in own:
             methods["__repr__"] = _repr
-        if "__eq__" not in own:
-            methods["__eq__"] = _eq
+        methods.update(__record_fields__=tuple(cls_fields), __record_names__=names,
+                       __match_args__=names)
         if frozen:
             methods["__setattr__"] = _frozen_setattr
             methods["__delattr__"] = _frozen_delattr

@@ -14,7 +14,7 @@ import pytest
 
 import zonefront
 from zonefront import lightclass
-from zonefront.lightclass import FrozenInstanceError, dataclass, field
+from zonefront.lightclass import dataclass, field
 
 
 def both(**kw):
@@ -56,11 +56,11 @@ def test_hash_and_frozen_like_dataclasses():
     flight, fstd = both(frozen=True)
     assert hash(flight(b"a", 2, (), "x")) == hash(flight(b"a", 2, (), "x"))
     rec = flight(b"a")
-    with pytest.raises(FrozenInstanceError):
+    with pytest.raises(AttributeError, match="frozen"):
         rec.rtype = 5
-    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError is one too
+    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError is one
         fstd(b"a").rtype = 5
-    with pytest.raises(FrozenInstanceError):
+    with pytest.raises(AttributeError, match="frozen"):
         del rec.owner
     assert rec.rtype == 1
 
