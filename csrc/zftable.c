@@ -42,18 +42,41 @@ void zf_table_release(void *p, size_t size)
 
 #define MAP_MIN ((size_t)256 << 10)
 
+/* A mapped array's mapping: whole 2 MiB extents on transparent huge pages
+ * from the start, so filling it costs a fault per 2 MiB instead of one per
+ * 4 KiB page (a 100,000-name compile touched ~6,600 pages of temporary
+ * arrays, ~3 us a fault on this VM), and growth within the last extent is
+ * free.  At most one partly used extent per array. */
+static inline size_t map_size(size_t cap)
+{
+    return (cap + HUGE_MIN - 1) & ~(HUGE_MIN - 1);
+}
+
+static void *map_array(size_t cap)
+{
+    void *q = mmap(NULL, map_size(cap), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(q, map_size(cap), MADV_HUGEPAGE);
+#endif
+    return q;
+}
+
 void *zf_realloc(void *p, size_t cap, size_t new_cap)
 {
     if (new_cap < MAP_MIN && cap < MAP_MIN)
         return realloc(p, new_cap ? new_cap : 1);
     void *q;
     if (cap >= MAP_MIN && new_cap >= MAP_MIN) {
-        q = mremap(p, cap, new_cap, MREMAP_MAYMOVE);
+        if (map_size(new_cap) == map_size(cap))
+            return p;
+        q = mremap(p, map_size(cap), map_size(new_cap), MREMAP_MAYMOVE);
         if (q == MAP_FAILED)
             return NULL;
     } else if (new_cap >= MAP_MIN) {
-        q = mmap(NULL, new_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (q == MAP_FAILED)
+        q = map_array(new_cap);
+        if (q == NULL)
             return NULL;
         if (p != NULL)
             memcpy(q, p, cap);
@@ -63,13 +86,8 @@ void *zf_realloc(void *p, size_t cap, size_t new_cap)
         if (q == NULL)
             return NULL;
         memcpy(q, p, new_cap);
-        munmap(p, cap);
+        munmap(p, map_size(cap));
     }
-#ifdef MADV_HUGEPAGE
-    /* the whole mapping (its last page too): one VMA, or mremap fails */
-    if (new_cap >= HUGE_MIN)
-        (void)madvise(q, (new_cap + 4095) & ~(size_t)4095, MADV_HUGEPAGE);
-#endif
     return q;
 }
 
@@ -78,7 +96,7 @@ void zf_dealloc(void *p, size_t cap)
     if (p == NULL)
         return;
     if (cap >= MAP_MIN)
-        munmap(p, cap);
+        munmap(p, map_size(cap));
     else
         free(p);
 }
