@@ -36,8 +36,9 @@ def main(argv: list[str]) -> int:
 
     def timed_fork(*a):
         mark("fork")
-        forked(*a)
+        child = forked(*a)
         mark("compiler child done")
+        return child
 
     serving._compile_forked = timed_fork
     start = server.DnsServer.start

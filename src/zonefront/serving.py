@@ -204,9 +204,12 @@ def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> E
     memfd = handoff_memfd() if forked else None
     if memfd is not None:
         try:
-            _compile_forked(zone_files, memfd)
-            # see below: our own fork wrote it, so it is loaded trusted
-            return Engine.from_snapshot(memfd, udp_max, trusted=True, handoff=True)
+            child = _compile_forked(zone_files, memfd)
+            try:
+                # see below: our own fork wrote it, so it is loaded trusted
+                return Engine.from_snapshot(memfd, udp_max, trusted=True, handoff=True)
+            finally:
+                os.waitpid(child, 0)
         finally:
             os.close(memfd)
     import tempfile  # memfd's fallback; not imported where memfd serves
@@ -215,12 +218,15 @@ def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> E
     os.close(fd)
     try:
         if forked:
-            _compile_forked(zone_files, tmp)
-            # a fork of this very process wrote it into a 0600 file of ours:
-            # the checks against hostile snapshots (~46M instructions for
-            # 100k names) guard nothing here, and its header is marshal's
-            # (snapshot/format.py: handoff), so msgpack is never imported
-            return Engine.from_snapshot(tmp, udp_max, trusted=True, handoff=True)
+            child = _compile_forked(zone_files, tmp)
+            try:
+                # a fork of this very process wrote it into a 0600 file of ours:
+                # the checks against hostile snapshots (~46M instructions for
+                # 100k names) guard nothing here, and its header is marshal's
+                # (snapshot/format.py: handoff), so msgpack is never imported
+                return Engine.from_snapshot(tmp, udp_max, trusted=True, handoff=True)
+            finally:
+                os.waitpid(child, 0)
         import subprocess  # not imported on the way to a first answer
 
         proc = subprocess.run(
@@ -248,11 +254,17 @@ def handoff_memfd() -> int | None:
         return None
 
 
-def _compile_forked(zone_files: list[str], out: "str | int") -> None:
+# what the forked compiler child says once its image is whole, before its
+# exit unmaps its memory (~2.5 ms at 100k names), which then overlaps the load
+_IMAGE_WHOLE = b"\0"
+
+
+def _compile_forked(zone_files: list[str], out: "str | int") -> int:
     """Compile `zone_files` into the handoff `out` (a path, or a memfd the
     child inherits) in a forked child; raises ValueError with the child's
     reason (`file:line: reason`).  The compiler is imported in the child
-    only: the server never holds it."""
+    only: the server never holds it.  Returns the child's pid as soon as the
+    image is whole: the caller loads it, then reaps the child (waitpid)."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: compile, write, leave without running any cleanup
@@ -267,19 +279,25 @@ def _compile_forked(zone_files: list[str], out: "str | int") -> None:
 
             snapshot_format.write(out, compile_zone_files(zone_files), int(time.time()),
                                   durable=False, handoff=True)  # read back at once, then deleted
+            os.write(w, _IMAGE_WHOLE)
             code = 0
         except (ValueError, OSError) as e:  # ZoneFileError is a ValueError
             os.write(w, str(e).encode("utf-8", "replace")[:8192])
         except BaseException as e:  # noqa: BLE001 (reported to the parent, not lost)
             os.write(w, f"{type(e).__name__}: {e}".encode("utf-8", "replace")[:8192])
         finally:
-            os._exit(code)
+            try:
+                os.close(w)  # the parent reads to the end now, not once this exit is done
+            finally:
+                os._exit(code)
     os.close(w)
     with os.fdopen(r, "rb") as f:
-        reason = f.read().decode("utf-8", "replace")
+        said = f.read()
+    if said == _IMAGE_WHOLE:
+        return pid
     _, status = os.waitpid(pid, 0)
-    if status != 0:
-        raise ValueError(reason or f"compiler exited with status {os.waitstatus_to_exitcode(status)}")
+    reason = said.decode("utf-8", "replace")
+    raise ValueError(reason or f"compiler exited with status {os.waitstatus_to_exitcode(status)}")
 
 
 def describe(engine: Engine) -> str:
