@@ -112,6 +112,7 @@ struct zc {
     uint32_t nent, capent;
     uint32_t counts[6];
     int dry; /* pack_block leaves the record in `rec` without adding it */
+    uint32_t last_block_hash; /* blk_commit's hash of the last block (encode's memo) */
     const char *err;
     /* zc_spill: a stream's head goes to an unlinked temporary file once
      * it holds more than spill_window octets in memory, so that compiling
@@ -309,9 +310,8 @@ static int spill_stream(zc_t *c, zbuf_t *s, size_t keep)
     return 0;
 }
 
-/* Room for `len` more octets of stream `s`, written out first if the
- * window is full; the logical offset they will have, or ZF_NONE. */
-static uint32_t stream_room(zc_t *c, zbuf_t *s, size_t len)
+/* stream_room when the fast path cannot vouch for the room */
+static uint32_t stream_room_slow(zc_t *c, zbuf_t *s, size_t len)
 {
     zspill_t *sp = spill_of(c, s);
     if (sp->spilled + s->len + len >= MAX_STREAM) {
@@ -332,6 +332,20 @@ static uint32_t stream_room(zc_t *c, zbuf_t *s, size_t len)
         return ZF_NONE;
     }
     return (uint32_t)(sp->spilled + s->len);
+}
+
+/* Room for `len` more octets of stream `s`, written out first if the
+ * window is full; the logical offset they will have, or ZF_NONE.  Asked
+ * once per node and block record: the common case (room in memory, the
+ * window not reached, far from 2 GiB) is decided inline. */
+static inline uint32_t stream_room(zc_t *c, zbuf_t *s, size_t len)
+{
+    const zspill_t *sp = spill_of(c, s);
+    size_t end = s->len + len;
+    if (end <= s->cap && (c->spill_window == 0 || end <= c->spill_window) && !sp->done &&
+        sp->spilled + end < MAX_STREAM)
+        return (uint32_t)(sp->spilled + s->len);
+    return stream_room_slow(c, s, len);
 }
 
 /* Reads (or, with `out` NULL, writes `in`) n octets at logical offset
@@ -381,28 +395,69 @@ uint32_t zc_append_block(zc_t *c, const uint8_t *rec, size_t len)
     return stream_append(c, &c->blocks, rec, len);
 }
 
-/* A block record, shared with an identical one written recently.  The
- * table is direct-mapped and small enough to stay in cache (a full hash
- * of every block missed the cache on each probe: half a second for a
- * million names); it catches the duplicates that matter, the blocks one
- * name repeats (a CNAME's own and ANY answers) and the RRsets many names
- * share (a popular address), and an occasional miss only costs octets. */
-static uint32_t add_block(zc_t *c, const uint8_t *rec, size_t len)
+/* Where a block record of at most `max` octets is built: the free tail of
+ * the block stream when it fits there without anything being written out
+ * (blk_commit then keeps it in place, no copy), else the `rec` scratch
+ * buffer (and always in a dry run, which leaves the record in `rec`).
+ * NULL when out of memory. */
+static uint8_t *blk_open(zc_t *c, size_t max)
 {
+    zbuf_t *s = &c->blocks;
+    if (!c->dry && !c->bsp.done && (c->spill_window == 0 || s->len + max <= c->spill_window)) {
+        if (zbuf_reserve(s, max) != 0) {
+            c->err = "out of memory";
+            return NULL;
+        }
+        return s->p + s->len;
+    }
+    if (zbuf_reserve(&c->rec, max) != 0) {
+        c->err = "out of memory";
+        return NULL;
+    }
+    return c->rec.p;
+}
+
+/* A block record built at `rec` (blk_open), shared with an identical one
+ * written recently.  The table is direct-mapped and small enough to stay
+ * in cache (a full hash of every block missed the cache on each probe:
+ * half a second for a million names); it catches the duplicates that
+ * matter, the blocks one name repeats (a CNAME's own and ANY answers) and
+ * the RRsets many names share (a popular address), and an occasional miss
+ * only costs octets.  Its offset, or ZF_NONE with c->err. */
+static uint32_t blk_commit(zc_t *c, const uint8_t *rec, size_t len)
+{
+    if (c->dry) {
+        c->rec.len = len;
+        return 0;
+    }
+    zbuf_t *s = &c->blocks;
     uint32_t h = zf_hash(rec, len);
     uint64_t *slot = &c->dedup[h & c->dmask];
     uint64_t e = *slot;
+    size_t base = c->bsp.spilled;
     if (e && (uint32_t)(e >> 32) == h) {
         uint32_t off = (uint32_t)e - 1; /* written out already: a miss */
-        size_t base = c->bsp.spilled;
-        if (off >= base && off - base + len <= c->blocks.len &&
-            memcmp(c->blocks.p + (off - base), rec, len) == 0)
+        if (off >= base && off - base + len <= s->len &&
+            memcmp(s->p + (off - base), rec, len) == 0) {
+            c->last_block_hash = h;
             return off;
+        }
     }
-    uint32_t off = stream_append(c, &c->blocks, rec, len);
-    if (off == ZF_NONE)
-        return ZF_NONE;
+    uint32_t off;
+    if (rec == s->p + s->len) { /* built in place: stream_room's checks, no copy */
+        if (base + s->len + len >= MAX_STREAM) {
+            c->err = "compiled answers exceed 2 GiB";
+            return ZF_NONE;
+        }
+        off = (uint32_t)(base + s->len);
+        s->len += len;
+    } else {
+        off = stream_append(c, s, rec, len);
+        if (off == ZF_NONE)
+            return ZF_NONE;
+    }
     *slot = (uint64_t)h << 32 | ((uint64_t)off + 1);
+    c->last_block_hash = h;
     return off;
 }
 
@@ -414,14 +469,11 @@ static uint32_t pack_block(zc_t *c, const uint8_t *data, size_t len, const uint3
 {
     if (len > 0xFFFF || nfix > 0xFFFF || an > 0xFFFF || ns > 0xFFFF || ar > 0xFFFF)
         return ZF_NONE;
-    zbuf_t *r = &c->rec;
-    r->len = 0;
     size_t need = 12 + 4 * (size_t)nfix + len + (ar ? 2 * (2 + (size_t)ar) : 0);
-    if (zbuf_reserve(r, need) != 0) {
-        c->err = "out of memory";
+    uint8_t *rec = blk_open(c, need);
+    if (rec == NULL)
         return ZF_NONE;
-    }
-    uint8_t *p = r->p;
+    uint8_t *p = rec;
     put_le16(p, (uint32_t)len);
     put_le16(p + 2, nfix);
     put_le16(p + 4, (uint32_t)an);
@@ -441,10 +493,7 @@ static uint32_t pack_block(zc_t *c, const uint8_t *data, size_t len, const uint3
         for (int i = 0; i < ar; i++, p += 2)
             put_le16(p, ends[i]);
     }
-    r->len = need;
-    if (c->dry)
-        return 0;
-    return add_block(c, r->p, need);
+    return blk_commit(c, rec, need);
 }
 
 /* ---- the encoder (blocks._Writer) -------------------------------------------------- */
@@ -658,53 +707,49 @@ nomem:
     return ZF_NONE;
 }
 
-/* Builder.add_rrset_answer: one RRset owned by the qname */
+/* Builder.add_rrset_answer: one RRset owned by the qname, written as
+ * pack_block would pack it (a pointer fixup per RR, nothing else) straight
+ * into its record: no section buffer, no fixup array */
 static uint32_t rrset_block(zc_t *c, const zf_rrset_t *rs)
 {
     const zf_table_t *t = c->t;
+    const uint32_t *rdi = t->rdidx + rs->first;
     size_t len = 0;
     for (uint32_t i = 0; i < rs->n; i++) {
-        uint16_t n;
-        zf_rdata(t, t->rdidx[rs->first + i], &n);
-        len += 12 + n;
+        const uint8_t *p = t->rdata.p + rdi[i];
+        len += 12 + (size_t)(p[0] | (p[1] << 8));
     }
     if (len > 0xFFFF)
         return ZF_NONE;
-    c->buf.len = 0;
-    c->nfix = 0;
-    if (zbuf_reserve(&c->buf, len) != 0)
-        goto nomem;
-    if (c->capfix < rs->n) {
-        uint32_t *f = realloc(c->fix, rs->n * sizeof(uint32_t));
-        if (f == NULL)
-            goto nomem;
-        c->fix = f;
-        c->capfix = rs->n;
-    }
-    uint8_t *p = c->buf.p;
-    for (uint32_t i = 0; i < rs->n; i++) {
-        uint16_t n;
-        const uint8_t *rd = zf_rdata(t, t->rdidx[rs->first + i], &n);
-        c->fix[i] = (uint32_t)(p - c->buf.p);
+    size_t need = 12 + 4 * (size_t)rs->n + len;
+    uint8_t *rec = blk_open(c, need);
+    if (rec == NULL)
+        return ZF_NONE;
+    put_le16(rec, (uint32_t)len);
+    put_le16(rec + 2, rs->n);
+    put_le16(rec + 4, rs->n);
+    memset(rec + 6, 0, 4); /* no authority, no additional */
+    rec[10] = 0;
+    rec[11] = 1;
+    uint8_t *fix = rec + 12, *p = fix + 4 * (size_t)rs->n;
+    uint8_t head[10] = {(uint8_t)(rs->type >> 8), (uint8_t)rs->type, 0, 1,
+                        (uint8_t)(rs->ttl >> 24), (uint8_t)(rs->ttl >> 16),
+                        (uint8_t)(rs->ttl >> 8), (uint8_t)rs->ttl, 0, 0};
+    uint32_t at = 0;
+    for (uint32_t i = 0; i < rs->n; i++, fix += 4) {
+        const uint8_t *rd = t->rdata.p + rdi[i];
+        uint32_t n = (uint32_t)(rd[0] | (rd[1] << 8));
+        put_le32(fix, at); /* a pointer to the qname: fixup value 0 */
         p[0] = 0xC0;
         p[1] = 0;
-        p[2] = (uint8_t)(rs->type >> 8);
-        p[3] = (uint8_t)rs->type;
-        p[4] = 0;
-        p[5] = 1;
-        p[6] = (uint8_t)(rs->ttl >> 24);
-        p[7] = (uint8_t)(rs->ttl >> 16);
-        p[8] = (uint8_t)(rs->ttl >> 8);
-        p[9] = (uint8_t)rs->ttl;
+        memcpy(p + 2, head, 8);
         p[10] = (uint8_t)(n >> 8);
         p[11] = (uint8_t)n;
-        memcpy(p + 12, rd, n);
+        memcpy(p + 12, rd + 2, n);
         p += 12 + n;
+        at += 12 + n;
     }
-    return pack_block(c, c->buf.p, len, c->fix, rs->n, rs->n, 0, 0, (uint32_t)len, 0, NULL, 0, 1);
-nomem:
-    c->err = "out of memory";
-    return ZF_NONE;
+    return blk_commit(c, rec, need);
 }
 
 /* ---- the resolver (zoneset.ZoneSet) ------------------------------------------------ */
