@@ -112,7 +112,12 @@ struct zc {
     uint32_t nent, capent;
     uint32_t counts[6];
     int dry; /* pack_block leaves the record in `rec` without adding it */
-    uint32_t last_block_hash; /* blk_commit's hash of the last block (encode's memo) */
+    uint32_t last_block_hash; /* blk_commit's hash of the last block */
+    /* lookup's last answer */
+    uint8_t lk_name[256];
+    int lk_len; /* 0: none */
+    int lk_kind;
+    uint32_t lk_node;
     const char *err;
     /* zc_spill: a stream's head goes to an unlinked temporary file once
      * it holds more than spill_window octets in memory, so that compiling
@@ -498,9 +503,9 @@ static uint32_t pack_block(zc_t *c, const uint8_t *data, size_t len, const uint3
 
 /* ---- the encoder (blocks._Writer) -------------------------------------------------- */
 
-static int enc_grow_slow(zc_t *c)
+static int enc_grow_slow(zc_t *c, uint32_t targets)
 {
-    if (c->nfix == c->capfix) {
+    if (c->nfix + 1 > c->capfix) {
         uint32_t cap = c->capfix ? c->capfix * 2 : 256;
         uint32_t *f = realloc(c->fix, cap * sizeof(uint32_t));
         if (f == NULL)
@@ -508,8 +513,10 @@ static int enc_grow_slow(zc_t *c)
         c->fix = f;
         c->capfix = cap;
     }
-    if (c->ntg == c->captg) {
+    if (c->ntg + targets > c->captg) {
         uint32_t cap = c->captg ? c->captg * 2 : 256;
+        while (cap < c->ntg + targets)
+            cap *= 2;
         ztarget_t *g = realloc(c->tg, cap * sizeof(ztarget_t));
         if (g == NULL)
             return -1;
@@ -519,13 +526,13 @@ static int enc_grow_slow(zc_t *c)
     return zbuf_reserve(&c->buf, 600);
 }
 
-/* room for one more fixup, one more target and 600 octets: asked once per
- * label, so the common case (all there) is three compares inline */
-static inline int enc_grow(zc_t *c)
+/* room for one more fixup, `targets` more targets and 600 octets (a name
+ * and a pointer): asked once per name, the common case (all there) inline */
+static inline int enc_grow(zc_t *c, uint32_t targets)
 {
-    if (c->nfix < c->capfix && c->ntg < c->captg && c->buf.len + 600 <= c->buf.cap)
+    if (c->nfix < c->capfix && c->ntg + targets <= c->captg && c->buf.len + 600 <= c->buf.cap)
         return 0;
-    return enc_grow_slow(c);
+    return enc_grow_slow(c, targets);
 }
 
 static int enc_find(const zc_t *c, const uint8_t *key, int klen)
@@ -553,27 +560,12 @@ static void enc_pointer(zc_t *c, uint32_t value)
     c->buf.p[c->buf.len++] = 0x00;
 }
 
-/* the labels [start, end) of `name`, each suffix a target unless known */
-static int enc_labels(zc_t *c, const uint8_t *name, uint32_t lowoff, int nlen, int start, int end)
-{
-    for (int i = start; i < end;) {
-        size_t off = c->buf.len;
-        if (enc_grow(c) != 0)
-            return -1;
-        const uint8_t *key = c->low.p + lowoff + i;
-        if (c->reg && off <= MAX_BLOCK_TARGET && enc_find(c, key, nlen - i) < 0)
-            enc_target(c, lowoff + (uint32_t)i, nlen - i, (uint16_t)(FIX_BLOCK | off));
-        int n = name[i];
-        memcpy(c->buf.p + c->buf.len, name + i, (size_t)n + 1);
-        c->buf.len += (size_t)n + 1;
-        i += 1 + n;
-    }
-    return 0;
-}
-
+/* blocks._Writer.name: the labels before the longest suffix written
+ * already (in their own case), each of their suffixes a target for later
+ * names, then a pointer to that suffix or the root label */
 static int enc_name(zc_t *c, const uint8_t *name, int nlen)
 {
-    if (enc_grow(c) != 0)
+    if (enc_grow(c, 128) != 0) /* a name has at most 127 labels */
         return -1;
     if (name == NULL) {
         enc_pointer(c, 0);
@@ -584,18 +576,24 @@ static int enc_name(zc_t *c, const uint8_t *name, int nlen)
     uint32_t lowoff = (uint32_t)c->low.len;
     lower_copy(c->low.p + lowoff, name, nlen);
     c->low.len += (size_t)nlen;
-    for (int i = 0; name[i] != 0; i += 1 + name[i]) {
-        int hit = enc_find(c, c->low.p + lowoff + i, nlen - i);
-        if (hit >= 0) {
-            if (enc_labels(c, name, lowoff, nlen, 0, i) != 0 || enc_grow(c) != 0)
-                return -1;
-            enc_pointer(c, (uint32_t)hit);
-            return 0;
-        }
+    int i = 0, hit = -1;
+    for (; name[i] != 0; i += 1 + name[i]) {
+        hit = enc_find(c, c->low.p + lowoff + i, nlen - i);
+        if (hit >= 0)
+            break;
     }
-    if (enc_labels(c, name, lowoff, nlen, 0, nlen - 1) != 0 || enc_grow(c) != 0)
-        return -1;
-    c->buf.p[c->buf.len++] = 0;
+    /* none of the suffixes before i is known (nor made known by adding
+     * another: they differ in length), so each becomes a target */
+    size_t off = c->buf.len;
+    if (c->reg)
+        for (int j = 0; j < i && off + (size_t)j <= MAX_BLOCK_TARGET; j += 1 + name[j])
+            enc_target(c, lowoff + (uint32_t)j, nlen - j, (uint16_t)(FIX_BLOCK | (off + (size_t)j)));
+    memcpy(c->buf.p + off, name, (size_t)(unsigned)i);
+    c->buf.len += (size_t)(unsigned)i;
+    if (hit >= 0)
+        enc_pointer(c, (uint32_t)hit);
+    else
+        c->buf.p[c->buf.len++] = 0;
     return 0;
 }
 
@@ -660,7 +658,7 @@ static int enc_rr(zc_t *c, const zrr_t *rr)
         if (row >= 0) {
             size_t pos = c->buf.len - 20;
             memset(c->buf.p + pos, 0, 4);
-            if (enc_grow(c) != 0)
+            if (enc_grow(c, 0) != 0)
                 return -1;
             c->fix[c->nfix++] = (uint32_t)pos | (uint32_t)(FIX_SERIAL | row) << 16;
         }
@@ -675,13 +673,11 @@ static uint32_t encode(zc_t *c, const zres_t *res, const uint8_t *context, int c
     c->buf.len = c->low.len = 0;
     c->nfix = c->ntg = 0;
     c->reg = 1;
-    if (zbuf_reserve(&c->low, (size_t)clen) != 0 || enc_grow(c) != 0)
+    if (zbuf_reserve(&c->low, (size_t)clen) != 0 || enc_grow(c, 128) != 0)
         goto nomem;
     memcpy(c->low.p, context, (size_t)clen); /* node names are lower-cased */
     c->low.len = (size_t)clen;
     for (int i = 0; context[i] != 0; i += 1 + context[i]) {
-        if (enc_grow(c) != 0)
-            goto nomem;
         enc_target(c, (uint32_t)i, clen - i, (uint16_t)(clen - i));
     }
     for (int i = 0; i < res->nan; i++)
@@ -756,9 +752,30 @@ static uint32_t rrset_block(zc_t *c, const zf_rrset_t *rs)
 
 enum { L_REFUSED, L_REFERRAL, L_CUT, L_DNAME, L_NXDOMAIN, L_EXACT, L_WILDCARD };
 
-static int lookup(const zc_t *c, const uint8_t *name, int len, uint32_t *node)
+static int lookup_table(const zc_t *c, const uint8_t *name, int len, uint32_t *node);
+
+/* ZoneSet.lookup of a lower-cased name.  A CNAME's target is looked up by
+ * chain_qtypes and again by every answer compiled for its owner (three or
+ * more), so the last answer is kept: the table does not change while
+ * compiling. */
+static int lookup(zc_t *c, const uint8_t *name, int len, uint32_t *node)
+{
+    if (c->lk_len == len && memcmp(c->lk_name, name, (size_t)len) == 0) {
+        *node = c->lk_node;
+        return c->lk_kind;
+    }
+    int kind = lookup_table(c, name, len, node);
+    memcpy(c->lk_name, name, (size_t)len);
+    c->lk_len = len;
+    c->lk_kind = kind;
+    c->lk_node = *node;
+    return kind;
+}
+
+static int lookup_table(const zc_t *c, const uint8_t *name, int len, uint32_t *node)
 {
     const zf_table_t *t = c->t;
+    *node = ZF_NONE;
     uint32_t id = zf_find(t, name, (size_t)len);
     if (id != ZF_NONE) {
         const zf_name_t *n = &t->names[id];
@@ -1061,9 +1078,9 @@ static int referral(zc_t *c, uint32_t cut, uint32_t *block)
 
 /* ---- names (compiler.compile_zones' loop, layout.pack_node) ------------------------ */
 
-static int add_entry(zc_t *c, uint16_t qtype, uint32_t block)
+static int grow_entries(zc_t *c)
 {
-    if (c->nent == c->capent) {
+    {
         uint32_t cap = c->capent ? c->capent * 2 : 64;
         uint8_t *e = realloc(c->entries, (size_t)cap * 6);
         if (e == NULL) {
@@ -1073,6 +1090,13 @@ static int add_entry(zc_t *c, uint16_t qtype, uint32_t block)
         c->entries = e;
         c->capent = cap;
     }
+    return ZC_OK;
+}
+
+static inline int add_entry(zc_t *c, uint16_t qtype, uint32_t block)
+{
+    if (c->nent == c->capent && grow_entries(c) != ZC_OK)
+        return ZC_ERROR;
     uint8_t *e = c->entries + 6 * c->nent++;
     put_le16(e, qtype);
     put_le32(e + 2, block);
@@ -1209,6 +1233,23 @@ static int cmp_u16(const void *a, const void *b)
     return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
+/* mostly a handful of types (an owner's and its chain's): insertion sort,
+ * qsort past that */
+static void sort_u16(uint16_t *v, uint32_t n)
+{
+    if (n > 32) {
+        qsort(v, n, sizeof(uint16_t), cmp_u16);
+        return;
+    }
+    for (uint32_t i = 1; i < n; i++) {
+        uint16_t x = v[i];
+        uint32_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
 static int add_qtype(zc_t *c, uint16_t q)
 {
     if (c->nq == c->capq) {
@@ -1273,7 +1314,7 @@ static int compile_cname(zc_t *c, uint32_t id)
             return ZC_ERROR;
     if (chain_qtypes(c, id) != ZC_OK)
         return ZC_ERROR;
-    qsort(c->qtypes, c->nq, sizeof(uint16_t), cmp_u16);
+    sort_u16(c->qtypes, c->nq);
     uint32_t nq = 0;
     for (uint32_t i = 0; i < c->nq; i++)
         if (nq == 0 || c->qtypes[nq - 1] != c->qtypes[i])
@@ -1287,20 +1328,34 @@ static int compile_cname(zc_t *c, uint32_t id)
         return rc;
     uint32_t def = encode(c, &c->res, name, n->len);
     CHECK_BLOCK(def);
+    uint32_t own = ZF_NONE, own_hash = 0; /* the answer to qtype CNAME */
     for (uint32_t i = 0; i < c->nq; i++) {
         rc = resolve(c, &c->res, id, c->qtypes[i]);
         if (rc != ZC_OK)
             return rc;
         uint32_t b = encode(c, &c->res, name, n->len);
         CHECK_BLOCK(b);
+        if (c->qtypes[i] == ZT_CNAME) {
+            own = b;
+            own_hash = c->last_block_hash;
+        }
         if (add_entry(c, c->qtypes[i], b) != ZC_OK)
             return ZC_ERROR;
     }
-    rc = resolve(c, &c->res, id, ZT_ANY);
-    if (rc != ZC_OK)
-        return rc;
-    uint32_t any = encode(c, &c->res, name, n->len);
-    CHECK_BLOCK(any);
+    /* ANY answers the lowest type (RFC 8482), here the CNAME (RRSIG and
+     * NSEC sort after it): the same octets as qtype CNAME, which
+     * pack_block finds again while the dedup slot points at them */
+    uint32_t any;
+    if (own != ZF_NONE && c->dedup[own_hash & c->dmask] == ((uint64_t)own_hash << 32 | ((uint64_t)own + 1)) &&
+        own >= c->bsp.spilled && t->rrsets[n->rr].type == ZT_CNAME) {
+        any = own;
+    } else {
+        rc = resolve(c, &c->res, id, ZT_ANY);
+        if (rc != ZC_OK)
+            return rc;
+        any = encode(c, &c->res, name, n->len);
+        CHECK_BLOCK(any);
+    }
     return pack_node(c, id, 0, def, any, ZF_NONE, z->nx);
 }
 
