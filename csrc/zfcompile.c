@@ -62,6 +62,7 @@ typedef struct {
 
 typedef struct {
     uint32_t key;   /* lower-cased suffix: offset in `low` */
+    uint32_t next;  /* the target registered before it with the same length */
     uint8_t klen;
     uint16_t value; /* fixup value: qname suffix length, or FIX_BLOCK | offset */
 } ztarget_t;
@@ -98,6 +99,7 @@ struct zc {
     uint32_t nfix, capfix;
     ztarget_t *tg;
     uint32_t ntg, captg;
+    uint32_t tg_by_len[256]; /* the last target of each length, ZF_NONE: none */
     int reg;
     uint16_t ends[MAX_RRS];
     /* resolver */
@@ -159,6 +161,7 @@ zc_t *zc_new(zf_table_t *t)
         return NULL;
     }
     memset(c->refs, 0xFF, c->nrefs * sizeof(uint32_t));
+    memset(c->tg_by_len, 0xFF, sizeof(c->tg_by_len));
     return c;
 }
 
@@ -535,11 +538,15 @@ static inline int enc_grow(zc_t *c, uint32_t targets)
     return enc_grow_slow(c, targets);
 }
 
+/* The targets are chained by length: a suffix is compared only with
+ * those as long as it, mostly none or one (scanning them all was a third
+ * of encoding).  No key is registered twice (enc_name adds only suffixes
+ * it did not find), so the first match is the only one. */
 static int enc_find(const zc_t *c, const uint8_t *key, int klen)
 {
-    for (uint32_t i = 0; i < c->ntg; i++) {
+    for (uint32_t i = c->tg_by_len[klen]; i != ZF_NONE; i = c->tg[i].next) {
         const ztarget_t *g = &c->tg[i];
-        if (g->klen == klen && memcmp(c->low.p + g->key, key, (size_t)klen) == 0)
+        if (memcmp(c->low.p + g->key, key, (size_t)klen) == 0)
             return g->value;
     }
     return -1;
@@ -547,10 +554,21 @@ static int enc_find(const zc_t *c, const uint8_t *key, int klen)
 
 static void enc_target(zc_t *c, uint32_t key, int klen, uint16_t value)
 {
-    ztarget_t *g = &c->tg[c->ntg++];
+    uint32_t i = c->ntg++;
+    ztarget_t *g = &c->tg[i];
     g->key = key;
     g->klen = (uint8_t)klen;
     g->value = value;
+    g->next = c->tg_by_len[klen];
+    c->tg_by_len[klen] = i;
+}
+
+/* forgets every target (a new block) */
+static void enc_clear_targets(zc_t *c)
+{
+    for (uint32_t i = 0; i < c->ntg; i++)
+        c->tg_by_len[c->tg[i].klen] = ZF_NONE;
+    c->ntg = 0;
 }
 
 static void enc_pointer(zc_t *c, uint32_t value)
@@ -671,7 +689,8 @@ static int enc_rr(zc_t *c, const zrr_t *rr)
 static uint32_t encode(zc_t *c, const zres_t *res, const uint8_t *context, int clen)
 {
     c->buf.len = c->low.len = 0;
-    c->nfix = c->ntg = 0;
+    c->nfix = 0;
+    enc_clear_targets(c);
     c->reg = 1;
     if (zbuf_reserve(&c->low, (size_t)clen) != 0 || enc_grow(c, 128) != 0)
         goto nomem;

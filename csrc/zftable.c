@@ -269,9 +269,14 @@ int zf_add_record(zf_table_t *t, uint32_t owner, uint16_t type, uint16_t zone, u
         t->caprecs = cap;
     }
     uint32_t rd = (uint32_t)t->rdata.len;
-    uint8_t head[2] = {(uint8_t)rdlen, (uint8_t)(rdlen >> 8)};
-    if (zbuf_put(&t->rdata, head, 2) != 0 || zbuf_put(&t->rdata, rdata, rdlen) != 0)
+    if (zbuf_reserve(&t->rdata, 2 + rdlen) != 0)
         return -1;
+    uint8_t *p = t->rdata.p + rd;
+    p[0] = (uint8_t)rdlen;
+    p[1] = (uint8_t)(rdlen >> 8);
+    if (rdlen)
+        memcpy(p + 2, rdata, rdlen);
+    t->rdata.len += 2 + rdlen;
     zf_rec_t *r = &t->recs[t->nrecs++];
     r->owner = owner;
     r->type = type;
