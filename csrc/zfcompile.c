@@ -115,6 +115,10 @@ struct zc {
     uint32_t counts[6];
     int dry; /* pack_block leaves the record in `rec` without adding it */
     uint32_t last_block_hash; /* blk_commit's hash of the last block */
+    /* keep_own_answer: a CNAME owner's answer to qtype CNAME */
+    int keep_own, own_ok;
+    zbuf_t own;
+    uint32_t own_fix[4], own_nfix;
     /* lookup's last answer */
     uint8_t lk_name[256];
     int lk_len; /* 0: none */
@@ -178,6 +182,7 @@ void zc_free(zc_t *c)
     zbuf_free(&c->buf);
     zbuf_free(&c->low);
     zbuf_free(&c->rec);
+    zbuf_free(&c->own);
     zf_table_release(c->dedup, c->dedup ? ((size_t)c->dmask + 1) * sizeof(uint64_t) : 0);
     free(c->fix);
     free(c->tg);
@@ -684,6 +689,25 @@ static int enc_rr(zc_t *c, const zrr_t *rr)
     return 0;
 }
 
+/* A CNAME owner's answers all begin with its CNAME RR, owned by the
+ * qname, and its answer to qtype CNAME is that RR alone: the octets and
+ * fixups encode() wrote for it first are that answer's whole section, as
+ * encoding it again would write them (the same targets before it: the
+ * qname's suffixes).  Kept from the default answer for compile_cname. */
+static int keep_own_answer(zc_t *c, const zrr_t *rr)
+{
+    c->own_ok = 0;
+    if (rr->type != ZT_CNAME || rr->owner != NULL || c->nfix > 4)
+        return 0;
+    c->own.len = 0;
+    if (zbuf_put(&c->own, c->buf.p, c->buf.len) != 0)
+        return -1;
+    memcpy(c->own_fix, c->fix, c->nfix * sizeof(uint32_t));
+    c->own_nfix = c->nfix;
+    c->own_ok = 1;
+    return 0;
+}
+
 /* encode_block(res, suffixes_of(context)) + pack_block; ZF_NONE with
  * c->err set on a hard error, or with c->err NULL to give the name back */
 static uint32_t encode(zc_t *c, const zres_t *res, const uint8_t *context, int clen)
@@ -699,9 +723,12 @@ static uint32_t encode(zc_t *c, const zres_t *res, const uint8_t *context, int c
     for (int i = 0; context[i] != 0; i += 1 + context[i]) {
         enc_target(c, (uint32_t)i, clen - i, (uint16_t)(clen - i));
     }
-    for (int i = 0; i < res->nan; i++)
+    for (int i = 0; i < res->nan; i++) {
         if (enc_rr(c, &res->an[i]) != 0)
             goto nomem;
+        if (i == 0 && c->keep_own && keep_own_answer(c, &res->an[0]) != 0)
+            goto nomem;
+    }
     for (int i = 0; i < res->nns; i++)
         if (enc_rr(c, &res->ns[i]) != 0)
             goto nomem;
@@ -1345,14 +1372,25 @@ static int compile_cname(zc_t *c, uint32_t id)
     int rc = resolve(c, &c->res, id, ABSENT_QTYPE);
     if (rc != ZC_OK)
         return rc;
+    c->keep_own = 1;
+    c->own_ok = 0;
     uint32_t def = encode(c, &c->res, name, n->len);
+    c->keep_own = 0;
     CHECK_BLOCK(def);
     uint32_t own = ZF_NONE, own_hash = 0; /* the answer to qtype CNAME */
     for (uint32_t i = 0; i < c->nq; i++) {
-        rc = resolve(c, &c->res, id, c->qtypes[i]);
-        if (rc != ZC_OK)
-            return rc;
-        uint32_t b = encode(c, &c->res, name, n->len);
+        uint32_t b;
+        if (c->qtypes[i] == ZT_CNAME && c->own_ok) {
+            /* ZoneSet.answer_node: the CNAME RRset alone (no chase, no
+             * additional section), as keep_own_answer kept it */
+            b = pack_block(c, c->own.p, c->own.len, c->own_fix, c->own_nfix, 1, 0, 0,
+                           (uint32_t)c->own.len, 0, NULL, 0, 1);
+        } else {
+            rc = resolve(c, &c->res, id, c->qtypes[i]);
+            if (rc != ZC_OK)
+                return rc;
+            b = encode(c, &c->res, name, n->len);
+        }
         CHECK_BLOCK(b);
         if (c->qtypes[i] == ZT_CNAME) {
             own = b;
