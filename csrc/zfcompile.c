@@ -115,10 +115,15 @@ struct zc {
     uint32_t counts[6];
     int dry; /* pack_block leaves the record in `rec` without adding it */
     uint32_t last_block_hash; /* blk_commit's hash of the last block */
-    /* keep_own_answer: a CNAME owner's answer to qtype CNAME */
+    /* keep_own_answer: encode()'s state once a CNAME owner's CNAME RR is in */
     int keep_own, own_ok;
-    zbuf_t own;
+    const uint8_t *own_context;
+    zrr_t own_rr;
+    uint8_t own_buf[600], own_low[512];
+    uint32_t own_len, own_lowlen;
     uint32_t own_fix[4], own_nfix;
+    ztarget_t own_tg[256];
+    uint32_t own_ntg;
     /* lookup's last answer */
     uint8_t lk_name[256];
     int lk_len; /* 0: none */
@@ -182,7 +187,6 @@ void zc_free(zc_t *c)
     zbuf_free(&c->buf);
     zbuf_free(&c->low);
     zbuf_free(&c->rec);
-    zbuf_free(&c->own);
     zf_table_release(c->dedup, c->dedup ? ((size_t)c->dmask + 1) * sizeof(uint64_t) : 0);
     free(c->fix);
     free(c->tg);
@@ -690,22 +694,56 @@ static int enc_rr(zc_t *c, const zrr_t *rr)
 }
 
 /* A CNAME owner's answers all begin with its CNAME RR, owned by the
- * qname, and its answer to qtype CNAME is that RR alone: the octets and
- * fixups encode() wrote for it first are that answer's whole section, as
- * encoding it again would write them (the same targets before it: the
- * qname's suffixes).  Kept from the default answer for compile_cname. */
-static int keep_own_answer(zc_t *c, const zrr_t *rr)
+ * qname, and its answer to qtype CNAME is that RR alone.  What encode()
+ * has written once that RR is in (octets, fixups, lower-cased names and
+ * compression targets) is kept from the default answer: the answer to
+ * qtype CNAME is packed from it, and the answers that go on along the
+ * chain start from it instead of encoding the qname's suffixes and the
+ * CNAME RR again (the encoder would arrive at the same state). */
+static int keep_own_answer(zc_t *c, const zrr_t *rr, const uint8_t *context)
 {
     c->own_ok = 0;
-    if (rr->type != ZT_CNAME || rr->owner != NULL || c->nfix > 4)
+    if (rr->type != ZT_CNAME || rr->owner != NULL || c->nfix > 4 || c->buf.len > sizeof(c->own_buf) ||
+        c->low.len > sizeof(c->own_low) || c->ntg > sizeof(c->own_tg) / sizeof(c->own_tg[0]))
         return 0;
-    c->own.len = 0;
-    if (zbuf_put(&c->own, c->buf.p, c->buf.len) != 0)
-        return -1;
+    memcpy(c->own_buf, c->buf.p, c->buf.len);
+    c->own_len = (uint32_t)c->buf.len;
     memcpy(c->own_fix, c->fix, c->nfix * sizeof(uint32_t));
     c->own_nfix = c->nfix;
+    memcpy(c->own_low, c->low.p, c->low.len);
+    c->own_lowlen = (uint32_t)c->low.len;
+    memcpy(c->own_tg, c->tg, c->ntg * sizeof(ztarget_t));
+    c->own_ntg = c->ntg;
+    c->own_rr = *rr;
+    c->own_context = context;
     c->own_ok = 1;
     return 0;
+}
+
+/* encode()'s state back to keep_own_answer's when `res` starts with the
+ * kept CNAME RR under the same qname: 1, or 0 (start afresh), -1 out of
+ * memory */
+static int resume_own_answer(zc_t *c, const zres_t *res, const uint8_t *context)
+{
+    const zrr_t *a = &res->an[0], *k = &c->own_rr;
+    if (!c->own_ok || c->keep_own || res->nan == 0 || context != c->own_context ||
+        a->owner != NULL || a->type != k->type || a->ttl != k->ttl || a->rd != k->rd ||
+        a->rdlen != k->rdlen)
+        return 0;
+    if (enc_grow(c, c->own_ntg) != 0 || zbuf_reserve(&c->low, c->own_lowlen) != 0 ||
+        c->capfix < c->own_nfix)
+        return -1;
+    memcpy(c->buf.p, c->own_buf, c->own_len);
+    c->buf.len = c->own_len;
+    memcpy(c->fix, c->own_fix, c->own_nfix * sizeof(uint32_t));
+    c->nfix = c->own_nfix;
+    memcpy(c->low.p, c->own_low, c->own_lowlen);
+    c->low.len = c->own_lowlen;
+    for (uint32_t i = 0; i < c->own_ntg; i++) {
+        const ztarget_t *g = &c->own_tg[i];
+        enc_target(c, g->key, g->klen, g->value);
+    }
+    return 1;
 }
 
 /* encode_block(res, suffixes_of(context)) + pack_block; ZF_NONE with
@@ -716,17 +754,21 @@ static uint32_t encode(zc_t *c, const zres_t *res, const uint8_t *context, int c
     c->nfix = 0;
     enc_clear_targets(c);
     c->reg = 1;
-    if (zbuf_reserve(&c->low, (size_t)clen) != 0 || enc_grow(c, 128) != 0)
+    int first = resume_own_answer(c, res, context);
+    if (first < 0)
         goto nomem;
-    memcpy(c->low.p, context, (size_t)clen); /* node names are lower-cased */
-    c->low.len = (size_t)clen;
-    for (int i = 0; context[i] != 0; i += 1 + context[i]) {
-        enc_target(c, (uint32_t)i, clen - i, (uint16_t)(clen - i));
+    if (first == 0) {
+        if (zbuf_reserve(&c->low, (size_t)clen) != 0 || enc_grow(c, 128) != 0)
+            goto nomem;
+        memcpy(c->low.p, context, (size_t)clen); /* node names are lower-cased */
+        c->low.len = (size_t)clen;
+        for (int i = 0; context[i] != 0; i += 1 + context[i])
+            enc_target(c, (uint32_t)i, clen - i, (uint16_t)(clen - i));
     }
-    for (int i = 0; i < res->nan; i++) {
+    for (int i = first; i < res->nan; i++) {
         if (enc_rr(c, &res->an[i]) != 0)
             goto nomem;
-        if (i == 0 && c->keep_own && keep_own_answer(c, &res->an[0]) != 0)
+        if (i == 0 && c->keep_own && keep_own_answer(c, &res->an[0], context) != 0)
             goto nomem;
     }
     for (int i = 0; i < res->nns; i++)
@@ -1383,8 +1425,8 @@ static int compile_cname(zc_t *c, uint32_t id)
         if (c->qtypes[i] == ZT_CNAME && c->own_ok) {
             /* ZoneSet.answer_node: the CNAME RRset alone (no chase, no
              * additional section), as keep_own_answer kept it */
-            b = pack_block(c, c->own.p, c->own.len, c->own_fix, c->own_nfix, 1, 0, 0,
-                           (uint32_t)c->own.len, 0, NULL, 0, 1);
+            b = pack_block(c, c->own_buf, c->own_len, c->own_fix, c->own_nfix, 1, 0, 0,
+                           c->own_len, 0, NULL, 0, 1);
         } else {
             rc = resolve(c, &c->res, id, c->qtypes[i]);
             if (rc != ZC_OK)
@@ -1426,6 +1468,7 @@ int zc_compile(zc_t *c)
             continue;
         }
         c->nent = 0;
+        c->own_ok = 0; /* keep_own_answer's state is one CNAME owner's */
         int rc;
         switch (n->kind) {
         case ZK_PLAIN: case ZK_NAMED: rc = compile_plain(c, id); break;
