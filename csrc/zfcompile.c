@@ -730,6 +730,7 @@ static int resume_own_answer(zc_t *c, const zres_t *res, const uint8_t *context)
         a->owner != NULL || a->type != k->type || a->ttl != k->ttl || a->rd != k->rd ||
         a->rdlen != k->rdlen)
         return 0;
+    /* the fixup array only grows: it held these fixups when they were kept */
     if (enc_grow(c, c->own_ntg) != 0 || zbuf_reserve(&c->low, c->own_lowlen) != 0 ||
         c->capfix < c->own_nfix)
         return -1;
@@ -1168,16 +1169,14 @@ static int referral(zc_t *c, uint32_t cut, uint32_t *block)
 
 static int grow_entries(zc_t *c)
 {
-    {
-        uint32_t cap = c->capent ? c->capent * 2 : 64;
-        uint8_t *e = realloc(c->entries, (size_t)cap * 6);
-        if (e == NULL) {
-            c->err = "out of memory";
-            return ZC_ERROR;
-        }
-        c->entries = e;
-        c->capent = cap;
+    uint32_t cap = c->capent ? c->capent * 2 : 64;
+    uint8_t *e = realloc(c->entries, (size_t)cap * 6);
+    if (e == NULL) {
+        c->err = "out of memory";
+        return ZC_ERROR;
     }
+    c->entries = e;
+    c->capent = cap;
     return ZC_OK;
 }
 
