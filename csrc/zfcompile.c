@@ -62,6 +62,7 @@ typedef struct {
 
 typedef struct {
     uint32_t key;   /* lower-cased suffix: offset in `low` */
+    uint32_t next;  /* the target registered before it with the same length */
     uint8_t klen;
     uint16_t value; /* fixup value: qname suffix length, or FIX_BLOCK | offset */
 } ztarget_t;
@@ -98,6 +99,7 @@ struct zc {
     uint32_t nfix, capfix;
     ztarget_t *tg;
     uint32_t ntg, captg;
+    uint32_t tg_by_len[256]; /* the last target of each length, ZF_NONE: none */
     int reg;
     uint16_t ends[MAX_RRS];
     /* resolver */
@@ -112,6 +114,21 @@ struct zc {
     uint32_t nent, capent;
     uint32_t counts[6];
     int dry; /* pack_block leaves the record in `rec` without adding it */
+    uint32_t last_block_hash; /* blk_commit's hash of the last block */
+    /* keep_own_answer: encode()'s state once a CNAME owner's CNAME RR is in */
+    int keep_own, own_ok;
+    const uint8_t *own_context;
+    zrr_t own_rr;
+    uint8_t own_buf[600], own_low[512];
+    uint32_t own_len, own_lowlen;
+    uint32_t own_fix[4], own_nfix;
+    ztarget_t own_tg[256];
+    uint32_t own_ntg;
+    /* lookup's last answer */
+    uint8_t lk_name[256];
+    int lk_len; /* 0: none */
+    int lk_kind;
+    uint32_t lk_node;
     const char *err;
     /* zc_spill: a stream's head goes to an unlinked temporary file once
      * it holds more than spill_window octets in memory, so that compiling
@@ -153,6 +170,7 @@ zc_t *zc_new(zf_table_t *t)
         return NULL;
     }
     memset(c->refs, 0xFF, c->nrefs * sizeof(uint32_t));
+    memset(c->tg_by_len, 0xFF, sizeof(c->tg_by_len));
     return c;
 }
 
@@ -309,9 +327,8 @@ static int spill_stream(zc_t *c, zbuf_t *s, size_t keep)
     return 0;
 }
 
-/* Room for `len` more octets of stream `s`, written out first if the
- * window is full; the logical offset they will have, or ZF_NONE. */
-static uint32_t stream_room(zc_t *c, zbuf_t *s, size_t len)
+/* stream_room when the fast path cannot vouch for the room */
+static uint32_t stream_room_slow(zc_t *c, zbuf_t *s, size_t len)
 {
     zspill_t *sp = spill_of(c, s);
     if (sp->spilled + s->len + len >= MAX_STREAM) {
@@ -332,6 +349,20 @@ static uint32_t stream_room(zc_t *c, zbuf_t *s, size_t len)
         return ZF_NONE;
     }
     return (uint32_t)(sp->spilled + s->len);
+}
+
+/* Room for `len` more octets of stream `s`, written out first if the
+ * window is full; the logical offset they will have, or ZF_NONE.  Asked
+ * once per node and block record: the common case (room in memory, the
+ * window not reached, far from 2 GiB) is decided inline. */
+static inline uint32_t stream_room(zc_t *c, zbuf_t *s, size_t len)
+{
+    const zspill_t *sp = spill_of(c, s);
+    size_t end = s->len + len;
+    if (end <= s->cap && (c->spill_window == 0 || end <= c->spill_window) && !sp->done &&
+        sp->spilled + end < MAX_STREAM)
+        return (uint32_t)(sp->spilled + s->len);
+    return stream_room_slow(c, s, len);
 }
 
 /* Reads (or, with `out` NULL, writes `in`) n octets at logical offset
@@ -381,28 +412,69 @@ uint32_t zc_append_block(zc_t *c, const uint8_t *rec, size_t len)
     return stream_append(c, &c->blocks, rec, len);
 }
 
-/* A block record, shared with an identical one written recently.  The
- * table is direct-mapped and small enough to stay in cache (a full hash
- * of every block missed the cache on each probe: half a second for a
- * million names); it catches the duplicates that matter, the blocks one
- * name repeats (a CNAME's own and ANY answers) and the RRsets many names
- * share (a popular address), and an occasional miss only costs octets. */
-static uint32_t add_block(zc_t *c, const uint8_t *rec, size_t len)
+/* Where a block record of at most `max` octets is built: the free tail of
+ * the block stream when it fits there without anything being written out
+ * (blk_commit then keeps it in place, no copy), else the `rec` scratch
+ * buffer (and always in a dry run, which leaves the record in `rec`).
+ * NULL when out of memory. */
+static uint8_t *blk_open(zc_t *c, size_t max)
 {
+    zbuf_t *s = &c->blocks;
+    if (!c->dry && !c->bsp.done && (c->spill_window == 0 || s->len + max <= c->spill_window)) {
+        if (zbuf_reserve(s, max) != 0) {
+            c->err = "out of memory";
+            return NULL;
+        }
+        return s->p + s->len;
+    }
+    if (zbuf_reserve(&c->rec, max) != 0) {
+        c->err = "out of memory";
+        return NULL;
+    }
+    return c->rec.p;
+}
+
+/* A block record built at `rec` (blk_open), shared with an identical one
+ * written recently.  The table is direct-mapped and small enough to stay
+ * in cache (a full hash of every block missed the cache on each probe:
+ * half a second for a million names); it catches the duplicates that
+ * matter, the blocks one name repeats (a CNAME's own and ANY answers) and
+ * the RRsets many names share (a popular address), and an occasional miss
+ * only costs octets.  Its offset, or ZF_NONE with c->err. */
+static uint32_t blk_commit(zc_t *c, const uint8_t *rec, size_t len)
+{
+    if (c->dry) {
+        c->rec.len = len;
+        return 0;
+    }
+    zbuf_t *s = &c->blocks;
     uint32_t h = zf_hash(rec, len);
     uint64_t *slot = &c->dedup[h & c->dmask];
     uint64_t e = *slot;
+    size_t base = c->bsp.spilled;
     if (e && (uint32_t)(e >> 32) == h) {
         uint32_t off = (uint32_t)e - 1; /* written out already: a miss */
-        size_t base = c->bsp.spilled;
-        if (off >= base && off - base + len <= c->blocks.len &&
-            memcmp(c->blocks.p + (off - base), rec, len) == 0)
+        if (off >= base && off - base + len <= s->len &&
+            memcmp(s->p + (off - base), rec, len) == 0) {
+            c->last_block_hash = h;
             return off;
+        }
     }
-    uint32_t off = stream_append(c, &c->blocks, rec, len);
-    if (off == ZF_NONE)
-        return ZF_NONE;
+    uint32_t off;
+    if (rec == s->p + s->len) { /* built in place: stream_room's checks, no copy */
+        if (base + s->len + len >= MAX_STREAM) {
+            c->err = "compiled answers exceed 2 GiB";
+            return ZF_NONE;
+        }
+        off = (uint32_t)(base + s->len);
+        s->len += len;
+    } else {
+        off = stream_append(c, s, rec, len);
+        if (off == ZF_NONE)
+            return ZF_NONE;
+    }
     *slot = (uint64_t)h << 32 | ((uint64_t)off + 1);
+    c->last_block_hash = h;
     return off;
 }
 
@@ -414,14 +486,11 @@ static uint32_t pack_block(zc_t *c, const uint8_t *data, size_t len, const uint3
 {
     if (len > 0xFFFF || nfix > 0xFFFF || an > 0xFFFF || ns > 0xFFFF || ar > 0xFFFF)
         return ZF_NONE;
-    zbuf_t *r = &c->rec;
-    r->len = 0;
     size_t need = 12 + 4 * (size_t)nfix + len + (ar ? 2 * (2 + (size_t)ar) : 0);
-    if (zbuf_reserve(r, need) != 0) {
-        c->err = "out of memory";
+    uint8_t *rec = blk_open(c, need);
+    if (rec == NULL)
         return ZF_NONE;
-    }
-    uint8_t *p = r->p;
+    uint8_t *p = rec;
     put_le16(p, (uint32_t)len);
     put_le16(p + 2, nfix);
     put_le16(p + 4, (uint32_t)an);
@@ -441,17 +510,14 @@ static uint32_t pack_block(zc_t *c, const uint8_t *data, size_t len, const uint3
         for (int i = 0; i < ar; i++, p += 2)
             put_le16(p, ends[i]);
     }
-    r->len = need;
-    if (c->dry)
-        return 0;
-    return add_block(c, r->p, need);
+    return blk_commit(c, rec, need);
 }
 
 /* ---- the encoder (blocks._Writer) -------------------------------------------------- */
 
-static int enc_grow_slow(zc_t *c)
+static int enc_grow_slow(zc_t *c, uint32_t targets)
 {
-    if (c->nfix == c->capfix) {
+    if (c->nfix + 1 > c->capfix) {
         uint32_t cap = c->capfix ? c->capfix * 2 : 256;
         uint32_t *f = realloc(c->fix, cap * sizeof(uint32_t));
         if (f == NULL)
@@ -459,8 +525,10 @@ static int enc_grow_slow(zc_t *c)
         c->fix = f;
         c->capfix = cap;
     }
-    if (c->ntg == c->captg) {
+    if (c->ntg + targets > c->captg) {
         uint32_t cap = c->captg ? c->captg * 2 : 256;
+        while (cap < c->ntg + targets)
+            cap *= 2;
         ztarget_t *g = realloc(c->tg, cap * sizeof(ztarget_t));
         if (g == NULL)
             return -1;
@@ -470,20 +538,24 @@ static int enc_grow_slow(zc_t *c)
     return zbuf_reserve(&c->buf, 600);
 }
 
-/* room for one more fixup, one more target and 600 octets: asked once per
- * label, so the common case (all there) is three compares inline */
-static inline int enc_grow(zc_t *c)
+/* room for one more fixup, `targets` more targets and 600 octets (a name
+ * and a pointer): asked once per name, the common case (all there) inline */
+static inline int enc_grow(zc_t *c, uint32_t targets)
 {
-    if (c->nfix < c->capfix && c->ntg < c->captg && c->buf.len + 600 <= c->buf.cap)
+    if (c->nfix < c->capfix && c->ntg + targets <= c->captg && c->buf.len + 600 <= c->buf.cap)
         return 0;
-    return enc_grow_slow(c);
+    return enc_grow_slow(c, targets);
 }
 
+/* The targets are chained by length: a suffix is compared only with
+ * those as long as it, mostly none or one (scanning them all was a third
+ * of encoding).  No key is registered twice (enc_name adds only suffixes
+ * it did not find), so the first match is the only one. */
 static int enc_find(const zc_t *c, const uint8_t *key, int klen)
 {
-    for (uint32_t i = 0; i < c->ntg; i++) {
+    for (uint32_t i = c->tg_by_len[klen]; i != ZF_NONE; i = c->tg[i].next) {
         const ztarget_t *g = &c->tg[i];
-        if (g->klen == klen && memcmp(c->low.p + g->key, key, (size_t)klen) == 0)
+        if (memcmp(c->low.p + g->key, key, (size_t)klen) == 0)
             return g->value;
     }
     return -1;
@@ -491,10 +563,21 @@ static int enc_find(const zc_t *c, const uint8_t *key, int klen)
 
 static void enc_target(zc_t *c, uint32_t key, int klen, uint16_t value)
 {
-    ztarget_t *g = &c->tg[c->ntg++];
+    uint32_t i = c->ntg++;
+    ztarget_t *g = &c->tg[i];
     g->key = key;
     g->klen = (uint8_t)klen;
     g->value = value;
+    g->next = c->tg_by_len[klen];
+    c->tg_by_len[klen] = i;
+}
+
+/* forgets every target (a new block) */
+static void enc_clear_targets(zc_t *c)
+{
+    for (uint32_t i = 0; i < c->ntg; i++)
+        c->tg_by_len[c->tg[i].klen] = ZF_NONE;
+    c->ntg = 0;
 }
 
 static void enc_pointer(zc_t *c, uint32_t value)
@@ -504,27 +587,12 @@ static void enc_pointer(zc_t *c, uint32_t value)
     c->buf.p[c->buf.len++] = 0x00;
 }
 
-/* the labels [start, end) of `name`, each suffix a target unless known */
-static int enc_labels(zc_t *c, const uint8_t *name, uint32_t lowoff, int nlen, int start, int end)
-{
-    for (int i = start; i < end;) {
-        size_t off = c->buf.len;
-        if (enc_grow(c) != 0)
-            return -1;
-        const uint8_t *key = c->low.p + lowoff + i;
-        if (c->reg && off <= MAX_BLOCK_TARGET && enc_find(c, key, nlen - i) < 0)
-            enc_target(c, lowoff + (uint32_t)i, nlen - i, (uint16_t)(FIX_BLOCK | off));
-        int n = name[i];
-        memcpy(c->buf.p + c->buf.len, name + i, (size_t)n + 1);
-        c->buf.len += (size_t)n + 1;
-        i += 1 + n;
-    }
-    return 0;
-}
-
+/* blocks._Writer.name: the labels before the longest suffix written
+ * already (in their own case), each of their suffixes a target for later
+ * names, then a pointer to that suffix or the root label */
 static int enc_name(zc_t *c, const uint8_t *name, int nlen)
 {
-    if (enc_grow(c) != 0)
+    if (enc_grow(c, 128) != 0) /* a name has at most 127 labels */
         return -1;
     if (name == NULL) {
         enc_pointer(c, 0);
@@ -535,18 +603,24 @@ static int enc_name(zc_t *c, const uint8_t *name, int nlen)
     uint32_t lowoff = (uint32_t)c->low.len;
     lower_copy(c->low.p + lowoff, name, nlen);
     c->low.len += (size_t)nlen;
-    for (int i = 0; name[i] != 0; i += 1 + name[i]) {
-        int hit = enc_find(c, c->low.p + lowoff + i, nlen - i);
-        if (hit >= 0) {
-            if (enc_labels(c, name, lowoff, nlen, 0, i) != 0 || enc_grow(c) != 0)
-                return -1;
-            enc_pointer(c, (uint32_t)hit);
-            return 0;
-        }
+    int i = 0, hit = -1;
+    for (; name[i] != 0; i += 1 + name[i]) {
+        hit = enc_find(c, c->low.p + lowoff + i, nlen - i);
+        if (hit >= 0)
+            break;
     }
-    if (enc_labels(c, name, lowoff, nlen, 0, nlen - 1) != 0 || enc_grow(c) != 0)
-        return -1;
-    c->buf.p[c->buf.len++] = 0;
+    /* none of the suffixes before i is known (nor made known by adding
+     * another: they differ in length), so each becomes a target */
+    size_t off = c->buf.len;
+    if (c->reg)
+        for (int j = 0; j < i && off + (size_t)j <= MAX_BLOCK_TARGET; j += 1 + name[j])
+            enc_target(c, lowoff + (uint32_t)j, nlen - j, (uint16_t)(FIX_BLOCK | (off + (size_t)j)));
+    memcpy(c->buf.p + off, name, (size_t)(unsigned)i);
+    c->buf.len += (size_t)(unsigned)i;
+    if (hit >= 0)
+        enc_pointer(c, (uint32_t)hit);
+    else
+        c->buf.p[c->buf.len++] = 0;
     return 0;
 }
 
@@ -611,7 +685,7 @@ static int enc_rr(zc_t *c, const zrr_t *rr)
         if (row >= 0) {
             size_t pos = c->buf.len - 20;
             memset(c->buf.p + pos, 0, 4);
-            if (enc_grow(c) != 0)
+            if (enc_grow(c, 0) != 0)
                 return -1;
             c->fix[c->nfix++] = (uint32_t)pos | (uint32_t)(FIX_SERIAL | row) << 16;
         }
@@ -619,25 +693,85 @@ static int enc_rr(zc_t *c, const zrr_t *rr)
     return 0;
 }
 
+/* A CNAME owner's answers all begin with its CNAME RR, owned by the
+ * qname, and its answer to qtype CNAME is that RR alone.  What encode()
+ * has written once that RR is in (octets, fixups, lower-cased names and
+ * compression targets) is kept from the default answer: the answer to
+ * qtype CNAME is packed from it, and the answers that go on along the
+ * chain start from it instead of encoding the qname's suffixes and the
+ * CNAME RR again (the encoder would arrive at the same state). */
+static int keep_own_answer(zc_t *c, const zrr_t *rr, const uint8_t *context)
+{
+    c->own_ok = 0;
+    if (rr->type != ZT_CNAME || rr->owner != NULL || c->nfix > 4 || c->buf.len > sizeof(c->own_buf) ||
+        c->low.len > sizeof(c->own_low) || c->ntg > sizeof(c->own_tg) / sizeof(c->own_tg[0]))
+        return 0;
+    memcpy(c->own_buf, c->buf.p, c->buf.len);
+    c->own_len = (uint32_t)c->buf.len;
+    memcpy(c->own_fix, c->fix, c->nfix * sizeof(uint32_t));
+    c->own_nfix = c->nfix;
+    memcpy(c->own_low, c->low.p, c->low.len);
+    c->own_lowlen = (uint32_t)c->low.len;
+    memcpy(c->own_tg, c->tg, c->ntg * sizeof(ztarget_t));
+    c->own_ntg = c->ntg;
+    c->own_rr = *rr;
+    c->own_context = context;
+    c->own_ok = 1;
+    return 0;
+}
+
+/* encode()'s state back to keep_own_answer's when `res` starts with the
+ * kept CNAME RR under the same qname: 1, or 0 (start afresh), -1 out of
+ * memory */
+static int resume_own_answer(zc_t *c, const zres_t *res, const uint8_t *context)
+{
+    const zrr_t *a = &res->an[0], *k = &c->own_rr;
+    if (!c->own_ok || c->keep_own || res->nan == 0 || context != c->own_context ||
+        a->owner != NULL || a->type != k->type || a->ttl != k->ttl || a->rd != k->rd ||
+        a->rdlen != k->rdlen)
+        return 0;
+    /* the fixup array only grows: it held these fixups when they were kept */
+    if (enc_grow(c, c->own_ntg) != 0 || zbuf_reserve(&c->low, c->own_lowlen) != 0 ||
+        c->capfix < c->own_nfix)
+        return -1;
+    memcpy(c->buf.p, c->own_buf, c->own_len);
+    c->buf.len = c->own_len;
+    memcpy(c->fix, c->own_fix, c->own_nfix * sizeof(uint32_t));
+    c->nfix = c->own_nfix;
+    memcpy(c->low.p, c->own_low, c->own_lowlen);
+    c->low.len = c->own_lowlen;
+    for (uint32_t i = 0; i < c->own_ntg; i++) {
+        const ztarget_t *g = &c->own_tg[i];
+        enc_target(c, g->key, g->klen, g->value);
+    }
+    return 1;
+}
+
 /* encode_block(res, suffixes_of(context)) + pack_block; ZF_NONE with
  * c->err set on a hard error, or with c->err NULL to give the name back */
 static uint32_t encode(zc_t *c, const zres_t *res, const uint8_t *context, int clen)
 {
     c->buf.len = c->low.len = 0;
-    c->nfix = c->ntg = 0;
+    c->nfix = 0;
+    enc_clear_targets(c);
     c->reg = 1;
-    if (zbuf_reserve(&c->low, (size_t)clen) != 0 || enc_grow(c) != 0)
+    int first = resume_own_answer(c, res, context);
+    if (first < 0)
         goto nomem;
-    memcpy(c->low.p, context, (size_t)clen); /* node names are lower-cased */
-    c->low.len = (size_t)clen;
-    for (int i = 0; context[i] != 0; i += 1 + context[i]) {
-        if (enc_grow(c) != 0)
+    if (first == 0) {
+        if (zbuf_reserve(&c->low, (size_t)clen) != 0 || enc_grow(c, 128) != 0)
             goto nomem;
-        enc_target(c, (uint32_t)i, clen - i, (uint16_t)(clen - i));
+        memcpy(c->low.p, context, (size_t)clen); /* node names are lower-cased */
+        c->low.len = (size_t)clen;
+        for (int i = 0; context[i] != 0; i += 1 + context[i])
+            enc_target(c, (uint32_t)i, clen - i, (uint16_t)(clen - i));
     }
-    for (int i = 0; i < res->nan; i++)
+    for (int i = first; i < res->nan; i++) {
         if (enc_rr(c, &res->an[i]) != 0)
             goto nomem;
+        if (i == 0 && c->keep_own && keep_own_answer(c, &res->an[0], context) != 0)
+            goto nomem;
+    }
     for (int i = 0; i < res->nns; i++)
         if (enc_rr(c, &res->ns[i]) != 0)
             goto nomem;
@@ -658,62 +792,79 @@ nomem:
     return ZF_NONE;
 }
 
-/* Builder.add_rrset_answer: one RRset owned by the qname */
+/* Builder.add_rrset_answer: one RRset owned by the qname, written as
+ * pack_block would pack it (a pointer fixup per RR, nothing else) straight
+ * into its record: no section buffer, no fixup array */
 static uint32_t rrset_block(zc_t *c, const zf_rrset_t *rs)
 {
     const zf_table_t *t = c->t;
+    const uint32_t *rdi = t->rdidx + rs->first;
     size_t len = 0;
     for (uint32_t i = 0; i < rs->n; i++) {
-        uint16_t n;
-        zf_rdata(t, t->rdidx[rs->first + i], &n);
-        len += 12 + n;
+        const uint8_t *p = t->rdata.p + rdi[i];
+        len += 12 + (size_t)(p[0] | (p[1] << 8));
     }
     if (len > 0xFFFF)
         return ZF_NONE;
-    c->buf.len = 0;
-    c->nfix = 0;
-    if (zbuf_reserve(&c->buf, len) != 0)
-        goto nomem;
-    if (c->capfix < rs->n) {
-        uint32_t *f = realloc(c->fix, rs->n * sizeof(uint32_t));
-        if (f == NULL)
-            goto nomem;
-        c->fix = f;
-        c->capfix = rs->n;
-    }
-    uint8_t *p = c->buf.p;
-    for (uint32_t i = 0; i < rs->n; i++) {
-        uint16_t n;
-        const uint8_t *rd = zf_rdata(t, t->rdidx[rs->first + i], &n);
-        c->fix[i] = (uint32_t)(p - c->buf.p);
+    size_t need = 12 + 4 * (size_t)rs->n + len;
+    uint8_t *rec = blk_open(c, need);
+    if (rec == NULL)
+        return ZF_NONE;
+    put_le16(rec, (uint32_t)len);
+    put_le16(rec + 2, rs->n);
+    put_le16(rec + 4, rs->n);
+    memset(rec + 6, 0, 4); /* no authority, no additional */
+    rec[10] = 0;
+    rec[11] = 1;
+    uint8_t *fix = rec + 12, *p = fix + 4 * (size_t)rs->n;
+    uint8_t head[10] = {(uint8_t)(rs->type >> 8), (uint8_t)rs->type, 0, 1,
+                        (uint8_t)(rs->ttl >> 24), (uint8_t)(rs->ttl >> 16),
+                        (uint8_t)(rs->ttl >> 8), (uint8_t)rs->ttl, 0, 0};
+    uint32_t at = 0;
+    for (uint32_t i = 0; i < rs->n; i++, fix += 4) {
+        const uint8_t *rd = t->rdata.p + rdi[i];
+        uint32_t n = (uint32_t)(rd[0] | (rd[1] << 8));
+        put_le32(fix, at); /* a pointer to the qname: fixup value 0 */
         p[0] = 0xC0;
         p[1] = 0;
-        p[2] = (uint8_t)(rs->type >> 8);
-        p[3] = (uint8_t)rs->type;
-        p[4] = 0;
-        p[5] = 1;
-        p[6] = (uint8_t)(rs->ttl >> 24);
-        p[7] = (uint8_t)(rs->ttl >> 16);
-        p[8] = (uint8_t)(rs->ttl >> 8);
-        p[9] = (uint8_t)rs->ttl;
+        memcpy(p + 2, head, 8);
         p[10] = (uint8_t)(n >> 8);
         p[11] = (uint8_t)n;
-        memcpy(p + 12, rd, n);
+        memcpy(p + 12, rd + 2, n);
         p += 12 + n;
+        at += 12 + n;
     }
-    return pack_block(c, c->buf.p, len, c->fix, rs->n, rs->n, 0, 0, (uint32_t)len, 0, NULL, 0, 1);
-nomem:
-    c->err = "out of memory";
-    return ZF_NONE;
+    return blk_commit(c, rec, need);
 }
 
 /* ---- the resolver (zoneset.ZoneSet) ------------------------------------------------ */
 
 enum { L_REFUSED, L_REFERRAL, L_CUT, L_DNAME, L_NXDOMAIN, L_EXACT, L_WILDCARD };
 
-static int lookup(const zc_t *c, const uint8_t *name, int len, uint32_t *node)
+static int lookup_table(const zc_t *c, const uint8_t *name, int len, uint32_t *node);
+
+/* ZoneSet.lookup of a lower-cased name.  A CNAME's target is looked up by
+ * chain_qtypes and again by every answer compiled for its owner (three or
+ * more), so the last answer is kept: the table does not change while
+ * compiling. */
+static int lookup(zc_t *c, const uint8_t *name, int len, uint32_t *node)
+{
+    if (c->lk_len == len && memcmp(c->lk_name, name, (size_t)len) == 0) {
+        *node = c->lk_node;
+        return c->lk_kind;
+    }
+    int kind = lookup_table(c, name, len, node);
+    memcpy(c->lk_name, name, (size_t)len);
+    c->lk_len = len;
+    c->lk_kind = kind;
+    c->lk_node = *node;
+    return kind;
+}
+
+static int lookup_table(const zc_t *c, const uint8_t *name, int len, uint32_t *node)
 {
     const zf_table_t *t = c->t;
+    *node = ZF_NONE;
     uint32_t id = zf_find(t, name, (size_t)len);
     if (id != ZF_NONE) {
         const zf_name_t *n = &t->names[id];
@@ -1016,18 +1167,23 @@ static int referral(zc_t *c, uint32_t cut, uint32_t *block)
 
 /* ---- names (compiler.compile_zones' loop, layout.pack_node) ------------------------ */
 
-static int add_entry(zc_t *c, uint16_t qtype, uint32_t block)
+static int grow_entries(zc_t *c)
 {
-    if (c->nent == c->capent) {
-        uint32_t cap = c->capent ? c->capent * 2 : 64;
-        uint8_t *e = realloc(c->entries, (size_t)cap * 6);
-        if (e == NULL) {
-            c->err = "out of memory";
-            return ZC_ERROR;
-        }
-        c->entries = e;
-        c->capent = cap;
+    uint32_t cap = c->capent ? c->capent * 2 : 64;
+    uint8_t *e = realloc(c->entries, (size_t)cap * 6);
+    if (e == NULL) {
+        c->err = "out of memory";
+        return ZC_ERROR;
     }
+    c->entries = e;
+    c->capent = cap;
+    return ZC_OK;
+}
+
+static inline int add_entry(zc_t *c, uint16_t qtype, uint32_t block)
+{
+    if (c->nent == c->capent && grow_entries(c) != ZC_OK)
+        return ZC_ERROR;
     uint8_t *e = c->entries + 6 * c->nent++;
     put_le16(e, qtype);
     put_le32(e + 2, block);
@@ -1164,6 +1320,23 @@ static int cmp_u16(const void *a, const void *b)
     return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
+/* mostly a handful of types (an owner's and its chain's): insertion sort,
+ * qsort past that */
+static void sort_u16(uint16_t *v, uint32_t n)
+{
+    if (n > 32) {
+        qsort(v, n, sizeof(uint16_t), cmp_u16);
+        return;
+    }
+    for (uint32_t i = 1; i < n; i++) {
+        uint16_t x = v[i];
+        uint32_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
 static int add_qtype(zc_t *c, uint16_t q)
 {
     if (c->nq == c->capq) {
@@ -1228,7 +1401,7 @@ static int compile_cname(zc_t *c, uint32_t id)
             return ZC_ERROR;
     if (chain_qtypes(c, id) != ZC_OK)
         return ZC_ERROR;
-    qsort(c->qtypes, c->nq, sizeof(uint16_t), cmp_u16);
+    sort_u16(c->qtypes, c->nq);
     uint32_t nq = 0;
     for (uint32_t i = 0; i < c->nq; i++)
         if (nq == 0 || c->qtypes[nq - 1] != c->qtypes[i])
@@ -1240,22 +1413,47 @@ static int compile_cname(zc_t *c, uint32_t id)
     int rc = resolve(c, &c->res, id, ABSENT_QTYPE);
     if (rc != ZC_OK)
         return rc;
+    c->keep_own = 1;
+    c->own_ok = 0;
     uint32_t def = encode(c, &c->res, name, n->len);
+    c->keep_own = 0;
     CHECK_BLOCK(def);
+    uint32_t own = ZF_NONE, own_hash = 0; /* the answer to qtype CNAME */
     for (uint32_t i = 0; i < c->nq; i++) {
-        rc = resolve(c, &c->res, id, c->qtypes[i]);
-        if (rc != ZC_OK)
-            return rc;
-        uint32_t b = encode(c, &c->res, name, n->len);
+        uint32_t b;
+        if (c->qtypes[i] == ZT_CNAME && c->own_ok) {
+            /* ZoneSet.answer_node: the CNAME RRset alone (no chase, no
+             * additional section), as keep_own_answer kept it */
+            b = pack_block(c, c->own_buf, c->own_len, c->own_fix, c->own_nfix, 1, 0, 0,
+                           c->own_len, 0, NULL, 0, 1);
+        } else {
+            rc = resolve(c, &c->res, id, c->qtypes[i]);
+            if (rc != ZC_OK)
+                return rc;
+            b = encode(c, &c->res, name, n->len);
+        }
         CHECK_BLOCK(b);
+        if (c->qtypes[i] == ZT_CNAME) {
+            own = b;
+            own_hash = c->last_block_hash;
+        }
         if (add_entry(c, c->qtypes[i], b) != ZC_OK)
             return ZC_ERROR;
     }
-    rc = resolve(c, &c->res, id, ZT_ANY);
-    if (rc != ZC_OK)
-        return rc;
-    uint32_t any = encode(c, &c->res, name, n->len);
-    CHECK_BLOCK(any);
+    /* ANY answers the lowest type (RFC 8482), here the CNAME (RRSIG and
+     * NSEC sort after it): the same octets as qtype CNAME, which
+     * pack_block finds again while the dedup slot points at them */
+    uint32_t any;
+    if (own != ZF_NONE && c->dedup[own_hash & c->dmask] == ((uint64_t)own_hash << 32 | ((uint64_t)own + 1)) &&
+        own >= c->bsp.spilled && t->rrsets[n->rr].type == ZT_CNAME) {
+        any = own;
+    } else {
+        rc = resolve(c, &c->res, id, ZT_ANY);
+        if (rc != ZC_OK)
+            return rc;
+        any = encode(c, &c->res, name, n->len);
+        CHECK_BLOCK(any);
+    }
     return pack_node(c, id, 0, def, any, ZF_NONE, z->nx);
 }
 
@@ -1269,6 +1467,7 @@ int zc_compile(zc_t *c)
             continue;
         }
         c->nent = 0;
+        c->own_ok = 0; /* keep_own_answer's state is one CNAME owner's */
         int rc;
         switch (n->kind) {
         case ZK_PLAIN: case ZK_NAMED: rc = compile_plain(c, id); break;

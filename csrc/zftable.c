@@ -128,11 +128,8 @@ int zf_table_init(zf_table_t *t)
 {
     memset(t, 0, sizeof(*t));
     t->hmask = (1u << 12) - 1;
-    t->htab = zf_table_alloc((size_t)(t->hmask + 1) * sizeof(uint64_t));
-    if (t->htab == NULL)
-        return -1;
-    memset(t->htab, 0xFF, (size_t)(t->hmask + 1) * sizeof(uint64_t));
-    return 0;
+    t->htab = zf_table_alloc((size_t)(t->hmask + 1) * sizeof(uint64_t)); /* zeroed: empty */
+    return t->htab == NULL ? -1 : 0;
 }
 
 void zf_table_free(zf_table_t *t)
@@ -175,11 +172,11 @@ static inline uint32_t find_hashed(const zf_table_t *t, const uint8_t *name, siz
 {
     for (uint32_t i = h & t->hmask;; i = (i + 1) & t->hmask) {
         uint64_t e = t->htab[i];
-        if (e == ~(uint64_t)0)
+        if (e == 0)
             return ZF_NONE;
         if ((uint32_t)(e >> 32) != h)
             continue;
-        uint32_t id = (uint32_t)e;
+        uint32_t id = (uint32_t)e - 1;
         const zf_name_t *n = &t->names[id];
         if (n->len == len && memcmp(t->arena.p + n->off, name, len) == 0)
             return id;
@@ -194,16 +191,15 @@ uint32_t zf_find(const zf_table_t *t, const uint8_t *name, size_t len)
 static int grow_hash(zf_table_t *t)
 {
     uint32_t size = (t->hmask + 1) * 2;
-    uint64_t *tab = zf_table_alloc((size_t)size * sizeof(uint64_t));
+    uint64_t *tab = zf_table_alloc((size_t)size * sizeof(uint64_t)); /* zeroed: empty */
     if (tab == NULL)
         return -1;
-    memset(tab, 0xFF, (size_t)size * sizeof(uint64_t));
     uint32_t mask = size - 1;
     for (uint32_t id = 0; id < t->nnames; id++) {
         uint32_t h = t->names[id].hash, i = h & mask;
-        while (tab[i] != ~(uint64_t)0)
+        while (tab[i] != 0)
             i = (i + 1) & mask;
-        tab[i] = (uint64_t)h << 32 | id;
+        tab[i] = (uint64_t)h << 32 | (id + 1);
     }
     zf_table_release(t->htab, (size_t)(t->hmask + 1) * sizeof(uint64_t));
     t->htab = tab;
@@ -236,9 +232,9 @@ static uint32_t add_name(zf_table_t *t, uint32_t off, size_t len, uint32_t h)
     n->flags = 0;
     n->kind = ZK_PYTHON;
     uint32_t i = h & t->hmask;
-    while (t->htab[i] != ~(uint64_t)0)
+    while (t->htab[i] != 0)
         i = (i + 1) & t->hmask;
-    t->htab[i] = (uint64_t)h << 32 | id;
+    t->htab[i] = (uint64_t)h << 32 | (id + 1);
     return id;
 }
 
@@ -291,9 +287,14 @@ int zf_add_record(zf_table_t *t, uint32_t owner, uint16_t type, uint16_t zone, u
         t->caprecs = cap;
     }
     uint32_t rd = (uint32_t)t->rdata.len;
-    uint8_t head[2] = {(uint8_t)rdlen, (uint8_t)(rdlen >> 8)};
-    if (zbuf_put(&t->rdata, head, 2) != 0 || zbuf_put(&t->rdata, rdata, rdlen) != 0)
+    if (zbuf_reserve(&t->rdata, 2 + rdlen) != 0)
         return -1;
+    uint8_t *p = t->rdata.p + rd;
+    p[0] = (uint8_t)rdlen;
+    p[1] = (uint8_t)(rdlen >> 8);
+    if (rdlen)
+        memcpy(p + 2, rdata, rdlen);
+    t->rdata.len += 2 + rdlen;
     zf_rec_t *r = &t->recs[t->nrecs++];
     r->owner = owner;
     r->type = type;
@@ -370,8 +371,20 @@ int zf_group(zf_table_t *t)
             continue;
         uint32_t *run = perm + start;
         size_t k = end - start;
-        if (k > 1)
+        if (k > 16) {
             qsort_r(run, k, sizeof(uint32_t), by_type_then_order, t->recs);
+        } else {
+            /* most owners have a few records: a stable insertion sort by
+             * type keeps file order within a type, as the comparison does */
+            for (size_t i = 1; i < k; i++) {
+                uint32_t x = run[i];
+                uint16_t tx = t->recs[x].type;
+                size_t j = i;
+                for (; j > 0 && t->recs[run[j - 1]].type > tx; j--)
+                    run[j] = run[j - 1];
+                run[j] = x;
+            }
+        }
         zf_name_t *nm = &t->names[o];
         uint16_t zone = t->recs[run[0]].zone;
         nm->zone = zone;
@@ -550,7 +563,10 @@ int zf_derive(zf_table_t *t)
         while (cur != apex && t->names[cur].parent == ZF_NONE) {
             zf_name_t *c = &t->names[cur];
             uint32_t off = c->off + 1 + t->arena.p[c->off];
-            uint32_t pid = intern_suffix(t, off, c->len - 1 - t->arena.p[c->off], recent);
+            size_t plen = c->len - 1 - t->arena.p[c->off];
+            /* the owner ends in the apex (checked above), so a parent as
+             * long as the apex is the apex: most owners', with no hash */
+            uint32_t pid = plen == a->len ? apex : intern_suffix(t, off, plen, recent);
             if (pid == ZF_NONE) {
                 t->why = "out of memory";
                 return -1;
@@ -604,12 +620,12 @@ int zf_truncate(zf_table_t *t, uint32_t nnames, size_t nrecs, size_t rdata_len, 
     t->rdata.len = rdata_len;
     t->arena.len = arena_len;
     t->nzones = nzones;
-    memset(t->htab, 0xFF, (size_t)(t->hmask + 1) * sizeof(uint64_t));
+    memset(t->htab, 0, (size_t)(t->hmask + 1) * sizeof(uint64_t));
     for (uint32_t id = 0; id < t->nnames; id++) {
         uint32_t h = t->names[id].hash, i = h & t->hmask;
-        while (t->htab[i] != ~(uint64_t)0)
+        while (t->htab[i] != 0)
             i = (i + 1) & t->hmask;
-        t->htab[i] = (uint64_t)h << 32 | id;
+        t->htab[i] = (uint64_t)h << 32 | (id + 1);
     }
     return 0;
 }

@@ -145,8 +145,9 @@ typedef struct zf_table {
     zbuf_t arena;        /* names, lower-cased wire */
     zf_name_t *names;
     uint32_t nnames, capnames;
-    uint64_t *htab;      /* open addressing: hash << 32 | name id, ~0 empty; the
-                            hash is in the slot so a probe touches one line */
+    uint64_t *htab;      /* open addressing: hash << 32 | name id + 1, 0 empty (a
+                            new table is zeroed memory, no fill); the hash is
+                            in the slot so a probe touches one line */
     uint32_t hmask;
     zbuf_t rdata;        /* [u16 len][octets] per scanned rdata */
     zf_rec_t *recs;
