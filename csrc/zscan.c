@@ -17,6 +17,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define RELEASE_STEP ((size_t)8 << 20) /* octets scanned between two madvise calls */
 
@@ -30,6 +33,38 @@ static struct {
     uint16_t value;
     uint8_t used;
 } types_tab[NTYPES];
+
+/* The same mnemonics keyed by their octets in two words (zero-padded), so
+ * a type column is found with a few word compares instead of upper-casing
+ * it and hashing text: `mnemonic_keys` is indexed by key_slot(). */
+#define NKEYS 512
+static struct {
+    uint64_t k[2];
+    uint16_t value;
+    uint8_t len; /* 0: empty slot */
+} mnemonic_keys[NKEYS];
+
+static inline uint32_t key_slot(const uint64_t k[2], size_t n)
+{
+    uint64_t h = (k[0] ^ (k[1] * 0x9E3779B97F4A7C15ULL) ^ n) * 0xFF51AFD7ED558CCDULL;
+    return (uint32_t)(h >> 55) % NKEYS;
+}
+
+static void add_key(const char *mnemonic, size_t n, uint16_t value)
+{
+    uint64_t k[2] = {0, 0};
+    memcpy(k, mnemonic, n);
+    for (uint32_t i = key_slot(k, n), m = 0; m < NKEYS; m++, i = (i + 1) % NKEYS) {
+        if (mnemonic_keys[i].len == 0 ||
+            (mnemonic_keys[i].len == n && mnemonic_keys[i].k[0] == k[0] && mnemonic_keys[i].k[1] == k[1])) {
+            mnemonic_keys[i].k[0] = k[0];
+            mnemonic_keys[i].k[1] = k[1];
+            mnemonic_keys[i].len = (uint8_t)n;
+            mnemonic_keys[i].value = value;
+            return;
+        }
+    }
+}
 
 static uint32_t mnemonic_hash(const char *p, size_t n)
 {
@@ -49,10 +84,12 @@ int zs_add_type(const char *mnemonic, uint16_t value)
             memcpy(types_tab[i].name, mnemonic, n + 1);
             types_tab[i].value = value;
             types_tab[i].used = 1;
+            add_key(mnemonic, n, value);
             return 0;
         }
         if (strcmp(types_tab[i].name, mnemonic) == 0) {
             types_tab[i].value = value;
+            add_key(mnemonic, n, value);
             return 0;
         }
     }
@@ -113,185 +150,278 @@ void zs_free(zs_scanner_t *s)
     s->toks = NULL;
 }
 
-/* rdata.scan_line's \s, for ASCII (other octets outside quotes stop the scan) */
-static inline int is_ws(uint8_t c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1f);
-}
+/* ---- tokens ------------------------------------------------------------------ */
 
-/* an octet that continues an unquoted token as itself: not blank, not
- * ( ) ; " \\, not NUL, ASCII (filled by zs_scan on first use) */
-static uint8_t plain_octet[256];
-static int plain_ready;
+/* What an octet does outside quotes (rdata.scan_line): continues a token
+ * as itself, separates tokens (\s, for ASCII), ends the line, or starts
+ * something else.  Octets >= 0x80 outside quotes stop the scan; NUL never
+ * gets here (zs_scan refuses such a text first). */
+enum {
+    CH_PLAIN = 0,
+    CH_BLANK,
+    CH_NEWLINE,
+    CH_OPEN,
+    CH_CLOSE,
+    CH_COMMENT, /* the classes up to here end an unquoted token */
+    CH_QUOTE,
+    CH_ESCAPE,
+    CH_OTHER,   /* >= 0x80, NUL */
+};
 
-static void fill_plain(void)
-{
-    for (int c = 1; c < 0x80; c++)
-        plain_octet[c] = !is_ws((uint8_t)c) && c != '(' && c != ')' && c != ';' && c != '"' &&
-                         c != '\\' && c != '\n';
-    plain_ready = 1;
-}
+static const uint8_t char_class[256] = {
+    [0] = CH_OTHER,
+    ['\t'] = CH_BLANK, ['\n'] = CH_NEWLINE, [0x0b] = CH_BLANK, [0x0c] = CH_BLANK,
+    ['\r'] = CH_BLANK, [0x1c ... 0x1f] = CH_BLANK, [' '] = CH_BLANK,
+    ['"'] = CH_QUOTE, ['('] = CH_OPEN, [')'] = CH_CLOSE, [';'] = CH_COMMENT,
+    ['\\'] = CH_ESCAPE, [0x80 ... 0xff] = CH_OTHER,
+};
 
-static inline int is_digit(uint8_t c)
-{
-    return c >= '0' && c <= '9';
-}
+/* octets that end a run inside double quotes */
+static const uint8_t quote_stop[256] = {['\n'] = 1, ['"'] = 1, ['\\'] = 1};
 
-static inline int new_tok(zs_scanner_t *s, int quoted)
+/* Where the scan is.  Every line it reads ends with '\n': the text's own,
+ * or, for a last line without one, that of a copy of the line; so the token
+ * loops stop at a newline, never at a bound, and every token is followed
+ * by an octet that cannot continue a name, a number or an address (its
+ * delimiter in the text, or a NUL in the token buffer). */
+typedef struct {
+    const uint8_t *pos;      /* the next line */
+    const uint8_t *end;      /* the end of the lines being read */
+    const uint8_t *tail;     /* the copied last line, or NULL */
+    const uint8_t *tail_end; /* after its '\n' */
+    uint32_t line;           /* lines begun, the one being read included */
+    int ascii;               /* the text holds no octet >= 0x80 */
+} cursor_t;
+
+/* the line that starts at `p` (just after a '\n'), or NULL at the end of
+ * the text */
+static inline const uint8_t *line_at(cursor_t *c, const uint8_t *p)
 {
-    if (s->ntoks == s->captoks) {
-        int cap = s->captoks ? s->captoks * 2 : 64;
-        zs_tok_t *t = realloc(s->toks, (size_t)cap * sizeof(zs_tok_t));
-        if (t == NULL)
-            return -1;
-        s->toks = t;
-        s->captoks = cap;
+    if (p < c->end)
+        return p;
+    if (c->tail != NULL && c->end != c->tail_end) {
+        c->end = c->tail_end;
+        return c->tail;
     }
-    zs_tok_t *t = &s->toks[s->ntoks++];
+    return NULL;
+}
+
+static int grow_toks(zs_scanner_t *s)
+{
+    int cap = s->captoks ? s->captoks * 2 : 64;
+    zs_tok_t *t = realloc(s->toks, (size_t)cap * sizeof(zs_tok_t));
+    if (t == NULL)
+        return -1;
+    s->toks = t;
+    s->captoks = cap;
+    return 0;
+}
+
+static inline zs_tok_t *new_tok(zs_scanner_t *s)
+{
+    if (s->ntoks == s->captoks && grow_toks(s) != 0)
+        return NULL;
+    return &s->toks[s->ntoks++];
+}
+
+/* a token copied into the token buffer: started, empty */
+static inline zs_tok_t *new_copied_tok(zs_scanner_t *s, int quoted)
+{
+    zs_tok_t *t = new_tok(s);
+    if (t == NULL)
+        return NULL;
     t->src = NULL;
     t->off = (uint32_t)s->tokbuf.len;
     t->len = 0;
     t->quoted = (uint8_t)quoted;
     t->nonascii = 0;
+    return t;
+}
+
+/* n more octets of a copied token; room for its closing NUL stays */
+static int tok_put(zs_scanner_t *s, zs_tok_t *t, const uint8_t *p, size_t n, int ascii)
+{
+    if (zbuf_reserve(&s->tokbuf, n + 1) != 0)
+        return -1;
+    memcpy(s->tokbuf.p + s->tokbuf.len, p, n);
+    s->tokbuf.len += n;
+    t->len += (uint32_t)n;
+    if (!ascii)
+        for (size_t i = 0; i < n; i++)
+            t->nonascii |= p[i] >= 0x80;
     return 0;
 }
 
-/* scan_line reserves room for the whole line first */
-static inline int tok_byte(zs_scanner_t *s, uint8_t c)
+/* ends a copied token with the NUL parsers may read as its end */
+static inline void tok_close(zs_scanner_t *s)
 {
-    s->tokbuf.p[s->tokbuf.len++] = c;
-    zs_tok_t *t = &s->toks[s->ntoks - 1];
-    t->len++;
-    if (c >= 0x80)
-        t->nonascii = 1;
-    return 0;
+    s->tokbuf.p[s->tokbuf.len++] = 0;
 }
 
 /* The content of a quoted run starting after its opening quote: escapes
  * kept, up to the closing quote; returns the position after it, or NULL
- * when the line ends first (an unterminated string, an error). */
-static const uint8_t *quoted_run(zs_scanner_t *s, const uint8_t *p, const uint8_t *e)
+ * with s->why set when the line ends first. */
+static const uint8_t *quoted_run(zs_scanner_t *s, const cursor_t *c, zs_tok_t *t, const uint8_t *p)
 {
-    while (p < e) {
-        uint8_t c = *p;
-        if (c == '"')
-            return p + 1;
-        if (c == '\\') {
-            if (p + 1 >= e)
-                return NULL;
-            if (tok_byte(s, c) != 0 || tok_byte(s, p[1]) != 0)
-                return NULL;
-            p += 2;
-            continue;
-        }
-        if (tok_byte(s, c) != 0)
+    for (;;) {
+        const uint8_t *r = p;
+        while (!quote_stop[*r])
+            r++;
+        if (tok_put(s, t, p, (size_t)(r - p), c->ascii) != 0)
+            goto oom;
+        if (*r == '"')
+            return r + 1;
+        if (*r == '\n' || r[1] == '\n') {
+            s->why = "unterminated quoted string";
             return NULL;
-        p++;
+        }
+        if (tok_put(s, t, r, 2, c->ascii) != 0) /* an escape, kept */
+            goto oom;
+        p = r + 2;
     }
+oom:
+    s->why = "out of memory";
     return NULL;
 }
 
-/* One physical line into tokens (rdata.scan_line); `depth` is the
- * parenthesis nesting carried across lines.  `newline`: *e is the line's
- * '\n' (not the end of the text), which no plain run goes past, so the
- * hot loop below needs no bound check (~1.5 instructions an octet). */
-static int scan_line(zs_scanner_t *s, const uint8_t *p, const uint8_t *e, int *depth,
-                     int newline)
+/* A token with an escape or a quote in it (or non-ASCII, refused), copied
+ * as rdata.scan_line reads it: `key="a b"` is one token, the quotes gone.
+ * Returns the octet after it, or NULL with s->why set. */
+static const uint8_t *copied_token(zs_scanner_t *s, const cursor_t *c, const uint8_t *p)
 {
-    if (zbuf_reserve(&s->tokbuf, (size_t)(e - p) + 1) != 0)
-        FAIL("out of memory");
-    while (p < e) {
-        uint8_t c = *p;
-        if (is_ws(c)) {
-            p++;
-        } else if (c == '"') {
-            if (new_tok(s, 1) != 0)
-                FAIL("out of memory");
-            p = quoted_run(s, p + 1, e);
+    zs_tok_t *t = new_copied_tok(s, 0);
+    if (t == NULL)
+        goto oom;
+    for (;;) {
+        const uint8_t *r = p;
+        while (char_class[*r] == CH_PLAIN)
+            r++;
+        if (r > p && tok_put(s, t, p, (size_t)(r - p), 1) != 0)
+            goto oom;
+        p = r;
+        switch (char_class[*p]) {
+        case CH_ESCAPE:
+            if (p[1] == '\n') {
+                s->why = "backslash at end of line";
+                return NULL;
+            }
+            if (p[1] >= 0x80) {
+                s->why = "escaped non-ASCII outside quotes";
+                return NULL;
+            }
+            if (tok_put(s, t, p, 2, 1) != 0)
+                goto oom;
+            p += 2;
+            break;
+        case CH_QUOTE:
+            p = quoted_run(s, c, t, p + 1);
             if (p == NULL)
-                FAIL("unterminated quoted string");
-        } else if (c == '(') {
-            (*depth)++;
-            p++;
-        } else if (c == ')') {
-            if (*depth == 0)
-                FAIL("')' without '('");
-            (*depth)--;
-            p++;
-        } else if (c == ';') {
-            return 0;
-        } else {
-            if (new_tok(s, 0) != 0)
-                FAIL("out of memory");
-            /* most tokens are one run of plain octets: read in place (the
-             * text stays mapped until the record is added); a token that
-             * goes on with an escape or a quote is copied from here on */
-            const uint8_t *r = p;
-            if (newline) {
-                while (plain_octet[*r])
-                    r++;
-            } else {
-                while (r < e && plain_octet[*r])
-                    r++;
-            }
-            if (r == e || (*r != '\\' && *r != '"' && *r < 0x80 && *r != 0)) {
-                zs_tok_t *t = &s->toks[s->ntoks - 1];
-                t->src = (const char *)p;
-                t->len = (uint32_t)(r - p);
-                p = r;
-                continue;
-            }
-            while (p < e) {
-                /* runs of plain octets: copied at once */
-                const uint8_t *r = p;
-                while (r < e && plain_octet[*r])
-                    r++;
-                if (r > p) {
-                    size_t k = (size_t)(r - p);
-                    memcpy(s->tokbuf.p + s->tokbuf.len, p, k);
-                    s->tokbuf.len += k;
-                    s->toks[s->ntoks - 1].len += (uint32_t)k;
-                    p = r;
-                    if (p >= e)
-                        break;
-                }
-                c = *p;
-                if (c == '\\') {
-                    if (p + 1 >= e)
-                        FAIL("backslash at end of line");
-                    if (p[1] >= 0x80)
-                        FAIL("escaped non-ASCII outside quotes");
-                    if (tok_byte(s, c) != 0 || tok_byte(s, p[1]) != 0)
-                        FAIL("out of memory");
-                    p += 2;
-                } else if (c == '"') {
-                    /* key="a b": the quotes go, the content stays in the token */
-                    p = quoted_run(s, p + 1, e);
-                    if (p == NULL)
-                        FAIL("unterminated quoted string");
-                } else if (is_ws(c) || c == '(' || c == ')' || c == ';') {
-                    break;
-                } else {
-                    if (c >= 0x80)
-                        FAIL("non-ASCII outside quotes");
-                    if (c == 0)
-                        FAIL("NUL octet");
-                    if (tok_byte(s, c) != 0)
-                        FAIL("out of memory");
-                    p++;
-                }
-            }
+                return NULL;
+            break;
+        case CH_OTHER:
+            s->why = *p ? "non-ASCII outside quotes" : "NUL octet";
+            return NULL;
+        default: /* blank, newline, ( ) ; */
+            tok_close(s);
+            return p;
         }
     }
-    return 0;
+oom:
+    s->why = "out of memory";
+    return NULL;
+}
+
+/* One record's tokens (rdata.scan_line over its lines): the line at
+ * c->pos and, while a '(' is open, the lines after it; c->pos then is the
+ * line after the record.  Most tokens are a run of plain octets, read
+ * where they lie in the text (it stays mapped until the record is added).
+ * 0, or -1 with s->why set. */
+static int read_record(zs_scanner_t *s, cursor_t *c)
+{
+    const uint8_t *p = c->pos;
+    int parens = 0;
+    s->ntoks = 0;
+    s->tokbuf.len = 0;
+    for (;;) {
+        switch (char_class[*p]) {
+        case CH_BLANK:
+            p++;
+            break;
+        case CH_PLAIN: {
+            const uint8_t *r = p + 1;
+            while (char_class[*r] == CH_PLAIN)
+                r++;
+            if (char_class[*r] > CH_COMMENT) { /* goes on with an escape or a quote */
+                p = copied_token(s, c, p);
+                if (p == NULL)
+                    return -1;
+                break;
+            }
+            zs_tok_t *t = new_tok(s);
+            if (t == NULL)
+                goto oom;
+            t->src = (const char *)p;
+            t->off = 0;
+            t->len = (uint32_t)(r - p);
+            t->quoted = 0;
+            t->nonascii = 0;
+            p = r;
+            break;
+        }
+        case CH_NEWLINE:
+            if (parens == 0) {
+                c->pos = p + 1;
+                return 0;
+            }
+            p = line_at(c, p + 1);
+            if (p == NULL) {
+                s->why = "'(' without ')'";
+                return -1;
+            }
+            c->line++;
+            break;
+        case CH_COMMENT:
+            p = memchr(p, '\n', (size_t)(c->end - p));
+            break;
+        case CH_OPEN:
+            parens++;
+            p++;
+            break;
+        case CH_CLOSE:
+            if (parens == 0) {
+                s->why = "')' without '('";
+                return -1;
+            }
+            parens--;
+            p++;
+            break;
+        case CH_QUOTE: {
+            zs_tok_t *t = new_copied_tok(s, 1);
+            if (t == NULL)
+                goto oom;
+            p = quoted_run(s, c, t, p + 1);
+            if (p == NULL)
+                return -1;
+            tok_close(s);
+            break;
+        }
+        default: /* an escape, or non-ASCII */
+            p = copied_token(s, c, p);
+            if (p == NULL)
+                return -1;
+            break;
+        }
+    }
+oom:
+    s->why = "out of memory";
+    return -1;
 }
 
 /* ---- fields ------------------------------------------------------------------ */
 
-static int tok_is(const zs_scanner_t *s, const zs_tok_t *t, const char *word)
+static inline int is_digit(uint8_t c)
 {
-    size_t n = strlen(word);
-    return t->len == n && memcmp(zs_tok_text(s, t), word, n) == 0;
+    return c >= '0' && c <= '9';
 }
 
 /* rdata._int: ASCII digits, at most `top` */
@@ -691,7 +821,8 @@ static int parse_rdata(zs_scanner_t *s, uint16_t type, const zs_tok_t *toks, int
                        const uint8_t *origin, int olen)
 {
     s->wire.len = 0;
-    if (n > 0 && !toks[0].quoted && tok_is(s, &toks[0], "\\#")) {
+    if (n > 0 && !toks[0].quoted && toks[0].len == 2 && zs_tok_text(s, &toks[0])[0] == '\\' &&
+        zs_tok_text(s, &toks[0])[1] == '#') {
         if (is_meta(type))
             return -1;
         if (has_presentation_parser(type))
@@ -826,6 +957,58 @@ static inline int starts_digit(const zs_scanner_t *s, const zs_tok_t *t)
     return t->len > 0 && is_digit((uint8_t)zs_tok_text(s, t)[0]);
 }
 
+/* the class column as written "IN" (other spellings go through upper_tok) */
+static inline int is_word_IN(const zs_scanner_t *s, const zs_tok_t *t)
+{
+    const char *p = zs_tok_text(s, t);
+    return t->len == 2 && p[0] == 'I' && p[1] == 'N';
+}
+
+/* type_lookup of the token upper-cased, or -1 (then zs_scan tries the
+ * class words and TYPEnnn): its octets upper-cased into two words */
+static inline int type_of(const zs_scanner_t *s, const zs_tok_t *t)
+{
+    size_t n = t->len;
+    if (n == 0 || n >= sizeof(types_tab[0].name) || t->nonascii)
+        return -1;
+    const uint8_t *p = (const uint8_t *)zs_tok_text(s, t);
+    uint64_t k[2] = {0, 0};
+    uint8_t *kb = (uint8_t *)k;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        kb[i] = (uint8_t)(c - ((unsigned)(c - 'a') < 26u ? 32 : 0));
+    }
+    for (uint32_t i = key_slot(k, n);; i = (i + 1) % NKEYS) {
+        if (mnemonic_keys[i].len == 0)
+            return -1;
+        if (mnemonic_keys[i].len == n && mnemonic_keys[i].k[0] == k[0] && mnemonic_keys[i].k[1] == k[1])
+            return mnemonic_keys[i].value;
+    }
+}
+
+/* The text's octets in one pass: 0 (ASCII), 1 (some >= 0x80), -1 (a NUL) */
+static int text_octets(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    uint64_t high = 0, nul = 0;
+#ifdef __SSE2__
+    __m128i any_high = _mm_setzero_si128(), any_nul = _mm_setzero_si128();
+    const __m128i zero = _mm_setzero_si128();
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        any_high = _mm_or_si128(any_high, v);
+        any_nul = _mm_or_si128(any_nul, _mm_cmpeq_epi8(v, zero));
+    }
+    high = (uint64_t)_mm_movemask_epi8(any_high);
+    nul = (uint64_t)_mm_movemask_epi8(any_nul);
+#endif
+    for (; i < n; i++) {
+        high |= p[i] >> 7;
+        nul |= p[i] == 0;
+    }
+    return nul ? -1 : high ? 1 : 0;
+}
+
 int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *origin_in,
             int origin_len, int depth)
 {
@@ -835,8 +1018,8 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
     uint32_t owner = ZF_NONE;
     zbuf_t owner_text = {0};  /* the owner column's token, while the origin stays */
     int have_owner_text = 0;
-    uint32_t line = 0;
-    const uint8_t *pos = text, *end = text + len;
+    uint8_t *tail = NULL;
+    cursor_t c = {0};
     int rc = -1;
     /* only this call's text: an $INCLUDE's nested call must not drop its
      * own (heap) text */
@@ -847,33 +1030,44 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
 
     if (olen >= 0)
         memcpy(origin, origin_in, (size_t)olen);
-    if (!plain_ready)
-        fill_plain();
-    if (memchr(text, 0, len) != NULL) {
+    int octets = text_octets(text, len);
+    if (octets < 0) {
         s->why = "NUL octet";
         return -1;
     }
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) { /* a word at a time until a non-ASCII octet */
-        uint64_t w;
-        memcpy(&w, text + i, 8);
-        if (w & 0x8080808080808080ULL)
-            break;
-    }
-    for (; i < len; i++) {
-        if (text[i] >= 0x80) {
-            if (!valid_utf8(text + i, len - i)) {
-                s->why = "not UTF-8";
-                return -1;
-            }
-            break;
+    if (octets > 0) {
+        const uint8_t *p = text;
+        while (*p < 0x80)
+            p++;
+        if (!valid_utf8(p, len - (size_t)(p - text))) {
+            s->why = "not UTF-8";
+            return -1;
         }
     }
+    c.pos = text;
+    c.end = text + len;
+    c.ascii = octets == 0;
+    if (len > 0 && text[len - 1] != '\n') {
+        /* the last line, without a newline: read from a copy with one */
+        const uint8_t *last = memrchr(text, '\n', len);
+        last = last != NULL ? last + 1 : text;
+        size_t n = (size_t)(text + len - last);
+        tail = malloc(n + 1);
+        if (tail == NULL) {
+            s->why = "out of memory";
+            return -1;
+        }
+        memcpy(tail, last, n);
+        tail[n] = '\n';
+        c.end = last;
+        c.tail = tail;
+        c.tail_end = tail + n + 1;
+    }
 #undef FAIL
-#define FAIL(why_) do { s->why = (why_); s->why_line = line; goto out; } while (0)
-    while (pos < end) {
-        const uint8_t *ls = pos;
-        if (release && (size_t)(ls - released) >= RELEASE_STEP) {
+#define FAIL(why_) do { s->why = (why_); s->why_line = c.line; goto out; } while (0)
+    const uint8_t *ls;
+    while ((ls = line_at(&c, c.pos)) != NULL) {
+        if (release && c.end != c.tail_end && (size_t)(ls - released) >= RELEASE_STEP) {
             /* no token or name points into the text once its record is
              * read (tokens read in place live until the next record; the
              * record is copied into the table, its owner into owner_text) */
@@ -881,32 +1075,12 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
             (void)madvise((void *)released, n, MADV_DONTNEED);
             released += n;
         }
-        const uint8_t *nl = memchr(pos, '\n', (size_t)(end - pos));
-        const uint8_t *le = nl ? nl : end;
-        pos = nl ? nl + 1 : end;
-        line++;
-        uint32_t rec_line = line;
-        int parens = 0;
-        s->ntoks = 0;
-        s->tokbuf.len = 0;
-        if (scan_line(s, ls, le, &parens, nl != NULL) != 0) {
-            s->why_line = line;
+        c.pos = ls;
+        c.line++;
+        if (read_record(s, &c) != 0) {
+            s->why_line = c.line;
             goto out;
         }
-        while (parens) {
-            if (pos >= end)
-                FAIL("'(' without ')'");
-            const uint8_t *l2 = pos;
-            nl = memchr(pos, '\n', (size_t)(end - pos));
-            const uint8_t *e2 = nl ? nl : end;
-            pos = nl ? nl + 1 : end;
-            line++;
-            if (scan_line(s, l2, e2, &parens, nl != NULL) != 0) {
-                s->why_line = line;
-                goto out;
-            }
-        }
-        (void)rec_line;
         if (s->ntoks == 0)
             continue;
         zs_tok_t *toks = s->toks;
@@ -968,7 +1142,6 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
         }
         /* [TTL] [class] type, or [class] [TTL] type (RFC 1035 §5.1) */
         int64_t ttl = -1;
-        char up[24];
         if (i >= n)
             FAIL("missing type");
         if (starts_digit(s, &toks[i])) {
@@ -977,7 +1150,7 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
             if (++i >= n)
                 FAIL("missing type");
         }
-        if (tok_is(s, &toks[i], "IN")) {
+        if (is_word_IN(s, &toks[i])) {
             if (++i >= n)
                 FAIL("missing type");
             if (ttl < 0 && starts_digit(s, &toks[i])) {
@@ -987,11 +1160,13 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
                     FAIL("missing type");
             }
         }
-        int ul = upper_tok(s, &toks[i], up, sizeof(up));
-        if (ul <= 0)
-            FAIL("bad type");
-        int type = type_lookup(up, (size_t)ul);
+        int type = type_of(s, &toks[i]);
         if (type < 0) {
+            /* not a mnemonic as written: a class word first, TYPEnnn */
+            char up[24];
+            int ul = upper_tok(s, &toks[i], up, sizeof(up));
+            if (ul <= 0)
+                FAIL("bad type");
             if (strcmp(up, "IN") == 0 || strcmp(up, "CH") == 0 || strcmp(up, "CS") == 0 ||
                 strcmp(up, "HS") == 0 || strncmp(up, "CLASS", 5) == 0) {
                 uint64_t cls;
@@ -1054,5 +1229,6 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
     rc = 0;
 out:
     zbuf_free(&owner_text);
+    free(tail);
     return rc;
 }
