@@ -331,6 +331,62 @@ oom:
     return NULL;
 }
 
+#ifdef __SSE2__
+/* The common line, 16 octets at a time: tokens of plain octets between
+ * blanks (space, tab, CR), ending with '\n' within 64 octets of `p`, with
+ * no quote, parenthesis, comment, escape or other octet on it.  Its tokens
+ * are found from bit masks (a token starts where a plain octet follows a
+ * non-plain one); 1 when it was such a line (c->pos then is the next
+ * line), 0 when read_record must read it (nothing was changed).  `p` + 64
+ * must lie within the text. */
+static int plain_line(zs_scanner_t *s, cursor_t *c, const uint8_t *p)
+{
+    const __m128i over_space = _mm_set1_epi8(0x20), nl = _mm_set1_epi8('\n');
+    const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t'), cr = _mm_set1_epi8('\r');
+    const __m128i quote = _mm_set1_epi8('"'), open = _mm_set1_epi8('('), close = _mm_set1_epi8(')');
+    const __m128i semi = _mm_set1_epi8(';'), esc = _mm_set1_epi8('\\');
+    uint64_t plain = 0, blank = 0, newline = 0;
+    for (int k = 0; k < 64; k += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + k));
+        /* 0x21..0x7F as signed octets, less the five that start something */
+        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, open)),
+                                       _mm_or_si128(_mm_cmpeq_epi8(v, close),
+                                                    _mm_or_si128(_mm_cmpeq_epi8(v, semi), _mm_cmpeq_epi8(v, esc))));
+        __m128i pl = _mm_andnot_si128(special, _mm_cmpgt_epi8(v, over_space));
+        __m128i bl = _mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_or_si128(_mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, cr)));
+        plain |= (uint64_t)(uint16_t)_mm_movemask_epi8(pl) << k;
+        blank |= (uint64_t)(uint16_t)_mm_movemask_epi8(bl) << k;
+        uint32_t n = (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl));
+        if (n != 0) {
+            newline = (uint64_t)n << k;
+            break;
+        }
+    }
+    if (newline == 0)
+        return 0;
+    uint64_t before = (newline & -newline) - 1; /* the octets before the '\n' */
+    plain &= before;
+    if ((plain | (blank & before)) != before)
+        return 0;
+    if (s->captoks - s->ntoks < 32 && grow_toks(s) != 0)
+        return 0;
+    uint64_t starts = plain & ~(plain << 1), ends = plain & ~(plain >> 1);
+    while (starts != 0) {
+        int a = __builtin_ctzll(starts), b = __builtin_ctzll(ends);
+        zs_tok_t *t = &s->toks[s->ntoks++];
+        t->src = (const char *)p + a;
+        t->off = 0;
+        t->len = (uint32_t)(b - a + 1);
+        t->quoted = 0;
+        t->nonascii = 0;
+        starts &= starts - 1;
+        ends &= ends - 1;
+    }
+    c->pos = p + __builtin_ctzll(newline) + 1;
+    return 1;
+}
+#endif
+
 /* One record's tokens (rdata.scan_line over its lines): the line at
  * c->pos and, while a '(' is open, the lines after it; c->pos then is the
  * line after the record.  Most tokens are a run of plain octets, read
@@ -342,6 +398,10 @@ static int read_record(zs_scanner_t *s, cursor_t *c)
     int parens = 0;
     s->ntoks = 0;
     s->tokbuf.len = 0;
+#ifdef __SSE2__
+    if ((size_t)(c->end - p) >= 64 && plain_line(s, c, p))
+        return 0;
+#endif
     for (;;) {
         switch (char_class[*p]) {
         case CH_BLANK:
@@ -479,13 +539,31 @@ static int parse_ttl(const char *p, size_t n, uint64_t top, uint64_t *out)
     return 0;
 }
 
-/* model.name_from_text into `out` (case kept): its length, or -1 */
-static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, uint8_t *out)
+/* the octets of a word equal to '.' or '\\': the lowest set bit (0x80 of
+ * an octet) marks the first; bits above it may be spurious */
+static inline uint64_t dot_or_escape(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t d = v ^ (ones * '.'), e = v ^ (ones * '\\');
+    return (((d - ones) & ~d) | ((e - ones) & ~e)) & highs;
+}
+
+/* room for a parsed name: 255 octets, and a word stored past them */
+#define NAME_ROOM (255 + 8)
+
+/* model.name_from_text into `out` (NAME_ROOM octets; case kept, or
+ * lower-cased as zf_fold_copy does when `fold`): its length, or -1.
+ * Plain label octets go a word at a time (never read past the token). */
+static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, uint8_t *out,
+                      int fold)
 {
     if (n == 1 && p[0] == '@') {
         if (olen < 0)
             return -1;
-        memcpy(out, origin, (size_t)olen);
+        if (fold)
+            zf_fold_copy(out, origin, (size_t)olen);
+        else
+            memcpy(out, origin, (size_t)olen);
         return olen;
     }
     if (n == 1 && p[0] == '.') {
@@ -493,34 +571,55 @@ static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, 
         return 1;
     }
     size_t w = 0;      /* octets written */
-    size_t lab = 0;    /* where the current label's length octet is */
-    size_t cur = 0;    /* octets in the current label */
+    size_t i = 0;
     int absolute = 0;
-    for (size_t i = 0; i < n;) {
-        /* a run of plain label octets at once (most names are nothing
-         * else): the same limits as octet by octet below */
-        size_t j = i;
-        while (j < n && p[j] != '.' && p[j] != '\\')
-            j++;
-        if (j > i) {
-            size_t k = j - i;
-            if (cur == 0) {
-                lab = w;
-                w++;
+    while (i < n) {
+        size_t lab = w++; /* the label's length octet */
+        size_t cur = 0;   /* octets in the label */
+        for (;;) {
+            if (n >= 8) {
+                /* the next eight octets, or the token's last ones shifted
+                 * down (zeros above them): label octets up to a '.' or '\\'
+                 * stored as a word, `out` having room past 255 for it */
+                size_t avail = n - i;
+                uint64_t v, m;
+                if (avail >= 8) {
+                    memcpy(&v, p + i, 8);
+                    avail = 8;
+                    m = dot_or_escape(v);
+                } else {
+                    memcpy(&v, p + n - 8, 8);
+                    v >>= 8 * (8 - avail);
+                    m = dot_or_escape(v) & ((1ULL << (8 * avail)) - 1);
+                }
+                size_t q = m != 0 ? (size_t)__builtin_ctzll(m) >> 3 : avail;
+                if (cur + q > 63 || w + q > 255)
+                    return -1;
+                if (fold)
+                    v = zf_fold8(v);
+                memcpy(out + w, &v, 8);
+                w += q;
+                cur += q;
+                i += q;
+                if (i >= n)
+                    break;
+                if (q == avail)
+                    continue;
             }
-            if (cur + k > 63 || w + k > 255)
-                return -1;
-            memcpy(out + w, p + i, k);
-            w += k;
-            cur += k;
-            i = j;
-            continue;
-        }
-        uint8_t c = (uint8_t)p[i];
-        uint8_t v;
-        if (c == '\\') {
-            if (i + 4 <= n && is_digit((uint8_t)p[i + 1]) &&
-                is_digit((uint8_t)p[i + 2]) && is_digit((uint8_t)p[i + 3])) {
+            uint8_t c = 0;
+            while (i < n && (c = (uint8_t)p[i]) != '.' && c != '\\') {
+                if (cur == 63 || w >= 255)
+                    return -1;
+                out[w++] = fold ? zf_fold1(c) : c;
+                cur++;
+                i++;
+            }
+            if (i >= n || c == '.')
+                break;
+            /* an escape: \DDD or \X */
+            uint8_t v;
+            if (i + 4 <= n && is_digit((uint8_t)p[i + 1]) && is_digit((uint8_t)p[i + 2]) &&
+                is_digit((uint8_t)p[i + 3])) {
                 int d = (p[i + 1] - '0') * 100 + (p[i + 2] - '0') * 10 + (p[i + 3] - '0');
                 if (d > 255)
                     return -1;
@@ -534,30 +633,20 @@ static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, 
                     return -1;
                 i += 2;
             }
-        } else if (c == '.') {
-            if (cur == 0)
+            if (cur == 63 || w >= 255)
                 return -1;
-            out[lab] = (uint8_t)cur;
-            cur = 0;
-            if (i == n - 1)
-                absolute = 1;
-            i++;
-            continue;
-        } else {
-            v = c;
-            i++;
+            out[w++] = fold ? zf_fold1(v) : v;
+            cur++;
         }
-        if (cur == 0) {
-            lab = w;
-            w++;
-        }
-        if (cur == 63 || w >= 255)
-            return -1;
-        out[w++] = v;
-        cur++;
-    }
-    if (cur)
+        if (cur == 0)
+            return -1; /* an empty label: "..", a leading "." */
         out[lab] = (uint8_t)cur;
+        if (i < n) { /* at a '.' */
+            i++;
+            if (i == n)
+                absolute = 1;
+        }
+    }
     /* w octets of labels */
     if (absolute) {
         if (w + 1 > 255)
@@ -567,7 +656,10 @@ static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, 
     }
     if (olen < 0 || w + (size_t)olen > 255)
         return -1;
-    memcpy(out + w, origin, (size_t)olen);
+    if (fold)
+        zf_fold_copy(out + w, origin, (size_t)olen);
+    else
+        memcpy(out + w, origin, (size_t)olen);
     return (int)w + olen;
 }
 
@@ -629,10 +721,10 @@ static int put_u32(zbuf_t *w, uint64_t v)
 
 static int put_name(zs_scanner_t *s, const zs_tok_t *t, const uint8_t *origin, int olen)
 {
-    uint8_t name[256];
+    uint8_t name[NAME_ROOM];
     if (t->nonascii)
         return -1;
-    int n = parse_name(zs_tok_text(s, t), t->len, origin, olen, name);
+    int n = parse_name(zs_tok_text(s, t), t->len, origin, olen, name, 0);
     if (n < 0)
         return -1;
     return zbuf_put(&s->wire, name, (size_t)n);
@@ -655,26 +747,33 @@ static int put_int(zs_scanner_t *s, const zs_tok_t *t, uint64_t top, int octets)
  * tests/unit/snapshot/test_scan_addresses.py holds it to inet_pton. */
 static int parse_ipv4(const char *p, size_t n, uint8_t out[4])
 {
-    /* octet by octet, each a run of digits: ~100 instructions an address
-     * where a state machine over every character took ~270 */
+    /* octet by octet, a digit at a time with no bound check: the octet
+     * after a token is never a digit or a '.' (see cursor_t), so each
+     * octet's digits and the dot after it are read without one */
     const unsigned char *c = (const unsigned char *)p, *e = c + n;
-    for (int k = 0; k < 4; k++) {
-        if (k > 0) {
-            if (c >= e || *c != '.')
-                return -1;
-            c++;
-        }
-        if (c >= e || (unsigned)(*c - '0') > 9)
+    for (int k = 0;; k++) {
+        unsigned val = (unsigned)c[0] - '0', d;
+        if (val > 9)
             return -1;
-        unsigned val = (unsigned)(*c++ - '0');
-        while (c < e && (unsigned)(*c - '0') <= 9) {
+        if ((d = (unsigned)c[1] - '0') <= 9) {
             if (val == 0)
                 return -1; /* a leading zero */
-            val = val * 10 + (unsigned)(*c++ - '0');
-            if (val > 255)
-                return -1;
+            val = val * 10 + d;
+            if ((d = (unsigned)c[2] - '0') <= 9) {
+                val = val * 10 + d;
+                if (val > 255 || (unsigned)c[3] - '0' <= 9)
+                    return -1;
+                c++;
+            }
+            c++;
         }
+        c++;
         out[k] = (uint8_t)val;
+        if (k == 3)
+            break;
+        if (*c != '.')
+            return -1;
+        c++;
     }
     return c == e ? 0 : -1;
 }
@@ -1100,10 +1199,10 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
                     if (upper_tok(s, o, word, sizeof(word)) < 0)
                         FAIL("unknown directive");
                     if (strcmp(word, "$ORIGIN") == 0) {
-                        uint8_t name[256];
+                        uint8_t name[NAME_ROOM];
                         int nn;
                         if (n != 2 || toks[1].nonascii ||
-                            (nn = parse_name(zs_tok_text(s, &toks[1]), toks[1].len, origin, olen, name)) < 0)
+                            (nn = parse_name(zs_tok_text(s, &toks[1]), toks[1].len, origin, olen, name, 0)) < 0)
                             FAIL("bad $ORIGIN");
                         memcpy(origin, name, (size_t)nn);
                         olen = nn;
@@ -1126,11 +1225,10 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
                     }
                     continue;
                 }
-                uint8_t name[256], low[256];
-                int nn = parse_name(ot, o->len, origin, olen, name);
+                uint8_t low[NAME_ROOM];
+                int nn = parse_name(ot, o->len, origin, olen, low, 1);
                 if (nn < 0)
                     FAIL("bad owner name");
-                zf_fold_copy(low, name, (size_t)nn); /* zfwire.h: a word at a time */
                 owner = zf_intern(t, low, (size_t)nn);
                 if (owner == ZF_NONE)
                     FAIL("out of memory");
