@@ -334,40 +334,41 @@ oom:
 #ifdef __SSE2__
 /* The common line, 16 octets at a time: tokens of plain octets between
  * blanks (space, tab, CR), ending with '\n' within 64 octets of `p`, with
- * no quote, parenthesis, comment, escape or other octet on it.  Its tokens
+ * no quote, parenthesis, comment, escape or other octet on it.  The first
+ * octet that is neither plain nor such a blank must be the '\n'; tokens
  * are found from bit masks (a token starts where a plain octet follows a
- * non-plain one); 1 when it was such a line (c->pos then is the next
- * line), 0 when read_record must read it (nothing was changed).  `p` + 64
- * must lie within the text. */
+ * blank).  1 when it was such a line (c->pos then is the next line), 0
+ * when read_record must read it (nothing was changed).  `p` + 64 must lie
+ * within the text. */
 static int plain_line(zs_scanner_t *s, cursor_t *c, const uint8_t *p)
 {
-    const __m128i over_space = _mm_set1_epi8(0x20), nl = _mm_set1_epi8('\n');
-    const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t'), cr = _mm_set1_epi8('\r');
-    const __m128i quote = _mm_set1_epi8('"'), open = _mm_set1_epi8('('), close = _mm_set1_epi8(')');
+    const __m128i space = _mm_set1_epi8(' '), quote = _mm_set1_epi8('"');
     const __m128i semi = _mm_set1_epi8(';'), esc = _mm_set1_epi8('\\');
-    uint64_t plain = 0, blank = 0, newline = 0;
+    const __m128i four = _mm_set1_epi8(4), tab_cr = _mm_set1_epi8('\r'); /* '\t' | 4 == '\r' */
+    const __m128i one = _mm_set1_epi8(1), parens = _mm_set1_epi8(')');     /* '(' | 1 == ')' */
+    uint64_t plain = 0, other = 0;
     for (int k = 0; k < 64; k += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(p + k));
-        /* 0x21..0x7F as signed octets, less the five that start something */
-        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, open)),
-                                       _mm_or_si128(_mm_cmpeq_epi8(v, close),
-                                                    _mm_or_si128(_mm_cmpeq_epi8(v, semi), _mm_cmpeq_epi8(v, esc))));
-        __m128i pl = _mm_andnot_si128(special, _mm_cmpgt_epi8(v, over_space));
-        __m128i bl = _mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_or_si128(_mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, cr)));
-        plain |= (uint64_t)(uint16_t)_mm_movemask_epi8(pl) << k;
-        blank |= (uint64_t)(uint16_t)_mm_movemask_epi8(bl) << k;
-        uint32_t n = (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl));
-        if (n != 0) {
-            newline = (uint64_t)n << k;
+        /* above ' ' as signed octets: 0x21..0x7F */
+        __m128i above = _mm_cmpgt_epi8(v, space);
+        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, semi)),
+                                       _mm_or_si128(_mm_cmpeq_epi8(v, esc),
+                                                    _mm_cmpeq_epi8(_mm_or_si128(v, one), parens)));
+        __m128i blank = _mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(_mm_or_si128(v, four), tab_cr));
+        __m128i good = _mm_or_si128(_mm_andnot_si128(special, above), blank);
+        plain |= (uint64_t)(uint16_t)_mm_movemask_epi8(above) << k;
+        uint64_t bad = (uint64_t)(uint16_t)~_mm_movemask_epi8(good);
+        if (bad != 0) {
+            other = bad << k;
             break;
         }
     }
-    if (newline == 0)
+    if (other == 0)
         return 0;
-    uint64_t before = (newline & -newline) - 1; /* the octets before the '\n' */
-    plain &= before;
-    if ((plain | (blank & before)) != before)
+    int end = __builtin_ctzll(other);
+    if (p[end] != '\n')
         return 0;
+    plain &= (other & -other) - 1; /* the octets before the '\n' */
     if (s->captoks - s->ntoks < 32 && grow_toks(s) != 0)
         return 0;
     uint64_t starts = plain & ~(plain << 1), ends = plain & ~(plain >> 1);
@@ -375,14 +376,13 @@ static int plain_line(zs_scanner_t *s, cursor_t *c, const uint8_t *p)
         int a = __builtin_ctzll(starts), b = __builtin_ctzll(ends);
         zs_tok_t *t = &s->toks[s->ntoks++];
         t->src = (const char *)p + a;
-        t->off = 0;
         t->len = (uint32_t)(b - a + 1);
         t->quoted = 0;
         t->nonascii = 0;
         starts &= starts - 1;
         ends &= ends - 1;
     }
-    c->pos = p + __builtin_ctzll(newline) + 1;
+    c->pos = p + end + 1;
     return 1;
 }
 #endif
@@ -551,19 +551,25 @@ static inline uint64_t dot_or_escape(uint64_t v)
 /* room for a parsed name: 255 octets, and a word stored past them */
 #define NAME_ROOM (255 + 8)
 
+/* the origin after a name's labels, a word at a time: `out` and the
+ * origin both have NAME_ROOM octets */
+static inline void copy_origin(uint8_t *out, const uint8_t *origin, int olen)
+{
+    for (int k = 0; k < olen; k += 8)
+        memcpy(out + k, origin + k, 8);
+}
+
 /* model.name_from_text into `out` (NAME_ROOM octets; case kept, or
- * lower-cased as zf_fold_copy does when `fold`): its length, or -1.
- * Plain label octets go a word at a time (never read past the token). */
+ * lower-cased as zf_fold_copy does when `fold`, `origin` then being
+ * lower-cased already): its length, or -1.  Plain label octets go a word
+ * at a time (never read past the token). */
 static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, uint8_t *out,
                       int fold)
 {
     if (n == 1 && p[0] == '@') {
         if (olen < 0)
             return -1;
-        if (fold)
-            zf_fold_copy(out, origin, (size_t)olen);
-        else
-            memcpy(out, origin, (size_t)olen);
+        copy_origin(out, origin, olen);
         return olen;
     }
     if (n == 1 && p[0] == '.') {
@@ -656,10 +662,7 @@ static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, 
     }
     if (olen < 0 || w + (size_t)olen > 255)
         return -1;
-    if (fold)
-        zf_fold_copy(out + w, origin, (size_t)olen);
-    else
-        memcpy(out + w, origin, (size_t)olen);
+    copy_origin(out + w, origin, olen);
     return (int)w + olen;
 }
 
@@ -1111,7 +1114,7 @@ static int text_octets(const uint8_t *p, size_t n)
 int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *origin_in,
             int origin_len, int depth)
 {
-    uint8_t origin[256];
+    uint8_t origin[NAME_ROOM] = {0}, origin_low[NAME_ROOM] = {0}; /* as written, lower-cased */
     int olen = origin_len;
     zf_table_t *t = s->t;
     uint32_t owner = ZF_NONE;
@@ -1127,8 +1130,10 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
     size_t page = release ? (size_t)sysconf(_SC_PAGESIZE) : 1;
     s->release_behind = 0;
 
-    if (olen >= 0)
+    if (olen >= 0) {
         memcpy(origin, origin_in, (size_t)olen);
+        zf_fold_copy(origin_low, origin, (size_t)olen);
+    }
     int octets = text_octets(text, len);
     if (octets < 0) {
         s->why = "NUL octet";
@@ -1205,6 +1210,7 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
                             (nn = parse_name(zs_tok_text(s, &toks[1]), toks[1].len, origin, olen, name, 0)) < 0)
                             FAIL("bad $ORIGIN");
                         memcpy(origin, name, (size_t)nn);
+                        zf_fold_copy(origin_low, name, (size_t)nn);
                         olen = nn;
                         have_owner_text = 0;
                     } else if (strcmp(word, "$TTL") == 0) {
@@ -1226,7 +1232,7 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
                     continue;
                 }
                 uint8_t low[NAME_ROOM];
-                int nn = parse_name(ot, o->len, origin, olen, low, 1);
+                int nn = parse_name(ot, o->len, origin_low, olen, low, 1);
                 if (nn < 0)
                     FAIL("bad owner name");
                 owner = zf_intern(t, low, (size_t)nn);
