@@ -372,16 +372,18 @@ static int plain_line(zs_scanner_t *s, cursor_t *c, const uint8_t *p)
     if (s->captoks - s->ntoks < 32 && grow_toks(s) != 0)
         return 0;
     uint64_t starts = plain & ~(plain << 1), ends = plain & ~(plain >> 1);
+    zs_tok_t *first = s->toks + s->ntoks, *t = first; /* locals: no reload after each store */
     while (starts != 0) {
         int a = __builtin_ctzll(starts), b = __builtin_ctzll(ends);
-        zs_tok_t *t = &s->toks[s->ntoks++];
         t->src = (const char *)p + a;
         t->len = (uint32_t)(b - a + 1);
         t->quoted = 0;
         t->nonascii = 0;
+        t++;
         starts &= starts - 1;
         ends &= ends - 1;
     }
+    s->ntoks += (int)(t - first);
     c->pos = p + end + 1;
     return 1;
 }
@@ -698,14 +700,18 @@ static int unescape(const char *p, size_t n, zbuf_t *out)
     return 0;
 }
 
-static int hexval(uint8_t c)
+/* the value of a hex digit, -1 for any other octet */
+static const int8_t hex_digit[256] = {
+    [0 ... 255] = -1,
+    ['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4,
+    ['5'] = 5, ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
+    ['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
+    ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
+};
+
+static inline int hexval(uint8_t c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    return hex_digit[c];
 }
 
 /* ---- rdata ------------------------------------------------------------------- */
@@ -781,14 +787,6 @@ static int parse_ipv4(const char *p, size_t n, uint8_t out[4])
     return c == e ? 0 : -1;
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* An IPv6 address, accepted and refused exactly as glibc's inet_pton(AF_INET6)
  * does: groups of 1-4 hex digits, one "::", a dotted quad in the last 32
  * bits; ~700 instructions an address there (its copy and checks). */
@@ -807,7 +805,7 @@ static int parse_ipv6(const char *p, size_t n, uint8_t out[16])
     curtok = i;
     while (i < n) {
         unsigned char ch = (unsigned char)p[i++];
-        int d = hex_value(ch);
+        int d = hexval(ch);
         if (d >= 0) {
             if (digits == 4)
                 return -1;
@@ -1088,6 +1086,45 @@ static inline int type_of(const zs_scanner_t *s, const zs_tok_t *t)
     }
 }
 
+/* a[0..n) == b[0..n), a word at a time (the last word overlapping) */
+static inline int same_octets(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint64_t x, y;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i])
+                return 0;
+        return 1;
+    }
+    for (size_t i = 0; i + 8 < n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return 0;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
+
+/* `b` holds the n octets at p (the owner column kept between records) */
+static inline int keep_octets(zbuf_t *b, const uint8_t *p, size_t n)
+{
+    b->len = 0;
+    if (zbuf_reserve(b, n) != 0)
+        return -1;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            b->p[i] = p[i];
+    } else {
+        for (size_t i = 0; i + 8 < n; i += 8)
+            memcpy(b->p + i, p + i, 8);
+        memcpy(b->p + n - 8, p + n - 8, 8);
+    }
+    b->len = n;
+    return 0;
+}
+
 /* The text's octets in one pass: 0 (ASCII), 1 (some >= 0x80), -1 (a NUL) */
 static int text_octets(const uint8_t *p, size_t n)
 {
@@ -1198,7 +1235,7 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
             i = 1;
             if (o->quoted || o->nonascii || o->len == 0)
                 FAIL("unusual owner column");
-            if (!(have_owner_text && owner_text.len == o->len && memcmp(owner_text.p, ot, o->len) == 0)) {
+            if (!(have_owner_text && owner_text.len == o->len && same_octets(owner_text.p, (const uint8_t *)ot, o->len))) {
                 if (ot[0] == '$') {
                     char word[16];
                     if (upper_tok(s, o, word, sizeof(word)) < 0)
@@ -1238,8 +1275,7 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
                 owner = zf_intern(t, low, (size_t)nn);
                 if (owner == ZF_NONE)
                     FAIL("out of memory");
-                owner_text.len = 0;
-                if (zbuf_put(&owner_text, ot, o->len) != 0)
+                if (keep_octets(&owner_text, (const uint8_t *)ot, o->len) != 0)
                     FAIL("out of memory");
                 have_owner_text = 1;
             }
