@@ -668,6 +668,73 @@ static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, 
     return (int)w + olen;
 }
 
+/* 0x80 in each octet of v equal to c, exactly */
+static inline uint64_t octets_equal(uint64_t v, uint8_t c)
+{
+    uint64_t x = v ^ (0x0101010101010101ULL * c);
+    return ~(((x & 0x7F7F7F7F7F7F7F7FULL) + 0x7F7F7F7F7F7F7F7FULL) | x) & 0x8080808080808080ULL;
+}
+
+/* the octet flags of octets_equal() as eight bits, octet i at bit i */
+static inline uint64_t octet_bits(uint64_t m)
+{
+    return ((m >> 7) * 0x0102040810204080ULL) >> 56;
+}
+
+/* parse_name for a token read in place (so no escape in it: a run of
+ * plain octets) of 8 to 64 octets: its octets go to out + 1 a word at a
+ * time while its dots are found, then each dot becomes the length of the
+ * label after it.  Same result as parse_name. */
+static int parse_plain_name(const char *p, size_t n, const uint8_t *origin, int olen, uint8_t *out,
+                            int fold)
+{
+    uint64_t dots = 0;
+    for (size_t at = 0;; at += 8) {
+        if (at + 8 > n)
+            at = n - 8; /* the last word overlaps the one before */
+        uint64_t v;
+        memcpy(&v, p + at, 8);
+        dots |= octet_bits(octets_equal(v, '.')) << at;
+        if (fold)
+            v = zf_fold8(v);
+        memcpy(out + 1 + at, &v, 8);
+        if (at + 8 >= n)
+            break;
+    }
+    size_t start = 0; /* of the label being closed: its length octet is out[start] */
+    while (dots != 0) {
+        size_t d = (size_t)__builtin_ctzll(dots);
+        size_t len = d - start;
+        if (len == 0 || len > 63)
+            return -1; /* an empty label ("..", a leading dot), or a long one */
+        out[start] = (uint8_t)len;
+        start = d + 1;
+        dots &= dots - 1;
+    }
+    size_t len = n - start;
+    if (len > 63)
+        return -1;
+    out[start] = (uint8_t)len; /* 0 after a final dot: the root */
+    if (len == 0) {
+        if (n + 1 > 255)
+            return -1;
+        return (int)n + 1;
+    }
+    if (olen < 0 || n + 1 + (size_t)olen > 255)
+        return -1;
+    copy_origin(out + n + 1, origin, olen);
+    return (int)n + 1 + olen;
+}
+
+/* parse_name of a token: the word-wise parse for most */
+static inline int tok_name(const zs_scanner_t *s, const zs_tok_t *t, const uint8_t *origin, int olen,
+                           uint8_t *out, int fold)
+{
+    if (t->src != NULL && t->len >= 8 && t->len <= 64)
+        return parse_plain_name(t->src, t->len, origin, olen, out, fold);
+    return parse_name(zs_tok_text(s, t), t->len, origin, olen, out, fold);
+}
+
 /* rdata.unescape into `out`: \DDD and \X (a digit X is an error) */
 static int unescape(const char *p, size_t n, zbuf_t *out)
 {
@@ -733,7 +800,7 @@ static int put_name(zs_scanner_t *s, const zs_tok_t *t, const uint8_t *origin, i
     uint8_t name[NAME_ROOM];
     if (t->nonascii)
         return -1;
-    int n = parse_name(zs_tok_text(s, t), t->len, origin, olen, name, 0);
+    int n = tok_name(s, t, origin, olen, name, 0);
     if (n < 0)
         return -1;
     return zbuf_put(&s->wire, name, (size_t)n);
@@ -1269,7 +1336,7 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
                     continue;
                 }
                 uint8_t low[NAME_ROOM];
-                int nn = parse_name(ot, o->len, origin_low, olen, low, 1);
+                int nn = tok_name(s, o, origin_low, olen, low, 1);
                 if (nn < 0)
                     FAIL("bad owner name");
                 owner = zf_intern(t, low, (size_t)nn);
