@@ -795,15 +795,16 @@ static int put_u32(zbuf_t *w, uint64_t v)
     return zbuf_put(w, b, 4);
 }
 
+/* a name in the rdata, parsed into the wire buffer itself */
 static int put_name(zs_scanner_t *s, const zs_tok_t *t, const uint8_t *origin, int olen)
 {
-    uint8_t name[NAME_ROOM];
-    if (t->nonascii)
+    if (t->nonascii || zbuf_reserve(&s->wire, NAME_ROOM) != 0)
         return -1;
-    int n = tok_name(s, t, origin, olen, name, 0);
+    int n = tok_name(s, t, origin, olen, s->wire.p + s->wire.len, 0);
     if (n < 0)
         return -1;
-    return zbuf_put(&s->wire, name, (size_t)n);
+    s->wire.len += (size_t)n;
+    return 0;
 }
 
 static int put_int(zs_scanner_t *s, const zs_tok_t *t, uint64_t top, int octets)
@@ -912,9 +913,13 @@ static int parse_ipv6(const char *p, size_t n, uint8_t out[16])
     if (colonp != SIZE_MAX) {
         if (tp == 16)
             return -1; /* "::" standing for no group at all */
+        /* the groups after "::" to the end, zeros where they were (an
+         * octet at a time: a few, where memmove and memset were calls) */
         size_t moved = tp - colonp;
-        memmove(tmp + 16 - moved, tmp + colonp, moved);
-        memset(tmp + colonp, 0, 16 - moved - colonp);
+        for (size_t k = 1; k <= moved; k++) {
+            tmp[16 - k] = tmp[colonp + moved - k];
+            tmp[colonp + moved - k] = 0;
+        }
         tp = 16;
     }
     if (tp != 16)
