@@ -870,35 +870,44 @@ static int parse_ipv4(const char *p, size_t n, uint8_t out[4])
  * bits; ~700 instructions an address there (its copy and checks). */
 static int parse_ipv6(const char *p, size_t n, uint8_t out[16])
 {
+    /* a group of hex digits at a time, with no bound check: the octet
+     * after a token is no hex digit (see cursor_t) */
+    const unsigned char *c = (const unsigned char *)p;
     uint8_t tmp[16] = {0};
     size_t tp = 0, colonp = SIZE_MAX, i = 0, curtok, digits = 0;
     unsigned val = 0;
     if (n == 0)
         return -1;
-    if (p[0] == ':') {
-        if (n < 2 || p[1] != ':')
+    if (c[0] == ':') {
+        if (n < 2 || c[1] != ':')
             return -1;
         i = 1;
     }
     curtok = i;
     while (i < n) {
-        unsigned char ch = (unsigned char)p[i++];
-        int d = hexval(ch);
-        if (d >= 0) {
-            if (digits == 4)
+        int d = hexval(c[i]);
+        if (d < 0) {
+            /* no group here: a second ':' of "::" (which may come once) */
+            if (c[i++] != ':' || colonp != SIZE_MAX)
                 return -1;
-            val = val << 4 | (unsigned)d;
-            digits++;
+            curtok = i;
+            colonp = tp;
             continue;
         }
+        size_t k = i + 1;
+        val = (unsigned)d;
+        while ((d = hexval(c[k])) >= 0) {
+            val = val << 4 | (unsigned)d;
+            if (++k - i > 4)
+                return -1; /* five digits */
+        }
+        digits = k - i;
+        i = k;
+        if (i >= n)
+            break;
+        unsigned char ch = c[i++];
         if (ch == ':') {
             curtok = i;
-            if (digits == 0) {
-                if (colonp != SIZE_MAX)
-                    return -1;
-                colonp = tp;
-                continue;
-            }
             if (i == n || tp + 2 > 16)
                 return -1;
             tmp[tp++] = (uint8_t)(val >> 8);
