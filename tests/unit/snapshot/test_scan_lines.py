@@ -133,3 +133,38 @@ def test_broken_lines_are_refused_as_zonefile_refuses_them(tmp_path, body, last)
     with pytest.raises(ZoneFileError) as got:
         compile_zone_files([path])
     assert str(got.value) == str(want.value)
+
+
+_DIGESTS = """
+import hashlib, sys
+from zonefront.snapshot.fastcompile import Stats, compile_zone_files
+for path in sys.argv[1:]:
+    stats = Stats()
+    arrays = compile_zone_files([path], stats).arrays()
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        h.update(k.encode() + bytes(arrays[k]))
+    print(h.hexdigest(), len(stats.python_files))
+"""
+
+
+def test_sse2_plain_line_compiles_the_shapes_as_avx2_does(tmp_path):
+    """plain_line has an AVX2 form, chosen when the CPU has it, and the SSE2
+    form every x86-64 has; ZONEFRONT_SCAN_NO_AVX2 (read once per process)
+    forces the SSE2 one.  Both compile every shape in C to the same arrays."""
+    import os
+    import subprocess
+    import sys
+
+    paths = []
+    for i, body in enumerate(SHAPES.values()):
+        p = tmp_path / f"z{i}.db"
+        p.write_bytes((HEAD + body + PAD).encode())
+        paths.append(str(p))
+    out = {}
+    for name, extra in (("default", {}), ("sse2", {"ZONEFRONT_SCAN_NO_AVX2": "1"})):
+        run = subprocess.run([sys.executable, "-c", _DIGESTS, *paths], check=True, capture_output=True,
+                             env=dict(os.environ, **extra), text=True)
+        out[name] = run.stdout.split("\n")
+    assert out["sse2"] == out["default"]
+    assert all(line.endswith(" 0") for line in out["default"] if line)  # no file left to zonefile.py
