@@ -9,7 +9,8 @@
  * and RFC 3597 rdata of types rdata.py has no parser for either).
  *
  * Most lines cost no loop over their octets: plain_line classifies a line
- * 16 octets at a time (SSE2) and takes its tokens from bit masks, names
+ * 32 octets at a time (AVX2, where the CPU has it) or 16 (SSE2) and takes
+ * its tokens from bit masks, names
  * read in place are parsed from a mask of their dots (parse_plain_name),
  * and a type column is found by its octets in two words (type_of).  Every
  * line read ends with '\n' (a last line without one is read from a copy)
@@ -30,9 +31,12 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(ZS_NO_AVX2)
+/* plain_line_avx2 is compiled for AVX2 by a target attribute and chosen at
+ * run time; -DZS_NO_AVX2 builds without it */
+#if defined(__x86_64__) && defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(ZS_NO_AVX2)
 #include <immintrin.h>
-#define HAVE_AVX2_PATH 1 /* compiled for AVX2 by a target attribute, chosen at run time */
+#define HAVE_AVX2_PATH 1
 #endif
 
 #define RELEASE_STEP ((size_t)8 << 20) /* octets scanned between two madvise calls */
@@ -833,18 +837,18 @@ static int unescape(const char *p, size_t n, zbuf_t *out)
     return 0;
 }
 
-/* the value of a hex digit, -1 for any other octet */
-static const int8_t hex_digit[256] = {
-    [0 ... 255] = -1,
-    ['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4,
-    ['5'] = 5, ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
-    ['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
-    ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
+/* a hex digit's value plus one, 0 for any other octet */
+static const uint8_t hex_digit[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+    ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
 };
 
+/* the value of a hex digit, -1 for any other octet */
 static inline int hexval(uint8_t c)
 {
-    return hex_digit[c];
+    return (int)hex_digit[c] - 1;
 }
 
 /* ---- rdata ------------------------------------------------------------------- */
