@@ -837,18 +837,22 @@ static int unescape(const char *p, size_t n, zbuf_t *out)
     return 0;
 }
 
-/* a hex digit's value plus one, 0 for any other octet */
-static const uint8_t hex_digit[256] = {
-    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
-    ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
-    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
-    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+/* the value of a hex digit, -1 for any other octet (the ranges between
+ * the digits spelled out: an initializer overriding another is a warning) */
+static const int8_t hex_digit[256] = {
+    [0 ... '0' - 1] = -1,
+    ['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4,
+    ['5'] = 5, ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
+    ['9' + 1 ... 'A' - 1] = -1,
+    ['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
+    ['F' + 1 ... 'a' - 1] = -1,
+    ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
+    ['f' + 1 ... 255] = -1,
 };
 
-/* the value of a hex digit, -1 for any other octet */
 static inline int hexval(uint8_t c)
 {
-    return (int)hex_digit[c] - 1;
+    return hex_digit[c];
 }
 
 /* ---- rdata ------------------------------------------------------------------- */
