@@ -7,6 +7,17 @@
  * the next lines.  Field parsers mirror rdata.py's for the types big zones
  * are made of (A, AAAA, NS, CNAME, PTR, DNAME, MX, SRV, TXT, SPF, SOA, CAA,
  * and RFC 3597 rdata of types rdata.py has no parser for either).
+ *
+ * Most lines cost no loop over their octets: plain_line classifies a line
+ * 32 octets at a time (AVX2, where the CPU has it) or 16 (SSE2) and takes
+ * its tokens from bit masks, names
+ * read in place are parsed from a mask of their dots (parse_plain_name),
+ * and a type column is found by its octets in two words (type_of).  Every
+ * line read ends with '\n' (a last line without one is read from a copy)
+ * and every token is followed by an octet that ends a name, a number or an
+ * address, so the token loops and parsers check no bound (cursor_t).  The
+ * other lines, and what these paths leave, go through read_record and the
+ * general parsers, which give the same tokens and the same results.
  */
 #define _GNU_SOURCE
 #include "zscan.h"
@@ -17,6 +28,16 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+/* plain_line_avx2 is compiled for AVX2 by a target attribute and chosen at
+ * run time; -DZS_NO_AVX2 builds without it */
+#if defined(__x86_64__) && defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(ZS_NO_AVX2)
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1
+#endif
 
 #define RELEASE_STEP ((size_t)8 << 20) /* octets scanned between two madvise calls */
 
@@ -30,6 +51,38 @@ static struct {
     uint16_t value;
     uint8_t used;
 } types_tab[NTYPES];
+
+/* The same mnemonics keyed by their octets in two words (zero-padded), so
+ * a type column is found with a few word compares instead of upper-casing
+ * it and hashing text: `mnemonic_keys` is indexed by key_slot(). */
+#define NKEYS 512
+static struct {
+    uint64_t k[2];
+    uint16_t value;
+    uint8_t len; /* 0: empty slot */
+} mnemonic_keys[NKEYS];
+
+static inline uint32_t key_slot(const uint64_t k[2], size_t n)
+{
+    uint64_t h = (k[0] ^ (k[1] * 0x9E3779B97F4A7C15ULL) ^ n) * 0xFF51AFD7ED558CCDULL;
+    return (uint32_t)(h >> 55) % NKEYS;
+}
+
+static void add_key(const char *mnemonic, size_t n, uint16_t value)
+{
+    uint64_t k[2] = {0, 0};
+    memcpy(k, mnemonic, n);
+    for (uint32_t i = key_slot(k, n), m = 0; m < NKEYS; m++, i = (i + 1) % NKEYS) {
+        if (mnemonic_keys[i].len == 0 ||
+            (mnemonic_keys[i].len == n && mnemonic_keys[i].k[0] == k[0] && mnemonic_keys[i].k[1] == k[1])) {
+            mnemonic_keys[i].k[0] = k[0];
+            mnemonic_keys[i].k[1] = k[1];
+            mnemonic_keys[i].len = (uint8_t)n;
+            mnemonic_keys[i].value = value;
+            return;
+        }
+    }
+}
 
 static uint32_t mnemonic_hash(const char *p, size_t n)
 {
@@ -49,10 +102,12 @@ int zs_add_type(const char *mnemonic, uint16_t value)
             memcpy(types_tab[i].name, mnemonic, n + 1);
             types_tab[i].value = value;
             types_tab[i].used = 1;
+            add_key(mnemonic, n, value);
             return 0;
         }
         if (strcmp(types_tab[i].name, mnemonic) == 0) {
             types_tab[i].value = value;
+            add_key(mnemonic, n, value);
             return 0;
         }
     }
@@ -113,185 +168,392 @@ void zs_free(zs_scanner_t *s)
     s->toks = NULL;
 }
 
-/* rdata.scan_line's \s, for ASCII (other octets outside quotes stop the scan) */
-static inline int is_ws(uint8_t c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1f);
-}
+/* ---- tokens ------------------------------------------------------------------ */
 
-/* an octet that continues an unquoted token as itself: not blank, not
- * ( ) ; " \\, not NUL, ASCII (filled by zs_scan on first use) */
-static uint8_t plain_octet[256];
-static int plain_ready;
+/* What an octet does outside quotes (rdata.scan_line): continues a token
+ * as itself, separates tokens (\s, for ASCII), ends the line, or starts
+ * something else.  Octets >= 0x80 outside quotes stop the scan; NUL never
+ * gets here (zs_scan refuses such a text first). */
+enum {
+    CH_PLAIN = 0,
+    CH_BLANK,
+    CH_NEWLINE,
+    CH_OPEN,
+    CH_CLOSE,
+    CH_COMMENT, /* the classes up to here end an unquoted token */
+    CH_QUOTE,
+    CH_ESCAPE,
+    CH_OTHER,   /* >= 0x80, NUL */
+};
 
-static void fill_plain(void)
-{
-    for (int c = 1; c < 0x80; c++)
-        plain_octet[c] = !is_ws((uint8_t)c) && c != '(' && c != ')' && c != ';' && c != '"' &&
-                         c != '\\' && c != '\n';
-    plain_ready = 1;
-}
+static const uint8_t char_class[256] = {
+    [0] = CH_OTHER,
+    ['\t'] = CH_BLANK, ['\n'] = CH_NEWLINE, [0x0b] = CH_BLANK, [0x0c] = CH_BLANK,
+    ['\r'] = CH_BLANK, [0x1c ... 0x1f] = CH_BLANK, [' '] = CH_BLANK,
+    ['"'] = CH_QUOTE, ['('] = CH_OPEN, [')'] = CH_CLOSE, [';'] = CH_COMMENT,
+    ['\\'] = CH_ESCAPE, [0x80 ... 0xff] = CH_OTHER,
+};
 
-static inline int is_digit(uint8_t c)
-{
-    return c >= '0' && c <= '9';
-}
+/* octets that end a run inside double quotes */
+static const uint8_t quote_stop[256] = {['\n'] = 1, ['"'] = 1, ['\\'] = 1};
 
-static inline int new_tok(zs_scanner_t *s, int quoted)
+/* Where the scan is.  Every line it reads ends with '\n': the text's own,
+ * or, for a last line without one, that of a copy of the line; so the token
+ * loops stop at a newline, never at a bound, and every token is followed
+ * by an octet that cannot continue a name, a number or an address (its
+ * delimiter in the text, or a NUL in the token buffer). */
+typedef struct {
+    const uint8_t *pos;      /* the next line */
+    const uint8_t *end;      /* the end of the lines being read */
+    const uint8_t *tail;     /* the copied last line, or NULL */
+    const uint8_t *tail_end; /* after its '\n' */
+    uint32_t line;           /* lines begun, the one being read included */
+    int ascii;               /* the text holds no octet >= 0x80 */
+} cursor_t;
+
+/* the line that starts at `p` (just after a '\n'), or NULL at the end of
+ * the text */
+static inline const uint8_t *line_at(cursor_t *c, const uint8_t *p)
 {
-    if (s->ntoks == s->captoks) {
-        int cap = s->captoks ? s->captoks * 2 : 64;
-        zs_tok_t *t = realloc(s->toks, (size_t)cap * sizeof(zs_tok_t));
-        if (t == NULL)
-            return -1;
-        s->toks = t;
-        s->captoks = cap;
+    if (p < c->end)
+        return p;
+    if (c->tail != NULL && c->end != c->tail_end) {
+        c->end = c->tail_end;
+        return c->tail;
     }
-    zs_tok_t *t = &s->toks[s->ntoks++];
+    return NULL;
+}
+
+static int grow_toks(zs_scanner_t *s)
+{
+    int cap = s->captoks ? s->captoks * 2 : 64;
+    zs_tok_t *t = realloc(s->toks, (size_t)cap * sizeof(zs_tok_t));
+    if (t == NULL)
+        return -1;
+    s->toks = t;
+    s->captoks = cap;
+    return 0;
+}
+
+static inline zs_tok_t *new_tok(zs_scanner_t *s)
+{
+    if (s->ntoks == s->captoks && grow_toks(s) != 0)
+        return NULL;
+    return &s->toks[s->ntoks++];
+}
+
+/* a token copied into the token buffer: started, empty */
+static inline zs_tok_t *new_copied_tok(zs_scanner_t *s, int quoted)
+{
+    zs_tok_t *t = new_tok(s);
+    if (t == NULL)
+        return NULL;
     t->src = NULL;
     t->off = (uint32_t)s->tokbuf.len;
     t->len = 0;
     t->quoted = (uint8_t)quoted;
     t->nonascii = 0;
+    return t;
+}
+
+/* n more octets of a copied token; room for its closing NUL stays */
+static int tok_put(zs_scanner_t *s, zs_tok_t *t, const uint8_t *p, size_t n, int ascii)
+{
+    if (zbuf_reserve(&s->tokbuf, n + 1) != 0)
+        return -1;
+    memcpy(s->tokbuf.p + s->tokbuf.len, p, n);
+    s->tokbuf.len += n;
+    t->len += (uint32_t)n;
+    if (!ascii)
+        for (size_t i = 0; i < n; i++)
+            t->nonascii |= p[i] >= 0x80;
     return 0;
 }
 
-/* scan_line reserves room for the whole line first */
-static inline int tok_byte(zs_scanner_t *s, uint8_t c)
+/* ends a copied token with the NUL parsers may read as its end */
+static inline void tok_close(zs_scanner_t *s)
 {
-    s->tokbuf.p[s->tokbuf.len++] = c;
-    zs_tok_t *t = &s->toks[s->ntoks - 1];
-    t->len++;
-    if (c >= 0x80)
-        t->nonascii = 1;
-    return 0;
+    s->tokbuf.p[s->tokbuf.len++] = 0;
 }
 
 /* The content of a quoted run starting after its opening quote: escapes
  * kept, up to the closing quote; returns the position after it, or NULL
- * when the line ends first (an unterminated string, an error). */
-static const uint8_t *quoted_run(zs_scanner_t *s, const uint8_t *p, const uint8_t *e)
+ * with s->why set when the line ends first. */
+static const uint8_t *quoted_run(zs_scanner_t *s, const cursor_t *c, zs_tok_t *t, const uint8_t *p)
 {
-    while (p < e) {
-        uint8_t c = *p;
-        if (c == '"')
-            return p + 1;
-        if (c == '\\') {
-            if (p + 1 >= e)
-                return NULL;
-            if (tok_byte(s, c) != 0 || tok_byte(s, p[1]) != 0)
-                return NULL;
-            p += 2;
-            continue;
-        }
-        if (tok_byte(s, c) != 0)
+    for (;;) {
+        const uint8_t *r = p;
+        while (!quote_stop[*r])
+            r++;
+        if (tok_put(s, t, p, (size_t)(r - p), c->ascii) != 0)
+            goto oom;
+        if (*r == '"')
+            return r + 1;
+        if (*r == '\n' || r[1] == '\n') {
+            s->why = "unterminated quoted string";
             return NULL;
-        p++;
+        }
+        if (tok_put(s, t, r, 2, c->ascii) != 0) /* an escape, kept */
+            goto oom;
+        p = r + 2;
     }
+oom:
+    s->why = "out of memory";
     return NULL;
 }
 
-/* One physical line into tokens (rdata.scan_line); `depth` is the
- * parenthesis nesting carried across lines.  `newline`: *e is the line's
- * '\n' (not the end of the text), which no plain run goes past, so the
- * hot loop below needs no bound check (~1.5 instructions an octet). */
-static int scan_line(zs_scanner_t *s, const uint8_t *p, const uint8_t *e, int *depth,
-                     int newline)
+/* A token with an escape or a quote in it (or non-ASCII, refused), copied
+ * as rdata.scan_line reads it: `key="a b"` is one token, the quotes gone.
+ * Returns the octet after it, or NULL with s->why set. */
+static const uint8_t *copied_token(zs_scanner_t *s, const cursor_t *c, const uint8_t *p)
 {
-    if (zbuf_reserve(&s->tokbuf, (size_t)(e - p) + 1) != 0)
-        FAIL("out of memory");
-    while (p < e) {
-        uint8_t c = *p;
-        if (is_ws(c)) {
-            p++;
-        } else if (c == '"') {
-            if (new_tok(s, 1) != 0)
-                FAIL("out of memory");
-            p = quoted_run(s, p + 1, e);
+    zs_tok_t *t = new_copied_tok(s, 0);
+    if (t == NULL)
+        goto oom;
+    for (;;) {
+        const uint8_t *r = p;
+        while (char_class[*r] == CH_PLAIN)
+            r++;
+        if (r > p && tok_put(s, t, p, (size_t)(r - p), 1) != 0)
+            goto oom;
+        p = r;
+        switch (char_class[*p]) {
+        case CH_ESCAPE:
+            if (p[1] == '\n') {
+                s->why = "backslash at end of line";
+                return NULL;
+            }
+            if (p[1] >= 0x80) {
+                s->why = "escaped non-ASCII outside quotes";
+                return NULL;
+            }
+            if (tok_put(s, t, p, 2, 1) != 0)
+                goto oom;
+            p += 2;
+            break;
+        case CH_QUOTE:
+            p = quoted_run(s, c, t, p + 1);
             if (p == NULL)
-                FAIL("unterminated quoted string");
-        } else if (c == '(') {
-            (*depth)++;
-            p++;
-        } else if (c == ')') {
-            if (*depth == 0)
-                FAIL("')' without '('");
-            (*depth)--;
-            p++;
-        } else if (c == ';') {
-            return 0;
-        } else {
-            if (new_tok(s, 0) != 0)
-                FAIL("out of memory");
-            /* most tokens are one run of plain octets: read in place (the
-             * text stays mapped until the record is added); a token that
-             * goes on with an escape or a quote is copied from here on */
-            const uint8_t *r = p;
-            if (newline) {
-                while (plain_octet[*r])
-                    r++;
-            } else {
-                while (r < e && plain_octet[*r])
-                    r++;
-            }
-            if (r == e || (*r != '\\' && *r != '"' && *r < 0x80 && *r != 0)) {
-                zs_tok_t *t = &s->toks[s->ntoks - 1];
-                t->src = (const char *)p;
-                t->len = (uint32_t)(r - p);
-                p = r;
-                continue;
-            }
-            while (p < e) {
-                /* runs of plain octets: copied at once */
-                const uint8_t *r = p;
-                while (r < e && plain_octet[*r])
-                    r++;
-                if (r > p) {
-                    size_t k = (size_t)(r - p);
-                    memcpy(s->tokbuf.p + s->tokbuf.len, p, k);
-                    s->tokbuf.len += k;
-                    s->toks[s->ntoks - 1].len += (uint32_t)k;
-                    p = r;
-                    if (p >= e)
-                        break;
-                }
-                c = *p;
-                if (c == '\\') {
-                    if (p + 1 >= e)
-                        FAIL("backslash at end of line");
-                    if (p[1] >= 0x80)
-                        FAIL("escaped non-ASCII outside quotes");
-                    if (tok_byte(s, c) != 0 || tok_byte(s, p[1]) != 0)
-                        FAIL("out of memory");
-                    p += 2;
-                } else if (c == '"') {
-                    /* key="a b": the quotes go, the content stays in the token */
-                    p = quoted_run(s, p + 1, e);
-                    if (p == NULL)
-                        FAIL("unterminated quoted string");
-                } else if (is_ws(c) || c == '(' || c == ')' || c == ';') {
-                    break;
-                } else {
-                    if (c >= 0x80)
-                        FAIL("non-ASCII outside quotes");
-                    if (c == 0)
-                        FAIL("NUL octet");
-                    if (tok_byte(s, c) != 0)
-                        FAIL("out of memory");
-                    p++;
-                }
-            }
+                return NULL;
+            break;
+        case CH_OTHER:
+            s->why = *p ? "non-ASCII outside quotes" : "NUL octet";
+            return NULL;
+        default: /* blank, newline, ( ) ; */
+            tok_close(s);
+            return p;
         }
     }
-    return 0;
+oom:
+    s->why = "out of memory";
+    return NULL;
+}
+
+/* The tokens of a line from its masks (bit i: octet p[i]): `plain`, and
+ * `other` (neither plain nor blank) whose lowest bit must be the '\n'.
+ * 1 when it was such a line (c->pos then is the next line), else 0 with
+ * nothing changed. */
+static inline int line_tokens(zs_scanner_t *s, cursor_t *c, const uint8_t *p, uint64_t plain,
+                              uint64_t other)
+{
+    if (other == 0)
+        return 0;
+    int end = __builtin_ctzll(other);
+    if (p[end] != '\n')
+        return 0;
+    plain &= (other & -other) - 1; /* the octets before the '\n' */
+    if (s->captoks - s->ntoks < 32 && grow_toks(s) != 0)
+        return 0;
+    uint64_t starts = plain & ~(plain << 1), ends = plain & ~(plain >> 1);
+    zs_tok_t *first = s->toks + s->ntoks, *t = first; /* locals: no reload after each store */
+    while (starts != 0) {
+        int a = __builtin_ctzll(starts), b = __builtin_ctzll(ends);
+        t->src = (const char *)p + a;
+        t->len = (uint32_t)(b - a + 1);
+        t->quoted = 0;
+        t->nonascii = 0;
+        t++;
+        starts &= starts - 1;
+        ends &= ends - 1;
+    }
+    s->ntoks += (int)(t - first);
+    c->pos = p + end + 1;
+    return 1;
+}
+
+#ifdef __SSE2__
+/* The common line, 16 octets at a time: tokens of plain octets between
+ * blanks (space, tab, CR), ending with '\n' within 64 octets of `p`, with
+ * no quote, parenthesis, comment, escape or other octet on it.  The first
+ * octet that is neither plain nor such a blank must be the '\n'; tokens
+ * are found from bit masks (a token starts where a plain octet follows a
+ * blank).  1 when it was such a line (c->pos then is the next line), 0
+ * when read_record must read it (nothing was changed).  `p` + 64 must lie
+ * within the text. */
+static int plain_line(zs_scanner_t *s, cursor_t *c, const uint8_t *p)
+{
+    const __m128i space = _mm_set1_epi8(' '), quote = _mm_set1_epi8('"');
+    const __m128i semi = _mm_set1_epi8(';'), esc = _mm_set1_epi8('\\');
+    const __m128i four = _mm_set1_epi8(4), tab_cr = _mm_set1_epi8('\r'); /* '\t' | 4 == '\r' */
+    const __m128i one = _mm_set1_epi8(1), parens = _mm_set1_epi8(')');     /* '(' | 1 == ')' */
+    uint64_t plain = 0, other = 0;
+    for (int k = 0; k < 64; k += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + k));
+        /* above ' ' as signed octets: 0x21..0x7F */
+        __m128i above = _mm_cmpgt_epi8(v, space);
+        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, semi)),
+                                       _mm_or_si128(_mm_cmpeq_epi8(v, esc),
+                                                    _mm_cmpeq_epi8(_mm_or_si128(v, one), parens)));
+        __m128i blank = _mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(_mm_or_si128(v, four), tab_cr));
+        __m128i good = _mm_or_si128(_mm_andnot_si128(special, above), blank);
+        plain |= (uint64_t)(uint16_t)_mm_movemask_epi8(above) << k;
+        uint64_t bad = (uint64_t)(uint16_t)~_mm_movemask_epi8(good);
+        if (bad != 0) {
+            other = bad << k;
+            break;
+        }
+    }
+    return line_tokens(s, c, p, plain, other);
+}
+#endif
+
+#ifdef HAVE_AVX2_PATH
+/* plain_line 32 octets at a time, where the CPU has AVX2: each octet's
+ * class is the AND of two 16-entry tables, one indexed by its low nibble,
+ * one by its high nibble.  Bits: plain octets 0x21-0x7F by high nibble
+ * (1: 0x2_, 2: 0x3_, 4: 0x5_, 8: 0x4_ 0x6_ 0x7_; the low-nibble table
+ * leaves out '"' '(' ')' ';' '\\' and the space), 16: the space, 32: tab and
+ * CR.  No bit at all: anything else (the newline, controls, >= 0x80). */
+static const int8_t class_lo[16] = {30, 15, 14, 15, 15, 15, 15, 15, 14, 46, 15, 13, 11, 47, 15, 15};
+static const int8_t class_hi[16] = {32, 0, 17, 2, 8, 4, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0};
+#define CLASS_PLAIN 15
+
+/* whether plain_line_avx2 may run: -1 until zs_scan first asks the CPU */
+static int cpu_avx2 = -1;
+
+__attribute__((target("avx2"))) static int plain_line_avx2(zs_scanner_t *s, cursor_t *c, const uint8_t *p)
+{
+    const __m256i lo_t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)class_lo));
+    const __m256i hi_t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)class_hi));
+    const __m256i nibble = _mm256_set1_epi8(0x0F), plain_bits = _mm256_set1_epi8(CLASS_PLAIN);
+    const __m256i zero = _mm256_setzero_si256();
+    uint64_t plain = 0, other = 0;
+    for (int k = 0; k < 64; k += 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(p + k));
+        __m256i lo = _mm256_and_si256(v, nibble);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+        __m256i cls = _mm256_and_si256(_mm256_shuffle_epi8(lo_t, lo), _mm256_shuffle_epi8(hi_t, hi));
+        uint32_t not_plain = (uint32_t)_mm256_movemask_epi8(
+            _mm256_cmpeq_epi8(_mm256_and_si256(cls, plain_bits), zero));
+        uint32_t bad = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(cls, zero));
+        plain |= (uint64_t)(uint32_t)~not_plain << k;
+        if (bad != 0) {
+            other = (uint64_t)bad << k;
+            break;
+        }
+    }
+    return line_tokens(s, c, p, plain, other);
+}
+#endif
+
+/* One record's tokens (rdata.scan_line over its lines): the line at
+ * c->pos and, while a '(' is open, the lines after it; c->pos then is the
+ * line after the record.  Most tokens are a run of plain octets, read
+ * where they lie in the text (it stays mapped until the record is added).
+ * 0, or -1 with s->why set. */
+static int read_record(zs_scanner_t *s, cursor_t *c)
+{
+    const uint8_t *p = c->pos;
+    int parens = 0;
+    s->ntoks = 0;
+    s->tokbuf.len = 0;
+#if defined(HAVE_AVX2_PATH)
+    if ((size_t)(c->end - p) >= 64 && (cpu_avx2 > 0 ? plain_line_avx2(s, c, p) : plain_line(s, c, p)))
+        return 0;
+#elif defined(__SSE2__)
+    if ((size_t)(c->end - p) >= 64 && plain_line(s, c, p))
+        return 0;
+#endif
+    for (;;) {
+        switch (char_class[*p]) {
+        case CH_BLANK:
+            p++;
+            break;
+        case CH_PLAIN: {
+            const uint8_t *r = p + 1;
+            while (char_class[*r] == CH_PLAIN)
+                r++;
+            if (char_class[*r] > CH_COMMENT) { /* goes on with an escape or a quote */
+                p = copied_token(s, c, p);
+                if (p == NULL)
+                    return -1;
+                break;
+            }
+            zs_tok_t *t = new_tok(s);
+            if (t == NULL)
+                goto oom;
+            t->src = (const char *)p;
+            t->off = 0;
+            t->len = (uint32_t)(r - p);
+            t->quoted = 0;
+            t->nonascii = 0;
+            p = r;
+            break;
+        }
+        case CH_NEWLINE:
+            if (parens == 0) {
+                c->pos = p + 1;
+                return 0;
+            }
+            p = line_at(c, p + 1);
+            if (p == NULL) {
+                s->why = "'(' without ')'";
+                return -1;
+            }
+            c->line++;
+            break;
+        case CH_COMMENT:
+            p = memchr(p, '\n', (size_t)(c->end - p));
+            break;
+        case CH_OPEN:
+            parens++;
+            p++;
+            break;
+        case CH_CLOSE:
+            if (parens == 0) {
+                s->why = "')' without '('";
+                return -1;
+            }
+            parens--;
+            p++;
+            break;
+        case CH_QUOTE: {
+            zs_tok_t *t = new_copied_tok(s, 1);
+            if (t == NULL)
+                goto oom;
+            p = quoted_run(s, c, t, p + 1);
+            if (p == NULL)
+                return -1;
+            tok_close(s);
+            break;
+        }
+        default: /* an escape, or non-ASCII */
+            p = copied_token(s, c, p);
+            if (p == NULL)
+                return -1;
+            break;
+        }
+    }
+oom:
+    s->why = "out of memory";
+    return -1;
 }
 
 /* ---- fields ------------------------------------------------------------------ */
 
-static int tok_is(const zs_scanner_t *s, const zs_tok_t *t, const char *word)
+static inline int is_digit(uint8_t c)
 {
-    size_t n = strlen(word);
-    return t->len == n && memcmp(zs_tok_text(s, t), word, n) == 0;
+    return c >= '0' && c <= '9';
 }
 
 /* rdata._int: ASCII digits, at most `top` */
@@ -349,13 +611,37 @@ static int parse_ttl(const char *p, size_t n, uint64_t top, uint64_t *out)
     return 0;
 }
 
-/* model.name_from_text into `out` (case kept): its length, or -1 */
-static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, uint8_t *out)
+/* the octets of a word equal to '.' or '\\': the lowest set bit (0x80 of
+ * an octet) marks the first; bits above it may be spurious */
+static inline uint64_t dot_or_escape(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t d = v ^ (ones * '.'), e = v ^ (ones * '\\');
+    return (((d - ones) & ~d) | ((e - ones) & ~e)) & highs;
+}
+
+/* room for a parsed name: 255 octets, and a word stored past them */
+#define NAME_ROOM (255 + 8)
+
+/* the origin after a name's labels, a word at a time: `out` and the
+ * origin both have NAME_ROOM octets */
+static inline void copy_origin(uint8_t *out, const uint8_t *origin, int olen)
+{
+    for (int k = 0; k < olen; k += 8)
+        memcpy(out + k, origin + k, 8);
+}
+
+/* model.name_from_text into `out` (NAME_ROOM octets; case kept, or
+ * lower-cased as zf_fold_copy does when `fold`, `origin` then being
+ * lower-cased already): its length, or -1.  Plain label octets go a word
+ * at a time (never read past the token). */
+static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, uint8_t *out,
+                      int fold)
 {
     if (n == 1 && p[0] == '@') {
         if (olen < 0)
             return -1;
-        memcpy(out, origin, (size_t)olen);
+        copy_origin(out, origin, olen);
         return olen;
     }
     if (n == 1 && p[0] == '.') {
@@ -363,34 +649,55 @@ static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, 
         return 1;
     }
     size_t w = 0;      /* octets written */
-    size_t lab = 0;    /* where the current label's length octet is */
-    size_t cur = 0;    /* octets in the current label */
+    size_t i = 0;
     int absolute = 0;
-    for (size_t i = 0; i < n;) {
-        /* a run of plain label octets at once (most names are nothing
-         * else): the same limits as octet by octet below */
-        size_t j = i;
-        while (j < n && p[j] != '.' && p[j] != '\\')
-            j++;
-        if (j > i) {
-            size_t k = j - i;
-            if (cur == 0) {
-                lab = w;
-                w++;
+    while (i < n) {
+        size_t lab = w++; /* the label's length octet */
+        size_t cur = 0;   /* octets in the label */
+        for (;;) {
+            if (n >= 8) {
+                /* the next eight octets, or the token's last ones shifted
+                 * down (zeros above them): label octets up to a '.' or '\\'
+                 * stored as a word, `out` having room past 255 for it */
+                size_t avail = n - i;
+                uint64_t v, m;
+                if (avail >= 8) {
+                    memcpy(&v, p + i, 8);
+                    avail = 8;
+                    m = dot_or_escape(v);
+                } else {
+                    memcpy(&v, p + n - 8, 8);
+                    v >>= 8 * (8 - avail);
+                    m = dot_or_escape(v) & ((1ULL << (8 * avail)) - 1);
+                }
+                size_t q = m != 0 ? (size_t)__builtin_ctzll(m) >> 3 : avail;
+                if (cur + q > 63 || w + q > 255)
+                    return -1;
+                if (fold)
+                    v = zf_fold8(v);
+                memcpy(out + w, &v, 8);
+                w += q;
+                cur += q;
+                i += q;
+                if (i >= n)
+                    break;
+                if (q == avail)
+                    continue;
             }
-            if (cur + k > 63 || w + k > 255)
-                return -1;
-            memcpy(out + w, p + i, k);
-            w += k;
-            cur += k;
-            i = j;
-            continue;
-        }
-        uint8_t c = (uint8_t)p[i];
-        uint8_t v;
-        if (c == '\\') {
-            if (i + 4 <= n && is_digit((uint8_t)p[i + 1]) &&
-                is_digit((uint8_t)p[i + 2]) && is_digit((uint8_t)p[i + 3])) {
+            uint8_t c = 0;
+            while (i < n && (c = (uint8_t)p[i]) != '.' && c != '\\') {
+                if (cur == 63 || w >= 255)
+                    return -1;
+                out[w++] = fold ? zf_fold1(c) : c;
+                cur++;
+                i++;
+            }
+            if (i >= n || c == '.')
+                break;
+            /* an escape: \DDD or \X */
+            uint8_t v;
+            if (i + 4 <= n && is_digit((uint8_t)p[i + 1]) && is_digit((uint8_t)p[i + 2]) &&
+                is_digit((uint8_t)p[i + 3])) {
                 int d = (p[i + 1] - '0') * 100 + (p[i + 2] - '0') * 10 + (p[i + 3] - '0');
                 if (d > 255)
                     return -1;
@@ -404,30 +711,20 @@ static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, 
                     return -1;
                 i += 2;
             }
-        } else if (c == '.') {
-            if (cur == 0)
+            if (cur == 63 || w >= 255)
                 return -1;
-            out[lab] = (uint8_t)cur;
-            cur = 0;
-            if (i == n - 1)
-                absolute = 1;
-            i++;
-            continue;
-        } else {
-            v = c;
-            i++;
+            out[w++] = fold ? zf_fold1(v) : v;
+            cur++;
         }
-        if (cur == 0) {
-            lab = w;
-            w++;
-        }
-        if (cur == 63 || w >= 255)
-            return -1;
-        out[w++] = v;
-        cur++;
-    }
-    if (cur)
+        if (cur == 0)
+            return -1; /* an empty label: "..", a leading "." */
         out[lab] = (uint8_t)cur;
+        if (i < n) { /* at a '.' */
+            i++;
+            if (i == n)
+                absolute = 1;
+        }
+    }
     /* w octets of labels */
     if (absolute) {
         if (w + 1 > 255)
@@ -437,8 +734,75 @@ static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, 
     }
     if (olen < 0 || w + (size_t)olen > 255)
         return -1;
-    memcpy(out + w, origin, (size_t)olen);
+    copy_origin(out + w, origin, olen);
     return (int)w + olen;
+}
+
+/* 0x80 in each octet of v equal to c, exactly */
+static inline uint64_t octets_equal(uint64_t v, uint8_t c)
+{
+    uint64_t x = v ^ (0x0101010101010101ULL * c);
+    return ~(((x & 0x7F7F7F7F7F7F7F7FULL) + 0x7F7F7F7F7F7F7F7FULL) | x) & 0x8080808080808080ULL;
+}
+
+/* the octet flags of octets_equal() as eight bits, octet i at bit i */
+static inline uint64_t octet_bits(uint64_t m)
+{
+    return ((m >> 7) * 0x0102040810204080ULL) >> 56;
+}
+
+/* parse_name for a token read in place (so no escape in it: a run of
+ * plain octets) of 8 to 64 octets: its octets go to out + 1 a word at a
+ * time while its dots are found, then each dot becomes the length of the
+ * label after it.  Same result as parse_name. */
+static int parse_plain_name(const char *p, size_t n, const uint8_t *origin, int olen, uint8_t *out,
+                            int fold)
+{
+    uint64_t dots = 0;
+    for (size_t at = 0;; at += 8) {
+        if (at + 8 > n)
+            at = n - 8; /* the last word overlaps the one before */
+        uint64_t v;
+        memcpy(&v, p + at, 8);
+        dots |= octet_bits(octets_equal(v, '.')) << at;
+        if (fold)
+            v = zf_fold8(v);
+        memcpy(out + 1 + at, &v, 8);
+        if (at + 8 >= n)
+            break;
+    }
+    size_t start = 0; /* of the label being closed: its length octet is out[start] */
+    while (dots != 0) {
+        size_t d = (size_t)__builtin_ctzll(dots);
+        size_t len = d - start;
+        if (len == 0 || len > 63)
+            return -1; /* an empty label ("..", a leading dot), or a long one */
+        out[start] = (uint8_t)len;
+        start = d + 1;
+        dots &= dots - 1;
+    }
+    size_t len = n - start;
+    if (len > 63)
+        return -1;
+    out[start] = (uint8_t)len; /* 0 after a final dot: the root */
+    if (len == 0) {
+        if (n + 1 > 255)
+            return -1;
+        return (int)n + 1;
+    }
+    if (olen < 0 || n + 1 + (size_t)olen > 255)
+        return -1;
+    copy_origin(out + n + 1, origin, olen);
+    return (int)n + 1 + olen;
+}
+
+/* parse_name of a token: the word-wise parse for most */
+static inline int tok_name(const zs_scanner_t *s, const zs_tok_t *t, const uint8_t *origin, int olen,
+                           uint8_t *out, int fold)
+{
+    if (t->src != NULL && t->len >= 8 && t->len <= 64)
+        return parse_plain_name(t->src, t->len, origin, olen, out, fold);
+    return parse_name(zs_tok_text(s, t), t->len, origin, olen, out, fold);
 }
 
 /* rdata.unescape into `out`: \DDD and \X (a digit X is an error) */
@@ -473,14 +837,22 @@ static int unescape(const char *p, size_t n, zbuf_t *out)
     return 0;
 }
 
-static int hexval(uint8_t c)
+/* the value of a hex digit, -1 for any other octet (the ranges between
+ * the digits spelled out: an initializer overriding another is a warning) */
+static const int8_t hex_digit[256] = {
+    [0 ... '0' - 1] = -1,
+    ['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4,
+    ['5'] = 5, ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
+    ['9' + 1 ... 'A' - 1] = -1,
+    ['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
+    ['F' + 1 ... 'a' - 1] = -1,
+    ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
+    ['f' + 1 ... 255] = -1,
+};
+
+static inline int hexval(uint8_t c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    return hex_digit[c];
 }
 
 /* ---- rdata ------------------------------------------------------------------- */
@@ -497,15 +869,16 @@ static int put_u32(zbuf_t *w, uint64_t v)
     return zbuf_put(w, b, 4);
 }
 
+/* a name in the rdata, parsed into the wire buffer itself */
 static int put_name(zs_scanner_t *s, const zs_tok_t *t, const uint8_t *origin, int olen)
 {
-    uint8_t name[256];
-    if (t->nonascii)
+    if (t->nonascii || zbuf_reserve(&s->wire, NAME_ROOM) != 0)
         return -1;
-    int n = parse_name(zs_tok_text(s, t), t->len, origin, olen, name);
+    int n = tok_name(s, t, origin, olen, s->wire.p + s->wire.len, 0);
     if (n < 0)
         return -1;
-    return zbuf_put(&s->wire, name, (size_t)n);
+    s->wire.len += (size_t)n;
+    return 0;
 }
 
 static int put_int(zs_scanner_t *s, const zs_tok_t *t, uint64_t top, int octets)
@@ -525,36 +898,35 @@ static int put_int(zs_scanner_t *s, const zs_tok_t *t, uint64_t top, int octets)
  * tests/unit/snapshot/test_scan_addresses.py holds it to inet_pton. */
 static int parse_ipv4(const char *p, size_t n, uint8_t out[4])
 {
-    /* octet by octet, each a run of digits: ~100 instructions an address
-     * where a state machine over every character took ~270 */
+    /* octet by octet, a digit at a time with no bound check: the octet
+     * after a token is never a digit or a '.' (see cursor_t), so each
+     * octet's digits and the dot after it are read without one */
     const unsigned char *c = (const unsigned char *)p, *e = c + n;
-    for (int k = 0; k < 4; k++) {
-        if (k > 0) {
-            if (c >= e || *c != '.')
-                return -1;
-            c++;
-        }
-        if (c >= e || (unsigned)(*c - '0') > 9)
+    for (int k = 0;; k++) {
+        unsigned val = (unsigned)c[0] - '0', d;
+        if (val > 9)
             return -1;
-        unsigned val = (unsigned)(*c++ - '0');
-        while (c < e && (unsigned)(*c - '0') <= 9) {
+        if ((d = (unsigned)c[1] - '0') <= 9) {
             if (val == 0)
                 return -1; /* a leading zero */
-            val = val * 10 + (unsigned)(*c++ - '0');
-            if (val > 255)
-                return -1;
+            val = val * 10 + d;
+            if ((d = (unsigned)c[2] - '0') <= 9) {
+                val = val * 10 + d;
+                if (val > 255 || (unsigned)c[3] - '0' <= 9)
+                    return -1;
+                c++;
+            }
+            c++;
         }
+        c++;
         out[k] = (uint8_t)val;
+        if (k == 3)
+            break;
+        if (*c != '.')
+            return -1;
+        c++;
     }
     return c == e ? 0 : -1;
-}
-
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 /* An IPv6 address, accepted and refused exactly as glibc's inet_pton(AF_INET6)
@@ -562,35 +934,44 @@ static int hex_value(unsigned char c)
  * bits; ~700 instructions an address there (its copy and checks). */
 static int parse_ipv6(const char *p, size_t n, uint8_t out[16])
 {
+    /* a group of hex digits at a time, with no bound check: the octet
+     * after a token is no hex digit (see cursor_t) */
+    const unsigned char *c = (const unsigned char *)p;
     uint8_t tmp[16] = {0};
     size_t tp = 0, colonp = SIZE_MAX, i = 0, curtok, digits = 0;
     unsigned val = 0;
     if (n == 0)
         return -1;
-    if (p[0] == ':') {
-        if (n < 2 || p[1] != ':')
+    if (c[0] == ':') {
+        if (n < 2 || c[1] != ':')
             return -1;
         i = 1;
     }
     curtok = i;
     while (i < n) {
-        unsigned char ch = (unsigned char)p[i++];
-        int d = hex_value(ch);
-        if (d >= 0) {
-            if (digits == 4)
+        int d = hexval(c[i]);
+        if (d < 0) {
+            /* no group here: a second ':' of "::" (which may come once) */
+            if (c[i++] != ':' || colonp != SIZE_MAX)
                 return -1;
-            val = val << 4 | (unsigned)d;
-            digits++;
+            curtok = i;
+            colonp = tp;
             continue;
         }
+        size_t k = i + 1;
+        val = (unsigned)d;
+        while ((d = hexval(c[k])) >= 0) {
+            val = val << 4 | (unsigned)d;
+            if (++k - i > 4)
+                return -1; /* five digits */
+        }
+        digits = k - i;
+        i = k;
+        if (i >= n)
+            break;
+        unsigned char ch = c[i++];
         if (ch == ':') {
             curtok = i;
-            if (digits == 0) {
-                if (colonp != SIZE_MAX)
-                    return -1;
-                colonp = tp;
-                continue;
-            }
             if (i == n || tp + 2 > 16)
                 return -1;
             tmp[tp++] = (uint8_t)(val >> 8);
@@ -615,9 +996,13 @@ static int parse_ipv6(const char *p, size_t n, uint8_t out[16])
     if (colonp != SIZE_MAX) {
         if (tp == 16)
             return -1; /* "::" standing for no group at all */
+        /* the groups after "::" to the end, zeros where they were (an
+         * octet at a time: a few, where memmove and memset were calls) */
         size_t moved = tp - colonp;
-        memmove(tmp + 16 - moved, tmp + colonp, moved);
-        memset(tmp + colonp, 0, 16 - moved - colonp);
+        for (size_t k = 1; k <= moved; k++) {
+            tmp[16 - k] = tmp[colonp + moved - k];
+            tmp[colonp + moved - k] = 0;
+        }
         tp = 16;
     }
     if (tp != 16)
@@ -691,7 +1076,8 @@ static int parse_rdata(zs_scanner_t *s, uint16_t type, const zs_tok_t *toks, int
                        const uint8_t *origin, int olen)
 {
     s->wire.len = 0;
-    if (n > 0 && !toks[0].quoted && tok_is(s, &toks[0], "\\#")) {
+    if (n > 0 && !toks[0].quoted && toks[0].len == 2 && zs_tok_text(s, &toks[0])[0] == '\\' &&
+        zs_tok_text(s, &toks[0])[1] == '#') {
         if (is_meta(type))
             return -1;
         if (has_presentation_parser(type))
@@ -826,17 +1212,108 @@ static inline int starts_digit(const zs_scanner_t *s, const zs_tok_t *t)
     return t->len > 0 && is_digit((uint8_t)zs_tok_text(s, t)[0]);
 }
 
+/* the class column as written "IN" (other spellings go through upper_tok) */
+static inline int is_word_IN(const zs_scanner_t *s, const zs_tok_t *t)
+{
+    const char *p = zs_tok_text(s, t);
+    return t->len == 2 && p[0] == 'I' && p[1] == 'N';
+}
+
+/* type_lookup of the token upper-cased, or -1 (then zs_scan tries the
+ * class words and TYPEnnn): its octets upper-cased into two words */
+static inline int type_of(const zs_scanner_t *s, const zs_tok_t *t)
+{
+    size_t n = t->len;
+    if (n == 0 || n >= sizeof(types_tab[0].name) || t->nonascii)
+        return -1;
+    const uint8_t *p = (const uint8_t *)zs_tok_text(s, t);
+    uint64_t k[2] = {0, 0};
+    uint8_t *kb = (uint8_t *)k;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        kb[i] = (uint8_t)(c - ((unsigned)(c - 'a') < 26u ? 32 : 0));
+    }
+    for (uint32_t i = key_slot(k, n);; i = (i + 1) % NKEYS) {
+        if (mnemonic_keys[i].len == 0)
+            return -1;
+        if (mnemonic_keys[i].len == n && mnemonic_keys[i].k[0] == k[0] && mnemonic_keys[i].k[1] == k[1])
+            return mnemonic_keys[i].value;
+    }
+}
+
+/* a[0..n) == b[0..n), a word at a time (the last word overlapping) */
+static inline int same_octets(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint64_t x, y;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i])
+                return 0;
+        return 1;
+    }
+    for (size_t i = 0; i + 8 < n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return 0;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
+
+/* `b` holds the n octets at p (the owner column kept between records) */
+static inline int keep_octets(zbuf_t *b, const uint8_t *p, size_t n)
+{
+    b->len = 0;
+    if (zbuf_reserve(b, n) != 0)
+        return -1;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            b->p[i] = p[i];
+    } else {
+        for (size_t i = 0; i + 8 < n; i += 8)
+            memcpy(b->p + i, p + i, 8);
+        memcpy(b->p + n - 8, p + n - 8, 8);
+    }
+    b->len = n;
+    return 0;
+}
+
+/* The text's octets in one pass: 0 (ASCII), 1 (some >= 0x80), -1 (a NUL) */
+static int text_octets(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    uint64_t high = 0, nul = 0;
+#ifdef __SSE2__
+    __m128i any_high = _mm_setzero_si128(), any_nul = _mm_setzero_si128();
+    const __m128i zero = _mm_setzero_si128();
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        any_high = _mm_or_si128(any_high, v);
+        any_nul = _mm_or_si128(any_nul, _mm_cmpeq_epi8(v, zero));
+    }
+    high = (uint64_t)_mm_movemask_epi8(any_high);
+    nul = (uint64_t)_mm_movemask_epi8(any_nul);
+#endif
+    for (; i < n; i++) {
+        high |= p[i] >> 7;
+        nul |= p[i] == 0;
+    }
+    return nul ? -1 : high ? 1 : 0;
+}
+
 int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *origin_in,
             int origin_len, int depth)
 {
-    uint8_t origin[256];
+    uint8_t origin[NAME_ROOM] = {0}, origin_low[NAME_ROOM] = {0}; /* as written, lower-cased */
     int olen = origin_len;
     zf_table_t *t = s->t;
     uint32_t owner = ZF_NONE;
     zbuf_t owner_text = {0};  /* the owner column's token, while the origin stays */
     int have_owner_text = 0;
-    uint32_t line = 0;
-    const uint8_t *pos = text, *end = text + len;
+    uint8_t *tail = NULL;
+    cursor_t c = {0};
     int rc = -1;
     /* only this call's text: an $INCLUDE's nested call must not drop its
      * own (heap) text */
@@ -845,35 +1322,55 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
     size_t page = release ? (size_t)sysconf(_SC_PAGESIZE) : 1;
     s->release_behind = 0;
 
-    if (olen >= 0)
+#ifdef HAVE_AVX2_PATH
+    if (cpu_avx2 < 0) {
+        __builtin_cpu_init();
+        /* ZONEFRONT_SCAN_NO_AVX2 (tests): the SSE2 plain_line on any CPU */
+        cpu_avx2 = __builtin_cpu_supports("avx2") != 0 && getenv("ZONEFRONT_SCAN_NO_AVX2") == NULL;
+    }
+#endif
+    if (olen >= 0) {
         memcpy(origin, origin_in, (size_t)olen);
-    if (!plain_ready)
-        fill_plain();
-    if (memchr(text, 0, len) != NULL) {
+        zf_fold_copy(origin_low, origin, (size_t)olen);
+    }
+    int octets = text_octets(text, len);
+    if (octets < 0) {
         s->why = "NUL octet";
         return -1;
     }
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) { /* a word at a time until a non-ASCII octet */
-        uint64_t w;
-        memcpy(&w, text + i, 8);
-        if (w & 0x8080808080808080ULL)
-            break;
-    }
-    for (; i < len; i++) {
-        if (text[i] >= 0x80) {
-            if (!valid_utf8(text + i, len - i)) {
-                s->why = "not UTF-8";
-                return -1;
-            }
-            break;
+    if (octets > 0) {
+        const uint8_t *p = text;
+        while (*p < 0x80)
+            p++;
+        if (!valid_utf8(p, len - (size_t)(p - text))) {
+            s->why = "not UTF-8";
+            return -1;
         }
     }
+    c.pos = text;
+    c.end = text + len;
+    c.ascii = octets == 0;
+    if (len > 0 && text[len - 1] != '\n') {
+        /* the last line, without a newline: read from a copy with one */
+        const uint8_t *last = memrchr(text, '\n', len);
+        last = last != NULL ? last + 1 : text;
+        size_t n = (size_t)(text + len - last);
+        tail = malloc(n + 1);
+        if (tail == NULL) {
+            s->why = "out of memory";
+            return -1;
+        }
+        memcpy(tail, last, n);
+        tail[n] = '\n';
+        c.end = last;
+        c.tail = tail;
+        c.tail_end = tail + n + 1;
+    }
 #undef FAIL
-#define FAIL(why_) do { s->why = (why_); s->why_line = line; goto out; } while (0)
-    while (pos < end) {
-        const uint8_t *ls = pos;
-        if (release && (size_t)(ls - released) >= RELEASE_STEP) {
+#define FAIL(why_) do { s->why = (why_); s->why_line = c.line; goto out; } while (0)
+    const uint8_t *ls;
+    while ((ls = line_at(&c, c.pos)) != NULL) {
+        if (release && c.end != c.tail_end && (size_t)(ls - released) >= RELEASE_STEP) {
             /* no token or name points into the text once its record is
              * read (tokens read in place live until the next record; the
              * record is copied into the table, its owner into owner_text) */
@@ -881,32 +1378,12 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
             (void)madvise((void *)released, n, MADV_DONTNEED);
             released += n;
         }
-        const uint8_t *nl = memchr(pos, '\n', (size_t)(end - pos));
-        const uint8_t *le = nl ? nl : end;
-        pos = nl ? nl + 1 : end;
-        line++;
-        uint32_t rec_line = line;
-        int parens = 0;
-        s->ntoks = 0;
-        s->tokbuf.len = 0;
-        if (scan_line(s, ls, le, &parens, nl != NULL) != 0) {
-            s->why_line = line;
+        c.pos = ls;
+        c.line++;
+        if (read_record(s, &c) != 0) {
+            s->why_line = c.line;
             goto out;
         }
-        while (parens) {
-            if (pos >= end)
-                FAIL("'(' without ')'");
-            const uint8_t *l2 = pos;
-            nl = memchr(pos, '\n', (size_t)(end - pos));
-            const uint8_t *e2 = nl ? nl : end;
-            pos = nl ? nl + 1 : end;
-            line++;
-            if (scan_line(s, l2, e2, &parens, nl != NULL) != 0) {
-                s->why_line = line;
-                goto out;
-            }
-        }
-        (void)rec_line;
         if (s->ntoks == 0)
             continue;
         zs_tok_t *toks = s->toks;
@@ -920,18 +1397,19 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
             i = 1;
             if (o->quoted || o->nonascii || o->len == 0)
                 FAIL("unusual owner column");
-            if (!(have_owner_text && owner_text.len == o->len && memcmp(owner_text.p, ot, o->len) == 0)) {
+            if (!(have_owner_text && owner_text.len == o->len && same_octets(owner_text.p, (const uint8_t *)ot, o->len))) {
                 if (ot[0] == '$') {
                     char word[16];
                     if (upper_tok(s, o, word, sizeof(word)) < 0)
                         FAIL("unknown directive");
                     if (strcmp(word, "$ORIGIN") == 0) {
-                        uint8_t name[256];
+                        uint8_t name[NAME_ROOM];
                         int nn;
                         if (n != 2 || toks[1].nonascii ||
-                            (nn = parse_name(zs_tok_text(s, &toks[1]), toks[1].len, origin, olen, name)) < 0)
+                            (nn = parse_name(zs_tok_text(s, &toks[1]), toks[1].len, origin, olen, name, 0)) < 0)
                             FAIL("bad $ORIGIN");
                         memcpy(origin, name, (size_t)nn);
+                        zf_fold_copy(origin_low, name, (size_t)nn);
                         olen = nn;
                         have_owner_text = 0;
                     } else if (strcmp(word, "$TTL") == 0) {
@@ -952,23 +1430,20 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
                     }
                     continue;
                 }
-                uint8_t name[256], low[256];
-                int nn = parse_name(ot, o->len, origin, olen, name);
+                uint8_t low[NAME_ROOM];
+                int nn = tok_name(s, o, origin_low, olen, low, 1);
                 if (nn < 0)
                     FAIL("bad owner name");
-                zf_fold_copy(low, name, (size_t)nn); /* zfwire.h: a word at a time */
                 owner = zf_intern(t, low, (size_t)nn);
                 if (owner == ZF_NONE)
                     FAIL("out of memory");
-                owner_text.len = 0;
-                if (zbuf_put(&owner_text, ot, o->len) != 0)
+                if (keep_octets(&owner_text, (const uint8_t *)ot, o->len) != 0)
                     FAIL("out of memory");
                 have_owner_text = 1;
             }
         }
         /* [TTL] [class] type, or [class] [TTL] type (RFC 1035 §5.1) */
         int64_t ttl = -1;
-        char up[24];
         if (i >= n)
             FAIL("missing type");
         if (starts_digit(s, &toks[i])) {
@@ -977,7 +1452,7 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
             if (++i >= n)
                 FAIL("missing type");
         }
-        if (tok_is(s, &toks[i], "IN")) {
+        if (is_word_IN(s, &toks[i])) {
             if (++i >= n)
                 FAIL("missing type");
             if (ttl < 0 && starts_digit(s, &toks[i])) {
@@ -987,11 +1462,13 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
                     FAIL("missing type");
             }
         }
-        int ul = upper_tok(s, &toks[i], up, sizeof(up));
-        if (ul <= 0)
-            FAIL("bad type");
-        int type = type_lookup(up, (size_t)ul);
+        int type = type_of(s, &toks[i]);
         if (type < 0) {
+            /* not a mnemonic as written: a class word first, TYPEnnn */
+            char up[24];
+            int ul = upper_tok(s, &toks[i], up, sizeof(up));
+            if (ul <= 0)
+                FAIL("bad type");
             if (strcmp(up, "IN") == 0 || strcmp(up, "CH") == 0 || strcmp(up, "CS") == 0 ||
                 strcmp(up, "HS") == 0 || strncmp(up, "CLASS", 5) == 0) {
                 uint64_t cls;
@@ -1054,5 +1531,6 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
     rc = 0;
 out:
     zbuf_free(&owner_text);
+    free(tail);
     return rc;
 }

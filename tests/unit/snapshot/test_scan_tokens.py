@@ -1,4 +1,4 @@
-"""Token shapes in the C scanner (csrc/zscan.c scan_line): a run of plain
+"""Token shapes in the C scanner (csrc/zscan.c read_record and plain_line): a run of plain
 octets is read where it lies in the file, a token that goes on with an
 escape or a quote is copied, and both must read as zonefile.py reads them.
 Each zone here compiles in C (no fallback to zonefile.py) and answers like
