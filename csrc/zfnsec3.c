@@ -129,47 +129,66 @@ static const uint8_t *find(const uint8_t *tmpl, const uint8_t *blocks, const uin
     return e;
 }
 
+/* A picked entry's NSEC3 RR, read once for the comparisons of mark_sent. */
+typedef struct {
+    const uint8_t *owner;  /* in full, lower case, as the compiler writes it */
+    const uint8_t *rdata;
+    size_t owner_len;      /* 0: not an RR to compare (never is, for a checked image) */
+    uint16_t rdlen;
+    int sent;              /* the response already holds it */
+} pick_t;
+
+static void read_pick(const uint8_t *blocks, const uint8_t *e, pick_t *pk)
+{
+    const uint8_t *pair = blocks + le32(e + 20);
+    size_t pair_len = le16(e + 24), n = zf_name_walk(pair, pair_len, 0, NULL, NULL, 0);
+    pk->sent = 0;
+    pk->owner_len = 0;
+    if (n == 0 || n + 10 > pair_len)
+        return;
+    pk->rdlen = (uint16_t)(pair[n + 8] << 8 | pair[n + 9]);
+    if (n + 10 + pk->rdlen > pair_len)
+        return;
+    pk->owner = pair;
+    pk->rdata = pair + n + 10;
+    pk->owner_len = n;
+}
+
 /* Whether the NSEC3 RR at msg[owner, rd + rdlen) (its owner possibly
- * compressed) is the one an entry's octets `pair` begin with: the same
- * rdata, then the same owner, letters compared in any case.  The rdata
- * first: in one chain it differs at the next hashed owner, so a miss costs
- * a short memcmp and no name expansion. */
+ * compressed) is the picked one: the same rdata, then the same owner,
+ * letters compared in any case.  The rdata first: in one chain it differs
+ * at the next hashed owner, so a miss costs a short memcmp and no name
+ * expansion. */
 static int same_nsec3(const uint8_t *msg, size_t end, size_t owner, size_t rd, uint16_t rdlen,
-                      const uint8_t *pair, size_t pair_len)
+                      const pick_t *pk)
 {
     uint8_t seen[ZF_NAME_MAX];
-    size_t n = zf_name_walk(pair, pair_len, 0, NULL, NULL, 0), seen_len, i;
-    if (n == 0 || n + 10 > pair_len || ((size_t)pair[n + 8] << 8 | pair[n + 9]) != rdlen ||
-        n + 10 + rdlen > pair_len || memcmp(pair + n + 10, msg + rd, rdlen) != 0)
+    size_t i;
+    if (pk->owner_len == 0 || pk->rdlen != rdlen || memcmp(pk->rdata, msg + rd, rdlen) != 0)
         return 0;
-    seen_len = zf_name_expand(msg, end, owner, seen);
-    if (seen_len != n)
+    if (zf_name_expand(msg, end, owner, seen) != pk->owner_len)
         return 0;
-    for (i = 0; i < n; i++)
-        if (zf_fold1(seen[i]) != zf_fold1(pair[i]))
+    for (i = 0; i < pk->owner_len; i++)
+        if (zf_fold1(seen[i]) != zf_fold1(pk->owner[i]))
             return 0;
     return 1;
 }
 
-/* Marks in sent[] the picked entries whose NSEC3 is already among the
- * records of msg[0, end) (a response: the question at 12, whole records
- * after it): a wildcard's cover and the closest-encloser proof a block
- * carries for a CNAME target can pick the same NSEC3, and an RRset is
- * sent once (RFC 2181 §5).  An NSEC3 is only ever in the authority
- * section (hashed owners are no names of the zone's tree), so every
- * record after the question is looked at, with no section counts. */
-static void mark_sent(const uint8_t *msg, size_t end, const uint8_t *blocks,
-                      const uint8_t *const *picked, uint32_t npicked, int *sent)
+/* Marks the picks whose NSEC3 is already among the records of msg[from,
+ * end) (a response: whole records after its question): a wildcard's cover
+ * and the closest-encloser proof a block carries for a CNAME target can
+ * pick the same NSEC3, and an RRset is sent once (RFC 2181 §5).  An NSEC3
+ * is only ever in the authority section (hashed owners are no names of the
+ * zone's tree), so every record is looked at, with no section counts. */
+static void mark_sent(const uint8_t *msg, size_t from, size_t end, pick_t *picks,
+                      uint32_t npicked)
 {
-    size_t off = zf_name_walk(msg, end, 12, NULL, NULL, 0), rd;
+    size_t off = from, rd;
     ptrdiff_t p;
     uint16_t rdlen;
     uint32_t k;
-    if (off == 0)
-        return;
-    off += 12 + 4;
     while (off < end) {
-        p = zf_name_skip(msg, end, off);
+        p = msg[off] >= 0xC0 ? (ptrdiff_t)off + 2 : zf_name_skip(msg, end, off);
         if (p < 0 || (size_t)p + 10 > end)
             return;
         rd = (size_t)p + 10;
@@ -178,11 +197,22 @@ static void mark_sent(const uint8_t *msg, size_t end, const uint8_t *blocks,
             return;
         if (msg[p] == (ZF_TYPE_NSEC3 >> 8) && msg[p + 1] == (ZF_TYPE_NSEC3 & 0xFF))
             for (k = 0; k < npicked; k++)
-                if (!sent[k] && same_nsec3(msg, end, off, rd, rdlen, blocks + le32(picked[k] + 20),
-                                           le16(picked[k] + 24)))
-                    sent[k] = 1;
+                if (!picks[k].sent && same_nsec3(msg, end, off, rd, rdlen, &picks[k]))
+                    picks[k].sent = 1;
         off = rd + rdlen;
     }
+}
+
+/* Where the records after a response's question start: past the qname at
+ * 12 (uncompressed), its type and class; 0 when it is not a name. */
+static size_t records_start(const uint8_t *msg, size_t end, const uint8_t *name,
+                            uint32_t name_len)
+{
+    size_t n;
+    if (name == msg + 12)  /* the question's qname: every caller's but a chase behind a DNAME */
+        return 12 + (size_t)name_len + 4;
+    n = zf_name_walk(msg, end, 12, NULL, NULL, 0);
+    return n ? 12 + n + 4 : 0;
 }
 
 ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *root, const uint8_t *blocks,
@@ -193,7 +223,9 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *root, const uint8_t *blo
     uint8_t h[SHA1_LEN], prev[SHA1_LEN];
     uint32_t starts[128], nlabels = 0, i, k, npicked = 0, pos = 0;
     const uint8_t *picked[3], *ce = NULL;
-    int hit = 0, sent[3] = {0, 0, 0};
+    int hit = 0;
+    pick_t picks[3];
+    size_t from;
     size_t w = 0, len;
     const uint8_t *e;
     if (name_len > 255 || tmpl[1] == ZFNSEC3_CHAIN)
@@ -231,11 +263,15 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *root, const uint8_t *blo
         sha1(lc + starts[i], name_len - starts[i] + 2, h);
         picked[npicked++] = find(root, blocks, h, &hit);
     }
-    mark_sent(msg, (size_t)(out - msg), blocks, picked, npicked, sent);
+    for (i = 0; i < npicked; i++)
+        read_pick(blocks, picked[i], &picks[i]);
+    from = records_start(msg, (size_t)(out - msg), name, name_len);
+    if (from)
+        mark_sent(msg, from, (size_t)(out - msg), picks, npicked);
     for (i = 0; i < npicked; i++) {
         for (k = 0; k < i && picked[k] != picked[i]; k++)
             ;
-        if (k < i || sent[i])
+        if (k < i || picks[i].sent)
             continue;  /* one entry proves two things, or the response has it: written once */
         e = picked[i];
         len = le16(e + 24);
