@@ -129,15 +129,110 @@ static const uint8_t *find(const uint8_t *tmpl, const uint8_t *blocks, const uin
     return e;
 }
 
+/* A picked entry and its NSEC3 RR, read when the response is found to
+ * hold an NSEC3 to compare it with (most hold none: an NXDOMAIN's SOA,
+ * a wildcard's RRset) and then once for all of them. */
+typedef struct {
+    const uint8_t *entry;  /* in a segment: digest, offset, length of the octets */
+    const uint8_t *owner;  /* in full, lower case, as the compiler writes it */
+    const uint8_t *rdata;
+    size_t owner_len;      /* 0: not an RR to compare (never is, for a checked image) */
+    uint16_t rdlen;
+    uint8_t read;          /* owner, rdata and their lengths are set */
+    uint8_t sent;          /* the response already holds it */
+} pick_t;
+
+static void read_pick(const uint8_t *blocks, pick_t *pk)
+{
+    const uint8_t *pair = blocks + le32(pk->entry + 20);
+    size_t pair_len = le16(pk->entry + 24), n = zf_name_walk(pair, pair_len, 0, NULL, NULL, 0);
+    pk->read = 1;
+    pk->owner_len = 0;
+    if (n == 0 || n + 10 > pair_len)
+        return;
+    pk->rdlen = (uint16_t)(pair[n + 8] << 8 | pair[n + 9]);
+    if (n + 10 + pk->rdlen > pair_len)
+        return;
+    pk->owner = pair;
+    pk->rdata = pair + n + 10;
+    pk->owner_len = n;
+}
+
+/* Whether the NSEC3 RR at msg[owner, rd + rdlen) (its owner possibly
+ * compressed) is the picked one: the same rdata, then the same owner,
+ * letters compared in any case.  The rdata first: in one chain it differs
+ * at the next hashed owner, so a miss costs a short memcmp and no name
+ * expansion. */
+static int same_nsec3(const uint8_t *msg, size_t end, size_t owner, size_t rd, uint16_t rdlen,
+                      const pick_t *pk)
+{
+    uint8_t seen[ZF_NAME_MAX];
+    size_t i;
+    if (pk->owner_len == 0 || pk->rdlen != rdlen || memcmp(pk->rdata, msg + rd, rdlen) != 0)
+        return 0;
+    if (zf_name_expand(msg, end, owner, seen) != pk->owner_len)
+        return 0;
+    for (i = 0; i < pk->owner_len; i++)
+        if (zf_fold1(seen[i]) != zf_fold1(pk->owner[i]))
+            return 0;
+    return 1;
+}
+
+/* Marks the picks whose NSEC3 is already among the records of msg[from,
+ * end) (a response: whole records after its question): a wildcard's cover
+ * and the closest-encloser proof a block carries for a CNAME target can
+ * pick the same NSEC3, and an RRset is sent once (RFC 2181 §5).  An NSEC3
+ * is only ever in the authority section (hashed owners are no names of the
+ * zone's tree), so every record is looked at, with no section counts. */
+static void mark_sent(const uint8_t *msg, size_t from, size_t end, const uint8_t *blocks,
+                      pick_t *picks, uint32_t npicked)
+{
+    size_t off = from, rd;
+    ptrdiff_t p;
+    uint16_t rdlen;
+    uint32_t k;
+    while (off < end) {
+        p = msg[off] >= 0xC0 ? (ptrdiff_t)off + 2 : zf_name_skip(msg, end, off);
+        if (p < 0 || (size_t)p + 10 > end)
+            return;
+        rd = (size_t)p + 10;
+        rdlen = (uint16_t)(msg[p + 8] << 8 | msg[p + 9]);
+        if (rd + rdlen > end)
+            return;
+        if (msg[p] == (ZF_TYPE_NSEC3 >> 8) && msg[p + 1] == (ZF_TYPE_NSEC3 & 0xFF))
+            for (k = 0; k < npicked; k++) {
+                if (!picks[k].read)
+                    read_pick(blocks, &picks[k]);
+                if (!picks[k].sent && same_nsec3(msg, end, off, rd, rdlen, &picks[k]))
+                    picks[k].sent = 1;
+            }
+        off = rd + rdlen;
+    }
+}
+
+/* Where the records after a response's question start: past the qname at
+ * 12 (uncompressed), its type and class; 0 when it is not a name. */
+static size_t records_start(const uint8_t *msg, size_t end, const uint8_t *name,
+                            uint32_t name_len)
+{
+    size_t n;
+    if (name == msg + 12)  /* the question's qname: every caller's but a chase behind a DNAME */
+        return 12 + (size_t)name_len + 4;
+    n = zf_name_walk(msg, end, 12, NULL, NULL, 0);
+    return n ? 12 + n + 4 : 0;
+}
+
 ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *root, const uint8_t *blocks,
-                    const uint8_t *name, uint32_t name_len, uint8_t *out, size_t room,
-                    uint16_t *counts)
+                    const uint8_t *name, uint32_t name_len, const uint8_t *msg, uint8_t *out,
+                    size_t room, uint16_t *counts)
 {
     uint8_t lc[2 + 255];
     uint8_t h[SHA1_LEN], prev[SHA1_LEN];
     uint32_t starts[128], nlabels = 0, i, k, npicked = 0, pos = 0;
-    const uint8_t *picked[3], *ce = NULL;
+    const uint8_t *ce = NULL;
     int hit = 0;
+    pick_t picks[3];
+    size_t from;
     size_t w = 0, len;
     const uint8_t *e;
     if (name_len > 255 || tmpl[1] == ZFNSEC3_CHAIN)
@@ -164,23 +259,28 @@ ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *root, const uint8_t *blo
     if (tmpl[1] == ZFNSEC3_COVER) {
         if (i == 0)
             return 0;
-        picked[npicked++] = find(root, blocks, prev, &hit);
+        picks[npicked++].entry = find(root, blocks, prev, &hit);
     } else {
-        picked[npicked++] = ce;
+        picks[npicked++].entry = ce;
     }
     if (i > 0 && tmpl[1] == ZFNSEC3_NXDOMAIN) {
-        picked[npicked++] = find(root, blocks, prev, &hit);  /* next closer name */
+        picks[npicked++].entry = find(root, blocks, prev, &hit);  /* next closer name */
         lc[starts[i]] = 1;  /* "*" then the closest encloser */
         lc[starts[i] + 1] = '*';
         sha1(lc + starts[i], name_len - starts[i] + 2, h);
-        picked[npicked++] = find(root, blocks, h, &hit);
+        picks[npicked++].entry = find(root, blocks, h, &hit);
     }
+    for (i = 0; i < npicked; i++)
+        picks[i].read = picks[i].sent = 0;
+    from = records_start(msg, (size_t)(out - msg), name, name_len);
+    if (from)
+        mark_sent(msg, from, (size_t)(out - msg), blocks, picks, npicked);
     for (i = 0; i < npicked; i++) {
-        for (k = 0; k < i && picked[k] != picked[i]; k++)
+        for (k = 0; k < i && picks[k].entry != picks[i].entry; k++)
             ;
-        if (k < i)
-            continue;  /* one entry proves two things: written once */
-        e = picked[i];
+        if (k < i || picks[i].sent)
+            continue;  /* one entry proves two things, or the response has it: written once */
+        e = picks[i].entry;
         len = le16(e + 24);
         if (w + len > room)
             return -1;

@@ -54,9 +54,12 @@ static inline int64_t zfnsec3_row(const uint8_t *tmpl)
  * written in the response, any case, `name_len` octets) from the chain of
  * `root` (a template with segments: `tmpl` itself, or for a row template
  * its zone's root) at `out`, at most `room` octets; adds to counts[1]
- * (authority).  Returns the octets written, -1 when they do not fit. */
+ * (authority).  `msg` is the response from its first octet up to `out`:
+ * an NSEC3 its records after the question already hold (a CNAME target's
+ * proof before a wildcard's cover) is not written again.  Returns the
+ * octets written, -1 when they do not fit. */
 ssize_t zfnsec3_put(const uint8_t *tmpl, const uint8_t *root, const uint8_t *blocks,
-                    const uint8_t *name, uint32_t name_len, uint8_t *out, size_t room,
-                    uint16_t *counts);
+                    const uint8_t *name, uint32_t name_len, const uint8_t *msg, uint8_t *out,
+                    size_t room, uint16_t *counts);
 
 #endif

@@ -44,6 +44,7 @@
 #define ZF_TYPE_DNAME 39
 #define ZF_TYPE_OPT 41
 #define ZF_TYPE_DS 43
+#define ZF_TYPE_NSEC3 50
 #define ZF_TYPE_TSIG 250
 #define ZF_TYPE_IXFR 251
 #define ZF_TYPE_AXFR 252

@@ -4,14 +4,16 @@
     PYTHONPATH=src python bench/dnssec/callgrind_nsec3.py prepare /tmp/nsec3.pickle
     PYTHONPATH=src valgrind --tool=callgrind --callgrind-out-file=cg.out \\
         --toggle-collect='*engine_answer*' python bench/dnssec/callgrind_nsec3.py \\
-        run /tmp/nsec3.pickle {static|nxdomain|wildcard}
+        run /tmp/nsec3.pickle {static|nxdomain|wildcard|wcnx}
     callgrind_annotate cg.out | head   # Ir / (ROUNDS * QUERIES) = instructions per answer
 
 The image is compiled (and signed) outside valgrind and pickled, as in §16:
 a 2,000-name zone; static = A queries for names that exist, nxdomain =
 unique random names (the flood: a closest-encloser proof each), wildcard =
-unique names under a wildcard (the RRset plus the next closer name's cover);
-all with DO.
+unique names under a wildcard (the RRset plus the next closer name's cover),
+wcnx = unique names under a wildcard CNAME to a nonexistent name (the
+CNAME, the target's closest-encloser proof and the qname's cover, each
+NSEC3 once); all with DO.
 """
 import pickle
 import random
@@ -31,7 +33,8 @@ def prepare(path: str) -> None:
     from zonefront.zonefile import parse_zone_text
 
     text = "$ORIGIN bench.example.\n$TTL 300\n@ SOA ns1 host 1 3600 600 86400 60\n@ NS ns1\n" + \
-        "".join(f"h{i} A 192.0.2.{i % 250}\n" for i in range(N)) + "*.w TXT \"w\"\n"
+        "".join(f"h{i} A 192.0.2.{i % 250}\n" for i in range(N)) + "*.w TXT \"w\"\n" + \
+        "*.wx CNAME nope\n"
     zone = parse_zone_text(text, "bench.example.")
     keys = ZoneKeys(zone.origin, [SigningKey.generate()], SigningKey.generate(), denial="nsec3")
     arrays = compile_zones([zone], signing={zone.origin: keys}).arrays()
@@ -47,6 +50,8 @@ def prepare(path: str) -> None:
                          "A"),
         "wildcard": wire([f"{rnd.getrandbits(48):012x}.w.bench.example." for _ in range(QUERIES)],
                          "TXT"),
+        "wcnx": wire([f"{rnd.getrandbits(48):012x}.wx.bench.example." for _ in range(QUERIES)],
+                     "A"),
     }
     with open(path, "wb") as f:
         pickle.dump({k: bytes(v) for k, v in arrays.items()} | {"queries": queries}, f)

@@ -144,7 +144,13 @@ def cmd_serve(args) -> int:
 
     # the workers answer from here on; signal (and its enum classes, ~1 ms)
     # is not on the way to the first answer
+    import faulthandler
     import signal
+
+    # `kill -USR2` prints every thread's stack to stderr and serving goes
+    # on: where a stop or a change hangs (tests/helpers/procs.py stop()
+    # asks for it before it kills a server that does not stop)
+    faulthandler.register(signal.SIGUSR2, all_threads=True)
 
     stop = threading.Event()
     hup = threading.Event()

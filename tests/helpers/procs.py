@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import zonefront
@@ -47,14 +48,51 @@ def wait_insync(client, change_id: str, timeout: float = 10.0) -> bool:
 
 
 def stop(proc, timeout: float = 10.0) -> None:
-    """SIGTERM a child server, then SIGKILL it when it has not exited
-    within `timeout` seconds."""
+    """SIGTERM a child server and wait `timeout` seconds for it to exit.
+    When it does not, fail with where it hangs: SIGUSR2 makes `zonefront
+    serve` print every thread's stack to its stderr (faulthandler, cli.py),
+    which goes into the failure when the test reads that stderr through a
+    pipe (else to the test's own stderr, shown with the failure); then
+    SIGKILL."""
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        report = thread_dump(proc)
+        raise AssertionError(f"the server (pid {proc.pid}) did not exit within {timeout} s "
+                             f"of SIGTERM; its stderr ends:\n{report}") from None
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+
+
+def thread_dump(proc, settle: float = 2.0, lines: int = 200) -> str:
+    """The last `lines` lines of a hung child's stderr after SIGUSR2 asked
+    it for its threads' stacks, read while it writes them (a full pipe
+    would block the dump) and to the end once it is killed."""
+    got: list[str] = []
+    reader = None
+    if proc.stderr is not None:
+        def drain():
+            for line in proc.stderr:
+                got.append(line if isinstance(line, str) else line.decode(errors="replace"))
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+    try:
+        proc.send_signal(signal.SIGUSR2)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(settle)  # it may exit now: the dump says what it was waiting on anyway
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if reader is None:
+        return "(stderr not piped: the stacks went to the test's stderr)"
+    reader.join(5)
+    return "".join(got[-lines:])
 
 
 def serve_api(data, dns_port: int, api_port: int, key_id: str, *extra: str):

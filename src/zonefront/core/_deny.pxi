@@ -16,8 +16,8 @@ cdef extern from "zfdeny.h" nogil:
 cdef extern from "zfnsec3.h" nogil:
     int zfnsec3_check(const uint8_t* tmpl, size_t tlen, const uint8_t* blocks, size_t limit)
     ssize_t zfnsec3_put(const uint8_t* tmpl, const uint8_t* root, const uint8_t* blocks,
-                        const uint8_t* name, uint32_t name_len, uint8_t* out, size_t room,
-                        uint16_t* counts)
+                        const uint8_t* name, uint32_t name_len, const uint8_t* msg,
+                        uint8_t* out, size_t room, uint16_t* counts)
     int64_t zfnsec3_row(const uint8_t* tmpl)
     enum: ZFNSEC3_KIND
 
@@ -67,12 +67,14 @@ cdef ssize_t put_nsec3(const image_t* img, const uint8_t* tmpl, uint8_t* r, size
                       size_t room, uint32_t qname_off, uint32_t qname_len,
                       uint16_t* counts) noexcept nogil:
     """put_online's precomputed NSEC3 proof, out of line: put_online stays
-    small enough to inline into put_block for the answers without one."""
+    small enough to inline into put_block for the answers without one.
+    The response so far (`r` up to `pos`) goes along: an NSEC3 already in
+    it is not repeated (zfnsec3.h)."""
     cdef const uint8_t* root = nsec3_root(img, tmpl)
     cdef ssize_t w
     if root == NULL:
         return SIGN_FAILED
-    w = zfnsec3_put(tmpl, root, img.blocks, r + qname_off, qname_len, r + pos, room, counts)
+    w = zfnsec3_put(tmpl, root, img.blocks, r + qname_off, qname_len, r, r + pos, room, counts)
     return w if w >= 0 else -1
 
 

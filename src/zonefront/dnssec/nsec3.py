@@ -246,14 +246,31 @@ def proof(mode: int, entries: list, qname: bytes) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def put(tmpl: bytes, blocks, qname: bytes, room: int, root: bytes | None = None):
+def pair_nsec3(pair: bytes) -> tuple[bytes, bytes]:
+    """(owner lower-cased, rdata) of the NSEC3 RR an entry's octets
+    (pair_octets) begin with."""
+    n = 0
+    while pair[n]:
+        n += 1 + pair[n]
+    n += 1
+    rdlen = struct.unpack_from(">H", pair, n + 8)[0]
+    return pair[:n].lower(), pair[n + 10:n + 10 + rdlen]
+
+
+def put(tmpl: bytes, blocks, qname: bytes, room: int, root: bytes | None = None,
+        sent: set[tuple[bytes, bytes]] | frozenset = frozenset()):
     """The reference engine's zfnsec3_put: (octets, 0 answer RRs, authority
     RRs) appended, or None when they do not fit in `room`.  `root`: the
-    zone's root template, whose chain a row_template `tmpl` proves from."""
+    zone's root template, whose chain a row_template `tmpl` proves from.
+    `sent`: (owner lower-cased, rdata) of the NSEC3 RRs the response
+    already holds (a CNAME target's proof before a wildcard's cover),
+    which are not written again (RFC 2181 §5: an RRset once)."""
     mode = tmpl[1]
     _mode, entries = read_template(tmpl if root is None else root, blocks)
-    got = proof(mode, entries, qname)
-    out = b"".join(bytes(blocks[entries[i][1]:entries[i][1] + entries[i][2]]) for i in got)
+    pairs = [bytes(blocks[entries[i][1]:entries[i][1] + entries[i][2]])
+             for i in proof(mode, entries, qname)]
+    pairs = [p for p in pairs if pair_nsec3(p) not in sent]
+    out = b"".join(pairs)
     if len(out) > room:
         return None
-    return out, 0, 2 * len(got)
+    return out, 0, 2 * len(pairs)

@@ -54,12 +54,37 @@ class Answer:
     counts: tuple = (0, 0, 0)
 
 
-def put_online(blk, got, qname: bytes, qname_off: int, room: int, blocks: bytes, root_of):
+def sent_nsec3s(msg: bytes) -> set[tuple[bytes, bytes]]:
+    """csrc/zfnsec3.c mark_sent: (owner lower-cased, rdata) of every NSEC3
+    RR in the response `msg` so far (the question at 12, whole records
+    after it; an NSEC3 is only ever in the authority section)."""
+    out = set()
+    pos = 12
+    while msg[pos]:
+        pos += 1 + msg[pos]
+    pos += 5
+    while pos < len(msg):
+        owner = pos
+        while msg[pos] and msg[pos] < 0xC0:
+            pos += 1 + msg[pos]
+        pos += 2 if msg[pos] else 1
+        rtype, _cls, _ttl, rdlen = struct.unpack_from(">HHIH", msg, pos)
+        if rtype == nsec3.TYPE_NSEC3:
+            out.add((expand_name(msg, len(msg), owner).lower(), msg[pos + 10:pos + 10 + rdlen]))
+        pos += 10 + rdlen
+    return out
+
+
+def put_online(blk, got, qname: bytes, qname_off: int, room: int, blocks: bytes, root_of,
+               before: bytes = b""):
     """_deny.pxi put_online: `got` (bytes, an, ns, ar) with the records the
     twin's template signs for `qname` appended (or, for a precomputed NSEC3
-    template, the proof's records copied from `blocks`; `root_of(row)` gives
-    the zone's root template a row_template proves from, or None); None
-    when they do not fit in `room`, SIGN_FAILED when they cannot be signed."""
+    template, the proof's records copied from `blocks`, but for an NSEC3
+    the response already holds; `root_of(row)` gives the zone's root
+    template a row_template proves from, or None); None when they do not
+    fit in `room`, SIGN_FAILED when they cannot be signed.  `before`: the
+    response before `got` from its first octet (only its question and
+    records are read)."""
     if blk.online[:1] == bytes([nsec3.KIND_NSEC3]):
         root = None
         row = nsec3.template_row(blk.online)
@@ -67,7 +92,8 @@ def put_online(blk, got, qname: bytes, qname_off: int, room: int, blocks: bytes,
             root = root_of(row)
             if root is None:
                 return SIGN_FAILED  # _deny.pxi nsec3_root: never unsigned
-        extra = nsec3.put(blk.online, blocks, qname, room - len(got[0]), root)
+        extra = nsec3.put(blk.online, blocks, qname, room - len(got[0]), root,
+                          sent_nsec3s(before + got[0]) if before else frozenset())
         if extra is None:
             return None
         return got[0] + extra[0], got[1] + extra[1], got[2] + extra[2], got[3]
@@ -78,6 +104,13 @@ def put_online(blk, got, qname: bytes, qname_off: int, room: int, blocks: bytes,
     if extra is None:
         return None
     return got[0] + extra[0], got[1] + extra[1], got[2] + extra[2], got[3]
+
+
+def question_octets(q) -> bytes:
+    """The response up to its question's end as far as the record walks read
+    it: a header's room, the qname as sent (pointers may lead into it), the
+    type and class's room."""
+    return bytes(12) + q.qname + bytes(4)
 
 
 def fail_signing(a: Answer) -> None:
@@ -301,11 +334,14 @@ class RefImage:
     # ---- encode ------------------------------------------------------------
 
     def put_block(self, bidx: int, room: int, qname_off: int, qname_len: int, base: int,
-                  do: bool = False, qname: bytes = b""):
+                  do: bool = False, qname: bytes = b"", before: bytes = b""):
         """(bytes, an, ns, ar) or None when the required part does not fit;
         with `do` a signed zone's block gives way to its DO twin (RRSIGs);
         a twin with an online template (layout.py BF_ONLINE) then gets the
-        records signed for `qname` (the name at `qname_off`) appended."""
+        records signed for `qname` (the name at `qname_off`) appended.
+        `before`: the response before `base` (question_octets and the
+        records written), where a precomputed NSEC3 proof looks for the
+        NSEC3s already sent."""
         blk = self.blocks[bidx]
         if do and blk.signed != NONE:
             blk = self.blocks[blk.signed]
@@ -315,7 +351,7 @@ class RefImage:
                     return None
                 if blk.online:
                     head = put_online(blk, head, qname, qname_off, room, self.arrays["blocks"],
-                                      self.nsec3_root)
+                                      self.nsec3_root, before)
                     if head is None or head == SIGN_FAILED:
                         return head
                 tail = self.copy_block(blk, room - len(head[0]), qname_off, qname_len,
@@ -328,7 +364,7 @@ class RefImage:
                 got = self.copy_block(blk, room, qname_off, qname_len, base)
             if got is not None and blk.online:
                 got = put_online(blk, got, qname, qname_off, room, self.arrays["blocks"],
-                                 self.nsec3_root)
+                                 self.nsec3_root, before)
             return got
         return self.copy_block(blk, room, qname_off, qname_len, base)
 
@@ -467,7 +503,8 @@ class RefImage:
         qname_len, qsec, room = len(q.qname), a.qsec, a.room
         dblock, owner_len, target_pos, target_len, _, ttl = self.dnames[didx]
         a.aa = 1
-        got = self.put_block(dblock, room, 12, qname_len, qsec, q.edns_do)
+        got = self.put_block(dblock, room, 12, qname_len, qsec, q.edns_do, b"",
+                             question_octets(q))
         prefix = qname_len - owner_len
         newlen = prefix + target_len
         if got == SIGN_FAILED:
@@ -490,7 +527,7 @@ class RefImage:
             cb = self.policy.select_ref(cb, cl)
             if crcode == 0 and cb != NONE and self.blocks[cb].aa:
                 chased = self.put_block(cb, room - len(a.body), newpos, newlen, qsec + len(a.body),
-                                        q.edns_do, new_name)
+                                        q.edns_do, new_name, question_octets(q) + a.body)
                 if chased == SIGN_FAILED:
                     fail_signing(a)
                 elif chased is None:
@@ -499,7 +536,7 @@ class RefImage:
                     a.rcode = self.rcode_block(cb, q.edns_do and not q.edns_co).rcode
                     body, an = chased[0], chased[1]
                     if chased[2] == 0 and chased[3] == 0:
-                        msg = bytes(12) + q.qname + bytes(4) + a.body + body
+                        msg = question_octets(q) + a.body + body
                         last = dname_repeat(msg, qsec + len(a.body), an, q.qname[prefix:],
                                             new_name[prefix:])
                         if last >= 0:  # RFC 2181 §5: the DNAME is not given twice
@@ -560,7 +597,7 @@ class RefImage:
             # behind a wildcard CNAME (compiler.py wildcard_part): the CNAME's
             # RRSIG signed for the qname, or the NSEC3 covering it
             got = put_online(self.blocks[twin.prefix], (body, *counts), q.qname, 12, a.room,
-                             self.arrays["blocks"], self.nsec3_root)
+                             self.arrays["blocks"], self.nsec3_root, question_octets(q))
             if got == SIGN_FAILED:
                 fail_signing(a)
                 return
@@ -575,7 +612,8 @@ class RefImage:
         required part does not fit."""
         blk = self.rcode_block(bidx, q.edns_do and not q.edns_co)
         a.rcode, a.aa = blk.rcode, int(blk.aa)
-        got = self.put_block(bidx, a.room, 12, len(q.qname), a.qsec, q.edns_do, q.qname)
+        got = self.put_block(bidx, a.room, 12, len(q.qname), a.qsec, q.edns_do, q.qname,
+                             question_octets(q))
         if got == SIGN_FAILED:
             fail_signing(a)
         elif got is None:
