@@ -197,6 +197,7 @@ static inline void zf_fold_copy(uint8_t *d, const uint8_t *s, size_t n)
 static inline uint64_t zf_hash_words(uint64_t h, const uint8_t *p, size_t n, int fold)
 {
     uint64_t w;
+    const size_t whole = n;
     while (n >= 8) {
         memcpy(&w, p, 8);
         h = (h ^ (fold ? zf_fold8(w) : w)) * 0xff51afd7ed558ccdULL;
@@ -204,8 +205,27 @@ static inline uint64_t zf_hash_words(uint64_t h, const uint8_t *p, size_t n, int
         p += 8;
         n -= 8;
     }
+    /* the last n < 8 octets as a word, zero above them (what a copy of
+     * n octets into a zeroed word gives on this little-endian machine),
+     * read in at most three loads instead of octet by octet */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 0) {
+        w = 0;
+    } else if (whole >= 8) { /* the word ending with them: its first octets were hashed */
+        memcpy(&w, p + n - 8, 8);
+        w >>= 64 - 8 * n;
+    } else if (n >= 4) { /* two overlapping halves */
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        w = lo | (uint64_t)hi << (8 * (n - 4));
+    } else {
+        w = p[0] | (uint64_t)p[n >> 1] << (8 * (n >> 1)) | (uint64_t)p[n - 1] << (8 * (n - 1));
+    }
+#else
     w = 0;
     memcpy(&w, p, n);
+#endif
     return (h ^ (fold ? zf_fold8(w) : w)) * 0xc4ceb9fe1a85ec53ULL;
 }
 
