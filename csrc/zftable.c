@@ -188,9 +188,8 @@ uint32_t zf_find(const zf_table_t *t, const uint8_t *name, size_t len)
     return find_hashed(t, name, len, zf_hash(name, len));
 }
 
-static int grow_hash(zf_table_t *t)
+static int rehash(zf_table_t *t, uint32_t size)
 {
-    uint32_t size = (t->hmask + 1) * 2;
     uint64_t *tab = zf_table_alloc((size_t)size * sizeof(uint64_t)); /* zeroed: empty */
     if (tab == NULL)
         return -1;
@@ -205,6 +204,19 @@ static int grow_hash(zf_table_t *t)
     t->htab = tab;
     t->hmask = mask;
     return 0;
+}
+
+static int grow_hash(zf_table_t *t)
+{
+    return rehash(t, (t->hmask + 1) * 2);
+}
+
+int zf_table_expect(zf_table_t *t, size_t names)
+{
+    size_t size = (size_t)t->hmask + 1;
+    while (size < names * 2 && size < ((size_t)1 << 31))
+        size *= 2;
+    return size == (size_t)t->hmask + 1 ? 0 : rehash(t, (uint32_t)size);
 }
 
 /* adds a name whose octets are at `off` in the arena (already stored) */

@@ -162,6 +162,9 @@ typedef struct zf_table {
 } zf_table_t;
 
 int zf_table_init(zf_table_t *t);
+/* room in the name hash for `names` names at once (a hint: the hash still
+ * grows past it), so a big file's names are not rehashed at every doubling */
+int zf_table_expect(zf_table_t *t, size_t names);
 /* a new zone (one master file); its index, or -1 */
 int zf_add_zone(zf_table_t *t);
 void zf_table_free(zf_table_t *t);
