@@ -370,11 +370,18 @@ class IncrementalCompiler:
             _z, names, keys = by_zone.setdefault(o.zone.origin, (o.zone, set(), {}))
             names.add(o.name)
             keys.update(o.keys)
-        for zone, names, keys in by_zone.values():
-            # a new map: the old one may be the caller's (never mutated)
-            zone.rrsets = zone.rrsets.with_owners(names, keys)
-        for o in owners:
-            self._set_owner(o, data, existence, removed, structural)
+        # the touched names' nodes as they are, held while the maps change
+        # under them (zoneset.NodeTable: a plain name's node comes from its map)
+        touched = [o.name for o in owners]
+        zs.nodes.pin(touched)
+        try:
+            for zone, names, keys in by_zone.values():
+                # a new map: the old one may be the caller's (never mutated)
+                zone.rrsets = zone.rrsets.with_owners(names, keys)
+            for o in owners:
+                self._set_owner(o, data, existence, removed, structural)
+        finally:
+            zs.nodes.settle(touched + list(existence))
         # a name removed and made again (an empty non-terminal) is not removed
         removed = {n for n in removed if n not in zs.nodes}
         moved = set()
@@ -434,13 +441,14 @@ class IncrementalCompiler:
         nodes = bytearray()
         offsets: dict[bytes, int] = {}
         patches: list[tuple[int, bytes]] = []
-        for n in sorted(affected):
-            node = zs.nodes[n]
-            record = c.compile_node(node)
-            offsets[n] = base + len(nodes)
-            if node.wildcard is not None:
-                patches.append((len(nodes) + wild_field(record), node.wildcard.name))
-            nodes += record
+        with zs.cached():
+            for n in sorted(affected):
+                node = zs.nodes[n]
+                record = c.compile_node(node)
+                offsets[n] = base + len(nodes)
+                if node.wildcard is not None:
+                    patches.append((len(nodes) + wild_field(record), node.wildcard.name))
+                nodes += record
         for pos, target in patches:
             off = offsets.get(target)
             if off is None:
@@ -526,6 +534,7 @@ class IncrementalCompiler:
             _inherit(node, parent)
             if n.startswith(_WILD):
                 parent.wildcard = node
+                zs.nodes.keep(parent)
         return missing
 
     def _remove(self, name: bytes, existence: set, removed: set) -> None:
@@ -547,6 +556,7 @@ class IncrementalCompiler:
                 del self.kids[p]
             if parent.wildcard is node:
                 parent.wildcard = None
+                zs.nodes.keep(parent)
             if parent.is_apex or parent.rrsets or parent.routed or left:
                 return
             n = p
@@ -559,7 +569,9 @@ class IncrementalCompiler:
                  and is_subdomain(n, top.name)]
         below.sort(key=len)
         for n in below:
-            _inherit(zs.nodes[n], zs.nodes[parent_of(n)])
+            node = zs.nodes[n]
+            _inherit(node, zs.nodes[parent_of(n)])
+            zs.nodes.keep(node)
         return set(below)
 
 
