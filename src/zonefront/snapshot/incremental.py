@@ -213,10 +213,15 @@ class IncrementalCompiler:
                 self.c.b.nsec3_chain(origin)
         self.image = image_class(arrays, image.zones, udp_max, growable=True)
         self.kids: dict[bytes, int] = {}  # name -> its child nodes, for names that have any
-        for name in self.c.zs.nodes:
-            if name != ROOT and parent_of(name) in self.c.zs.nodes:
+        nodes, kids = self.c.zs.nodes, self.kids
+        for name in nodes:
+            if name != ROOT:
                 p = parent_of(name)
-                self.kids[p] = self.kids.get(p, 0) + 1
+                count = kids.get(p)
+                if count is not None:
+                    kids[p] = count + 1
+                elif p in nodes:  # once per parent: most names share a few
+                    kids[p] = 1
         self.soa_shapes = {o: _soa_shape(z) for o, z in self.copies.items()}
         self.broken = False
         self.last_patch: dict = {}  # what the last update recompiled (stats, tests)
