@@ -113,6 +113,10 @@ class _Rare:
         self.parent_ds = None
         self.routed = NO_ROUTED
 
+    def is_empty(self) -> bool:
+        return (self.dname_above is None and self.wildcard is None and self.parent_zone is None
+                and self.parent_ds is None and self.routed is NO_ROUTED)
+
 
 def _rare_field(field_name: str, empty):
     """A Node attribute kept in its `_rare` object; reads `empty` without one,
@@ -129,6 +133,8 @@ def _rare_field(field_name: str, empty):
                 return
             rare = node._rare = _Rare()
         setattr(rare, field_name, value)
+        if value is empty and rare.is_empty():
+            node._rare = None  # plain again (NodeTable.is_plain)
 
     return property(get, put, doc=f"(kept in `_rare`; {empty!r} when unset)")
 
@@ -490,7 +496,9 @@ def rdata_target(rtype: int, rdata: bytes) -> bytes | None:
 
 
 class ZoneSet:
-    """Zones indexed by name: one node per owner and empty non-terminal."""
+    """Zones indexed by name: one node per owner and empty non-terminal
+    (`nodes`, a NodeTable: most made from the zones' record-set maps when
+    looked up)."""
 
     # when a set: every other name an answer consults is added to it, so the
     # incremental compiler learns whose answers a change reaches
