@@ -363,13 +363,22 @@ class NodeTable:
         compiler's handoff numbers names by it)."""
         kept = self.kept
         zone_of = self.zone_of
+        origins = list(self.by_origin)
         for zone in list(self.by_origin.values()):
             rrsets = zone.rrsets
             if rrsets.__class__ is not RRsetMap:
                 continue
-            for owner, _held in rrsets.held_owners():
-                if owner not in kept and zone_of(owner) is zone:
-                    yield owner
+            origin = zone.origin
+            if any(o != origin and is_subdomain(o, origin) for o in origins):
+                # a zone inside this one hides this one's owners at and below its apex
+                for owner, _held in rrsets.held_owners():
+                    if owner not in kept and zone_of(owner) is zone:
+                        yield owner
+            else:
+                # an owner outside its zone is kept (ZoneSet._zone_nodes)
+                for owner, _held in rrsets.held_owners():
+                    if owner not in kept:
+                        yield owner
         yield from tuple(kept)
 
     def keys(self):
