@@ -146,11 +146,13 @@ _CUT = 2
 class Node:
     """One owner name or empty non-terminal of the zone set.
 
-    A plain class with five slots rather than a dataclass with eleven: a
-    1M-record-set hosted zone has ~775k of them in the control plane
-    (bench/RESULTS.md §9, 2026-12-06 cprss3), and the fields only some
-    names use (`dname_above`, `wildcard`, `parent_zone`, `parent_ds`,
-    `routed`) share one `_rare` object, made when one is first set."""
+    A plain class with six slots rather than a dataclass with eleven: a
+    full compile of a 1M-record-set hosted zone makes ~775k of them
+    (bench/RESULTS.md §9, 2026-12-06 cprss3; the control plane then keeps
+    only the few NodeTable cannot make from the record-set maps), and the
+    fields only some names use (`dname_above`, `wildcard`, `parent_zone`,
+    `parent_ds`, `routed`) share one `_rare` object, made when one is
+    first set and dropped when all are emptied."""
 
     __slots__ = ("name", "zone", "held", "cut_above", "_bits", "_rare")
 
