@@ -113,6 +113,10 @@ class _Rare:
         self.parent_ds = None
         self.routed = NO_ROUTED
 
+    def is_empty(self) -> bool:
+        return (self.dname_above is None and self.wildcard is None and self.parent_zone is None
+                and self.parent_ds is None and self.routed is NO_ROUTED)
+
 
 def _rare_field(field_name: str, empty):
     """A Node attribute kept in its `_rare` object; reads `empty` without one,
@@ -129,6 +133,8 @@ def _rare_field(field_name: str, empty):
                 return
             rare = node._rare = _Rare()
         setattr(rare, field_name, value)
+        if value is empty and rare.is_empty():
+            node._rare = None  # plain again (NodeTable.is_plain)
 
     return property(get, put, doc=f"(kept in `_rare`; {empty!r} when unset)")
 
@@ -140,11 +146,13 @@ _CUT = 2
 class Node:
     """One owner name or empty non-terminal of the zone set.
 
-    A plain class with five slots rather than a dataclass with eleven: a
-    1M-record-set hosted zone has ~775k of them in the control plane
-    (bench/RESULTS.md §9, 2026-12-06 cprss3), and the fields only some
-    names use (`dname_above`, `wildcard`, `parent_zone`, `parent_ds`,
-    `routed`) share one `_rare` object, made when one is first set."""
+    A plain class with six slots rather than a dataclass with eleven: a
+    full compile of a 1M-record-set hosted zone makes ~775k of them
+    (bench/RESULTS.md §9, 2026-12-06 cprss3; the control plane then keeps
+    only the few NodeTable cannot make from the record-set maps), and the
+    fields only some names use (`dname_above`, `wildcard`, `parent_zone`,
+    `parent_ds`, `routed`) share one `_rare` object, made when one is
+    first set and dropped when all are emptied."""
 
     __slots__ = ("name", "zone", "held", "cut_above", "_bits", "_rare")
 
@@ -219,6 +227,266 @@ class Node:
         return rtype in held_types(self.held)
 
 
+def _made_node(name: bytes, zone: Zone, held) -> Node:
+    """A plain Node (no marks, no rare fields) without Node.__init__'s
+    property setters: NodeTable makes one per lookup of a plain name."""
+    node = _new_node(Node)
+    node.name = name
+    node.zone = zone
+    node.held = held
+    node.cut_above = None
+    node._bits = 0
+    node._rare = None
+    return node
+
+
+_new_node = object.__new__
+_WILD = b"\x01*"
+
+
+class NodeTable:
+    """`ZoneSet.nodes`: name -> Node, holding a Node object only where the
+    zones' record-set maps cannot say it.
+
+    Most names of a big zone are plain: an owner of its zone's RRsetMap, not
+    the apex, no NS or DNAME there, not a wildcard or a wildcard's parent,
+    no cut or DNAME above it, no routed record sets.  Such a name's Node is
+    made afresh from the map on every lookup (zone = the deepest zone at or
+    above the name, held = the map's value), instead of one Node per name
+    held for ever plus a name -> Node dict over a million names (62 + ~40 MB
+    at 1M record sets, bench/RESULTS.md §9, 2026-12-06 cprss3/cprss4).
+    Every other name (apexes, empty non-terminals, cuts and the names below
+    them, DNAME owners and the names below them, wildcards and their
+    parents, routed owners, owners outside their zone, all names of a zone
+    whose record sets are a plain dict) has its Node in `kept`.
+
+    A plain Node is a copy: changing it changes nothing until it is handed
+    to `keep`, which holds it in `kept` when it is no longer plain (and
+    drops a kept one that became plain).  The incremental compiler does
+    that for every node it changes; `pin` and `settle` bracket a change
+    that swaps record-set maps under nodes it is still changing.
+    `cached()` makes a lookup return the same object for the same name
+    while a compile reads the table without changing it."""
+
+    __slots__ = ("by_origin", "kept", "cache", "absent")
+
+    def __init__(self) -> None:
+        self.by_origin: dict[bytes, Zone] = {}  # origin -> zone, in the ZoneSet's order
+        self.kept: dict[bytes, Node] = {}  # the names that are not plain
+        self.cache: dict[bytes, Node] | None = None  # plain nodes made, while cached()
+        # names a change is making (pin): absent until it makes their node
+        self.absent: set[bytes] | None = None
+
+    def add_zone(self, zone: Zone, kept: dict[bytes, Node]) -> None:
+        """Serve `zone` with its non-plain nodes `kept`: a parent's nodes at
+        or below its apex go (a parent's plain names there are hidden, since
+        a name belongs to the deepest zone at or above it)."""
+        origin = zone.origin
+        for name in [n for n in self.kept if is_subdomain(n, origin)]:
+            del self.kept[name]
+        self.by_origin[origin] = zone
+        self.kept.update(kept)
+
+    def zone_of(self, name: bytes) -> Zone | None:
+        """The deepest zone at or above `name`."""
+        by_origin = self.by_origin
+        n = name
+        while True:
+            zone = by_origin.get(n)
+            if zone is not None:
+                return zone
+            if len(n) <= 1:
+                return None
+            n = n[n[0] + 1:]
+
+    def get(self, name: bytes, default=None):
+        node = self.kept.get(name)
+        if node is not None:
+            return node
+        cache = self.cache
+        if cache is not None:
+            node = cache.get(name)
+            if node is not None:
+                return node
+        if self.absent is not None and name in self.absent:
+            return default
+        zone = self.zone_of(name)
+        if zone is None:
+            return default
+        rrsets = zone.rrsets
+        if rrsets.__class__ is not RRsetMap:
+            return default
+        held = rrsets.held(name)
+        if held is None:
+            return default
+        node = _made_node(name, zone, held)
+        if cache is not None:
+            cache[name] = node
+        return node
+
+    def __getitem__(self, name: bytes) -> Node:
+        node = self.get(name)
+        if node is None:
+            raise KeyError(name)
+        return node
+
+    def __contains__(self, name: bytes) -> bool:
+        if name in self.kept:
+            return True
+        if self.absent is not None and name in self.absent:
+            return False
+        zone = self.zone_of(name)
+        if zone is None:
+            return False
+        rrsets = zone.rrsets
+        return rrsets.__class__ is RRsetMap and rrsets.held(name) is not None
+
+    def __setitem__(self, name: bytes, node: Node) -> None:
+        self.kept[name] = node
+
+    def pop(self, name: bytes, *default):
+        """Take `name` out: its kept Node (or a plain one, made while its
+        map still holds it).  A plain name is gone once its zone's map no
+        longer holds it, so only a kept one needs this."""
+        node = self.kept.pop(name, None)
+        if node is None:
+            node = self.get(name)
+        if node is None:
+            if default:
+                return default[0]
+            raise KeyError(name)
+        if self.absent is not None:
+            self.absent.add(name)
+        return node
+
+    def __iter__(self):
+        """Every name: each zone's plain owners, map by map, then the kept
+        names (a fixed order for a table nobody changes: the forked
+        compiler's handoff numbers names by it)."""
+        kept = self.kept
+        zone_of = self.zone_of
+        origins = list(self.by_origin)
+        for zone in list(self.by_origin.values()):
+            rrsets = zone.rrsets
+            if rrsets.__class__ is not RRsetMap:
+                continue
+            origin = zone.origin
+            if any(o != origin and is_subdomain(o, origin) for o in origins):
+                # a zone inside this one hides this one's owners at and below its apex
+                for owner, _held in rrsets.held_owners():
+                    if owner not in kept and zone_of(owner) is zone:
+                        yield owner
+            else:
+                # an owner outside its zone is kept (ZoneSet._zone_nodes)
+                for owner, _held in rrsets.held_owners():
+                    if owner not in kept:
+                        yield owner
+        yield from tuple(kept)
+
+    def keys(self):
+        return iter(self)
+
+    def values(self):
+        for name in self:
+            yield self.get(name)
+
+    def items(self):
+        for name in self:
+            yield name, self.get(name)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return bool(self.kept) or any(True for _ in self)
+
+    # ---- changes ---------------------------------------------------------
+
+    def is_plain(self, node: Node) -> bool:
+        """Whether the maps say all of `node` (see the class docstring)."""
+        if node._bits or node.cut_above is not None or node._rare is not None:
+            return False
+        name = node.name
+        if name[:2] == _WILD:
+            return False
+        zone = node.zone
+        rrsets = zone.rrsets
+        if rrsets.__class__ is not RRsetMap:
+            return False
+        held = node.held
+        if held is None or rrsets.held(name) is not held or self.zone_of(name) is not zone:
+            return False
+        return TYPE_DNAME not in held_types(held)
+
+    def keep(self, node: Node) -> None:
+        """After `node` changed: held when it is not plain, dropped when it is."""
+        if self.is_plain(node):
+            self.kept.pop(node.name, None)
+        else:
+            self.kept[node.name] = node
+
+    def pin(self, names) -> None:
+        """Before a change swaps record-set maps: the Nodes of `names` as
+        they are now held in `kept`, and the names without one absent,
+        until `settle`, so the change sees them as the old maps had them."""
+        kept = self.kept
+        absent = set()
+        for name in names:
+            if name in kept:
+                continue
+            node = self.get(name)
+            if node is None:
+                absent.add(name)
+            else:
+                kept[name] = node
+        self.absent = absent
+
+    def settle(self, names) -> None:
+        """After a change: the pinned and made names' nodes kept only when
+        not plain, against the new maps."""
+        self.absent = None
+        kept = self.kept
+        for name in names:
+            node = kept.get(name)
+            if node is not None and self.is_plain(node):
+                del kept[name]
+
+    def cached(self) -> "_Cached":
+        """While a compile reads the table: one Node object per name."""
+        return _Cached(self)
+
+
+class _Cached:
+    """NodeTable.cached's context: the cache lives until the outermost exit."""
+
+    __slots__ = ("table", "outer")
+
+    def __init__(self, table: NodeTable) -> None:
+        self.table = table
+
+    def __enter__(self) -> NodeTable:
+        self.outer = self.table.cache
+        if self.outer is None:
+            self.table.cache = {}
+        return self.table
+
+    def __exit__(self, *exc) -> None:
+        self.table.cache = self.outer
+
+
+class _NoCache:
+    """ZoneSet.cached for a zone set whose nodes are not a NodeTable."""
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+_NOT_CACHED = _NoCache()
+
+
 def rrset_rrs(rrset: RRset, owner: bytes | None = None, ttl: int | None = None) -> list[RR]:
     o = rrset.owner if owner is None else owner
     t = rrset.ttl if ttl is None else ttl
@@ -239,7 +507,9 @@ def rdata_target(rtype: int, rdata: bytes) -> bytes | None:
 
 
 class ZoneSet:
-    """Zones indexed by name: one node per owner and empty non-terminal."""
+    """Zones indexed by name: one node per owner and empty non-terminal
+    (`nodes`, a NodeTable: most made from the zones' record-set maps when
+    looked up)."""
 
     # when a set: every other name an answer consults is added to it, so the
     # incremental compiler learns whose answers a change reaches
@@ -247,23 +517,27 @@ class ZoneSet:
 
     def __init__(self, zones: list[Zone]):
         self.zones = sorted(zones, key=lambda z: len(z.origin))
-        self.nodes: dict[bytes, Node] = {}
+        self.nodes = NodeTable()
         origins = {z.origin for z in self.zones}
         if len(origins) != len(self.zones):
             raise ValueError("two zones with the same origin")
         for zone in self.zones:
             parent = self._enclosing_zone(zone.origin)
+            # the parent's node at the child apex, before the child replaces
+            # whatever the parent held at/below it
             pnode = self.nodes.get(zone.origin)
-            # the child zone replaces whatever the parent held at/below its apex
-            if self.nodes:
-                for name in [n for n in self.nodes if is_subdomain(n, zone.origin)]:
-                    del self.nodes[name]
-            for name, node in self._zone_nodes(zone).items():
-                self.nodes[name] = node
+            parent_ds = pnode.rrsets.get(TYPE_DS) if pnode is not None else None
+            self.nodes.add_zone(zone, self._zone_nodes(zone))
             if parent is not None:
                 apex = self.nodes[zone.origin]
                 apex.parent_zone = parent
-                apex.parent_ds = pnode.rrsets.get(TYPE_DS) if pnode is not None else None
+                apex.parent_ds = parent_ds
+
+    def cached(self):
+        """While a compile only reads the zone set: a name's Node is made
+        once (NodeTable.cached), not per lookup."""
+        nodes = self.nodes
+        return nodes.cached() if isinstance(nodes, NodeTable) else _NOT_CACHED
 
     def _enclosing_zone(self, origin: bytes) -> Zone | None:
         name = origin
@@ -276,19 +550,85 @@ class ZoneSet:
 
     @staticmethod
     def _zone_nodes(zone: Zone) -> dict[bytes, Node]:
+        """The zone's names that are not plain (NodeTable), with their Nodes:
+        a zone whose record sets are an RRsetMap gets no Node for its plain
+        owners; any other zone gets one for every name."""
+        if not isinstance(zone.rrsets, RRsetMap):
+            return ZoneSet._all_nodes(zone)
+        origin = zone.origin
+        held_of = zone.rrsets.held
+        nodes: dict[bytes, Node] = {}
+        ents: set[bytes] = set()
+        # owners that change how the names below them answer: a cut (NS
+        # below the apex, not at a wildcard) and a DNAME
+        marks: set[bytes] = set()
+
+        def walk_up(owner: bytes) -> None:
+            # the empty non-terminals up to the apex; a name already known
+            # has had its own walk, or will
+            name = owner
+            while name != origin and name != ROOT:
+                name = parent_of(name)
+                if name in ents or name in nodes or held_of(name) is not None:
+                    break
+                ents.add(name)
+
+        plain: list[bytes] = []
+        for owner, held in zone.rrsets.held_owners():
+            types = held_types(held)
+            wild = owner[:2] == _WILD
+            mark = (TYPE_NS in types and owner != origin and not wild) or TYPE_DNAME in types
+            if mark:
+                marks.add(owner)
+            if mark or wild or not is_subdomain(owner, origin):
+                nodes[owner] = Node(owner, zone, held)
+            else:
+                plain.append(owner)
+            walk_up(owner)
+        for r in zone.routed:
+            node = nodes.get(r.owner)
+            if node is None:
+                node = nodes[r.owner] = Node(r.owner, zone, held_of(r.owner))
+            if node.routed is NO_ROUTED:
+                node.routed = {}
+            node.routed.setdefault(r.rtype, []).append(r)
+            rrsets = node.rrsets
+            if r.rtype in rrsets:  # a type is either simple or routed
+                node.held = {t: rs for t, rs in rrsets.items() if t != r.rtype}
+            walk_up(r.owner)
+        for name in ents:
+            if name not in nodes:
+                nodes[name] = Node(name, zone)
+        if origin not in nodes:
+            nodes[origin] = Node(origin, zone, held_of(origin))
+        nodes[origin].is_apex = True
+        for name in [n for n in nodes if n[:2] == _WILD]:
+            parent = parent_of(name)
+            if parent not in nodes:
+                held = held_of(parent)
+                if held is not None:
+                    nodes[parent] = Node(parent, zone, held)
+        if marks:
+            # the names below a cut or DNAME inherit it
+            for owner in plain:
+                name = owner
+                while name != origin and name != ROOT:
+                    name = parent_of(name)
+                    if name in marks:
+                        nodes[owner] = Node(owner, zone, held_of(owner))
+                        break
+        ZoneSet._mark(nodes)
+        return nodes
+
+    @staticmethod
+    def _all_nodes(zone: Zone) -> dict[bytes, Node]:
+        """A Node for every name of a zone whose record sets are a plain dict."""
         nodes: dict[bytes, Node] = {}
         origin = zone.origin
-        if isinstance(zone.rrsets, RRsetMap):
-            # a node holds the map's own value for its owner (packed bytes
-            # mostly; read only, like the map: a change makes new ones), not
-            # a copy per name
-            by_owner = zone.rrsets.held_owners()
-        else:
-            by_owner = {}
-            for (owner, rtype), rrset in zone.rrsets.items():
-                by_owner.setdefault(owner, {})[rtype] = rrset
-            by_owner = by_owner.items()
-        owners = [(owner, by_type, None) for owner, by_type in by_owner]
+        by_owner: dict[bytes, dict] = {}
+        for (owner, rtype), rrset in zone.rrsets.items():
+            by_owner.setdefault(owner, {})[rtype] = rrset
+        owners = [(owner, by_type, None) for owner, by_type in by_owner.items()]
         owners += [(r.owner, None, r) for r in zone.routed]
         for owner, by_type, routed in owners:
             node = nodes.get(owner)
@@ -312,10 +652,18 @@ class ZoneSet:
         if origin not in nodes:
             nodes[origin] = Node(origin, zone)
         nodes[origin].is_apex = True
-        # top-down: parents before children, so inherited marks are final
+        ZoneSet._mark(nodes)
+        return nodes
+
+    @staticmethod
+    def _mark(nodes: dict[bytes, Node]) -> None:
+        """Wildcard links, cuts and the cut and DNAME marks names inherit,
+        top-down (parents before children, so inherited marks are final).
+        A parent missing from `nodes` is plain (NodeTable) or absent: it
+        passes nothing on."""
         for name in sorted(nodes, key=len):
             node = nodes[name]
-            if name.startswith(b"\x01*"):
+            if name.startswith(_WILD):
                 parent = nodes.get(parent_of(name))
                 if parent is not None:
                     parent.wildcard = node
@@ -324,7 +672,7 @@ class ZoneSet:
             else:
                 # NS at a wildcard is ordinary data: a referral cannot be
                 # synthesized for names that do not exist (RFC 4592 §4.2)
-                node.is_cut = node.has(TYPE_NS) and not name.startswith(b"\x01*")
+                node.is_cut = node.has(TYPE_NS) and not name.startswith(_WILD)
                 parent = nodes.get(parent_of(name))
                 if parent is not None:
                     node.cut_above = parent.cut_above or (parent if parent.is_cut else None)
@@ -333,7 +681,6 @@ class ZoneSet:
                             parent if parent.has(TYPE_DNAME) else None
                         )
         # a parent's data exactly at a child apex never answers; the ENTs stay
-        return nodes
 
     # ---- lookup -----------------------------------------------------------
 

@@ -959,6 +959,10 @@ class Compiler:
         ]
 
     def full(self) -> CompiledArrays:
+        with self.zs.cached():  # a name's Node made once, not per lookup
+            return self._full()
+
+    def _full(self) -> CompiledArrays:
         node_list = sorted(self.zs.nodes.values(), key=lambda n: n.name)
         if self.b.signer is not None:
             self.prefill_signatures(node_list)

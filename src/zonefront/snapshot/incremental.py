@@ -214,10 +214,15 @@ class IncrementalCompiler:
                 self.c.b.nsec3_chain(origin)
         self.image = image_class(arrays, image.zones, udp_max, growable=True)
         self.kids: dict[bytes, int] = {}  # name -> its child nodes, for names that have any
-        for name in self.c.zs.nodes:
-            if name != ROOT and parent_of(name) in self.c.zs.nodes:
+        nodes, kids = self.c.zs.nodes, self.kids
+        for name in nodes:
+            if name != ROOT:
                 p = parent_of(name)
-                self.kids[p] = self.kids.get(p, 0) + 1
+                count = kids.get(p)
+                if count is not None:
+                    kids[p] = count + 1
+                elif p in nodes:  # once per parent: most names share a few
+                    kids[p] = 1
         self.soa_shapes = {o: _soa_shape(z) for o, z in self.copies.items()}
         self.broken = False
         self.last_patch: dict = {}  # what the last update recompiled (stats, tests)
@@ -371,11 +376,18 @@ class IncrementalCompiler:
             _z, names, keys = by_zone.setdefault(o.zone.origin, (o.zone, set(), {}))
             names.add(o.name)
             keys.update(o.keys)
-        for zone, names, keys in by_zone.values():
-            # a new map: the old one may be the caller's (never mutated)
-            zone.rrsets = zone.rrsets.with_owners(names, keys)
-        for o in owners:
-            self._set_owner(o, data, existence, removed, structural)
+        # the touched names' nodes as they are, held while the maps change
+        # under them (zoneset.NodeTable: a plain name's node comes from its map)
+        touched = [o.name for o in owners]
+        zs.nodes.pin(touched)
+        try:
+            for zone, names, keys in by_zone.values():
+                # a new map: the old one may be the caller's (never mutated)
+                zone.rrsets = zone.rrsets.with_owners(names, keys)
+            for o in owners:
+                self._set_owner(o, data, existence, removed, structural)
+        finally:
+            zs.nodes.settle(touched + list(existence))
         # a name removed and made again (an empty non-terminal) is not removed
         removed = {n for n in removed if n not in zs.nodes}
         moved = set()
@@ -435,13 +447,14 @@ class IncrementalCompiler:
         nodes = bytearray()
         offsets: dict[bytes, int] = {}
         patches: list[tuple[int, bytes]] = []
-        for n in sorted(affected):
-            node = zs.nodes[n]
-            record = c.compile_node(node)
-            offsets[n] = base + len(nodes)
-            if node.wildcard is not None:
-                patches.append((len(nodes) + wild_field(record), node.wildcard.name))
-            nodes += record
+        with zs.cached():
+            for n in sorted(affected):
+                node = zs.nodes[n]
+                record = c.compile_node(node)
+                offsets[n] = base + len(nodes)
+                if node.wildcard is not None:
+                    patches.append((len(nodes) + wild_field(record), node.wildcard.name))
+                nodes += record
         for pos, target in patches:
             off = offsets.get(target)
             if off is None:
@@ -527,6 +540,7 @@ class IncrementalCompiler:
             _inherit(node, parent)
             if n.startswith(_WILD):
                 parent.wildcard = node
+                zs.nodes.keep(parent)
         return missing
 
     def _remove(self, name: bytes, existence: set, removed: set) -> None:
@@ -548,6 +562,7 @@ class IncrementalCompiler:
                 del self.kids[p]
             if parent.wildcard is node:
                 parent.wildcard = None
+                zs.nodes.keep(parent)
             if parent.is_apex or parent.rrsets or parent.routed or left:
                 return
             n = p
@@ -560,7 +575,9 @@ class IncrementalCompiler:
                  and is_subdomain(n, top.name)]
         below.sort(key=len)
         for n in below:
-            _inherit(zs.nodes[n], zs.nodes[parent_of(n)])
+            node = zs.nodes[n]
+            _inherit(node, zs.nodes[parent_of(n)])
+            zs.nodes.keep(node)
         return set(below)
 
 

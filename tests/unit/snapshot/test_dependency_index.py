@@ -34,3 +34,5 @@ def test_node_rare_fields_made_on_first_set():
     node.parent_ds = "ds"
     assert node.is_cut and not node.is_apex and node.parent_ds == "ds"
     assert node._rare is not None and node.dname_above is None
+    node.parent_ds = None  # every rare field empty again: no object
+    assert node._rare is None and node.is_cut
