@@ -23,6 +23,7 @@ after what it shares with the twin:
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort
 from libc.string cimport memcpy, memset
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
 cdef extern from "zfwire.h" nogil:
     # one name walker, case folder and hash for the engine, the loops and RRL

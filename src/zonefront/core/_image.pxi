@@ -24,6 +24,17 @@ cdef inline void mark(uint8_t* starts, size_t off) noexcept nogil:
         starts[off >> 3] |= <uint8_t>(1 << (off & 7))
 
 
+cdef bytes copy_without_gil(const uint8_t* src, size_t n):
+    """`n` octets at `src` as bytes, the copy made without the GIL (the
+    object is only allocated with it)."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>n)
+    cdef char* dst = PyBytes_AS_STRING(out)
+    if n:
+        with nogil:
+            memcpy(dst, src, n)
+    return out
+
+
 cdef int walk_nodes(const uint8_t* p, size_t n, uint8_t* starts, uint32_t* count) noexcept nogil:
     """Checks that the node stream is whole records; marks each start in
     `starts` (a bitmap, or NULL) and counts them.  0, or -1 when malformed."""
@@ -601,7 +612,7 @@ cdef class Image:
                 qsort(live, k, 4, cmp_u32)
             if not compact:
                 arrays = self._arrays_as_held(("live",))
-                arrays["live"] = (<const uint8_t*>live)[:<size_t>k * 4]
+                arrays["live"] = copy_without_gil(<const uint8_t*>live, <size_t>k * 4)
                 return arrays
             moved = <uint32_t*>malloc(<size_t>k * 4 + 4)
             if moved == NULL:
@@ -610,8 +621,8 @@ cdef class Image:
                 for j in range(k):
                     moved[j] = <uint32_t>pos
                     pos += node_size(self.img.nodes + live[j])
-            nodes = bytearray(pos)
-            out = nodes
+            nodes = PyBytes_FromStringAndSize(NULL, pos)  # filled below, before anyone sees it
+            out = <uint8_t*>PyBytes_AS_STRING(nodes)
             with nogil:
                 pos = 0
                 for j in range(k):
@@ -635,17 +646,20 @@ cdef class Image:
             free(live)
             free(moved)
         arrays = self._arrays_as_held(("nodes", "live"))
-        arrays["nodes"] = bytes(nodes)
+        arrays["nodes"] = nodes
         arrays["live"] = b""
         return arrays
 
     def _arrays_as_held(self, tuple but):
         """Every array but `but` as this image answers from it: the streams'
-        used part, and this image's own negatives and serials."""
-        arrays = {key: (self.arena + <size_t>self._offsets[key])[:self._lens[key]]
+        used part, and this image's own negatives and serials, each copied
+        without the GIL (copied with it, a million names' ~90 MB held the
+        threads applying changes for ~80 ms in one piece)."""
+        arrays = {key: copy_without_gil(self.arena + <size_t>self._offsets[key], self._lens[key])
                   for key in ARRAYS if key not in ("negatives", "serials") and key not in but}
-        arrays["negatives"] = (<const uint8_t*>self.img.negatives)[:self._lens["negatives"]]
-        arrays["serials"] = (<const uint8_t*>self.img.serials)[:self._lens["serials"]]
+        arrays["negatives"] = copy_without_gil(<const uint8_t*>self.img.negatives,
+                                               self._lens["negatives"])
+        arrays["serials"] = copy_without_gil(<const uint8_t*>self.img.serials, self._lens["serials"])
         return arrays
 
     cdef _patch_table(self, Image old, list updates):
