@@ -655,7 +655,7 @@ static int parse_name(const char *p, size_t n, const uint8_t *origin, int olen, 
         size_t lab = w++; /* the label's length octet */
         size_t cur = 0;   /* octets in the label */
         for (;;) {
-            if (n >= 8) {
+            if (n >= 8 && i < n) { /* (an escape may have ended the token) */
                 /* the next eight octets, or the token's last ones shifted
                  * down (zeros above them): label octets up to a '.' or '\\'
                  * stored as a word, `out` having room past 255 for it */

@@ -56,7 +56,10 @@ SHAPES = {
              "ABCDEFGHIJKLMNO.p A 192.0.2.4\nAbCdEfGhIjKlMnOp.Q A 192.0.2.5\n"
              "abcdefghijklmnopq.r.s.t.u.v A 192.0.2.6\na\\.b A 192.0.2.7\n\\065bc A 192.0.2.8\n"
              "x\\032y A 192.0.2.9\nm MX 10 Mail.Example.COM.\nn CNAME abcdefgh.Example.Com.\n"
-             "@ TXT apex\nq.EXAMPLE.COM. A 192.0.2.10\n",
+             "@ TXT apex\nq.EXAMPLE.COM. A 192.0.2.10\n"
+             # an escape that ends a name of 8 octets or more (the word reads
+             # past it had a 64-bit shift; tests/fuzz/regressions/zscan)
+             "abcdefgh\\065 A 192.0.2.11\nabcdefghi\\2 A 192.0.2.12\nabcdefg.hijklmn\\. A 192.0.2.13\n",
     # directives between records: the origin and TTL they set apply after them
     "directives": "$ORIGIN Sub.Example.COM.\nx A 192.0.2.1\n@ A 192.0.2.2\n$TTL 1h\ny A 192.0.2.3\n"
                   "$ORIGIN example.com.\nz A 192.0.2.4\n",
