@@ -31,8 +31,8 @@ import threading
 import time
 
 from . import model
-from .lightclass import dataclass
 from .lazylog import get_logger
+from .lightclass import dataclass
 from .core.engine import Engine, image_class
 from .netaddr import DEFAULT_UDP_MAX
 
@@ -204,12 +204,7 @@ def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> E
     memfd = handoff_memfd() if forked else None
     if memfd is not None:
         try:
-            child = _compile_forked(zone_files, memfd)
-            try:
-                # see below: our own fork wrote it, so it is loaded trusted
-                return Engine.from_snapshot(memfd, udp_max, trusted=True, handoff=True)
-            finally:
-                os.waitpid(child, 0)
+            return _load_forked(zone_files, memfd, udp_max)
         finally:
             os.close(memfd)
     import tempfile  # memfd's fallback; not imported where memfd serves
@@ -218,15 +213,7 @@ def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> E
     os.close(fd)
     try:
         if forked:
-            child = _compile_forked(zone_files, tmp)
-            try:
-                # a fork of this very process wrote it into a 0600 file of ours:
-                # the checks against hostile snapshots (~46M instructions for
-                # 100k names) guard nothing here, and its header is marshal's
-                # (snapshot/format.py: handoff), so msgpack is never imported
-                return Engine.from_snapshot(tmp, udp_max, trusted=True, handoff=True)
-            finally:
-                os.waitpid(child, 0)
+            return _load_forked(zone_files, tmp, udp_max)
         import subprocess  # not imported on the way to a first answer
 
         proc = subprocess.run(
@@ -240,6 +227,20 @@ def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> E
         return Engine.from_snapshot(tmp, udp_max)
     finally:
         os.unlink(tmp)
+
+
+def _load_forked(zone_files: list[str], out: "str | int", udp_max: int) -> Engine:
+    """The image a forked child compiles into `out` (a memfd or a 0600
+    file of ours), loaded while the child exits, then the child reaped.
+    A fork of this very process wrote it, so it is loaded trusted: the
+    checks against hostile snapshots (~46M instructions for 100k names)
+    guard nothing here, and its header is marshal's (snapshot/format.py:
+    handoff), so msgpack is never imported."""
+    child = _compile_forked(zone_files, out)
+    try:
+        return Engine.from_snapshot(out, udp_max, trusted=True, handoff=True)
+    finally:
+        os.waitpid(child, 0)
 
 
 def handoff_memfd() -> int | None:
