@@ -162,7 +162,7 @@ zc_t *zc_new(zf_table_t *t)
     c->zones = calloc(t->nzones ? t->nzones : 1, sizeof(zc_zone_t));
     c->nrefs = t->nnames ? t->nnames : 1;
     c->refs = zf_realloc(NULL, 0, c->nrefs * sizeof(uint32_t));
-    uint32_t size = 1u << 17; /* 1 MiB: stays in the last-level cache */
+    uint32_t size = 1u << 14; /* 128 KiB: in L2, and its 32 pages in the first-level TLB */
     c->dedup = zf_table_alloc(size * sizeof(uint64_t));
     c->dmask = size - 1;
     if (c->zones == NULL || c->refs == NULL || c->dedup == NULL) {
@@ -174,25 +174,41 @@ zc_t *zc_new(zf_table_t *t)
     return c;
 }
 
-void zc_free(zc_t *c)
+void zc_trim(zc_t *c)
 {
-    if (c == NULL)
-        return;
     if (c->zones)
         for (uint32_t z = 0; z < c->nzones; z++)
             free(c->zones[z].rd);
     free(c->zones);
-    zbuf_free(&c->nodes);
-    zbuf_free(&c->blocks);
+    c->zones = NULL;
+    c->nzones = 0;
     zbuf_free(&c->buf);
     zbuf_free(&c->low);
     zbuf_free(&c->rec);
     zf_table_release(c->dedup, c->dedup ? ((size_t)c->dmask + 1) * sizeof(uint64_t) : 0);
+    c->dedup = NULL;
     free(c->fix);
     free(c->tg);
+    c->fix = NULL;
+    c->tg = NULL;
+    c->nfix = c->capfix = c->ntg = c->captg = 0;
     zf_dealloc(c->refs, c->nrefs * sizeof(uint32_t));
+    c->refs = NULL;
+    c->nrefs = 0;
     free(c->qtypes);
     free(c->entries);
+    c->qtypes = NULL;
+    c->entries = NULL;
+    c->nq = c->capq = c->nent = c->capent = 0;
+}
+
+void zc_free(zc_t *c)
+{
+    if (c == NULL)
+        return;
+    zc_trim(c);
+    zbuf_free(&c->nodes);
+    zbuf_free(&c->blocks);
     if (c->nsp.fd >= 0)
         close(c->nsp.fd);
     if (c->bsp.fd >= 0)

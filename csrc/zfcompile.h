@@ -37,6 +37,11 @@ typedef struct zc zc_t;
 
 zc_t *zc_new(zf_table_t *t);
 void zc_free(zc_t *c);
+/* Frees everything but the node and block streams (and their spill
+ * files): an image may answer from the streams where they lie, holding the
+ * compiler, so nothing else of it should stay.  Nothing may be compiled
+ * afterwards. */
+void zc_trim(zc_t *c);
 
 /* a zone's negative blocks (made by the Python compiler), its row in the
  * "negatives" array, and the RR a negative answer puts in the authority

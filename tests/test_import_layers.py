@@ -24,7 +24,7 @@ SRC = pathlib.Path(zonefront.__file__).parent
 LAYERS = {
     "vocabulary": ("model", "rdata", "zoneset", "zonefile", "dnsmsg", "config", "errors",
                    "aws", "netaddr", "cidr", "geo", "geodefault", "vpcdef", "trafficflow",
-                   "obs_cli", "lazylog", "lightclass"),
+                   "obs_cli", "lazylog", "lightclass", "regions", "rrtypes"),
     "mechanisms": ("store", "dnssec", "snapshot", "fallback", "ref", "core", "dataplane",
                    "outside", "httpio"),
     "services": ("api", "domains", "health", "xfr", "console"),

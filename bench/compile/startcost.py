@@ -3,18 +3,19 @@
 then exit: the start path alone, for instruction counts that a busy shared
 machine cannot blur (wall times can be 3-5x off there).
 
-    valgrind --tool=callgrind --dump-after=os_fork \\
-        --callgrind-out-file=/tmp/cg.%p python3 bench/compile/startcost.py \\
+    valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p \
+        python3 bench/compile/startcost.py \
         --zone-file Z --no-api --dns-listen 127.0.0.1:PORT --workers 1
 
-With --dump-after=os_fork both the server and its forked compiler child dump
-their counters at the fork: the server's files are "before the fork" (.1)
-and "after" (the last), the child's first file is the server's counters it
-inherited (leave it out) and its last is its own work.  Without valgrind it
-prints the milliseconds of each stage (fork, child done, image loaded,
-server started), with the page faults and CPU time of the server and of
-its compiler child so far, to stderr.  Run it with this checkout's src/ first on
-PYTHONPATH, byte-compiled (load.py does `compileall`).
+A clean zone file is compiled in the server process itself
+(serving.compile_files); one the C compiler hands to the Python path goes
+to a forked child, and then `--dump-after=os_fork` splits the counters at
+the fork (the child's first file is what it inherited, its last its own
+work).  Without valgrind it prints the milliseconds of each stage (compile,
+image built, or fork and child done, server started), with the page faults
+and CPU time of the server and of a compiler child so far, to stderr.  Run
+it with this checkout's src/ first on PYTHONPATH, byte-compiled (load.py
+does `compileall`).
 """
 from __future__ import annotations
 
@@ -47,7 +48,13 @@ def main(argv: list[str]) -> int:
     from zonefront.dataplane import server
 
     mark("cli imported")
-    forked = serving._compile_forked
+    here, forked = serving._compile_here, serving._compile_forked
+
+    def timed_here(*a):
+        mark("compile (here)")
+        engine = here(*a)
+        mark("image built" if engine is not None else "needs the child")
+        return engine
 
     def timed_fork(*a):
         mark("fork")
@@ -55,7 +62,7 @@ def main(argv: list[str]) -> int:
         mark("compiler child done")
         return child
 
-    serving._compile_forked = timed_fork
+    serving._compile_here, serving._compile_forked = timed_here, timed_fork
     start = server.DnsServer.start
 
     def started(self):

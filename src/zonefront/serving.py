@@ -184,6 +184,39 @@ def build_engine(zones: list[model.Zone], health, cidr: dict, vpcs: dict, geo=No
     return Built(engine, image, public)
 
 
+def compile_files(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> Engine:
+    """The zone files' engine.  The first build (this process has one
+    thread: no socket or worker yet) compiles them right here with the C
+    compiler, and the image answers from its streams where they lie: no
+    fork, no handoff written and copied again (a 100k-name zone file came
+    to its first answer ~25 ms sooner, bench/compile/load.py).  Files the C
+    compiler would hand to the Python one (a fault, anything unusual), and
+    every later build (a reload, with workers running), go to
+    compile_in_child: CPython keeps the memory of a zone's objects."""
+    if threading.active_count() == 1:
+        engine = _compile_here(zone_files, udp_max)
+        if engine is not None:
+            return engine
+    return compile_in_child(zone_files, udp_max)
+
+
+def _compile_here(zone_files: list[str], udp_max: int) -> Engine | None:
+    """The C compiler's image of `zone_files`, or None where it would need
+    the Python path."""
+    from .snapshot.fastcompile import Unsupported, compile_zone_files
+
+    collecting = gc.isenabled()
+    gc.disable()  # a handful of objects: the collector's passes over the imports are waste
+    try:
+        image = compile_zone_files(zone_files, python_fallback=False)
+    except Unsupported:
+        return None
+    finally:
+        if collecting:
+            gc.enable()
+    return Engine.from_compiled(image, int(time.time()), udp_max)
+
+
 def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> Engine:
     """`zonefront compile` in a child process, then load its snapshot.  The
     Python objects of a big zone cost several times the compiled image and
@@ -332,8 +365,9 @@ class ZoneSource:
         self.vpcs: Callable[[], dict] = lambda: {}  # vpc id -> {"region", "cidrs"}: views
         # hosted zone ids of the private zones with public DNS fallback enabled
         self.public_fallback: Callable[[], frozenset] = lambda: frozenset()
-        # Zone files alone are compiled in a child process (compile_in_child);
-        # in-process when published zones or zone transfers need the objects.
+        # Zone files alone are compiled by the C compiler (compile_files), in a
+        # child process after the first build; as objects in this process when
+        # published zones or zone transfers need them.
         self.in_process = False
         self._file_zones: list[model.Zone] | None = None  # parsed once, again on reread
 
@@ -352,7 +386,7 @@ class ZoneSource:
             # a snapshot holds compiled arrays only; it cannot be merged
             raise ValueError("--snapshot cannot be combined with --zone-file or API zones")
         if self.zone_files and not self.in_process and not published:
-            engine = compile_in_child(self.zone_files, self.udp_max)
+            engine = compile_files(self.zone_files, self.udp_max)
             return Built(engine.attach(self.geo, self.health), None, [])
         return build_engine(self.in_process_zones(published), self.health,
                             self.cidr_collections(), self.vpcs(), self.geo, self.udp_max,

@@ -258,6 +258,7 @@ cdef class Image:
     cdef size_t arena_used
     cdef int huge           # 1: mmap'd on transparent huge pages; 0: malloc
     cdef dict _offsets
+    cdef dict _held         # arrays answered from where they lie (keep=), by key
     cdef uint8_t* _block_starts   # during validation: bitmap of block offsets
     cdef uint8_t* _node_starts
     cdef size_t _blocks_len
@@ -268,7 +269,7 @@ cdef class Image:
     cdef void* table_base   # the hash table's own arena
     cdef size_t table_size
     cdef int table_huge
-    cdef _arena_map(self, dict arrays, bint release, bint growable)
+    cdef _arena_map(self, dict arrays, object release, bint growable, tuple keep)
     cdef _patch_table(self, Image old, list updates)
     cdef object _geo
     cdef object _owner      # the Image whose arena this one shares (patch()), or None

@@ -175,11 +175,18 @@ cdef class Image:
         self.img.nviews = 0
 
     def __init__(self, dict arrays, zones=None, int udp_max=OUR_UDP_PAYLOAD, *,
-                 bint release_source=False, bint growable=False, bint trusted=False):
+                 release_source=False, bint growable=False, bint trusted=False,
+                 tuple keep=()):
         """`release_source`: the arrays are views of a mapped file (a
         snapshot, format.read); their pages are dropped from this process
         as they are copied, which keeps a load's peak memory near the
-        image's own size.  Never for arrays in ordinary memory.
+        image's own size.  True for every array, or the keys of those that
+        are (a compiler's spilled stream).  Never for ordinary memory.
+
+        `keep`: keys of arrays this image answers from where they lie,
+        holding their buffers instead of copying them: the streams of a
+        compiler in this process (fastcompile's CompiledArrays.in_place),
+        which nothing writes again.  Not with `growable`.
 
         `growable`: reserve room after each record stream so that patch()
         can append a change's records; such an arena is not sealed
@@ -205,9 +212,12 @@ cdef class Image:
         if len(arrays["serials"]) not in (len(arrays["negatives"]) // 2,
                                           3 * (len(arrays["negatives"]) // 2)):
             raise ValueError("image serials do not match its zones")
+        if keep and growable:
+            raise ValueError("a growable image copies its arrays")
         self.img.udp_max = udp_max
         self.zones = zones or []
-        self._arena_map(arrays, release_source, growable)
+        self._arena_map(arrays, ARRAYS if release_source is True else (release_source or ()),
+                        growable, keep)
         self.img.nodes = self._addr("nodes")
         if walk_nodes(self.img.nodes, len(arrays["nodes"]), NULL, &n) != 0:
             raise ValueError("image node records are malformed")
@@ -274,21 +284,31 @@ cdef class Image:
         self.ptr = &self.img
 
     cdef const uint8_t* _addr(self, str key):
+        cdef const uint8_t[::1] held
+        if self._held and key in self._held:
+            held = self._held[key]
+            return &held[0]
         return self.arena + <size_t>self._offsets[key]
 
-    cdef _arena_map(self, dict arrays, bint release, bint growable):
+    cdef _arena_map(self, dict arrays, object release, bint growable, tuple keep):
         """Copies the arrays into one arena: 64-octet aligned, and on
         transparent huge pages when it is big enough, so the lookups' random
         reads miss the TLB far less.  The hash table gets its own arena once
         the nodes are counted.  A growable arena leaves room after each
-        appendable stream (untouched pages cost no memory)."""
+        appendable stream (untouched pages cost no memory).  The arrays in
+        `keep` stay where they are (a compiler's streams are on huge pages
+        already); `release`: the keys whose source pages go as they are
+        copied."""
         cdef size_t total = 0, off, cap
         cdef const uint8_t[::1] src
         self._offsets = {}
         self._ends = {}
         self._caps = {}
         self._lens = {k: len(arrays[k]) for k in ARRAYS}
+        self._held = {k: arrays[k] for k in keep if len(arrays[k])}
         for k in ARRAYS:
+            if k in self._held:
+                continue
             self._offsets[k] = total
             cap = len(arrays[k])
             if growable and k in APPENDABLE:
@@ -301,8 +321,8 @@ cdef class Image:
             raise MemoryError()
         for k in ARRAYS:
             src = arrays[k]
-            if len(src):
-                arena_copy(self.arena + <size_t>self._offsets[k], &src[0], len(src), release)
+            if len(src) and k not in self._held:
+                arena_copy(self.arena + <size_t>self._offsets[k], &src[0], len(src), k in release)
         self.arena_used = total
 
     cdef _count_blocks(self):
@@ -655,7 +675,7 @@ cdef class Image:
         used part, and this image's own negatives and serials, each copied
         without the GIL (copied with it, a million names' ~90 MB held the
         threads applying changes for ~80 ms in one piece)."""
-        arrays = {key: copy_without_gil(self.arena + <size_t>self._offsets[key], self._lens[key])
+        arrays = {key: copy_without_gil(self._addr(key), self._lens[key])
                   for key in ARRAYS if key not in ("negatives", "serials") and key not in but}
         arrays["negatives"] = copy_without_gil(<const uint8_t*>self.img.negatives,
                                                self._lens["negatives"])
@@ -828,9 +848,15 @@ cdef class Image:
     def block_count(self):
         return self.img.nblocks
 
+    @property
+    def in_place(self):
+        """The arrays answered from where they lay (keep=), not copied."""
+        return tuple(sorted(self._held)) if self._held else ()
+
     def memory(self):
         """Octets held: the arrays plus the hash table."""
-        return self.arena_used + self.img.tsize * sizeof(slot_t)
+        held = sum(len(v) for v in self._held.values()) if self._held else 0
+        return self.arena_used + held + self.img.tsize * sizeof(slot_t)
 
     def answer(self, const uint8_t[::1] query, bint tcp=False, client=None, uint32_t seed=0,
                bint deferrable=False):

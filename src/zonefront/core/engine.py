@@ -41,10 +41,10 @@ class Engine:
     Engine and swapping it in (dataplane.server.DnsServer.reload)."""
 
     def __init__(self, arrays: dict, zones: list[dict] | None = None, serial: int = 0,
-                 udp_max: int = DEFAULT_UDP_MAX, release_source: bool = False, growable: bool = False,
-                 trusted: bool = False):
+                 udp_max: int = DEFAULT_UDP_MAX, release_source: "bool | tuple" = False,
+                 growable: bool = False, trusted: bool = False, keep: tuple = ()):
         self.image = _image_class()(arrays, zones or [], udp_max, release_source=release_source,
-                                    growable=growable, trusted=trusted)
+                                    growable=growable, trusted=trusted, keep=keep)
         self.serial = serial
         self.zones = zones or []
 
@@ -69,6 +69,14 @@ class Engine:
         from ..zonefile import parse_zone_file
 
         return cls.from_zones([parse_zone_file(p) for p in paths], udp_max=udp_max)
+
+    @classmethod
+    def from_compiled(cls, image, serial: int = 0, udp_max: int = DEFAULT_UDP_MAX) -> "Engine":
+        """What fastcompile.compile_zone_files just made in this process,
+        trusted: the streams in its memory are answered from where they
+        lie, a spilled stream's file pages dropped as it is copied."""
+        return cls(image.arrays(), image.zones, serial, udp_max, release_source=image.mapped,
+                   trusted=True, keep=image.in_place)
 
     @classmethod
     def from_snapshot(cls, path: "str | int", udp_max: int = DEFAULT_UDP_MAX,

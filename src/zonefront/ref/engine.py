@@ -160,10 +160,12 @@ def header_only(query: bytes, rcode: int) -> bytes:
 
 class RefImage:
     def __init__(self, arrays: dict, zones=None, udp_max: int = OUR_UDP_PAYLOAD,
-                 release_source: bool = False, growable: bool = False, trusted: bool = False):
-        # release_source and growable are the compiled Image's memory options; any
-        # RefImage can be patched; trusted skips the compiled Image's checks, which
-        # the twin does not make
+                 release_source: "bool | tuple" = False, growable: bool = False,
+                 trusted: bool = False, keep: tuple = ()):
+        # release_source, growable and keep are the compiled Image's memory
+        # options (this twin holds the arrays it is given); any RefImage can be
+        # patched; trusted skips the compiled Image's checks, which the twin
+        # does not make
         if not 512 <= udp_max <= 65535:
             raise ValueError("udp_max must be within 512..65535")
         self.udp_max = udp_max

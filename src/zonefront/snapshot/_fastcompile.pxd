@@ -108,6 +108,7 @@ cdef extern from "zfcompile.h":
     ctypedef struct zc_t
     zc_t* zc_new(zf_table_t* t)
     void zc_free(zc_t* c)
+    void zc_trim(zc_t* c)
     int zc_set_zone(zc_t* c, uint32_t zone, uint32_t nx, uint32_t nodata, uint32_t row,
                     const uint8_t* owner, int owner_len, uint16_t rr_type, uint32_t ttl,
                     const uint8_t* rdata, int rdlen, int serial_row)

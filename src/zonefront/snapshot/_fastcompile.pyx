@@ -11,7 +11,7 @@ the image's arrays are the C buffers themselves, never copied into bytes.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from cpython.buffer cimport PyBuffer_FillInfo
 
-from .. import rdata as _rdata
+from .. import rrtypes
 from ..errors import ZonefrontError
 
 ZK_NAMES = ("python", "plain", "named", "cname", "cut", "occluded")
@@ -24,11 +24,19 @@ class Unsupported(ZonefrontError):
     zonefile.py then reports), or something only the Python path handles."""
 
 
-for _mnemonic, _value in _rdata._TYPES.items():
+for _mnemonic, _value in rrtypes.TYPES.items():
     if zs_add_type(_mnemonic.encode(), _value) != 0:
         raise RuntimeError("type mnemonic table full")
 
 cdef const uint8_t* EMPTY = <const uint8_t*>b""
+
+
+def _rdata():
+    """rdata.py, imported by the first record whose type the scanner has no
+    parser for (a clean file of common types never needs it)."""
+    from .. import rdata
+
+    return rdata
 
 
 cdef list _tokens(zs_scanner_t* s, const zs_tok_t* toks, int n):
@@ -37,7 +45,7 @@ cdef list _tokens(zs_scanner_t* s, const zs_tok_t* toks, int n):
     cdef int i
     for i in range(n):
         text = zs_tok_text(s, &toks[i])[:toks[i].len].decode("utf-8")
-        out.append(_rdata.Quoted(text) if toks[i].quoted else text)
+        out.append(_rdata().Quoted(text) if toks[i].quoted else text)
     return out
 
 
@@ -50,7 +58,7 @@ cdef int _rdata_cb(zs_scanner_t* s, uint16_t rtype, const zs_tok_t* toks, int nt
     cdef Table table = <Table>s.ctx
     cdef bytes wire
     try:
-        wire = _rdata.from_tokens(rtype, _tokens(s, toks, ntoks), _origin(origin, olen))
+        wire = _rdata().from_tokens(rtype, _tokens(s, toks, ntoks), _origin(origin, olen))
         if zbuf_put(out, <const char*>wire, len(wire)) != 0:
             return -1
         return 0
@@ -272,6 +280,14 @@ cdef class Table:
             raise MemoryError()
         zc_spill(self.c, spill_window)
 
+    cdef zc_t* _compiler(self) except NULL:
+        """The compiler, while records may still be compiled."""
+        if self.c == NULL:
+            raise ValueError("prepare() first")
+        if self.released:
+            raise ValueError("the table was released")
+        return self.c
+
     def finish_stream(self, int which):
         """The whole node (0) or block (1) stream as a read-only buffer: the
         stream itself, or a read-only mapping of the file it was written
@@ -300,15 +316,15 @@ cdef class Table:
         cdef uint32_t ttl = 0
         if rr is not None:
             owner, rtype, ttl, rd = rr
-        if zc_set_zone(self.c, zone, nx, nodata, row, owner, len(owner), rtype, ttl, rd, len(rd),
+        if zc_set_zone(self._compiler(), zone, nx, nodata, row, owner, len(owner), rtype, ttl, rd, len(rd),
                        serial_row) != 0:
             raise ValueError("bad zone for the compiler")
 
     def check_negatives(self):
-        return zc_check_negatives(self.c)
+        return zc_check_negatives(self._compiler())
 
     def compile(self):
-        if zc_compile(self.c) != ZC_OK:
+        if zc_compile(self._compiler()) != ZC_OK:
             raise ValueError((zc_error(self.c) or b"out of memory").decode())
 
     def python_names(self):
@@ -317,11 +333,11 @@ cdef class Table:
         return [i for i in range(self.t.nnames) if self.t.names[i].kind == 0]
 
     def append_node(self, uint32_t id, const uint8_t[::1] record):
-        if zc_append_node(self.c, id, &record[0], len(record)) != 0:
+        if zc_append_node(self._compiler(), id, &record[0], len(record)) != 0:
             raise ValueError((zc_error(self.c) or b"bad node record").decode())
 
     def patch_wild(self):
-        if zc_patch_wild(self.c) != 0:
+        if zc_patch_wild(self._compiler()) != 0:
             raise ValueError("a wildcard child has no node record")
 
     def counts(self):
@@ -331,6 +347,9 @@ cdef class Table:
         return {ZK_NAMES[i]: out[i] for i in range(6)}
 
     def release(self):
-        """Frees the scanned zones, keeping the compiled streams."""
+        """Frees the scanned zones and the compiler's working memory,
+        keeping the compiled streams (an image may answer from them)."""
         zf_table_free(&self.t)
+        if self.c != NULL:
+            zc_trim(self.c)
         self.released = True

@@ -81,6 +81,11 @@ class CompiledArrays:
     policy: dict  # psets, cands, colls, cidr4, cidr6, regions (policy.py)
     node_count: int = 0  # names (node records) in `nodes`
     serials: bytes = b""  # per zone row: the SOA serial (layout.py)
+    # fastcompile only: the streams ("nodes", "blocks") that are its own
+    # memory in this process, which an image may answer from where they lie,
+    # and those that are read-only mappings of its spill file
+    in_place: tuple = ()
+    mapped: tuple = ()
 
     def arrays(self) -> dict[str, bytes]:
         out = {"nodes": self.nodes, "blocks": self.blocks, "negatives": self.negatives,

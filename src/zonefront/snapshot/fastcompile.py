@@ -38,7 +38,6 @@ import os
 import time
 
 from ..model import TYPE_SOA, RRset, Zone, parent_of
-from ..rdata import fast_name_from_text, unescape
 from ..zoneset import Node, Resolution, ZoneSet
 from . import _fastcompile
 from .compiler import CompiledArrays, Compiler, compile_zones
@@ -67,19 +66,25 @@ class Stats:
 
 
 def compile_zone_files(paths: list[str], stats: Stats | None = None,
-                       spill_window: int | None = None) -> CompiledArrays:
+                       spill_window: int | None = None,
+                       python_fallback: bool = True) -> CompiledArrays:
     """Master files -> CompiledArrays, as `compile_zones([parse_zone_file(p) ...])`
     would answer; raises ZoneFileError for a broken file and ValueError
-    where the Python compiler raises."""
+    where the Python compiler raises.  `python_fallback=False`: raises
+    Unsupported where a file or the whole set would go to the Python path
+    (a fault, or anything unusual): serving.compile_files compiles in its
+    own process only what holds no Python object per record."""
     stats = stats if stats is not None else Stats()
     t0 = time.perf_counter()
     table = _fastcompile.Table()
     zones: list[Zone] = []
     for path in paths:
-        zones.append(_read_file(table, os.fspath(path), stats))
+        zones.append(_read_file(table, os.fspath(path), stats, python_fallback))
     try:
         table.finish()
     except Unsupported as e:
+        if not python_fallback:
+            raise
         from ..zonefile import parse_zone_file
 
         stats.python_all = str(e)
@@ -100,7 +105,7 @@ def compile_zone_files(paths: list[str], stats: Stats | None = None,
     return image
 
 
-def _read_file(table, path: str, stats: Stats) -> Zone:
+def _read_file(table, path: str, stats: Stats, python_fallback: bool = True) -> Zone:
     """Scans one file into the table; the Zone stands for it in the
     ZoneSet (origin and, once grouped, the SOA: the names stay in the
     table)."""
@@ -118,6 +123,8 @@ def _read_file(table, path: str, stats: Stats) -> Zone:
         from ..zonefile import parse_zone_file
 
         _close(raw)
+        if not python_fallback:
+            raise
         table.rollback(mark)
         stats.python_files.append(path)
         zone = parse_zone_file(path)  # raises the file's fault, if it has one
@@ -154,6 +161,7 @@ class _Includer:
         self.stack = [os.path.realpath(path)]
 
     def __call__(self, table, args: list[str], origin: bytes | None, depth: int) -> None:
+        from ..rdata import fast_name_from_text, unescape  # a clean file never needs rdata.py
         from ..zonefile import MAX_INCLUDE_DEPTH
 
         if depth >= MAX_INCLUDE_DEPTH:
@@ -209,9 +217,12 @@ def _compile(table, zones: list[Zone], stats: Stats, spill_window: int) -> Compi
     table.release()
     # the table's memory is gone before the files are mapped
     nodes, blocks = table.finish_stream(0), table.finish_stream(1)
+    streams = {"nodes": nodes, "blocks": blocks}
+    mapped = tuple(k for k, v in streams.items() if isinstance(v.obj, mmap.mmap))
     return CompiledArrays(nodes, blocks, bytes(compiler.negatives),
                  bytes(compiler.dnames), info, compiler.b.policy.arrays(), node_count,
-                 compiler.serials())
+                 compiler.serials(), in_place=tuple(k for k in streams if k not in mapped),
+                 mapped=mapped)
 
 
 class _TableZoneSet(ZoneSet):

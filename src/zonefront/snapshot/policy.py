@@ -15,7 +15,7 @@ randomness (core/_engine.pyx: select_ref; ref/engine.py: the twin).
   colls  per CIDR collection: v4_off u32, v4_n u32, v6_off u32, v6_n u32
   cidr4  <IIIB3x start, end, location id, prefix    (sorted, disjoint)
   cidr6  <QQQQIB3x start_hi, start_lo, end_hi, end_lo, location id, prefix
-  regions  <ff latitude, longitude of each AWS region (geo.REGIONS order)
+  regions  <ff latitude, longitude of each AWS region (regions.REGIONS order)
 """
 from __future__ import annotations
 
@@ -167,7 +167,7 @@ class PolicyTables:
 
 
 def _region_index(name: str | None) -> int:
-    from ..geo import region_index
+    from ..regions import region_index
 
     try:
         return region_index(name or "")
@@ -176,7 +176,7 @@ def _region_index(name: str | None) -> int:
 
 
 def _region_coords(name: str | None) -> tuple[float, float]:
-    from ..geo import REGIONS
+    from ..regions import REGIONS
 
     try:
         return REGIONS[name]
@@ -185,8 +185,6 @@ def _region_coords(name: str | None) -> tuple[float, float]:
 
 
 def _regions_array() -> bytes:
-    try:
-        from ..geo import regions_array
-    except ImportError:
-        return b""
+    from ..regions import regions_array
+
     return regions_array()

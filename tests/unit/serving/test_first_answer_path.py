@@ -164,3 +164,43 @@ def test_a_broken_zone_file_is_still_refused_with_file_and_line(tmp_path):
     zone.write_text(ZONE + "www A 300.1.1.1\n")
     with pytest.raises(ValueError, match=r"bad\.zone:6: "):
         serving.compile_in_child([str(zone)])
+
+
+HERE_CHECK = """
+import socket, struct, sys
+from zonefront import serving
+def refuse(*a):
+    raise AssertionError("forked")
+serving._compile_forked = refuse
+engine = serving.compile_files([sys.argv[1]])
+query = struct.pack("!6H", 7, 0, 1, 0, 0, 0) + b"\\x02ns\\x01z\\x04test\\x00" + struct.pack("!2H", 1, 1)
+reply = engine.answer(query)
+assert socket.inet_aton("192.0.2.1") in reply, reply
+print(*engine.image.in_place)
+"""
+
+
+def test_the_first_build_compiles_here_and_answers_from_the_streams(tmp_path):
+    """One thread (a fresh interpreter): no compiler child, and the image
+    holds the compiler's node and block streams instead of a copy."""
+    from helpers.procs import child_env
+
+    zone = tmp_path / "z.zone"
+    zone.write_text(ZONE)
+    out = subprocess.run([sys.executable, "-c", HERE_CHECK, str(zone)], capture_output=True,
+                         text=True, timeout=60, env=child_env())
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["blocks", "nodes"]
+
+
+def test_a_file_for_the_python_path_goes_to_the_child(tmp_path, monkeypatch):
+    """A fault is reported as ever (file:line), by the compiler child."""
+    forked = []
+    real = serving._compile_forked
+    monkeypatch.setattr(serving, "_compile_forked", lambda *a: forked.append(a) or real(*a))
+    monkeypatch.setattr(serving.threading, "active_count", lambda: 1)
+    zone = tmp_path / "bad.zone"
+    zone.write_text(ZONE + "www A 300.1.1.1\n")
+    with pytest.raises(ValueError, match=r"bad\.zone:6: "):
+        serving.compile_files([str(zone)])
+    assert len(forked) == 1
