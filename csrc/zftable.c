@@ -252,7 +252,11 @@ static uint32_t add_name(zf_table_t *t, uint32_t off, size_t len, uint32_t h)
 
 uint32_t zf_intern(zf_table_t *t, const uint8_t *name, size_t len)
 {
-    uint32_t h = zf_hash(name, len);
+    return zf_intern_hashed(t, name, len, zf_hash(name, len));
+}
+
+uint32_t zf_intern_hashed(zf_table_t *t, const uint8_t *name, size_t len, uint32_t h)
+{
     uint32_t id = find_hashed(t, name, len, h);
     if (id != ZF_NONE)
         return id;

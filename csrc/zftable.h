@@ -173,6 +173,18 @@ void zf_table_free(zf_table_t *t);
 uint32_t zf_find(const zf_table_t *t, const uint8_t *name, size_t len);
 /* id of the name, added if new; `name` must already be lower-cased */
 uint32_t zf_intern(zf_table_t *t, const uint8_t *name, size_t len);
+/* zf_intern with the name's hash (zf_hash) already made */
+uint32_t zf_intern_hashed(zf_table_t *t, const uint8_t *name, size_t len, uint32_t h);
+
+/* Starts loading the hash slot a zf_intern of a name with hash `h` probes
+ * first: the scanner asks for it when it reads an owner and interns once
+ * the rest of the line is read, so the slot's cache miss (most of an
+ * intern's time: the table is larger than L2) overlaps that work.  A table
+ * that grows in between only makes the hint useless. */
+static inline void zf_intern_prefetch(const zf_table_t *t, uint32_t h)
+{
+    __builtin_prefetch(&t->htab[h & t->hmask]);
+}
 
 int zf_add_record(zf_table_t *t, uint32_t owner, uint16_t type, uint16_t zone, uint32_t ttl,
                   const uint8_t *rdata, size_t rdlen);

@@ -1312,6 +1312,9 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
     uint32_t owner = ZF_NONE;
     zbuf_t owner_text = {0};  /* the owner column's token, while the origin stays */
     int have_owner_text = 0;
+    uint8_t owner_low[NAME_ROOM]; /* the owner, lower-cased, until it is interned */
+    size_t owner_len = 0;
+    uint32_t owner_hash = 0;
     uint8_t *tail = NULL;
     cursor_t c = {0};
     int rc = -1;
@@ -1435,13 +1438,13 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
                     }
                     continue;
                 }
-                uint8_t low[NAME_ROOM];
-                int nn = tok_name(s, o, origin_low, olen, low, 1);
+                int nn = tok_name(s, o, origin_low, olen, owner_low, 1);
                 if (nn < 0)
                     FAIL("bad owner name");
-                owner = zf_intern(t, low, (size_t)nn);
-                if (owner == ZF_NONE)
-                    FAIL("out of memory");
+                owner_len = (size_t)nn;
+                owner_hash = zf_hash(owner_low, owner_len);
+                zf_intern_prefetch(t, owner_hash); /* interned once the line is read */
+                owner = ZF_NONE;
                 if (keep_octets(&owner_text, (const uint8_t *)ot, o->len) != 0)
                     FAIL("out of memory");
                 have_owner_text = 1;
@@ -1522,6 +1525,11 @@ int zs_scan(zs_scanner_t *s, const uint8_t *text, size_t len, const uint8_t *ori
             }
         } else {
             s->last_ttl = ttl;
+        }
+        if (owner == ZF_NONE) { /* a new owner, its hash slot loaded by now */
+            owner = zf_intern_hashed(t, owner_low, owner_len, owner_hash);
+            if (owner == ZF_NONE)
+                FAIL("out of memory");
         }
         if (type == ZT_SOA) {
             zf_zone_t *z = &t->zones[s->zone];

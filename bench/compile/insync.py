@@ -61,7 +61,7 @@ class Stream(threading.Thread):
     def one(self, client, i: int) -> dict:
         name = f"zfchg{i % 8}.{self.origin}"
         ip = f"10.{self.octet}.{(i >> 8) & 255}.{i & 255}"
-        t0 = time.monotonic()
+        t0, at = time.monotonic(), time.time()
         resp = client.change_resource_record_sets(HostedZoneId=self.zone_id,
                                                   ChangeBatch=harness.change_batch(name, ip))
         commit = time.monotonic() - t0
@@ -86,8 +86,8 @@ class Stream(threading.Thread):
             dns_thread.join()
         if insync is None:
             self.timed_out = True
-        return {"i": i, "commit_s": commit, "insync_s": insync, "dns_s": dns_result[0],
-                "polls": polls}
+        return {"i": i, "at": at, "commit_s": commit, "insync_s": insync,
+                "dns_s": dns_result[0], "polls": polls}
 
     def run(self) -> None:
         client = self.srv.client()

@@ -1,8 +1,9 @@
 """Stall watch for a running `zonefront serve` (set ZF_STALLWATCH=1 and put
 this directory first on PYTHONPATH): logs every cyclic garbage collection
 over 5 ms, and every time a thread sleeping 5 ms wakes more than 30 ms late,
-with the last frames of every other thread (what held the interpreter), to
-stderr as "STALLWATCH ..." lines.
+with the last frames of every other thread (what held the interpreter), and
+when each save of the served image starts and ends, to stderr as
+"STALLWATCH ..." lines (wall-clock times, as insync.py's samples' "at").
 
     python3 bench/compile/insync.py --sizes 1M --changes 60 --keep \\
         --zonefront-cmd "env ZF_STALLWATCH=1 PYTHONPATH=$PWD/bench/compile/stallwatch:$PWD/src python3 -m zonefront.cli"
@@ -42,5 +43,26 @@ if os.environ.get("ZF_STALLWATCH"):
                                      + " | ".join(f"{f.name}:{f.lineno}" for f in tail))
                 sys.stderr.write("\n".join(lines) + "\n")
 
+    def _watch_saves():
+        """ImageSaver.save wrapped once serving.py is imported."""
+        while "zonefront.serving" not in sys.modules:
+            time.sleep(0.01)
+        serving = sys.modules["zonefront.serving"]
+        while not hasattr(serving, "ImageSaver"):  # still importing
+            time.sleep(0.01)
+        save = serving.ImageSaver.save
+
+        def timed_save(self):
+            t0 = time.time()
+            sys.stderr.write(f"STALLWATCH save start at {t0:.3f}\n")
+            try:
+                save(self)
+            finally:
+                sys.stderr.write(f"STALLWATCH save end at {time.time():.3f}"
+                                 f" ({(time.time() - t0) * 1000:.0f} ms)\n")
+
+        serving.ImageSaver.save = timed_save
+
     gc.callbacks.append(_gc_timed)
     threading.Thread(target=_watch, daemon=True, name="stallwatch").start()
+    threading.Thread(target=_watch_saves, daemon=True, name="stallwatch-saves").start()
