@@ -222,10 +222,10 @@ def compile_in_child(zone_files: list[str], udp_max: int = DEFAULT_UDP_MAX) -> E
     Python objects of a big zone cost several times the compiled image and
     CPython keeps the memory; the server then only maps the arrays.
 
-    While this process has a single thread (the first build, before any
-    socket or worker) the child is a fork, which starts in a millisecond
-    with everything imported; a fresh interpreter costs ~0.15 s, most of a
-    100k-name zone file's way to its first answer.  Later (a reload, with
+    While this process has a single thread (a first build whose files
+    the C compiler cannot take whole, before any socket or worker) the
+    child is a fork, which starts in a millisecond with everything
+    imported; a fresh interpreter costs ~0.15 s.  Later (a reload, with
     workers running) it is a fresh interpreter, never a fork of threads.
 
     The forked child hands its image over in a memfd (`handoff_memfd`): no
