@@ -2,8 +2,6 @@
 the compiled core and its pure-Python twin (ref/), over the same image.
 ZONEFRONT_PUREPYTHON=1 keeps only the reference."""
 import os
-import random
-import socket
 import sys
 
 import pytest
@@ -42,24 +40,9 @@ def make_image(impl):
 _make_image = make_image_for
 
 
-def _free_port() -> int:
-    """A port free for both UDP and TCP (a DNS listener takes both), chosen
-    below the kernel's ephemeral range so client connections made meanwhile
-    cannot take it before the server binds."""
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t, \
-                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                t.bind(("127.0.0.1", port))
-                u.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
-
-
 @pytest.fixture(scope="session")
 def free_port():
     """Call it for each port a test server needs (DNS or API)."""
-    return _free_port
+    from helpers.ports import free_port as take
+
+    return take

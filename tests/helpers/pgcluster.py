@@ -11,10 +11,11 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
+
+from helpers.ports import free_port
 
 SUPERUSER = "zonefront"
 
@@ -34,12 +35,6 @@ def pg_bindir() -> str:
         return os.path.dirname(found)
     raise NoPostgres("no PostgreSQL server binaries (initdb, pg_ctl) in "
                      "/usr/lib/postgresql/*/bin or on PATH: apt-get install -y postgresql")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:

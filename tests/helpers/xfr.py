@@ -4,7 +4,6 @@ from __future__ import annotations
 import copy
 import os
 import shutil
-import socket
 import subprocess
 import time
 
@@ -18,6 +17,8 @@ from zonefront.dataplane.server import DnsServer
 from zonefront.xfr import tsig
 from zonefront.xfr.service import XfrService
 from zonefront.zonefile import parse_zone_text
+
+from helpers.ports import free_port  # noqa: F401 (the tests take it from here)
 
 HERE = os.path.dirname(__file__)
 SECRET = "c2VjcmV0LWtleS1mb3ItenRyYW5zZmVyLXRlc3RzLTAx"  # base64 of a 35-byte secret
@@ -90,24 +91,6 @@ def query(addr, name, rtype, tcp=False, timeout=2.0, source=None):
     q.flags &= ~dns.flags.RD
     fn = dns.query.tcp if tcp else dns.query.udp
     return fn(q, addr[0], port=addr[1], timeout=timeout, source=source)
-
-
-def free_port(host="127.0.0.1") -> int:
-    """A port free for both UDP and TCP."""
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind((host, 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind((host, port))
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-        return port
-    raise RuntimeError("no free port")
 
 
 def need(binary: str) -> str:

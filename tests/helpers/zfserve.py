@@ -6,7 +6,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 from botocore.config import Config as BotoConfig
+from helpers.ports import free_port  # noqa: F401 (the tests take it from here)
 from helpers.procs import child_env
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -29,21 +29,6 @@ import make_test_mmdb
 
 AKID, SECRET = "AKIDE2EROUTING", "e2e-s3cret"
 READY_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    """A port free for UDP and TCP on 127.0.0.1."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                    u.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
 
 
 def write_mmdb(path: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,24 +19,10 @@ import dns.rdatatype
 import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
+from helpers.ports import free_port
 from helpers.procs import child_env, wait_ready
 
 AKID, SECRET = "AKIDPGTEST", "pg-test-secret"
-
-
-def free_port() -> int:
-    """Free for both UDP and TCP (the DNS listener takes both)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            p = u.getsockname()[1]
-            try:
-                with socket.socket() as t:
-                    t.bind(("127.0.0.1", p))
-                return p
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
 
 
 class Serve:

@@ -12,7 +12,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from helpers import dnsquery as dnsutil
+from helpers.ports import free_port  # noqa: F401 (the tests take it from here)
 
 HERE = Path(__file__).parent
 ZONES = HERE / "zones"
@@ -30,22 +30,6 @@ ZONE_FILES = [ZONES / "example.test.zone", ZONES / "served.example.test.zone",
 ORIGINS = ["example.test.", "served.example.test.", "other.test."]
 READY_TIMEOUT = 30.0
 TARGET = os.environ.get("ZONEFRONT_E2E_SERVER", "zonefront")
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port free for both UDP and TCP on host."""
-    fam = dnsutil.family_of(host)
-    for _ in range(50):
-        with socket.socket(fam, socket.SOCK_STREAM) as t:
-            t.bind((host, 0))
-            port = t.getsockname()[1]
-            try:
-                with socket.socket(fam, socket.SOCK_DGRAM) as u:
-                    u.bind((host, port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
 
 
 def zonefront_cmd(*args: str) -> list[str]:
